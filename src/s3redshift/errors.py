@@ -1,0 +1,237 @@
+"""The one exception hierarchy of s3redshift.
+
+Every error the library raises on purpose is an :class:`S3RedshiftError`, and
+every one of them is either *retryable* (trying the same work again later may
+succeed) or *permanent* (it will fail the same way until someone changes the
+data, the configuration or the permissions). The Lambda adapter and the loader
+decide what to retry from the branch alone, never from message text.
+
+::
+
+    S3RedshiftError
+    ├── RetryableError
+    │   ├── ConnectionLostError          network or session dropped mid-work
+    │   ├── SerializationConflictError   Redshift 1023 / concurrent transaction
+    │   ├── LockTimeoutError             a lock could not be had in time
+    │   ├── ThrottledError               an AWS API said "slow down"
+    │   ├── TimeBudgetExceededError      the caller's time ran out first
+    │   └── BatchAlreadyRunningError     a transaction for this batch is in flight
+    └── PermanentError
+        ├── InvalidEventError            the notification payload is malformed
+        ├── MappingError                 no safe table name for an object
+        │   └── UnsafeIdentifierError    an identifier breaks Redshift's rules
+        ├── CopyOptionsError             COPY options that cannot go together
+        ├── ConfigError                  the configuration is wrong
+        ├── CredentialsError             a secret is missing or malformed
+        ├── DataRejectedError            COPY rejected rows (carries details)
+        ├── TargetMissingError           the target table or schema is absent
+        ├── PermissionDeniedError        the database or AWS said no
+        └── NotSupportedLocally          the local stand-in cannot honour an option
+
+Unknown errors raised by a transport (driver or AWS) are retryable; errors from
+parsing, mapping, configuration and statement building are permanent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "BatchAlreadyRunningError",
+    "ConfigError",
+    "ConnectionLostError",
+    "CopyOptionsError",
+    "CredentialsError",
+    "DataRejectedError",
+    "InvalidEventError",
+    "LoadErrorDetail",
+    "LockTimeoutError",
+    "MappingError",
+    "NotSupportedLocally",
+    "PermanentError",
+    "PermissionDeniedError",
+    "RetryableError",
+    "S3RedshiftError",
+    "SerializationConflictError",
+    "TargetMissingError",
+    "ThrottledError",
+    "TimeBudgetExceededError",
+    "UnsafeIdentifierError",
+]
+
+
+class S3RedshiftError(Exception):
+    """Base of every error s3redshift raises on purpose.
+
+    ``s3_uri`` and ``table`` name the object and the target the error concerns,
+    when there is one, so a report or a log line can say exactly what failed
+    without parsing the message.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self, message: str, *, s3_uri: str | None = None, table: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.s3_uri = s3_uri
+        self.table = table
+
+    def __str__(self) -> str:
+        where = []
+        if self.s3_uri:
+            where.append(f"object {self.s3_uri}")
+        if self.table:
+            where.append(f"table {self.table}")
+        if where:
+            return f"{self.message} ({', '.join(where)})"
+        return self.message
+
+    @property
+    def kind(self) -> str:
+        """The class name, as written into reports and logs."""
+        return type(self).__name__
+
+
+class RetryableError(S3RedshiftError):
+    """Trying the same work again later may succeed."""
+
+    retryable = True
+
+
+class PermanentError(S3RedshiftError):
+    """The same work will fail again until something is changed."""
+
+    retryable = False
+
+
+# --- retryable -------------------------------------------------------------
+
+
+class ConnectionLostError(RetryableError):
+    """The connection to the database or to AWS dropped."""
+
+
+class SerializationConflictError(RetryableError):
+    """Redshift aborted the transaction for a concurrent one (error 1023)."""
+
+
+class LockTimeoutError(RetryableError):
+    """A table lock could not be obtained in time."""
+
+
+class ThrottledError(RetryableError):
+    """An AWS API or the cluster asked the caller to slow down."""
+
+
+class TimeBudgetExceededError(RetryableError):
+    """The caller's time budget ran out before the work finished."""
+
+
+class BatchAlreadyRunningError(RetryableError):
+    """The same batch is still running in Redshift from an earlier attempt."""
+
+
+# --- permanent -------------------------------------------------------------
+
+
+class InvalidEventError(PermanentError):
+    """An event payload does not have the shape AWS documents.
+
+    ``path`` is the JSON path of the offending field (for example
+    ``Records[0].s3.object.key``) and ``message_id`` the SQS message it came
+    in, so a partial batch response can fail exactly that message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        message_id: str | None = None,
+        s3_uri: str | None = None,
+    ) -> None:
+        self.path = path
+        self.message_id = message_id
+        located = f"{message} at {path}"
+        if message_id:
+            located += f" in SQS message {message_id}"
+        super().__init__(located, s3_uri=s3_uri)
+
+
+class MappingError(PermanentError):
+    """No safe target table can be derived for an object."""
+
+
+class UnsafeIdentifierError(MappingError):
+    """A schema, table or column name breaks Redshift's identifier rules."""
+
+
+class CopyOptionsError(PermanentError):
+    """COPY options that Redshift does not accept together."""
+
+
+class ConfigError(PermanentError):
+    """The loader configuration is invalid or incomplete."""
+
+
+class CredentialsError(PermanentError):
+    """Database credentials are missing, malformed or refused."""
+
+
+@dataclass(frozen=True)
+class LoadErrorDetail:
+    """One rejected row, as Redshift (or the stand-in) reports it."""
+
+    file: str
+    line: int | None
+    column: str | None
+    reason: str
+    code: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "reason": self.reason,
+            "code": self.code,
+        }
+
+
+class DataRejectedError(PermanentError):
+    """COPY rejected the data of one or more files."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Sequence[LoadErrorDetail] = (),
+        s3_uri: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        super().__init__(message, s3_uri=s3_uri, table=table)
+        self.details = tuple(details)
+
+    @property
+    def bad_files(self) -> frozenset[str]:
+        """The S3 URIs the details name: the files to leave out on the next try."""
+        return frozenset(d.file for d in self.details if d.file)
+
+
+class TargetMissingError(PermanentError):
+    """The target schema or table does not exist."""
+
+
+class PermissionDeniedError(PermanentError):
+    """The database or an AWS API refused the operation."""
+
+
+class NotSupportedLocally(PermanentError):  # noqa: N818 - the name the contract uses
+    """The local PostgreSQL stand-in cannot carry out a COPY option.
+
+    Raised instead of silently ignoring the option, so that a test on the
+    stand-in never passes for a load Redshift would carry out differently.
+    """

@@ -1,0 +1,124 @@
+"""Redshift identifiers and literals as pure functions.
+
+Every name and every string value that reaches generated SQL passes through
+exactly one function here, so injection-safety is argued in one place:
+
+* identifiers are validated against Redshift's *standard* identifier rules,
+  folded to lower case (what Redshift does anyway) and always emitted
+  double-quoted; a name that would need quoting to be legal is rejected, not
+  mangled;
+* literals are single-quoted with backslashes doubled first and quotes doubled
+  second, because Redshift treats a backslash as an escape inside literals.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from s3redshift.errors import UnsafeIdentifierError
+
+__all__ = [
+    "MAX_IDENTIFIER_BYTES",
+    "TableRef",
+    "quote_identifier",
+    "quote_literal",
+    "validate_identifier",
+]
+
+MAX_IDENTIFIER_BYTES = 127
+"""Redshift's limit, in UTF-8 bytes, for any identifier (quotes excluded)."""
+
+# First character: ASCII letter, underscore, or a multibyte UTF-8 character
+# (any code point >= U+0080). Later characters may also be digits or '$'.
+# Control characters and the Unicode line/paragraph separators are excluded.
+_STANDARD_IDENTIFIER = re.compile(
+    r"[A-Za-z_\u00a0-\u2027\u202a-\U0010ffff][A-Za-z0-9_$\u00a0-\u2027\u202a-\U0010ffff]*"
+)
+
+
+def validate_identifier(name: str, *, what: str = "identifier") -> str:
+    """Return ``name`` folded to lower case, or raise if Redshift would refuse it.
+
+    Folding happens here because Redshift folds ASCII letters in both standard
+    and delimited identifiers by default; emitting the folded form makes the
+    generated SQL say what will actually be created and matched.
+
+    Raises:
+        UnsafeIdentifierError: empty, too long, or containing characters
+            outside Redshift's standard identifier rules.
+    """
+    if not name:
+        raise UnsafeIdentifierError(f"{what} is empty")
+    folded = name.lower() if name.isascii() else _fold_ascii(name)
+    size = len(folded.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_IDENTIFIER_BYTES:
+        raise UnsafeIdentifierError(
+            f"{what} {name!r} is {size} bytes long; Redshift allows at most "
+            f"{MAX_IDENTIFIER_BYTES} bytes"
+        )
+    if _STANDARD_IDENTIFIER.fullmatch(folded) is None or not _is_encodable(folded):
+        raise UnsafeIdentifierError(
+            f"{what} {name!r} is not a valid Redshift name: use letters, digits, "
+            "'_' or '$', starting with a letter or '_'"
+        )
+    return folded
+
+
+def quote_identifier(name: str, *, what: str = "identifier") -> str:
+    """Validate ``name`` and return it double-quoted, ready for SQL."""
+    folded = validate_identifier(name, what=what)
+    # Validation excludes '"', so there is nothing to double; kept explicit.
+    return '"' + folded.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """Return ``value`` as a Redshift string literal.
+
+    Backslashes are doubled before quotes, the order the Redshift docs give for
+    QUOTE_LITERAL; the reverse order would double the backslashes added for
+    nothing. A NUL character cannot be carried in a literal and is refused.
+    """
+    if "\x00" in value:
+        raise ValueError("a SQL literal cannot contain a NUL character")
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, order=True)
+class TableRef:
+    """A validated, case-folded ``schema.table`` pair."""
+
+    schema: str
+    table: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schema", validate_identifier(self.schema, what="schema"))
+        object.__setattr__(self, "table", validate_identifier(self.table, what="table"))
+
+    @classmethod
+    def parse(cls, qualified: str) -> TableRef:
+        """Read ``schema.table`` (both parts required)."""
+        schema, dot, table = qualified.partition(".")
+        if not dot or "." in table:
+            raise UnsafeIdentifierError(f"table name {qualified!r} must be written as schema.table")
+        return cls(schema, table)
+
+    @property
+    def sql(self) -> str:
+        """The quoted, qualified name for SQL text."""
+        return f"{quote_identifier(self.schema)}.{quote_identifier(self.table)}"
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def _fold_ascii(name: str) -> str:
+    return "".join(c.lower() if c.isascii() else c for c in name)
+
+
+def _is_encodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from s3redshift import errors
+
+
+def _concrete_errors() -> list[type[errors.S3RedshiftError]]:
+    found = []
+    for name in errors.__all__:
+        obj = getattr(errors, name)
+        if isinstance(obj, type) and issubclass(obj, errors.S3RedshiftError):
+            found.append(obj)
+    return found
+
+
+@pytest.mark.parametrize("cls", _concrete_errors(), ids=lambda c: c.__name__)
+def test_every_error_is_exactly_one_of_retryable_or_permanent(
+    cls: type[errors.S3RedshiftError],
+) -> None:
+    if cls in (errors.S3RedshiftError,):
+        return
+    assert issubclass(cls, errors.RetryableError) != issubclass(cls, errors.PermanentError)
+    assert cls.retryable is issubclass(cls, errors.RetryableError)
+
+
+def test_error_names_object_and_table() -> None:
+    err = errors.DataRejectedError(
+        "COPY rejected 1 row",
+        s3_uri="s3://bucket/kpis/a.csv",
+        table="public.kpis",
+        details=[errors.LoadErrorDetail("s3://bucket/kpis/a.csv", 3, "id", "bad int")],
+    )
+    assert str(err) == "COPY rejected 1 row (object s3://bucket/kpis/a.csv, table public.kpis)"
+    assert err.bad_files == frozenset({"s3://bucket/kpis/a.csv"})
+    assert err.kind == "DataRejectedError"
+
+
+def test_invalid_event_error_names_path_and_message() -> None:
+    err = errors.InvalidEventError("missing key", path="Records[0].s3", message_id="m-1")
+    assert err.path == "Records[0].s3"
+    assert err.message_id == "m-1"
+    assert "Records[0].s3" in str(err)
+    assert "m-1" in str(err)
