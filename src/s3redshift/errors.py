@@ -15,7 +15,8 @@ decide what to retry from the branch alone, never from message text.
     │   ├── LockTimeoutError             a lock could not be had in time
     │   ├── ThrottledError               an AWS API said "slow down"
     │   ├── TimeBudgetExceededError      the caller's time ran out first
-    │   └── BatchAlreadyRunningError     a transaction for this batch is in flight
+    │   ├── BatchAlreadyRunningError     a transaction for this batch is in flight
+    │   └── BatchConflictError           a concurrent load recorded some objects first
     └── PermanentError
         ├── InvalidEventError            the notification payload is malformed
         ├── MappingError                 no safe table name for an object
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BatchAlreadyRunningError",
+    "BatchConflictError",
     "ConfigError",
     "ConnectionLostError",
     "CopyOptionsError",
@@ -132,6 +134,15 @@ class TimeBudgetExceededError(RetryableError):
 
 class BatchAlreadyRunningError(RetryableError):
     """The same batch is still running in Redshift from an earlier attempt."""
+
+
+class BatchConflictError(RetryableError):
+    """The ledger guard found objects of the batch already loaded.
+
+    A concurrent load committed some of the same objects first; the
+    transaction was rolled back, and the loader re-reads the ledger and loads
+    what is left.
+    """
 
 
 # --- permanent -------------------------------------------------------------

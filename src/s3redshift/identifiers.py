@@ -86,13 +86,18 @@ def quote_literal(value: str) -> str:
 
 @dataclass(frozen=True, order=True)
 class TableRef:
-    """A validated, case-folded ``schema.table`` pair."""
+    """A validated, case-folded ``schema.table`` pair.
 
-    schema: str
+    ``schema`` is ``None`` only for session-temporary tables, which Redshift
+    does not allow to be schema-qualified; see :meth:`temporary`.
+    """
+
+    schema: str | None
     table: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "schema", validate_identifier(self.schema, what="schema"))
+        if self.schema is not None:
+            object.__setattr__(self, "schema", validate_identifier(self.schema, what="schema"))
         object.__setattr__(self, "table", validate_identifier(self.table, what="table"))
 
     @classmethod
@@ -103,13 +108,20 @@ class TableRef:
             raise UnsafeIdentifierError(f"table name {qualified!r} must be written as schema.table")
         return cls(schema, table)
 
+    @classmethod
+    def temporary(cls, table: str) -> TableRef:
+        """A session-temporary table, always referred to unqualified."""
+        return cls(None, table)
+
     @property
     def sql(self) -> str:
         """The quoted, qualified name for SQL text."""
+        if self.schema is None:
+            return quote_identifier(self.table)
         return f"{quote_identifier(self.schema)}.{quote_identifier(self.table)}"
 
     def __str__(self) -> str:
-        return f"{self.schema}.{self.table}"
+        return self.table if self.schema is None else f"{self.schema}.{self.table}"
 
 
 def _fold_ascii(name: str) -> str:

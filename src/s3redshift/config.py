@@ -1,0 +1,349 @@
+"""The loader's configuration: one typed model, three ways to read it.
+
+``LoaderConfig`` is read, in this order of precedence, from
+
+1. a TOML or JSON file (``--config FILE``, :meth:`LoaderConfig.from_file`);
+2. a JSON document in the environment variable ``S3REDSHIFT_CONFIG``;
+3. the seed's environment variables ``DB_HOST DB_PORT DB_NAME DB_USER
+   DB_PW_PARAM DB_SCHEMA IAM_ROLE``, which keep working unchanged: a connector
+   target, the SSM password provider and one rule ``{table}/**`` →
+   ``DB_SCHEMA.{table}`` (CSV, ``,``, one header row).
+
+Unknown keys are errors everywhere, because a misspelt option that is silently
+ignored loads data differently from what its author believes. Every problem is
+raised as one :class:`~s3redshift.errors.ConfigError` that lists each bad key
+with its location and the fix; input values are never echoed (a password may
+be among them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from s3redshift.copy import IamRole
+from s3redshift.errors import ConfigError, CopyOptionsError, S3RedshiftError
+from s3redshift.identifiers import TableRef
+from s3redshift.mapping import DEFAULT_IGNORE_PREFIXES, MappingRule, TableMapper, default_rule
+
+if TYPE_CHECKING:
+    from s3redshift.credentials import CredentialProvider
+
+__all__ = [
+    "CONFIG_ENV",
+    "SEED_ENV",
+    "CopyConfig",
+    "CredentialsConfig",
+    "LedgerConfig",
+    "LoaderConfig",
+    "TargetConfig",
+]
+
+CONFIG_ENV = "S3REDSHIFT_CONFIG"
+"""Environment variable holding a whole configuration as JSON."""
+
+SEED_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PW_PARAM", "DB_SCHEMA", "IAM_ROLE")
+"""The seed loader's environment variables, all required when used."""
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+
+class TargetConfig(BaseModel):
+    """Where the data goes: Redshift (through a transport) or the local stand-in."""
+
+    model_config = _STRICT
+
+    kind: Literal["redshift", "postgres"] = "redshift"
+    transport: Literal["data-api", "connector"] = "data-api"
+    host: str | None = None
+    port: int = Field(default=5439, ge=1, le=65535)
+    database: str = "dev"
+    cluster_identifier: str | None = None
+    workgroup: str | None = None
+    dsn: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.kind == "postgres":
+            if not self.dsn:
+                raise ValueError("target.kind = 'postgres' needs target.dsn")
+            return self
+        if self.dsn:
+            raise ValueError("target.dsn is only for kind = 'postgres'")
+        if self.cluster_identifier and self.workgroup:
+            raise ValueError(
+                "give target.cluster_identifier (provisioned) or target.workgroup "
+                "(Serverless), not both"
+            )
+        if self.transport == "connector" and not self.host:
+            raise ValueError("target.transport = 'connector' needs target.host")
+        if self.transport == "data-api" and not (self.cluster_identifier or self.workgroup):
+            raise ValueError(
+                "target.transport = 'data-api' needs target.cluster_identifier or target.workgroup"
+            )
+        return self
+
+
+class CredentialsConfig(BaseModel):
+    """How the loader signs in to the database."""
+
+    model_config = _STRICT
+
+    provider: Literal["static", "ssm", "secrets-manager", "iam"] = "iam"
+    user: str | None = None
+    parameter: str | None = None
+    secret_arn: str | None = None
+    password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        needs: dict[str, tuple[str, ...]] = {
+            "static": ("user", "password"),
+            "ssm": ("user", "parameter"),
+            "secrets-manager": ("secret_arn",),
+            "iam": (),
+        }
+        missing = [name for name in needs[self.provider] if getattr(self, name) is None]
+        if missing:
+            listed = ", ".join(f"credentials.{name}" for name in missing)
+            raise ValueError(f"credentials.provider = {self.provider!r} needs {listed}")
+        if self.password is not None and self.provider != "static":
+            raise ValueError(
+                "credentials.password is only for provider = 'static'; keep real passwords "
+                "in SSM or Secrets Manager"
+            )
+        return self
+
+
+class CopyConfig(BaseModel):
+    """Settings shared by every COPY the loader runs."""
+
+    model_config = _STRICT
+
+    iam_role: str | None = None
+    region: str | None = None
+    manifest_bucket: str | None = None
+    manifest_prefix: str = DEFAULT_IGNORE_PREFIXES[0]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.iam_role is not None:
+            try:
+                IamRole(arns=self.iam_role)
+            except ValidationError as exc:
+                raise ValueError(f"copy.iam_role: {_first_message(exc)}") from None
+        if not self.manifest_prefix or self.manifest_prefix.startswith("/"):
+            raise ValueError("copy.manifest_prefix must be a non-empty key prefix without '/'")
+        if not self.manifest_prefix.endswith("/"):
+            object.__setattr__(self, "manifest_prefix", self.manifest_prefix + "/")
+        return self
+
+    @property
+    def authorization(self) -> IamRole:
+        """The COPY authorization clause, the cluster's default role when unset."""
+        return IamRole(arns=self.iam_role or "default")
+
+
+class LedgerConfig(BaseModel):
+    """The exactly-once bookkeeping table, written in the load's own transaction."""
+
+    model_config = _STRICT
+
+    enabled: bool = True
+    table: str = "s3redshift.load_ledger"
+
+    @property
+    def table_ref(self) -> TableRef:
+        """The ledger table as a validated name."""
+        return TableRef.parse(self.table)
+
+
+class LoaderConfig(BaseModel):
+    """Everything the loader needs; see design §4 for each key."""
+
+    model_config = _STRICT
+
+    target: TargetConfig = Field(default_factory=TargetConfig)
+    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
+    copy_: CopyConfig = Field(default_factory=CopyConfig, alias="copy")
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    tables: tuple[MappingRule, ...] = Field(default_factory=lambda: (default_rule(),))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        try:
+            self.ledger.table_ref  # noqa: B018 - validates the name
+        except S3RedshiftError as exc:
+            raise ValueError(f"ledger.table: {exc.message}") from None
+        if not self.tables:
+            raise ValueError("tables: at least one rule is needed")
+        return self
+
+    # --- reading -----------------------------------------------------------
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "configuration") -> Self:
+        """Validate a parsed document; every error becomes one ``ConfigError``."""
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise ConfigError(_describe_errors(exc, source)) from None
+        except (CopyOptionsError, S3RedshiftError) as exc:
+            raise ConfigError(f"{source}: {exc.message}") from None
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> Self:
+        """Read a ``.toml`` or ``.json`` file (by extension; TOML otherwise)."""
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read configuration file {str(file)!r}: {exc}") from None
+        try:
+            data = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"configuration file {str(file)!r} is not valid: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"configuration file {str(file)!r} must hold a table/object")
+        return cls.from_mapping(data, source=str(file))
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = CONFIG_ENV) -> Self:
+        """Read a JSON document, as found in ``S3REDSHIFT_CONFIG``."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{source} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source} must hold a JSON object")
+        return cls.from_mapping(data, source=source)
+
+    @classmethod
+    def from_seed_env(cls, environ: Mapping[str, str]) -> Self:
+        """The seed loader's variables, with the seed's meaning."""
+        missing = [name for name in SEED_ENV if not environ.get(name)]
+        if missing:
+            raise ConfigError(
+                "the seed's environment variables are incomplete: set "
+                + ", ".join(missing)
+                + f" (or give --config FILE, or {CONFIG_ENV})"
+            )
+        try:
+            port = int(environ["DB_PORT"])
+        except ValueError:
+            raise ConfigError("DB_PORT must be a port number such as 5439") from None
+        data = {
+            "target": {
+                "kind": "redshift",
+                "transport": "connector",
+                "host": environ["DB_HOST"],
+                "port": port,
+                "database": environ["DB_NAME"],
+            },
+            "credentials": {
+                "provider": "ssm",
+                "user": environ["DB_USER"],
+                "parameter": environ["DB_PW_PARAM"],
+            },
+            "copy": {
+                "iam_role": environ["IAM_ROLE"],
+                "region": environ.get("AWS_REGION") or None,
+            },
+            "tables": [default_rule(environ["DB_SCHEMA"]).model_dump(by_alias=True)],
+        }
+        return cls.from_mapping(data, source="seed environment variables")
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> Self:
+        """The configuration from ``path``, else ``S3REDSHIFT_CONFIG``, else the seed's env."""
+        env = os.environ if environ is None else environ
+        if path is not None:
+            return cls.from_file(path)
+        if env.get(CONFIG_ENV):
+            return cls.from_json(env[CONFIG_ENV])
+        if any(env.get(name) for name in SEED_ENV):
+            return cls.from_seed_env(env)
+        raise ConfigError(
+            f"no configuration: pass --config FILE, set {CONFIG_ENV} to a JSON document, "
+            "or set the seed's variables " + " ".join(SEED_ENV)
+        )
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of the file form (``s3redshift config-schema``)."""
+        return cls.model_json_schema(by_alias=True)
+
+    # --- building the components --------------------------------------------
+
+    def mapper(self) -> TableMapper:
+        """The table mapper for the configured rules."""
+        return TableMapper(self.tables, ignore_prefixes=(self.copy_.manifest_prefix,))
+
+    def credential_provider(self) -> CredentialProvider:
+        """The configured credential provider (boto3 clients are made on first use)."""
+        from s3redshift import credentials as creds
+
+        c, t = self.credentials, self.target
+        region = self.copy_.region
+        if c.provider == "static":
+            assert c.user is not None  # validated above
+            assert c.password is not None
+            return creds.StaticCredentials(c.user, c.password)
+        if c.provider == "ssm":
+            assert c.user is not None
+            assert c.parameter is not None
+            return creds.SsmPasswordProvider(c.parameter, c.user, region=region)
+        if c.provider == "secrets-manager":
+            assert c.secret_arn is not None
+            return creds.SecretsManagerProvider(c.secret_arn, region=region)
+        if t.workgroup:
+            return creds.ServerlessIamProvider(t.workgroup, t.database, region=region)
+        if t.cluster_identifier:
+            return creds.ClusterIamProvider(
+                t.cluster_identifier,
+                t.database,
+                db_user=c.user,
+                with_iam=c.user is None,
+                region=region,
+            )
+        raise ConfigError(
+            "credentials.provider = 'iam' needs target.cluster_identifier or target.workgroup"
+        )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part in {"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth"}:
+            continue  # the discriminated-union branch, not a key the user wrote
+        else:
+            text += ("." if text else "") + str(part).removesuffix("_")
+    return text or "(top level)"
+
+
+def _first_message(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _describe_errors(exc: ValidationError, source: str) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling against `s3redshift config-schema`)"
+        lines.append(f"  {_location(error['loc'])}: {message}")
+    return f"invalid configuration in {source}:\n" + "\n".join(lines)

@@ -1,0 +1,679 @@
+"""S3 notification payloads in, :class:`S3Object` values out (no I/O).
+
+One parser for every way an "object created" notification reaches the Lambda
+adapter, so the loader never has to know how an event travelled:
+
+* **S3 → Lambda**: ``{"Records": [{"eventSource": "aws:s3", ...}]}``;
+* **S3 → SQS → Lambda**: SQS records (``eventSource == "aws:sqs"``) whose
+  ``body`` is an S3 notification, an S3 test event or an EventBridge event.
+  SNS → SQS with raw message delivery on is this same case;
+* **S3 → SNS → SQS → Lambda** (raw delivery off): the ``body`` is an SNS
+  envelope (``Type == "Notification"``) whose ``Message`` is the S3 JSON;
+* **S3 → SNS → Lambda**: records with ``EventSource == "aws:sns"`` whose
+  ``Sns.Message`` is the S3 JSON;
+* **EventBridge** ``source == "aws.s3"`` events, direct or as an SQS body.
+
+Each envelope has its own small function and every record is returned, never
+only the first one.
+
+Key decoding
+    S3 notifications carry the key form-URL-encoded (a space is ``+``), so it
+    is decoded exactly once with :func:`urllib.parse.unquote_plus`. EventBridge
+    carries the key as it is: it is *not* decoded, because decoding would turn
+    a literal ``+`` into a space and load a different object than the one
+    that was written.
+
+Skipped, not errors
+    S3 test events, removals (``ObjectRemoved:*``, ``LifecycleExpiration:*``,
+    EventBridge ``Object Deleted``), every other event that is not an object
+    creation (restore, replication, tagging, lifecycle transition, ...), and
+    folder markers (a key ending in ``/`` with size 0). Each skip has a fixed
+    reason, one of the ``SKIP_*`` constants. A record that is skipped is
+    validated only as far as needed to report it (event name, bucket, key):
+    its other fields are never used. A key ending in ``/`` whose size is
+    greater than 0 is *not* skipped: it holds data, and silently dropping data
+    is worse than letting the table mapping decide.
+
+Malformed payloads
+    Anything else that does not have the shape AWS documents is an
+    :class:`~s3redshift.errors.InvalidEventError` whose ``path`` names the bad
+    field. Paths are written from the top of the payload: object members are
+    joined with ``.``, list items are ``[n]`` (0-based), and a member holding
+    JSON text (an SQS ``body``, an SNS ``Message``) continues into the decoded
+    document, e.g. ``Records[1].body.Message.Records[0].s3.object.key``. The
+    payload as a whole is ``$``. Member names are written as AWS spells them
+    (``detail.object.version-id``).
+
+    In an SQS batch each message stands alone: a malformed message becomes one
+    entry of :attr:`ParsedEvent.invalid` (carrying its ``message_id``) and
+    contributes no objects, while the other messages are still read, so the
+    adapter can fail exactly that message. Anything malformed outside an SQS
+    message, or an SQS record without a ``messageId`` (which cannot be failed
+    alone), raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from s3redshift.errors import InvalidEventError
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "SKIP_FOLDER_MARKER",
+    "SKIP_NOT_OBJECT_CREATED",
+    "SKIP_OBJECT_REMOVED",
+    "SKIP_TEST_EVENT",
+    "ParsedEvent",
+    "S3Object",
+    "SkippedRecord",
+    "parse_event",
+    "read_event",
+    "sequencer_key",
+    "sequencer_order",
+]
+
+SKIP_TEST_EVENT = "s3:TestEvent"
+"""S3 sends this once when a notification destination is configured."""
+
+SKIP_OBJECT_REMOVED = "object removed"
+"""``ObjectRemoved:*``, ``LifecycleExpiration:*`` or EventBridge ``Object Deleted``."""
+
+SKIP_NOT_OBJECT_CREATED = "not an object-created event"
+"""Any other S3 event name or EventBridge detail-type (restore, replication, ...)."""
+
+SKIP_FOLDER_MARKER = "folder marker"
+"""A key ending in ``/`` with size 0, as the S3 console writes for a "folder"."""
+
+MAX_KEY_BYTES = 1024
+"""S3's limit for a key, in UTF-8 bytes; a longer key cannot be a real object."""
+
+_S3_SOURCE = "aws:s3"
+_SQS_SOURCE = "aws:sqs"
+_SNS_SOURCE = "aws:sns"
+_SUPPORTED_MAJOR_VERSION = 2
+_EVENT_VERSION = re.compile(r"([0-9]+)(?:\.[0-9]+)*")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+_DIGITS = re.compile(r"[0-9]+")
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+class S3Object(BaseModel):
+    """One created S3 object version, as a notification described it.
+
+    Frozen and hashable, so it can be a dict key or set member in the loader's
+    bookkeeping. ``etag`` is stored without the surrounding double quotes that
+    HeadObject and ListObjects add and notifications leave out, so the same
+    content compares equal whichever API produced the value. Fields are
+    strict (``size="12"`` or ``size=True`` is refused, not coerced) because
+    objects are also built outside this module, e.g. by a backfill listing.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    bucket: str
+    key: str
+    size: int | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    sequencer: str | None = None
+    # Lax only here, so a report's JSON (ISO text) reads back into the same object.
+    event_time: AwareDatetime | None = Field(default=None, strict=False)
+    message_id: str | None = None
+    event_name: str | None = None
+
+    @field_validator("bucket", "key")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("size")
+    @classmethod
+    def _not_negative(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("etag")
+    @classmethod
+    def _unquoted(cls, value: str | None) -> str | None:
+        return _normalise_etag(value)
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key`` with the decoded key, as COPY manifests want it."""
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def identity(self) -> str | None:
+        """What makes "the same content" of this key for exactly-once bookkeeping.
+
+        The version id when there is a real one, else the ETag. The version id
+        ``"null"`` is what S3 reports for writes to an unversioned or
+        versioning-suspended bucket; it is shared by every such write of the
+        key, so it cannot tell two contents apart and the ETag is used instead.
+        None when the event carried neither.
+        """
+        if self.version_id is not None and self.version_id != "null":
+            return self.version_id
+        return self.etag
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A record that was understood and deliberately not turned into an object."""
+
+    path: str
+    reason: str
+    uri: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    """Everything one payload said, with malformed SQS messages kept apart."""
+
+    objects: tuple[S3Object, ...] = ()
+    skipped: tuple[SkippedRecord, ...] = ()
+    invalid: tuple[InvalidEventError, ...] = ()
+
+
+def sequencer_key(sequencer: str | None) -> str:
+    """A sort key that orders sequencers of one S3 key the way AWS says to.
+
+    AWS compares two sequencers by left-padding the shorter with zeros and
+    comparing the strings, i.e. as hexadecimal numbers. Padding needs the other
+    value, so instead the key is the number of significant digits (fixed
+    width) followed by the digits: equal for equal numbers, ordered for any
+    length. A missing sequencer sorts before every present one. Comparing keys
+    of *different* S3 keys means nothing.
+    """
+    if not sequencer:
+        return ""
+    digits = sequencer.upper().lstrip("0")
+    return f"{len(digits):08d}{digits}"
+
+
+def sequencer_order(s3_object: S3Object) -> tuple[str, datetime]:
+    """Sort key for events of the same S3 key: sequencer first, then event time."""
+    return (sequencer_key(s3_object.sequencer), s3_object.event_time or _NO_TIME)
+
+
+def parse_event(payload: Mapping[str, Any] | str | bytes) -> list[S3Object]:
+    """Every created object in ``payload``, in input order; strict about errors.
+
+    Raises:
+        InvalidEventError: the payload, or any SQS message in it, is malformed.
+            For a batch, the first malformed message's error is raised.
+    """
+    parsed = read_event(payload)
+    if parsed.invalid:
+        raise parsed.invalid[0]
+    return list(parsed.objects)
+
+
+def read_event(payload: Mapping[str, Any] | str | bytes) -> ParsedEvent:
+    """Read a Lambda event payload, failing SQS messages one by one.
+
+    ``payload`` is the event as Lambda hands it over (a mapping) or its JSON
+    text.
+
+    Raises:
+        InvalidEventError: the payload is malformed outside any SQS message,
+            or an SQS record has no usable ``messageId``.
+    """
+    found = _Found()
+    invalid: list[InvalidEventError] = []
+    try:
+        root = _decode_payload(payload)
+        if "Records" in root:
+            for path, record in _records(root, ""):
+                _read_top_record(record, path, found, invalid)
+        else:
+            _read_document(root, "", None, found, allow_sns_envelope=False)
+    except _ShapeError as exc:
+        raise exc.as_error(None) from exc.__cause__
+    return ParsedEvent(tuple(found.objects), tuple(found.skipped), tuple(invalid))
+
+
+# --- envelopes ---------------------------------------------------------------
+
+
+def _read_top_record(
+    record: Mapping[str, Any],
+    path: str,
+    found: _Found,
+    invalid: list[InvalidEventError],
+) -> None:
+    """One record of a Lambda event: S3, SQS or SNS, by its own event source."""
+    source = _event_source(record, path)
+    if source == _SQS_SOURCE:
+        message_id = _string(record, "messageId", path)
+        message = _Found()
+        try:
+            _read_sqs_message(record, path, message_id, message)
+        except _ShapeError as exc:
+            invalid.append(exc.as_error(message_id))
+            return
+        found.extend(message)
+    elif source == _SNS_SOURCE:
+        _read_sns_record(record, path, found)
+    elif source == _S3_SOURCE:
+        _read_s3_record(record, path, None, found)
+    else:
+        raise _ShapeError(
+            _event_source_path(record, path),
+            f"unknown event source {source!r}: expected 'aws:s3', 'aws:sqs' or 'aws:sns'",
+        )
+
+
+def _read_sqs_message(record: Mapping[str, Any], path: str, message_id: str, found: _Found) -> None:
+    """An SQS record: its ``body`` is the JSON of whatever was sent to the queue."""
+    body_path = _at(path, "body")
+    body = _json_text(_string(record, "body", path), body_path)
+    _read_document(body, body_path, message_id, found, allow_sns_envelope=True)
+
+
+def _read_sns_record(record: Mapping[str, Any], path: str, found: _Found) -> None:
+    """An SNS → Lambda record: ``Sns.Message`` is the JSON published to the topic."""
+    sns_path = _at(path, "Sns")
+    sns = _mapping(record, "Sns", path)
+    message_path = _at(sns_path, "Message")
+    message = _json_text(_string(sns, "Message", sns_path), message_path)
+    _read_document(message, message_path, None, found, allow_sns_envelope=False)
+
+
+def _read_sns_envelope(
+    envelope: Mapping[str, Any], path: str, message_id: str | None, found: _Found
+) -> None:
+    """An SNS notification delivered to SQS without raw message delivery."""
+    kind = _string(envelope, "Type", path)
+    if kind != "Notification":
+        raise _ShapeError(
+            _at(path, "Type"),
+            f"SNS message type {kind!r} carries no S3 event: expected 'Notification' "
+            "(confirm subscriptions outside the loader's queue)",
+        )
+    message_path = _at(path, "Message")
+    message = _json_text(_string(envelope, "Message", path), message_path)
+    _read_document(message, message_path, message_id, found, allow_sns_envelope=False)
+
+
+def _read_document(
+    document: Mapping[str, Any],
+    path: str,
+    message_id: str | None,
+    found: _Found,
+    *,
+    allow_sns_envelope: bool,
+) -> None:
+    """A JSON document that is not a Lambda batch: tell its kind by its members."""
+    if "Records" in document:
+        for record_path, record in _records(document, path):
+            source = _event_source(record, record_path)
+            if source != _S3_SOURCE:
+                raise _ShapeError(
+                    _event_source_path(record, record_path),
+                    f"event source {source!r} cannot appear here: expected 'aws:s3'",
+                )
+            _read_s3_record(record, record_path, message_id, found)
+    elif "Event" in document:
+        _read_test_event(document, path, message_id, found)
+    elif "detail-type" in document:
+        _read_eventbridge(document, path, message_id, found)
+    elif allow_sns_envelope and "Type" in document:
+        _read_sns_envelope(document, path, message_id, found)
+    else:
+        raise _ShapeError(
+            _at(path, "Records"),
+            "missing: this is not an S3 notification, an S3 test event, an EventBridge "
+            "S3 event or an SNS notification; check what the trigger delivers",
+        )
+
+
+def _read_test_event(
+    document: Mapping[str, Any], path: str, message_id: str | None, found: _Found
+) -> None:
+    """The ``s3:TestEvent`` S3 sends when a destination is configured."""
+    event = _string(document, "Event", path)
+    if event != "s3:TestEvent":
+        raise _ShapeError(
+            _at(path, "Event"),
+            f"unknown S3 service event {event!r}: only 's3:TestEvent' has this shape",
+        )
+    found.skip(path or "$", SKIP_TEST_EVENT, None, message_id)
+
+
+def _read_s3_record(
+    record: Mapping[str, Any], path: str, message_id: str | None, found: _Found
+) -> None:
+    """One ``Records[]`` entry of an S3 notification (``eventVersion`` 2.x)."""
+    _check_event_version(record, path)
+    event_name = _string(record, "eventName", path)
+    s3_path = _at(path, "s3")
+    s3 = _mapping(record, "s3", path)
+    bucket = _bucket_name(_mapping(s3, "bucket", s3_path), _at(s3_path, "bucket"))
+    object_path = _at(s3_path, "object")
+    fields = _mapping(s3, "object", s3_path)
+    key = _decoded_key(_string(fields, "key", object_path), _at(object_path, "key"))
+    uri = f"s3://{bucket}/{key}"
+
+    action = event_name.removeprefix("s3:")
+    if action.startswith(("ObjectRemoved:", "LifecycleExpiration:")):
+        found.skip(path, SKIP_OBJECT_REMOVED, uri, message_id)
+        return
+    if not action.startswith("ObjectCreated:"):
+        found.skip(path, SKIP_NOT_OBJECT_CREATED, uri, message_id)
+        return
+    try:
+        s3_object = S3Object(
+            bucket=bucket,
+            key=key,
+            size=_size(fields, "size", object_path),
+            etag=_optional_string(fields, "eTag", object_path),
+            version_id=_optional_string(fields, "versionId", object_path),
+            sequencer=_sequencer(fields, "sequencer", object_path),
+            event_time=_timestamp(record, "eventTime", path),
+            message_id=message_id,
+            event_name=event_name,
+        )
+    except _ShapeError as exc:
+        exc.uri = uri
+        raise
+    found.add(s3_object, path)
+
+
+def _read_eventbridge(
+    event: Mapping[str, Any], path: str, message_id: str | None, found: _Found
+) -> None:
+    """An EventBridge event from S3; its key is not URL-encoded."""
+    source = _string(event, "source", path)
+    if source != "aws.s3":
+        raise _ShapeError(
+            _at(path, "source"),
+            f"EventBridge source {source!r} is not S3: route only 'aws.s3' events here",
+        )
+    detail_type = _string(event, "detail-type", path)
+    detail_path = _at(path, "detail")
+    detail = _mapping(event, "detail", path)
+    bucket = _bucket_name(_mapping(detail, "bucket", detail_path), _at(detail_path, "bucket"))
+    object_path = _at(detail_path, "object")
+    fields = _mapping(detail, "object", detail_path)
+    key = _checked_key(_string(fields, "key", object_path), _at(object_path, "key"))
+    uri = f"s3://{bucket}/{key}"
+
+    if detail_type == "Object Deleted":
+        found.skip(path or "$", SKIP_OBJECT_REMOVED, uri, message_id)
+        return
+    if detail_type != "Object Created":
+        found.skip(path or "$", SKIP_NOT_OBJECT_CREATED, uri, message_id)
+        return
+    try:
+        s3_object = S3Object(
+            bucket=bucket,
+            key=key,
+            size=_size(fields, "size", object_path),
+            etag=_optional_string(fields, "etag", object_path),
+            version_id=_optional_string(fields, "version-id", object_path),
+            sequencer=_sequencer(fields, "sequencer", object_path),
+            event_time=_timestamp(event, "time", path),
+            message_id=message_id,
+            event_name=detail_type,
+        )
+    except _ShapeError as exc:
+        exc.uri = uri
+        raise
+    found.add(s3_object, path or "$")
+
+
+# --- accumulation and errors -------------------------------------------------
+
+
+@dataclass
+class _Found:
+    """Objects and skips of one unit that succeeds or fails as a whole."""
+
+    objects: list[S3Object] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+
+    def add(self, s3_object: S3Object, path: str) -> None:
+        if s3_object.key.endswith("/") and s3_object.size == 0:
+            self.skip(path, SKIP_FOLDER_MARKER, s3_object.uri, s3_object.message_id)
+        else:
+            self.objects.append(s3_object)
+
+    def skip(self, path: str, reason: str, uri: str | None, message_id: str | None) -> None:
+        self.skipped.append(SkippedRecord(path, reason, uri, message_id))
+
+    def extend(self, other: _Found) -> None:
+        self.objects.extend(other.objects)
+        self.skipped.extend(other.skipped)
+
+
+class _ShapeError(Exception):
+    """Raised while reading; becomes an InvalidEventError once the SQS message is known.
+
+    Keeping the message id out of every helper keeps the helpers about JSON
+    shape only; the record loop adds the message id when it converts.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.uri: str | None = None
+
+    def as_error(self, message_id: str | None) -> InvalidEventError:
+        return InvalidEventError(
+            self.message, path=self.path, message_id=message_id, s3_uri=self.uri
+        )
+
+
+# --- field readers -----------------------------------------------------------
+
+
+def _at(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def _decode_payload(payload: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
+    if isinstance(payload, Mapping):
+        return payload
+    if isinstance(payload, str | bytes | bytearray):
+        return _json_text(payload, "")
+    raise _ShapeError(
+        "$", f"the event must be a JSON object or its text, got {_type_name(payload)}"
+    )
+
+
+def _json_text(text: str | bytes | bytearray, path: str) -> Mapping[str, Any]:
+    """Decode JSON text that must hold an object (the payload, a body, a Message)."""
+    where = path or "$"
+    try:
+        document = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise _ShapeError(where, f"not valid JSON ({exc})") from exc
+    if not isinstance(document, Mapping):
+        raise _ShapeError(where, f"the JSON must be an object, got {_type_name(document)}")
+    return document
+
+
+def _records(document: Mapping[str, Any], path: str) -> list[tuple[str, Mapping[str, Any]]]:
+    records_path = _at(path, "Records")
+    records = document["Records"]
+    if not isinstance(records, list):
+        raise _ShapeError(records_path, f"must be a list of records, got {_type_name(records)}")
+    checked = []
+    for index, record in enumerate(records):
+        record_path = f"{records_path}[{index}]"
+        if not isinstance(record, Mapping):
+            raise _ShapeError(record_path, f"a record must be an object, got {_type_name(record)}")
+        checked.append((record_path, record))
+    return checked
+
+
+def _event_source_path(record: Mapping[str, Any], path: str) -> str:
+    # S3 and SQS records spell it eventSource; SNS records spell it EventSource.
+    return _at(path, "EventSource" if "EventSource" in record else "eventSource")
+
+
+def _event_source(record: Mapping[str, Any], path: str) -> str:
+    name = "EventSource" if "EventSource" in record else "eventSource"
+    if name not in record:
+        raise _ShapeError(
+            _at(path, "eventSource"),
+            "missing: every record names its source ('aws:s3', 'aws:sqs' or 'aws:sns')",
+        )
+    return _string(record, name, path)
+
+
+def _required(container: Mapping[str, Any], name: str, path: str) -> Any:
+    value = container.get(name)
+    if value is None:
+        raise _ShapeError(_at(path, name), "missing: AWS always sends this field")
+    return value
+
+
+def _mapping(container: Mapping[str, Any], name: str, path: str) -> Mapping[str, Any]:
+    value = _required(container, name, path)
+    if not isinstance(value, Mapping):
+        raise _ShapeError(_at(path, name), f"must be an object, got {_type_name(value)}")
+    return value
+
+
+def _string(container: Mapping[str, Any], name: str, path: str) -> str:
+    value = _required(container, name, path)
+    if not isinstance(value, str):
+        raise _ShapeError(_at(path, name), f"must be a string, got {_type_name(value)}")
+    if not value:
+        raise _ShapeError(_at(path, name), "must not be empty")
+    return value
+
+
+def _optional_string(container: Mapping[str, Any], name: str, path: str) -> str | None:
+    value = container.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _ShapeError(_at(path, name), f"must be a string, got {_type_name(value)}")
+    return value
+
+
+def _size(container: Mapping[str, Any], name: str, path: str) -> int | None:
+    """Object size in bytes; a decimal string is accepted as some relays re-encode it."""
+    value = container.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _ShapeError(
+            _at(path, name), f"must be a whole number of bytes, got {_type_name(value)} {value!r}"
+        )
+    if value < 0:
+        raise _ShapeError(_at(path, name), f"must not be negative, got {value}")
+    return value
+
+
+def _sequencer(container: Mapping[str, Any], name: str, path: str) -> str | None:
+    value = _optional_string(container, name, path)
+    if value is not None and not _HEX.fullmatch(value):
+        raise _ShapeError(_at(path, name), f"must be hexadecimal digits, got {value!r}")
+    return value
+
+
+def _timestamp(container: Mapping[str, Any], name: str, path: str) -> datetime | None:
+    value = container.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _ShapeError(
+            _at(path, name),
+            f"must be an ISO 8601 time string such as '2026-11-05T10:00:00.000Z', "
+            f"got {_type_name(value)}",
+        )
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _ShapeError(
+            _at(path, name),
+            f"{value!r} is not an ISO 8601 time such as '2026-11-05T10:00:00.000Z'",
+        ) from None
+    if moment.tzinfo is None:
+        raise _ShapeError(_at(path, name), f"{value!r} has no UTC offset: AWS writes 'Z'")
+    return moment
+
+
+def _check_event_version(record: Mapping[str, Any], path: str) -> None:
+    version = _string(record, "eventVersion", path)
+    match = _EVENT_VERSION.fullmatch(version)
+    if match is None or int(match.group(1)) != _SUPPORTED_MAJOR_VERSION:
+        raise _ShapeError(
+            _at(path, "eventVersion"),
+            f"unsupported S3 event version {version!r}: this parser reads major version "
+            f"{_SUPPORTED_MAJOR_VERSION} (any minor)",
+        )
+
+
+def _bucket_name(bucket: Mapping[str, Any], path: str) -> str:
+    name = _string(bucket, "name", path)
+    if "/" in name:
+        raise _ShapeError(_at(path, "name"), f"{name!r} is not a bucket name: it contains '/'")
+    return name
+
+
+def _decoded_key(encoded: str, path: str) -> str:
+    """Undo S3's form-URL encoding of a notification key, exactly once."""
+    try:
+        key = unquote_plus(encoded, errors="strict")
+    except UnicodeDecodeError:
+        raise _ShapeError(
+            path, f"{encoded!r} does not decode to UTF-8: S3 keys are UTF-8, percent-encoded"
+        ) from None
+    return _checked_key(key, path)
+
+
+def _checked_key(key: str, path: str) -> str:
+    if not key:
+        raise _ShapeError(path, "the key is empty after decoding")
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise _ShapeError(path, "the key is not valid Unicode text (lone surrogate)") from None
+    if size > MAX_KEY_BYTES:
+        raise _ShapeError(
+            path, f"the key is {size} bytes long; S3 keys are at most {MAX_KEY_BYTES} bytes"
+        )
+    return key
+
+
+def _normalise_etag(value: str | None) -> str | None:
+    if value is not None and len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value or None

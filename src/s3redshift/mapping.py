@@ -1,0 +1,663 @@
+"""Which table, format and load mode an S3 object goes to.
+
+An object key is attacker-adjacent text (anyone who may write to the bucket
+chooses it), yet part of it becomes a table name. So the mapping is strict in
+both directions:
+
+* rules are checked completely when they are built, so a bad ``[[tables]]``
+  entry stops the loader at start-up, not on the first file at 3 a.m.;
+* a name derived from a key is validated with Redshift's standard identifier
+  rules and folded to lower case, and a name that fails is *rejected* with an
+  error naming the key, the rule and the fix. It is never rewritten into some
+  other name, because two different keys must never silently land in the
+  same "repaired" table.
+
+Pattern language (matched against the whole decoded key, split on ``/``):
+
+``{name}``
+    captures one or more characters inside one segment; it may sit between
+    literal text (``events/{table}.json``). Names are ``[a-z_][a-z0-9_]*`` and
+    each is used at most once. Two captures cannot touch (``{a}{b}`` has no
+    single meaning). When one segment holds several captures separated by
+    literal text, earlier captures take as much as they can.
+``*``
+    as a whole segment, exactly one non-empty segment; inside a segment
+    (``*.csv``), any run of non-``/`` characters, possibly empty, as in a
+    shell glob.
+``**``
+    a whole segment only. Leading (``**/x.csv``) or in the middle
+    (``a/**/b.csv``) it matches zero or more segments; trailing (``a/**``) it
+    matches one or more, i.e. everything *inside* ``a/`` but not a file named
+    ``a``, as in gitignore. Alone it matches any key.
+``{{`` / ``}}``
+    a literal brace; every other character matches itself.
+
+Templates (``schema``, ``table``) are literal text with ``{capture}``
+placeholders; braces cannot appear in a valid identifier, so they need no
+escape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Literal, Protocol
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+
+from s3redshift.copy import CopyOptions, CsvFormat, FileFormat, check_compatible
+from s3redshift.errors import ConfigError, CopyOptionsError, UnsafeIdentifierError
+from s3redshift.identifiers import TableRef, validate_identifier
+
+__all__ = [
+    "DEFAULT_IGNORE_PREFIXES",
+    "MappingRule",
+    "Resolution",
+    "S3ObjectLike",
+    "TableMapper",
+    "TableRef",
+    "Target",
+    "default_rule",
+]
+
+DEFAULT_IGNORE_PREFIXES: tuple[str, ...] = ("_s3redshift/manifests/",)
+"""The loader's own manifest prefix: it must never load its own files."""
+
+_CAPTURE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+class S3ObjectLike(Protocol):
+    """What :meth:`TableMapper.resolve` needs from an object: its decoded key and URI.
+
+    A protocol rather than ``events.S3Object`` so that mapping stays usable
+    (and testable) without the events module.
+    """
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def uri(self) -> str: ...
+
+
+# --- patterns ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Literal:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Capture:
+    name: str
+
+
+@dataclass(frozen=True)
+class _Star:
+    """``*`` inside a segment, or a whole segment when it is the only token."""
+
+
+_Token = _Literal | _Capture | _Star
+_GLOBSTAR = "**"
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    text: str
+    regex: re.Pattern[str]
+    captures: tuple[str, ...]
+    segments: tuple[tuple[_Token, ...] | str, ...]  # str only for "**"
+
+    def with_literals(self, values: Mapping[str, str]) -> str | None:
+        """The pattern text with the given captures replaced by literal text.
+
+        Used to suggest a fix in an error message. None when a value cannot be
+        written literally in the pattern language (it contains ``*``).
+        """
+        if any("*" in value for value in values.values()):
+            return None
+        parts: list[str] = []
+        for segment in self.segments:
+            if isinstance(segment, str):
+                parts.append(segment)
+                continue
+            text = ""
+            for token in segment:
+                if isinstance(token, _Literal):
+                    text += _escape_braces(token.text)
+                elif isinstance(token, _Capture):
+                    if token.name in values:
+                        text += _escape_braces(values[token.name])
+                    else:
+                        text += "{" + token.name + "}"
+                else:
+                    text += "*"
+            parts.append(text)
+        return "/".join(parts)
+
+
+def _escape_braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@lru_cache(maxsize=256)
+def _compile_pattern(text: str) -> _Pattern:
+    """Parse and compile a key pattern once; raise ValueError with the fix."""
+    if not text:
+        raise ValueError("the pattern is empty; write for example '{table}/**'")
+    if text.endswith("/"):
+        raise ValueError(
+            "the pattern ends with '/', so it could only match folder markers, which are "
+            "always ignored; end it with '**' or with a file name such as '*.csv'"
+        )
+    raw_segments = text.split("/")
+    segments: list[tuple[_Token, ...] | str] = []
+    captures: list[str] = []
+    for raw in raw_segments:
+        if raw == _GLOBSTAR:
+            segments.append(_GLOBSTAR)
+            continue
+        tokens = _tokenize_segment(raw)
+        for token in tokens:
+            if isinstance(token, _Capture):
+                if token.name in captures:
+                    raise ValueError(
+                        f"capture {{{token.name}}} is used twice; give each capture its own "
+                        "name, or use '*' where the value is not needed"
+                    )
+                captures.append(token.name)
+        segments.append(tokens)
+
+    pieces: list[str] = []
+    last = len(segments) - 1
+    for index, segment in enumerate(segments):
+        if isinstance(segment, str):  # "**"
+            # Not last: zero or more whole segments, each with its slash.
+            # Last: at least one character after the preceding slash
+            # (everything inside the folder), or any key when alone.
+            pieces.append(".+" if index == last else "(?:[^/]*/)*")
+            continue
+        pieces.append(_segment_regex(segment))
+        if index != last:
+            pieces.append("/")
+    regex = re.compile("".join(pieces), re.DOTALL)
+    return _Pattern(text, regex, tuple(captures), tuple(segments))
+
+
+def _tokenize_segment(raw: str) -> tuple[_Token, ...]:
+    tokens: list[_Token] = []
+    literal = ""
+    i = 0
+    while i < len(raw):
+        char = raw[i]
+        if raw.startswith("{{", i) or raw.startswith("}}", i):
+            literal += char
+            i += 2
+        elif char == "{":
+            end = raw.find("}", i + 1)
+            if end < 0:
+                raise ValueError(
+                    f"'{{' in segment {raw!r} is never closed; write a capture as {{name}} "
+                    "(within one segment) or a literal brace as '{{'"
+                )
+            name = raw[i + 1 : end]
+            if _CAPTURE_NAME.fullmatch(name) is None:
+                raise ValueError(
+                    f"capture name {name!r} is not allowed; use lower-case letters, digits "
+                    "and '_', starting with a letter or '_', e.g. {table}"
+                )
+            if literal:
+                tokens.append(_Literal(literal))
+                literal = ""
+            if tokens and isinstance(tokens[-1], _Capture):
+                raise ValueError(
+                    f"captures {{{tokens[-1].name}}} and {{{name}}} touch, so where one ends "
+                    "is ambiguous; put literal text between them"
+                )
+            tokens.append(_Capture(name))
+            i = end + 1
+        elif char == "}":
+            raise ValueError(
+                f"'}}' in segment {raw!r} has no opening '{{'; write a literal brace as '}}}}'"
+            )
+        elif char == "*":
+            if raw.startswith("**", i):
+                raise ValueError(
+                    f"'**' must be a whole path segment, but segment {raw!r} has other text; "
+                    "use '*' inside a segment, or write '**' between slashes"
+                )
+            if literal:
+                tokens.append(_Literal(literal))
+                literal = ""
+            tokens.append(_Star())
+            i += 1
+        else:
+            literal += char
+            i += 1
+    if literal:
+        tokens.append(_Literal(literal))
+    return tuple(tokens)
+
+
+def _segment_regex(tokens: tuple[_Token, ...]) -> str:
+    if tokens == (_Star(),):
+        return "[^/]+"
+    out: list[str] = []
+    for token in tokens:
+        if isinstance(token, _Literal):
+            out.append(re.escape(token.text))
+        elif isinstance(token, _Capture):
+            out.append(f"(?P<{token.name}>[^/]+)")
+        else:
+            out.append("[^/]*")
+    return "".join(out)
+
+
+# --- templates --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Template:
+    text: str
+    parts: tuple[_Literal | _Capture, ...]
+
+    @property
+    def captures(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parts if isinstance(p, _Capture))
+
+    def render(self, values: Mapping[str, str]) -> str:
+        return "".join(p.text if isinstance(p, _Literal) else values[p.name] for p in self.parts)
+
+
+_TEMPLATE_PART = re.compile(r"\{([^{}]*)\}")
+
+
+@lru_cache(maxsize=256)
+def _parse_template(text: str) -> _Template:
+    parts: list[_Literal | _Capture] = []
+    position = 0
+    for match in _TEMPLATE_PART.finditer(text):
+        before = text[position : match.start()]
+        name = match.group(1)
+        if _CAPTURE_NAME.fullmatch(name) is None:
+            raise ValueError(
+                f"placeholder {match.group(0)!r} is not a capture name; use lower-case "
+                "letters, digits and '_', e.g. {table}"
+            )
+        if before:
+            parts.append(_Literal(before))
+        parts.append(_Capture(name))
+        position = match.end()
+    if position < len(text):
+        parts.append(_Literal(text[position:]))
+    for part in parts:
+        if isinstance(part, _Literal) and ("{" in part.text or "}" in part.text):
+            raise ValueError(
+                "unbalanced '{' or '}'; placeholders are written {capture}, and braces "
+                "cannot appear in a Redshift name"
+            )
+    return _Template(text, tuple(parts))
+
+
+# --- rules ------------------------------------------------------------------
+
+
+def _where(info: ValidationInfo) -> str:
+    pattern = info.data.get("pattern")
+    return f"rule {pattern!r}" if isinstance(pattern, str) else "rule"
+
+
+class MappingRule(BaseModel):
+    """One ``[[tables]]`` entry: which keys it claims and how they are loaded.
+
+    Everything that can be checked without a key is checked here, so an
+    invalid rule never reaches the loader. Errors surface as pydantic
+    ``ValidationError`` whose message names the rule's pattern, the field and
+    the fix; problems found by ``s3redshift.copy`` are reported the same way.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    pattern: str
+    target_schema: str | None = Field(default=None, alias="schema")
+    """Schema template; None means the mapper's default schema."""
+    table: str = "{table}"
+    mode: Literal["append", "upsert", "replace"] = "append"
+    keys: tuple[str, ...] = ()
+    order_by: str = ""
+    columns: tuple[str, ...] = ()
+    format: FileFormat = CsvFormat()
+    options: CopyOptions = CopyOptions()
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        try:
+            _compile_pattern(value)
+        except ValueError as exc:
+            raise ValueError(f"rule {value!r}, field 'pattern': {exc}") from None
+        return value
+
+    @field_validator("keys", "columns")
+    @classmethod
+    def _column_names(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        folded = tuple(_column(name, info) for name in value)
+        seen: set[str] = set()
+        for name in folded:
+            if name in seen:
+                raise ValueError(
+                    f"{_where(info)}, field {info.field_name!r}: column {name!r} is listed "
+                    "twice; list each column once"
+                )
+            seen.add(name)
+        return folded
+
+    @field_validator("order_by")
+    @classmethod
+    def _order_by(cls, value: str, info: ValidationInfo) -> str:
+        return _column(value, info) if value else value
+
+    @field_validator("format", "options", mode="wrap")
+    @classmethod
+    def _copy_settings(
+        cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> object:
+        # The copy models raise CopyOptionsError from their own validators,
+        # which pydantic lets through untouched; re-raise it as a validation
+        # error that also says which rule it belongs to.
+        try:
+            return handler(value)
+        except CopyOptionsError as exc:
+            raise ValueError(f"{_where(info)}, field {info.field_name!r}: {exc.message}") from exc
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MappingRule:
+        where = f"rule {self.pattern!r}"
+        captures = _compile_pattern(self.pattern).captures
+        templates = [("table", self.table)]
+        if self.target_schema is not None:
+            templates.insert(0, ("schema", self.target_schema))
+        for name, text in templates:
+            _check_template(where, name, text, captures)
+
+        if self.mode == "upsert" and not self.keys:
+            raise ValueError(
+                f"{where}, field 'keys': mode 'upsert' needs the key columns that identify "
+                'a row; set keys = ["id"] (your key columns) or use mode "append"'
+            )
+        if self.mode != "upsert":
+            for name, value in (("keys", bool(self.keys)), ("order_by", bool(self.order_by))):
+                if value:
+                    raise ValueError(
+                        f"{where}, field {name!r}: only used with mode 'upsert', but the mode "
+                        f'is {self.mode!r}; set mode = "upsert" or remove {name}'
+                    )
+        if self.columns:
+            missing = [k for k in (*self.keys, self.order_by) if k and k not in self.columns]
+            if missing:
+                raise ValueError(
+                    f"{where}, field 'columns': the column list leaves out {missing!r}, which "
+                    "upsert needs; add them to columns or drop the column list"
+                )
+        try:
+            check_compatible(self.format, self.options, columns=self.columns)
+        except (CopyOptionsError, UnsafeIdentifierError) as exc:
+            raise ValueError(f"{where}, fields 'format' and 'options': {exc.message}") from exc
+        return self
+
+
+def _column(name: str, info: ValidationInfo) -> str:
+    try:
+        return validate_identifier(name, what="column")
+    except UnsafeIdentifierError as exc:
+        raise ValueError(
+            f"{_where(info)}, field {info.field_name!r}: {exc.message}; write the column "
+            "name as it is in the table"
+        ) from None
+
+
+def _check_template(where: str, name: str, text: str, captures: tuple[str, ...]) -> None:
+    try:
+        template = _parse_template(text)
+    except ValueError as exc:
+        raise ValueError(f"{where}, field {name!r}: template {text!r}: {exc}") from None
+    unknown = [c for c in template.captures if c not in captures]
+    if unknown:
+        defined = ", ".join("{" + c + "}" for c in captures) or "none"
+        raise ValueError(
+            f"{where}, field {name!r}: template {text!r} uses {{{unknown[0]}}}, which the "
+            f"pattern does not capture (captures: {defined}); add {{{unknown[0]}}} to the "
+            f"pattern or write a literal {name} name"
+        )
+    # A capture is at least one character, so if the template is invalid with
+    # every capture set to "a", no key can ever make it valid: it is a
+    # configuration error, not a per-object one.
+    sample = template.render(dict.fromkeys(template.captures, "a"))
+    try:
+        validate_identifier(sample, what=name)
+    except UnsafeIdentifierError as exc:
+        detail = exc.message
+        if template.captures:
+            detail = f"no key can make it a valid name ({detail}, with each capture set to 'a')"
+        raise ValueError(
+            f"{where}, field {name!r}: template {text!r}: {detail}; change the template "
+            "so that it gives a valid name"
+        ) from None
+
+
+def default_rule(schema: str = "public") -> MappingRule:
+    """The seed's single rule: the first key segment is the table.
+
+    ``kpis/2026/11/a.csv`` goes to ``<schema>.kpis`` as CSV with one header
+    row, appended.
+    """
+    return MappingRule(
+        pattern="{table}/**",
+        target_schema=schema,
+        table="{table}",
+        mode="append",
+        format=CsvFormat(delimiter=",", ignore_header=1),
+    )
+
+
+# --- resolution -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a group of objects is loaded; objects with equal targets share one COPY.
+
+    Equality and hashing use the table, the rule and its position, not the
+    captures: ``kpis/2025/a.csv`` and ``KPIs/2026/b.csv`` under
+    ``{table}/{year}/**`` are one target.
+    """
+
+    table: TableRef
+    rule: MappingRule = field(hash=False)
+    rule_index: int
+    captures: Mapping[str, str] = field(compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "captures", MappingProxyType(dict(self.captures)))
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What the mapper decided for one object, and why when it was skipped."""
+
+    outcome: Literal["mapped", "unmapped", "ignored"]
+    target: Target | None
+    reason: str
+
+    def __post_init__(self) -> None:
+        if (self.outcome == "mapped") != (self.target is not None):
+            raise ValueError("a Resolution has a target exactly when its outcome is 'mapped'")
+
+
+@dataclass(frozen=True)
+class _CompiledRule:
+    rule: MappingRule
+    pattern: _Pattern
+    schema: _Template | None
+    table: _Template
+
+
+def _compile_rule(rule: MappingRule) -> _CompiledRule:
+    """Compile once per mapper; re-checks what a ``model_construct``-ed rule skipped."""
+    pattern = _compile_pattern(rule.pattern)
+    schema = None if rule.target_schema is None else _parse_template(rule.target_schema)
+    table = _parse_template(rule.table)
+    for template in (schema, table):
+        if template is not None:
+            unknown = set(template.captures) - set(pattern.captures)
+            if unknown:
+                raise ValueError(f"template {template.text!r} uses captures {sorted(unknown)}")
+    return _CompiledRule(rule, pattern, schema, table)
+
+
+class TableMapper:
+    """Maps object keys to targets with an ordered list of rules; first match wins.
+
+    Some keys are skipped before any rule is tried because loading them is
+    always wrong: the loader's own manifests (``ignore_prefixes``), Hadoop/Spark
+    job leftovers (``_SUCCESS``, ``*.tmp``, ``_temporary/``) and folder markers.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[MappingRule],
+        *,
+        default_schema: str = "public",
+        ignore_prefixes: Sequence[str] = DEFAULT_IGNORE_PREFIXES,
+    ) -> None:
+        try:
+            self._default_schema = validate_identifier(default_schema, what="default schema")
+        except UnsafeIdentifierError as exc:
+            raise ConfigError(f"default_schema: {exc.message}") from None
+        if isinstance(ignore_prefixes, str):  # one prefix, not its characters
+            ignore_prefixes = (ignore_prefixes,)
+        if any(not prefix for prefix in ignore_prefixes):
+            raise ConfigError(
+                "ignore_prefixes: an empty prefix would ignore every object; remove it"
+            )
+        self._ignore_prefixes = tuple(ignore_prefixes)
+        compiled: list[_CompiledRule] = []
+        for index, rule in enumerate(rules):
+            if not isinstance(rule, MappingRule):
+                raise ConfigError(f"tables[{index}]: expected a MappingRule, got {rule!r}")
+            try:
+                compiled.append(_compile_rule(rule))
+            except ValueError as exc:  # only reachable for unvalidated (constructed) rules
+                raise ConfigError(f"tables[{index}] (pattern {rule.pattern!r}): {exc}") from None
+        self._rules = tuple(compiled)
+
+    @property
+    def rules(self) -> tuple[MappingRule, ...]:
+        """The rules, in the order they are tried."""
+        return tuple(c.rule for c in self._rules)
+
+    @property
+    def default_schema(self) -> str:
+        """The (folded) schema for rules that do not name one."""
+        return self._default_schema
+
+    @property
+    def ignore_prefixes(self) -> tuple[str, ...]:
+        """Key prefixes skipped before any rule."""
+        return self._ignore_prefixes
+
+    def resolve(self, obj: S3ObjectLike | str) -> Target | None:
+        """The target for ``obj``, or None when it is unmapped or ignored.
+
+        Raises:
+            MappingError: a rule matched but the name it gives is not a safe
+                Redshift identifier (an :class:`UnsafeIdentifierError`).
+        """
+        return self.explain(obj).target
+
+    def explain(self, obj: S3ObjectLike | str) -> Resolution:
+        """Like :meth:`resolve`, with the reason an object is skipped.
+
+        Raises:
+            MappingError: as for :meth:`resolve`.
+        """
+        if isinstance(obj, str):
+            key, uri = obj, None
+        else:
+            key, uri = obj.key, obj.uri
+        if not isinstance(key, str):
+            raise TypeError(f"an object key must be a str, got {type(key).__name__}")
+        ignored = self._ignored(key)
+        if ignored:
+            return Resolution("ignored", None, ignored)
+        for index, compiled in enumerate(self._rules):
+            match = compiled.pattern.regex.fullmatch(key)
+            if match is None:
+                continue
+            captures = {k: v for k, v in match.groupdict().items() if v is not None}
+            if compiled.schema is None:
+                schema = self._default_schema
+            else:
+                schema = self._name(key, uri, index, compiled, compiled.schema, "schema", captures)
+            table = self._name(key, uri, index, compiled, compiled.table, "table", captures)
+            target = Target(TableRef(schema, table), compiled.rule, index, captures)
+            return Resolution("mapped", target, "")
+        return Resolution("unmapped", None, f"no rule matches key {key!r}")
+
+    def _ignored(self, key: str) -> str:
+        for prefix in self._ignore_prefixes:
+            if key.startswith(prefix):
+                return f"ignored: loader manifest prefix {prefix!r}"
+        if key.endswith("/"):
+            return "ignored: folder marker"
+        segments = key.split("/")
+        if "_temporary" in segments:
+            return "ignored: inside a _temporary directory"
+        basename = segments[-1]
+        if basename == "_SUCCESS":
+            return "ignored: _SUCCESS marker"
+        if basename.endswith(".tmp"):
+            return "ignored: temporary file (.tmp)"
+        return ""
+
+    @staticmethod
+    def _name(
+        key: str,
+        uri: str | None,
+        index: int,
+        compiled: _CompiledRule,
+        template: _Template,
+        what: Literal["schema", "table"],
+        captures: Mapping[str, str],
+    ) -> str:
+        value = template.render(captures)
+        try:
+            return validate_identifier(value, what=what)
+        except UnsafeIdentifierError as exc:
+            used = {name: captures[name] for name in template.captures}
+            source = ""
+            if [p for p in template.parts if not isinstance(p, _Capture)] or len(used) != 1:
+                shown = ", ".join(f"{{{k}}}={v!r}" for k, v in used.items())
+                source = f" (template {template.text!r} with {shown})"
+            fix = f"add a rule before tables[{index}] with a literal {what} name for these keys"
+            suggestion = compiled.pattern.with_literals(used)
+            if suggestion is not None:
+                fix += f', e.g. pattern = {suggestion!r}, {what} = "<valid_name>"'
+            raise UnsafeIdentifierError(
+                f"key {key!r} matched rule tables[{index}] (pattern "
+                f"{compiled.pattern.text!r}), but {exc.message}{source}. Names are never "
+                f"rewritten: {fix}",
+                s3_uri=uri,
+            ) from None

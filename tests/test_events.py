@@ -1,0 +1,653 @@
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from eventfixtures import EVENT_FIXTURES, event_text, load_event
+from s3redshift.errors import InvalidEventError, PermanentError
+from s3redshift.events import (
+    MAX_KEY_BYTES,
+    SKIP_FOLDER_MARKER,
+    SKIP_NOT_OBJECT_CREATED,
+    SKIP_OBJECT_REMOVED,
+    SKIP_TEST_EVENT,
+    ParsedEvent,
+    S3Object,
+    SkippedRecord,
+    parse_event,
+    read_event,
+    sequencer_key,
+    sequencer_order,
+)
+
+BUCKET = "acme-landing-eu"
+BATCH_IDS = (
+    "059f36b4-87a3-44ab-83d2-661975830a7d",
+    "2e1424d4-f796-459a-8184-9c92662be6da",
+    "9a4d7cb1-3c8e-4b62-9d0e-5d3f8f1c2a01",
+)
+
+
+def _s3_record(key: str, **object_fields: Any) -> dict[str, Any]:
+    """A minimal S3 notification record, as S3 writes it (key already encoded)."""
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "eu-west-1",
+        "eventTime": "2026-11-05T09:15:02.345Z",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
+            "object": {"key": key, **object_fields},
+        },
+    }
+
+
+def _eventbridge(key: str, **object_fields: Any) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "123456789012",
+        "time": "2026-11-05T09:15:02Z",
+        "region": "eu-west-1",
+        "resources": [f"arn:aws:s3:::{BUCKET}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": BUCKET},
+            "object": {"key": key, **object_fields},
+            "reason": "PutObject",
+        },
+    }
+
+
+def _with_body(event: dict[str, Any], index: int, change: Callable[[Any], Any]) -> dict[str, Any]:
+    """``event`` with SQS record ``index``'s decoded body passed through ``change``."""
+    event = copy.deepcopy(event)
+    record = event["Records"][index]
+    record["body"] = json.dumps(change(json.loads(record["body"])))
+    return event
+
+
+def _invalid(payload: Any) -> InvalidEventError:
+    with pytest.raises(InvalidEventError) as caught:
+        read_event(payload)
+    return caught.value
+
+
+# --- the delivery paths --------------------------------------------------------
+
+
+def test_direct_put_reads_every_field() -> None:
+    [obj] = parse_event(load_event("s3_put"))
+    assert obj == S3Object(
+        bucket=BUCKET,
+        key="kpis/2026/11/05/daily.csv",
+        size=2048,
+        etag="0123456789abcdef0123456789abcdef",
+        version_id=None,
+        sequencer="0065A1B2C3D4E5F601",
+        event_time=datetime(2026, 11, 5, 9, 15, 2, 345000, tzinfo=UTC),
+        message_id=None,
+        event_name="ObjectCreated:Put",
+    )
+    assert obj.uri == "s3://acme-landing-eu/kpis/2026/11/05/daily.csv"
+    assert obj.identity == "0123456789abcdef0123456789abcdef"
+
+
+def test_multi_record_event_returns_every_record_in_order() -> None:
+    objects = parse_event(load_event("s3_multi_record"))
+    assert [(o.bucket, o.key, o.size, o.event_name) for o in objects] == [
+        (BUCKET, "kpis/2026/11/05/a.csv", 100, "ObjectCreated:Put"),
+        (BUCKET, "orders/2026/11/05/b.json.gz", 200, "ObjectCreated:Post"),
+        ("acme-landing-eu-archive", "kpis/2026/11/05/c.csv", 300, "ObjectCreated:Copy"),
+    ]
+    assert objects[2].sequencer is None
+    assert objects[2].event_time == datetime(2026, 11, 5, 9, 15, 4, 500000, tzinfo=UTC)
+
+
+def test_complete_multipart_upload_with_version_id() -> None:
+    [obj] = parse_event(load_event("s3_multipart_versioned"))
+    assert obj.bucket == "acme-landing-versioned"
+    assert obj.key == "events/2026/11/05/big.parquet"
+    assert obj.size == 104_857_600
+    assert obj.etag == "d41d8cd98f00b204e9800998ecf8427e-12"
+    assert obj.version_id == "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+    assert obj.identity == "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
+    assert obj.event_name == "ObjectCreated:CompleteMultipartUpload"
+
+
+def test_sqs_batch_tags_each_object_with_its_message() -> None:
+    parsed = read_event(load_event("sqs_batch"))
+    assert [(o.key, o.size, o.message_id) for o in parsed.objects] == [
+        ("kpis/2026/11/05/m1.csv", 10, BATCH_IDS[0]),
+        ("kpis/2026/11/05/m2a.csv", 20, BATCH_IDS[1]),
+        ("orders/2026/11/05/m2b.csv", 21, BATCH_IDS[1]),
+        ("kpis/2026/11/05/m3.csv", 30, BATCH_IDS[2]),
+    ]
+    assert parsed.skipped == ()
+    assert parsed.invalid == ()
+
+
+def test_sns_to_lambda_decodes_the_message_and_has_no_sqs_message_id() -> None:
+    [obj] = parse_event(load_event("sns_lambda"))
+    assert (obj.bucket, obj.key, obj.size) == (BUCKET, "kpis/2026/11/05/via sns.csv", 512)
+    assert obj.etag == "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+    assert obj.message_id is None
+
+
+@pytest.mark.parametrize(
+    ("fixture", "message_id"),
+    [
+        ("sns_sqs_envelope", "c80e8021-a70a-42c7-a470-796e1186f753"),
+        ("sns_sqs_raw", "d1a6b7c2-0e4f-4a8b-9c3d-2f1e0a9b8c7d"),
+    ],
+)
+def test_sns_to_sqs_with_and_without_raw_delivery(fixture: str, message_id: str) -> None:
+    [obj] = parse_event(load_event(fixture))
+    assert obj.key == "kpis/2026/11/05/via sns.csv"
+    assert obj.sequencer == "0065A1B2C3D4E5F620"
+    assert obj.message_id == message_id
+
+
+def test_eventbridge_direct_keeps_the_key_as_is() -> None:
+    [obj] = parse_event(load_event("eventbridge_created"))
+    assert obj == S3Object(
+        bucket=BUCKET,
+        key="exports/2026-11-05T14:03:40.532432.zip",
+        size=5,
+        etag="b1946ac92492d2347c6235b4d2611184",
+        version_id="IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+        sequencer="617f08299329d189",
+        event_time=datetime(2026, 11, 5, 9, 15, 2, tzinfo=UTC),
+        event_name="Object Created",
+    )
+
+
+def test_eventbridge_through_sqs_does_not_decode_plus() -> None:
+    [obj] = parse_event(load_event("eventbridge_sqs"))
+    assert obj.key == "exports/a+b c.csv"
+    assert obj.uri == "s3://acme-landing-eu/exports/a+b c.csv"
+    assert obj.message_id == "7b3e2c1d-4a5f-4e6d-8b9c-1a2b3c4d5e6f"
+    assert obj.version_id is None
+    assert obj.identity == "f00df00df00df00df00df00df00df00d"
+
+
+def test_text_and_bytes_payloads_read_like_the_mapping() -> None:
+    text = event_text("sqs_batch")
+    expected = read_event(load_event("sqs_batch"))
+    assert read_event(text) == expected
+    assert read_event(text.encode("utf-8")) == expected
+
+
+def test_empty_records_list_is_an_empty_result() -> None:
+    assert read_event({"Records": []}) == ParsedEvent()
+
+
+# --- skipped records -------------------------------------------------------------
+
+
+def test_test_event_direct_is_skipped() -> None:
+    parsed = read_event(load_event("test_event"))
+    assert parsed == ParsedEvent(skipped=(SkippedRecord("$", SKIP_TEST_EVENT, None, None),))
+    assert parse_event(load_event("test_event")) == []
+
+
+def test_test_event_through_sqs_is_skipped_with_its_message_id() -> None:
+    parsed = read_event(load_event("test_event_sqs"))
+    assert parsed.objects == ()
+    assert parsed.invalid == ()
+    assert parsed.skipped == (
+        SkippedRecord(
+            "Records[0].body", SKIP_TEST_EVENT, None, "3f0c9e2b-8d7a-4c6b-9e5f-0a1b2c3d4e5f"
+        ),
+    )
+
+
+def test_test_event_through_sns_envelope_is_skipped() -> None:
+    event = _with_body(
+        load_event("sns_sqs_envelope"),
+        0,
+        lambda body: {**body, "Message": event_text("test_event")},
+    )
+    parsed = read_event(event)
+    assert parsed.skipped == (
+        SkippedRecord(
+            "Records[0].body.Message",
+            SKIP_TEST_EVENT,
+            None,
+            "c80e8021-a70a-42c7-a470-796e1186f753",
+        ),
+    )
+
+
+def test_removal_events_are_skipped_with_their_uri() -> None:
+    parsed = read_event(load_event("s3_removed"))
+    assert parsed.objects == ()
+    assert parsed.skipped == (
+        SkippedRecord(
+            "Records[0]", SKIP_OBJECT_REMOVED, "s3://acme-landing-eu/kpis/2026/11/05/gone.csv"
+        ),
+        SkippedRecord(
+            "Records[1]",
+            SKIP_OBJECT_REMOVED,
+            "s3://acme-landing-versioned/kpis/2026/11/05/marked.csv",
+        ),
+        SkippedRecord(
+            "Records[2]", SKIP_OBJECT_REMOVED, "s3://acme-landing-eu/kpis/2026/11/05/expired.csv"
+        ),
+    )
+
+
+def test_other_s3_event_names_are_skipped_as_not_created() -> None:
+    parsed = read_event(load_event("s3_not_created"))
+    assert parsed.objects == ()
+    assert [(s.path, s.reason, s.uri) for s in parsed.skipped] == [
+        ("Records[0]", SKIP_NOT_OBJECT_CREATED, "s3://acme-landing-eu/cold/2026/restored.csv"),
+        ("Records[1]", SKIP_NOT_OBJECT_CREATED, "s3://acme-landing-eu/kpis/2026/11/05/replica.csv"),
+        (
+            "Records[2]",
+            SKIP_NOT_OBJECT_CREATED,
+            "s3://acme-landing-eu/kpis/2026/11/05/transitioned.csv",
+        ),
+        ("Records[3]", SKIP_NOT_OBJECT_CREATED, "s3://acme-landing-eu/kpis/2026/11/05/tagged.csv"),
+    ]
+
+
+def test_eventbridge_deleted_and_other_detail_types_are_skipped() -> None:
+    deleted = read_event(load_event("eventbridge_deleted"))
+    assert deleted == ParsedEvent(
+        skipped=(SkippedRecord("$", SKIP_OBJECT_REMOVED, "s3://acme-landing-eu/exports/old.csv"),)
+    )
+    restored = read_event(load_event("eventbridge_restore"))
+    assert restored == ParsedEvent(
+        skipped=(
+            SkippedRecord("$", SKIP_NOT_OBJECT_CREATED, "s3://acme-landing-eu/exports/cold.csv"),
+        )
+    )
+
+
+def test_folder_marker_is_skipped_but_a_slash_key_with_data_is_kept() -> None:
+    parsed = read_event(load_event("folder_marker"))
+    assert parsed.skipped == (
+        SkippedRecord("Records[0]", SKIP_FOLDER_MARKER, "s3://acme-landing-eu/kpis/2026/"),
+    )
+    assert [(o.key, o.size) for o in parsed.objects] == [
+        ("kpis/notes/", 12),
+        ("kpis/2026/11/05/empty.csv", 0),
+    ]
+
+
+def test_event_name_with_s3_prefix_is_still_recognised() -> None:
+    record = _s3_record("a.csv", size=1)
+    record["eventName"] = "s3:ObjectCreated:Put"
+    [obj] = parse_event({"Records": [record]})
+    assert obj.event_name == "s3:ObjectCreated:Put"
+
+
+# --- keys --------------------------------------------------------------------------
+
+
+def test_notification_keys_are_decoded_exactly_once() -> None:
+    keys = [o.key for o in parse_event(load_event("keys_encoded"))]
+    assert keys == [
+        "reports/my file(1).csv",
+        "reports/a+b.csv",
+        "reports/q3 summary final.csv",
+        "reports/2026/11/slash.csv",
+        "reports/café.csv",
+        "reports/数据.csv",
+        "reports/100% done.csv",
+    ]
+
+
+def test_a_1024_byte_key_is_accepted() -> None:
+    [obj] = parse_event(load_event("long_key"))
+    assert obj.key == "long/" + "é" * 507 + "x.csv"
+    assert len(obj.key.encode("utf-8")) == MAX_KEY_BYTES == 1024
+
+
+def test_a_1025_byte_key_is_malformed() -> None:
+    event = load_event("long_key")
+    event["Records"][0]["s3"]["object"]["key"] = "long/" + "%C3%A9" * 507 + "xy.csv"
+    err = _invalid(event)
+    assert err.path == "Records[0].s3.object.key"
+    assert "1025 bytes" in err.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(codec="utf-8"), min_size=1, max_size=256))
+def test_any_key_round_trips_through_both_encodings(key: str) -> None:
+    notification = {"Records": [_s3_record(quote_plus(key), size=1, eTag="e")]}
+    assert [o.key for o in parse_event(notification)] == [key]
+    assert [o.key for o in parse_event(_eventbridge(key, size=1, etag="e"))] == [key]
+
+
+# --- malformed payloads -----------------------------------------------------------
+
+
+_DROP = object()
+
+
+def _s3_event(**changes: Any) -> dict[str, Any]:
+    """The direct put fixture with dotted-path fields of record 0 replaced or removed."""
+    event = load_event("s3_put")
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        target = event["Records"][0]
+        for name in parents:
+            target = target[name]
+        if value is _DROP:
+            del target[last]
+        else:
+            target[last] = value
+    return event
+
+
+@pytest.mark.parametrize(
+    ("payload", "path"),
+    [
+        pytest.param("{not json", "$", id="not-json"),
+        pytest.param(b"\xff\xfe", "$", id="not-utf8"),
+        pytest.param("[1, 2]", "$", id="json-list"),
+        pytest.param([1, 2], "$", id="python-list"),
+        pytest.param({}, "Records", id="no-records"),
+        pytest.param({"Records": {}}, "Records", id="records-not-list"),
+        pytest.param({"Records": ["x"]}, "Records[0]", id="record-not-object"),
+        pytest.param({"Records": [{}]}, "Records[0].eventSource", id="no-event-source"),
+        pytest.param(
+            {"Records": [{"eventSource": "aws:kinesis"}]},
+            "Records[0].eventSource",
+            id="unknown-event-source",
+        ),
+        pytest.param(
+            {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "nope"}}]},
+            "Records[0].Sns.Message",
+            id="sns-message-not-json",
+        ),
+        pytest.param(_s3_event(eventVersion="1.0"), "Records[0].eventVersion", id="version-1"),
+        pytest.param(_s3_event(eventVersion="3.0"), "Records[0].eventVersion", id="version-3"),
+        pytest.param(_s3_event(eventVersion=_DROP), "Records[0].eventVersion", id="no-version"),
+        pytest.param(_s3_event(eventVersion=2.1), "Records[0].eventVersion", id="version-number"),
+        pytest.param(_s3_event(eventName=_DROP), "Records[0].eventName", id="no-event-name"),
+        pytest.param(_s3_event(s3=_DROP), "Records[0].s3", id="no-s3"),
+        pytest.param(
+            _s3_event(s3__bucket__name=_DROP), "Records[0].s3.bucket.name", id="no-bucket"
+        ),
+        pytest.param(
+            _s3_event(s3__bucket__name=""), "Records[0].s3.bucket.name", id="empty-bucket"
+        ),
+        pytest.param(_s3_event(s3__object__key=_DROP), "Records[0].s3.object.key", id="no-key"),
+        pytest.param(_s3_event(s3__object__key=7), "Records[0].s3.object.key", id="key-number"),
+        pytest.param(
+            _s3_event(s3__object__key="%FF.csv"), "Records[0].s3.object.key", id="key-not-utf8"
+        ),
+        pytest.param(_s3_event(s3__object__size="abc"), "Records[0].s3.object.size", id="size-s"),
+        pytest.param(_s3_event(s3__object__size=1.5), "Records[0].s3.object.size", id="size-f"),
+        pytest.param(_s3_event(s3__object__size=True), "Records[0].s3.object.size", id="size-b"),
+        pytest.param(_s3_event(s3__object__size=-1), "Records[0].s3.object.size", id="size-neg"),
+        pytest.param(_s3_event(s3__object__eTag=12), "Records[0].s3.object.eTag", id="etag-num"),
+        pytest.param(
+            _s3_event(s3__object__sequencer="not-hex"),
+            "Records[0].s3.object.sequencer",
+            id="sequencer-not-hex",
+        ),
+        pytest.param(_s3_event(eventTime="yesterday"), "Records[0].eventTime", id="time-text"),
+        pytest.param(
+            _s3_event(eventTime="2026-11-05T09:15:02"), "Records[0].eventTime", id="time-naive"
+        ),
+        pytest.param(
+            {**_eventbridge("a.csv", size=1), "source": "aws.ec2"}, "source", id="eb-source"
+        ),
+        pytest.param(
+            {**_eventbridge("a.csv", size=1), "detail": {"bucket": {"name": BUCKET}}},
+            "detail.object",
+            id="eb-no-object",
+        ),
+        pytest.param(
+            _eventbridge("a.csv", size="1 KB"), "detail.object.size", id="eb-size-not-integer"
+        ),
+        pytest.param(
+            {"Service": "Amazon S3", "Event": "s3:SomethingElse"}, "Event", id="other-service-event"
+        ),
+    ],
+)
+def test_malformed_payload_names_the_path(payload: Any, path: str) -> None:
+    err = _invalid(payload)
+    assert err.path == path
+    assert err.message_id is None
+    assert isinstance(err, PermanentError)
+    assert f" at {path}" in str(err)
+
+
+def test_error_after_the_key_is_known_names_the_object() -> None:
+    err = _invalid(_s3_event(s3__object__size="12x"))
+    assert err.s3_uri == "s3://acme-landing-eu/kpis/2026/11/05/daily.csv"
+    assert str(err) == (
+        "must be a whole number of bytes, got a string '12x' at Records[0].s3.object.size "
+        "(object s3://acme-landing-eu/kpis/2026/11/05/daily.csv)"
+    )
+
+
+def test_size_as_a_decimal_string_is_accepted() -> None:
+    [obj] = parse_event(_s3_event(s3__object__size="2048"))
+    assert obj.size == 2048
+
+
+def test_any_minor_event_version_of_major_2_is_accepted() -> None:
+    for version in ("2.0", "2.1", "2.2", "2.3", "2.4", "2.17"):
+        [obj] = parse_event(_s3_event(eventVersion=version))
+        assert obj.key == "kpis/2026/11/05/daily.csv"
+
+
+def test_direct_batch_is_strict_about_every_record() -> None:
+    event = load_event("s3_multi_record")
+    del event["Records"][1]["s3"]["object"]["key"]
+    err = _invalid(event)
+    assert err.path == "Records[1].s3.object.key"
+
+
+def test_nested_error_in_sns_to_lambda_names_the_full_path() -> None:
+    event = load_event("sns_lambda")
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    del message["Records"][0]["s3"]["object"]["key"]
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    err = _invalid(event)
+    assert err.path == "Records[0].Sns.Message.Records[0].s3.object.key"
+    assert err.message_id is None
+
+
+# --- SQS batches: one bad message fails alone ---------------------------------------
+
+
+def test_sqs_batch_with_one_malformed_message_keeps_the_others() -> None:
+    parsed = read_event(load_event("sqs_batch_one_malformed"))
+    assert [(o.key, o.message_id) for o in parsed.objects] == [
+        ("kpis/2026/11/05/m1.csv", BATCH_IDS[0]),
+        ("kpis/2026/11/05/m3.csv", BATCH_IDS[2]),
+    ]
+    [err] = parsed.invalid
+    assert err.path == "Records[1].body"
+    assert err.message_id == BATCH_IDS[1]
+    assert str(err).endswith(f" at Records[1].body in SQS message {BATCH_IDS[1]}")
+    with pytest.raises(InvalidEventError) as caught:
+        parse_event(load_event("sqs_batch_one_malformed"))
+    assert caught.value is not err  # a new parse, an equal error
+    assert (caught.value.path, caught.value.message_id) == ("Records[1].body", BATCH_IDS[1])
+
+
+def test_a_message_with_one_bad_record_contributes_nothing() -> None:
+    def break_second_record(body: Any) -> Any:
+        body["Records"][1]["s3"]["object"]["key"] = 42
+        return body
+
+    parsed = read_event(_with_body(load_event("sqs_batch"), 1, break_second_record))
+    assert [o.message_id for o in parsed.objects] == [BATCH_IDS[0], BATCH_IDS[2]]
+    [err] = parsed.invalid
+    assert err.path == "Records[1].body.Records[1].s3.object.key"
+    assert err.message_id == BATCH_IDS[1]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "change", "path"),
+    [
+        pytest.param(
+            "sns_sqs_envelope",
+            lambda body: {**body, "Type": "SubscriptionConfirmation"},
+            "Records[0].body.Type",
+            id="sns-subscription-confirmation",
+        ),
+        pytest.param(
+            "sns_sqs_envelope",
+            lambda body: {**body, "Message": "{"},
+            "Records[0].body.Message",
+            id="sns-message-not-json",
+        ),
+        pytest.param(
+            "sns_sqs_envelope",
+            lambda body: {
+                **body,
+                "Message": json.dumps({"Records": [_s3_record("a.csv", size="big")]}),
+            },
+            "Records[0].body.Message.Records[0].s3.object.size",
+            id="sns-inner-size",
+        ),
+        pytest.param(
+            "sqs_batch",
+            lambda body: {"Records": [{**body["Records"][0], "eventSource": "aws:sqs"}]},
+            "Records[0].body.Records[0].eventSource",
+            id="sqs-inside-sqs",
+        ),
+        pytest.param(
+            "sqs_batch",
+            lambda body: ["not", "an", "object"],
+            "Records[0].body",
+            id="body-json-list",
+        ),
+        pytest.param(
+            "eventbridge_sqs",
+            lambda body: {**body, "time": 1793870102},
+            "Records[0].body.time",
+            id="eventbridge-unix-time",
+        ),
+        pytest.param(
+            "eventbridge_sqs",
+            lambda body: {k: v for k, v in body.items() if k != "detail"},
+            "Records[0].body.detail",
+            id="eventbridge-no-detail",
+        ),
+    ],
+)
+def test_malformed_sqs_message_is_collected_with_its_path_and_message_id(
+    fixture: str, change: Callable[[Any], Any], path: str
+) -> None:
+    event = load_event(fixture)
+    message_id = event["Records"][0]["messageId"]
+    parsed = read_event(_with_body(event, 0, change))
+    assert [(e.path, e.message_id) for e in parsed.invalid] == [(path, message_id)]
+    assert all(o.message_id != message_id for o in parsed.objects)
+
+
+def test_sqs_record_without_message_id_fails_the_whole_payload() -> None:
+    event = load_event("sqs_batch")
+    del event["Records"][2]["messageId"]
+    err = _invalid(event)
+    assert err.path == "Records[2].messageId"
+    assert err.message_id is None
+
+
+def test_sqs_record_without_body_is_collected() -> None:
+    event = load_event("sqs_batch")
+    del event["Records"][0]["body"]
+    parsed = read_event(event)
+    assert [(e.path, e.message_id) for e in parsed.invalid] == [("Records[0].body", BATCH_IDS[0])]
+    assert len(parsed.objects) == 3
+
+
+# --- the S3Object model ---------------------------------------------------------------
+
+
+def test_etag_quotes_from_head_object_are_stripped() -> None:
+    quoted = S3Object(bucket="b", key="k", etag='"0123abcd"')
+    assert quoted.etag == "0123abcd"
+    assert quoted == S3Object(bucket="b", key="k", etag="0123abcd")
+
+
+def test_s3_object_is_frozen_hashable_and_forbids_extra_fields() -> None:
+    obj = S3Object(bucket="b", key="k/a.csv", size=3)
+    assert {obj, S3Object(bucket="b", key="k/a.csv", size=3)} == {obj}
+    with pytest.raises(ValidationError):
+        obj.key = "other"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        S3Object(bucket="b", key="k", colour="red")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        S3Object(bucket="b", key="k", size=-1)
+    with pytest.raises(ValidationError):
+        S3Object(bucket="", key="k")
+
+
+def test_s3_object_round_trips_through_json_and_refuses_coercion() -> None:
+    [obj] = parse_event(load_event("s3_multipart_versioned"))
+    assert S3Object.model_validate_json(obj.model_dump_json()) == obj
+    assert S3Object.model_validate(obj.model_dump(mode="json")) == obj
+    with pytest.raises(ValidationError):
+        S3Object(bucket="b", key="k", size=True)
+    with pytest.raises(ValidationError):
+        S3Object(bucket="b", key="k", size="12")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        S3Object(bucket="b", key="k", event_time=datetime(2026, 11, 5))  # no UTC offset
+
+
+def test_identity_prefers_a_real_version_id() -> None:
+    assert S3Object(bucket="b", key="k", etag="e", version_id="v1").identity == "v1"
+    assert S3Object(bucket="b", key="k", etag="e", version_id="null").identity == "e"
+    assert S3Object(bucket="b", key="k", etag="e").identity == "e"
+    assert S3Object(bucket="b", key="k").identity is None
+
+
+def test_sequencer_key_compares_like_zero_padded_hex() -> None:
+    assert sequencer_key("0A") == sequencer_key("A") == sequencer_key("a")
+    assert sequencer_key("FF") < sequencer_key("100")
+    assert sequencer_key("0055AED6DCD90281E5") < sequencer_key("0055AED6DCD90281E6")
+    assert sequencer_key("0055AED6DCD90281E5") < sequencer_key("55AED6DCD90281E500")
+    assert sequencer_key("9") < sequencer_key("A")
+    assert sequencer_key(None) < sequencer_key("0")
+
+
+def test_sequencer_order_sorts_events_of_one_key() -> None:
+    def at(sequencer: str | None, second: int | None) -> S3Object:
+        time = None if second is None else datetime(2026, 11, 5, 9, 0, second, tzinfo=UTC)
+        return S3Object(bucket="b", key="k", sequencer=sequencer, event_time=time)
+
+    later, earlier, no_seq_late, no_seq_early, no_seq_no_time = (
+        at("0055AED6DCD90281F0", 1),
+        at("55AED6DCD90281E5", 9),
+        at(None, 5),
+        at(None, 3),
+        at(None, None),
+    )
+    ordered = sorted(
+        [later, no_seq_late, earlier, no_seq_early, no_seq_no_time], key=sequencer_order
+    )
+    assert ordered == [no_seq_no_time, no_seq_early, no_seq_late, earlier, later]
+
+
+def test_every_fixture_parses_without_raising() -> None:
+    names = sorted(p.stem for p in EVENT_FIXTURES.glob("*.json"))
+    assert len(names) == 19
+    for name in names:
+        parsed = read_event(load_event(name))
+        expected_invalid = 1 if name == "sqs_batch_one_malformed" else 0
+        assert len(parsed.invalid) == expected_invalid, name
+        assert parsed.objects or parsed.skipped, name
