@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,10 @@ from s3redshift.local import EmbeddedEnvironment
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+
+# moto's server logs every request at INFO; test output should show failures.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

@@ -169,7 +169,7 @@ class LoaderConfig(BaseModel):
 
     model_config = _STRICT
 
-    target: TargetConfig = Field(default_factory=TargetConfig)
+    target: TargetConfig
     credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
     copy_: CopyConfig = Field(default_factory=CopyConfig, alias="copy")
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)

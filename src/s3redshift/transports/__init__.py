@@ -1,0 +1,34 @@
+"""Transports: how a :class:`~s3redshift.plan.TransactionPlan` reaches a database.
+
+Only connecting and the execution of COPY steps differ between transports;
+the plan, the ledger SQL and the error classes are shared. Each transport
+module imports its driver lazily, so importing this package costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from s3redshift.errors import ConfigError
+from s3redshift.transports.base import Transport
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from s3redshift.config import LoaderConfig
+
+__all__ = ["Transport", "open_transport"]
+
+
+def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:
+    """The transport ``config.target`` describes (connecting happens on first use)."""
+    target = config.target
+    if target.kind == "postgres":
+        from s3redshift.transports.postgres import PostgresTransport
+
+        assert target.dsn is not None  # validated by TargetConfig
+        return PostgresTransport.from_dsn(target.dsn, s3_client=s3_client)
+    raise ConfigError(
+        f"target.transport = {target.transport!r} is not available in this version of "
+        "s3redshift; use target.kind = 'postgres' (the local stand-in)"
+    )

@@ -1,0 +1,549 @@
+"""The loader: objects in, one exactly-once transaction per target, a report out.
+
+``Loader(config).load(objects)`` maps each object to a target, groups the
+objects per target and, for each target:
+
+1. drops repeats inside the batch and checks each object against S3: an
+   object whose current ETag (or version) differs from its event's has been
+   overwritten since, and is reported ``superseded`` -- its newer event will
+   load the new content (COPY can only read the current version of a key);
+2. reads the ledger and reports objects already loaded as ``duplicate``;
+3. writes the manifest(s) and the batch's object list to S3 and runs the
+   target's :class:`~s3redshift.plan.TransactionPlan` in one transaction,
+   whose ledger guard makes a concurrent or replayed load of the same objects
+   abort rather than load twice;
+4. on rejected data, leaves the files COPY named out and loads the rest in a
+   fresh transaction (bounded attempts), so one bad file does not block its
+   neighbours; on a retryable error, retries with backoff inside the caller's
+   time budget.
+
+A ``Loader`` owns one transport connection and is used from one thread at a
+time; make one loader per thread for parallel loads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from s3redshift.config import LoaderConfig
+from s3redshift.copy import (
+    Compression,
+    CopyCommand,
+    CsvFormat,
+    OrcFormat,
+    ParquetFormat,
+    resolve_compression,
+)
+from s3redshift.errors import (
+    BatchConflictError,
+    DataRejectedError,
+    LoadErrorDetail,
+    MappingError,
+    PermanentError,
+    PermissionDeniedError,
+    RetryableError,
+    S3RedshiftError,
+    TargetMissingError,
+    TimeBudgetExceededError,
+)
+from s3redshift.events import S3Object, sequencer_key
+from s3redshift.identifiers import TableRef, quote_literal
+from s3redshift.ledger import BATCH_TABLE, create_ledger_sql, loaded_identities_sql
+from s3redshift.manifest import (
+    ManifestEntry,
+    ManifestWriter,
+    batch_id,
+    manifest_json,
+    manifest_key,
+    object_list_csv,
+    object_list_key,
+)
+from s3redshift.mapping import TableMapper, Target
+from s3redshift.plan import STAGE_TABLE, CopyStep, TransactionPlan, build_plan
+from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from s3redshift.transports.base import Transport
+
+__all__ = [
+    "LoadReport",
+    "Loader",
+    "ObjectResult",
+    "TargetResult",
+    "entries_from_events",
+    "load_order",
+]
+
+MAX_ATTEMPTS = 5
+"""Transactions tried per target before its remaining objects are reported failed."""
+
+LEDGER_QUERY_CHUNK = 200
+"""Objects per ledger look-up statement (keeps each statement small)."""
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass
+class _Member:
+    """One object of a target's batch, with what the loader learnt about it."""
+
+    index: int
+    s3_object: S3Object
+    entry: ManifestEntry | None = None
+
+
+def load_order(o: S3Object) -> tuple[datetime, str, str]:
+    """Sort key of the order objects are loaded in (what "later" means for upsert).
+
+    Event time orders objects across keys (sequencers of different keys are
+    not comparable); for one key, the sequencer breaks ties, since AWS makes
+    it grow with each write of that key.
+    """
+    return (o.event_time or _NO_TIME, o.key, sequencer_key(o.sequencer))
+
+
+class Loader:
+    """Loads S3 objects into their mapped tables, exactly once.
+
+    ``transport`` and ``s3_client`` default to the ones the configuration
+    describes, created on first use; tests and other pipelines pass their own.
+    ``clock``, ``sleep`` and ``now`` are injectable so retry timing is testable.
+    """
+
+    def __init__(
+        self,
+        config: LoaderConfig,
+        *,
+        transport: Transport | None = None,
+        s3_client: S3Client | None = None,
+        mapper: TableMapper | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self.mapper = mapper or config.mapper()
+        self._transport = transport
+        self._s3 = s3_client
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self._ledger_ready = False
+        self._columns: dict[TableRef, tuple[str, ...]] = {}
+
+    # --- collaborators, created lazily -------------------------------------
+
+    @property
+    def s3(self) -> S3Client:
+        """The S3 client (HEAD checks, manifest writes)."""
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3", region_name=self.config.copy_.region)
+        return self._s3
+
+    @property
+    def transport(self) -> Transport:
+        """The database transport the configuration names."""
+        if self._transport is None:
+            from s3redshift.transports import open_transport
+
+            self._transport = open_transport(self.config, s3_client=self.s3)
+        return self._transport
+
+    @property
+    def ledger(self) -> TableRef | None:
+        """The ledger table, or None when the ledger is disabled."""
+        return self.config.ledger.table_ref if self.config.ledger.enabled else None
+
+    def close(self) -> None:
+        """Close the transport's connection."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- the load ------------------------------------------------------------
+
+    def load(self, objects: Iterable[S3Object], *, time_budget: float | None = None) -> LoadReport:
+        """Load ``objects``; never raises for a per-object problem, reports it.
+
+        ``time_budget`` (seconds) bounds retries and stops new targets from
+        starting once it has run out; their objects are reported ``failed``
+        with a retryable :class:`TimeBudgetExceededError`.
+        """
+        started = self._clock()
+        deadline = None if time_budget is None else started + time_budget
+        items = list(objects)
+        results: dict[int, ObjectResult] = {}
+        groups: dict[Target, list[_Member]] = {}
+        for index, obj in enumerate(items):
+            try:
+                resolution = self.mapper.explain(obj)
+            except MappingError as exc:
+                results[index] = ObjectResult(obj, "failed", reason=exc.message, error=exc)
+                continue
+            if resolution.target is None:
+                outcome: Outcome = "ignored" if resolution.outcome == "ignored" else "unmapped"
+                results[index] = ObjectResult(obj, outcome, reason=resolution.reason)
+                continue
+            groups.setdefault(resolution.target, []).append(_Member(index, obj))
+        targets: list[TargetResult] = []
+        for target, members in groups.items():
+            if deadline is not None and self._clock() >= deadline:
+                error = TimeBudgetExceededError(
+                    "the time budget ran out before this target was started",
+                    table=str(target.table),
+                )
+                for m in members:
+                    results[m.index] = self._failed(m, target, error)
+                targets.append(self._target_result(target, members, error=error))
+                continue
+            targets.append(self._load_target(target, members, results, deadline))
+        duration = int((self._clock() - started) * 1000)
+        ordered = tuple(results[i] for i in range(len(items)))
+        return LoadReport(objects=ordered, targets=tuple(targets), duration_ms=duration)
+
+    def _load_target(
+        self,
+        target: Target,
+        members: list[_Member],
+        results: dict[int, ObjectResult],
+        deadline: float | None,
+    ) -> TargetResult:
+        started = self._clock()
+        table = str(target.table)
+        try:
+            pending = self._check_objects(target, members, results)
+            self._ensure_ledger()
+            pending = self._drop_loaded(target, pending, results)
+        except S3RedshiftError as exc:
+            for m in members:
+                if m.index not in results:
+                    results[m.index] = self._failed(m, target, exc)
+            return self._target_result(target, members, error=exc, started=started)
+        attempts = 0
+        rows = 0
+        batch: str | None = None
+        last_error: S3RedshiftError | None = None
+        details: list[LoadErrorDetail] = []
+        while pending:
+            attempts += 1
+            try:
+                plan = self.plan_target(target, [m.entry for m in pending if m.entry], write=True)
+                batch = plan.batch_id
+                rows = self.transport.run(plan)
+            except BatchConflictError as exc:
+                last_error = exc
+                if attempts >= MAX_ATTEMPTS:
+                    break
+                pending = self._drop_loaded(target, pending, results)
+                continue
+            except DataRejectedError as exc:
+                last_error = exc
+                details.extend(exc.details)
+                bad = {m.s3_object.uri for m in pending} & exc.bad_files
+                if not bad or attempts >= MAX_ATTEMPTS:
+                    break
+                for m in pending:
+                    if m.s3_object.uri in bad:
+                        mine = tuple(d for d in exc.details if d.file == m.s3_object.uri)
+                        results[m.index] = self._failed(m, target, exc, mine)
+                pending = [m for m in pending if m.s3_object.uri not in bad]
+                continue
+            except RetryableError as exc:
+                last_error = exc
+                pause = min(0.25 * 2 ** (attempts - 1), 8.0)
+                out_of_time = deadline is not None and self._clock() + pause >= deadline
+                if attempts >= MAX_ATTEMPTS or out_of_time:
+                    break
+                self._sleep(pause)
+                continue
+            except PermanentError as exc:
+                last_error = exc
+                break
+            for m in pending:
+                results[m.index] = ObjectResult(m.s3_object, "loaded", table=table)
+            pending = []
+            last_error = None
+        for m in pending:
+            assert last_error is not None
+            mine = tuple(d for d in details if d.file == m.s3_object.uri)
+            results[m.index] = self._failed(m, target, last_error, mine)
+        loaded = sum(1 for m in members if results[m.index].outcome == "loaded")
+        return TargetResult(
+            table=table,
+            mode=target.rule.mode,
+            batch_id=batch if loaded else None,
+            objects=loaded,
+            rows=rows if loaded else 0,
+            attempts=attempts,
+            duration_ms=int((self._clock() - started) * 1000),
+            error=last_error,
+            load_errors=tuple(details),
+        )
+
+    # --- steps ----------------------------------------------------------------
+
+    def _check_objects(
+        self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
+    ) -> list[_Member]:
+        """Repeats and overwritten objects out; fill in identity and size from S3."""
+        seen: set[tuple[str, str, str | None]] = set()
+        pending: list[_Member] = []
+        for m in members:
+            o = m.s3_object
+            ident = (o.bucket, o.key, o.identity)
+            if o.identity is not None and ident in seen:
+                results[m.index] = ObjectResult(
+                    o, "duplicate", table=str(target.table), reason="repeated in this batch"
+                )
+                continue
+            seen.add(ident)
+            current = self._head(o, target)
+            if current is None:
+                results[m.index] = ObjectResult(
+                    o, "superseded", table=str(target.table), reason="deleted since the event"
+                )
+                continue
+            etag, version, size = current
+            if (o.version_id not in (None, "null") and version != o.version_id) or (
+                o.version_id in (None, "null") and o.etag is not None and etag != o.etag
+            ):
+                results[m.index] = ObjectResult(
+                    o,
+                    "superseded",
+                    table=str(target.table),
+                    reason="overwritten since the event; the newer version's event loads it",
+                )
+                continue
+            identity = o.identity or (version if version not in (None, "null") else etag)
+            if identity is None:
+                raise PermanentError("S3 reported no ETag", s3_uri=o.uri)
+            m.entry = ManifestEntry(o.bucket, o.key, identity, size)
+            pending.append(m)
+        return sorted(pending, key=lambda m: load_order(m.s3_object))
+
+    def _head(self, o: S3Object, target: Target) -> tuple[str | None, str | None, int] | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            head = self.s3.head_object(Bucket=o.bucket, Key=o.key)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            table = str(target.table)
+            if code in ("403", "AccessDenied"):
+                raise PermissionDeniedError(
+                    "S3 refused HeadObject; allow s3:GetObject on the object",
+                    s3_uri=o.uri,
+                    table=table,
+                ) from exc
+            raise RetryableError(f"S3 HeadObject failed ({code})", s3_uri=o.uri) from exc
+        except BotoCoreError as exc:
+            raise RetryableError(f"S3 HeadObject failed ({exc})", s3_uri=o.uri) from exc
+        etag = str(head.get("ETag", "")).strip('"') or None
+        return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
+
+    def _ensure_ledger(self) -> None:
+        ledger = self.ledger
+        if ledger is None or self._ledger_ready:
+            return
+        statements = create_ledger_sql(ledger)
+        try:
+            for sql in statements:
+                self.transport.execute(sql)
+        except S3RedshiftError:
+            # Two loaders creating the ledger at once: "IF NOT EXISTS" is not
+            # atomic, and the loser gets a duplicate-key error. Once the
+            # winner has committed, running the statements again succeeds.
+            self._sleep(0.2)
+            for sql in statements:
+                self.transport.execute(sql)
+        self._ledger_ready = True
+
+    def _drop_loaded(
+        self, target: Target, pending: list[_Member], results: dict[int, ObjectResult]
+    ) -> list[_Member]:
+        """Report objects the ledger already holds as ``duplicate``."""
+        ledger = self.ledger
+        if ledger is None or not pending:
+            return pending
+        known: set[tuple[str, str, str]] = set()
+        keys = [(m.entry.bucket, m.entry.key, m.entry.identity) for m in pending if m.entry]
+        for start in range(0, len(keys), LEDGER_QUERY_CHUNK):
+            sql = loaded_identities_sql(ledger, keys[start : start + LEDGER_QUERY_CHUNK])
+            known.update((str(b), str(k), str(i)) for b, k, i in self.transport.query(sql))
+        remaining = []
+        for m in pending:
+            assert m.entry is not None
+            if (m.entry.bucket, m.entry.key, m.entry.identity) in known:
+                results[m.index] = ObjectResult(
+                    m.s3_object, "duplicate", table=str(target.table), reason="already loaded"
+                )
+            else:
+                remaining.append(m)
+        return remaining
+
+    def table_columns(self, table: TableRef) -> tuple[str, ...]:
+        """The target's columns in table order (for upsert's insert by name)."""
+        if table not in self._columns:
+            rows = self.transport.query(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                f"{quote_literal(table.schema or '')} AND table_name = "
+                f"{quote_literal(table.table)} ORDER BY ordinal_position"
+            )
+            if not rows:
+                raise TargetMissingError(
+                    "the target table does not exist; create it before loading", table=str(table)
+                )
+            self._columns[table] = tuple(str(r[0]) for r in rows)
+        return self._columns[table]
+
+    # --- planning (also used by `s3redshift plan`) ----------------------------
+
+    def plan_target(
+        self, target: Target, entries: Sequence[ManifestEntry], *, write: bool
+    ) -> TransactionPlan:
+        """The transaction for loading ``entries`` (in this order) into ``target``.
+
+        With ``write`` the manifests and the object list are put to S3;
+        without, nothing is written and the plan is only for showing.
+        """
+        rule = target.rule
+        table = target.table
+        batch = batch_id(table, entries)
+        prefix = self.config.copy_.manifest_prefix
+        bucket = self.config.copy_.manifest_bucket or min(e.bucket for e in entries)
+        columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
+        region = None if columnar else self.config.copy_.region
+        authorization = self.config.copy_.authorization
+        writer = ManifestWriter(self.s3) if write else None
+
+        def put(key: str, body: str, content_type: str) -> str:
+            if writer is not None:
+                return writer.put(bucket, key, body, content_type)
+            return f"s3://{bucket}/{key}"
+
+        # One COPY per compression (COPY takes one keyword for all its files);
+        # upsert without order_by needs one COPY per object, in load order.
+        per_object = rule.mode == "upsert" and not rule.order_by
+        groups: list[tuple[Compression | None, list[ManifestEntry]]] = []
+        for entry in entries:
+            compression = resolve_compression(rule.format, entry.key)
+            if groups and groups[-1][0] == compression and not per_object:
+                groups[-1][1].append(entry)
+            else:
+                groups.append((compression, [entry]))
+        if not per_object:
+            merged: dict[Compression | None, list[ManifestEntry]] = {}
+            for compression, group in groups:
+                merged.setdefault(compression, []).extend(group)
+            groups = list(merged.items())
+        copy_table = STAGE_TABLE if rule.mode == "upsert" else table
+        data_copies = []
+        for n, (compression, group) in enumerate(groups, start=1):
+            part = f"{n:05d}" if len(groups) > 1 else ""
+            source = put(
+                manifest_key(prefix, table, batch, part=part),
+                manifest_json(group),
+                "application/json",
+            )
+            command = CopyCommand(
+                table=copy_table,
+                source=source,
+                manifest=True,
+                format=rule.format,
+                compression=compression,
+                authorization=authorization,
+                region=region,
+                columns=rule.columns,
+                options=rule.options,
+            )
+            data_copies.append(CopyStep(command, "data", tuple(e.uri for e in group)))
+        ledger = self.ledger
+        batch_list = None
+        if ledger is not None:
+            source = put(
+                object_list_key(prefix, table, batch), object_list_csv(entries), "text/csv"
+            )
+            batch_list = CopyStep(
+                CopyCommand(
+                    table=BATCH_TABLE,
+                    source=source,
+                    format=CsvFormat(compression="none"),
+                    authorization=authorization,
+                    region=self.config.copy_.region,
+                ),
+                "batch-list",
+                (source,),
+            )
+        columns: tuple[str, ...] = ()
+        if rule.mode == "upsert":
+            columns = rule.columns or self.table_columns(table)
+        return build_plan(
+            target=table,
+            batch_id=batch,
+            mode=rule.mode,
+            data_copies=data_copies,
+            ledger=ledger,
+            batch_list_copy=batch_list,
+            loaded_at=self._now().astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+            keys=rule.keys,
+            order_by=rule.order_by,
+            columns=columns,
+        )
+
+    # --- helpers ----------------------------------------------------------------
+
+    def _failed(
+        self,
+        member: _Member,
+        target: Target,
+        error: S3RedshiftError,
+        details: Sequence[LoadErrorDetail] = (),
+    ) -> ObjectResult:
+        return ObjectResult(
+            member.s3_object,
+            "failed",
+            table=str(target.table),
+            reason=error.message,
+            error=error,
+            load_errors=tuple(details),
+        )
+
+    def _target_result(
+        self,
+        target: Target,
+        members: Sequence[_Member],
+        *,
+        error: S3RedshiftError,
+        started: float | None = None,
+    ) -> TargetResult:
+        elapsed = 0 if started is None else int((self._clock() - started) * 1000)
+        return TargetResult(
+            table=str(target.table),
+            mode=target.rule.mode,
+            batch_id=None,
+            objects=0,
+            rows=0,
+            attempts=0,
+            duration_ms=elapsed,
+            error=error,
+        )
+
+
+def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
+    """Manifest entries from event data alone (for plans shown without AWS calls)."""
+    return [ManifestEntry(o.bucket, o.key, o.identity or "unknown", o.size or 0) for o in objects]

@@ -1,0 +1,117 @@
+"""Redshift COPY manifests: which exact objects a load reads.
+
+COPY's ``FROM 's3://bucket/key'`` is a key-*prefix* match: loading
+``kpis/a.csv`` that way also loads ``kpis/a.csv.bak``. The loader therefore
+never points COPY at a data key; it writes a manifest listing the exact
+objects (each ``mandatory``, with ``meta.content_length`` so Parquet and ORC
+work too) and COPYs from the manifest.
+
+The batch id is a hash of the batch's sorted object identities, so a retried
+batch writes the same manifest to the same key instead of a new one, and the
+``ClientToken`` of a Data API call can be derived from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from s3redshift.identifiers import TableRef
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = [
+    "BATCH_ID_LENGTH",
+    "ManifestEntry",
+    "ManifestWriter",
+    "batch_id",
+    "manifest_json",
+    "manifest_key",
+    "object_list_csv",
+    "object_list_key",
+]
+
+BATCH_ID_LENGTH = 32
+"""Hex characters of the batch id (128 bits of SHA-256)."""
+
+
+@dataclass(frozen=True, order=True)
+class ManifestEntry:
+    """One object of a batch, as the manifest and the ledger see it."""
+
+    bucket: str
+    key: str
+    identity: str
+    size: int
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key``, as written into the manifest."""
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
+    """A stable id for loading exactly these object versions into ``table``."""
+    digest = hashlib.sha256(str(table).encode())
+    for entry in sorted(entries):
+        for part in (entry.bucket, entry.key, entry.identity):
+            digest.update(b"\x00" + part.encode("utf-8", errors="surrogatepass"))
+    return digest.hexdigest()[:BATCH_ID_LENGTH]
+
+
+def manifest_key(prefix: str, table: TableRef, batch: str, *, part: str = "") -> str:
+    """``<prefix><schema.table>/<batch>[-<part>].manifest``.
+
+    No key the loader writes is a prefix of another one it writes: every name
+    ends in a fixed suffix after a fixed-length id.
+    """
+    suffix = f"-{part}" if part else ""
+    return f"{prefix}{table}/{batch}{suffix}.manifest"
+
+
+def object_list_key(prefix: str, table: TableRef, batch: str) -> str:
+    """Where the batch's object list (CSV, for the ledger) is written."""
+    return f"{prefix}{table}/{batch}.objects.csv"
+
+
+def manifest_json(entries: Sequence[ManifestEntry]) -> str:
+    """The manifest document: every entry mandatory, with its content length."""
+    document = {
+        "entries": [
+            {"url": e.uri, "mandatory": True, "meta": {"content_length": e.size}} for e in entries
+        ]
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def object_list_csv(entries: Sequence[ManifestEntry]) -> str:
+    """The batch's objects as CSV rows ``bucket,key,identity,size`` (no header).
+
+    Every text field is quoted and inner quotes doubled, so keys holding commas,
+    quotes or newlines survive COPY's CSV parser unchanged.
+    """
+
+    def field(text: str) -> str:
+        return '"' + text.replace('"', '""') + '"'
+
+    return "".join(
+        f"{field(e.bucket)},{field(e.key)},{field(e.identity)},{e.size}\n" for e in entries
+    )
+
+
+class ManifestWriter:
+    """Writes manifests and object lists to S3 (the loader's only S3 writes)."""
+
+    def __init__(self, s3_client: S3Client) -> None:
+        self._s3 = s3_client
+
+    def put(self, bucket: str, key: str, body: str, content_type: str) -> str:
+        """Write one file and return its ``s3://`` URI."""
+        self._s3.put_object(
+            Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType=content_type
+        )
+        return f"s3://{bucket}/{key}"

@@ -1,0 +1,44 @@
+"""The transport seam: one method to run a plan, one to read, ``close``."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, Self
+
+from s3redshift.plan import TransactionPlan
+
+__all__ = ["Transport"]
+
+
+class Transport(Protocol):
+    """Runs load transactions and small reads against one database.
+
+    Implementations translate every driver or API error into the
+    :mod:`s3redshift.errors` tree in one place, chained with ``from``.
+    A transport is used from one thread at a time.
+    """
+
+    name: str
+
+    def run(self, plan: TransactionPlan) -> int:
+        """Run every step of ``plan`` in one transaction and commit.
+
+        Returns the rows loaded by the plan's data COPY steps. On any error the
+        transaction is rolled back and the translated error raised.
+        """
+        ...
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one read-only statement outside any load and return its rows."""
+        ...
+
+    def execute(self, sql: str) -> None:
+        """Run one statement in its own transaction (idempotent DDL)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; the transport may not be used afterwards."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...

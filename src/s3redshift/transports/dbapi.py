@@ -1,0 +1,200 @@
+"""Running plans over a DB-API connection, and reading its errors.
+
+``redshift_connector`` and ``pg8000`` share their lineage: the same
+``format`` parameter style, autocommit off by default, and server errors
+whose ``args[0]`` is a dict of protocol fields (``'C'`` SQLSTATE, ``'M'``
+message, ``'D'`` detail). :func:`translate_error` reads that dict -- the one
+place where database errors become :mod:`s3redshift.errors` -- and
+:class:`DbApiTransport` runs a plan in one transaction over either driver.
+Only the connection factory and the way a COPY step runs differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from typing import Any, Self
+
+from s3redshift.copy import CopyCommand
+from s3redshift.errors import (
+    BatchConflictError,
+    ConnectionLostError,
+    CredentialsError,
+    DataRejectedError,
+    LockTimeoutError,
+    PermanentError,
+    PermissionDeniedError,
+    RetryableError,
+    S3RedshiftError,
+    SerializationConflictError,
+    TargetMissingError,
+    TimeBudgetExceededError,
+)
+from s3redshift.ledger import GUARD_MARKER
+from s3redshift.plan import CopyStep, SqlStep, TransactionPlan
+
+__all__ = ["CopyRunner", "DbApiTransport", "translate_error"]
+
+CopyRunner = Callable[[Any, CopyCommand], int]
+"""Carries out one COPY on a cursor and returns the rows loaded."""
+
+# SQLSTATE classes and codes, read from the first two characters where a
+# whole class means one thing. Redshift reports most errors as XX000 with a
+# numeric code in the message; those are matched on the number.
+_BY_CODE: Mapping[str, type[S3RedshiftError]] = {
+    "40001": SerializationConflictError,  # serialization_failure
+    "40P01": SerializationConflictError,  # deadlock_detected
+    "55P03": LockTimeoutError,  # lock_not_available
+    "57014": TimeBudgetExceededError,  # query_canceled (statement_timeout)
+    "42P01": TargetMissingError,  # undefined_table
+    "3F000": TargetMissingError,  # invalid_schema_name
+    "42501": PermissionDeniedError,  # insufficient_privilege
+}
+_BY_CLASS: Mapping[str, type[S3RedshiftError]] = {
+    "08": ConnectionLostError,  # connection_exception
+    "57": ConnectionLostError,  # operator intervention (admin shutdown, crash)
+    "53": RetryableError,  # insufficient resources
+    "28": CredentialsError,  # invalid authorization
+    "22": DataRejectedError,  # data exception
+    "23": DataRejectedError,  # integrity constraint violation
+    "42": PermanentError,  # syntax error or access rule violation
+    "0A": PermanentError,  # feature not supported
+}
+_REDSHIFT_SERIALIZATION = "1023"
+
+
+def _fields(exc: BaseException) -> Mapping[str, Any] | None:
+    if exc.args and isinstance(exc.args[0], Mapping):
+        return exc.args[0]
+    return None
+
+
+def translate_error(
+    exc: BaseException, *, table: str | None = None, s3_uri: str | None = None
+) -> S3RedshiftError:
+    """The project error for a driver error (already-translated errors pass through).
+
+    Unknown errors are retryable: a transport failure that is not understood
+    is more often passing than permanent, and a retry is bounded by the
+    caller's time budget.
+    """
+    if isinstance(exc, S3RedshiftError):
+        return exc
+    fields = _fields(exc)
+    if fields is None:
+        name = type(exc).__name__
+        if isinstance(exc, OSError | EOFError) or name in ("InterfaceError", "OperationalError"):
+            return ConnectionLostError(
+                f"the database connection failed ({name})", table=table, s3_uri=s3_uri
+            )
+        return RetryableError(f"unexpected {name} from the database", table=table, s3_uri=s3_uri)
+    code = str(fields.get("C", ""))
+    text = " ".join(str(fields[k]) for k in ("M", "D") if fields.get(k))
+    message = f"database error {code}: {text}" if code else f"database error: {text}"
+    if GUARD_MARKER in text:
+        return BatchConflictError(
+            "some objects of the batch were loaded by a concurrent transaction",
+            table=table,
+            s3_uri=s3_uri,
+        )
+    if code == "XX000" and _REDSHIFT_SERIALIZATION in text:
+        return SerializationConflictError(message, table=table, s3_uri=s3_uri)
+    cls = _BY_CODE.get(code) or _BY_CLASS.get(code[:2], RetryableError)
+    return cls(message, table=table, s3_uri=s3_uri)
+
+
+def _run_copy_as_sql(cursor: Any, command: CopyCommand) -> int:
+    cursor.execute(command.to_sql())
+    return max(int(cursor.rowcount), 0)
+
+
+class DbApiTransport:
+    """Runs each plan in one transaction on a lazily opened DB-API connection.
+
+    The connection is kept between plans (a warm Lambda reuses it) and
+    dropped after an error that may have broken it. Not thread-safe, like
+    the drivers' connections (DB-API ``threadsafety = 1``).
+    """
+
+    def __init__(
+        self,
+        connect: Callable[[], Any],
+        *,
+        copy_runner: CopyRunner | None = None,
+        name: str = "connector",
+    ) -> None:
+        self.name = name
+        self._connect = connect
+        self._copy_runner = copy_runner or _run_copy_as_sql
+        self._connection: Any = None
+
+    def _open(self) -> Any:
+        if self._connection is None:
+            try:
+                self._connection = self._connect()
+            except Exception as exc:
+                raise translate_error(exc) from exc
+        return self._connection
+
+    def run(self, plan: TransactionPlan) -> int:
+        connection = self._open()
+        rows = 0
+        step: SqlStep | CopyStep | None = None
+        try:
+            cursor = connection.cursor()
+            for step in plan.steps:
+                if isinstance(step, CopyStep):
+                    loaded = self._copy_runner(cursor, step.command)
+                    if step.purpose == "data":
+                        rows += loaded
+                else:
+                    cursor.execute(step.sql)
+            connection.commit()
+        except Exception as exc:
+            self._rollback()
+            s3_uri = None
+            if isinstance(step, CopyStep) and len(step.objects) == 1:
+                s3_uri = step.objects[0]
+            raise translate_error(exc, table=str(plan.target), s3_uri=s3_uri) from exc
+        return rows
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        connection = self._open()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            rows = [tuple(row) for row in cursor.fetchall()]
+            connection.commit()
+        except Exception as exc:
+            self._rollback()
+            raise translate_error(exc) from exc
+        return rows
+
+    def execute(self, sql: str) -> None:
+        connection = self._open()
+        try:
+            connection.cursor().execute(sql)
+            connection.commit()
+        except Exception as exc:
+            self._rollback()
+            raise translate_error(exc) from exc
+
+    def _rollback(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.rollback()
+        except Exception:  # the connection is unusable: open a new one next time
+            self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,129 @@
+"""The `s3redshift` command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+
+SEED_ENV = {
+    "DB_HOST": "example.abc.eu-west-1.redshift.amazonaws.com",
+    "DB_PORT": "5439",
+    "DB_NAME": "dev",
+    "DB_USER": "loader",
+    "DB_PW_PARAM": "/prod/redshift/loader-password",
+    "DB_SCHEMA": "analytics",
+    "IAM_ROLE": "arn:aws:iam::123456789012:role/RedshiftCopy",
+}
+SENTINEL = "SENTINEL-CLI-PW-91b2"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "s3redshift.cli", *args],
+        env=base | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def one_record_event(tmp_path: Path, key: str = "kpis/2026/11/a.csv") -> Path:
+    record = {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "eu-west-1",
+        "eventTime": "2026-11-28T12:00:00.000Z",
+        "eventName": "ObjectCreated:Put",
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "bucket": {"name": "data-bucket", "arn": "arn:aws:s3:::data-bucket"},
+            "object": {"key": key, "size": 120, "eTag": "0123456789abcdef0123456789abcdef"},
+        },
+    }
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"Records": [record]}))
+    return path
+
+
+def test_plan_on_seed_env_prints_the_seeds_copy_through_a_manifest(tmp_path: Path) -> None:
+    result = run("plan", str(one_record_event(tmp_path)), env=SEED_ENV)
+    assert result.returncode == 0, result.stderr
+    copies = [line for line in result.stdout.splitlines() if line.startswith('COPY "analytics"')]
+    assert len(copies) == 1
+    copy = copies[0]
+    assert copy.startswith(
+        'COPY "analytics"."kpis" FROM \'s3://data-bucket/_s3redshift/manifests/analytics.kpis/'
+    )
+    assert copy.endswith(
+        ".manifest' IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftCopy' FORMAT AS CSV "
+        "MANIFEST IGNOREHEADER AS 1 COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF;"
+    )
+    [parsed] = sqlglot.parse(copy.rstrip(";"), read="redshift")
+    assert isinstance(parsed, exp.Copy)
+    assert parsed.this.sql(dialect="redshift") == '"analytics"."kpis"'
+
+
+def test_plan_json_matches_the_design_shape(tmp_path: Path) -> None:
+    result = run("plan", "--json", str(one_record_event(tmp_path)), env=SEED_ENV)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"targets", "skipped"}
+    [target] = document["targets"]
+    assert set(target) == {"table", "objects", "statements"}
+    assert target["table"] == "analytics.kpis"
+    assert target["objects"] == ["s3://data-bucket/kpis/2026/11/a.csv"]
+    assert document["skipped"] == []
+
+
+def test_plan_never_prints_a_configured_password(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[target]\nkind = "postgres"\ndsn = "postgresql://u@localhost/db"\n'
+        f'[credentials]\nprovider = "static"\nuser = "u"\npassword = "{SENTINEL}"\n'
+    )
+    for extra in ((), ("--json",)):
+        result = run("plan", "--config", str(cfg), *extra, str(one_record_event(tmp_path)))
+        assert result.returncode == 0, result.stderr
+        assert SENTINEL not in result.stdout + result.stderr
+
+
+def test_bad_event_exits_2_with_one_line_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"Records": [{"eventSource": "aws:s3", "eventVersion": "2.1"}]}))
+    result = run("plan", str(path), env=SEED_ENV)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("s3redshift: error: ")
+    assert "Records[0]" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_config_key_exits_2_naming_it(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[copy]\niam_rol = "default"\n')
+    result = run("plan", "--config", str(cfg), str(one_record_event(tmp_path)))
+    assert result.returncode == 2
+    assert "copy.iam_rol: unknown key" in result.stderr
+
+
+def test_missing_configuration_exits_2(tmp_path: Path) -> None:
+    result = run("plan", str(one_record_event(tmp_path)))
+    assert result.returncode == 2
+    assert "no configuration" in result.stderr
+
+
+def test_config_schema_prints_the_contract_keys() -> None:
+    result = run("config-schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert set(schema["properties"]) == {"target", "credentials", "copy", "ledger", "tables"}
+    assert schema["additionalProperties"] is False

@@ -1,0 +1,389 @@
+"""The loader on the embedded stand-in: real PostgreSQL, real (moto) S3.
+
+These tests prove the exactly-once transaction, the modes and the failure
+handling for real; Redshift's own COPY parser is not involved (the COPY text
+is checked in test_copy.py and test_plan.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from s3redshift.config import LoaderConfig
+from s3redshift.errors import BatchConflictError
+from s3redshift.events import S3Object
+from s3redshift.loader import Loader
+from s3redshift.local import EmbeddedEnvironment
+from s3redshift.manifest import ManifestEntry
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+CSV_RULE = {
+    "pattern": "{table}/**",
+    "schema": "public",
+    "format": {"type": "csv", "ignore_header": 1},
+}
+
+
+@pytest.fixture
+def make_loader(
+    embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client
+) -> Iterator[Callable[..., Loader]]:
+    """Build loaders for the test database; all are closed afterwards."""
+    made: list[Loader] = []
+
+    def factory(*rules: dict[str, Any], ledger: bool = True) -> Loader:
+        config = LoaderConfig.from_mapping(
+            {
+                "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
+                "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+                "copy": {"iam_role": "default"},
+                "ledger": {"enabled": ledger},
+                "tables": list(rules or (CSV_RULE,)),
+            }
+        )
+        loader = Loader(config, s3_client=s3)
+        made.append(loader)
+        return loader
+
+    yield factory
+    for loader in made:
+        loader.close()
+
+
+def put(s3: S3Client, bucket: str, key: str, body: bytes | str, *, at: datetime = T0) -> S3Object:
+    """Upload an object and return the S3Object its notification would carry."""
+    data = body.encode() if isinstance(body, str) else body
+    response = s3.put_object(Bucket=bucket, Key=key, Body=data)
+    return S3Object(
+        bucket=bucket,
+        key=key,
+        size=len(data),
+        etag=response["ETag"],
+        event_time=at,
+        event_name="ObjectCreated:Put",
+    )
+
+
+def rows(pg: Any, sql: str) -> list[tuple[Any, ...]]:
+    cursor = pg.cursor()
+    cursor.execute(sql)
+    result = [tuple(r) for r in cursor.fetchall()]
+    pg.commit()
+    return result
+
+
+def execute(pg: Any, *statements: str) -> None:
+    cursor = pg.cursor()
+    for sql in statements:
+        cursor.execute(sql)
+    pg.commit()
+
+
+def test_csv_gzip_delimited_and_json_lines_load_exact_rows(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "CREATE TABLE pipes (id INT, note VARCHAR(20))",
+        "CREATE TABLE events (id INT, kind VARCHAR(20), extra VARCHAR(50))",
+    )
+    loader = make_loader(
+        CSV_RULE | {"pattern": "kpis/**", "table": "kpis"},
+        {"pattern": "pipes/**", "table": "pipes", "format": {"type": "delimited"}},
+        {"pattern": "events/**", "table": "events", "format": {"type": "json"}},
+    )
+    objects = [
+        put(s3, bucket, "kpis/a.csv", 'id,name\n1,"x, y"\n2,plain\n'),
+        put(s3, bucket, "kpis/b.csv.gz", gzip.compress(b"id,name\n3,zipped\n")),
+        put(s3, bucket, "pipes/p.txt", "10|ten\n11|\\N\n"),
+        put(
+            s3,
+            bucket,
+            "events/e.json",
+            '{"id": 7, "kind": "click"}\n{"id": 8, "kind": "view", "extra": {"k": 1}}\n',
+        ),
+    ]
+    report = loader.load(objects)
+    assert report.outcomes() == ["loaded"] * 4, report.to_json()
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [
+        (1, "x, y"),
+        (2, "plain"),
+        (3, "zipped"),
+    ]
+    assert rows(pg, "SELECT id, note FROM pipes ORDER BY id") == [(10, "ten"), (11, None)]
+    assert rows(pg, "SELECT id, kind, extra FROM events ORDER BY id") == [
+        (7, "click", None),
+        (8, "view", '{"k":1}'),
+    ]
+    by_table = {t.table: t.rows for t in report.targets}
+    assert by_table == {"public.kpis": 3, "public.pipes": 2, "public.events": 2}
+
+
+def test_same_batch_twice_loads_once_and_reports_duplicates(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    objects = [put(s3, bucket, f"kpis/{n}.csv", f"id,name\n{n},n{n}\n") for n in range(3)]
+    first = make_loader().load(objects)
+    second = make_loader().load(objects)
+    assert first.outcomes() == ["loaded"] * 3
+    assert second.outcomes() == ["duplicate"] * 3
+    assert [r.reason for r in second.objects] == ["already loaded"] * 3
+    assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(0,), (1,), (2,)]
+    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(3,)]
+
+
+def test_repeat_inside_one_batch_is_a_duplicate(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    report = make_loader().load([obj, obj])
+    assert report.outcomes() == ["loaded", "duplicate"]
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(1,)]
+
+
+@pytest.mark.timeout(120)
+def test_overlapping_batches_from_eight_threads_load_each_object_once(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    objects = [put(s3, bucket, f"kpis/{n:02d}.csv", f"id,name\n{n},n{n}\n") for n in range(20)]
+    # Twelve batches, each overlapping its neighbours by half.
+    batches = [
+        objects[(i * 3) % 20 :][:6] + objects[: max(0, (i * 3) % 20 + 6 - 20)] for i in range(12)
+    ]
+    loaders = [make_loader() for _ in batches]
+    barrier = threading.Barrier(8)
+
+    def run(i: int) -> list[str]:
+        if i < 8:
+            barrier.wait(timeout=30)
+        report = loaders[i].load(batches[i])
+        return [r.outcome + (":" + str(r.error) if r.error else "") for r in report.objects]
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(run, range(12)))
+    elapsed = time.monotonic() - started
+    assert elapsed < 90
+    unexpected = [o for batch in outcomes for o in batch if o not in ("loaded", "duplicate")]
+    assert unexpected == []
+    loaded = sum(batch.count("loaded") for batch in outcomes)
+    covered = {o.key for batch in batches for o in batch}
+    assert loaded == len(covered)
+    assert rows(pg, "SELECT id, count(*) FROM kpis GROUP BY id HAVING count(*) > 1") == []
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(len(covered),)]
+
+
+def test_bad_row_fails_only_its_file_and_leaves_nothing_of_the_failed_try(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "CREATE TABLE other (id INT, name VARCHAR(20))",
+    )
+    good1 = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n")
+    bad = put(s3, bucket, "kpis/2.csv", "id,name\n2,b\nnot-a-number,c\n")
+    good2 = put(s3, bucket, "kpis/3.csv", "id,name\n3,c\n")
+    other = put(s3, bucket, "other/x.csv", "id,name\n9,z\n")
+    report = make_loader().load([good1, bad, good2, other])
+    assert report.outcomes() == ["loaded", "failed", "loaded", "loaded"]
+    failure = report.objects[1]
+    assert failure.error is not None
+    assert failure.error.kind == "DataRejectedError"
+    [detail] = failure.load_errors
+    assert detail.file == bad.uri
+    assert detail.line == 3
+    assert detail.column == "id"
+    assert "not-a-number" in detail.reason
+    assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (3,)]
+    assert rows(pg, "SELECT id FROM other") == [(9,)]
+    ledger = rows(pg, "SELECT object_key FROM s3redshift.load_ledger ORDER BY object_key")
+    assert ledger == [("kpis/1.csv",), ("kpis/3.csv",), ("other/x.csv",)]
+    kpis = next(t for t in report.targets if t.table == "public.kpis")
+    assert kpis.attempts == 2
+    assert kpis.rows == 2
+
+
+def test_failed_transaction_leaves_no_rows_and_no_ledger_entries(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    bad = put(s3, bucket, "kpis/only.csv", "id,name\n1,a\nx,b\n")
+    report = make_loader().load([bad])
+    assert report.outcomes() == ["failed"]
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
+    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(0,)]
+
+
+def test_event_for_a_key_loads_only_that_object_not_its_prefix_siblings(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    target = put(s3, bucket, "kpis/a.csv", "id,name\n1,real\n")
+    put(s3, bucket, "kpis/a.csv.bak", "id,name\n2,backup\n")
+    report = make_loader().load([target])
+    assert report.outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis") == [(1, "real")]
+
+
+def test_upsert_keeps_latest_row_by_order_by(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, val VARCHAR(10), ts INT)",
+        "INSERT INTO kpis VALUES (1, 'old', 0), (5, 'untouched', 0)",
+    )
+    rule = CSV_RULE | {"mode": "upsert", "keys": ["id"], "order_by": "ts"}
+    a = put(s3, bucket, "kpis/a.csv", "id,val,ts\n1,newest,30\n2,two-old,1\n")
+    b = put(s3, bucket, "kpis/b.csv", "id,val,ts\n1,middle,20\n2,two-new,2\n")
+    report = make_loader(rule).load([a, b])
+    assert report.outcomes() == ["loaded", "loaded"]
+    assert rows(pg, "SELECT id, val FROM kpis ORDER BY id") == [
+        (1, "newest"),
+        (2, "two-new"),
+        (5, "untouched"),
+    ]
+
+
+def test_upsert_without_order_by_keeps_the_later_objects_row(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, val VARCHAR(10))",
+        "INSERT INTO kpis VALUES (1, 'old')",
+    )
+    rule = CSV_RULE | {"mode": "upsert", "keys": ["id"]}
+    later = put(s3, bucket, "kpis/z.csv", "id,val\n1,later\n", at=T0 + timedelta(minutes=5))
+    earlier = put(s3, bucket, "kpis/a.csv", "id,val\n1,earlier\n2,b\n", at=T0)
+    # Given in the "wrong" order: event time decides, not position.
+    report = make_loader(rule).load([later, earlier])
+    assert report.outcomes() == ["loaded", "loaded"]
+    assert rows(pg, "SELECT id, val FROM kpis ORDER BY id") == [(1, "later"), (2, "b")]
+
+
+def test_replace_swaps_contents_and_a_failing_replace_keeps_old_rows(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "INSERT INTO kpis VALUES (100, 'old')",
+    )
+    rule = CSV_RULE | {"mode": "replace"}
+    bad = put(s3, bucket, "kpis/bad.csv", "id,name\nbroken,x\n")
+    failed = make_loader(rule).load([bad])
+    assert failed.outcomes() == ["failed"]
+    assert rows(pg, "SELECT id, name FROM kpis") == [(100, "old")]
+    good = put(s3, bucket, "kpis/good.csv", "id,name\n1,new\n")
+    replaced = make_loader(rule).load([good])
+    assert replaced.outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis") == [(1, "new")]
+
+
+def test_reupload_loads_again_and_old_event_replay_never_loads_twice(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    v1 = put(s3, bucket, "kpis/a.csv", "id,name\n1,first\n")
+    assert make_loader().load([v1]).outcomes() == ["loaded"]
+    v2 = put(s3, bucket, "kpis/a.csv", "id,name\n2,second\n", at=T0 + timedelta(hours=1))
+    assert v2.etag != v1.etag
+    assert make_loader().load([v2]).outcomes() == ["loaded"]
+    replay = make_loader().load([v1, v2])
+    assert replay.outcomes() == ["superseded", "duplicate"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(1, "first"), (2, "second")]
+
+
+def test_overwritten_before_loading_is_superseded(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    old = put(s3, bucket, "kpis/a.csv", "id,name\n1,old\n")
+    put(s3, bucket, "kpis/a.csv", "id,name\n2,new\n")
+    report = make_loader().load([old])
+    assert report.outcomes() == ["superseded"]
+    assert "overwritten" in report.objects[0].reason
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+
+def test_unmapped_ignored_and_missing_table_outcomes(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    loose = put(s3, bucket, "loose.csv", "id\n1\n")
+    marker = put(s3, bucket, "kpis/_SUCCESS", "")
+    missing = put(s3, bucket, "nosuchtable/a.csv", "id,name\n1,a\n")
+    report = make_loader().load([loose, marker, missing])
+    assert report.outcomes() == ["unmapped", "ignored", "failed"]
+    error = report.objects[2].error
+    assert error is not None
+    assert error.kind == "TargetMissingError"
+    assert error.retryable is False
+    assert report.to_dict()["counts"] == {
+        "loaded": 0,
+        "duplicate": 0,
+        "superseded": 0,
+        "unmapped": 1,
+        "ignored": 1,
+        "failed": 1,
+    }
+    json.loads(report.to_json())  # serialisable
+
+
+@pytest.mark.timeout(240)
+def test_thousand_objects_over_five_tables_take_exactly_five_transactions(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    tables = [f"t{n}" for n in range(5)]
+    execute(pg, *(f"CREATE TABLE {t} (id INT, name VARCHAR(20))" for t in tables))
+    objects = [
+        put(s3, bucket, f"{tables[n % 5]}/{n:04d}.csv", f"id,name\n{n},x\n") for n in range(1000)
+    ]
+    report = make_loader().load(objects)
+    assert report.counts["loaded"] == 1000
+    # PostgreSQL's own record: every row carries the id (xmin) of the
+    # transaction that inserted it.
+    writers: set[str] = set()
+    for t in tables:
+        [(count, distinct)] = rows(pg, f"SELECT count(*), count(DISTINCT xmin::text) FROM {t}")
+        assert (count, distinct) == (200, 1)
+        writers.update(r[0] for r in rows(pg, f"SELECT DISTINCT xmin::text FROM {t}"))
+    ledger_writers = rows(pg, "SELECT DISTINCT xmin::text FROM s3redshift.load_ledger")
+    assert len(writers) == 5
+    assert {r[0] for r in ledger_writers} == writers
+
+
+def test_guard_aborts_a_transaction_whose_objects_are_already_in_the_ledger(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    """The in-transaction guard alone (no client-side ledger check) stops a second load."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    loader = make_loader()
+    assert loader.load([obj]).outcomes() == ["loaded"]
+    target = loader.mapper.resolve(obj)
+    assert target is not None
+    entry = ManifestEntry(bucket, "kpis/a.csv", obj.etag or "", obj.size or 0)
+    plan = loader.plan_target(target, [entry], write=True)
+    with pytest.raises(BatchConflictError):
+        loader.transport.run(plan)
+    assert rows(pg, "SELECT id FROM kpis") == [(1,)]
+    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(1,)]

@@ -1,0 +1,194 @@
+"""Each mode's whole transaction, as text: exact where it matters, parsed with sqlglot."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from s3redshift.config import LoaderConfig
+from s3redshift.errors import ConfigError
+from s3redshift.events import read_event
+from s3redshift.planning import plan_event
+
+ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
+
+
+def s3_event(*keys: str, bucket: str = "data-bucket") -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "eu-west-1",
+                "eventTime": f"2026-11-28T12:00:0{n}.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": key, "size": 10 + n, "eTag": f"{n:032x}"},
+                },
+            }
+            for n, key in enumerate(keys)
+        ]
+    }
+
+
+def config(rule: dict[str, Any], *, ledger: bool = True) -> LoaderConfig:
+    return LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "data-api", "workgroup": "wg"},
+            "copy": {"iam_role": ROLE, "region": "eu-west-1"},
+            "ledger": {"enabled": ledger},
+            "tables": [{"pattern": "{table}/**", "schema": "public"} | rule],
+        }
+    )
+
+
+def statements(cfg: LoaderConfig, *keys: str) -> list[str]:
+    plan = plan_event(cfg, read_event(s3_event(*keys)))
+    [target] = plan.targets
+    return target.plan.statements()
+
+
+def kinds(sqls: list[str]) -> list[str]:
+    """The sqlglot expression type of each statement, requiring exactly one each."""
+    found = []
+    for sql in sqls:
+        parsed = sqlglot.parse(sql, read="redshift")
+        assert len(parsed) == 1, sql
+        node = parsed[0]
+        assert node is not None
+        if isinstance(node, exp.Command):
+            # sqlglot has no grammar for LOCK; it keeps the text as a command.
+            assert node.name.upper() == "LOCK", sql
+            found.append("Lock")
+        else:
+            found.append(type(node).__name__)
+    return found
+
+
+def test_append_plan_is_exactly_the_documented_transaction() -> None:
+    sqls = statements(config({"format": {"type": "csv", "ignore_header": 1}}), "kpis/a.csv")
+    batch = re.search(r"/([0-9a-f]{32})\.objects\.csv'", sqls[2]).group(1)  # type: ignore[union-attr]
+    prefix = f"s3://data-bucket/_s3redshift/manifests/public.kpis/{batch}"
+    assert sqls[:6] == [
+        'LOCK "s3redshift"."load_ledger", "public"."kpis"',
+        'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
+        'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT)',
+        f"COPY \"s3redshift_batch\" FROM '{prefix}.objects.csv' IAM_ROLE '{ROLE}' "
+        "FORMAT AS CSV REGION AS 'eu-west-1' COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF",
+        "SELECT CAST('s3redshift: already loaded: ' || b.\"object_key\" AS INTEGER) "
+        'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger" AS l ON '
+        'l."bucket" = b."bucket" AND l."object_key" = b."object_key" AND '
+        'l."object_identity" = b."object_identity" LIMIT 1',
+        f"COPY \"public\".\"kpis\" FROM '{prefix}.manifest' IAM_ROLE '{ROLE}' FORMAT AS CSV "
+        "REGION AS 'eu-west-1' MANIFEST IGNOREHEADER AS 1 COMPUPDATE OFF MAXERROR AS 0 "
+        "STATUPDATE OFF",
+        'INSERT INTO "s3redshift"."load_ledger" ("bucket", "object_key", "object_identity", '
+        '"object_size", "target_table", "batch_id", "loaded_at") SELECT "bucket", '
+        f'"object_key", "object_identity", "object_size", \'public.kpis\', \'{batch}\', '
+        + sqls[5].split(f"'{batch}', ")[-1],
+    ]
+    assert re.fullmatch(
+        r".*, CAST\('\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}' AS TIMESTAMP\) "
+        r'FROM "s3redshift_batch"',
+        sqls[5],
+    )
+    assert sqls[6] == 'DROP TABLE "s3redshift_batch"'
+    assert len(sqls) == 7
+    assert kinds(sqls) == ["Lock", "Create", "Copy", "Select", "Copy", "Insert", "Drop"]
+
+
+def test_replace_deletes_then_copies_and_never_truncates() -> None:
+    sqls = statements(config({"mode": "replace"}), "kpis/a.csv")
+    assert kinds(sqls) == ["Lock", "Create", "Copy", "Select", "Delete", "Copy", "Insert", "Drop"]
+    assert sqls[4] == 'DELETE FROM "public"."kpis"'
+    assert not any("TRUNCATE" in s.upper() for s in sqls)
+
+
+def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
+    rule = {"mode": "upsert", "keys": ["id"], "order_by": "ts", "columns": ["id", "val", "ts"]}
+    sqls = statements(config(rule), "kpis/a.csv", "kpis/b.csv")
+    assert kinds(sqls) == [
+        "Lock",
+        "Create",
+        "Copy",
+        "Select",
+        "Create",
+        "Copy",
+        "Create",
+        "Delete",
+        "Insert",
+        "Drop",
+        "Delete",
+        "Drop",
+        "Insert",
+        "Drop",
+    ]
+    assert sqls[4] == 'CREATE TEMP TABLE "s3redshift_stage" (LIKE "public"."kpis")'
+    assert sqls[5].startswith('COPY "s3redshift_stage" ("id", "val", "ts") FROM ')
+    assert sqls[6] == (
+        'CREATE TEMP TABLE "s3redshift_latest" AS SELECT "id", "val", "ts" FROM (SELECT "id", '
+        '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC) AS '
+        '"s3redshift_rank" FROM "s3redshift_stage") AS ranked WHERE "s3redshift_rank" = 1'
+    )
+    assert sqls[7] == (
+        'DELETE FROM "public"."kpis" USING "s3redshift_latest" WHERE '
+        '"public"."kpis"."id" = "s3redshift_latest"."id"'
+    )
+    assert sqls[8] == (
+        'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
+        'FROM "s3redshift_latest"'
+    )
+    assert not any("SELECT *" in s for s in sqls)
+
+
+def test_upsert_without_order_by_merges_object_by_object() -> None:
+    rule = {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]}
+    sqls = statements(config(rule), "kpis/a.csv", "kpis/b.csv")
+    copies = [s for s in sqls if s.startswith('COPY "s3redshift_stage"')]
+    assert len(copies) == 2
+    assert copies[0].split("'")[1].endswith("-00001.manifest")
+    assert copies[1].split("'")[1].endswith("-00002.manifest")
+    assert all(kind != "Command" for kind in kinds(sqls))
+
+
+def test_ledger_disabled_plan_has_no_bookkeeping() -> None:
+    sqls = statements(config({}, ledger=False), "kpis/a.csv")
+    assert kinds(sqls) == ["Lock", "Copy"]
+    assert sqls[0] == 'LOCK "public"."kpis"'
+
+
+def test_mixed_compression_gives_one_copy_per_compression_in_one_transaction() -> None:
+    sqls = statements(config({}), "kpis/a.csv", "kpis/b.csv.gz", "kpis/c.csv")
+    data = [s for s in sqls if s.startswith('COPY "public"."kpis"')]
+    assert len(data) == 2
+    assert " GZIP " not in data[0]
+    assert " GZIP " in data[1]
+
+
+def test_parquet_plan_omits_region_for_the_data_copy() -> None:
+    sqls = statements(config({"format": {"type": "parquet"}}), "kpis/a.parquet")
+    [data] = [s for s in sqls if s.startswith('COPY "public"."kpis"')]
+    assert data.endswith("FORMAT AS PARQUET MANIFEST STATUPDATE OFF")
+    assert "REGION" not in data
+
+
+def test_plan_json_shape_and_skips() -> None:
+    event = s3_event("kpis/a.csv", "_s3redshift/manifests/public.kpis/x.manifest", "loose")
+    result = plan_event(config({}), read_event(event)).to_dict()
+    assert [t["table"] for t in result["targets"]] == ["public.kpis"]
+    assert result["targets"][0]["objects"] == ["s3://data-bucket/kpis/a.csv"]
+    assert [s["uri"] for s in result["skipped"]] == [
+        "s3://data-bucket/_s3redshift/manifests/public.kpis/x.manifest",
+        "s3://data-bucket/loose",
+    ]
+
+
+def test_offline_upsert_plan_without_columns_says_what_to_configure() -> None:
+    with pytest.raises(ConfigError, match="needs the rule's 'columns'"):
+        statements(config({"mode": "upsert", "keys": ["id"]}), "kpis/a.csv")
