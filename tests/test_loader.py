@@ -387,3 +387,80 @@ def test_guard_aborts_a_transaction_whose_objects_are_already_in_the_ledger(
         loader.transport.run(plan)
     assert rows(pg, "SELECT id FROM kpis") == [(1,)]
     assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(1,)]
+
+
+def test_dropped_connection_is_retried_on_a_fresh_connection(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    loader = make_loader()
+    first = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n")
+    assert loader.load([first]).outcomes() == ["loaded"]
+    # Kill the loader's server session from outside, as a failover would.
+    [(own_pid,)] = rows(pg, "SELECT pg_backend_pid()")
+    admin = embedded_env.connect()
+    admin.autocommit = True
+    cursor = admin.cursor()
+    cursor.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid() AND pid <> %s",
+        (pg_database, own_pid),
+    )
+    assert [list(r) for r in cursor.fetchall()] == [[True]]
+    admin.close()
+    second = put(s3, bucket, "kpis/2.csv", "id,name\n2,b\n")
+    report = loader.load([second])
+    assert report.outcomes() == ["loaded"], report.to_json()
+    assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (2,)]
+
+
+def test_exhausted_time_budget_starts_no_target_and_fails_retryably(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n")
+    report = make_loader().load([obj], time_budget=0)
+    assert report.outcomes() == ["failed"]
+    error = report.objects[0].error
+    assert error is not None
+    assert error.kind == "TimeBudgetExceededError"
+    assert error.retryable is True
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+
+def test_report_json_has_the_documented_shape(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n2,b\n")
+    document = json.loads(make_loader().load([obj]).to_json())
+    assert set(document) == {"version", "duration_ms", "counts", "objects", "targets"}
+    assert document["version"] == 1
+    [entry] = document["objects"]
+    assert set(entry) == {
+        "uri",
+        "bucket",
+        "key",
+        "version_id",
+        "etag",
+        "message_id",
+        "outcome",
+        "table",
+        "reason",
+        "error",
+        "load_errors",
+    }
+    assert (entry["uri"], entry["outcome"], entry["table"]) == (obj.uri, "loaded", "public.kpis")
+    [target] = document["targets"]
+    assert (target["table"], target["objects"], target["rows"], target["attempts"]) == (
+        "public.kpis",
+        1,
+        2,
+        1,
+    )
+    assert len(target["batch_id"]) == 32

@@ -225,35 +225,46 @@ class Loader:
         table = str(target.table)
         try:
             pending = self._check_objects(target, members, results)
-            self._ensure_ledger()
-            pending = self._drop_loaded(target, pending, results)
         except S3RedshiftError as exc:
             for m in members:
                 if m.index not in results:
                     results[m.index] = self._failed(m, target, exc)
             return self._target_result(target, members, error=exc, started=started)
-        attempts = 0
+        transactions = 0
+        failures = 0
         rows = 0
         batch: str | None = None
         last_error: S3RedshiftError | None = None
         details: list[LoadErrorDetail] = []
+        limit = getattr(self.transport, "max_statements", None)
+        check_ledger = True
         while pending:
-            attempts += 1
             try:
-                plan = self.plan_target(target, [m.entry for m in pending if m.entry], write=True)
+                if check_ledger:
+                    self._ensure_ledger()
+                    pending = self._drop_loaded(target, pending, results)
+                    check_ledger = False
+                    if not pending:
+                        break
+                chunk = self._fitting_chunk(target, pending, limit)
+                transactions += 1
+                plan = self.plan_target(target, [m.entry for m in chunk if m.entry], write=True)
                 batch = plan.batch_id
-                rows = self.transport.run(plan)
+                budget = None if deadline is None else max(deadline - self._clock(), 0.0)
+                loaded_rows = self.transport.run(plan, time_budget=budget)
             except BatchConflictError as exc:
                 last_error = exc
-                if attempts >= MAX_ATTEMPTS:
+                failures += 1
+                if failures >= MAX_ATTEMPTS:
                     break
-                pending = self._drop_loaded(target, pending, results)
+                check_ledger = True
                 continue
             except DataRejectedError as exc:
                 last_error = exc
+                failures += 1
                 details.extend(exc.details)
                 bad = {m.s3_object.uri for m in pending} & exc.bad_files
-                if not bad or attempts >= MAX_ATTEMPTS:
+                if not bad or failures >= MAX_ATTEMPTS:
                     break
                 for m in pending:
                     if m.s3_object.uri in bad:
@@ -263,18 +274,22 @@ class Loader:
                 continue
             except RetryableError as exc:
                 last_error = exc
-                pause = min(0.25 * 2 ** (attempts - 1), 8.0)
+                failures += 1
+                pause = min(0.25 * 2 ** (failures - 1), 8.0)
                 out_of_time = deadline is not None and self._clock() + pause >= deadline
-                if attempts >= MAX_ATTEMPTS or out_of_time:
+                if failures >= MAX_ATTEMPTS or out_of_time:
                     break
                 self._sleep(pause)
+                check_ledger = True  # the failed try may have committed before it broke
                 continue
             except PermanentError as exc:
                 last_error = exc
                 break
-            for m in pending:
+            rows += loaded_rows
+            for m in chunk:
                 results[m.index] = ObjectResult(m.s3_object, "loaded", table=table)
-            pending = []
+            done = {m.index for m in chunk}
+            pending = [m for m in pending if m.index not in done]
             last_error = None
         for m in pending:
             assert last_error is not None
@@ -286,14 +301,33 @@ class Loader:
             mode=target.rule.mode,
             batch_id=batch if loaded else None,
             objects=loaded,
-            rows=rows if loaded else 0,
-            attempts=attempts,
+            rows=rows,
+            attempts=transactions,
             duration_ms=int((self._clock() - started) * 1000),
             error=last_error,
             load_errors=tuple(details),
         )
 
     # --- steps ----------------------------------------------------------------
+
+    def _fitting_chunk(
+        self, target: Target, pending: list[_Member], limit: int | None
+    ) -> list[_Member]:
+        """The longest head of ``pending`` whose plan fits the transport's statement limit.
+
+        Only per-object upserts grow with the number of objects (the Data API
+        runs at most 40 statements per transaction); each chunk is then its own
+        exactly-once transaction, loaded in order.
+        """
+        chunk = pending
+        if limit is None:
+            return chunk
+        while len(chunk) > 1:
+            entries = [m.entry for m in chunk if m.entry]
+            if len(self.plan_target(target, entries, write=False).steps) <= limit:
+                break
+            chunk = chunk[: len(chunk) // 2]
+        return chunk
 
     def _check_objects(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]

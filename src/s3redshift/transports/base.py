@@ -19,11 +19,13 @@ class Transport(Protocol):
 
     name: str
 
-    def run(self, plan: TransactionPlan) -> int:
+    def run(self, plan: TransactionPlan, *, time_budget: float | None = None) -> int:
         """Run every step of ``plan`` in one transaction and commit.
 
         Returns the rows loaded by the plan's data COPY steps. On any error the
         transaction is rolled back and the translated error raised.
+        ``time_budget`` (seconds) bounds the work where the transport can
+        (a statement timeout, a polling deadline); None means unbounded.
         """
         ...
 

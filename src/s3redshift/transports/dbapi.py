@@ -136,7 +136,7 @@ class DbApiTransport:
                 raise translate_error(exc) from exc
         return self._connection
 
-    def run(self, plan: TransactionPlan) -> int:
+    def run(self, plan: TransactionPlan, *, time_budget: float | None = None) -> int:
         connection = self._open()
         rows = 0
         step: SqlStep | CopyStep | None = None
@@ -151,11 +151,12 @@ class DbApiTransport:
                     cursor.execute(step.sql)
             connection.commit()
         except Exception as exc:
-            self._rollback()
             s3_uri = None
             if isinstance(step, CopyStep) and len(step.objects) == 1:
                 s3_uri = step.objects[0]
-            raise translate_error(exc, table=str(plan.target), s3_uri=s3_uri) from exc
+            raise self._abandon(
+                translate_error(exc, table=str(plan.target), s3_uri=s3_uri)
+            ) from exc
         return rows
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
@@ -166,8 +167,7 @@ class DbApiTransport:
             rows = [tuple(row) for row in cursor.fetchall()]
             connection.commit()
         except Exception as exc:
-            self._rollback()
-            raise translate_error(exc) from exc
+            raise self._abandon(translate_error(exc)) from exc
         return rows
 
     def execute(self, sql: str) -> None:
@@ -176,16 +176,19 @@ class DbApiTransport:
             connection.cursor().execute(sql)
             connection.commit()
         except Exception as exc:
-            self._rollback()
-            raise translate_error(exc) from exc
+            raise self._abandon(translate_error(exc)) from exc
 
-    def _rollback(self) -> None:
-        if self._connection is None:
-            return
-        try:
-            self._connection.rollback()
-        except Exception:  # the connection is unusable: open a new one next time
-            self.close()
+    def _abandon(self, error: S3RedshiftError) -> S3RedshiftError:
+        """Roll back after ``error``; drop the connection if it may be broken."""
+        if self._connection is not None:
+            if isinstance(error, ConnectionLostError):
+                self.close()  # a rollback could "succeed" on a dead socket
+            else:
+                try:
+                    self._connection.rollback()
+                except Exception:  # unusable: open a new one next time
+                    self.close()
+        return error
 
     def close(self) -> None:
         if self._connection is not None:
