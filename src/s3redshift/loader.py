@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -82,6 +83,9 @@ __all__ = [
 
 MAX_ATTEMPTS = 5
 """Transactions tried per target before its remaining objects are reported failed."""
+
+HEAD_CONCURRENCY = 16
+"""Parallel S3 HeadObject requests per target."""
 
 LEDGER_QUERY_CHUNK = 200
 """Objects per ledger look-up statement (keeps each statement small)."""
@@ -223,13 +227,7 @@ class Loader:
     ) -> TargetResult:
         started = self._clock()
         table = str(target.table)
-        try:
-            pending = self._check_objects(target, members, results)
-        except S3RedshiftError as exc:
-            for m in members:
-                if m.index not in results:
-                    results[m.index] = self._failed(m, target, exc)
-            return self._target_result(target, members, error=exc, started=started)
+        pending = self._check_objects(target, members, results)
         transactions = 0
         failures = 0
         rows = 0
@@ -332,43 +330,56 @@ class Loader:
     def _check_objects(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
     ) -> list[_Member]:
-        """Repeats and overwritten objects out; fill in identity and size from S3."""
+        """Repeats and overwritten objects out; fill in identity and size from S3.
+
+        The HEAD requests run in parallel (boto3 clients are thread-safe): one
+        round trip each would otherwise dominate a large batch. An object whose
+        HEAD fails is reported failed on its own; its neighbours go on.
+        """
+        table = str(target.table)
         seen: set[tuple[str, str, str | None]] = set()
-        pending: list[_Member] = []
+        unique: list[_Member] = []
         for m in members:
             o = m.s3_object
             ident = (o.bucket, o.key, o.identity)
             if o.identity is not None and ident in seen:
-                results[m.index] = ObjectResult(
-                    o, "duplicate", table=str(target.table), reason="repeated in this batch"
-                )
+                reason = "repeated in this batch"
+                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=reason)
                 continue
             seen.add(ident)
-            current = self._head(o, target)
+            unique.append(m)
+        with ThreadPoolExecutor(max_workers=HEAD_CONCURRENCY) as pool:
+            heads = list(pool.map(lambda m: self._head(m.s3_object, target), unique))
+        pending: list[_Member] = []
+        for m, current in zip(unique, heads, strict=True):
+            o = m.s3_object
+            if isinstance(current, S3RedshiftError):
+                results[m.index] = self._failed(m, target, current)
+                continue
             if current is None:
-                results[m.index] = ObjectResult(
-                    o, "superseded", table=str(target.table), reason="deleted since the event"
-                )
+                reason = "deleted since the event"
+                results[m.index] = ObjectResult(o, "superseded", table=table, reason=reason)
                 continue
             etag, version, size = current
             if (o.version_id not in (None, "null") and version != o.version_id) or (
                 o.version_id in (None, "null") and o.etag is not None and etag != o.etag
             ):
-                results[m.index] = ObjectResult(
-                    o,
-                    "superseded",
-                    table=str(target.table),
-                    reason="overwritten since the event; the newer version's event loads it",
-                )
+                reason = "overwritten since the event; the newer version's event loads it"
+                results[m.index] = ObjectResult(o, "superseded", table=table, reason=reason)
                 continue
             identity = o.identity or (version if version not in (None, "null") else etag)
             if identity is None:
-                raise PermanentError("S3 reported no ETag", s3_uri=o.uri)
+                error = PermanentError("S3 reported no ETag", s3_uri=o.uri, table=table)
+                results[m.index] = self._failed(m, target, error)
+                continue
             m.entry = ManifestEntry(o.bucket, o.key, identity, size)
             pending.append(m)
         return sorted(pending, key=lambda m: load_order(m.s3_object))
 
-    def _head(self, o: S3Object, target: Target) -> tuple[str | None, str | None, int] | None:
+    def _head(
+        self, o: S3Object, target: Target
+    ) -> tuple[str | None, str | None, int] | S3RedshiftError | None:
+        """The object's current ETag, version and size; None if gone; the error if any."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -379,14 +390,14 @@ class Loader:
                 return None
             table = str(target.table)
             if code in ("403", "AccessDenied"):
-                raise PermissionDeniedError(
+                return PermissionDeniedError(
                     "S3 refused HeadObject; allow s3:GetObject on the object",
                     s3_uri=o.uri,
                     table=table,
-                ) from exc
-            raise RetryableError(f"S3 HeadObject failed ({code})", s3_uri=o.uri) from exc
+                )
+            return RetryableError(f"S3 HeadObject failed ({code})", s3_uri=o.uri, table=table)
         except BotoCoreError as exc:
-            raise RetryableError(f"S3 HeadObject failed ({exc})", s3_uri=o.uri) from exc
+            return RetryableError(f"S3 HeadObject failed ({exc})", s3_uri=o.uri, table=table)
         etag = str(head.get("ETag", "")).strip('"') or None
         return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
 
@@ -563,9 +574,8 @@ class Loader:
         members: Sequence[_Member],
         *,
         error: S3RedshiftError,
-        started: float | None = None,
     ) -> TargetResult:
-        elapsed = 0 if started is None else int((self._clock() - started) * 1000)
+        """A target that was not started (no transaction, nothing loaded)."""
         return TargetResult(
             table=str(target.table),
             mode=target.rule.mode,
@@ -573,7 +583,7 @@ class Loader:
             objects=0,
             rows=0,
             attempts=0,
-            duration_ms=elapsed,
+            duration_ms=0,
             error=error,
         )
 
