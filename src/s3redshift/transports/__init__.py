@@ -28,6 +28,10 @@ def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:
 
         assert target.dsn is not None  # validated by TargetConfig
         return PostgresTransport.from_dsn(target.dsn, s3_client=s3_client)
+    if target.transport == "data-api":
+        from s3redshift.transports.data_api import DataApiTransport
+
+        return DataApiTransport.from_config(config)
     raise ConfigError(
         f"target.transport = {target.transport!r} is not available in this version of "
         "s3redshift; use target.kind = 'postgres' (the local stand-in)"

@@ -1,0 +1,1247 @@
+"""The Data API transport against botocore's Stubber and moto.
+
+The real Redshift is not here, so two stand-ins answer for it:
+
+* botocore's ``Stubber`` on a real ``redshift-data`` client: every request the
+  transport sends is checked parameter by parameter against the expected one
+  (the client validates it against the service model too), and the answers
+  are exact response sequences -- FAILED with a given error text, throttling,
+  sub-statement results. This is how the batch calls are tested, since moto
+  implements neither ``BatchExecuteStatement`` nor ``ListStatements``.
+* moto (``mock_aws``), where it can answer: ``ExecuteStatement``,
+  ``DescribeStatement`` (a statement stays ``STARTED`` until cancelled),
+  ``CancelStatement`` (which makes it ``ABORTED``) and ``GetStatementResult``
+  (fixed fake rows).
+
+Each test's docstring says which stand-in it uses and what it proves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+import sqlglot
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.stub import Stubber
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from sqlglot import exp
+
+from s3redshift.config import LoaderConfig
+from s3redshift.copy import CopyCommand, CsvFormat, TemporaryKeys
+from s3redshift.errors import (
+    BatchAlreadyRunningError,
+    BatchConflictError,
+    ConfigError,
+    ConnectionLostError,
+    CredentialsError,
+    DataRejectedError,
+    LoadErrorDetail,
+    PermanentError,
+    PermissionDeniedError,
+    RetryableError,
+    S3RedshiftError,
+    SerializationConflictError,
+    TargetMissingError,
+    ThrottledError,
+    TimeBudgetExceededError,
+)
+from s3redshift.events import read_event
+from s3redshift.identifiers import TableRef
+from s3redshift.loader import Loader
+from s3redshift.manifest import ManifestEntry
+from s3redshift.plan import CopyStep, SqlStep, TransactionPlan
+from s3redshift.planning import plan_event
+from s3redshift.transports.data_api import (
+    FAILURE_PATTERNS,
+    MAX_SQL_BYTES,
+    MAX_STATEMENTS,
+    DataApiTransport,
+)
+
+REGION = "eu-west-1"
+ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
+WORKGROUP = "analytics-wg"
+CLUSTER = "analytics"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift-loader-AbCdEf"
+STATEMENT = "0b6a1f3e-5c2d-4e8f-9a7b-1c2d3e4f5a6b"
+EARLIER = "7d1e2f3a-4b5c-4d6e-8f90-a1b2c3d4e5f6"
+CREATED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+class FakeTime:
+    """A clock that moves only when the transport sleeps; records each pause."""
+
+    def __init__(self, on_sleep: Callable[[], None] | None = None) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._on_sleep = on_sleep
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self._on_sleep is not None:
+            self._on_sleep()
+
+
+def real_client() -> Any:
+    """A real redshift-data client; Stubber answers it, nothing leaves the process."""
+    return boto3.client(
+        "redshift-data",
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def stubbed() -> Iterator[Callable[..., tuple[DataApiTransport, Stubber, FakeTime]]]:
+    """Factory of (transport, stubber, time); every queued answer must be used."""
+    stubbers: list[Stubber] = []
+
+    def make(**kwargs: Any) -> tuple[DataApiTransport, Stubber, FakeTime]:
+        client = real_client()
+        stubber = Stubber(client)
+        stubber.activate()
+        stubbers.append(stubber)
+        fake = FakeTime()
+        target = {"workgroup": WORKGROUP} if "cluster_identifier" not in kwargs else {}
+        transport = DataApiTransport(
+            **({"database": "dev"} | target | kwargs),
+            client=client,
+            clock=fake.clock,
+            sleep=fake.sleep,
+        )
+        return transport, stubber, fake
+
+    yield make
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+def config(rule: dict[str, Any] | None = None, *, ledger: bool = True) -> LoaderConfig:
+    return LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "data-api", "workgroup": "wg"},
+            "copy": {"iam_role": ROLE, "region": REGION},
+            "ledger": {"enabled": ledger},
+            "tables": [{"pattern": "{table}/**", "schema": "public"} | (rule or {})],
+        }
+    )
+
+
+def s3_event(*keys: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": f"2026-11-28T12:00:0{n}.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": "data-bucket", "arn": "arn:aws:s3:::data-bucket"},
+                    "object": {"key": key, "size": 10 + n, "eTag": f"{n:032x}"},
+                },
+            }
+            for n, key in enumerate(keys)
+        ]
+    }
+
+
+def plan_for(rule: dict[str, Any] | None = None, *keys: str) -> TransactionPlan:
+    """A real plan, built the way ``s3redshift plan`` builds it."""
+    planned = plan_event(config(rule), read_event(s3_event(*(keys or ("kpis/a.csv",)))))
+    [target] = planned.targets
+    return target.plan
+
+
+def statement_name(batch: str, target_key: str = f"workgroup:{WORKGROUP}/dev") -> str:
+    """The documented name: batch id plus 8 hex of SHA-256 over the target."""
+    digest = hashlib.sha256(target_key.encode() + b"\x00").hexdigest()
+    return f"s3redshift-{batch}-{digest[:8]}"
+
+
+def client_token(
+    batch: str, sqls: list[str], n: int, target_key: str = f"workgroup:{WORKGROUP}/dev"
+) -> str:
+    """The documented token: batch id, failed attempts, 16 hex over target and text."""
+    digest = hashlib.sha256()
+    for part in (target_key, *sqls):
+        digest.update(part.encode() + b"\x00")
+    return f"{batch}-{n}-{digest.hexdigest()[:16]}"
+
+
+def sub(n: int, status: str = "FINISHED", **fields: Any) -> dict[str, Any]:
+    return {"Id": f"{STATEMENT}:{n}", "Status": status} | fields
+
+
+def described(
+    status: str, subs: list[dict[str, Any]] | None = None, *, sid: str = STATEMENT, **fields: Any
+) -> dict[str, Any]:
+    return {"Id": sid, "Status": status, "SubStatements": subs or []} | fields
+
+
+def finished_subs(plan: TransactionPlan, rows: dict[int, int]) -> list[dict[str, Any]]:
+    """One FINISHED sub-statement per plan step; ``rows`` by 1-based position."""
+    return [sub(n, ResultRows=rows.get(n, 0)) for n in range(1, len(plan.steps) + 1)]
+
+
+def expect_listing(
+    stubber: Stubber, name: str, statements: list[dict[str, Any]] | None = None
+) -> None:
+    stubber.add_response(
+        "list_statements",
+        {"Statements": statements or []},
+        {"StatementName": name, "Status": "ALL", "RoleLevel": True, "MaxResults": 100},
+    )
+
+
+def expect_batch(
+    stubber: Stubber,
+    plan: TransactionPlan,
+    *,
+    n: int = 0,
+    target: dict[str, Any] | None = None,
+    target_key: str = f"workgroup:{WORKGROUP}/dev",
+) -> None:
+    sqls = plan.statements(redact=False)
+    stubber.add_response(
+        "batch_execute_statement",
+        {"Id": STATEMENT, "CreatedAt": CREATED},
+        (target or {"WorkgroupName": WORKGROUP, "Database": "dev"})
+        | {
+            "Sqls": sqls,
+            "StatementName": statement_name(plan.batch_id, target_key),
+            "ClientToken": client_token(plan.batch_id, sqls, n, target_key),
+            "WithEvent": False,
+        },
+    )
+
+
+def expect_describe(stubber: Stubber, response: dict[str, Any]) -> None:
+    stubber.add_response("describe_statement", response, {"Id": response["Id"]})
+
+
+def run_failing(
+    make: Callable[..., tuple[DataApiTransport, Stubber, FakeTime]],
+    plan: TransactionPlan,
+    failed_at: int,
+    error: str,
+    **sub_fields: Any,
+) -> S3RedshiftError:
+    """Run ``plan`` with sub-statement ``failed_at`` (1-based) FAILED with ``error``."""
+    transport, stubber, _ = make()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    subs = [sub(n) for n in range(1, failed_at)]
+    subs.append(sub(failed_at, "FAILED", Error=error, **sub_fields))
+    subs += [sub(n, "ABORTED") for n in range(failed_at + 1, len(plan.steps) + 1)]
+    expect_describe(stubber, described("FAILED", subs, Error=error))
+    with pytest.raises(S3RedshiftError) as caught:
+        transport.run(plan)
+    return caught.value
+
+
+def kinds(sqls: list[str]) -> list[str]:
+    """The sqlglot expression type of each statement, requiring exactly one each."""
+    found = []
+    for sql in sqls:
+        parsed = sqlglot.parse(sql, read="redshift")
+        assert len(parsed) == 1, sql
+        node = parsed[0]
+        assert node is not None
+        if isinstance(node, exp.Command):
+            # sqlglot has no grammar for LOCK and keeps it as a command.
+            assert node.name.upper() == "LOCK", sql
+            found.append("Lock")
+        else:
+            found.append(type(node).__name__)
+    return found
+
+
+# --- success, request parameters, golden batches ----------------------------------
+
+
+def test_success_returns_rows_of_the_data_copies_only(stubbed: Any) -> None:
+    """Stubber: list → batch → describe STARTED → FINISHED.
+
+    Proves the rows are the ``ResultRows`` of the two data COPYs (120), not of
+    the batch-list COPY or the ledger INSERT, and that polling pauses 0.25 s
+    before the second look.
+    """
+    plan = plan_for({}, "kpis/a.csv", "kpis/b.csv.gz")
+    assert [type(s).__name__ for s in plan.steps][4:6] == ["CopyStep", "CopyStep"]
+    transport, stubber, fake = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    expect_describe(stubber, described("STARTED"))
+    # batch-list COPY (3) and ledger INSERT (7) affect rows too; they must not count
+    expect_describe(
+        stubber, described("FINISHED", finished_subs(plan, {3: 2, 5: 100, 6: 20, 7: 2}))
+    )
+    assert transport.run(plan) == 120
+    assert fake.sleeps == [0.25]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "target", "target_key"),
+    [
+        (
+            {"cluster_identifier": CLUSTER, "secret_arn": SECRET_ARN},
+            {"ClusterIdentifier": CLUSTER, "Database": "dev", "SecretArn": SECRET_ARN},
+            f"cluster:{CLUSTER}/dev",
+        ),
+        (
+            {"cluster_identifier": CLUSTER, "db_user": "loader"},
+            {"ClusterIdentifier": CLUSTER, "Database": "dev", "DbUser": "loader"},
+            f"cluster:{CLUSTER}/dev",
+        ),
+        (
+            {"cluster_identifier": CLUSTER},
+            {"ClusterIdentifier": CLUSTER, "Database": "dev"},
+            f"cluster:{CLUSTER}/dev",
+        ),
+        (
+            {"workgroup": WORKGROUP, "secret_arn": SECRET_ARN, "database": "analytics"},
+            {"WorkgroupName": WORKGROUP, "Database": "analytics", "SecretArn": SECRET_ARN},
+            f"workgroup:{WORKGROUP}/analytics",
+        ),
+        (
+            {"workgroup": WORKGROUP},
+            {"WorkgroupName": WORKGROUP, "Database": "dev"},
+            f"workgroup:{WORKGROUP}/dev",
+        ),
+    ],
+    ids=["cluster-secret", "cluster-db-user", "cluster-iam", "workgroup-secret", "workgroup-iam"],
+)
+def test_batch_request_parameters_for_each_target_and_sign_in(
+    stubbed: Any, kwargs: dict[str, Any], target: dict[str, Any], target_key: str
+) -> None:
+    """Stubber with exact expected parameters.
+
+    Proves the batch carries exactly the plan's unredacted statements, the
+    documented StatementName and ClientToken, ``WithEvent=False``, and only the
+    target and sign-in parameters of the chosen mode (no stray DbUser/SecretArn).
+    """
+    plan = plan_for()
+    transport, stubber, _ = stubbed(**kwargs)
+    expect_listing(stubber, statement_name(plan.batch_id, target_key))
+    expect_batch(stubber, plan, target=target, target_key=target_key)
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 7})))
+    assert transport.run(plan) == 7
+    assert transport.auth == (
+        "secret" if "secret_arn" in kwargs else "db-user" if "db_user" in kwargs else "iam"
+    )
+
+
+def test_name_and_token_shapes_fit_the_api_limits() -> None:
+    """No AWS: StatementName ≤ 2048 and ClientToken 1-64 characters, per the model."""
+    plan = plan_for()
+    transport = DataApiTransport(database="dev", workgroup=WORKGROUP, client=real_client())
+    name = transport.statement_name(plan.batch_id)
+    token = transport.client_token(plan.batch_id, plan.statements(redact=False), 9_999)
+    assert name == statement_name(plan.batch_id)
+    assert len(name) == len("s3redshift-") + 32 + 1 + 8
+    assert 1 <= len(token) <= 64
+    assert token.startswith(f"{plan.batch_id}-9999-")
+    other = DataApiTransport(database="dev", cluster_identifier=CLUSTER, client=real_client())
+    assert other.statement_name(plan.batch_id) != name
+
+
+GOLDEN_KINDS = {
+    "append": ["Lock", "Create", "Copy", "Select", "Copy", "Insert", "Drop"],
+    "replace": ["Lock", "Create", "Copy", "Select", "Delete", "Copy", "Insert", "Drop"],
+    "upsert": [
+        "Lock",
+        "Create",
+        "Copy",
+        "Select",
+        "Create",
+        "Copy",
+        "Create",
+        "Delete",
+        "Insert",
+        "Drop",
+        "Delete",
+        "Drop",
+        "Insert",
+        "Drop",
+    ],
+}
+GOLDEN_RULES: dict[str, dict[str, Any]] = {
+    "append": {},
+    "replace": {"mode": "replace"},
+    "upsert": {"mode": "upsert", "keys": ["id"], "order_by": "ts", "columns": ["id", "val", "ts"]},
+}
+
+
+@pytest.mark.parametrize("mode", ["append", "replace", "upsert"])
+def test_golden_batch_for_each_mode(stubbed: Any, mode: str) -> None:
+    """Stubber: the full BatchExecuteStatement request of a real plan, per mode.
+
+    Proves the request is exactly {WorkgroupName, Database, Sqls, StatementName,
+    ClientToken, WithEvent} with ``Sqls`` the plan's steps in order, one
+    statement per entry, each parsing in sqlglot's Redshift dialect to the
+    statement kind the mode's transaction needs; rows come from the data COPY.
+    """
+    plan = plan_for(GOLDEN_RULES[mode], "kpis/a.csv", "kpis/b.csv")
+    sqls = plan.statements(redact=False)
+    assert sqls == [step.text(redact=False) for step in plan.steps]
+    assert kinds(sqls) == GOLDEN_KINDS[mode]
+    assert len(sqls) <= MAX_STATEMENTS
+    assert sum(len(s.encode()) for s in sqls) <= MAX_SQL_BYTES
+    assert sqls[0] == 'LOCK "s3redshift"."load_ledger", "public"."kpis"'
+    if mode == "replace":
+        assert sqls[4] == 'DELETE FROM "public"."kpis"'
+    data_at = next(
+        n
+        for n, s in enumerate(plan.steps, start=1)
+        if isinstance(s, CopyStep) and s.purpose == "data"
+    )
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {3: 2, data_at: 31})))
+    assert transport.run(plan) == 31
+
+
+def test_unredacted_statements_are_sent_and_never_shown(stubbed: Any) -> None:
+    """Stubber: a COPY with temporary keys.
+
+    Proves ``Sqls`` carries the real secret (Redshift needs it) while the plan's
+    display text has ``'***'``, and that an error whose cluster text echoes the
+    secret literal shows it masked -- in the message, ``str`` and ``repr``.
+    """
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    command = CopyCommand(
+        table=TableRef.parse("public.kpis"),
+        source="s3://data-bucket/_s3redshift/manifests/public.kpis/x.manifest",
+        manifest=True,
+        format=CsvFormat(),
+        authorization=TemporaryKeys(access_key_id="AKIAIOSFODNN7EXAMPLE", secret_access_key=secret),
+    )
+    plan = TransactionPlan(
+        target=TableRef.parse("public.kpis"),
+        batch_id="f" * 32,
+        mode="append",
+        steps=(
+            SqlStep('LOCK "public"."kpis"', "serialize loads of this target"),
+            CopyStep(command, "data", ("s3://data-bucket/kpis/a.csv",)),
+        ),
+    )
+    assert secret in plan.statements(redact=False)[1]
+    assert secret not in plan.statements()[1]
+    echoed = f"ERROR: syntax error at or near \"x\" in COPY ... SECRET_ACCESS_KEY '{secret}' x"
+    error = run_failing(stubbed, plan, 2, echoed)
+    assert type(error) is PermanentError
+    for text in (error.message, str(error), repr(error)):
+        assert secret not in text
+    assert "SECRET_ACCESS_KEY '***'" in error.message
+    assert error.s3_uri == "s3://data-bucket/kpis/a.csv"
+
+
+# --- failures ----------------------------------------------------------------------
+
+# Plan of test_failed_statement_maps_to_its_class: append with the ledger,
+# 1 LOCK, 2 CREATE batch, 3 COPY batch list, 4 guard, 5 COPY data, 6 INSERT ledger, 7 DROP.
+FAILURES = [
+    (
+        4,
+        'ERROR: invalid input syntax for integer: "s3redshift: already loaded: kpis/a.csv"',
+        BatchConflictError,
+    ),
+    (
+        4,
+        "ERROR: Invalid digit, Value 's', Pos 0, Type: Integer DETAIL: error: Invalid digit, "
+        "Value 's', Pos 0, Type: Integer code: 1207 context: query: 9876",
+        BatchConflictError,
+    ),
+    (
+        5,
+        "ERROR: 1023 DETAIL: Serializable isolation violation on table - 104519, "
+        "transactions forming the cycle are: 23318, 23317 (pid:11234)",
+        SerializationConflictError,
+    ),
+    (
+        6,
+        "ERROR: could not complete because of conflict with concurrent transaction",
+        SerializationConflictError,
+    ),
+    (1, 'ERROR: relation "public.kpis" does not exist', TargetMissingError),
+    (1, 'ERROR: schema "s3redshift" does not exist', TargetMissingError),
+    (5, "ERROR: permission denied for relation kpis", PermissionDeniedError),
+    (
+        3,
+        "ERROR: S3ServiceException:Access Denied,Status 403,Error AccessDenied,Rid X,CanRetry 1",
+        PermissionDeniedError,
+    ),
+    (5, 'ERROR: syntax error at or near "FORMAT"', PermanentError),
+    (5, "ERROR: Numeric data overflow (result precision)", DataRejectedError),
+    (
+        5,
+        "ERROR: S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey",
+        RetryableError,
+    ),
+    (5, "ERROR: Assert", RetryableError),
+]
+
+
+@pytest.mark.parametrize(("step", "text", "cls"), FAILURES)
+def test_failed_statement_maps_to_its_class(
+    stubbed: Any, step: int, text: str, cls: type[S3RedshiftError]
+) -> None:
+    """Stubber: describe answers FAILED with the cluster's error text on one sub-statement.
+
+    Proves each text becomes exactly its class (guard marker and the guard's
+    compute-node cast error → conflict, 1023 and SNAPSHOT conflicts → retryable
+    serialization conflict, missing relation/schema, permission, syntax, data
+    errors, an S3 "key does not exist" that is *not* a missing table, unknown →
+    retryable), and names the table and the failed statement.
+    """
+    plan = plan_for()
+    error = run_failing(stubbed, plan, step, text)
+    assert type(error) is cls
+    assert error.retryable is issubclass(cls, RetryableError)
+    assert error.table == "public.kpis"
+    if cls is not BatchConflictError:
+        purpose = plan.steps[step - 1].purpose
+        assert f"statement {step} of 7 ({purpose}) of batch {plan.batch_id}" in error.message
+
+
+def test_failure_patterns_table_first_match() -> None:
+    """No AWS: the pattern table alone, first match wins, near misses stay unmatched."""
+
+    def first(text: str) -> type[S3RedshiftError] | None:
+        return next((cls for pattern, cls in FAILURE_PATTERNS if pattern.search(text)), None)
+
+    assert first("s3redshift: already loaded: a.csv invalid input syntax for") is (
+        BatchConflictError
+    )
+    assert first("ERROR: 1023 DETAIL: Serializable isolation violation") is (
+        SerializationConflictError
+    )
+    assert first("ERROR: 1018 DETAIL: Relation does not exist.") is SerializationConflictError
+    assert first("ERROR: 1023") is SerializationConflictError  # the number alone, after ERROR:
+    assert first("Load into table 'kpis' failed. Check 'stl_load_errors' system table") is (
+        DataRejectedError
+    )
+    assert first("Cannot COPY into nonexistent table kpis") is TargetMissingError
+    assert first('column "amount" of relation "kpis" does not exist') is PermanentError
+    assert first('password authentication failed for user "loader"') is CredentialsError
+    # near misses: a line number 1023, an S3 key that does not exist
+    assert first("error at line 1023 of the file") is None
+    assert first("The specified key does not exist") is None
+
+
+def test_aborted_batch_is_retryable(stubbed: Any) -> None:
+    """Stubber: describe answers ABORTED (the batch was cancelled).
+
+    Proves a plain retryable error that says ABORTED and nothing was committed.
+    """
+    plan = plan_for()
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    expect_describe(stubber, described("ABORTED", [sub(1), sub(2, "ABORTED")]))
+    with pytest.raises(RetryableError) as caught:
+        transport.run(plan)
+    assert type(caught.value) is RetryableError
+    assert "ABORTED" in caught.value.message
+    assert "nothing was committed" in caught.value.message
+
+
+LOAD_ERROR = (
+    "ERROR: Load into table 'kpis' failed. Check 'sys_load_error_detail' system table for details."
+)
+SYS_SQL = (
+    "SELECT file_name, line_number, column_name, error_message, error_code FROM "
+    "sys_load_error_detail WHERE query_id = CAST('4242' AS BIGINT) ORDER BY file_name, "
+    "line_number LIMIT 100"
+)
+STL_SQL = (
+    "SELECT filename, line_number, colname, err_reason, err_code FROM stl_load_errors "
+    "WHERE query = CAST('4242' AS BIGINT) ORDER BY filename, line_number LIMIT 100"
+)
+
+
+def expect_read(stubber: Stubber, sql: str, records: list[list[dict[str, Any]]]) -> None:
+    sid = "1a2b3c4d-0000-4000-8000-00000000000" + str(len(records))
+    stubber.add_response(
+        "execute_statement",
+        {"Id": sid},
+        {"Sql": sql, "WorkgroupName": WORKGROUP, "Database": "dev", "WithEvent": False},
+    )
+    expect_describe(stubber, described("FINISHED", sid=sid, HasResultSet=True))
+    stubber.add_response("get_statement_result", {"Records": records}, {"Id": sid})
+
+
+def test_rejected_copy_fetches_load_errors_by_query_id(stubbed: Any) -> None:
+    """Stubber: the data COPY sub-statement FAILED, then a second statement reads details.
+
+    Proves the transport reads SYS_LOAD_ERROR_DETAIL for the failed
+    sub-statement's RedshiftQueryId (exact SQL), strips the CHAR padding, and
+    raises a permanent DataRejectedError whose details name the S3 file, line,
+    column, reason and code -- which the loader uses to leave that file out.
+    """
+    plan = plan_for({}, "kpis/a.csv", "kpis/b.csv")
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    failed = [sub(n) for n in range(1, 5)] + [
+        sub(5, "FAILED", Error=LOAD_ERROR, RedshiftQueryId=4242),
+        sub(6, "ABORTED"),
+        sub(7, "ABORTED"),
+    ]
+    expect_describe(stubber, described("FAILED", failed, Error=LOAD_ERROR))
+    expect_read(
+        stubber,
+        SYS_SQL,
+        [
+            [
+                {"stringValue": "s3://data-bucket/kpis/b.csv" + " " * 30},
+                {"longValue": 3},
+                {"stringValue": "amount" + " " * 20},
+                {"stringValue": "Invalid digit, Value 'x', Pos 0, Type: Integer     "},
+                {"longValue": 1207},
+            ]
+        ],
+    )
+    with pytest.raises(DataRejectedError) as caught:
+        transport.run(plan)
+    error = caught.value
+    assert not error.retryable
+    assert error.details == (
+        LoadErrorDetail(
+            file="s3://data-bucket/kpis/b.csv",
+            line=3,
+            column="amount",
+            reason="Invalid digit, Value 'x', Pos 0, Type: Integer",
+            code="1207",
+        ),
+    )
+    assert error.bad_files == frozenset({"s3://data-bucket/kpis/b.csv"})
+    assert error.s3_uri is None  # two objects in that COPY: the details say which
+    assert "statement 5 of 7 (data)" in error.message
+
+
+def test_load_errors_fall_back_to_stl_when_sys_has_none(stubbed: Any) -> None:
+    """Stubber: SYS_LOAD_ERROR_DETAIL returns no rows, STL_LOAD_ERRORS does.
+
+    Proves the provisioned-cluster fallback by the same query id, and a null
+    column (a whole-line error) kept as None.
+    """
+    plan = plan_for()
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    failed = [sub(n) for n in range(1, 5)] + [
+        sub(5, "FAILED", Error=LOAD_ERROR, RedshiftQueryId=4242)
+    ]
+    expect_describe(stubber, described("FAILED", failed))
+    expect_read(stubber, SYS_SQL, [])
+    expect_read(
+        stubber,
+        STL_SQL,
+        [
+            [
+                {"stringValue": "s3://data-bucket/kpis/a.csv   "},
+                {"longValue": 2},
+                {"stringValue": "    "},
+                {"stringValue": "Delimiter not found   "},
+                {"longValue": 1214},
+            ]
+        ],
+    )
+    with pytest.raises(DataRejectedError) as caught:
+        transport.run(plan)
+    assert caught.value.details == (
+        LoadErrorDetail("s3://data-bucket/kpis/a.csv", 2, None, "Delimiter not found", "1214"),
+    )
+    assert caught.value.s3_uri == "s3://data-bucket/kpis/a.csv"
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        ("ThrottlingException", ThrottledError),
+        ("ActiveStatementsExceededException", ThrottledError),
+        ("ActiveSessionsExceededException", ThrottledError),
+        ("ValidationException", PermanentError),
+        ("InternalServerException", RetryableError),
+        ("DatabaseConnectionException", ConnectionLostError),
+        ("BatchExecuteStatementException", RetryableError),
+        ("SomethingNewException", RetryableError),
+    ],
+)
+def test_api_errors_on_submit(stubbed: Any, code: str, cls: type[S3RedshiftError]) -> None:
+    """Stubber: BatchExecuteStatement raises a ClientError with ``code``.
+
+    Proves the code table (throttling → ThrottledError, ValidationException →
+    permanent, service trouble → retryable, unknown → retryable), the cause
+    chained with ``from``, and the message naming the call and the code.
+    """
+    plan = plan_for()
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    stubber.add_client_error(
+        "batch_execute_statement", service_error_code=code, service_message="slow down"
+    )
+    with pytest.raises(S3RedshiftError) as caught:
+        transport.run(plan)
+    assert type(caught.value) is cls
+    assert isinstance(caught.value.__cause__, ClientError)
+    assert f"BatchExecuteStatement failed ({code}): slow down" in caught.value.message
+    assert caught.value.table == "public.kpis"
+
+
+def test_listing_denied_names_the_missing_permission(stubbed: Any) -> None:
+    """Stubber: ListStatements answers AccessDeniedException.
+
+    Proves a permanent PermissionDeniedError telling which action to allow.
+    """
+    plan = plan_for()
+    transport, stubber, _ = stubbed()
+    stubber.add_client_error(
+        "list_statements", service_error_code="AccessDeniedException", http_status_code=403
+    )
+    with pytest.raises(PermissionDeniedError, match=r"allow redshift-data:ListStatements"):
+        transport.run(plan)
+
+
+def test_connection_failure_is_connection_lost() -> None:
+    """No AWS: a botocore connection error becomes a retryable ConnectionLostError."""
+
+    class Unreachable:
+        def execute_statement(self, **_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://redshift-data.eu-west-1")
+
+    transport = DataApiTransport(database="dev", workgroup=WORKGROUP, client=Unreachable())  # type: ignore[arg-type]
+    with pytest.raises(ConnectionLostError) as caught:
+        transport.execute("SELECT 1")
+    assert isinstance(caught.value.__cause__, EndpointConnectionError)
+
+
+def test_throttled_polls_keep_waiting(stubbed: Any) -> None:
+    """Stubber: DescribeStatement is throttled once, then answers FINISHED.
+
+    Proves a refused look at a running batch is not a failed batch: polling
+    backs off and goes on.
+    """
+    plan = plan_for()
+    transport, stubber, fake = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    stubber.add_client_error("describe_statement", service_error_code="ThrottlingException")
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 4})))
+    assert transport.run(plan) == 4
+    assert fake.sleeps == [0.25]
+
+
+# --- time budget ---------------------------------------------------------------------
+
+
+def test_time_budget_runs_out_while_polling(stubbed: Any) -> None:
+    """Stubber: the batch stays STARTED.
+
+    Proves polling backs off (0.25, 0.375, then the rest of the budget), makes
+    one last look at the deadline, then raises TimeBudgetExceededError naming
+    the statement that keeps running -- and does not cancel it (no
+    CancelStatement call is queued, so one would fail the test).
+    """
+    plan = plan_for()
+    transport, stubber, fake = stubbed(time_budget=1.0)
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    for _ in range(4):
+        expect_describe(stubber, described("STARTED"))
+    with pytest.raises(TimeBudgetExceededError) as caught:
+        transport.run(plan)
+    assert fake.sleeps == [0.25, 0.375, 0.375]
+    assert STATEMENT in caught.value.message
+    assert "keeps running" in caught.value.message
+    assert caught.value.retryable
+
+
+@pytest.fixture
+def moto_data_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto redshift-data client (credentials and endpoints isolated from the machine)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")] + ["AWS_PROFILE"]:
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield boto3.client("redshift-data", region_name=REGION)
+
+
+def moto_statements() -> dict[str, Any]:
+    from moto.redshiftdata.models import redshiftdata_backends
+
+    statements: dict[str, Any] = redshiftdata_backends[DEFAULT_ACCOUNT_ID][REGION].statements
+    return statements
+
+
+def test_moto_statement_that_never_ends_exhausts_the_deadline(moto_data_api: Any) -> None:
+    """moto: its statements stay STARTED, as a long COPY would.
+
+    Proves the loader-set ``deadline`` bounds the wait on a real API round trip
+    and the error names the statement moto created.
+    """
+    fake = FakeTime()
+    transport = DataApiTransport(
+        database="dev",
+        cluster_identifier=CLUSTER,
+        db_user="loader",
+        client=moto_data_api,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+    transport.deadline = fake.now + 3.0
+    with pytest.raises(TimeBudgetExceededError) as caught:
+        transport.execute("CREATE SCHEMA IF NOT EXISTS s3redshift")
+    [sid] = moto_statements()
+    assert sid in caught.value.message
+    assert sum(fake.sleeps) == pytest.approx(3.0)
+    assert moto_data_api.describe_statement(Id=sid)["Status"] == "STARTED"
+
+
+def test_moto_cancelled_statement_is_aborted_and_retryable(moto_data_api: Any) -> None:
+    """moto: CancelStatement (by "someone else", during the first pause) → ABORTED.
+
+    Proves the ABORTED answer of the real describe shape maps to a retryable error.
+    """
+
+    def cancel_all() -> None:
+        for sid, statement in moto_statements().items():
+            if statement.status == "STARTED":
+                moto_data_api.cancel_statement(Id=sid)
+
+    fake = FakeTime(on_sleep=cancel_all)
+    transport = DataApiTransport(
+        database="dev",
+        workgroup=WORKGROUP,
+        client=moto_data_api,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+    with pytest.raises(RetryableError, match="ABORTED"):
+        transport.execute("SELECT 1")
+    assert fake.sleeps == [0.25]
+
+
+def test_moto_query_reads_and_converts_the_result(moto_data_api: Any) -> None:
+    """moto: the statement finishes during the first pause; moto fakes the rows.
+
+    Proves ``query`` sends the SQL with the cluster, database and DbUser (moto
+    stores what it received), waits for FINISHED and converts moto's fields
+    (longValue, stringValue) to Python values. Marking the statement finished
+    sets moto's own state, the part of a database moto does not simulate.
+    """
+
+    def finish_all() -> None:
+        for statement in moto_statements().values():
+            statement.status = "FINISHED"
+            statement.has_result_set = True
+
+    fake = FakeTime(on_sleep=finish_all)
+    transport = DataApiTransport(
+        database="analytics",
+        cluster_identifier=CLUSTER,
+        db_user="loader",
+        client=moto_data_api,
+        clock=fake.clock,
+        sleep=fake.sleep,
+    )
+    rows = transport.query("SELECT number, street, city FROM addresses")
+    assert rows == [
+        (10, "Alpha st", "Vancouver"),
+        (50, "Beta st", "Toronto"),
+        (100, "Gamma av", "Seattle"),
+    ]
+    [sid] = moto_statements()
+    sent = moto_data_api.describe_statement(Id=sid)
+    assert sent["QueryString"] == "SELECT number, street, city FROM addresses"
+    assert (sent["ClusterIdentifier"], sent["Database"], sent["DbUser"]) == (
+        CLUSTER,
+        "analytics",
+        "loader",
+    )
+
+
+def test_query_pages_and_converts_every_field_type(stubbed: Any) -> None:
+    """Stubber: GetStatementResult in two pages joined by NextToken.
+
+    Proves every page is read (the second with the token) and each field kind
+    becomes its Python value: isNull → None, string, long, double, boolean.
+    """
+    transport, stubber, _ = stubbed(secret_arn=SECRET_ARN)
+    stubber.add_response(
+        "execute_statement",
+        {"Id": STATEMENT},
+        {
+            "Sql": "SELECT a, b, c, d, e FROM t",
+            "WorkgroupName": WORKGROUP,
+            "Database": "dev",
+            "SecretArn": SECRET_ARN,
+            "WithEvent": False,
+        },
+    )
+    expect_describe(stubber, described("FINISHED", HasResultSet=True))
+    stubber.add_response(
+        "get_statement_result",
+        {
+            "Records": [
+                [
+                    {"isNull": True},
+                    {"stringValue": "x"},
+                    {"longValue": 7},
+                    {"doubleValue": 1.5},
+                    {"booleanValue": True},
+                ]
+            ],
+            "NextToken": "page-2",
+        },
+        {"Id": STATEMENT},
+    )
+    stubber.add_response(
+        "get_statement_result",
+        {
+            "Records": [
+                [
+                    {"stringValue": ""},
+                    {"isNull": True},
+                    {"longValue": -1},
+                    {"doubleValue": 0.0},
+                    {"booleanValue": False},
+                ]
+            ]
+        },
+        {"Id": STATEMENT, "NextToken": "page-2"},
+    )
+    assert transport.query("SELECT a, b, c, d, e FROM t") == [
+        (None, "x", 7, 1.5, True),
+        ("", None, -1, 0.0, False),
+    ]
+
+
+def test_failed_read_is_translated(stubbed: Any) -> None:
+    """Stubber: a read whose statement FAILED on a missing table."""
+    transport, stubber, _ = stubbed()
+    stubber.add_response(
+        "execute_statement",
+        {"Id": STATEMENT},
+        {
+            "Sql": "SELECT 1 FROM x.y",
+            "WorkgroupName": WORKGROUP,
+            "Database": "dev",
+            "WithEvent": False,
+        },
+    )
+    expect_describe(stubber, described("FAILED", Error='ERROR: relation "x.y" does not exist'))
+    with pytest.raises(TargetMissingError, match=r'relation "x\.y" does not exist'):
+        transport.query("SELECT 1 FROM x.y")
+
+
+# --- a batch still running, retries and tokens -----------------------------------------
+
+
+def test_running_earlier_batch_is_waited_for_and_not_run_again(stubbed: Any) -> None:
+    """Stubber: ListStatements shows this batch STARTED (a Lambda that died).
+
+    Proves the transport waits for that statement and, when it FINISHED with
+    the same shape, returns its data rows without submitting a second batch
+    (no BatchExecuteStatement is queued). A statement whose name only starts
+    with this batch's name is ignored.
+    """
+    plan = plan_for()
+    name = statement_name(plan.batch_id)
+    transport, stubber, fake = stubbed()
+    expect_listing(
+        stubber,
+        name,
+        [
+            {"Id": EARLIER, "StatementName": name, "Status": "STARTED"},
+            {"Id": STATEMENT, "StatementName": name + "-other", "Status": "STARTED"},
+        ],
+    )
+    expect_describe(stubber, described("STARTED", sid=EARLIER))
+    earlier_subs = [
+        dict(s, Id=f"{EARLIER}:{i}") for i, s in enumerate(finished_subs(plan, {5: 42}), 1)
+    ]
+    expect_describe(stubber, described("FINISHED", earlier_subs, sid=EARLIER))
+    assert transport.run(plan) == 42
+    assert fake.sleeps == [0.25]
+
+
+def test_running_earlier_batch_beyond_the_budget_is_batch_already_running(stubbed: Any) -> None:
+    """Stubber: the earlier batch is still running when the budget ends.
+
+    Proves BatchAlreadyRunningError (retryable), chained from the budget
+    error, and that nothing was submitted.
+    """
+    plan = plan_for()
+    name = statement_name(plan.batch_id)
+    transport, stubber, _ = stubbed(time_budget=0.5)
+    expect_listing(stubber, name, [{"Id": EARLIER, "StatementName": name, "Status": "PICKED"}])
+    for _ in range(3):
+        expect_describe(stubber, described("STARTED", sid=EARLIER))
+    with pytest.raises(BatchAlreadyRunningError) as caught:
+        transport.run(plan)
+    assert EARLIER in caught.value.message
+    assert isinstance(caught.value.__cause__, TimeBudgetExceededError)
+
+
+def test_earlier_failures_give_a_new_client_token(stubbed: Any) -> None:
+    """Stubber: one earlier attempt FAILED, another was running and then FAILED.
+
+    Proves the new batch is submitted with ``<n>`` = 2 in its ClientToken, so
+    the service cannot answer it with either failed statement.
+    """
+    plan = plan_for()
+    name = statement_name(plan.batch_id)
+    transport, stubber, _ = stubbed()
+    expect_listing(
+        stubber,
+        name,
+        [
+            {"Id": STATEMENT, "StatementName": name, "Status": "FAILED"},
+            {"Id": EARLIER, "StatementName": name, "Status": "SUBMITTED"},
+        ],
+    )
+    expect_describe(stubber, described("FAILED", sid=EARLIER, Error="ERROR: 1023 DETAIL: x"))
+    expect_batch(stubber, plan, n=2)
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 1})))
+    assert transport.run(plan) == 1
+
+
+def test_retry_after_failure_changes_token_even_if_listing_lags(stubbed: Any) -> None:
+    """Stubber: attempt 1 FAILED (1023); attempt 2's listing does not show it yet.
+
+    Proves the transport's own memory of the failure still moves ``<n>`` to 1.
+    """
+    plan = plan_for()
+    name = statement_name(plan.batch_id)
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, name)
+    expect_batch(stubber, plan, n=0)
+    expect_describe(
+        stubber,
+        described(
+            "FAILED",
+            [sub(1, "FAILED", Error="ERROR: 1023 DETAIL: Serializable isolation violation")],
+        ),
+    )
+    with pytest.raises(SerializationConflictError):
+        transport.run(plan)
+    expect_listing(stubber, name)
+    expect_batch(stubber, plan, n=1)
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 9})))
+    assert transport.run(plan) == 9
+
+
+def test_lost_answer_resends_the_same_token(stubbed: Any) -> None:
+    """Stubber: attempt 1's submit fails with InternalServerException (fate unknown).
+
+    Proves attempt 2 sends the identical ClientToken, so a batch the service
+    did accept is answered, not run a second time.
+    """
+    plan = plan_for()
+    name = statement_name(plan.batch_id)
+    sqls = plan.statements(redact=False)
+    params = {
+        "WorkgroupName": WORKGROUP,
+        "Database": "dev",
+        "Sqls": sqls,
+        "StatementName": name,
+        "ClientToken": client_token(plan.batch_id, sqls, 0),
+        "WithEvent": False,
+    }
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, name)
+    stubber.add_client_error(
+        "batch_execute_statement",
+        service_error_code="InternalServerException",
+        http_status_code=500,
+        expected_params=params,
+    )
+    with pytest.raises(RetryableError):
+        transport.run(plan)
+    expect_listing(stubber, name)
+    expect_batch(stubber, plan, n=0)
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 3})))
+    assert transport.run(plan) == 3
+
+
+# --- limits ----------------------------------------------------------------------------
+
+
+def test_ten_thousand_object_append_fits_one_batch() -> None:
+    """No AWS: Loader.plan_target for 10,000 objects (two compressions) → one small batch.
+
+    Proves object lists travel in S3 files: 8 statements and under 2 KB of SQL,
+    far inside the 40-statement / 100 KB limits, and the transport accepts it.
+    """
+    loader = Loader(config())
+    target = loader.mapper.resolve("kpis/a.csv")
+    assert target is not None
+    entries = [
+        ManifestEntry(
+            "data-bucket",
+            f"kpis/2026/11/{i:05d}.csv" + (".gz" if i % 3 == 0 else ""),
+            f"{i:032x}",
+            100,
+        )
+        for i in range(10_000)
+    ]
+    plan = loader.plan_target(target, entries, write=False)
+    sqls = plan.statements(redact=False)
+    assert len(plan.data_objects) == 10_000
+    assert len(sqls) == 8 <= MAX_STATEMENTS
+    assert sum(len(s.encode()) for s in sqls) < 2_000 <= MAX_SQL_BYTES
+    DataApiTransport(database="dev", workgroup=WORKGROUP)._check_limits(plan, sqls)
+
+
+def test_plan_over_forty_statements_is_refused_before_any_call(stubbed: Any) -> None:
+    """Stubber with nothing queued: an upsert without order_by of 6 objects (44 statements).
+
+    Proves a permanent error naming the 40-statement limit and the fix, raised
+    before any API call (an unexpected call would fail the Stubber); 5 objects
+    (38 statements) are within the limit.
+    """
+    rule = {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]}
+    keys = [f"kpis/{c}.csv" for c in "abcdef"]
+    plan = plan_for(rule, *keys)
+    assert len(plan.steps) == 8 + 6 * 6
+    transport, _, _ = stubbed()
+    assert transport.max_statements == 40
+    with pytest.raises(PermanentError, match=r"44 statements.*at most 40.*set the rule's order_by"):
+        transport.run(plan)
+    five = plan_for(rule, *keys[:5])
+    assert len(five.steps) == 38
+    transport._check_limits(five, five.statements(redact=False))
+
+
+def test_plan_over_100_kb_is_refused(stubbed: Any) -> None:
+    """Stubber with nothing queued: two statements totalling just over 100,000 bytes."""
+    big = TransactionPlan(
+        target=TableRef.parse("public.kpis"),
+        batch_id="e" * 32,
+        mode="append",
+        steps=(
+            SqlStep("SELECT '" + "x" * 50_000 + "'", "padding"),
+            SqlStep("SELECT '" + "x" * 49_990 + "'", "padding"),
+        ),
+    )
+    transport, _, _ = stubbed()
+    with pytest.raises(PermanentError, match=r"100000 bytes"):
+        transport.run(big)
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "exactly one of target.cluster_identifier"),
+        ({"cluster_identifier": CLUSTER, "workgroup": WORKGROUP}, "exactly one of"),
+        ({"cluster_identifier": "Analytics_1"}, "is not a cluster identifier"),
+        ({"workgroup": "wg"}, "is not a workgroup name"),
+        ({"workgroup": WORKGROUP, "database": ""}, "needs target.database"),
+        (
+            {"cluster_identifier": CLUSTER, "secret_arn": SECRET_ARN, "db_user": "loader"},
+            "not both",
+        ),
+        ({"workgroup": WORKGROUP, "db_user": "loader"}, "provisioned cluster only"),
+        ({"workgroup": WORKGROUP, "secret_arn": "my-secret"}, "Secrets Manager secret ARN"),
+        ({"workgroup": WORKGROUP, "time_budget": 0}, "time_budget must be positive"),
+    ],
+)
+def test_invalid_target_or_sign_in_is_a_config_error(kwargs: dict[str, Any], message: str) -> None:
+    """No AWS: contradictory or malformed settings fail at construction, saying the fix."""
+    with pytest.raises(ConfigError, match=message):
+        DataApiTransport(**({"database": "dev"} | kwargs))
+
+
+def test_from_config_maps_credentials_to_sign_in() -> None:
+    """No AWS: each credentials provider becomes its sign-in mode, passwords are refused."""
+
+    def transport(target: dict[str, Any], credentials: dict[str, Any]) -> DataApiTransport:
+        cfg = LoaderConfig.from_mapping(
+            {
+                "target": {"kind": "redshift", "transport": "data-api"} | target,
+                "credentials": credentials,
+            }
+        )
+        return DataApiTransport.from_config(cfg, client=real_client())
+
+    by_secret = transport(
+        {"workgroup": WORKGROUP, "database": "analytics"},
+        {"provider": "secrets-manager", "secret_arn": SECRET_ARN},
+    )
+    assert (by_secret.workgroup, by_secret.database, by_secret.auth) == (
+        WORKGROUP,
+        "analytics",
+        "secret",
+    )
+    assert by_secret.secret_arn == SECRET_ARN
+    named = transport({"cluster_identifier": CLUSTER}, {"provider": "iam", "user": "loader"})
+    assert (named.cluster_identifier, named.db_user, named.auth) == (CLUSTER, "loader", "db-user")
+    assert transport({"workgroup": WORKGROUP}, {"provider": "iam"}).auth == "iam"
+    with pytest.raises(ConfigError, match="which the Data API cannot use"):
+        transport(
+            {"cluster_identifier": CLUSTER},
+            {"provider": "ssm", "user": "loader", "parameter": "/prod/pw"},
+        )
+
+
+def test_close_closes_only_a_client_it_created() -> None:
+    """No AWS: an injected client stays usable after close; the transport's own is dropped."""
+    injected = real_client()
+    with DataApiTransport(database="dev", workgroup=WORKGROUP, client=injected) as transport:
+        assert transport.client is injected
+    assert transport.client is injected
+    own = DataApiTransport(database="dev", workgroup=WORKGROUP, region=REGION)
+    first = own.client
+    own.close()
+    assert own.client is not first
+
+
+def test_open_transport_builds_the_data_api_transport_from_config() -> None:
+    from s3redshift.transports import open_transport
+
+    config = LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "data-api", "workgroup": "analytics-wg"},
+            "credentials": {
+                "provider": "secrets-manager",
+                "secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rs-AbCdEf",
+            },
+        }
+    )
+    transport = open_transport(config, s3_client=boto3.client("s3", region_name="eu-west-1"))
+    assert isinstance(transport, DataApiTransport)
+    assert transport.max_statements == 40
+    assert transport.workgroup == "analytics-wg"
+    assert transport.secret_arn == config.credentials.secret_arn
