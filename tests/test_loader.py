@@ -464,3 +464,23 @@ def test_report_json_has_the_documented_shape(
         1,
     )
     assert len(target["batch_id"]) == 32
+
+
+def test_good_files_left_over_after_many_rejections_fail_retryably_not_as_bad(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    bad = [put(s3, bucket, f"kpis/{n}-bad.csv", "id,name\nx,y\n") for n in range(6)]
+    good = put(s3, bucket, "kpis/9-good.csv", "id,name\n9,ok\n")
+    report = make_loader().load([*bad, good])
+    outcomes = report.outcomes()
+    assert outcomes[-1] == "failed"
+    left = report.objects[-1]
+    assert left.error is not None
+    assert left.error.retryable is True
+    assert "attempts ran out" in left.error.message
+    assert left.load_errors == ()
+    judged = [r for r in report.objects[:-1] if r.load_errors]
+    assert all(r.error is not None and not r.error.retryable for r in judged)
+    assert len(judged) == 5
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]

@@ -10,13 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
+import time
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, InvalidEventError, S3RedshiftError
+
+if TYPE_CHECKING:
+    from s3redshift.backfill import BackfillProgress, BackfillSummary
+    from s3redshift.report import ObjectResult
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
 
@@ -24,40 +31,182 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+EPILOG = """\
+exit codes:
+  0  done: no object failed (each loaded, or was a duplicate, superseded, ignored
+     or unmapped)
+  1  some objects failed to load: named on stderr (`load`), or the handler raised
+     LoadFailedError or answered with batchItemFailures (`invoke`)
+  2  bad usage, configuration or event
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+Configuration is read from --config FILE, else $S3REDSHIFT_CONFIG (JSON), else the
+seed's DB_* variables; `s3redshift config-schema` prints every key.
+"""
+
+DEFAULT_LEDGER_LIMIT = 50
+MAX_FAILURE_LINES = 20
+"""Failed objects `load` names one by one on stderr; the rest are counted."""
+LOCAL_TIME_BUDGET_MS = 900_000
+"""What `invoke` tells the handler it has left: Lambda's 15-minute maximum."""
+
+
+def _common_options(parser: argparse.ArgumentParser, *, subcommand: bool) -> None:
+    # On subcommands the defaults are SUPPRESS, so `s3redshift --debug load …`
+    # is not reset to False by the subcommand's own default.
+    default: Any = argparse.SUPPRESS if subcommand else None
+    parser.add_argument(
         "--config",
         metavar="FILE",
+        default=default,
         help="TOML or JSON configuration (default: $S3REDSHIFT_CONFIG, else the seed's DB_* "
         "variables)",
     )
-    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS if subcommand else False,
+        help="show tracebacks on errors",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date or time such as 2026-11-28 or 2026-11-28T12:00:00Z, "
+            f"got {text!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="s3redshift",
         description="Load S3 objects into Amazon Redshift with COPY, exactly once.",
-        parents=[common],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _common_options(parser, subcommand=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    plan = commands.add_parser(
-        "plan",
-        parents=[common],
-        help="show the SQL each target of an event would run (no database or AWS call)",
+
+    def command(name: str, help_text: str, description: str = "") -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=help_text,
+            description=textwrap.fill(description or help_text, width=79),
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _common_options(sub, subcommand=True)
+        return sub
+
+    plan = command(
+        "plan", "show the SQL each target of an event would run (no database or AWS call)"
     )
     plan.add_argument("event", metavar="EVENT.json", help="an S3/SQS/SNS/EventBridge payload")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
-    commands.add_parser(
-        "config-schema", parents=[common], help="print the configuration's JSON Schema"
+
+    invoke = command(
+        "invoke",
+        "run the Lambda handler locally on an event and print its JSON response",
+        "Run the Lambda handler (s3redshift.handler.handle) on EVENT.json with a loader built "
+        "from the configuration, as the deployed adapter does, and print its response as JSON. "
+        "The handler's JSON log lines go to stderr.",
     )
+    invoke.add_argument("event", metavar="EVENT.json", help="an S3/SQS/SNS/EventBridge payload")
+
+    load = command(
+        "load",
+        "backfill: load every object under an S3 prefix that is not loaded yet",
+        "List s3://BUCKET/PREFIX, map each key to its table and load in batches through the "
+        "same exactly-once loader the events use. Objects loaded before (by an event or an "
+        "earlier run) are reported as duplicates, so re-running is safe and loads nothing "
+        "new. Progress (objects and bytes) goes to stderr: a bar on a terminal, a line every "
+        "few seconds otherwise. The summary goes to stdout; failed objects are named on stderr.",
+    )
+    load.add_argument("prefix", metavar="s3://BUCKET/PREFIX", help="where to list objects")
+    load.add_argument(
+        "--since",
+        type=_timestamp,
+        metavar="ISO",
+        help="only objects last modified at or after this time (UTC when no zone is given)",
+    )
+    load.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list and map only: show what would be handed to the loader, touch no database",
+    )
+    load.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=500,
+        metavar="N",
+        help="objects per load call, i.e. per transaction and target (default: 500)",
+    )
+
+    ledger = command(
+        "ledger",
+        "show what was loaded (from the ledger table)",
+        "Print the ledger: every object version loaded, newest first (loaded_at, table, "
+        "batch, identity, object). The ledger records successful loads only, in the same "
+        "transaction as the COPY; a failed load leaves no trace in the database. So "
+        "--failed S3_PREFIX lists the objects under S3_PREFIX that map to a table but are "
+        "NOT in the ledger: their load failed, is still running, or was never triggered "
+        "(`s3redshift load S3_PREFIX` loads them).",
+    )
+    ledger.add_argument(
+        "--table", metavar="SCHEMA.TABLE", help="only objects loaded into this table"
+    )
+    ledger.add_argument(
+        "--failed",
+        metavar="S3_PREFIX",
+        help="instead, list mapped objects under s3://BUCKET/PREFIX missing from the ledger",
+    )
+    ledger.add_argument(
+        "--limit",
+        type=_non_negative_int,
+        default=DEFAULT_LEDGER_LIMIT,
+        metavar="N",
+        help=f"print at most N rows, 0 for all (default: {DEFAULT_LEDGER_LIMIT})",
+    )
+
+    command(
+        "demo",
+        "run the whole job offline on the embedded stand-in (PostgreSQL + in-process S3)",
+    )
+    command("config-schema", "print the configuration's JSON Schema")
     return parser
 
 
-def _read_event(path: str) -> Any:
+def _read_event(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read event file {path!r}: {exc.strerror}") from None
+
+
+# --- plan ---------------------------------------------------------------------
 
 
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
@@ -89,6 +238,261 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+# --- invoke -------------------------------------------------------------------
+
+
+class LocalContext:
+    """The parts of Lambda's context object a handler reads, for local runs."""
+
+    function_name = "s3redshift-local"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:local:000000000000:function:s3redshift-local"
+    memory_limit_in_mb = 1024
+    log_group_name = "/aws/lambda/s3redshift-local"
+    log_stream_name = "local"
+
+    def __init__(self, budget_ms: int = LOCAL_TIME_BUDGET_MS) -> None:
+        self.aws_request_id = f"local-{int(time.time() * 1000)}"
+        self._deadline = time.monotonic() + budget_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _invoke(args: argparse.Namespace, out: TextIO) -> int:
+    import logging
+
+    from s3redshift.handler import LOGGER_NAME, JsonFormatter, handle
+    from s3redshift.loader import Loader
+
+    text = _read_event(args.event)
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidEventError(f"the event file is not JSON ({exc.msg})", path="$") from None
+    if not isinstance(event, dict):
+        raise InvalidEventError("an event must be a JSON object", path="$")
+    config = LoaderConfig.load(args.config)
+    # The deployed adapter writes the handler's JSON lines to stdout (CloudWatch);
+    # here stdout carries the response, so the lines go to stderr.
+    log = logging.getLogger(LOGGER_NAME)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(JsonFormatter())
+    log.addHandler(stream)
+    try:
+        with Loader(config) as loader:
+            response = handle(event, LocalContext(), loader=loader, log=log)
+    finally:
+        log.removeHandler(stream)
+    out.write(json.dumps(response, indent=2, ensure_ascii=False, default=str) + "\n")
+    if response.get("batchItemFailures"):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# --- load -----------------------------------------------------------------------
+
+
+def _size(count: int, unit: tuple[int, str]) -> str:
+    scale = unit[0]
+    if scale == 1:
+        return f"{count}"
+    return f"{count / scale:.1f}"
+
+
+def _unit(total: int) -> tuple[int, str]:
+    for scale, name in ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "kB")):
+        if total >= scale:
+            return scale, name
+    return 1, "B"
+
+
+def format_bytes(count: int) -> str:
+    """``1234567`` → ``1.2 MB`` (decimal units, as S3 and the console use)."""
+    unit = _unit(count)
+    return f"{_size(count, unit)} {unit[1]}"
+
+
+class ProgressPrinter:
+    """Shows backfill progress on stderr without spoiling logs.
+
+    On a terminal it redraws one bar in place; otherwise (a log file, CI) it
+    writes a plain line at the start, at most every ``interval`` seconds in
+    between, and at the end.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, *, interval: float = 5.0, tty: bool | None = None) -> None:
+        self._stream = stream
+        self._tty = stream.isatty() if tty is None else tty
+        self._interval = interval
+        self._last: float | None = None
+        self._drawn = False
+
+    def line(self, p: BackfillProgress) -> str:
+        unit = _unit(p.bytes_total)
+        filled = (
+            self.WIDTH if p.objects_total == 0 else self.WIDTH * p.objects_done // p.objects_total
+        )
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        return (
+            f"[{bar}] {p.objects_done}/{p.objects_total} objects, "
+            f"{_size(p.bytes_done, unit)}/{_size(p.bytes_total, unit)} {unit[1]}"
+        )
+
+    def __call__(self, p: BackfillProgress) -> None:
+        text = self.line(p)
+        if self._tty:
+            self._stream.write("\r" + text)
+            self._drawn = True
+            if p.finished:
+                self._stream.write("\n")
+                self._drawn = False
+        else:
+            now = time.monotonic()
+            due = self._last is None or now - self._last >= self._interval
+            if due or p.finished:
+                self._stream.write(text + "\n")
+                self._last = now
+        self._stream.flush()
+
+    def close(self) -> None:
+        """End a bar left open (a run that stopped early)."""
+        if self._drawn:
+            self._stream.write("\n")
+            self._drawn = False
+
+
+def _failure_line(result: ObjectResult) -> str:
+    """One line per failed object: the rejected lines when COPY named them, else the reason."""
+    where = f" -> {result.table}" if result.table else ""
+    details = []
+    for detail in result.load_errors[:3]:
+        parts = []
+        if detail.line is not None:
+            parts.append(f"line {detail.line}")
+        if detail.column:
+            parts.append(f"column {detail.column}")
+        details.append(f"{', '.join(parts)}: {detail.reason}" if parts else detail.reason)
+    return f"failed: {result.s3_object.uri}{where}: {'; '.join(details) or result.reason}"
+
+
+def summary_line(summary: BackfillSummary) -> str:
+    """The one line ``s3redshift load`` prints on stdout."""
+    c = summary.counts
+    if summary.dry_run:
+        tables = ", ".join(f"{t} {n}" for t, n in sorted(summary.tables.items())) or "none"
+        return (
+            f"dry run {summary.prefix_uri}: {summary.pending} object(s), "
+            f"{format_bytes(summary.pending_bytes)} would be handed to the loader "
+            f"(tables: {tables}); unmapped {c['unmapped']}, ignored {c['ignored']}, "
+            f"before --since {summary.before_since}, failed {c['failed']}; nothing loaded"
+        )
+    outcomes = ", ".join(f"{name} {n}" for name, n in c.items())
+    return (
+        f"{summary.prefix_uri}: {outcomes}; rows {summary.rows} "
+        f"({summary.listed} listed, {summary.before_since} before --since)"
+    )
+
+
+def _load(args: argparse.Namespace, out: TextIO) -> int:
+    from s3redshift.backfill import backfill
+    from s3redshift.loader import Loader
+
+    config = LoaderConfig.load(args.config)
+    printer = ProgressPrinter(sys.stderr)
+    with Loader(config) as loader:
+        try:
+            summary = backfill(
+                loader,
+                args.prefix,
+                since=args.since,
+                dry_run=args.dry_run,
+                batch_size=args.batch_size,
+                progress=printer,
+            )
+        finally:
+            printer.close()
+    for result in summary.failures[:MAX_FAILURE_LINES]:
+        sys.stderr.write(f"s3redshift: {_failure_line(result)}\n")
+    hidden = len(summary.failures) - MAX_FAILURE_LINES
+    if hidden > 0:
+        sys.stderr.write(
+            f"s3redshift: ... and {hidden} more failed object(s); "
+            f"`s3redshift ledger --failed {args.prefix}` lists every object not loaded\n"
+        )
+    out.write(summary_line(summary) + "\n")
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+# --- ledger ---------------------------------------------------------------------
+
+
+def _columns(rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
+    """Align all columns but the last (an S3 URI may hold spaces)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        out.write("  ".join([*cells, row[-1]]) + "\n")
+
+
+def _ledger(args: argparse.Namespace, out: TextIO) -> int:
+    from s3redshift.backfill import ledger_rows, not_loaded
+    from s3redshift.identifiers import TableRef
+    from s3redshift.loader import Loader
+
+    config = LoaderConfig.load(args.config)
+    table = str(TableRef.parse(args.table)) if args.table else None
+    limit = args.limit or None
+    with Loader(config) as loader:
+        if args.failed:
+            missing = not_loaded(loader, args.failed, table=table)
+            shown = missing if limit is None else missing[:limit]
+            if shown:
+                _columns(
+                    [("last_modified", "table", "size", "object")]
+                    + [
+                        (
+                            o.event_time.strftime("%Y-%m-%d %H:%M:%S") if o.event_time else "",
+                            t,
+                            str(o.size or 0),
+                            o.uri,
+                        )
+                        for o, t in shown
+                    ],
+                    out,
+                )
+            sys.stderr.write(
+                f"s3redshift: {len(missing)} mapped object(s) under {args.failed} are not in "
+                f"the ledger (failed, still loading, or never triggered)"
+                + (f"; {len(shown)} shown" if len(shown) < len(missing) else "")
+                + "\n"
+            )
+            return EXIT_OK
+        rows, total = ledger_rows(loader, table=table, limit=limit)
+    if rows:
+        _columns(
+            [("loaded_at", "table", "batch", "identity", "object")]
+            + [
+                (r.loaded_at, r.table, r.batch_id, r.identity, f"s3://{r.bucket}/{r.key}")
+                for r in rows
+            ],
+            out,
+        )
+    sys.stderr.write(
+        f"s3redshift: {len(rows)} of {total} ledger row(s) shown"
+        + (" (--limit 0 shows all)" if len(rows) < total else "")
+        + "\n"
+    )
+    return EXIT_OK
+
+
+# --- main -----------------------------------------------------------------------
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Run the command line; returns the exit code."""
     stdout = out or sys.stdout
@@ -97,6 +501,16 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     try:
         if args.command == "plan":
             return _plan(args, stdout)
+        if args.command == "invoke":
+            return _invoke(args, stdout)
+        if args.command == "load":
+            return _load(args, stdout)
+        if args.command == "ledger":
+            return _ledger(args, stdout)
+        if args.command == "demo":
+            from s3redshift.demo import run_demo
+
+            return run_demo(stdout)
         if args.command == "config-schema":
             stdout.write(json.dumps(LoaderConfig.json_schema(), indent=2) + "\n")
             return EXIT_OK
@@ -105,6 +519,19 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except S3RedshiftError as exc:
         code = EXIT_FAILED if exc.retryable else EXIT_USAGE
         return _fail(exc, args.debug, code)
+    except KeyboardInterrupt:
+        sys.stderr.write("s3redshift: interrupted\n")
+        return 130
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exception(exc)
+        # Named by class only: the text of a driver's or library's own error
+        # may quote a connection string; --debug shows it all.
+        sys.stderr.write(
+            f"s3redshift: error: unexpected {type(exc).__name__} "
+            "(run with --debug for the message and traceback)\n"
+        )
+        return EXIT_FAILED
     parser.error(f"unknown command {args.command!r}")
     return EXIT_USAGE  # pragma: no cover - parser.error exits
 

@@ -16,7 +16,8 @@ decide what to retry from the branch alone, never from message text.
     │   ├── ThrottledError               an AWS API said "slow down"
     │   ├── TimeBudgetExceededError      the caller's time ran out first
     │   ├── BatchAlreadyRunningError     a transaction for this batch is in flight
-    │   └── BatchConflictError           a concurrent load recorded some objects first
+    │   ├── BatchConflictError           a concurrent load recorded some objects first
+    │   └── LoadFailedError              objects of a direct invocation or sweep failed
     └── PermanentError
         ├── InvalidEventError            the notification payload is malformed
         ├── MappingError                 no safe table name for an object
@@ -37,6 +38,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # report.py imports this module; the leaf stays import-free at run time
+    from s3redshift.report import ObjectResult
 
 __all__ = [
     "BatchAlreadyRunningError",
@@ -48,6 +53,7 @@ __all__ = [
     "DataRejectedError",
     "InvalidEventError",
     "LoadErrorDetail",
+    "LoadFailedError",
     "LockTimeoutError",
     "MappingError",
     "NotSupportedLocally",
@@ -246,3 +252,30 @@ class NotSupportedLocally(PermanentError):  # noqa: N818 - the name the contract
     Raised instead of silently ignoring the option, so that a test on the
     stand-in never passes for a load Redshift would carry out differently.
     """
+
+
+class LoadFailedError(RetryableError):
+    """Some objects of a Lambda invocation that cannot report them one by one failed.
+
+    Raised by the handler for direct S3, SNS and EventBridge invocations and
+    for the scheduled sweep, so that Lambda retries the invocation and finally
+    dead-letters it. It is retryable because retrying the whole invocation is
+    always safe (the ledger turns the objects that did load into duplicates)
+    and is the only way the transient failures among them get loaded; whether
+    each object can succeed on a retry is its own error's ``retryable``.
+
+    ``failures`` are the failed objects' results, in load order; ``errors``
+    are the distinct errors behind them plus any error not tied to one object
+    (a sweep prefix that could not be listed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: Sequence[ObjectResult] = (),
+        errors: Sequence[S3RedshiftError] = (),
+    ) -> None:
+        super().__init__(message)
+        self.failures = tuple(failures)
+        self.errors = tuple(errors)

@@ -292,7 +292,16 @@ class Loader:
         for m in pending:
             assert last_error is not None
             mine = tuple(d for d in details if d.file == m.s3_object.uri)
-            results[m.index] = self._failed(m, target, last_error, mine)
+            error = last_error
+            if isinstance(last_error, DataRejectedError) and not mine:
+                # Its own data was never judged: other files used up the attempts.
+                error = RetryableError(
+                    f"not loaded: other files of the batch were rejected and the "
+                    f"{MAX_ATTEMPTS} attempts ran out first; a retry loads it",
+                    s3_uri=m.s3_object.uri,
+                    table=table,
+                )
+            results[m.index] = self._failed(m, target, error, mine)
         loaded = sum(1 for m in members if results[m.index].outcome == "loaded")
         return TargetResult(
             table=table,

@@ -1,0 +1,476 @@
+"""Backfill: load every object already under an S3 prefix, safely re-runnable.
+
+Notifications get lost (a misconfigured bucket, a dead-letter queue nobody
+drained, data written before the pipeline existed). ``backfill`` lists a
+prefix and hands what it finds to the same :class:`~s3redshift.loader.Loader`
+the events go through, so the ledger decides what is new: objects loaded
+before, by an event or an earlier backfill, come back as ``duplicate`` and a
+second run loads nothing.
+
+Identity must match the one events record, or the ledger would not recognise
+an object an event already loaded. Events carry the version id on versioned
+buckets and the ETag otherwise (see :attr:`S3Object.identity`), so the bucket's
+versioning status is read first (``s3:GetBucketVersioning``): on a bucket that
+has never been versioned the listing is ``ListObjectsV2`` (``s3:ListBucket``);
+on a versioned or suspended one it is ``ListObjectVersions``
+(``s3:ListBucketVersions``), keeping the current version of each key and
+skipping delete markers.
+
+Objects are listed completely before the first load so that progress can be
+reported against a known total, then sorted into load order (last-modified
+time, then key) so that later writes load later, as events would have, and
+loaded in batches of ``batch_size``. Keys the mapper ignores (the loader's
+own manifests, ``_SUCCESS``, ``*.tmp``, ``_temporary/``, folder markers) are
+counted and never handed to the loader; keys no rule maps are counted as
+``unmapped``. Only the objects to load are kept in memory (a few hundred
+bytes each); objects older than ``since`` are dropped as they are listed.
+
+:func:`ledger_rows` and :func:`not_loaded` answer the other two operator
+questions (``s3redshift ledger``): what was loaded, and what under a prefix
+was not. The ledger records successes only, in the load's own transaction, so
+"not loaded" is found by listing and comparing, never from a failure record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from s3redshift.errors import (
+    ConfigError,
+    MappingError,
+    PermissionDeniedError,
+    RetryableError,
+    S3RedshiftError,
+    TimeBudgetExceededError,
+)
+from s3redshift.events import S3Object
+from s3redshift.identifiers import TableRef, quote_identifier, quote_literal
+from s3redshift.ledger import loaded_identities_sql
+from s3redshift.loader import LEDGER_QUERY_CHUNK, load_order
+from s3redshift.report import OUTCOMES, LoadReport, ObjectResult, Outcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from s3redshift.loader import Loader
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "BackfillProgress",
+    "BackfillSummary",
+    "LedgerRow",
+    "backfill",
+    "ledger_rows",
+    "list_prefix",
+    "not_loaded",
+    "parse_s3_uri",
+]
+
+DEFAULT_BATCH_SIZE = 500
+"""Objects per :meth:`Loader.load` call: one transaction per target per batch."""
+
+
+@dataclass(frozen=True)
+class BackfillProgress:
+    """Where a backfill stands; sent once after listing and once after each batch.
+
+    Totals count only the objects that are handed to the loader (after the
+    ``since`` filter, without ignored and unmapped keys); bytes are the sizes
+    the listing reported.
+    """
+
+    objects_done: int
+    objects_total: int
+    bytes_done: int
+    bytes_total: int
+    batches_done: int
+    batches_total: int
+
+    @property
+    def finished(self) -> bool:
+        """True once every batch has been loaded (or skipped for lack of time)."""
+        return self.batches_done >= self.batches_total
+
+
+@dataclass(frozen=True)
+class BackfillSummary:
+    """What a backfill found and did.
+
+    ``counts`` has one entry per outcome of :data:`s3redshift.report.OUTCOMES`:
+    ``ignored`` and ``unmapped`` are decided from the listing, the others come
+    from the loader's reports (all zero on a dry run). ``pending`` is the number
+    of objects that were (or, on a dry run, would have been) handed to the
+    loader, and ``tables`` counts them per target table. ``failures`` merges
+    the failed objects of every batch, including keys whose mapping gave an
+    unsafe name and batches skipped because the time budget ran out.
+    """
+
+    prefix_uri: str
+    dry_run: bool
+    listed: int
+    before_since: int
+    pending: int
+    pending_bytes: int
+    tables: dict[str, int]
+    counts: dict[str, int]
+    rows: int
+    reports: tuple[LoadReport, ...]
+    failures: tuple[ObjectResult, ...]
+    duration_ms: int
+    skipped: tuple[ObjectResult, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when no object failed."""
+        return not self.failures
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable form (objects other than failures are left out)."""
+        return {
+            "prefix": self.prefix_uri,
+            "dry_run": self.dry_run,
+            "listed": self.listed,
+            "before_since": self.before_since,
+            "pending": self.pending,
+            "pending_bytes": self.pending_bytes,
+            "tables": dict(self.tables),
+            "counts": dict(self.counts),
+            "rows": self.rows,
+            "batches": len(self.reports),
+            "duration_ms": self.duration_ms,
+            "failures": [r.to_dict() for r in self.failures],
+        }
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` → ``(bucket, prefix)``; the prefix may be empty."""
+    if not uri.startswith("s3://"):
+        raise ConfigError(f"expected an S3 URI such as s3://bucket/prefix/, got {uri!r}")
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise ConfigError(f"the S3 URI {uri!r} names no bucket; write s3://bucket/prefix/")
+    return bucket, prefix
+
+
+def _client_error(exc: Exception, action: str, permission: str, uri: str) -> S3RedshiftError:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("403", "AccessDenied"):
+            return PermissionDeniedError(
+                f"S3 refused {action}; allow {permission} on the bucket", s3_uri=uri
+            )
+        if code == "NoSuchBucket":
+            return ConfigError(f"the bucket does not exist ({action})", s3_uri=uri)
+        return RetryableError(f"S3 {action} failed ({code})", s3_uri=uri)
+    return RetryableError(f"S3 {action} failed ({exc})", s3_uri=uri)
+
+
+def _versioned(s3: S3Client, bucket: str, uri: str) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    except (ClientError, BotoCoreError) as exc:
+        raise _client_error(exc, "GetBucketVersioning", "s3:GetBucketVersioning", uri) from exc
+    return status in ("Enabled", "Suspended")
+
+
+def list_prefix(s3: S3Client, bucket: str, prefix: str) -> Iterator[S3Object]:
+    """The current object of every key under ``prefix``, as events would describe it.
+
+    ``event_time`` is the object's last-modified time; ``etag``, ``size`` and
+    (on versioned buckets) ``version_id`` come from the listing.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    uri = f"s3://{bucket}/{prefix}"
+    versioned = _versioned(s3, bucket, uri)
+    try:
+        if not versioned:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield S3Object(
+                        bucket=bucket,
+                        key=item["Key"],
+                        size=int(item.get("Size", 0)),
+                        etag=item.get("ETag"),
+                        event_time=_aware(item["LastModified"]),
+                    )
+            return
+        versions = s3.get_paginator("list_object_versions")
+        for versions_page in versions.paginate(Bucket=bucket, Prefix=prefix):
+            # Delete markers are reported apart; a key whose latest entry is a
+            # marker has no IsLatest version among "Versions" and is skipped.
+            for version in versions_page.get("Versions", []):
+                if not version.get("IsLatest"):
+                    continue
+                yield S3Object(
+                    bucket=bucket,
+                    key=version["Key"],
+                    size=int(version.get("Size", 0)),
+                    etag=version.get("ETag"),
+                    version_id=version.get("VersionId"),
+                    event_time=_aware(version["LastModified"]),
+                )
+    except (ClientError, BotoCoreError) as exc:
+        action, permission = (
+            ("ListObjectVersions", "s3:ListBucketVersions")
+            if versioned
+            else ("ListObjectsV2", "s3:ListBucket")
+        )
+        raise _client_error(exc, action, permission, uri) from exc
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def backfill(
+    loader: Loader,
+    prefix_uri: str,
+    *,
+    since: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[BackfillProgress], None] | None = None,
+    time_budget: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> BackfillSummary:
+    """List ``prefix_uri`` (``s3://bucket/prefix``) and load what is not loaded yet.
+
+    ``since`` keeps only objects last modified at or after it (a naive value
+    is taken as UTC). ``dry_run`` lists and maps, and neither reads the ledger
+    nor loads. ``progress`` is called once after listing (nothing done yet) and
+    once after each batch. ``time_budget`` (seconds, for the Lambda sweep)
+    bounds the whole run: each batch gets what is left of it, and batches that
+    cannot start any more are reported ``failed`` with a retryable
+    :class:`~s3redshift.errors.TimeBudgetExceededError`, so the next run
+    picks them up.
+
+    Raises:
+        ConfigError: ``prefix_uri`` is not an S3 URI, the bucket does not
+            exist, or ``batch_size`` is not positive.
+        PermissionDeniedError, RetryableError: listing the bucket failed.
+    """
+    if batch_size < 1:
+        raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    started = clock()
+    bucket, prefix = parse_s3_uri(prefix_uri)
+    if since is not None:
+        since = _aware(since)
+    mapper = loader.mapper
+    listed = before_since = 0
+    pending: list[S3Object] = []
+    skipped: list[ObjectResult] = []
+    failures: list[ObjectResult] = []
+    tables: dict[str, int] = {}
+    for obj in list_prefix(loader.s3, bucket, prefix):
+        listed += 1
+        if since is not None and obj.event_time is not None and obj.event_time < since:
+            before_since += 1
+            continue
+        try:
+            resolution = mapper.explain(obj)
+        except MappingError as exc:
+            failures.append(ObjectResult(obj, "failed", reason=exc.message, error=exc))
+            continue
+        if resolution.target is None:
+            outcome: Outcome = "ignored" if resolution.outcome == "ignored" else "unmapped"
+            skipped.append(ObjectResult(obj, outcome, reason=resolution.reason))
+            continue
+        table = str(resolution.target.table)
+        tables[table] = tables.get(table, 0) + 1
+        pending.append(obj)
+    pending.sort(key=load_order)
+    batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
+    total_bytes = sum(o.size or 0 for o in pending)
+    done = done_bytes = 0
+
+    def report_progress(batches_done: int) -> None:
+        if progress is not None:
+            progress(
+                BackfillProgress(
+                    done, len(pending), done_bytes, total_bytes, batches_done, len(batches)
+                )
+            )
+
+    report_progress(0)
+    reports: list[LoadReport] = []
+    deadline = None if time_budget is None else started + time_budget
+    if not dry_run:
+        for number, chunk in enumerate(batches, start=1):
+            remaining = None if deadline is None else deadline - clock()
+            if remaining is not None and remaining <= 0:
+                error = TimeBudgetExceededError(
+                    "the time budget ran out before this backfill batch was started; "
+                    "run the backfill again to load it",
+                    s3_uri=prefix_uri,
+                )
+                failures.extend(
+                    ObjectResult(o, "failed", reason=error.message, error=error) for o in chunk
+                )
+            else:
+                report = loader.load(chunk, time_budget=remaining)
+                reports.append(report)
+                failures.extend(report.failed)
+            done += len(chunk)
+            done_bytes += sum(o.size or 0 for o in chunk)
+            report_progress(number)
+    counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
+    for result in skipped:
+        counts[result.outcome] += 1
+    for report in reports:
+        for name, n in report.counts.items():
+            if name != "failed":
+                counts[name] += n
+    counts["failed"] = len(failures)
+    return BackfillSummary(
+        prefix_uri=prefix_uri,
+        dry_run=dry_run,
+        listed=listed,
+        before_since=before_since,
+        pending=len(pending),
+        pending_bytes=total_bytes,
+        tables=tables,
+        counts=counts,
+        rows=sum(r.rows for r in reports),
+        reports=tuple(reports),
+        failures=tuple(failures),
+        duration_ms=int((clock() - started) * 1000),
+        skipped=tuple(skipped),
+    )
+
+
+# --- what the ledger says ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One loaded object version, as the ledger records it."""
+
+    bucket: str
+    key: str
+    identity: str
+    size: int
+    table: str
+    batch_id: str
+    loaded_at: str
+
+
+def _ledger_table(loader: Loader) -> TableRef:
+    ledger = loader.ledger
+    if ledger is None:
+        raise ConfigError(
+            "the ledger is disabled (ledger.enabled = false), so nothing records what was "
+            "loaded; enable it to use this command"
+        )
+    return ledger
+
+
+def _ledger_exists(loader: Loader, ledger: TableRef) -> bool:
+    rows = loader.transport.query(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = "
+        f"{quote_literal(ledger.schema or '')} AND table_name = {quote_literal(ledger.table)}"
+    )
+    return bool(rows)
+
+
+def _timestamp_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def ledger_rows(
+    loader: Loader, *, table: str | None = None, limit: int | None = None
+) -> tuple[list[LedgerRow], int]:
+    """The newest ``limit`` ledger rows (all when None), and how many there are in all.
+
+    ``table`` (``schema.table`` as the ledger writes it) keeps one target's rows.
+    A ledger table that does not exist yet means nothing was loaded: ``([], 0)``.
+
+    Raises:
+        ConfigError: the ledger is disabled in the configuration.
+    """
+    ledger = _ledger_table(loader)
+    if not _ledger_exists(loader, ledger):
+        return [], 0
+    where = f" WHERE {quote_identifier('target_table')} = {quote_literal(table)}" if table else ""
+    [(total,)] = loader.transport.query(f"SELECT COUNT(*) FROM {ledger.sql}{where}")
+    names = (
+        "bucket",
+        "object_key",
+        "object_identity",
+        "object_size",
+        "target_table",
+        "batch_id",
+        "loaded_at",
+    )
+    order = ", ".join(
+        quote_identifier(n) + (" DESC" if n == "loaded_at" else "")
+        for n in ("loaded_at", "bucket", "object_key")
+    )
+    sql = (
+        f"SELECT {', '.join(quote_identifier(n) for n in names)} FROM {ledger.sql}{where} "
+        f"ORDER BY {order}"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    rows = [
+        LedgerRow(
+            bucket=str(b),
+            key=str(k),
+            identity=str(i),
+            size=int(n),
+            table=str(t),
+            batch_id=str(batch),
+            loaded_at=_timestamp_text(at),
+        )
+        for b, k, i, n, t, batch, at in loader.transport.query(sql)
+    ]
+    return rows, int(total)
+
+
+def not_loaded(
+    loader: Loader, prefix_uri: str, *, table: str | None = None
+) -> list[tuple[S3Object, str]]:
+    """Objects under ``prefix_uri`` that map to a table but are not in the ledger.
+
+    The ledger records successful loads only, in the load's own transaction, so
+    "not in the ledger" is the one truthful account of what did not load: the
+    load failed, is still running, or was never triggered. Each object comes with
+    its target table (``table`` keeps one); keys whose mapping gives an unsafe
+    name can never load and are listed with the table ``"(unsafe name)"``.
+    Objects are in load order.
+
+    Raises:
+        ConfigError: the ledger is disabled, or ``prefix_uri`` is not an S3 URI.
+    """
+    ledger = _ledger_table(loader)
+    bucket, prefix = parse_s3_uri(prefix_uri)
+    candidates: list[tuple[S3Object, str]] = []
+    for obj in list_prefix(loader.s3, bucket, prefix):
+        try:
+            target = loader.mapper.resolve(obj)
+        except MappingError:
+            if table is None:
+                candidates.append((obj, "(unsafe name)"))
+            continue
+        if target is None or (table is not None and str(target.table) != table):
+            continue
+        candidates.append((obj, str(target.table)))
+    known: set[tuple[str, str, str]] = set()
+    if candidates and _ledger_exists(loader, ledger):
+        keys = [(o.bucket, o.key, o.identity or "") for o, _ in candidates]
+        for start in range(0, len(keys), LEDGER_QUERY_CHUNK):
+            sql = loaded_identities_sql(ledger, keys[start : start + LEDGER_QUERY_CHUNK])
+            known.update((str(b), str(k), str(i)) for b, k, i in loader.transport.query(sql))
+    missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
+    missing.sort(key=lambda pair: load_order(pair[0]))
+    return missing
