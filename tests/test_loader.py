@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from s3redshift.config import LoaderConfig
-from s3redshift.errors import BatchConflictError
+from s3redshift.errors import BatchConflictError, DataRejectedError
 from s3redshift.events import S3Object
+from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.manifest import ManifestEntry
+from s3redshift.plan import GUARD_PURPOSE, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -484,3 +486,27 @@ def test_good_files_left_over_after_many_rejections_fail_retryably_not_as_bad(
     assert all(r.error is not None and not r.error.retryable for r in judged)
     assert len(judged) == 5
     assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+
+def test_a_failing_guard_step_is_a_conflict_whatever_the_database_says(
+    pg: Any, make_loader: Callable[..., Loader]
+) -> None:
+    """Redshift may word a failed cast without the marker; the step, not the text, decides."""
+    loader = make_loader()
+    table = TableRef("public", "kpis")
+    plan = TransactionPlan(
+        target=table,
+        batch_id="0" * 32,
+        mode="append",
+        steps=(SqlStep("SELECT CAST('Invalid digit' AS INTEGER)", GUARD_PURPOSE),),
+    )
+    with pytest.raises(BatchConflictError):
+        loader.transport.run(plan)
+    other = TransactionPlan(
+        target=table,
+        batch_id="0" * 32,
+        mode="append",
+        steps=(SqlStep("SELECT CAST('Invalid digit' AS INTEGER)", "something else"),),
+    )
+    with pytest.raises(DataRejectedError):
+        loader.transport.run(other)

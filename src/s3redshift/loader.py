@@ -293,7 +293,7 @@ class Loader:
             assert last_error is not None
             mine = tuple(d for d in details if d.file == m.s3_object.uri)
             error = last_error
-            if isinstance(last_error, DataRejectedError) and not mine:
+            if isinstance(last_error, DataRejectedError) and last_error.bad_files and not mine:
                 # Its own data was never judged: other files used up the attempts.
                 error = RetryableError(
                     f"not loaded: other files of the batch were rejected and the "

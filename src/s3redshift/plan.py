@@ -45,6 +45,7 @@ from s3redshift.ledger import (
 )
 
 __all__ = [
+    "GUARD_PURPOSE",
     "LATEST_TABLE",
     "STAGE_TABLE",
     "CopyStep",
@@ -53,6 +54,9 @@ __all__ = [
     "TransactionPlan",
     "build_plan",
 ]
+
+GUARD_PURPOSE = "abort if any object is already loaded"
+"""The purpose of the ledger guard step; transports recognise a failure there."""
 
 STAGE_TABLE = TableRef.temporary("s3redshift_stage")
 LATEST_TABLE = TableRef.temporary("s3redshift_latest")
@@ -184,7 +188,7 @@ def build_plan(
         steps += [
             SqlStep(batch_table_sql(), "hold the batch's object list"),
             batch_list_copy,
-            SqlStep(guard_sql(ledger), "abort if any object is already loaded"),
+            SqlStep(guard_sql(ledger), GUARD_PURPOSE),
         ]
     if mode == "append":
         steps += data_copies

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from s3redshift.errors import ConfigError
 from s3redshift.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -32,7 +31,6 @@ def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:
         from s3redshift.transports.data_api import DataApiTransport
 
         return DataApiTransport.from_config(config)
-    raise ConfigError(
-        f"target.transport = {target.transport!r} is not available in this version of "
-        "s3redshift; use target.kind = 'postgres' (the local stand-in)"
-    )
+    from s3redshift.transports.connector import ConnectorTransport
+
+    return ConnectorTransport.from_config(config)

@@ -7,12 +7,20 @@ message, ``'D'`` detail). :func:`translate_error` reads that dict -- the one
 place where database errors become :mod:`s3redshift.errors` -- and
 :class:`DbApiTransport` runs a plan in one transaction over either driver.
 Only the connection factory and the way a COPY step runs differ.
+
+Redshift reports most of its own conditions as SQLSTATE ``XX000`` with the
+meaning in the text, so the text decides for those: a rejected COPY names
+the load-error tables ("Check 'stl_load_errors' system table for details",
+or ``sys_load_error_detail``), a serialization conflict is error ``1023``
+("Serializable isolation violation") or, under SNAPSHOT isolation, "conflict
+with concurrent transaction".
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
 from s3redshift.copy import CopyCommand
@@ -31,9 +39,9 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
 )
 from s3redshift.ledger import GUARD_MARKER
-from s3redshift.plan import CopyStep, SqlStep, TransactionPlan
+from s3redshift.plan import GUARD_PURPOSE, CopyStep, SqlStep, TransactionPlan
 
-__all__ = ["CopyRunner", "DbApiTransport", "translate_error"]
+__all__ = ["CopyRunner", "DbApiTransport", "is_load_error", "translate_error"]
 
 CopyRunner = Callable[[Any, CopyCommand], int]
 """Carries out one COPY on a cursor and returns the rows loaded."""
@@ -60,13 +68,33 @@ _BY_CLASS: Mapping[str, type[S3RedshiftError]] = {
     "42": PermanentError,  # syntax error or access rule violation
     "0A": PermanentError,  # feature not supported
 }
-_REDSHIFT_SERIALIZATION = "1023"
+# Error 1023 carries its number in the message (seen as "1023" in 'M' with the
+# explanation in 'D'); the number alone is trusted only with XX000, the words anywhere.
+_SERIALIZATION_NUMBER = re.compile(r"\b1023\b")
+_SERIALIZATION_TEXT = re.compile(
+    r"serializable isolation violation|conflict with concurrent transaction", re.IGNORECASE
+)
+_LOAD_ERROR_TEXT = re.compile(r"stl_load_errors|sys_load_error_detail", re.IGNORECASE)
 
 
 def _fields(exc: BaseException) -> Mapping[str, Any] | None:
     if exc.args and isinstance(exc.args[0], Mapping):
         return exc.args[0]
     return None
+
+
+def _text(fields: Mapping[str, Any]) -> str:
+    return " ".join(str(fields[k]) for k in ("M", "D") if fields.get(k))
+
+
+def is_load_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a COPY that Redshift rejected for its data.
+
+    Redshift then points at its load-error tables instead of describing the
+    row; the details are read from those tables in the same session.
+    """
+    fields = _fields(exc)
+    return fields is not None and _LOAD_ERROR_TEXT.search(_text(fields)) is not None
 
 
 def translate_error(
@@ -89,7 +117,7 @@ def translate_error(
             )
         return RetryableError(f"unexpected {name} from the database", table=table, s3_uri=s3_uri)
     code = str(fields.get("C", ""))
-    text = " ".join(str(fields[k]) for k in ("M", "D") if fields.get(k))
+    text = _text(fields)
     message = f"database error {code}: {text}" if code else f"database error: {text}"
     if GUARD_MARKER in text:
         return BatchConflictError(
@@ -97,8 +125,19 @@ def translate_error(
             table=table,
             s3_uri=s3_uri,
         )
-    if code == "XX000" and _REDSHIFT_SERIALIZATION in text:
-        return SerializationConflictError(message, table=table, s3_uri=s3_uri)
+    if _LOAD_ERROR_TEXT.search(text):
+        return DataRejectedError(
+            f"{message}; the rejected rows are in SYS_LOAD_ERROR_DETAIL (or STL_LOAD_ERRORS) "
+            "for pg_last_copy_id(): correct the file or the table definition",
+            table=table,
+            s3_uri=s3_uri,
+        )
+    if _SERIALIZATION_TEXT.search(text) or (code == "XX000" and _SERIALIZATION_NUMBER.search(text)):
+        return SerializationConflictError(
+            f"{message}; a concurrent transaction touched the same tables: retry the load",
+            table=table,
+            s3_uri=s3_uri,
+        )
     cls = _BY_CODE.get(code) or _BY_CLASS.get(code[:2], RetryableError)
     return cls(message, table=table, s3_uri=s3_uri)
 
@@ -113,7 +152,9 @@ class DbApiTransport:
 
     The connection is kept between plans (a warm Lambda reuses it) and
     dropped after an error that may have broken it. Not thread-safe, like
-    the drivers' connections (DB-API ``threadsafety = 1``).
+    the drivers' connections (DB-API ``threadsafety = 1``). Subclasses say
+    what opens each load transaction (:meth:`_prelude`) and what a failure
+    becomes (:meth:`_failure`); the rest is shared.
     """
 
     def __init__(
@@ -137,11 +178,14 @@ class DbApiTransport:
         return self._connection
 
     def run(self, plan: TransactionPlan, *, time_budget: float | None = None) -> int:
+        prelude = self._prelude(time_budget, table=str(plan.target))
         connection = self._open()
         rows = 0
         step: SqlStep | CopyStep | None = None
         try:
             cursor = connection.cursor()
+            for sql in prelude:
+                cursor.execute(sql)
             for step in plan.steps:
                 if isinstance(step, CopyStep):
                     loaded = self._copy_runner(cursor, step.command)
@@ -151,13 +195,36 @@ class DbApiTransport:
                     cursor.execute(step.sql)
             connection.commit()
         except Exception as exc:
-            s3_uri = None
-            if isinstance(step, CopyStep) and len(step.objects) == 1:
-                s3_uri = step.objects[0]
-            raise self._abandon(
-                translate_error(exc, table=str(plan.target), s3_uri=s3_uri)
-            ) from exc
+            raise self._failure(exc, plan, step) from exc
         return rows
+
+    def _prelude(self, time_budget: float | None, *, table: str) -> Sequence[str]:
+        """Statements that open every load transaction (none here).
+
+        Called before anything is sent, so it may also refuse to start.
+        """
+        return ()
+
+    def _failure(
+        self, exc: Exception, plan: TransactionPlan, step: SqlStep | CopyStep | None
+    ) -> S3RedshiftError:
+        """The error to raise for ``exc``, after the transaction was abandoned."""
+        s3_uri = None
+        if isinstance(step, CopyStep) and len(step.objects) == 1:
+            s3_uri = step.objects[0]
+        error = translate_error(exc, table=str(plan.target), s3_uri=s3_uri)
+        if (
+            isinstance(step, SqlStep)
+            and step.purpose == GUARD_PURPOSE
+            and not isinstance(error, ConnectionLostError | BatchConflictError)
+        ):
+            # The guard fails only on purpose; the text of a failed cast is the
+            # database's (Redshift may say "Invalid digit" without our marker).
+            error = BatchConflictError(
+                "some objects of the batch were loaded by a concurrent transaction",
+                table=str(plan.target),
+            )
+        return self._abandon(error)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         connection = self._open()

@@ -1,44 +1,41 @@
-"""The local stand-in transport: the load plan on a real PostgreSQL.
+"""The local stand-in target (``kind = "postgres"``): the connector's code on PostgreSQL.
 
-The SQL steps run as they would on Redshift (the plan is written in the
-subset both accept). COPY steps cannot: PostgreSQL has no COPY from S3, so
-:func:`~s3redshift.transports.local_copy.run_copy_locally` reads the manifest
-and streams each object into ``COPY … FROM STDIN`` with the same options,
-inside the same transaction. What this proves, and what it does not: the
-transaction, ledger, guard, modes and error handling are exercised for real;
-Redshift's own COPY parser is not (its text is checked against the grammar
-and with sqlglot instead).
+There is no separate PostgreSQL transport any more. A postgres target gets
+exactly :class:`~s3redshift.transports.connector.ConnectorTransport`, the
+class that talks to Redshift, built with the stand-in's connection factory
+(:class:`~s3redshift.transports.standin.StandInConnector`) instead of the
+driver's; so every load on the stand-in runs the production transaction,
+statement timeout, error translation and load-error read-back. See
+:mod:`s3redshift.transports.standin` for what the stand-in emulates.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from s3redshift.copy import CopyCommand
-from s3redshift.transports.dbapi import DbApiTransport
+from s3redshift.transports.connector import ConnectorTransport
+from s3redshift.transports.standin import StandInConnector
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["PostgresTransport"]
+__all__ = ["PostgresTransport", "stand_in_transport"]
 
 
-class PostgresTransport(DbApiTransport):
-    """A :class:`DbApiTransport` over pg8000 whose COPY steps read S3 themselves."""
+def stand_in_transport(dsn: str, *, s3_client: S3Client) -> ConnectorTransport:
+    """The connector transport over the stand-in PostgreSQL a ``postgresql://`` URI names.
 
-    def __init__(self, connect: Callable[[], Any], *, s3_client: S3Client) -> None:
-        from s3redshift.transports.local_copy import run_copy_locally
+    Connecting happens on first use; ``s3_client`` reads the objects COPY names.
+    """
+    return ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3_client))
 
-        def copy_runner(cursor: Any, command: CopyCommand) -> int:
-            return run_copy_locally(cursor, command, s3_client)
 
-        super().__init__(connect, copy_runner=copy_runner, name="postgres")
+class PostgresTransport:
+    """The former stand-in transport's name, kept for its one constructor.
 
-    @classmethod
-    def from_dsn(cls, dsn: str, *, s3_client: S3Client) -> PostgresTransport:
-        """Connect (lazily) to the PostgreSQL a ``postgresql://`` URI names."""
-        from s3redshift.local import connect_dsn
+    ``PostgresTransport.from_dsn(dsn, s3_client=...)`` returns a
+    :class:`ConnectorTransport` (see :func:`stand_in_transport`); the class
+    itself is never instantiated.
+    """
 
-        return cls(lambda: connect_dsn(dsn), s3_client=s3_client)
+    from_dsn = staticmethod(stand_in_transport)

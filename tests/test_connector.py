@@ -1,0 +1,998 @@
+"""The Redshift connector transport, run for real on the stand-in.
+
+Production and these tests build the same class, :class:`ConnectorTransport`;
+only its connection factory differs: :class:`RedshiftConnector` (the
+``redshift_connector`` driver) in production, :class:`StandInConnector` (a
+pg8000 session that carries out COPY from S3 on the embedded PostgreSQL)
+here. Every loader built below checks that substitution, and the loader
+issue's exactly-once scenarios run through it unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pg8000.dbapi
+import pytest
+import redshift_connector
+import sqlglot
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+from sqlglot import exp
+
+import test_loader
+from s3redshift.config import LoaderConfig
+from s3redshift.copy import (
+    AvroFormat,
+    Compression,
+    CopyCommand,
+    CopyOptions,
+    CsvFormat,
+    DelimitedFormat,
+    FixedWidthFormat,
+    IamRole,
+    JsonFormat,
+    OrcFormat,
+    ParquetFormat,
+    TemporaryKeys,
+    check_compatible,
+)
+from s3redshift.credentials import (
+    CredentialProvider,
+    DbCredentials,
+    SsmPasswordProvider,
+    StaticCredentials,
+)
+from s3redshift.errors import (
+    ConnectionLostError,
+    CopyOptionsError,
+    CredentialsError,
+    DataRejectedError,
+    PermanentError,
+    SerializationConflictError,
+    TimeBudgetExceededError,
+    UnsafeIdentifierError,
+)
+from s3redshift.identifiers import TableRef
+from s3redshift.loader import Loader
+from s3redshift.local import EmbeddedEnvironment
+from s3redshift.manifest import ManifestEntry, batch_id
+from s3redshift.plan import SqlStep, TransactionPlan
+from s3redshift.transports.connector import (
+    STL_LOAD_ERRORS_SQL,
+    SYS_LOAD_ERRORS_SQL,
+    ClusterIamAuth,
+    ConnectorTransport,
+    PasswordAuth,
+    RedshiftConnector,
+    ServerlessIamAuth,
+    connect_kwargs,
+)
+from s3redshift.transports.dbapi import translate_error
+from s3redshift.transports.postgres import PostgresTransport
+from s3redshift.transports.standin import CopyTextError, StandInConnector, parse_copy
+from test_loader import CSV_RULE, execute, put, rows
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+HOST = "analytics.abc123xyz789.eu-west-1.redshift.amazonaws.com"
+COMMIT = "<commit>"
+ROLLBACK = "<rollback>"
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+KPIS = TableRef("public", "kpis")
+
+
+def redshift_config(
+    *rules: dict[str, Any], ledger: bool = True, credentials: dict[str, Any] | None = None
+) -> LoaderConfig:
+    """A production configuration: a Redshift cluster through the connector transport."""
+    return LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "connector", "host": HOST},
+            "credentials": credentials
+            or {"provider": "static", "user": "loader", "password": "pw"},
+            "copy": {"iam_role": "default", "region": "eu-west-1"},
+            "ledger": {"enabled": ledger},
+            "tables": list(rules or (CSV_RULE,)),
+        }
+    )
+
+
+def assert_only_the_factory_differs(production: Any, local: Any) -> None:
+    """Same class, same copy runner, same state: only ``_connect`` is another object."""
+    assert type(production) is ConnectorTransport
+    assert type(local) is ConnectorTransport
+    assert isinstance(production._connect, RedshiftConnector)
+    assert isinstance(local._connect, StandInConnector)
+    state = {"name", "_connect", "_copy_runner", "_connection"}
+    assert set(vars(local)) == set(vars(production)) == state
+    assert {k: v for k, v in vars(local).items() if k != "_connect"} == {
+        k: v for k, v in vars(production).items() if k != "_connect"
+    }
+    assert local._copy_runner.__name__ == "_run_copy_as_sql"  # COPY runs as its SQL text
+
+
+def stand_in_for(config: LoaderConfig, dsn: str, s3: S3Client) -> ConnectorTransport:
+    """The production transport for ``config`` with the stand-in's factory instead."""
+    production = ConnectorTransport.from_config(config)
+    local = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    assert_only_the_factory_differs(production, local)
+    return local
+
+
+@pytest.fixture
+def dsn(embedded_env: EmbeddedEnvironment, pg_database: str) -> str:
+    return embedded_env.database_dsn(pg_database)
+
+
+@pytest.fixture
+def server_dsn(embedded_env: EmbeddedEnvironment) -> str:
+    """The server's own database, for tests that create nothing in it."""
+    return embedded_env.dsn
+
+
+@pytest.fixture
+def make_loader(dsn: str, s3: S3Client) -> Iterator[Callable[..., Loader]]:
+    """Loaders for a Redshift configuration whose transport talks to the stand-in."""
+    made: list[Loader] = []
+
+    def factory(*rules: dict[str, Any], ledger: bool = True) -> Loader:
+        config = redshift_config(*rules, ledger=ledger)
+        loader = Loader(config, transport=stand_in_for(config, dsn, s3), s3_client=s3)
+        made.append(loader)
+        return loader
+
+    yield factory
+    for loader in made:
+        loader.close()
+
+
+# --- (a) the loader issue's exactly-once suite, through ConnectorTransport -------------
+# The very test functions of test_loader.py, collected here a second time: in this
+# module they get the `make_loader` above, so each runs on the connector's code path.
+
+
+@pytest.fixture(autouse=True)
+def _loaders_come_from_this_module(request: pytest.FixtureRequest) -> None:
+    """Guard the override: a test asking for `make_loader` gets this module's."""
+    if "make_loader" in request.fixturenames:
+        assert request.getfixturevalue("make_loader").__module__ == __name__
+
+
+test_same_batch_twice = test_loader.test_same_batch_twice_loads_once_and_reports_duplicates
+test_eight_threads = test_loader.test_overlapping_batches_from_eight_threads_load_each_object_once
+test_bad_row = test_loader.test_bad_row_fails_only_its_file_and_leaves_nothing_of_the_failed_try
+test_prefix_siblings = (
+    test_loader.test_event_for_a_key_loads_only_that_object_not_its_prefix_siblings
+)
+test_upsert_latest = test_loader.test_upsert_keeps_latest_row_by_order_by
+test_replace = test_loader.test_replace_swaps_contents_and_a_failing_replace_keeps_old_rows
+test_reupload = test_loader.test_reupload_loads_again_and_old_event_replay_never_loads_twice
+test_guard = test_loader.test_guard_aborts_a_transaction_whose_objects_are_already_in_the_ledger
+
+
+# --- (b) the factory is the only substitution ------------------------------------------
+
+
+def test_the_stand_in_target_is_the_connector_class_with_the_stand_in_factory(
+    server_dsn: str, s3: S3Client
+) -> None:
+    production = ConnectorTransport.from_config(redshift_config())
+    assert production._connect == RedshiftConnector(
+        host=HOST, port=5439, database="dev", auth=production._connect.auth
+    )
+    # The postgres target of a configuration, as the loader opens it.
+    postgres_config = LoaderConfig.from_mapping(
+        {"target": {"kind": "postgres", "dsn": server_dsn}, "copy": {"iam_role": "default"}}
+    )
+    opened = Loader(postgres_config, s3_client=s3).transport
+    assert_only_the_factory_differs(production, opened)
+    assert_only_the_factory_differs(
+        production, PostgresTransport.from_dsn(server_dsn, s3_client=s3)
+    )
+    # Nothing of the class is replaced: run, query and execute are the connector's own.
+    for name in ("run", "query", "execute", "_prelude", "_failure"):
+        assert getattr(type(opened), name) is getattr(ConnectorTransport, name)
+    assert opened.query("SELECT 41 + 1") == [(42,)]
+    opened.close()
+
+
+# --- (c) golden transactions per mode ---------------------------------------------------
+
+
+class RecordingCursor:
+    """Passes every call on to the real cursor, noting each statement first."""
+
+    def __init__(self, cursor: Any, log: list[str]) -> None:
+        self._cursor = cursor
+        self._log = log
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> None:
+        self._log.append(sql)
+        self._cursor.execute(sql, *args, **kwargs)
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+
+class RecordingConnection:
+    """A real connection that notes statements, commits and rollbacks in order."""
+
+    def __init__(self, connection: Any, log: list[str]) -> None:
+        self._connection = connection
+        self._log = log
+
+    def cursor(self) -> RecordingCursor:
+        return RecordingCursor(self._connection.cursor(), self._log)
+
+    def commit(self) -> None:
+        self._log.append(COMMIT)
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._log.append(ROLLBACK)
+        self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def recording_transport(
+    dsn: str, s3: S3Client, log: list[str], **stand_in: Any
+) -> ConnectorTransport:
+    sessions = StandInConnector.from_dsn(dsn, s3_client=s3, **stand_in)
+    return ConnectorTransport(lambda: RecordingConnection(sessions(), log))
+
+
+def one_expression_each(statements: list[str]) -> list[str]:
+    """sqlglot (redshift) reads each statement as exactly one expression; their kinds."""
+    kinds = []
+    for sql in statements:
+        if sql in (COMMIT, ROLLBACK):
+            continue
+        parsed = sqlglot.parse(sql, read="redshift")
+        assert len(parsed) == 1, sql
+        node = parsed[0]
+        assert node is not None, sql
+        if isinstance(node, exp.Command):  # sqlglot keeps LOCK as an opaque command
+            assert node.name.upper() == "LOCK", sql
+        kinds.append(type(node).__name__)
+    return kinds
+
+
+def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
+    return [
+        'CREATE SCHEMA IF NOT EXISTS "s3redshift"',
+        COMMIT,
+        'CREATE TABLE IF NOT EXISTS "s3redshift"."load_ledger" ("bucket" VARCHAR(63) NOT NULL, '
+        '"object_key" VARCHAR(1024) NOT NULL, "object_identity" VARCHAR(1024) NOT NULL, '
+        '"object_size" BIGINT NOT NULL, "target_table" VARCHAR(300) NOT NULL, '
+        '"batch_id" VARCHAR(64) NOT NULL, "loaded_at" TIMESTAMP NOT NULL)',
+        COMMIT,
+        'SELECT "bucket", "object_key", "object_identity" FROM "s3redshift"."load_ledger" '
+        f"WHERE (\"bucket\" = '{bucket}' AND \"object_key\" = '{key}' "
+        f"AND \"object_identity\" = '{identity}')",
+        COMMIT,
+    ]
+
+
+def transaction_head(bucket: str, batch: str) -> list[str]:
+    return [
+        "SET LOCAL statement_timeout TO 60000",
+        'LOCK "s3redshift"."load_ledger", "public"."kpis"',
+        'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
+        'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT)',
+        f'COPY "s3redshift_batch" FROM \'s3://{bucket}/_s3redshift/manifests/public.kpis/'
+        f"{batch}.objects.csv' IAM_ROLE default FORMAT AS CSV REGION AS 'eu-west-1' "
+        "COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF",
+        "SELECT CAST('s3redshift: already loaded: ' || b.\"object_key\" AS INTEGER) "
+        'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger" AS l '
+        'ON l."bucket" = b."bucket" AND l."object_key" = b."object_key" '
+        'AND l."object_identity" = b."object_identity" LIMIT 1',
+    ]
+
+
+def data_copy(table: str, bucket: str, batch: str) -> str:
+    return (
+        f"COPY {table} FROM 's3://{bucket}/_s3redshift/manifests/public.kpis/{batch}.manifest' "
+        "IAM_ROLE default FORMAT AS CSV REGION AS 'eu-west-1' MANIFEST IGNOREHEADER AS 1 "
+        "COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF"
+    )
+
+
+def transaction_tail(batch: str) -> list[str]:
+    return [
+        'INSERT INTO "s3redshift"."load_ledger" ("bucket", "object_key", "object_identity", '
+        '"object_size", "target_table", "batch_id", "loaded_at") SELECT "bucket", "object_key", '
+        '"object_identity", "object_size", \'public.kpis\', '
+        f"'{batch}', CAST('2026-11-28 12:00:00.000000' AS TIMESTAMP) FROM \"s3redshift_batch\"",
+        'DROP TABLE "s3redshift_batch"',
+        COMMIT,
+    ]
+
+
+UPSERT_STEPS = [
+    'CREATE TEMP TABLE "s3redshift_latest" AS SELECT "id", "val", "ts" FROM (SELECT "id", '
+    '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC) AS '
+    '"s3redshift_rank" FROM "s3redshift_stage") AS ranked WHERE "s3redshift_rank" = 1',
+    'DELETE FROM "public"."kpis" USING "s3redshift_latest" '
+    'WHERE "public"."kpis"."id" = "s3redshift_latest"."id"',
+    'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
+    'FROM "s3redshift_latest"',
+    'DROP TABLE "s3redshift_latest"',
+    'DELETE FROM "s3redshift_stage"',
+    'DROP TABLE "s3redshift_stage"',
+]
+
+
+@pytest.mark.parametrize("mode", ["append", "replace", "upsert"])
+def test_golden_connector_transaction_per_mode(
+    mode: str, pg: Any, dsn: str, s3: S3Client, bucket: str
+) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, val VARCHAR(10), ts INT)",
+        "INSERT INTO kpis VALUES (1, 'old', 0), (7, 'kept', 0)",
+    )
+    rule = CSV_RULE | {"mode": mode}
+    if mode == "upsert":
+        rule |= {"keys": ["id"], "order_by": "ts"}
+    config = redshift_config(rule)
+    log: list[str] = []
+    transport = recording_transport(dsn, s3, log)
+    loader = Loader(config, transport=transport, s3_client=s3, clock=lambda: 100.0, now=lambda: T0)
+    body = "id,val,ts\n1,new,5\n2,two,5\n"
+    key = f"kpis/{mode}.csv"
+    obj = put(s3, bucket, key, body)
+    report = loader.load([obj], time_budget=60)
+    loader.close()
+    assert report.outcomes() == ["loaded"]
+
+    identity = hashlib.md5(body.encode()).hexdigest()  # noqa: S324 - S3's ETag
+    batch = batch_id(KPIS, [ManifestEntry(bucket, key, identity, len(body))])
+    expected = ledger_prelude(bucket, key, identity)
+    if mode == "upsert":
+        expected += [
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name = 'kpis' ORDER BY ordinal_position",
+            COMMIT,
+        ]
+    expected += transaction_head(bucket, batch)
+    if mode == "append":
+        expected += [data_copy('"public"."kpis"', bucket, batch)]
+    elif mode == "replace":
+        expected += ['DELETE FROM "public"."kpis"', data_copy('"public"."kpis"', bucket, batch)]
+    else:
+        expected += [
+            'CREATE TEMP TABLE "s3redshift_stage" (LIKE "public"."kpis")',
+            data_copy('"s3redshift_stage"', bucket, batch),
+            *UPSERT_STEPS,
+        ]
+    expected += transaction_tail(batch)
+    assert log == expected
+
+    kinds = one_expression_each(log)
+    assert kinds.count("Copy") == 2
+    assert kinds[kinds.index("Set") + 1] == "Command"  # SET LOCAL opens the transaction, LOCK next
+    table = rows(pg, "SELECT id, val FROM kpis ORDER BY id, val")
+    assert (
+        table
+        == {
+            "append": [(1, "new"), (1, "old"), (2, "two"), (7, "kept")],
+            "replace": [(1, "new"), (2, "two")],
+            "upsert": [(1, "new"), (2, "two"), (7, "kept")],
+        }[mode]
+    )
+
+
+# --- (d) error classification -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        pg8000.dbapi.ProgrammingError(
+            {
+                "S": "ERROR",
+                "C": "XX000",
+                "M": "1023",
+                "D": "Serializable isolation violation on table - 100123, transactions "
+                "forming the cycle are: 4001, 4002 (pid:3)",
+            }
+        ),
+        redshift_connector.ProgrammingError(
+            {
+                "S": "ERROR",
+                "C": "XX000",
+                "M": "1023 DETAIL: Serializable isolation violation on table - 15, "
+                "transactions forming the cycle are: 22, 34 (pid:25)",
+            }
+        ),
+        redshift_connector.ProgrammingError(
+            {
+                "S": "ERROR",
+                "C": "XX000",
+                "M": "could not complete because of conflict with concurrent transaction",
+            }
+        ),
+    ],
+)
+def test_redshift_serialization_conflicts_are_retryable(exc: Exception) -> None:
+    error = translate_error(exc, table="public.kpis")
+    assert type(error) is SerializationConflictError
+    assert error.retryable is True
+    assert error.table == "public.kpis"
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (redshift_connector.InterfaceError("communication error", OSError(104, "reset")), "lost"),
+        (redshift_connector.InterfaceError("connection is closed"), "lost"),
+        (pg8000.dbapi.InterfaceError("network error"), "lost"),
+        (pg8000.dbapi.DatabaseError({"S": "FATAL", "C": "57P01", "M": "terminating"}), "lost"),
+        (
+            redshift_connector.ProgrammingError(
+                {
+                    "S": "ERROR",
+                    "C": "XX000",
+                    "M": "Load into table 'kpis' failed.  Check 'stl_load_errors' system "
+                    "table for details.",
+                    "D": "error:  Invalid digit, Value '1023x', Pos 4, Type: Integer",
+                }
+            ),
+            "data",
+        ),
+        (
+            pg8000.dbapi.ProgrammingError(
+                {"C": "22P02", "M": 'invalid input syntax for type integer: "1023x"'}
+            ),
+            "data",
+        ),
+        (pg8000.dbapi.ProgrammingError({"C": "XX000", "M": "disk full on node 1023x"}), "other"),
+    ],
+)
+def test_connection_loss_is_retryable_and_data_errors_permanent(exc: Exception, kind: str) -> None:
+    error = translate_error(exc)
+    if kind == "lost":
+        assert type(error) is ConnectionLostError
+        assert error.retryable is True
+    elif kind == "data":  # a "1023" inside rejected data is not a serialization conflict
+        assert type(error) is DataRejectedError
+        assert error.retryable is False
+    else:
+        assert not isinstance(error, SerializationConflictError)
+        assert error.retryable is True
+
+
+def plan_of(*statements: str) -> TransactionPlan:
+    steps = tuple(SqlStep(sql, "test") for sql in statements)
+    return TransactionPlan(target=KPIS, batch_id="0" * 32, mode="append", steps=steps)
+
+
+def test_a_real_1023_from_the_server_rolls_back_and_is_retryable(
+    pg: Any, dsn: str, s3: S3Client
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    transport = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    conflict = plan_of(
+        "INSERT INTO kpis VALUES (1, 'a')",
+        # The server raises exactly what Redshift sends for error 1023.
+        "DO $$ BEGIN RAISE EXCEPTION '1023' USING ERRCODE = 'XX000', DETAIL = "
+        "'Serializable isolation violation on table - 100123, transactions forming the "
+        "cycle are: 4001, 4002 (pid:3)'; END $$",
+    )
+    with pytest.raises(SerializationConflictError) as caught:
+        transport.run(conflict)
+    assert caught.value.retryable is True
+    assert "Serializable isolation violation" in caught.value.message
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
+    assert transport.run(plan_of("INSERT INTO kpis VALUES (2, 'b')")) == 0
+    assert rows(pg, "SELECT id FROM kpis") == [(2,)]
+    transport.close()
+
+
+@pytest.mark.timeout(60)
+def test_backend_killed_mid_transaction_is_connection_lost_then_a_fresh_session_works(
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, dsn: str, s3: S3Client
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    transport = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    [(victim,)] = transport.query("SELECT pg_backend_pid()")
+    plan = plan_of('LOCK "public"."kpis"', "INSERT INTO kpis VALUES (1, 'a')")
+    blocker = embedded_env.connect(database=pg_database)
+    blocker.cursor().execute("LOCK TABLE kpis")  # held until rollback: the load waits
+    outcome: dict[str, BaseException] = {}
+
+    def load() -> None:
+        try:
+            transport.run(plan)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    admin = embedded_env.connect()
+    admin.autocommit = True
+    cursor = admin.cursor()
+    for _ in range(200):
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (victim,))
+        if [list(r) for r in cursor.fetchall()] == [["Lock"]]:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the load never waited for the lock")
+    cursor.execute("SELECT pg_terminate_backend(%s)", (victim,))
+    worker.join(timeout=20)
+    admin.close()
+    blocker.rollback()
+    blocker.close()
+    error = outcome["error"]
+    assert type(error) is ConnectionLostError
+    assert error.retryable is True
+    assert transport.run(plan) == 0
+    [(fresh,)] = transport.query("SELECT pg_backend_pid()")
+    assert fresh != victim
+    assert rows(pg, "SELECT id FROM kpis") == [(1,)]
+    transport.close()
+
+
+def test_rejected_copy_reads_sys_load_error_detail_after_rollback(
+    pg: Any, dsn: str, s3: S3Client, bucket: str
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    log: list[str] = []
+    transport = recording_transport(dsn, s3, log)
+    assert transport.query("SELECT pg_last_copy_id()") == [(-1,)]
+    bad = put(s3, bucket, "kpis/bad.csv", "id,name\n1,a\nnot-a-number,b\n")
+    loader = Loader(redshift_config(), transport=transport, s3_client=s3)
+    report = loader.load([bad])
+    assert report.outcomes() == ["failed"]
+    error = report.objects[0].error
+    assert isinstance(error, DataRejectedError)
+    assert error.retryable is False
+    [detail] = error.details
+    assert (detail.file, detail.line, detail.column, detail.code) == (bad.uri, 3, "id", "22P02")
+    assert detail.reason == 'invalid input syntax for type integer: "not-a-number"'
+    assert error.message.startswith(
+        f"COPY into public.kpis rejected line 3 of {bad.uri}, column id"
+    )
+    assert report.objects[0].load_errors == (detail,)
+    # The connector's own path: the COPY fails, the transaction is rolled back, then the
+    # session's pg_last_copy_id() rows are read from the SYS view in a new transaction.
+    assert log[-4].startswith('COPY "public"."kpis" FROM ')
+    assert log[-3:] == [ROLLBACK, SYS_LOAD_ERRORS_SQL, COMMIT]
+    one_expression_each(log[-3:])
+    [(copy_id,)] = transport.query("SELECT pg_last_copy_id()")
+    assert copy_id > 0  # kept after the rollback, as Redshift keeps it
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
+    loader.close()
+
+
+def test_rejected_copy_falls_back_to_stl_load_errors_and_trims_its_char_columns(
+    pg: Any, dsn: str, s3: S3Client, bucket: str
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(3))")
+    log: list[str] = []
+    transport = recording_transport(dsn, s3, log, load_error_tables=("stl",))
+    key = "kpis/" + "k" * 300 + ".csv"  # longer than STL_LOAD_ERRORS.filename (CHAR(256))
+    bad = put(s3, bucket, key, "id,name\n1,abcd\n")
+    loader = Loader(redshift_config(), transport=transport, s3_client=s3)
+    report = loader.load([bad])
+    assert report.outcomes() == ["failed"]
+    [detail] = report.objects[0].load_errors
+    assert detail.file == bad.uri  # matched back to the plan's object from its cut name
+    assert (detail.line, detail.column, detail.code) == (2, "name", "1204")
+    full_reason = (
+        "String length exceeds DDL length: 4 bytes for a column of 3 "
+        "(Redshift counts bytes, not characters)"
+    )
+    assert detail.reason == full_reason[:100].rstrip()  # CHAR(100) in STL_LOAD_ERRORS
+    assert log[-5:] == [ROLLBACK, SYS_LOAD_ERRORS_SQL, ROLLBACK, STL_LOAD_ERRORS_SQL, COMMIT]
+    one_expression_each(log[-5:])
+    loader.close()
+
+
+def test_without_load_error_tables_a_one_file_copy_is_named_from_the_error_text(
+    pg: Any, dsn: str, s3: S3Client, bucket: str
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    log: list[str] = []
+    transport = recording_transport(dsn, s3, log, load_error_tables=())
+    bad = put(s3, bucket, "kpis/bad.csv", "id,name\nx,a\n")
+    loader = Loader(redshift_config(), transport=transport, s3_client=s3)
+    report = loader.load([bad])
+    error = report.objects[0].error
+    assert isinstance(error, DataRejectedError)
+    assert error.details == report.objects[0].load_errors
+    [detail] = error.details
+    assert (detail.file, detail.line, detail.column, detail.code) == (bad.uri, None, None, "22P02")
+    assert detail.reason == 'invalid input syntax for type integer: "x"'
+    assert log[-5:] == [ROLLBACK, SYS_LOAD_ERRORS_SQL, ROLLBACK, STL_LOAD_ERRORS_SQL, ROLLBACK]
+    loader.close()
+
+
+def test_non_canonical_copy_text_is_a_permanent_syntax_error(server_dsn: str, s3: S3Client) -> None:
+    transport = ConnectorTransport(StandInConnector.from_dsn(server_dsn, s3_client=s3))
+    plan = plan_of('COPY "public"."kpis" FROM \'s3://bucket/a.csv\' IAM_ROLE default CSV')
+    with pytest.raises(PermanentError) as caught:
+        transport.run(plan)
+    assert caught.value.message.startswith("database error 42601: syntax error in COPY")
+    assert transport.query("SELECT 1") == [(1,)]  # rolled back, session usable
+    transport.close()
+
+
+# --- password rotation and the real driver ------------------------------------------------
+
+
+class RotatingSecret(CredentialProvider):
+    """A provider over a secret store that can be rotated under it (as SSM can)."""
+
+    def __init__(self, password: str) -> None:
+        super().__init__(max_age=300)  # cached, like every real provider
+        self.stored = password
+        self.fetches = 0
+
+    def _fetch(self) -> DbCredentials:
+        self.fetches += 1
+        return DbCredentials(user="loader", password=SecretStr(self.stored))
+
+
+def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3: S3Client) -> None:
+    provider = RotatingSecret("old-secret")
+    assert provider.get().password.get_secret_value() == "old-secret"  # now cached
+    provider.stored = "new-secret"  # rotated at the source
+    accepted = ["new-secret"]
+    offered: list[str] = []
+    sessions = StandInConnector.from_dsn(server_dsn, s3_client=s3)
+
+    def driver(**kwargs: Any) -> Any:
+        """The cluster's password check in front of a real session."""
+        offered.append(kwargs["password"])
+        if kwargs["password"] != accepted[0]:
+            raise redshift_connector.InterfaceError(
+                {"S": "FATAL", "C": "28000", "M": 'password authentication failed for "loader"'}
+            )
+        return sessions()
+
+    transport = ConnectorTransport(
+        RedshiftConnector(host=HOST, auth=PasswordAuth(provider), driver_connect=driver)
+    )
+    assert transport.query("SELECT current_database() IS NOT NULL") == [(True,)]
+    assert offered == ["old-secret", "new-secret"]
+    assert provider.fetches == 2
+    transport.close()
+    accepted[0] = "not-what-the-store-holds"
+    offered.clear()
+    with pytest.raises(CredentialsError) as caught:
+        transport.query("SELECT 1")
+    assert offered == ["new-secret", "new-secret"]  # one fresh fetch, then give up
+    assert provider.fetches == 3
+    assert caught.value.retryable is False
+    assert "new-secret" not in str(caught.value)
+
+
+def test_the_real_driver_takes_the_kwargs_and_an_unreachable_cluster_is_connection_lost() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    auth = PasswordAuth(StaticCredentials("loader", "pw"))
+    transport = ConnectorTransport(RedshiftConnector(host="127.0.0.1", port=port, auth=auth))
+    with pytest.raises(ConnectionLostError) as caught:
+        transport.query("SELECT 1")
+    assert caught.value.retryable is True
+    assert isinstance(caught.value.__cause__, redshift_connector.InterfaceError)
+
+
+# --- (e) the driver's keyword arguments per auth mode -------------------------------------
+
+COMMON = {
+    "host": HOST,
+    "port": 5439,
+    "database": "dev",
+    "ssl": True,
+    "sslmode": "verify-full",
+    "tcp_keepalive": True,
+    "application_name": "s3redshift",
+}
+
+
+@pytest.mark.parametrize(
+    ("auth", "expected"),
+    [
+        (
+            PasswordAuth(StaticCredentials("loader", "s3cr3t")),
+            {"user": "loader", "password": "s3cr3t"},
+        ),
+        (
+            ClusterIamAuth(
+                "analytics",
+                db_user="loader",
+                db_groups=("etl",),
+                auto_create=True,
+                region="eu-west-1",
+            ),
+            {
+                "iam": True,
+                "cluster_identifier": "analytics",
+                "db_user": "loader",
+                "db_groups": ["etl"],
+                "auto_create": True,
+                "region": "eu-west-1",
+            },
+        ),
+        (
+            ClusterIamAuth("analytics"),
+            {"iam": True, "cluster_identifier": "analytics", "group_federation": True},
+        ),
+        (
+            ServerlessIamAuth("analytics-wg", region="eu-west-1"),
+            {
+                "iam": True,
+                "is_serverless": True,
+                "serverless_work_group": "analytics-wg",
+                "region": "eu-west-1",
+            },
+        ),
+    ],
+    ids=["password", "iam-provisioned", "iam-with-iam", "serverless"],
+)
+def test_connect_kwargs_per_auth_mode(auth: Any, expected: dict[str, Any]) -> None:
+    credentials = auth.provider.get() if isinstance(auth, PasswordAuth) else None
+    kwargs = connect_kwargs(
+        host=HOST, port=5439, database="dev", auth=auth, credentials=credentials
+    )
+    assert kwargs == COMMON | expected
+    assert "timeout" not in kwargs  # a socket timeout would cut a long COPY
+    inspect.signature(redshift_connector.connect).bind(**kwargs)  # all real driver parameters
+
+
+@pytest.mark.parametrize(
+    ("target", "credentials", "auth"),
+    [
+        (
+            {"cluster_identifier": "analytics"},
+            {"provider": "iam", "user": "loader"},
+            ClusterIamAuth("analytics", db_user="loader", region="eu-west-1"),
+        ),
+        (
+            {"cluster_identifier": "analytics"},
+            {"provider": "iam"},
+            ClusterIamAuth("analytics", region="eu-west-1"),
+        ),
+        ({"workgroup": "wg"}, {"provider": "iam"}, ServerlessIamAuth("wg", region="eu-west-1")),
+    ],
+)
+def test_iam_configurations_use_the_drivers_iam_modes(
+    target: dict[str, str], credentials: dict[str, str], auth: Any
+) -> None:
+    config = LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "connector", "host": HOST} | target,
+            "credentials": credentials,
+            "copy": {"region": "eu-west-1"},
+        }
+    )
+    transport = ConnectorTransport.from_config(config)
+    assert transport._connect == RedshiftConnector(host=HOST, auth=auth)
+
+
+def test_password_configuration_asks_the_configured_provider() -> None:
+    config = redshift_config(credentials={"provider": "ssm", "user": "loader", "parameter": "/p"})
+    connector = ConnectorTransport.from_config(config)._connect
+    assert isinstance(connector.auth, PasswordAuth)
+    assert isinstance(connector.auth.provider, SsmPasswordProvider)
+    assert connector.auth.provider.parameter == "/p"
+    static = redshift_config(
+        credentials={"provider": "static", "user": "loader", "password": "hunter2-secret"}
+    )
+    connector = ConnectorTransport.from_config(static)._connect
+    assert isinstance(connector.auth, PasswordAuth)
+    assert connector.auth.provider.get().password.get_secret_value() == "hunter2-secret"
+    assert "hunter2" not in repr(connector)
+
+
+# --- (f) the statement timeout from the time budget ---------------------------------------
+
+
+def test_time_budget_becomes_a_transaction_local_statement_timeout(
+    pg: Any, dsn: str, s3: S3Client
+) -> None:
+    log: list[str] = []
+    transport = recording_transport(dsn, s3, log)
+    observe = plan_of(
+        "CREATE TEMP TABLE seen AS SELECT current_setting('statement_timeout') AS timeout"
+    )
+    assert transport.run(observe, time_budget=30) == 0
+    assert log == ["SET LOCAL statement_timeout TO 30000", observe.steps[0].text(), COMMIT]
+    assert transport.query("SELECT timeout FROM seen") == [("30s",)]
+    assert transport.query("SHOW statement_timeout") == [("0",)]  # gone with the transaction
+    started = time.monotonic()
+    with pytest.raises(TimeBudgetExceededError) as caught:
+        transport.run(plan_of("SELECT pg_sleep(5)"), time_budget=0.25)
+    assert time.monotonic() - started < 3
+    assert caught.value.retryable is True
+    transport.close()
+
+
+def test_a_spent_time_budget_sends_nothing(server_dsn: str, s3: S3Client) -> None:
+    opened: list[int] = []
+    sessions = StandInConnector.from_dsn(server_dsn, s3_client=s3)
+
+    def connect() -> Any:
+        opened.append(1)
+        return sessions()
+
+    transport = ConnectorTransport(connect)
+    with pytest.raises(TimeBudgetExceededError) as caught:
+        transport.run(plan_of("SELECT 1"), time_budget=0)
+    assert caught.value.table == "public.kpis"
+    assert opened == []
+
+
+# --- the stand-in's COPY parser ---------------------------------------------------------
+
+identifiers = st.from_regex(r"[a-z_][a-z0-9_$]{0,8}", fullmatch=True)
+texts = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
+)
+role_arns = st.from_regex(r"arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9_+=.@/-]{1,16}", fullmatch=True)
+delimiters = st.sampled_from([",", "|", "\t", ";", "'", "\\", "\\036"])
+null_strings = st.none() | st.sampled_from(["", "\\N", "NULL", "\\0", "it's"])
+headers = st.integers(0, 3)
+formats = st.one_of(
+    st.builds(
+        CsvFormat,
+        delimiter=delimiters,
+        quote=st.sampled_from(['"', "'", "%"]),
+        ignore_header=headers,
+        null_as=null_strings,
+    ),
+    st.builds(DelimitedFormat, delimiter=delimiters, ignore_header=headers, null_as=null_strings),
+    st.builds(
+        JsonFormat,
+        json_paths=st.sampled_from(
+            ["auto", "auto ignorecase", "noshred", "s3://paths-bucket/it's\\.jsonpaths"]
+        ),
+    ),
+    st.builds(AvroFormat, json_paths=st.sampled_from(["auto", "s3://paths-bucket/a.avsc"])),
+    st.builds(
+        FixedWidthFormat,
+        widths=st.lists(st.tuples(identifiers, st.integers(1, 500)), min_size=1, max_size=3).map(
+            tuple
+        ),
+        ignore_header=headers,
+        null_as=null_strings,
+    ),
+    st.just(ParquetFormat()),
+    st.just(OrcFormat()),
+)
+option_values: dict[str, st.SearchStrategy[Any]] = {
+    "accept_any_date": st.just(True),
+    "accept_inv_chars": st.sampled_from(["?", "'", "\\"]),
+    "blanks_as_null": st.just(True),
+    "date_format": st.sampled_from(["auto", "YYYY-MM-DD", "MM/DD/YYYY"]),
+    "empty_as_null": st.just(True),
+    "encoding": st.sampled_from(["UTF8", "UTF16", "UTF16LE", "UTF16BE"]),
+    "escape": st.just(True),
+    "explicit_ids": st.just(True),
+    "fill_record": st.just(True),
+    "ignore_blank_lines": st.just(True),
+    "remove_quotes": st.just(True),
+    "round_dec": st.just(True),
+    "time_format": st.sampled_from(["auto", "epochsecs", "YYYY-MM-DD HH:MI:SS"]),
+    "trim_blanks": st.just(True),
+    "truncate_columns": st.just(True),
+    "comp_rows": st.integers(1000, 2147483647),
+    "comp_update": st.sampled_from([None, True, False, "preset"]),
+    "ignore_all_errors": st.just(True),
+    "max_error": st.integers(0, 100000),
+    "no_load": st.just(True),
+    "stat_update": st.sampled_from([None, True, False]),
+}
+authorizations = st.one_of(
+    st.just(IamRole(arns="default")),
+    st.builds(IamRole, arns=st.lists(role_arns, min_size=1, max_size=2).map(tuple)),
+    st.builds(
+        TemporaryKeys,
+        access_key_id=st.from_regex(r"[A-Z0-9]{16,20}", fullmatch=True),
+        secret_access_key=texts.filter(bool),
+        session_token=st.none() | texts.filter(bool),
+    ),
+)
+
+
+@st.composite
+def copy_commands(draw: st.DrawFn, *, canonical: bool) -> CopyCommand:
+    fmt = draw(formats)
+    columnar = isinstance(fmt, ParquetFormat | OrcFormat)
+    names = draw(st.lists(st.sampled_from(sorted(option_values)), unique=True, max_size=5))
+    values = {name: draw(option_values[name]) for name in names}
+    if columnar and canonical:
+        values.pop("comp_update", None)  # never written for Parquet/ORC: not recoverable
+    try:
+        options = CopyOptions(**values)
+        check_compatible(fmt, options)
+    except CopyOptionsError:
+        assume(False)
+    compression = None
+    if isinstance(fmt, CsvFormat | DelimitedFormat | JsonFormat | FixedWidthFormat):
+        compression = draw(st.none() | st.sampled_from(list(Compression)))
+        if compression is not None and not canonical:
+            fmt = fmt.model_copy(update={"compression": compression.value.lower()})
+    table = draw(
+        st.builds(TableRef, identifiers, identifiers) | st.builds(TableRef.temporary, identifiers)
+    )
+    try:
+        return CopyCommand(
+            table=table,
+            source=draw(st.builds("s3://{}/{}".format, st.just("data-bucket"), texts)),
+            format=fmt,
+            authorization=draw(authorizations),
+            manifest=draw(st.booleans()),
+            compression=compression,
+            region=None if columnar else draw(st.none() | st.just("eu-west-1")),
+            columns=tuple(draw(st.lists(identifiers, unique=True, max_size=3))),
+            options=options,
+        )
+    except (CopyOptionsError, UnsafeIdentifierError):
+        assume(False)
+        raise
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(copy_commands(canonical=True))
+def test_parse_copy_inverts_to_sql(command: CopyCommand) -> None:
+    assert parse_copy(command.to_sql()) == command
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(copy_commands(canonical=False))
+def test_parse_copy_keeps_the_text_of_every_command(command: CopyCommand) -> None:
+    assert parse_copy(command.to_sql()).to_sql() == command.to_sql()
+
+
+CANONICAL = (
+    'COPY "public"."kpis" ("id") FROM \'s3://b-1/it\'\'s \\\\ key.csv\' IAM_ROLE default '
+    "FORMAT AS CSV GZIP REGION AS 'eu-west-1' MANIFEST IGNOREHEADER AS 1 COMPUPDATE OFF "
+    "MAXERROR AS 0 STATUPDATE OFF"
+)
+
+
+def test_parse_copy_reads_a_literal_with_quote_and_backslash() -> None:
+    command = parse_copy(CANONICAL)
+    assert command.source == "s3://b-1/it's \\ key.csv"
+    assert command.columns == ("id",)
+    assert command.compression is Compression.GZIP
+    assert command.to_sql() == CANONICAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CANONICAL.replace("COPY", "copy", 1),
+        CANONICAL.replace("GZIP REGION AS 'eu-west-1'", "REGION AS 'eu-west-1' GZIP"),
+        CANONICAL.replace(" MAXERROR AS 0", ""),
+        CANONICAL.replace("\\\\ key", "\\ key"),
+        CANONICAL + " NOLOAD",
+        CANONICAL.replace('"kpis"', "kpis"),
+        CANONICAL + ";",
+    ],
+    ids=["case", "order", "maxerror", "lone-backslash", "late-clause", "bare-name", "semicolon"],
+)
+def test_parse_copy_refuses_text_the_builder_never_writes(text: str) -> None:
+    with pytest.raises(CopyTextError):
+        parse_copy(text)
