@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest demo bench clean lambda-zip checkov
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,11 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) lint typecheck checkov pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src adapters tests bench
-	$(BIN)/ruff format --check src adapters tests bench
+	$(BIN)/ruff check src adapters tests bench scripts
+	$(BIN)/ruff format --check src adapters tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,3 +34,31 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The Lambda artifact: dist/lambda-<transport>-<arch>-py<version>.zip, built
+# for Lambda's platform from any machine (pip --platform --only-binary).
+TRANSPORT      ?= data-api
+ARCH           ?= x86_64
+PYTHON_VERSION ?= 3.12
+
+lambda-zip: $(STAMP)
+	$(BIN)/python scripts/build_lambda.py --transport $(TRANSPORT) --arch $(ARCH) \
+		--python-version $(PYTHON_VERSION) --out-dir dist
+
+# checkov lives in its own venv: it pins an old boto3 and ships a fork of
+# python-hcl2 that would replace the project's one.
+CHECKOV_VERSION ?= 3.3.30
+CHECKOV_VENV    := build/checkov-venv
+CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $(CHECKOV_STAMP)
+
+# A file checkov cannot parse drops its resources silently, so the JSON copy
+# of the results is read to fail on parsing errors as well as failed checks.
+checkov: $(CHECKOV_STAMP)
+	$(CHECKOV_VENV)/bin/checkov -d infra/terraform --framework terraform --skip-download \
+		--compact --quiet -o cli -o json --output-file-path console,build/checkov.json
+	$(CHECKOV_VENV)/bin/python -c 'import json, sys; r = json.load(open("build/checkov.json")); s = (r[0] if isinstance(r, list) else r)["summary"]; sys.exit("checkov: %d file(s) could not be parsed" % s["parsing_errors"] if s["parsing_errors"] else 0)'

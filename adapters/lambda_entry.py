@@ -1,4 +1,4 @@
-"""AWS Lambda entry point (handler ``adapters.lambda_entry.handler``).
+"""AWS Lambda entry point: ``lambda_entry.handler`` (the file sits at the zip root).
 
 All behaviour lives in :func:`s3redshift.handler.handle` (payloads, answers,
 the sweep payload, log lines); this module holds only what belongs to one

@@ -1,0 +1,215 @@
+provider "aws" {
+  region = var.region
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  # Notifications are keyed by bucket name, so the name must be known at plan
+  # time: it comes from a variable, not from bucket_prefix.
+  bucket = var.bucket_name
+}
+
+################################################################################
+# The data bucket: versioned, SSE-KMS, private
+################################################################################
+
+data "aws_iam_policy_document" "data_key" {
+  # checkov:skip=CKV_AWS_109:This is a KMS key policy: its Resource "*" means this one key, and the actions are delegated to IAM policies of this account.
+  # checkov:skip=CKV_AWS_111:This is a KMS key policy: its Resource "*" means this one key, and the actions are delegated to IAM policies of this account.
+  # checkov:skip=CKV_AWS_356:This is a KMS key policy: its Resource "*" means this one key; a key policy cannot name the key's own ARN before the key exists.
+  statement {
+    sid    = "AccountAdministersAndUsesThroughIam"
+    effect = "Allow"
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:CreateAlias",
+      "kms:CreateGrant",
+      "kms:Decrypt",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
+      "kms:EnableKeyRotation",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListGrants",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:RetireGrant",
+      "kms:RevokeGrant",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "data" {
+  description             = "${var.name}: encrypts the data bucket"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.data_key.json
+}
+
+resource "aws_s3_bucket" "data" {
+  # checkov:skip=CKV_AWS_18:Example: server access logging needs a separate log bucket, which is outside what this example shows.
+  # checkov:skip=CKV_AWS_144:Example: cross-region replication is a durability choice of the bucket's owner, unrelated to loading.
+  # checkov:skip=CKV2_AWS_62:The bucket's notifications are created by module.loader (aws_s3_bucket_notification.this, keyed by the bucket name), which checkov cannot link to this resource.
+  bucket = local.bucket
+}
+
+resource "aws_s3_bucket_public_access_block" "data" {
+  bucket                  = aws_s3_bucket.data.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.data.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "data" {
+  bucket = aws_s3_bucket.data.id
+
+  rule {
+    id     = "expire-old-versions-and-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.data]
+}
+
+################################################################################
+# Redshift Serverless
+################################################################################
+
+resource "aws_redshiftserverless_namespace" "this" {
+  namespace_name        = var.name
+  db_name               = var.database
+  manage_admin_password = true
+  kms_key_id            = aws_kms_key.data.arn
+  # The module's COPY role, so that COPY ... IAM_ROLE '<arn>' may assume it.
+  iam_roles            = [module.loader.copy_role_arn]
+  default_iam_role_arn = module.loader.copy_role_arn
+}
+
+resource "aws_redshiftserverless_workgroup" "this" {
+  namespace_name      = aws_redshiftserverless_namespace.this.namespace_name
+  workgroup_name      = var.name
+  base_capacity       = 8
+  publicly_accessible = false
+}
+
+################################################################################
+# Alarm notifications
+################################################################################
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name}-alarms"
+  kms_master_key_id = "alias/aws/sns"
+}
+
+################################################################################
+# The loader
+################################################################################
+
+module "loader" {
+  source = "../.."
+
+  name         = var.name
+  package_path = var.package_path
+  runtime      = "python3.12"
+  architecture = "x86_64"
+
+  trigger = "sqs"
+  sources = [
+    { bucket = local.bucket, prefix = "incoming/", suffix = ".csv" },
+    { bucket = local.bucket, prefix = "incoming/", suffix = ".csv.gz" },
+    { bucket = local.bucket, prefix = "events/", suffix = ".json" },
+  ]
+  source_kms_key_arns = [aws_kms_key.data.arn]
+
+  sqs = {
+    batch_size                         = 100
+    maximum_batching_window_in_seconds = 30
+    maximum_concurrency                = 4
+  }
+  timeout = 300
+
+  redshift = {
+    transport      = "data-api"
+    database       = var.database
+    workgroup_name = aws_redshiftserverless_workgroup.this.workgroup_name
+    workgroup_arn  = aws_redshiftserverless_workgroup.this.arn
+  }
+  # Serverless maps the function's role to the database user "IAMR:<name>-loader".
+  credentials = {
+    provider = "iam"
+  }
+
+  tables = [
+    {
+      pattern = "incoming/{table}/**"
+      schema  = "staging"
+      table   = "{table}"
+      format  = { type = "csv", ignore_header = 1 }
+      options = { max_error = 0, date_format = "auto" }
+    },
+    {
+      pattern = "events/{table}/**"
+      schema  = "raw"
+      table   = "{table}"
+      mode    = "upsert"
+      keys    = ["event_id"]
+      format  = { type = "json", json_paths = "auto" }
+    },
+  ]
+
+  alarm_sns_topic_arn       = aws_sns_topic.alarms.arn
+  sweep_schedule_expression = "rate(6 hours)"
+  sweep_since               = "P2D"
+
+  tags = var.tags
+}

@@ -1,0 +1,34 @@
+variable "region" {
+  description = "AWS region to deploy to."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "name" {
+  description = "Name of the loader and of the Serverless namespace and workgroup."
+  type        = string
+  default     = "s3redshift-complete"
+}
+
+variable "bucket_name" {
+  description = "Name of the data bucket to create (globally unique; known at plan time, since notifications are keyed by it)."
+  type        = string
+}
+
+variable "database" {
+  description = "Database created in the Serverless namespace and loaded into."
+  type        = string
+  default     = "analytics"
+}
+
+variable "package_path" {
+  description = "The data-api artifact built by `make lambda-zip TRANSPORT=data-api ARCH=x86_64 PYTHON_VERSION=3.12` (run from the repository root)."
+  type        = string
+  default     = "../../../../dist/lambda-data-api-x86_64-py3.12.zip"
+}
+
+variable "tags" {
+  description = "Tags for the loader's resources."
+  type        = map(string)
+  default     = { project = "s3redshift", example = "complete" }
+}

@@ -1,0 +1,19 @@
+output "function_name" {
+  description = "The loader function."
+  value       = module.loader.function_name
+}
+
+output "dlq_url" {
+  description = "Dead-letter queue: events that still failed after the retries."
+  value       = module.loader.dlq_url
+}
+
+output "ssm_parameter_name" {
+  description = "The SecureString holding the password."
+  value       = module.loader.ssm_parameter_name
+}
+
+output "loader_security_group_id" {
+  description = "Security group of the function."
+  value       = aws_security_group.loader.id
+}
