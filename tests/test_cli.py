@@ -127,3 +127,31 @@ def test_config_schema_prints_the_contract_keys() -> None:
     schema = json.loads(result.stdout)
     assert set(schema["properties"]) == {"target", "credentials", "copy", "ledger", "tables"}
     assert schema["additionalProperties"] is False
+
+
+def test_plan_text_shows_how_each_transport_sends_the_transaction(tmp_path: Path) -> None:
+    event = str(one_record_event(tmp_path))
+    connector = run("plan", event, env=SEED_ENV)
+    assert connector.returncode == 0, connector.stderr
+    lines = connector.stdout.splitlines()
+    assert lines[1] == "-- redshift_connector: one transaction on one session"
+    assert lines[2] == "BEGIN;"
+    assert lines[3] == "-- SET LOCAL statement_timeout TO <the time budget, in ms>;"
+    assert lines[4].startswith('LOCK "s3redshift"."load_ledger", "analytics"."kpis"')
+    assert "COMMIT;" in lines
+    cfg = tmp_path / "data-api.toml"
+    cfg.write_text(
+        '[target]\nkind = "redshift"\ntransport = "data-api"\nworkgroup = "analytics-wg"\n'
+        '[credentials]\nprovider = "iam"\n'
+    )
+    data_api = run("plan", "--config", str(cfg), event)
+    assert data_api.returncode == 0, data_api.stderr
+    framing = data_api.stdout.splitlines()[1]
+    assert framing.startswith(
+        "-- Redshift Data API: one BatchExecuteStatement = one transaction; 7 statements "
+        "(at most 40), "
+    )
+    statements = [line for line in data_api.stdout.splitlines() if line.endswith(";")]
+    size = sum(len(s[:-1].encode()) for s in statements)
+    assert framing.endswith(f" {size} bytes of SQL (at most 100000)")
+    assert "BEGIN;" not in data_api.stdout

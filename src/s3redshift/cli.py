@@ -222,12 +222,18 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
         out.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
     for target in result.targets:
+        statements = target.plan.statements()
         out.write(
             f"-- {target.plan.target} ({target.plan.mode}): {len(target.objects)} object(s), "
             f"batch {target.plan.batch_id}\n"
         )
-        for statement in target.plan.statements():
+        out.write(_framing(config, statements))
+        if config.target.kind == "redshift" and config.target.transport == "connector":
+            out.write("BEGIN;\n-- SET LOCAL statement_timeout TO <the time budget, in ms>;\n")
+        for statement in statements:
             out.write(statement + ";\n")
+        if config.target.kind == "redshift" and config.target.transport == "connector":
+            out.write("COMMIT;\n")
         out.write("\n")
     if result.skipped:
         out.write("-- skipped\n")
@@ -236,6 +242,22 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     if not result.targets:
         out.write("-- nothing to load\n")
     return EXIT_OK
+
+
+def _framing(config: LoaderConfig, statements: list[str]) -> str:
+    """How the transport sends one target's transaction, as a comment line."""
+    size = sum(len(text.encode()) for text in statements)
+    if config.target.kind == "postgres":
+        return (
+            "-- local stand-in: one PostgreSQL transaction; each COPY is carried out by "
+            "streaming its objects from S3\n"
+        )
+    if config.target.transport == "data-api":
+        return (
+            f"-- Redshift Data API: one BatchExecuteStatement = one transaction; "
+            f"{len(statements)} statements (at most 40), {size} bytes of SQL (at most 100000)\n"
+        )
+    return "-- redshift_connector: one transaction on one session\n"
 
 
 # --- invoke -------------------------------------------------------------------
