@@ -367,11 +367,11 @@ def test_gov_and_china_partitions_are_role_arns() -> None:
 
 
 def test_temporary_keys_with_and_without_token() -> None:
-    keys = TemporaryKeys(access_key_id="AKIAIOSFODNN7EXAMPLE", secret_access_key=SecretStr("s/k+1"))
+    keys = TemporaryKeys(access_key_id="TESTACCESSKEYID00000", secret_access_key=SecretStr("s/k+1"))
     command = CopyCommand(table=TABLE, source=SRC, format=CsvFormat(), authorization=keys)
     check_parses(command)
     assert command.to_sql() == (
-        f"COPY \"public\".\"kpis\" FROM '{SRC}' ACCESS_KEY_ID 'AKIAIOSFODNN7EXAMPLE' "
+        f"COPY \"public\".\"kpis\" FROM '{SRC}' ACCESS_KEY_ID 'TESTACCESSKEYID00000' "
         f"SECRET_ACCESS_KEY 's/k+1' FORMAT AS CSV {TAIL}"
     )
     with_token = TemporaryKeys(
@@ -746,7 +746,7 @@ def test_duplicate_column() -> None:
 
 def sentinel_keys() -> TemporaryKeys:
     return TemporaryKeys(
-        access_key_id="AKIAIOSFODNN7EXAMPLE",
+        access_key_id="TESTACCESSKEYID00000",
         secret_access_key=SecretStr(SENTINEL),
         session_token=SecretStr(SENTINEL),
     )
@@ -767,7 +767,7 @@ def test_secrets_never_leave_the_sql() -> None:
     ]
     for text in shown:
         assert SENTINEL not in text
-    assert "AKIAIOSFODNN7EXAMPLE" in command.redacted()
+    assert "TESTACCESSKEYID00000" in command.redacted()
 
 
 @pytest.mark.parametrize(
@@ -799,16 +799,16 @@ def test_errors_while_building_with_keys_do_not_show_them(kwargs: dict[str, obje
     "fields",
     [
         {"access_key_id": "short", "secret_access_key": SENTINEL, "session_token": SENTINEL},
-        {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_key": SENTINEL},
+        {"access_key_id": "TESTACCESSKEYID00000", "secret_key": SENTINEL},
         {"secret_access_key": SENTINEL, "session_token": SENTINEL},
         {
-            "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "access_key_id": "TESTACCESSKEYID00000",
             "secret_access_key": 1,
             "session_token": SENTINEL,
         },
-        {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": SENTINEL + "\x00"},
+        {"access_key_id": "TESTACCESSKEYID00000", "secret_access_key": SENTINEL + "\x00"},
         {
-            "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "access_key_id": "TESTACCESSKEYID00000",
             "secret_access_key": SENTINEL,
             "session_token": "",
         },
@@ -932,7 +932,7 @@ class _Config(BaseModel):
     [
         {"access_key_id": "bad", "secret_access_key": SENTINEL, "session_token": SENTINEL},
         {"secret_access_key": SENTINEL},
-        {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": SENTINEL, "token": SENTINEL},
+        {"access_key_id": "TESTACCESSKEYID00000", "secret_access_key": SENTINEL, "token": SENTINEL},
         {"arns": "default", "secret_access_key": SENTINEL},
         {"arns": "arn:aws:iam::1:role/R", "session_token": SENTINEL},
     ],
@@ -950,7 +950,7 @@ def test_authorization_is_picked_by_its_keys() -> None:
     role = _Config.model_validate({"authorization": {"arns": ROLE}}).authorization
     assert role == IamRole(arns=ROLE)
     keys = _Config.model_validate(
-        {"authorization": {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "x"}}
+        {"authorization": {"access_key_id": "TESTACCESSKEYID00000", "secret_access_key": "x"}}
     ).authorization
     assert isinstance(keys, TemporaryKeys)
     assert keys.secret_access_key.get_secret_value() == "x"

@@ -433,7 +433,7 @@ def test_unredacted_statements_are_sent_and_never_shown(stubbed: Any) -> None:
         source="s3://data-bucket/_s3redshift/manifests/public.kpis/x.manifest",
         manifest=True,
         format=CsvFormat(),
-        authorization=TemporaryKeys(access_key_id="AKIAIOSFODNN7EXAMPLE", secret_access_key=secret),
+        authorization=TemporaryKeys(access_key_id="TESTACCESSKEYID00000", secret_access_key=secret),
     )
     plan = TransactionPlan(
         target=TableRef.parse("public.kpis"),

@@ -232,7 +232,7 @@ def test_patch_environ_sets_aws_env_and_restores_previous_values(
     embedded_env: EmbeddedEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAPREVIOUSVALUE")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "PREVIOUSKEYVALUE")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     before = dict(os.environ)
     with EmbeddedEnvironment(dsn=embedded_env.dsn, region="eu-west-1", patch_environ=True) as env:
