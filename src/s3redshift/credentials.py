@@ -452,6 +452,14 @@ def _client_error(exc: ClientError, target: _AwsTarget) -> Exception:
 # --- providers -------------------------------------------------------------------
 
 
+def _new_client(service: str, region: str | None, target: _AwsTarget) -> Any:
+    """A boto3 client, made on a provider's first fetch (boto3 is imported here, lazily)."""
+    with _translated_aws_errors(target):
+        import boto3
+
+        return boto3.session.Session().client(service, region_name=region)  # type: ignore[call-overload]
+
+
 class StaticCredentials(CredentialProvider):
     """A user and password given in code or configuration (tests, the local stand-in)."""
 
@@ -515,10 +523,7 @@ class SsmPasswordProvider(CredentialProvider):
 
     def _ssm(self) -> SSMClient:
         if self._client is None:
-            with _translated_aws_errors(self._target(self._region)):
-                import boto3
-
-                self._client = boto3.session.Session().client("ssm", region_name=self._region)
+            self._client = _new_client("ssm", self._region, self._target(self._region))
         return self._client
 
     def _fetch(self) -> DbCredentials:
@@ -600,12 +605,7 @@ class SecretsManagerProvider(CredentialProvider):
 
     def _secretsmanager(self) -> SecretsManagerClient:
         if self._client is None:
-            with _translated_aws_errors(self._target(self._region)):
-                import boto3
-
-                self._client = boto3.session.Session().client(
-                    "secretsmanager", region_name=self._region
-                )
+            self._client = _new_client("secretsmanager", self._region, self._target(self._region))
         return self._client
 
     def _fetch(self) -> DbCredentials:
@@ -785,10 +785,7 @@ class ClusterIamProvider(CredentialProvider):
 
     def _redshift(self) -> RedshiftClient:
         if self._client is None:
-            with _translated_aws_errors(self._target(self._region)):
-                import boto3
-
-                self._client = boto3.session.Session().client("redshift", region_name=self._region)
+            self._client = _new_client("redshift", self._region, self._target(self._region))
         return self._client
 
     def _fetch(self) -> DbCredentials:
@@ -870,12 +867,9 @@ class ServerlessIamProvider(CredentialProvider):
 
     def _serverless(self) -> RedshiftServerlessClient:
         if self._client is None:
-            with _translated_aws_errors(self._target(self._region)):
-                import boto3
-
-                self._client = boto3.session.Session().client(
-                    "redshift-serverless", region_name=self._region
-                )
+            self._client = _new_client(
+                "redshift-serverless", self._region, self._target(self._region)
+            )
         return self._client
 
     def _fetch(self) -> DbCredentials:
