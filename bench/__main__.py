@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import cold_start, copy_builder, plan_size, standin_load
+from bench import artifact_size, cold_start, copy_builder, plan_size, standin_load
 
 BENCHMARKS = {
+    "artifact_size": artifact_size.run,
     "cold_start": cold_start.run,
     "copy_builder": copy_builder.run,
     "plan_size": plan_size.run,

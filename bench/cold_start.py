@@ -10,6 +10,7 @@ MODULES = {
     "s3redshift (package only)": "s3redshift",
     "events+mapping+copy": "s3redshift.events, s3redshift.mapping, s3redshift.copy",
     "loader (with config, plan)": "s3redshift.loader",
+    "Lambda adapter (what INIT pays)": "adapters.lambda_entry",
     "boto3 (for comparison)": "boto3",
 }
 RUNS = 5
