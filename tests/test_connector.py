@@ -326,7 +326,7 @@ def transaction_tail(batch: str) -> list[str]:
 
 UPSERT_STEPS = [
     'CREATE TEMP TABLE "s3redshift_latest" AS SELECT "id", "val", "ts" FROM (SELECT "id", '
-    '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC) AS '
+    '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC NULLS LAST) AS '
     '"s3redshift_rank" FROM "s3redshift_stage") AS ranked WHERE "s3redshift_rank" = 1',
     'DELETE FROM "public"."kpis" USING "s3redshift_latest" '
     'WHERE "public"."kpis"."id" = "s3redshift_latest"."id"',

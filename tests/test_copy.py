@@ -971,3 +971,25 @@ def test_copy_into_a_session_temporary_table() -> None:
             options=CopyOptions(escape=True),
         )
     assert caught.value.table == "stage_kpis"
+
+
+def test_csv_quote_and_delimiter_must_differ() -> None:
+    with pytest.raises(CopyOptionsError) as info:
+        CsvFormat(quote=",", delimiter=",")
+    assert "QUOTE" in str(info.value)
+    assert "DELIMITER" in str(info.value)
+
+
+def test_a_secret_of_the_wrong_type_is_not_echoed_in_nested_errors() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    class Holder(BaseModel):
+        auth: TemporaryKeys
+
+    sentinel = "SENTINEL-NESTED-7a1f"
+    with pytest.raises(ValidationError) as info:
+        Holder.model_validate(
+            {"auth": {"access_key_id": "TESTACCESSKEYID00000", "secret_access_key": [sentinel]}}
+        )
+    assert sentinel not in str(info.value)
+    assert sentinel not in repr(info.value.errors())

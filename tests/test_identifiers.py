@@ -15,7 +15,24 @@ def test_quote_identifier_folds_and_quotes(name: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "a b", "1abc", 'a"b', "a;b", "a.b", "a\nb", "a-b", "x" * 128, "é" * 64]
+    "name",
+    [
+        "",
+        "a b",
+        "1abc",
+        'a"b',
+        "a;b",
+        "a.b",
+        "a\nb",
+        "a-b",
+        "x" * 128,
+        "é" * 64,
+        "a\u00a0b",  # no-break space
+        "a\u200bb",  # zero-width space
+        "\u202eevil",  # right-to-left override
+        "a\ufeff",  # byte order mark
+        "price€",  # a symbol
+    ],
 )
 def test_unsafe_identifiers_are_rejected(name: str) -> None:
     with pytest.raises(UnsafeIdentifierError):
@@ -41,3 +58,8 @@ def test_table_ref_sql_and_parse() -> None:
     assert str(ref) == "analytics.kpis"
     with pytest.raises(UnsafeIdentifierError):
         TableRef.parse("kpis")
+
+
+@pytest.mark.parametrize("name", ["zürich", "数据", "café_2", "naïve$"])
+def test_letters_digits_and_marks_of_any_script_are_names(name: str) -> None:
+    assert validate_identifier(name) == name

@@ -361,6 +361,9 @@ def test_thousand_objects_over_five_tables_take_exactly_five_transactions(
     ]
     report = make_loader().load(objects)
     assert report.counts["loaded"] == 1000
+    assert sorted((t.table, t.attempts) for t in report.targets) == [
+        (f"public.{t}", 1) for t in tables
+    ]
     # PostgreSQL's own record: every row carries the id (xmin) of the
     # transaction that inserted it.
     writers: set[str] = set()
@@ -510,3 +513,37 @@ def test_a_failing_guard_step_is_a_conflict_whatever_the_database_says(
     )
     with pytest.raises(DataRejectedError):
         loader.transport.run(other)
+
+
+def test_upsert_row_without_an_order_by_value_never_beats_a_dated_one(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, val VARCHAR(10), ts INT)")
+    rule = CSV_RULE | {"mode": "upsert", "keys": ["id"], "order_by": "ts"}
+    a = put(s3, bucket, "kpis/a.csv", "id,val,ts\n1,dated,30\n")
+    b = put(s3, bucket, "kpis/b.csv", "id,val,ts\n1,undated,\n")
+    assert make_loader(rule).load([a, b]).outcomes() == ["loaded", "loaded"]
+    assert rows(pg, "SELECT id, val FROM kpis") == [(1, "dated")]
+
+
+def test_replace_with_one_bad_file_keeps_the_old_rows_and_loads_nothing(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "INSERT INTO kpis VALUES (100, 'old'), (101, 'old')",
+    )
+    rule = CSV_RULE | {"mode": "replace"}
+    good = put(s3, bucket, "kpis/a-good.csv", "id,name\n1,new\n")
+    bad = put(s3, bucket, "kpis/b-bad.csv", "id,name\nbroken,x\n")
+    report = make_loader(rule).load([good, bad])
+    assert report.outcomes() == ["failed", "failed"]
+    good_result, bad_result = report.objects
+    assert bad_result.error is not None
+    assert bad_result.error.kind == "DataRejectedError"
+    assert good_result.error is not None
+    assert good_result.error.retryable is True
+    assert "replace loads a batch whole" in good_result.error.message
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(100, "old"), (101, "old")]
+    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(0,)]

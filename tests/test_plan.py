@@ -133,7 +133,7 @@ def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
     assert sqls[5].startswith('COPY "s3redshift_stage" ("id", "val", "ts") FROM ')
     assert sqls[6] == (
         'CREATE TEMP TABLE "s3redshift_latest" AS SELECT "id", "val", "ts" FROM (SELECT "id", '
-        '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC) AS '
+        '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC NULLS LAST) AS '
         '"s3redshift_rank" FROM "s3redshift_stage") AS ranked WHERE "s3redshift_rank" = 1'
     )
     assert sqls[7] == (

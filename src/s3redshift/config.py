@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +52,9 @@ CONFIG_ENV = "S3REDSHIFT_CONFIG"
 SEED_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PW_PARAM", "DB_SCHEMA", "IAM_ROLE")
 """The seed loader's environment variables, all required when used."""
 
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
 _STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
@@ -66,12 +70,12 @@ class TargetConfig(BaseModel):
     database: str = "dev"
     cluster_identifier: str | None = None
     workgroup: str | None = None
-    dsn: str | None = None
+    dsn: SecretStr | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.kind == "postgres":
-            if not self.dsn:
+            if self.dsn is None or not self.dsn.get_secret_value():
                 raise ValueError("target.kind = 'postgres' needs target.dsn")
             return self
         if self.dsn:
@@ -138,6 +142,13 @@ class CopyConfig(BaseModel):
                 IamRole(arns=self.iam_role)
             except ValidationError as exc:
                 raise ValueError(f"copy.iam_role: {_first_message(exc)}") from None
+        if self.region is not None and _REGION.fullmatch(self.region) is None:
+            raise ValueError(f"copy.region {self.region!r} is not a Region name like 'eu-west-1'")
+        if self.manifest_bucket is not None and _BUCKET.fullmatch(self.manifest_bucket) is None:
+            raise ValueError(
+                "copy.manifest_bucket must be a bucket name (3-63 lowercase letters, digits, "
+                "'.' or '-'), without s3://"
+            )
         if not self.manifest_prefix or self.manifest_prefix.startswith("/"):
             raise ValueError("copy.manifest_prefix must be a non-empty key prefix without '/'")
         if not self.manifest_prefix.endswith("/"):
@@ -251,10 +262,9 @@ class LoaderConfig(BaseModel):
                 "user": environ["DB_USER"],
                 "parameter": environ["DB_PW_PARAM"],
             },
-            "copy": {
-                "iam_role": environ["IAM_ROLE"],
-                "region": environ.get("AWS_REGION") or None,
-            },
+            # No REGION: the seed's COPY has none (the bucket is in the
+            # cluster's Region), and Lambda's AWS_REGION says nothing about that.
+            "copy": {"iam_role": environ["IAM_ROLE"]},
             "tables": [default_rule(environ["DB_SCHEMA"]).model_dump(by_alias=True)],
         }
         return cls.from_mapping(data, source="seed environment variables")

@@ -279,6 +279,16 @@ class CsvFormat(_Format):
     def _null_as(cls, value: str | None) -> str | None:
         return _check_null_as(value)
 
+    @model_validator(mode="after")
+    def _quote_is_not_delimiter(self) -> CsvFormat:
+        if self.quote == self.delimiter:
+            raise _conflict(
+                f"QUOTE (quote = {self.quote!r})",
+                f"DELIMITER (delimiter = {self.delimiter!r})",
+                "the quote and the delimiter must be different characters",
+            )
+        return self
+
 
 class DelimitedFormat(_Format):
     """Redshift's plain text format: one delimiter character, no quoting rules."""
@@ -787,6 +797,16 @@ a failed try as ``IamRole`` would report the keys' inputs as its own.
 """
 
 
+class _Hidden:
+    """Stands in for a secret of the wrong type: invalid like it, printed as ``'***'``."""
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+_HIDDEN = _Hidden()
+
+
 def _mask_secrets(data: Any, fields: Mapping[str, Any]) -> Any:
     """Take raw secrets out of an authorization model's input before validation.
 
@@ -802,6 +822,8 @@ def _mask_secrets(data: Any, fields: Mapping[str, Any]) -> Any:
     for key, value in data.items():
         if key in _SECRET_FIELDS and isinstance(value, str):
             masked[key] = SecretStr(value)
+        elif key in _SECRET_FIELDS and value is not None and not isinstance(value, SecretStr):
+            masked[key] = _HIDDEN  # the wrong type: still refused, never echoed
         elif key in fields:
             masked[key] = value
         else:

@@ -14,6 +14,7 @@ exactly one function here, so injection-safety is argued in one place:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from s3redshift.errors import UnsafeIdentifierError
@@ -57,7 +58,11 @@ def validate_identifier(name: str, *, what: str = "identifier") -> str:
             f"{what} {name!r} is {size} bytes long; Redshift allows at most "
             f"{MAX_IDENTIFIER_BYTES} bytes"
         )
-    if _STANDARD_IDENTIFIER.fullmatch(folded) is None or not _is_encodable(folded):
+    if (
+        _STANDARD_IDENTIFIER.fullmatch(folded) is None
+        or not _is_encodable(folded)
+        or not all(c.isascii() or unicodedata.category(c) in _NAME_CATEGORIES for c in folded)
+    ):
         raise UnsafeIdentifierError(
             f"{what} {name!r} is not a valid Redshift name: use letters, digits, "
             "'_' or '$', starting with a letter or '_'"
@@ -122,6 +127,15 @@ class TableRef:
 
     def __str__(self) -> str:
         return self.table if self.schema is None else f"{self.schema}.{self.table}"
+
+
+_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd", "Nl", "No"})
+"""Unicode categories allowed for non-ASCII characters: letters, marks, digits.
+
+Redshift accepts any multibyte character, but spaces, format characters
+(zero-width, bidi overrides) and symbols make names that read as something
+else; quoting would keep them safe in SQL, not honest in a report.
+"""
 
 
 def _fold_ascii(name: str) -> str:

@@ -262,7 +262,9 @@ class Loader:
                 failures += 1
                 details.extend(exc.details)
                 bad = {m.s3_object.uri for m in pending} & exc.bad_files
-                if not bad or failures >= MAX_ATTEMPTS:
+                # A replace is all or nothing: loading the rest without the bad
+                # files would commit a partial snapshot over the old rows.
+                if not bad or failures >= MAX_ATTEMPTS or target.rule.mode == "replace":
                     break
                 for m in pending:
                     if m.s3_object.uri in bad:
@@ -294,10 +296,15 @@ class Loader:
             mine = tuple(d for d in details if d.file == m.s3_object.uri)
             error = last_error
             if isinstance(last_error, DataRejectedError) and last_error.bad_files and not mine:
-                # Its own data was never judged: other files used up the attempts.
+                # Its own data was never judged: other files' rejection stopped it.
+                why = (
+                    "replace loads a batch whole"
+                    if target.rule.mode == "replace"
+                    else f"the {MAX_ATTEMPTS} attempts ran out first"
+                )
                 error = RetryableError(
-                    f"not loaded: other files of the batch were rejected and the "
-                    f"{MAX_ATTEMPTS} attempts ran out first; a retry loads it",
+                    f"not loaded: other files of the batch were rejected and {why}; "
+                    "a retry loads it",
                     s3_uri=m.s3_object.uri,
                     table=table,
                 )

@@ -134,7 +134,9 @@ def _upsert_group(
     partition = ", ".join(quote_identifier(k) for k in keys)
     # Without order_by the group is one object, so any row of a key is as
     # good as another; ROW_NUMBER still needs an ORDER BY to be portable.
-    order = quote_identifier(order_by) + " DESC" if order_by else partition
+    # NULLS LAST: both Redshift and PostgreSQL sort NULL first in DESC order,
+    # which would let a row without an order_by value beat every dated one.
+    order = quote_identifier(order_by) + " DESC NULLS LAST" if order_by else partition
     return [
         *copies,
         SqlStep(

@@ -26,7 +26,7 @@ def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:
         from s3redshift.transports.postgres import PostgresTransport
 
         assert target.dsn is not None  # validated by TargetConfig
-        return PostgresTransport.from_dsn(target.dsn, s3_client=s3_client)
+        return PostgresTransport.from_dsn(target.dsn.get_secret_value(), s3_client=s3_client)
     if target.transport == "data-api":
         from s3redshift.transports.data_api import DataApiTransport
 
