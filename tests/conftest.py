@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
@@ -63,3 +64,15 @@ def bucket(embedded_env: EmbeddedEnvironment) -> str:
 def s3(embedded_env: EmbeddedEnvironment, bucket: str) -> S3Client:
     """A boto3 S3 client of the moto server; the test's fresh bucket is `bucket`."""
     return embedded_env.boto3_client("s3")
+
+
+def dsn_with_password(dsn: str, password: str) -> str:
+    """``dsn`` with ``password`` in its user info, so a test's secret is really sent.
+
+    The embedded server trusts local connections and ignores the password, but
+    the loader still reads it from the configuration and hands it to the driver.
+    """
+    parts = urlsplit(dsn)
+    user = parts.username or "postgres"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conftest import dsn_with_password
 from s3redshift.backfill import BackfillProgress
 from s3redshift.cli import ProgressPrinter, format_bytes
 from s3redshift.config import SEED_ENV
@@ -39,7 +40,7 @@ def config_file(
     path.write_text(
         "[target]\n"
         'kind = "postgres"\n'
-        f'dsn = "{embedded_env.database_dsn(pg_database)}"\n'
+        f'dsn = "{dsn_with_password(embedded_env.database_dsn(pg_database), SENTINEL)}"\n'
         "[credentials]\n"
         'provider = "static"\n'
         'user = "loader"\n'

@@ -42,3 +42,21 @@ def test_invalid_event_error_names_path_and_message() -> None:
     assert err.message_id == "m-1"
     assert "Records[0].s3" in str(err)
     assert "m-1" in str(err)
+
+
+def test_database_error_text_never_carries_a_quoted_secret() -> None:
+    from s3redshift.transports.dbapi import translate_error
+
+    sentinel = "SENTINEL-DB-TEXT-44c1"
+    driver_error = Exception(
+        {
+            "C": "XX000",
+            "M": f"syntax error near COPY t FROM 's3://b/k' SECRET_ACCESS_KEY '{sentinel}'",
+            "D": f"SESSION_TOKEN AS '{sentinel}'",
+        }
+    )
+    error = translate_error(driver_error)
+    assert sentinel not in str(error)
+    assert "SECRET_ACCESS_KEY '***'" in str(error)
+    assert "SESSION_TOKEN AS '***'" in str(error)
+    assert errors.scrub_database_text("x" * 5000).endswith(" …")

@@ -26,10 +26,17 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from conftest import dsn_with_password
 from eventfixtures import load_event
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import InvalidEventError, LoadFailedError
-from s3redshift.handler import LOGGER_NAME, SWEEP_KEY, JsonFormatter, handle
+from s3redshift.handler import (
+    LOGGER_NAME,
+    SWEEP_KEY,
+    JsonFormatter,
+    configure_logging,
+    handle,
+)
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.report import OUTCOMES
@@ -146,7 +153,10 @@ def counts(**given: int) -> dict[str, int]:
 
 def config_data(env: EmbeddedEnvironment, database: str) -> dict[str, Any]:
     return {
-        "target": {"kind": "postgres", "dsn": env.database_dsn(database)},
+        "target": {
+            "kind": "postgres",
+            "dsn": dsn_with_password(env.database_dsn(database), SECRET),
+        },
         "credentials": {"provider": "static", "user": "loader", "password": SECRET},
         "copy": {"iam_role": "default"},
         "tables": [
@@ -641,12 +651,13 @@ def fresh_adapter() -> ModuleType:
 
 @pytest.fixture
 def handler_logger_restored() -> Iterator[None]:
-    """The adapter configures the handler's logger; put it back afterwards."""
-    logger = logging.getLogger(LOGGER_NAME)
-    saved = (list(logger.handlers), logger.propagate, logger.level)
+    """The adapter configures the package's loggers; put them back afterwards."""
+    loggers = [logging.getLogger("s3redshift"), logging.getLogger(LOGGER_NAME)]
+    saved = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
     yield
-    logger.handlers[:] = saved[0]
-    logger.propagate, logger.level = saved[1], saved[2]
+    for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.propagate, logger.level = propagate, level
 
 
 @pytest.mark.usefixtures("tables", "handler_logger_restored")
@@ -709,3 +720,19 @@ def test_importing_the_adapter_reads_no_configuration_and_imports_no_boto3() -> 
         timeout=60,
     )
     assert json.loads(out.stdout) == [False, 0]
+
+
+@pytest.mark.usefixtures("handler_logger_restored")
+def test_configured_logging_makes_every_package_line_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A warning from another module (credentials) must not come out as plain text."""
+    configure_logging()
+    logging.getLogger("s3redshift.credentials").warning("SSM parameter %r is a String", "/p")
+    logging.getLogger(LOGGER_NAME).info("summary")
+    lines = capsys.readouterr().out.splitlines()
+    parsed = [json.loads(line) for line in lines]
+    assert [(p["logger"], p["level"], p["message"]) for p in parsed] == [
+        ("s3redshift.credentials", "WARNING", "SSM parameter '/p' is a String"),
+        (LOGGER_NAME, "INFO", "summary"),
+    ]

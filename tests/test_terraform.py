@@ -47,7 +47,6 @@ NO_RESOURCE_TYPE = {
     "redshift-data:DescribeStatement": "no resource type; the Data API only shows a caller "
     "the statements its own IAM identity ran",
     "redshift-data:GetStatementResult": "no resource type; results of own statements only",
-    "redshift-data:CancelStatement": "no resource type; cancels own statements only",
     "redshift-data:ListStatements": "no resource type; lists own statements only",
     "xray:PutTraceSegments": "no resource type; needed for tracing_mode = Active",
     "xray:PutTelemetryRecords": "no resource type; needed for tracing_mode = Active",

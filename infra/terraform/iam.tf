@@ -137,7 +137,7 @@ data "aws_iam_policy_document" "lambda" {
     content {
       sid       = "FollowOwnDataApiStatements"
       effect    = "Allow"
-      actions   = ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement", "redshift-data:ListStatements"]
+      actions   = ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:ListStatements"]
       resources = ["*"]
     }
   }

@@ -305,7 +305,9 @@ class LoaderConfig(BaseModel):
         from s3redshift import credentials as creds
 
         c, t = self.credentials, self.target
-        region = self.copy_.region
+        # Not copy.region: that is the bucket's Region for COPY. The secret
+        # and the cluster are reached in the SDK's Region (AWS_REGION on Lambda).
+        region = None
         if c.provider == "static":
             assert c.user is not None  # validated above
             assert c.password is not None

@@ -36,6 +36,7 @@ parsing, mapping, configuration and statement building are permanent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -66,6 +67,7 @@ __all__ = [
     "ThrottledError",
     "TimeBudgetExceededError",
     "UnsafeIdentifierError",
+    "scrub_database_text",
 ]
 
 
@@ -279,3 +281,27 @@ class LoadFailedError(RetryableError):
         super().__init__(message)
         self.failures = tuple(failures)
         self.errors = tuple(errors)
+
+
+ERROR_TEXT_LIMIT = 1000
+"""Characters of a database's error text kept in an error message."""
+
+_SECRET_LITERAL = re.compile(
+    r"\b(SECRET_ACCESS_KEY|SESSION_TOKEN|ACCESS_KEY_ID|CREDENTIALS|PASSWORD)(\s+(?:AS\s+)?)"
+    r"'(?:[^']|'')*'",
+    re.IGNORECASE,
+)
+
+
+def scrub_database_text(text: str) -> str:
+    """A database's or an AWS API's error text, fit for messages, reports and logs.
+
+    Servers may quote the failing statement, and a COPY with temporary keys
+    holds secrets; quoted values after a secret keyword are masked, white
+    space is folded and the text is cut to :data:`ERROR_TEXT_LIMIT`.
+    """
+    masked = _SECRET_LITERAL.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", text)
+    masked = " ".join(masked.split())
+    if len(masked) > ERROR_TEXT_LIMIT:
+        masked = masked[:ERROR_TEXT_LIMIT] + " …"
+    return masked

@@ -257,19 +257,23 @@ class _StdoutHandler(logging.StreamHandler[TextIO]):
 
 
 def configure_logging(level: int | str = logging.INFO) -> logging.Logger:
-    """Send the handler's lines to stdout as JSON; idempotent.
+    """Send every s3redshift log line to stdout as JSON; idempotent.
 
     The logger stops propagating: Lambda's runtime puts a plain-text handler
     on the root logger, which would print every line a second time, not as
     JSON. stdout is what Lambda forwards to CloudWatch Logs, one event per line.
     """
-    logger = logging.getLogger(LOGGER_NAME)
-    if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
+    # The handler goes on the package's logger, so every s3redshift module's
+    # lines (a credentials warning, say) come out as JSON too.
+    package = logging.getLogger(LOGGER_NAME.partition(".")[0])
+    if not any(isinstance(h, _StdoutHandler) for h in package.handlers):
         handler = _StdoutHandler()
         handler.setFormatter(JsonFormatter())
-        logger.addHandler(handler)
+        package.addHandler(handler)
+    package.setLevel(level)
+    package.propagate = False
+    logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(level)
-    logger.propagate = False
     return logger
 
 

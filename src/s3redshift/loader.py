@@ -88,7 +88,10 @@ HEAD_CONCURRENCY = 16
 """Parallel S3 HeadObject requests per target."""
 
 LEDGER_QUERY_CHUNK = 200
-"""Objects per ledger look-up statement (keeps each statement small)."""
+"""Objects per ledger look-up statement at most (keeps each statement small)."""
+
+LEDGER_QUERY_BYTES = 60_000
+"""Bytes of object names per ledger look-up at most: well under the Data API's 100 KB."""
 
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
 
@@ -236,20 +239,25 @@ class Loader:
         details: list[LoadErrorDetail] = []
         limit = getattr(self.transport, "max_statements", None)
         check_ledger = True
+        isolate = False  # one object per transaction, once a rejection named no file
+
+        def budget() -> float | None:
+            return None if deadline is None else max(deadline - self._clock(), 0.0)
+
         while pending:
             try:
                 if check_ledger:
-                    self._ensure_ledger()
-                    pending = self._drop_loaded(target, pending, results)
+                    self._ensure_ledger(budget())
+                    pending = self._drop_loaded(target, pending, results, budget())
                     check_ledger = False
                     if not pending:
                         break
-                chunk = self._fitting_chunk(target, pending, limit)
+                chunk = pending[:1] if isolate else self._fitting_chunk(target, pending, limit)
                 transactions += 1
-                plan = self.plan_target(target, [m.entry for m in chunk if m.entry], write=True)
+                entries = [m.entry for m in chunk if m.entry]
+                plan = self.plan_target(target, entries, write=True, time_budget=budget())
                 batch = plan.batch_id
-                budget = None if deadline is None else max(deadline - self._clock(), 0.0)
-                loaded_rows = self.transport.run(plan, time_budget=budget)
+                loaded_rows = self.transport.run(plan, time_budget=budget())
             except BatchConflictError as exc:
                 last_error = exc
                 failures += 1
@@ -262,6 +270,15 @@ class Loader:
                 failures += 1
                 details.extend(exc.details)
                 bad = {m.s3_object.uri for m in pending} & exc.bad_files
+                if not bad and len(chunk) == 1 and target.rule.mode != "replace":
+                    bad = {chunk[0].s3_object.uri}  # alone in its COPY: it is the bad one
+                    failures -= 1  # isolating costs no attempt; it is bounded by the objects
+                if not bad and len(chunk) > 1 and target.rule.mode != "replace":
+                    # Rejected, but no file named (the error tables could not be
+                    # read): load one object per transaction to find the bad one.
+                    isolate = True
+                    failures -= 1
+                    continue
                 # A replace is all or nothing: loading the rest without the bad
                 # files would commit a partial snapshot over the old rows.
                 if not bad or failures >= MAX_ATTEMPTS or target.rule.mode == "replace":
@@ -417,25 +434,29 @@ class Loader:
         etag = str(head.get("ETag", "")).strip('"') or None
         return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
 
-    def _ensure_ledger(self) -> None:
+    def _ensure_ledger(self, time_budget: float | None) -> None:
         ledger = self.ledger
         if ledger is None or self._ledger_ready:
             return
         statements = create_ledger_sql(ledger)
         try:
             for sql in statements:
-                self.transport.execute(sql)
+                self.transport.execute(sql, time_budget=time_budget)
         except S3RedshiftError:
             # Two loaders creating the ledger at once: "IF NOT EXISTS" is not
             # atomic, and the loser gets a duplicate-key error. Once the
             # winner has committed, running the statements again succeeds.
             self._sleep(0.2)
             for sql in statements:
-                self.transport.execute(sql)
+                self.transport.execute(sql, time_budget=time_budget)
         self._ledger_ready = True
 
     def _drop_loaded(
-        self, target: Target, pending: list[_Member], results: dict[int, ObjectResult]
+        self,
+        target: Target,
+        pending: list[_Member],
+        results: dict[int, ObjectResult],
+        time_budget: float | None,
     ) -> list[_Member]:
         """Report objects the ledger already holds as ``duplicate``."""
         ledger = self.ledger
@@ -443,9 +464,10 @@ class Loader:
             return pending
         known: set[tuple[str, str, str]] = set()
         keys = [(m.entry.bucket, m.entry.key, m.entry.identity) for m in pending if m.entry]
-        for start in range(0, len(keys), LEDGER_QUERY_CHUNK):
-            sql = loaded_identities_sql(ledger, keys[start : start + LEDGER_QUERY_CHUNK])
-            known.update((str(b), str(k), str(i)) for b, k, i in self.transport.query(sql))
+        for chunk in _ledger_chunks(keys):
+            sql = loaded_identities_sql(ledger, chunk)
+            rows = self.transport.query(sql, time_budget=time_budget)
+            known.update((str(b), str(k), str(i)) for b, k, i in rows)
         remaining = []
         for m in pending:
             assert m.entry is not None
@@ -457,13 +479,16 @@ class Loader:
                 remaining.append(m)
         return remaining
 
-    def table_columns(self, table: TableRef) -> tuple[str, ...]:
+    def table_columns(
+        self, table: TableRef, *, time_budget: float | None = None
+    ) -> tuple[str, ...]:
         """The target's columns in table order (for upsert's insert by name)."""
         if table not in self._columns:
             rows = self.transport.query(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = "
                 f"{quote_literal(table.schema or '')} AND table_name = "
-                f"{quote_literal(table.table)} ORDER BY ordinal_position"
+                f"{quote_literal(table.table)} ORDER BY ordinal_position",
+                time_budget=time_budget,
             )
             if not rows:
                 raise TargetMissingError(
@@ -475,7 +500,12 @@ class Loader:
     # --- planning (also used by `s3redshift plan`) ----------------------------
 
     def plan_target(
-        self, target: Target, entries: Sequence[ManifestEntry], *, write: bool
+        self,
+        target: Target,
+        entries: Sequence[ManifestEntry],
+        *,
+        write: bool,
+        time_budget: float | None = None,
     ) -> TransactionPlan:
         """The transaction for loading ``entries`` (in this order) into ``target``.
 
@@ -552,7 +582,7 @@ class Loader:
             )
         columns: tuple[str, ...] = ()
         if rule.mode == "upsert":
-            columns = rule.columns or self.table_columns(table)
+            columns = rule.columns or self.table_columns(table, time_budget=time_budget)
         return build_plan(
             target=table,
             batch_id=batch,
@@ -607,3 +637,22 @@ class Loader:
 def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
     """Manifest entries from event data alone (for plans shown without AWS calls)."""
     return [ManifestEntry(o.bucket, o.key, o.identity or "unknown", o.size or 0) for o in objects]
+
+
+def _ledger_chunks(
+    keys: Sequence[tuple[str, str, str]],
+) -> list[list[tuple[str, str, str]]]:
+    """Split ledger look-ups by count and by size: a key may be 1,024 bytes long."""
+    chunks: list[list[tuple[str, str, str]]] = [[]]
+    size = 0
+    for key in keys:
+        # Each object costs its text plus about 100 bytes of SQL around it.
+        cost = sum(len(part.encode("utf-8", errors="surrogatepass")) for part in key) + 100
+        if chunks[-1] and (
+            len(chunks[-1]) >= LEDGER_QUERY_CHUNK or size + cost > LEDGER_QUERY_BYTES
+        ):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(key)
+        size += cost
+    return [c for c in chunks if c]

@@ -29,11 +29,11 @@ class Transport(Protocol):
         """
         ...
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, *, time_budget: float | None = None) -> list[tuple[Any, ...]]:
         """Run one read-only statement outside any load and return its rows."""
         ...
 
-    def execute(self, sql: str) -> None:
+    def execute(self, sql: str, *, time_budget: float | None = None) -> None:
         """Run one statement in its own transaction (idempotent DDL)."""
         ...
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import importlib
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -161,6 +162,10 @@ def connect_kwargs(
         "ssl": True,
         "sslmode": sslmode,
         "tcp_keepalive": True,
+        # Notice a dead peer within about a minute, not the OS default of two hours.
+        "tcp_keepalive_idle": 30,
+        "tcp_keepalive_interval": 10,
+        "tcp_keepalive_count": 3,
         "application_name": "s3redshift",
     }
     if isinstance(auth, PasswordAuth):
@@ -294,8 +299,10 @@ class ConnectorTransport(DbApiTransport):
     should leave the caller time to report.
     """
 
-    def __init__(self, connect: Callable[[], Any]) -> None:
-        super().__init__(connect, name="connector")
+    def __init__(
+        self, connect: Callable[[], Any], *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(connect, name="connector", clock=clock)
 
     @classmethod
     def from_config(cls, config: LoaderConfig) -> ConnectorTransport:
@@ -311,7 +318,9 @@ class ConnectorTransport(DbApiTransport):
             raise ConfigError(
                 "the connector transport needs target.kind = 'redshift' and target.host"
             )
-        region = config.copy_.region
+        # copy.region is the bucket's Region (COPY's REGION clause), not the
+        # cluster's: IAM sign-in uses the SDK's own Region (AWS_REGION on Lambda).
+        region = None
         auth: ConnectorAuth
         if creds.provider != "iam":
             auth = PasswordAuth(config.credential_provider())

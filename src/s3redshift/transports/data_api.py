@@ -97,6 +97,7 @@ from s3redshift.errors import (
     TargetMissingError,
     ThrottledError,
     TimeBudgetExceededError,
+    scrub_database_text,
 )
 from s3redshift.identifiers import quote_literal
 from s3redshift.ledger import GUARD_MARKER
@@ -134,8 +135,6 @@ RUNNING: Final = frozenset({"SUBMITTED", "PICKED", "STARTED"})
 FAILED_STATES: Final = frozenset({"FAILED", "ABORTED"})
 TERMINAL: Final = frozenset({"FINISHED"}) | FAILED_STATES
 
-ERROR_TEXT_LIMIT: Final = 1000
-"""Characters of the cluster's error text kept in a message."""
 
 LOAD_ERROR_LIMIT: Final = 100
 """Rows of load-error detail read back after a rejected COPY."""
@@ -242,23 +241,9 @@ failed guard *statement* with that text is still the guard firing.
 
 _GUARD_SQL_PREFIX = "SELECT CAST(" + quote_literal(GUARD_MARKER)
 
-_SECRET_LITERAL = re.compile(
-    r"\b(SECRET_ACCESS_KEY|SESSION_TOKEN|ACCESS_KEY_ID|CREDENTIALS|PASSWORD)(\s+(?:AS\s+)?)"
-    r"'(?:[^']|'')*'",
-    re.IGNORECASE,
-)
 
 _CLUSTER_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _WORKGROUP = re.compile(r"[a-z0-9-]{3,63}|arn:aws[a-z-]*:redshift-serverless:[^\s]+:workgroup/\S+")
-
-
-def _scrub(text: str) -> str:
-    """The cluster's or the API's error text, quoted secrets masked, cut to size."""
-    masked = _SECRET_LITERAL.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", text)
-    masked = " ".join(masked.split())
-    if len(masked) > ERROR_TEXT_LIMIT:
-        masked = masked[:ERROR_TEXT_LIMIT] + " …"
-    return masked
 
 
 def _digest(*parts: str) -> str:
@@ -498,10 +483,7 @@ class DataApiTransport:
         table = str(plan.target)
         sqls = plan.statements(redact=False)
         self._check_limits(plan, sqls)
-        deadline = self._deadline()
-        if time_budget is not None:
-            call_deadline = self._clock() + time_budget
-            deadline = call_deadline if deadline is None else min(deadline, call_deadline)
+        deadline = self._call_deadline(time_budget)
         name = self.statement_name(plan.batch_id)
         earlier = self._earlier(name, table=table)
         failed_before = sum(1 for e in earlier if e.status in FAILED_STATES)
@@ -529,14 +511,14 @@ class DataApiTransport:
         self._failures[name] = failed_before + 1
         raise self._translate(self._failure_of(description), plan=plan)
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, *, time_budget: float | None = None) -> list[tuple[Any, ...]]:
         """Run one read and return its rows (every page of the result).
 
         Raises:
             S3RedshiftError: translated as for :meth:`run`.
         """
         statement_id = self._submit_single(sql)
-        description = self._poll(statement_id, self._deadline())
+        description = self._poll(statement_id, self._call_deadline(time_budget))
         if description.get("Status") != "FINISHED":
             raise self._translate(self._failure_of(description))
         if not description.get("HasResultSet", True):
@@ -556,14 +538,14 @@ class DataApiTransport:
             if not token:
                 return rows
 
-    def execute(self, sql: str) -> None:
+    def execute(self, sql: str, *, time_budget: float | None = None) -> None:
         """Run one statement in its own transaction (idempotent DDL).
 
         Raises:
             S3RedshiftError: translated as for :meth:`run`.
         """
         statement_id = self._submit_single(sql)
-        description = self._poll(statement_id, self._deadline())
+        description = self._poll(statement_id, self._call_deadline(time_budget))
         if description.get("Status") != "FINISHED":
             raise self._translate(self._failure_of(description))
 
@@ -604,6 +586,14 @@ class DataApiTransport:
                 "objects per transaction",
                 table=table,
             )
+
+    def _call_deadline(self, time_budget: float | None) -> float | None:
+        """:meth:`_deadline`, tightened by one call's own budget (seconds from now)."""
+        deadline = self._deadline()
+        if time_budget is None:
+            return deadline
+        own = self._clock() + time_budget
+        return own if deadline is None else min(deadline, own)
 
     def _deadline(self) -> float | None:
         """The earlier of :attr:`deadline` and ``time_budget`` from now (None: unbounded)."""
@@ -792,7 +782,7 @@ class DataApiTransport:
                 table=table,
                 s3_uri=s3_uri,
             )
-        text = _scrub(failure.text)
+        text = scrub_database_text(failure.text)
         message = f"Redshift failed {where}: {text}"
         cls: type[S3RedshiftError] = RetryableError
         for pattern, candidate in FAILURE_PATTERNS:
@@ -882,7 +872,7 @@ def _translate_exception(exc: BaseException, action: str, table: str | None) -> 
         info = exc.response.get("Error", {})
         code = str(info.get("Code", "")) or "unknown"
         cls = API_ERRORS.get(code, RetryableError)
-        text = _scrub(str(info.get("Message", "")))
+        text = scrub_database_text(str(info.get("Message", "")))
         hint = ""
         if cls is PermissionDeniedError:
             hint = f"; allow redshift-data:{action or '*'} to the caller's IAM role"

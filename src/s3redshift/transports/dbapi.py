@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
@@ -37,6 +38,7 @@ from s3redshift.errors import (
     SerializationConflictError,
     TargetMissingError,
     TimeBudgetExceededError,
+    scrub_database_text,
 )
 from s3redshift.ledger import GUARD_MARKER
 from s3redshift.plan import GUARD_PURPOSE, CopyStep, SqlStep, TransactionPlan
@@ -84,7 +86,7 @@ def _fields(exc: BaseException) -> Mapping[str, Any] | None:
 
 
 def _text(fields: Mapping[str, Any]) -> str:
-    return " ".join(str(fields[k]) for k in ("M", "D") if fields.get(k))
+    return scrub_database_text(" ".join(str(fields[k]) for k in ("M", "D") if fields.get(k)))
 
 
 def is_load_error(exc: BaseException) -> bool:
@@ -163,10 +165,12 @@ class DbApiTransport:
         *,
         copy_runner: CopyRunner | None = None,
         name: str = "connector",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
         self._connect = connect
         self._copy_runner = copy_runner or _run_copy_as_sql
+        self._clock = clock
         self._connection: Any = None
 
     def _open(self) -> Any:
@@ -178,15 +182,21 @@ class DbApiTransport:
         return self._connection
 
     def run(self, plan: TransactionPlan, *, time_budget: float | None = None) -> int:
-        prelude = self._prelude(time_budget, table=str(plan.target))
+        table = str(plan.target)
+        deadline = None if time_budget is None else self._clock() + time_budget
+        prelude = self._prelude(time_budget, table=table)
         connection = self._open()
         rows = 0
         step: SqlStep | CopyStep | None = None
         try:
             cursor = connection.cursor()
-            for sql in prelude:
-                cursor.execute(sql)
             for step in plan.steps:
+                # Each statement gets what is left of the budget, so the whole
+                # transaction, not each statement, is bounded by it.
+                for sql in prelude:
+                    cursor.execute(sql)
+                if deadline is not None:
+                    prelude = self._prelude(deadline - self._clock(), table=table)
                 if isinstance(step, CopyStep):
                     loaded = self._copy_runner(cursor, step.command)
                     if step.purpose == "data":
@@ -226,10 +236,13 @@ class DbApiTransport:
             )
         return self._abandon(error)
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, *, time_budget: float | None = None) -> list[tuple[Any, ...]]:
+        prelude = self._prelude(time_budget, table="")
         connection = self._open()
         try:
             cursor = connection.cursor()
+            for setting in prelude:
+                cursor.execute(setting)
             cursor.execute(sql)
             rows = [tuple(row) for row in cursor.fetchall()]
             connection.commit()
@@ -237,10 +250,13 @@ class DbApiTransport:
             raise self._abandon(translate_error(exc)) from exc
         return rows
 
-    def execute(self, sql: str) -> None:
+    def execute(self, sql: str, *, time_budget: float | None = None) -> None:
+        prelude = self._prelude(time_budget, table="")
         connection = self._open()
         try:
-            connection.cursor().execute(sql)
+            cursor = connection.cursor()
+            for setting in (*prelude, sql):
+                cursor.execute(setting)
             connection.commit()
         except Exception as exc:
             raise self._abandon(translate_error(exc)) from exc
