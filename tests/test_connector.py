@@ -1014,3 +1014,25 @@ def test_parse_copy_reads_a_literal_with_quote_and_backslash() -> None:
 def test_parse_copy_refuses_text_the_builder_never_writes(text: str) -> None:
     with pytest.raises(CopyTextError):
         parse_copy(text)
+
+
+def test_a_multi_file_rejection_naming_no_file_is_isolated_one_object_at_a_time(
+    pg: Any, dsn: str, s3: S3Client, bucket: str
+) -> None:
+    """With no readable error tables, the loader finds the bad file by loading files alone."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    log: list[str] = []
+    transport = recording_transport(dsn, s3, log, load_error_tables=())
+    good1 = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n")
+    bad = put(s3, bucket, "kpis/2.csv", "id,name\nx,b\n")
+    good2 = put(s3, bucket, "kpis/3.csv", "id,name\n3,c\n")
+    loader = Loader(redshift_config(), transport=transport, s3_client=s3)
+    report = loader.load([good1, bad, good2])
+    loader.close()
+    assert report.outcomes() == ["loaded", "failed", "loaded"]
+    error = report.objects[1].error
+    assert isinstance(error, DataRejectedError)
+    assert error.retryable is False
+    assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (3,)]
+    [target] = report.targets
+    assert target.attempts == 4  # the whole batch, then each object alone
