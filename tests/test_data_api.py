@@ -1245,3 +1245,145 @@ def test_open_transport_builds_the_data_api_transport_from_config() -> None:
     assert transport.max_statements == 40
     assert transport.workgroup == "analytics-wg"
     assert transport.secret_arn == config.credentials.secret_arn
+
+
+# --- the loader on the Data API: errors become the right outcomes -------------------------
+
+
+@pytest.fixture
+def moto_s3() -> Iterator[Any]:
+    """In-process moto S3 with the object the events name (HEAD and manifest writes)."""
+    with mock_aws():
+        s3 = boto3.client(
+            "s3",
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        s3.create_bucket(
+            Bucket="data-bucket", CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        yield s3
+
+
+def expect_single(stubber: Stubber, n: int, rows: list[list[dict[str, Any]]] | None = None) -> None:
+    """One ExecuteStatement that FINISHES; with ``rows``, a read returning them."""
+    sid = f"{STATEMENT[:-2]}{n:02d}"
+    stubber.add_response("execute_statement", {"Id": sid, "CreatedAt": CREATED})
+    expect_describe(stubber, described("FINISHED", sid=sid, HasResultSet=rows is not None))
+    if rows is not None:
+        stubber.add_response(
+            "get_statement_result",
+            {"Records": rows, "ColumnMetadata": [], "TotalNumRows": len(rows)},
+            {"Id": sid},
+        )
+
+
+def loader_on_data_api(stubbed: Any, s3: Any) -> tuple[Loader, Stubber, Any]:
+    transport, stubber, fake = stubbed()
+    cfg = config({"format": {"type": "csv", "ignore_header": 1}})
+    loader = Loader(cfg, transport=transport, s3_client=s3, sleep=fake.sleep, clock=fake.clock)
+    return loader, stubber, fake
+
+
+def put_event_object(s3: Any) -> Any:
+    from s3redshift.events import S3Object
+
+    body = b"id,name\n1,a\n"
+    etag = s3.put_object(Bucket="data-bucket", Key="kpis/a.csv", Body=body)["ETag"]
+    return S3Object(bucket="data-bucket", key="kpis/a.csv", size=len(body), etag=etag)
+
+
+def test_loader_on_data_api_loads_and_counts_the_data_copy_rows(stubbed: Any, moto_s3: Any) -> None:
+    """Stubber (moto has no BatchExecuteStatement): the loader's whole conversation."""
+    loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
+    obj = put_event_object(moto_s3)
+    expect_single(stubber, 1)  # CREATE SCHEMA
+    expect_single(stubber, 2)  # CREATE TABLE
+    expect_single(stubber, 3, rows=[])  # ledger look-up: nothing loaded yet
+    stubber.add_response("list_statements", {"Statements": []})
+    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    subs = [sub(n, ResultRows=7 if n == 5 else 0) for n in range(1, 8)]
+    expect_describe(stubber, described("FINISHED", subs))
+    report = loader.load([obj])
+    assert report.outcomes() == ["loaded"]
+    assert report.rows == 7
+
+
+def test_loader_on_data_api_turns_a_guard_failure_into_duplicate(
+    stubbed: Any, moto_s3: Any
+) -> None:
+    """Stubber: FAILED at the guard (as Redshift words a failed cast) → re-read → duplicate."""
+    loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
+    obj = put_event_object(moto_s3)
+    expect_single(stubber, 1)
+    expect_single(stubber, 2)
+    expect_single(stubber, 3, rows=[])
+    stubber.add_response("list_statements", {"Statements": []})
+    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    error = "ERROR: Invalid digit, Value 's', Pos 0, Type: Integer"
+    subs = [sub(n) for n in range(1, 4)] + [sub(4, "FAILED", Error=error)]
+    subs += [sub(n, "ABORTED") for n in range(5, 8)]
+    expect_describe(stubber, described("FAILED", subs, Error=error))
+    loaded_row = [
+        {"stringValue": "data-bucket"},
+        {"stringValue": "kpis/a.csv"},
+        {"stringValue": obj.etag},
+    ]
+    expect_single(stubber, 4, rows=[loaded_row])  # a concurrent load recorded it
+    report = loader.load([obj])
+    assert report.outcomes() == ["duplicate"]
+    assert report.objects[0].reason == "already loaded"
+
+
+def test_loader_on_data_api_retries_a_throttled_submit_then_loads(
+    stubbed: Any, moto_s3: Any
+) -> None:
+    """Stubber: ThrottlingException on BatchExecuteStatement → backoff → loaded."""
+    loader, stubber, fake = loader_on_data_api(stubbed, moto_s3)
+    obj = put_event_object(moto_s3)
+    expect_single(stubber, 1)
+    expect_single(stubber, 2)
+    expect_single(stubber, 3, rows=[])
+    stubber.add_response("list_statements", {"Statements": []})
+    stubber.add_client_error("batch_execute_statement", "ThrottlingException", "Rate exceeded")
+    expect_single(stubber, 4, rows=[])  # the ledger is read again before the retry
+    stubber.add_response("list_statements", {"Statements": []})
+    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    expect_describe(stubber, described("FINISHED", [sub(n) for n in range(1, 8)]))
+    report = loader.load([obj])
+    assert report.outcomes() == ["loaded"]
+    assert fake.sleeps  # it backed off before trying again
+
+
+def test_loader_on_data_api_reports_a_rejected_file_with_its_details(
+    stubbed: Any, moto_s3: Any
+) -> None:
+    """Stubber: the data COPY FAILED; details read back by query id → failed, permanent."""
+    loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
+    obj = put_event_object(moto_s3)
+    expect_single(stubber, 1)
+    expect_single(stubber, 2)
+    expect_single(stubber, 3, rows=[])
+    stubber.add_response("list_statements", {"Statements": []})
+    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    error = "ERROR: Load into table 'kpis' failed. Check 'sys_load_error_detail' system table"
+    subs = [sub(n) for n in range(1, 5)]
+    subs.append(sub(5, "FAILED", Error=error, RedshiftQueryId=4242))
+    subs += [sub(n, "ABORTED") for n in range(6, 8)]
+    expect_describe(stubber, described("FAILED", subs, Error=error))
+    detail = [
+        {"stringValue": "s3://data-bucket/kpis/a.csv   "},
+        {"longValue": 2},
+        {"stringValue": "id  "},
+        {"stringValue": "Invalid digit, Value 'x'  "},
+        {"longValue": 1207},
+    ]
+    expect_single(stubber, 4, rows=[detail])
+    report = loader.load([obj])
+    assert report.outcomes() == ["failed"]
+    result = report.objects[0]
+    assert result.error is not None
+    assert (result.error.kind, result.error.retryable) == ("DataRejectedError", False)
+    [found] = result.load_errors
+    assert (found.file, found.line, found.column) == (obj.uri, 2, "id")
