@@ -101,12 +101,13 @@ def build(transport: str, arch: str, python: str, out_dir: Path) -> Built:
 
 @pytest.fixture(scope="module")
 def lambda_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """The Lambda-platform builds (py3.12, x86_64): data-api twice, connector once."""
+    """The Lambda-platform builds (py3.12, x86_64): each transport twice."""
     base = tmp_path_factory.mktemp("lambda-builds")
     return {
         "data-api": build("data-api", "x86_64", LAMBDA_PYTHON, base / "first"),
         "data-api-again": build("data-api", "x86_64", LAMBDA_PYTHON, base / "second"),
         "connector": build("connector", "x86_64", LAMBDA_PYTHON, base / "first"),
+        "connector-again": build("connector", "x86_64", LAMBDA_PYTHON, base / "second"),
     }
 
 
@@ -122,8 +123,9 @@ def top_level(zip_path: Path) -> set[str]:
 # --- size, reproducibility, contents ---------------------------------------------
 
 
-def test_two_builds_give_identical_bytes(lambda_builds: dict[str, Built]) -> None:
-    first, second = lambda_builds["data-api"], lambda_builds["data-api-again"]
+@pytest.mark.parametrize("transport", ["data-api", "connector"])
+def test_two_builds_give_identical_bytes(lambda_builds: dict[str, Built], transport: str) -> None:
+    first, second = lambda_builds[transport], lambda_builds[f"{transport}-again"]
     assert first.path != second.path
     assert hashlib.sha256(first.data).hexdigest() == hashlib.sha256(second.data).hexdigest()
 
