@@ -77,7 +77,7 @@ from s3redshift.transports.connector import (
     connect_kwargs,
 )
 from s3redshift.transports.dbapi import translate_error
-from s3redshift.transports.postgres import PostgresTransport
+from s3redshift.transports.postgres import stand_in_transport
 from s3redshift.transports.standin import CopyTextError, StandInConnector, parse_copy
 from test_loader import CSV_RULE, execute, put, rows
 
@@ -196,9 +196,7 @@ def test_the_stand_in_target_is_the_connector_class_with_the_stand_in_factory(
     )
     opened = Loader(postgres_config, s3_client=s3).transport
     assert_only_the_factory_differs(production, opened)
-    assert_only_the_factory_differs(
-        production, PostgresTransport.from_dsn(server_dsn, s3_client=s3)
-    )
+    assert_only_the_factory_differs(production, stand_in_transport(server_dsn, s3_client=s3))
     # Nothing of the class is replaced: run, query and execute are the connector's own.
     for name in ("run", "query", "execute", "_prelude", "_failure"):
         assert getattr(type(opened), name) is getattr(ConnectorTransport, name)

@@ -1279,6 +1279,15 @@ def expect_single(stubber: Stubber, n: int, rows: list[list[dict[str, Any]]] | N
         )
 
 
+def expect_first_batch(stubber: Stubber) -> None:
+    """Ledger DDL, a ledger look-up finding nothing, no running batch, then the submit."""
+    expect_single(stubber, 1)  # CREATE SCHEMA
+    expect_single(stubber, 2)  # CREATE TABLE
+    expect_single(stubber, 3, rows=[])  # ledger look-up: nothing loaded yet
+    stubber.add_response("list_statements", {"Statements": []})
+    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+
+
 def loader_on_data_api(stubbed: Any, s3: Any) -> tuple[Loader, Stubber, Any]:
     transport, stubber, fake = stubbed()
     cfg = config({"format": {"type": "csv", "ignore_header": 1}})
@@ -1298,11 +1307,7 @@ def test_loader_on_data_api_loads_and_counts_the_data_copy_rows(stubbed: Any, mo
     """Stubber (moto has no BatchExecuteStatement): the loader's whole conversation."""
     loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
     obj = put_event_object(moto_s3)
-    expect_single(stubber, 1)  # CREATE SCHEMA
-    expect_single(stubber, 2)  # CREATE TABLE
-    expect_single(stubber, 3, rows=[])  # ledger look-up: nothing loaded yet
-    stubber.add_response("list_statements", {"Statements": []})
-    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    expect_first_batch(stubber)
     subs = [sub(n, ResultRows=7 if n == 5 else 0) for n in range(1, 8)]
     expect_describe(stubber, described("FINISHED", subs))
     report = loader.load([obj])
@@ -1316,11 +1321,7 @@ def test_loader_on_data_api_turns_a_guard_failure_into_duplicate(
     """Stubber: FAILED at the guard (as Redshift words a failed cast) → re-read → duplicate."""
     loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
     obj = put_event_object(moto_s3)
-    expect_single(stubber, 1)
-    expect_single(stubber, 2)
-    expect_single(stubber, 3, rows=[])
-    stubber.add_response("list_statements", {"Statements": []})
-    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    expect_first_batch(stubber)
     error = "ERROR: Invalid digit, Value 's', Pos 0, Type: Integer"
     subs = [sub(n) for n in range(1, 4)] + [sub(4, "FAILED", Error=error)]
     subs += [sub(n, "ABORTED") for n in range(5, 8)]
@@ -1362,11 +1363,7 @@ def test_loader_on_data_api_reports_a_rejected_file_with_its_details(
     """Stubber: the data COPY FAILED; details read back by query id → failed, permanent."""
     loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
     obj = put_event_object(moto_s3)
-    expect_single(stubber, 1)
-    expect_single(stubber, 2)
-    expect_single(stubber, 3, rows=[])
-    stubber.add_response("list_statements", {"Statements": []})
-    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    expect_first_batch(stubber)
     error = "ERROR: Load into table 'kpis' failed. Check 'sys_load_error_detail' system table"
     subs = [sub(n) for n in range(1, 5)]
     subs.append(sub(5, "FAILED", Error=error, RedshiftQueryId=4242))

@@ -23,10 +23,10 @@ def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:
     """The transport ``config.target`` describes (connecting happens on first use)."""
     target = config.target
     if target.kind == "postgres":
-        from s3redshift.transports.postgres import PostgresTransport
+        from s3redshift.transports.postgres import stand_in_transport
 
         assert target.dsn is not None  # validated by TargetConfig
-        return PostgresTransport.from_dsn(target.dsn.get_secret_value(), s3_client=s3_client)
+        return stand_in_transport(target.dsn.get_secret_value(), s3_client=s3_client)
     if target.transport == "data-api":
         from s3redshift.transports.data_api import DataApiTransport
 

@@ -19,7 +19,7 @@ from s3redshift.transports.standin import StandInConnector
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["PostgresTransport", "stand_in_transport"]
+__all__ = ["stand_in_transport"]
 
 
 def stand_in_transport(dsn: str, *, s3_client: S3Client) -> ConnectorTransport:
@@ -28,14 +28,3 @@ def stand_in_transport(dsn: str, *, s3_client: S3Client) -> ConnectorTransport:
     Connecting happens on first use; ``s3_client`` reads the objects COPY names.
     """
     return ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3_client))
-
-
-class PostgresTransport:
-    """The former stand-in transport's name, kept for its one constructor.
-
-    ``PostgresTransport.from_dsn(dsn, s3_client=...)`` returns a
-    :class:`ConnectorTransport` (see :func:`stand_in_transport`); the class
-    itself is never instantiated.
-    """
-
-    from_dsn = staticmethod(stand_in_transport)
