@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean lambda-zip checkov
+.PHONY: test lint typecheck pytest demo bench reliability clean lambda-zip checkov
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The full fault-injection run (tests/reliability); S3REDSHIFT_RELIABILITY_SEED=<n>
+# replays one schedule, S3REDSHIFT_RELIABILITY_SCHEDULES=<n> sets how many.
+reliability: $(STAMP)
+	PYTHONPATH=tests $(BIN)/python -m reliability
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis

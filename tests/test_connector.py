@@ -286,6 +286,7 @@ def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
         COMMIT,
         'SELECT "bucket", "object_key", "object_identity" FROM "s3redshift"."load_ledger" '
         f"WHERE (\"bucket\" = '{bucket}' AND \"object_key\" = '{key}' "
+        f'AND OCTET_LENGTH("object_key") = {len(key)} '  # ASCII keys: bytes == characters
         f"AND \"object_identity\" = '{identity}')",
         COMMIT,
     ]
@@ -312,6 +313,7 @@ def transaction_head(bucket: str, batch: str) -> list[str]:
         "SELECT CAST('s3redshift: already loaded: ' || b.\"object_key\" AS INTEGER) "
         'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger" AS l '
         'ON l."bucket" = b."bucket" AND l."object_key" = b."object_key" '
+        'AND OCTET_LENGTH(l."object_key") = OCTET_LENGTH(b."object_key") '
         'AND l."object_identity" = b."object_identity" LIMIT 1',
     ]
 

@@ -16,6 +16,7 @@ from eventfixtures import EVENT_FIXTURES, event_text, load_event
 from s3redshift.errors import InvalidEventError, PermanentError
 from s3redshift.events import (
     MAX_KEY_BYTES,
+    SKIP_CLOUDTRAIL_API_CALL,
     SKIP_FOLDER_MARKER,
     SKIP_NOT_OBJECT_CREATED,
     SKIP_OBJECT_REMOVED,
@@ -35,6 +36,15 @@ BATCH_IDS = (
     "2e1424d4-f796-459a-8184-9c92662be6da",
     "9a4d7cb1-3c8e-4b62-9d0e-5d3f8f1c2a01",
 )
+
+
+def bare(error: InvalidEventError) -> str:
+    """The error's message without the " at PATH [in SQS message ID]" it ends with."""
+    located = f" at {error.path}" + (
+        f" in SQS message {error.message_id}" if error.message_id else ""
+    )
+    assert error.message.endswith(located)
+    return error.message.removesuffix(located)
 
 
 def _s3_record(key: str, **object_fields: Any) -> dict[str, Any]:
@@ -645,9 +655,105 @@ def test_sequencer_order_sorts_events_of_one_key() -> None:
 
 def test_every_fixture_parses_without_raising() -> None:
     names = sorted(p.stem for p in EVENT_FIXTURES.glob("*.json"))
-    assert len(names) == 19
+    assert len(names) == 21
     for name in names:
         parsed = read_event(load_event(name))
-        expected_invalid = 1 if name == "sqs_batch_one_malformed" else 0
+        expected_invalid = (
+            1 if name in ("sqs_batch_one_malformed", "cloudtrail_putobject_sqs") else 0
+        )
         assert len(parsed.invalid) == expected_invalid, name
         assert parsed.objects or parsed.skipped, name
+
+
+# --- CloudTrail API calls forwarded by an EventBridge rule on source aws.s3 -----------
+
+CLOUDTRAIL_REFUSAL = (
+    "a CloudTrail API-call event (detail-type 'AWS API Call via CloudTrail', eventName "
+    "{name!r}) records the request, not the object: it carries no size, ETag or version, "
+    "and CloudTrail delivers it on a best-effort basis. Route S3's own object-created events "
+    "instead: enable Amazon EventBridge notifications on the bucket and match detail-type "
+    "'Object Created' (source 'aws.s3'), or use S3 event notifications"
+)
+
+
+def _cloudtrail(event_name: str, **detail: Any) -> dict[str, Any]:
+    """The PutObject fixture's CloudTrail body with another call name or extra fields."""
+    body = json.loads(load_event("cloudtrail_putobject_sqs")["Records"][0]["body"])
+    body["detail"]["eventName"] = event_name
+    body["detail"].update(detail)
+    return dict(body)
+
+
+def test_cloudtrail_management_event_is_skipped_with_a_reason() -> None:
+    parsed = read_event(load_event("cloudtrail_create_bucket"))
+    assert parsed.objects == ()
+    assert parsed.invalid == ()
+    assert parsed.skipped == (SkippedRecord("$", SKIP_CLOUDTRAIL_API_CALL, None, None),)
+    assert SKIP_CLOUDTRAIL_API_CALL == "CloudTrail API call that creates no object"
+
+
+def test_cloudtrail_object_upload_through_sqs_is_refused_and_its_neighbour_loads() -> None:
+    event = load_event("cloudtrail_putobject_sqs")
+    trail_id, created_id = (r["messageId"] for r in event["Records"])
+    parsed = read_event(event)
+    [error] = parsed.invalid
+    assert error.path == "Records[0].body.detail-type"
+    assert error.message_id == trail_id
+    assert error.s3_uri == "s3://acme-landing-eu/kpis/2026/11/05/trail.csv"
+    assert bare(error) == CLOUDTRAIL_REFUSAL.format(name="PutObject")
+    assert [(o.uri, o.message_id) for o in parsed.objects] == [
+        ("s3://acme-landing-eu/kpis/2026/11/05/trail.csv", created_id)
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["PutObject", "CopyObject", "CompleteMultipartUpload", "PostObject"]
+)
+def test_cloudtrail_call_that_creates_an_object_is_refused_naming_the_rule(name: str) -> None:
+    err = _invalid(_cloudtrail(name))
+    assert err.path == "detail-type"
+    assert err.message_id is None
+    assert bare(err) == CLOUDTRAIL_REFUSAL.format(name=name)
+    assert "a CloudTrail API-call event" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("GetObject", {}),
+        ("DeleteObject", {}),
+        ("PutObjectTagging", {}),
+        ("CreateMultipartUpload", {}),
+        ("UploadPart", {}),
+        ("PutObject", {"errorCode": "AccessDenied", "errorMessage": "Access Denied"}),
+    ],
+)
+def test_cloudtrail_call_that_creates_no_object_is_skipped(
+    name: str, extra: dict[str, Any]
+) -> None:
+    parsed = read_event(_cloudtrail(name, **extra))
+    assert parsed.objects == ()
+    assert parsed.skipped == (
+        SkippedRecord(
+            "$",
+            SKIP_CLOUDTRAIL_API_CALL,
+            "s3://acme-landing-eu/kpis/2026/11/05/trail.csv",
+            None,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d.pop("eventName"), "detail.eventName"),
+        (lambda d: d.update(eventName=7), "detail.eventName"),
+        (lambda d: d.update(eventSource="ec2.amazonaws.com"), "detail.eventSource"),
+    ],
+)
+def test_malformed_cloudtrail_event_names_the_field(
+    change: Callable[[dict[str, Any]], Any], path: str
+) -> None:
+    event = _cloudtrail("CreateBucket")
+    change(event["detail"])
+    assert _invalid(event).path == path

@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from s3redshift.errors import UnsafeIdentifierError
-from s3redshift.identifiers import TableRef, quote_identifier, quote_literal, validate_identifier
+from s3redshift.identifiers import (
+    TableRef,
+    portable_literal,
+    quote_identifier,
+    quote_literal,
+    validate_identifier,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +55,38 @@ def test_identifier_length_is_counted_in_bytes() -> None:
 )
 def test_quote_literal_escapes_backslash_then_quote(value: str, expected: str) -> None:
     assert quote_literal(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("a\\b.csv", "REPLACE('a|b.csv', '|', CHR(92))"),
+        ("\\", "REPLACE('|', '|', CHR(92))"),
+        ("x\\'", "REPLACE('x|''', '|', CHR(92))"),
+        ("a\\\\'b", "REPLACE('a||''b', '|', CHR(92))"),
+        ("a|b\\c", "REPLACE('a|b!c', '!', CHR(92))"),  # a stand-in the value does not hold
+    ],
+)
+def test_portable_literal_spells_backslashes_without_one(value: str, expected: str) -> None:
+    assert portable_literal(value) == expected
+
+
+def test_portable_literal_of_a_value_holding_every_stand_in_concatenates() -> None:
+    value = "".join(map(chr, range(0x20, 0x7F))) + "".join(map(chr, range(0xE000, 0xF900)))
+    literal = portable_literal(value)
+    assert "\\" not in literal
+    assert literal.startswith("('")
+    assert literal.count(" || CHR(92) || ") == 1
+
+
+@pytest.mark.parametrize("value", ["", "abc", "a'b", "it''s", "k.csv  ", "数据/ü.csv"])
+def test_portable_literal_without_backslashes_is_the_plain_literal(value: str) -> None:
+    assert portable_literal(value) == quote_literal(value)
+
+
+def test_portable_literal_refuses_nul() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        portable_literal("a\x00b")
 
 
 def test_table_ref_sql_and_parse() -> None:

@@ -380,6 +380,15 @@ def json_table(pg: Any) -> str:
     return "t"
 
 
+def test_json_ignoreheader_skips_lines_before_the_first_object(
+    pg: Any, s3: S3Client, bucket: str, json_table: str
+) -> None:
+    """Redshift allows IGNOREHEADER with JSON: the lines are a header, not data."""
+    put(s3, bucket, "h.json", 'exported by tool x, not JSON\n{"id": 4, "name": "kept"}\n')
+    assert load(pg, s3, command(bucket, "h.json", JsonFormat(ignore_header=1))) == 1
+    assert rows(pg, "SELECT id, name FROM t") == [(4, "kept")]
+
+
 def test_json_auto_lines_missing_keys_nested_values(
     pg: Any, s3: S3Client, bucket: str, json_table: str
 ) -> None:

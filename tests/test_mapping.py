@@ -19,6 +19,7 @@ from s3redshift.mapping import (
     TableRef,
     Target,
     default_rule,
+    unloadable_key,
 )
 
 
@@ -541,7 +542,10 @@ def test_default_rule_total_over_arbitrary_keys(key: str) -> None:
         raised, target = error, None
     if raised is not None:
         assert f"key {key!r}" in str(raised)
-        with pytest.raises(UnsafeIdentifierError):  # rejected only when the name is unsafe
+        if unloadable_key(key):  # a key no ledger can hold (NUL, not UTF-8, too long)
+            assert "cannot be loaded" in str(raised)
+            return
+        with pytest.raises(UnsafeIdentifierError):  # otherwise only when the name is unsafe
             validate_identifier(first)
         return
     if target is None:
@@ -552,3 +556,44 @@ def test_default_rule_total_over_arbitrary_keys(key: str) -> None:
     assert target.table.schema == "public"
     # The name is already folded and valid: building it again changes nothing.
     assert TableRef(target.table.schema, target.table.table) == target.table
+
+
+def test_a_reserved_schema_or_table_is_refused_with_the_reason_and_other_targets_map() -> None:
+    from s3redshift.errors import MappingError
+    from s3redshift.mapping import Reserved
+
+    rule = MappingRule(pattern="{schema}/{table}/**", schema="{schema}", table="{table}")
+    mapper = TableMapper([rule]).reserving(
+        Reserved("audit", "ledger", "that is the ledger"), Reserved("vault", None, "all of it")
+    )
+    with pytest.raises(MappingError, match="that is the ledger") as caught:
+        mapper.resolve("AUDIT/Ledger/x.csv")  # names fold as Redshift folds them
+    assert caught.value.table == "audit.ledger"
+    with pytest.raises(MappingError, match="all of it"):
+        mapper.resolve("vault/anything/x.csv")
+    target = mapper.resolve("audit/other/x.csv")
+    assert target is not None
+    assert str(target.table) == "audit.other"
+    # The original mapper is unchanged.
+    assert TableMapper([rule]).resolve("vault/anything/x.csv") is not None
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("kpis/a\x00b.csv", "NUL"),
+        ("kpis/\udcff.csv", "not valid UTF-8"),
+        ("kpis/" + "é" * 600 + ".csv", "over S3's 1024-byte limit"),
+    ],
+)
+def test_a_key_no_ledger_can_hold_is_refused_before_any_rule(key: str, why: str) -> None:
+    from s3redshift.errors import MappingError
+
+    mapper = TableMapper([MappingRule(pattern="{table}/**")])
+    with pytest.raises(MappingError, match=why):
+        mapper.explain(key)
+
+
+def test_a_key_of_exactly_1024_bytes_maps() -> None:
+    key = "kpis/" + "a" * (1024 - len("kpis/"))
+    assert TableMapper([MappingRule(pattern="{table}/**")]).resolve(key) is not None

@@ -84,6 +84,7 @@ def test_append_plan_is_exactly_the_documented_transaction() -> None:
         "SELECT CAST('s3redshift: already loaded: ' || b.\"object_key\" AS INTEGER) "
         'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger" AS l ON '
         'l."bucket" = b."bucket" AND l."object_key" = b."object_key" AND '
+        'OCTET_LENGTH(l."object_key") = OCTET_LENGTH(b."object_key") AND '
         'l."object_identity" = b."object_identity" LIMIT 1',
         f"COPY \"public\".\"kpis\" FROM '{prefix}.manifest' IAM_ROLE '{ROLE}' FORMAT AS CSV "
         "REGION AS 'eu-west-1' MANIFEST IGNOREHEADER AS 1 COMPUPDATE OFF MAXERROR AS 0 "

@@ -304,7 +304,8 @@ def test_s3_access_is_scoped_to_source_prefixes_and_the_manifest_prefix() -> Non
     assert policy["ReadSourceObjects"]["actions"] == ["s3:GetObject"]
     assert policy["ReadSourceObjects"]["resources"] == "${local.source_object_arns}"
     assert "${s.bucket}/${s.prefix}*" in locals_["source_object_arns"]
-    assert policy["WriteManifests"]["actions"] == ["s3:PutObject"]
+    # Delete: the loader removes each load's manifests and object list afterwards.
+    assert policy["WriteManifests"]["actions"] == ["s3:PutObject", "s3:DeleteObject"]
     assert policy["WriteManifests"]["resources"] == "${local.manifest_object_arns}"
     assert "${b}/${var.manifest_prefix}*" in locals_["manifest_object_arns"]
     listing = policy["ListSourcePrefixes"]
@@ -316,6 +317,7 @@ def test_s3_access_is_scoped_to_source_prefixes_and_the_manifest_prefix() -> Non
     assert s3_actions == {
         "s3:GetObject",
         "s3:PutObject",
+        "s3:DeleteObject",
         "s3:ListBucket",
         "s3:ListBucketVersions",
         "s3:GetBucketVersioning",
@@ -720,3 +722,30 @@ def test_check_blocks_warn_about_a_mismatched_artifact_and_manifests_in_a_source
     code, output = plan(console_dir, elsewhere)
     assert code == 0, output
     assert "Check block assertion failed" not in output
+
+
+@pytest.mark.parametrize(("given", "expected"), [("preset", "preset"), ("false", False)])
+def test_copy_options_reach_the_loader_with_their_own_types(
+    console_dir: Path, given: str, expected: object
+) -> None:
+    """The loader's configuration is strictly typed: "10" is not 10 and "true" is not true."""
+    rule = {
+        "pattern": "{table}/**",
+        "options": {"max_error": 3, "stat_update": False, "comp_update": given},
+    }
+    value = evaluate(console_dir, BASE | {"tables": [rule]})
+    (table,) = LoaderConfig.from_json(value["config"]).tables
+    assert table.options.max_error == 3
+    assert table.options.stat_update is False
+    assert table.options.comp_update == expected
+
+
+def test_manifest_expiry_is_opt_in_and_scoped_to_the_manifest_prefix() -> None:
+    lifecycle = resources()[("aws_s3_bucket_lifecycle_configuration", "manifests")]
+    assert "var.manifest_expiration_days != null" in lifecycle["for_each"]
+    assert "local.create" in lifecycle["for_each"]
+    assert "local.manifest_buckets" in lifecycle["for_each"]
+    (rule,) = lifecycle["rule"]
+    assert rule["filter"][0]["prefix"] == "${var.manifest_prefix}"
+    assert rule["expiration"][0]["days"] == "${var.manifest_expiration_days}"
+    assert rule["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 1

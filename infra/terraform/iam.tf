@@ -47,7 +47,7 @@ data "aws_iam_policy_document" "lambda" {
   statement {
     sid       = "WriteManifests"
     effect    = "Allow"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = local.manifest_object_arns
   }
 

@@ -93,8 +93,14 @@ locals {
         columns  = t.columns
       } : k => v if v != null },
       { for k, v in {
-        format  = t.format == null ? null : { for fk, fv in t.format : fk => fv if fv != null }
-        options = t.options
+        format = t.format == null ? null : { for fk, fv in t.format : fk => fv if fv != null }
+        # comp_update is a boolean or "preset": given as a string, it is
+        # decoded as JSON so that "true" becomes a boolean again.
+        options = t.options == null ? null : {
+          for ok, ov in merge(t.options, {
+            comp_update = t.options.comp_update == null ? null : jsondecode(t.options.comp_update == "preset" ? "\"preset\"" : t.options.comp_update)
+          }) : ok => ov if ov != null
+        }
       } : k => v if v != null },
     )
   ]
@@ -360,6 +366,33 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   }
 
   depends_on = [aws_iam_role_policy.this]
+}
+
+################################################################################
+# Manifest expiry (optional: it owns the bucket's lifecycle configuration)
+################################################################################
+
+resource "aws_s3_bucket_lifecycle_configuration" "manifests" {
+  for_each = local.create && var.manifest_expiration_days != null ? toset(local.manifest_buckets) : toset([])
+
+  bucket = each.key
+
+  rule {
+    id     = "s3redshift-${var.name}-manifests"
+    status = "Enabled"
+
+    filter {
+      prefix = var.manifest_prefix
+    }
+
+    expiration {
+      days = var.manifest_expiration_days
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
 }
 
 ################################################################################

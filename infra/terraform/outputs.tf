@@ -61,6 +61,11 @@ output "event_source_mapping_uuid" {
   value       = try(aws_lambda_event_source_mapping.this[0].uuid, null)
 }
 
+output "manifest_prefix" {
+  description = "Key prefix the loader writes its manifests and object lists under (for a lifecycle rule of your own)."
+  value       = local.create ? var.manifest_prefix : null
+}
+
 output "notified_buckets" {
   description = "Buckets whose whole notification configuration this module owns."
   value       = [for b in keys(aws_s3_bucket_notification.this) : b]

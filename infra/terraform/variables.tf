@@ -365,6 +365,17 @@ variable "manifest_prefix" {
   }
 }
 
+variable "manifest_expiration_days" {
+  description = "Days after which S3 expires what the loader writes under manifest_prefix (manifests and object lists; the loader deletes them itself after each load, this catches what an interrupted load left). null leaves the bucket's lifecycle alone. Setting it makes this module own the whole lifecycle configuration of every manifest bucket (PutBucketLifecycleConfiguration replaces it): if the bucket has lifecycle rules of its own, leave this null and add a rule for manifest_prefix there instead."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.manifest_expiration_days == null ? true : var.manifest_expiration_days >= 1 && floor(var.manifest_expiration_days) == var.manifest_expiration_days
+    error_message = "manifest_expiration_days must be a whole number of days, at least 1, or null."
+  }
+}
+
 variable "source_kms_key_arns" {
   description = "KMS keys of SSE-KMS encrypted source or manifest buckets: the function gets kms:Decrypt/GenerateDataKey and the COPY role kms:Decrypt on exactly these."
   type        = list(string)
@@ -392,8 +403,10 @@ variable "tables" {
     Mapping rules (first match wins), as in the [[tables]] section of the loader's
     configuration: pattern, schema, table, mode, keys, order_by, columns, format
     and options. Empty uses the loader's default rule (first key segment = table).
-    options takes the loader's snake_case COPY options; values are written as
-    strings and converted by the loader (max_error = 10 works).
+    options takes the loader's snake_case COPY options with their own types
+    (max_error = 10, blanks_as_null = true; comp_update = "true", "false" or
+    "preset"): the loader's configuration is strictly typed, so no value is
+    passed on as a string that only looks like a number or a boolean.
   EOT
   type = list(object({
     pattern  = string
@@ -413,7 +426,29 @@ variable "tables" {
       compression   = optional(string)
       widths        = optional(list(tuple([string, number])))
     }))
-    options = optional(map(string))
+    options = optional(object({
+      accept_any_date    = optional(bool)
+      accept_inv_chars   = optional(string)
+      blanks_as_null     = optional(bool)
+      date_format        = optional(string)
+      empty_as_null      = optional(bool)
+      encoding           = optional(string)
+      escape             = optional(bool)
+      explicit_ids       = optional(bool)
+      fill_record        = optional(bool)
+      ignore_blank_lines = optional(bool)
+      remove_quotes      = optional(bool)
+      round_dec          = optional(bool)
+      time_format        = optional(string)
+      trim_blanks        = optional(bool)
+      truncate_columns   = optional(bool)
+      comp_rows          = optional(number)
+      comp_update        = optional(string)
+      ignore_all_errors  = optional(bool)
+      max_error          = optional(number)
+      no_load            = optional(bool)
+      stat_update        = optional(bool)
+    }))
   }))
   default = []
 
@@ -430,6 +465,11 @@ variable "tables" {
   validation {
     condition     = alltrue([for t in var.tables : length(trimspace(t.pattern)) > 0])
     error_message = "tables[*].pattern must not be empty."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.tables : contains(["true", "false", "preset"], coalesce(try(t.options.comp_update, null), "true"))])
+    error_message = "tables[*].options.comp_update must be \"true\", \"false\" or \"preset\"."
   }
 }
 

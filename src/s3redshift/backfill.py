@@ -48,9 +48,9 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
 )
 from s3redshift.events import S3Object
-from s3redshift.identifiers import TableRef, quote_identifier, quote_literal
-from s3redshift.ledger import loaded_identities_sql
-from s3redshift.loader import LEDGER_QUERY_CHUNK, load_order
+from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
+from s3redshift.ledger import loaded_identities_sql, lookup_chunks
+from s3redshift.loader import load_order
 from s3redshift.report import OUTCOMES, LoadReport, ObjectResult, Outcome
 
 if TYPE_CHECKING:
@@ -376,7 +376,8 @@ def _ledger_table(loader: Loader) -> TableRef:
 def _ledger_exists(loader: Loader, ledger: TableRef) -> bool:
     rows = loader.transport.query(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = "
-        f"{quote_literal(ledger.schema or '')} AND table_name = {quote_literal(ledger.table)}"
+        f"{portable_literal(ledger.schema or '')} AND table_name = "
+        f"{portable_literal(ledger.table)}"
     )
     return bool(rows)
 
@@ -401,7 +402,9 @@ def ledger_rows(
     ledger = _ledger_table(loader)
     if not _ledger_exists(loader, ledger):
         return [], 0
-    where = f" WHERE {quote_identifier('target_table')} = {quote_literal(table)}" if table else ""
+    where = ""
+    if table:
+        where = f" WHERE {quote_identifier('target_table')} = {portable_literal(table)}"
     [(total,)] = loader.transport.query(f"SELECT COUNT(*) FROM {ledger.sql}{where}")
     names = (
         "bucket",
@@ -468,8 +471,8 @@ def not_loaded(
     known: set[tuple[str, str, str]] = set()
     if candidates and _ledger_exists(loader, ledger):
         keys = [(o.bucket, o.key, o.identity or "") for o, _ in candidates]
-        for start in range(0, len(keys), LEDGER_QUERY_CHUNK):
-            sql = loaded_identities_sql(ledger, keys[start : start + LEDGER_QUERY_CHUNK])
+        for chunk in lookup_chunks(keys):
+            sql = loaded_identities_sql(ledger, chunk)
             known.update((str(b), str(k), str(i)) for b, k, i in loader.transport.query(sql))
     missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
     missing.sort(key=lambda pair: load_order(pair[0]))

@@ -284,16 +284,11 @@ class LocalContext:
 def _invoke(args: argparse.Namespace, out: TextIO) -> int:
     import logging
 
+    from s3redshift.events import decode_payload
     from s3redshift.handler import LOGGER_NAME, JsonFormatter, handle
     from s3redshift.loader import Loader
 
-    text = _read_event(args.event)
-    try:
-        event = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidEventError(f"the event file is not JSON ({exc.msg})", path="$") from None
-    if not isinstance(event, dict):
-        raise InvalidEventError("an event must be a JSON object", path="$")
+    event = dict(decode_payload(_read_event(args.event)))
     config = LoaderConfig.load(args.config)
     # The deployed adapter writes the handler's JSON lines to stdout (CloudWatch);
     # here stdout carries the response, so the lines go to stderr.

@@ -10,10 +10,16 @@
    ``DB_SCHEMA.{table}`` (CSV, ``,``, one header row).
 
 Unknown keys are errors everywhere, because a misspelt option that is silently
-ignored loads data differently from what its author believes. Every problem is
-raised as one :class:`~s3redshift.errors.ConfigError` that lists each bad key
-with its location and the fix; input values are never echoed (a password may
-be among them).
+ignored loads data differently from what its author believes. For the same
+reason whole numbers and switches are strict: TOML and JSON have real integers
+and booleans, so ``port = true`` or ``enabled = "yes"`` is reported, not coerced
+(``true`` would become port 1). The seed's variables are text by nature and are
+converted explicitly before validation, naming the variable when one is wrong.
+A ``target.dsn`` is checked for shape when it is read, so a malformed one never
+waits until the first load to fail. Every problem is raised as one
+:class:`~s3redshift.errors.ConfigError` that lists each bad key with its
+location and the fix; input values are never echoed (a password may be among
+them).
 """
 
 from __future__ import annotations
@@ -24,9 +30,20 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from s3redshift.copy import IamRole
 from s3redshift.errors import ConfigError, CopyOptionsError, S3RedshiftError
@@ -53,6 +70,10 @@ SEED_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PW_PARAM", "DB_SCHEM
 """The seed loader's environment variables, all required when used."""
 
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+_PORT_DIGITS = re.compile(r"[0-9]{1,5}")
+_MAX_PORT = 65535
+_DSN_SCHEMES = ("postgresql", "postgres")
+_DSN_EXAMPLE = "postgresql://user:password@host:5432/dbname"
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -66,11 +87,18 @@ class TargetConfig(BaseModel):
     kind: Literal["redshift", "postgres"] = "redshift"
     transport: Literal["data-api", "connector"] = "data-api"
     host: str | None = None
-    port: int = Field(default=5439, ge=1, le=65535)
+    port: Annotated[StrictInt, Field(ge=1, le=_MAX_PORT)] = 5439
     database: str = "dev"
     cluster_identifier: str | None = None
     workgroup: str | None = None
     dsn: SecretStr | None = None
+
+    @field_validator("dsn")
+    @classmethod
+    def _dsn_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            _check_dsn(value.get_secret_value())
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -166,7 +194,7 @@ class LedgerConfig(BaseModel):
 
     model_config = _STRICT
 
-    enabled: bool = True
+    enabled: StrictBool = True
     table: str = "s3redshift.load_ledger"
 
     @property
@@ -194,7 +222,30 @@ class LoaderConfig(BaseModel):
             raise ValueError(f"ledger.table: {exc.message}") from None
         if not self.tables:
             raise ValueError("tables: at least one rule is needed")
+        if self.ledger.enabled:
+            self._ledger_schema_is_its_own()
         return self
+
+    def _ledger_schema_is_its_own(self) -> None:
+        """Refuse a ledger in a schema that a rule loads into by name.
+
+        The loader never loads into the ledger's schema (a key could otherwise
+        forge ledger rows), so such a rule could never load anything: say so
+        now rather than on every object. Schemas taken from a key's captures
+        are refused per object by the loader.
+        """
+        ledger = self.ledger.table_ref
+        for index, rule in enumerate(self.tables):
+            schema = "public" if rule.target_schema is None else rule.target_schema
+            if "{" in schema:
+                continue
+            if schema.lower() == (ledger.schema or "").lower():
+                raise ValueError(
+                    f"ledger.table {str(ledger)!r} is in schema {ledger.schema!r}, which "
+                    f"tables[{index}] (pattern {rule.pattern!r}) loads into; the loader never "
+                    "loads into the ledger's schema: give the ledger a schema of its own "
+                    "(the default is s3redshift.load_ledger)"
+                )
 
     # --- reading -----------------------------------------------------------
 
@@ -245,10 +296,7 @@ class LoaderConfig(BaseModel):
                 + ", ".join(missing)
                 + f" (or give --config FILE, or {CONFIG_ENV})"
             )
-        try:
-            port = int(environ["DB_PORT"])
-        except ValueError:
-            raise ConfigError("DB_PORT must be a port number such as 5439") from None
+        port = _seed_port(environ["DB_PORT"])
         data = {
             "target": {
                 "kind": "redshift",
@@ -334,6 +382,56 @@ class LoaderConfig(BaseModel):
         )
 
 
+def _seed_port(text: str) -> int:
+    """``DB_PORT`` as a number: digits only (``int()`` would also take ``" 5_439"``)."""
+    if _PORT_DIGITS.fullmatch(text) is None or not 1 <= int(text) <= _MAX_PORT:
+        raise ConfigError(
+            f"DB_PORT must be a port number from 1 to {_MAX_PORT} written in digits, such as 5439"
+        )
+    return int(text)
+
+
+def _check_dsn(dsn: str) -> None:
+    """Refuse a ``target.dsn`` the stand-in could never connect with.
+
+    Only the shape is checked (scheme, one host or socket directory, a port
+    in range); whether the server answers is for the load to find out. The
+    messages never quote the DSN, which may hold a password.
+
+    Raises:
+        ValueError: the DSN is malformed; the message says how and the fix.
+    """
+    try:
+        parts = urlsplit(dsn)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    except ValueError:
+        raise ValueError(
+            "cannot be read as a URI (an unclosed '[' around the host?): write it as "
+            f"{_DSN_EXAMPLE}"
+        ) from None
+    if parts.scheme not in _DSN_SCHEMES or not dsn.startswith(f"{parts.scheme}://"):
+        raise ValueError(f"must be a postgresql:// URI, such as {_DSN_EXAMPLE}")
+    host_and_port = parts.netloc.rpartition("@")[2]
+    if "," in host_and_port or "," in query.get("host", ""):
+        raise ValueError("names several hosts; the stand-in connects to exactly one")
+    if not (parts.hostname or query.get("host")):
+        raise ValueError(
+            f"names no host: write {_DSN_EXAMPLE}, or add ?host=/path/to/socket/dir "
+            "for a Unix socket"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if "port" in query:
+        text = query["port"]
+        port = int(text) if _PORT_DIGITS.fullmatch(text) else 0
+    elif port is None:
+        return
+    if not 1 <= port <= _MAX_PORT:
+        raise ValueError(f"has a port that is not a number from 1 to {_MAX_PORT}, such as 5432")
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
@@ -351,11 +449,40 @@ def _first_message(exc: ValidationError) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+# Messages for values of the wrong JSON/TOML type, which pydantic words for
+# Python ("Input should be a valid integer") and without the fix.
+_TYPE_MESSAGES = {
+    "int_type": "must be a whole number written without quotes",
+    "bool_type": "must be true or false, written without quotes",
+    "float_type": "must be a number written without quotes",
+}
+
+
+def _kind(value: object) -> str:
+    """What a configuration value is, in TOML/JSON words; never the value itself."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number with a fraction"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a table"
+    return "nothing" if value is None else "a value of another type"
+
+
 def _describe_errors(exc: ValidationError, source: str) -> str:
     lines = []
-    for error in exc.errors(include_input=False, include_url=False):
+    # The input is only ever inspected for its type, never written out.
+    for error in exc.errors(include_url=False):
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling against `s3redshift config-schema`)"
+        elif error["type"] in _TYPE_MESSAGES:
+            message = f"{_TYPE_MESSAGES[error['type']]} (got {_kind(error.get('input'))})"
         lines.append(f"  {_location(error['loc'])}: {message}")
     return f"invalid configuration in {source}:\n" + "\n".join(lines)

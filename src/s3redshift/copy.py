@@ -9,7 +9,10 @@ How the checks are split:
 
 * pydantic checks shapes, types, ranges and closed value sets (these show up
   in the JSON Schema that ``s3redshift config-schema`` prints) and raises
-  :class:`pydantic.ValidationError`;
+  :class:`pydantic.ValidationError`. Whole numbers and switches are strict
+  (``True`` is not a row count, ``"false"`` is not a switch) because these
+  models are read straight from configuration files; sequences still accept
+  lists for tuples;
 * every rule of Redshift's COPY grammar that needs an explanation -- two
   options that cannot go together, a delimiter that is not one ASCII
   character, a case-sensitive keyword written in the wrong case -- raises
@@ -75,6 +78,8 @@ from pydantic import (
     Discriminator,
     Field,
     SecretStr,
+    StrictBool,
+    StrictInt,
     Tag,
     field_validator,
     model_validator,
@@ -128,6 +133,9 @@ _EXTENSIONS: tuple[tuple[str, Compression], ...] = (
 
 _MODEL_CONFIG = ConfigDict(frozen=True, extra="forbid")
 
+_Count = Annotated[StrictInt, Field(ge=0)]
+"""A whole number of rows; strict, so ``true`` or ``"1"`` in a file is refused."""
+
 # Format-level keys that only some formats have, with the COPY keyword each one
 # becomes: a key given to a format that lacks it is reported as a pair of
 # incompatible COPY options rather than as a bare "extra input".
@@ -144,6 +152,11 @@ _OCTAL_CHARACTER = re.compile(r"\\[0-7]{3}")
 _AUTO_PATHS = ("auto", "auto ignorecase")
 _DATE_KEYWORDS = ("auto",)
 _TIME_KEYWORDS = ("auto", "epochsecs", "epochmillisecs")
+# Docs (DATEFORMAT and TIMEFORMAT strings): "You can't include a time zone
+# specifier (TZ, tz, or OF) in the timeformat_string." Case as documented.
+_TIME_ZONE_SPECIFIERS = ("TZ", "tz", "OF")
+# Fixed-width files must be UTF-8 (docs, ENCODING): widths count characters.
+_UTF16_ENCODINGS = frozenset({"UTF16", "UTF16LE", "UTF16BE"})
 # Legacy S3 bucket names (us-east-1 before 2018) could be up to 255 characters
 # with upper case and '_'; accept the loosest form ever allowed, never more.
 _S3_URI = re.compile(r"s3://(?P<bucket>[A-Za-z0-9._-]{3,255})(?:/(?P<key>.*))?", re.DOTALL)
@@ -253,7 +266,7 @@ class CsvFormat(_Format):
     type: Literal["csv"] = "csv"
     delimiter: str = ","
     quote: str = '"'
-    ignore_header: Annotated[int, Field(ge=0)] = 0
+    ignore_header: _Count = 0
     null_as: str | None = None
     compression: CompressionSetting = "auto"
 
@@ -297,7 +310,7 @@ class DelimitedFormat(_Format):
 
     type: Literal["delimited"] = "delimited"
     delimiter: str = "|"
-    ignore_header: Annotated[int, Field(ge=0)] = 0
+    ignore_header: _Count = 0
     null_as: str | None = None
     compression: CompressionSetting = "auto"
 
@@ -313,12 +326,17 @@ class DelimitedFormat(_Format):
 
 
 class JsonFormat(_Format):
-    """``FORMAT AS JSON 'auto' | 'auto ignorecase' | 's3://jsonpaths' | 'noshred'``."""
+    """``FORMAT AS JSON 'auto' | 'auto ignorecase' | 's3://jsonpaths' | 'noshred'``.
+
+    ``ignore_header`` skips that many lines at the top of each file
+    (``IGNOREHEADER``, a data-conversion parameter the docs allow with JSON).
+    """
 
     keyword: ClassVar[str] = "JSON"
 
     type: Literal["json"] = "json"
     json_paths: str = "auto"
+    ignore_header: _Count = 0
     compression: CompressionSetting = "auto"
 
     @field_validator("json_paths")
@@ -395,8 +413,10 @@ class FixedWidthFormat(_Format):
     keyword: ClassVar[str] = "FIXEDWIDTH"
 
     type: Literal["fixedwidth"] = "fixedwidth"
-    widths: Annotated[tuple[tuple[str, Annotated[int, Field(gt=0)]], ...], Field(min_length=1)]
-    ignore_header: Annotated[int, Field(ge=0)] = 0
+    widths: Annotated[
+        tuple[tuple[str, Annotated[StrictInt, Field(gt=0)]], ...], Field(min_length=1)
+    ]
+    ignore_header: _Count = 0
     null_as: str | None = None
     compression: CompressionSetting = "auto"
 
@@ -505,28 +525,28 @@ class CopyOptions(BaseModel):
     model_config = _MODEL_CONFIG
 
     # data conversion
-    accept_any_date: bool = False
+    accept_any_date: StrictBool = False
     accept_inv_chars: str | None = None
-    blanks_as_null: bool = False
+    blanks_as_null: StrictBool = False
     date_format: str | None = None
-    empty_as_null: bool = False
+    empty_as_null: StrictBool = False
     encoding: Literal["UTF8", "UTF16", "UTF16LE", "UTF16BE"] | None = None
-    escape: bool = False
-    explicit_ids: bool = False
-    fill_record: bool = False
-    ignore_blank_lines: bool = False
-    remove_quotes: bool = False
-    round_dec: bool = False
+    escape: StrictBool = False
+    explicit_ids: StrictBool = False
+    fill_record: StrictBool = False
+    ignore_blank_lines: StrictBool = False
+    remove_quotes: StrictBool = False
+    round_dec: StrictBool = False
     time_format: str | None = None
-    trim_blanks: bool = False
-    truncate_columns: bool = False
+    trim_blanks: StrictBool = False
+    truncate_columns: StrictBool = False
     # load
-    comp_rows: Annotated[int, Field(ge=1000, le=2147483647)] | None = None
-    comp_update: bool | Literal["preset"] | None = False
-    ignore_all_errors: bool = False
-    max_error: Annotated[int, Field(ge=0, le=100000)] = 0
-    no_load: bool = False
-    stat_update: bool | None = False
+    comp_rows: Annotated[StrictInt, Field(ge=1000, le=2147483647)] | None = None
+    comp_update: StrictBool | Literal["preset"] | None = False
+    ignore_all_errors: StrictBool = False
+    max_error: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
+    no_load: StrictBool = False
+    stat_update: StrictBool | None = False
 
     @field_validator("accept_inv_chars")
     @classmethod
@@ -551,7 +571,23 @@ class CopyOptions(BaseModel):
     def _time_format(cls, value: str | None) -> str | None:
         # Docs: "The 'auto', 'epochsecs', and 'epochmillisecs' keywords are case-sensitive."
         _check_format_keyword(value, "TIMEFORMAT (time_format)", _TIME_KEYWORDS)
+        for specifier in _TIME_ZONE_SPECIFIERS:
+            if value is not None and specifier in value:
+                raise CopyOptionsError(
+                    f"TIMEFORMAT (time_format = {value!r}) contains the time-zone specifier "
+                    f"{specifier!r}: COPY does not accept TZ, tz or OF in a TIMEFORMAT string; "
+                    "remove it, or use time_format = 'auto', which reads TIMESTAMPTZ values "
+                    "with their UTC offset"
+                )
         return value
+
+    @field_validator("comp_update", mode="before")
+    @classmethod
+    def _comp_update(cls, value: Any) -> Any:
+        # One message instead of one per branch of the union (bool, 'preset').
+        if value is None or isinstance(value, bool) or value == "preset":
+            return value
+        raise ValueError("COMPUPDATE (comp_update) must be true, false or 'preset'")
 
     @model_validator(mode="after")
     def _error_handling(self) -> CopyOptions:
@@ -665,6 +701,13 @@ def check_compatible(
         refused = ("escape", "remove_quotes")  # docs: CSV not with REMOVEQUOTES or ESCAPE
     elif isinstance(format, FixedWidthFormat):
         refused = ("escape",)  # docs: "You cannot use the ESCAPE parameter for FIXEDWIDTH"
+        if options.encoding in _UTF16_ENCODINGS:
+            raise _conflict(
+                _describe(options, "encoding"),
+                label,
+                "fixed-width files must be UTF-8, since the widths count UTF-8 characters; "
+                "convert the files to UTF-8 and set encoding = 'UTF8' or leave it out",
+            )
     for name in refused:
         if _option_is_set(options, name):
             raise _conflict(_describe(options, name), label, f"remove {name} or change the format")

@@ -13,6 +13,20 @@ adapter, so the loader never has to know how an event travelled:
   ``Sns.Message`` is the S3 JSON;
 * **EventBridge** ``source == "aws.s3"`` events, direct or as an SQS body.
 
+An EventBridge rule on ``source = aws.s3`` also matches the S3 API calls that
+CloudTrail records (``detail-type`` "AWS API Call via CloudTrail"). Those
+describe a request, not an object: no size, ETag or version id, and CloudTrail
+delivers them on a best-effort basis. A call that creates no object
+(``CreateBucket`` and every other management call, ``GetObject``,
+``DeleteObject``, a call that failed, ...) is skipped with
+:data:`SKIP_CLOUDTRAIL_API_CALL`. A call that creates one (``PutObject``,
+``PostObject``, ``CopyObject``, ``CompleteMultipartUpload``) is refused with an
+:class:`~s3redshift.errors.InvalidEventError` at ``detail-type`` whose message
+names the rule to use instead (S3's own "Object Created" events through
+EventBridge, or S3 event notifications): skipping it would drop data without a
+trace, while a refusal sends the message to the dead-letter queue, where the
+mis-routed trigger shows.
+
 Each envelope has its own small function and every record is returned, never
 only the first one.
 
@@ -50,6 +64,16 @@ Malformed payloads
     adapter can fail exactly that message. Anything malformed outside an SQS
     message, or an SQS record without a ``messageId`` (which cannot be failed
     alone), raises.
+
+Bounds
+    JSON text is checked before it is decoded: a payload given as text (the
+    ``plan`` command's file, or ``str``/``bytes``) may be at most
+    :data:`MAX_PAYLOAD_BYTES`, a text inside an event (an SQS ``body``, an SNS
+    ``Message``) at most :data:`MAX_MESSAGE_BYTES`, and either may nest arrays
+    and objects at most :data:`MAX_JSON_DEPTH` levels deep. Python's decoder
+    recurses once per level, so without the bound a body of 100,000 ``[``
+    would raise ``RecursionError`` and fail a whole SQS batch; with it, the
+    message is one :class:`~s3redshift.errors.InvalidEventError` like any other.
 """
 
 from __future__ import annotations
@@ -59,6 +83,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -67,7 +92,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from s3redshift.errors import InvalidEventError
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "MAX_KEY_BYTES",
+    "MAX_MESSAGE_BYTES",
+    "MAX_PAYLOAD_BYTES",
+    "SKIP_CLOUDTRAIL_API_CALL",
     "SKIP_FOLDER_MARKER",
     "SKIP_NOT_OBJECT_CREATED",
     "SKIP_OBJECT_REMOVED",
@@ -75,6 +104,7 @@ __all__ = [
     "ParsedEvent",
     "S3Object",
     "SkippedRecord",
+    "decode_payload",
     "parse_event",
     "read_event",
     "sequencer_key",
@@ -93,8 +123,33 @@ SKIP_NOT_OBJECT_CREATED = "not an object-created event"
 SKIP_FOLDER_MARKER = "folder marker"
 """A key ending in ``/`` with size 0, as the S3 console writes for a "folder"."""
 
+SKIP_CLOUDTRAIL_API_CALL = "CloudTrail API call that creates no object"
+"""An EventBridge "AWS API Call via CloudTrail" event for a call that creates no object."""
+
 MAX_KEY_BYTES = 1024
 """S3's limit for a key, in UTF-8 bytes; a longer key cannot be a real object."""
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects read in one JSON text.
+
+AWS's payloads nest fewer than ten levels (a CloudTrail record, the deepest,
+about six), so 64 refuses nothing AWS sends, while staying far below the
+depth (about 1,000) at which Python's recursive decoder raises ``RecursionError``.
+"""
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+"""Largest JSON text read from inside an event (SQS ``body``, SNS ``Message``), in bytes.
+
+SQS accepts messages of up to 1 MiB (256 KiB until 2025); SNS notifications
+are smaller still (256 KiB). Anything longer did not come from AWS.
+"""
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+"""Largest event read as text (``str``/``bytes``, the ``plan`` command's file), in bytes.
+
+Lambda's limit for a synchronous invocation payload, which also caps the
+event of one SQS batch.
+"""
 
 _S3_SOURCE = "aws:s3"
 _SQS_SOURCE = "aws:sqs"
@@ -104,6 +159,19 @@ _EVENT_VERSION = re.compile(r"([0-9]+)(?:\.[0-9]+)*")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _DIGITS = re.compile(r"[0-9]+")
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
+_CLOUDTRAIL_SUFFIX = " via CloudTrail"
+_CLOUDTRAIL_SOURCE = "s3.amazonaws.com"
+# The S3 API calls that leave a new object version behind when they succeed.
+_CLOUDTRAIL_CREATING_CALLS = frozenset(
+    {"PutObject", "PostObject", "CopyObject", "CompleteMultipartUpload"}
+)
+# A JSON string, escapes included; the closing quote is optional so that an
+# unterminated string ends the match at the end of the text instead of making
+# the engine retry from every later quote (which would be quadratic).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_SHOWN_CHARS = 80
 
 
 class S3Object(BaseModel):
@@ -280,7 +348,7 @@ def _read_top_record(
 def _read_sqs_message(record: Mapping[str, Any], path: str, message_id: str, found: _Found) -> None:
     """An SQS record: its ``body`` is the JSON of whatever was sent to the queue."""
     body_path = _at(path, "body")
-    body = _json_text(_string(record, "body", path), body_path)
+    body = _json_text(_string(record, "body", path), body_path, MAX_MESSAGE_BYTES)
     _read_document(body, body_path, message_id, found, allow_sns_envelope=True)
 
 
@@ -289,7 +357,7 @@ def _read_sns_record(record: Mapping[str, Any], path: str, found: _Found) -> Non
     sns_path = _at(path, "Sns")
     sns = _mapping(record, "Sns", path)
     message_path = _at(sns_path, "Message")
-    message = _json_text(_string(sns, "Message", sns_path), message_path)
+    message = _json_text(_string(sns, "Message", sns_path), message_path, MAX_MESSAGE_BYTES)
     _read_document(message, message_path, None, found, allow_sns_envelope=False)
 
 
@@ -305,7 +373,7 @@ def _read_sns_envelope(
             "(confirm subscriptions outside the loader's queue)",
         )
     message_path = _at(path, "Message")
-    message = _json_text(_string(envelope, "Message", path), message_path)
+    message = _json_text(_string(envelope, "Message", path), message_path, MAX_MESSAGE_BYTES)
     _read_document(message, message_path, message_id, found, allow_sns_envelope=False)
 
 
@@ -404,6 +472,9 @@ def _read_eventbridge(
             f"EventBridge source {source!r} is not S3: route only 'aws.s3' events here",
         )
     detail_type = _string(event, "detail-type", path)
+    if detail_type.endswith(_CLOUDTRAIL_SUFFIX):
+        _read_cloudtrail(event, path, detail_type, message_id, found)
+        return
     detail_path = _at(path, "detail")
     detail = _mapping(event, "detail", path)
     bucket = _bucket_name(_mapping(detail, "bucket", detail_path), _at(detail_path, "bucket"))
@@ -434,6 +505,53 @@ def _read_eventbridge(
         exc.uri = uri
         raise
     found.add(s3_object, path or "$")
+
+
+def _read_cloudtrail(
+    event: Mapping[str, Any],
+    path: str,
+    detail_type: str,
+    message_id: str | None,
+    found: _Found,
+) -> None:
+    """An S3 API call recorded by CloudTrail: skipped, or refused if it creates an object."""
+    detail_path = _at(path, "detail")
+    detail = _mapping(event, "detail", path)
+    event_source = _string(detail, "eventSource", detail_path)
+    if event_source != _CLOUDTRAIL_SOURCE:
+        raise _ShapeError(
+            _at(detail_path, "eventSource"),
+            f"CloudTrail event source {event_source!r} is not S3: expected "
+            f"{_CLOUDTRAIL_SOURCE!r} in an event whose source is 'aws.s3'",
+        )
+    name = _string(detail, "eventName", detail_path)
+    uri = _cloudtrail_uri(detail)
+    if name not in _CLOUDTRAIL_CREATING_CALLS or detail.get("errorCode") is not None:
+        found.skip(path or "$", SKIP_CLOUDTRAIL_API_CALL, uri, message_id)
+        return
+    error = _ShapeError(
+        _at(path, "detail-type"),
+        f"a CloudTrail API-call event (detail-type {detail_type!r}, eventName {name!r}) "
+        "records the request, not the object: it carries no size, ETag or version, and "
+        "CloudTrail delivers it on a best-effort basis. Route S3's own object-created events "
+        "instead: enable Amazon EventBridge notifications on the bucket and match "
+        "detail-type 'Object Created' (source 'aws.s3'), or use S3 event notifications",
+    )
+    error.uri = uri
+    raise error
+
+
+def _cloudtrail_uri(detail: Mapping[str, Any]) -> str | None:
+    """The object a CloudTrail record names, for the report only (never loaded)."""
+    request = detail.get("requestParameters")
+    if not isinstance(request, Mapping):
+        return None
+    bucket, key = request.get("bucketName"), request.get("key")
+    if not (isinstance(bucket, str) and bucket and "/" not in bucket):
+        return None
+    if not (isinstance(key, str) and key and len(key) <= MAX_KEY_BYTES):
+        return None
+    return f"s3://{bucket}/{key}"
 
 
 # --- accumulation and errors -------------------------------------------------
@@ -502,26 +620,92 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+def decode_payload(text: str | bytes) -> Mapping[str, Any]:
+    """The JSON object a payload's text holds, with the same size and depth bounds.
+
+    For callers that read an event from a file and hand the object on (the
+    CLI's ``invoke``), so that a hostile file is an ``InvalidEventError``, not
+    a ``RecursionError``.
+
+    Raises:
+        InvalidEventError: too large, nested too deep, not JSON, or not an object.
+    """
+    try:
+        return _decode_payload(text)
+    except _ShapeError as exc:
+        raise exc.as_error(None) from exc.__cause__
+
+
 def _decode_payload(payload: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
     if isinstance(payload, Mapping):
         return payload
     if isinstance(payload, str | bytes | bytearray):
-        return _json_text(payload, "")
+        return _json_text(payload, "", MAX_PAYLOAD_BYTES)
     raise _ShapeError(
         "$", f"the event must be a JSON object or its text, got {_type_name(payload)}"
     )
 
 
-def _json_text(text: str | bytes | bytearray, path: str) -> Mapping[str, Any]:
-    """Decode JSON text that must hold an object (the payload, a body, a Message)."""
+def _json_text(text: str | bytes | bytearray, path: str, limit: int) -> Mapping[str, Any]:
+    """Decode JSON text that must hold an object (the payload, a body, a Message).
+
+    The size (at most ``limit`` bytes) and the nesting depth are checked
+    before the text reaches the decoder, which could otherwise run out of
+    memory or recursion depth on a hostile message.
+    """
     where = path or "$"
+    size = _oversize(text, limit)
+    if size is not None:
+        raise _ShapeError(where, _too_large(size, limit))
     try:
+        if not isinstance(text, str):
+            text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
+        depth = _nesting_depth(text)
+        if depth > MAX_JSON_DEPTH:
+            raise _ShapeError(
+                where,
+                f"nested deeper than {MAX_JSON_DEPTH} levels: no S3, SQS, SNS or EventBridge "
+                "payload nests that deep; this is not an event AWS sent",
+            )
         document = json.loads(text)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise _ShapeError(where, f"not valid JSON ({exc})") from exc
     if not isinstance(document, Mapping):
         raise _ShapeError(where, f"the JSON must be an object, got {_type_name(document)}")
     return document
+
+
+def _oversize(text: str | bytes | bytearray, limit: int) -> int | None:
+    """The size of ``text`` in bytes (UTF-8 for ``str``) if it exceeds ``limit``, else None."""
+    if isinstance(text, str):
+        if len(text) * 4 <= limit:  # a character takes at most 4 bytes
+            return None
+        size = len(text.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(text)
+    return size if size > limit else None
+
+
+def _too_large(size: int, limit: int) -> str:
+    if limit == MAX_PAYLOAD_BYTES:
+        return f"{size} bytes of JSON text; a Lambda event is at most {limit} bytes (6 MiB)"
+    return (
+        f"{size} bytes of JSON text; an SQS message or SNS notification is at most {limit} "
+        "bytes (1 MiB), so this did not come from AWS"
+    )
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in JSON ``text``, without decoding it.
+
+    Strings are removed first (a bracket inside one is text), then every
+    character but brackets; the running sum of +1/-1 per bracket peaks at the
+    depth. Linear in the length of the text and done by C loops, so even a
+    6 MB payload of brackets takes well under a second. For invalid JSON the figure may be off, but
+    never below the depth the decoder would reach before it stops.
+    """
+    structure = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, structure)), default=0)
 
 
 def _records(document: Mapping[str, Any], path: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -593,12 +777,27 @@ def _size(container: Mapping[str, Any], name: str, path: str) -> int | None:
     if isinstance(value, str) and _DIGITS.fullmatch(value):
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _ShapeError(
-            _at(path, name), f"must be a whole number of bytes, got {_type_name(value)} {value!r}"
-        )
+        raise _ShapeError(_at(path, name), f"must be a whole number of bytes, got {_shown(value)}")
     if value < 0:
         raise _ShapeError(_at(path, name), f"must not be negative, got {value}")
     return value
+
+
+def _shown(value: object) -> str:
+    """A bad value for an error message: its kind, plus a short repr if it is a scalar.
+
+    Containers are named, never ``repr``'d: a hostile one may be nested deep
+    enough to exhaust recursion, or large enough to flood a log line.
+    """
+    kind = _type_name(value)
+    if isinstance(value, int) and abs(value) >= 2**64:
+        return kind  # repr of a huge int is slow, and refused past 4,300 digits
+    if not isinstance(value, str | int | float):
+        return kind
+    shown = repr(value)
+    if len(shown) > _SHOWN_CHARS:
+        shown = shown[: _SHOWN_CHARS - 3] + "..."
+    return f"{kind} {shown}"
 
 
 def _sequencer(container: Mapping[str, Any], name: str, path: str) -> str | None:
@@ -648,8 +847,23 @@ def _bucket_name(bucket: Mapping[str, Any], path: str) -> str:
     return name
 
 
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
 def _decoded_key(encoded: str, path: str) -> str:
-    """Undo S3's form-URL encoding of a notification key, exactly once."""
+    """Undo S3's form-URL encoding of a notification key, exactly once.
+
+    S3 writes a literal ``%`` as ``%25``, so a ``%`` not followed by two hex
+    digits means the key was not encoded by S3 (a hand-written or mangled
+    event); decoding it leniently could load a different key than was meant.
+    """
+    stray = _STRAY_PERCENT.search(encoded)
+    if stray is not None:
+        raise _ShapeError(
+            path,
+            f"{encoded!r} has a '%' at offset {stray.start()} that starts no percent-encoding: "
+            "S3 writes a literal '%' as %25",
+        )
     try:
         key = unquote_plus(encoded, errors="strict")
     except UnicodeDecodeError:

@@ -8,7 +8,10 @@ exactly one function here, so injection-safety is argued in one place:
   double-quoted; a name that would need quoting to be legal is rejected, not
   mangled;
 * literals are single-quoted with backslashes doubled first and quotes doubled
-  second, because Redshift treats a backslash as an escape inside literals.
+  second, because Redshift treats a backslash as an escape inside literals;
+* values compared with stored data (object keys in the ledger's SQL) are
+  written by :func:`portable_literal`, which holds no backslash at all, so
+  they mean the same whether or not the server reads backslashes as escapes.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from s3redshift.errors import UnsafeIdentifierError
 __all__ = [
     "MAX_IDENTIFIER_BYTES",
     "TableRef",
+    "portable_literal",
     "quote_identifier",
     "quote_literal",
     "validate_identifier",
@@ -87,6 +91,49 @@ def quote_literal(value: str) -> str:
     if "\x00" in value:
         raise ValueError("a SQL literal cannot contain a NUL character")
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def portable_literal(value: str) -> str:
+    """Return ``value`` as a SQL string expression that contains no backslash.
+
+    Redshift reads a backslash in a literal as an escape; PostgreSQL with
+    ``standard_conforming_strings = on`` reads it as itself. A literal with a
+    backslash therefore names different strings on the two, and a ledger
+    look-up written for one would miss on the other. A value without
+    backslashes is the plain literal :func:`quote_literal` writes, which both
+    read alike. Otherwise each backslash is written as a character the value
+    does not contain, and ``REPLACE(..., that character, CHR(92))`` puts the
+    backslashes back: functions both have, and a fixed few bytes however many
+    backslashes there are (statement size limits hold). Not for COPY
+    options, whose literals are Redshift's to read (``DELIMITER '\\t'``).
+
+    Raises:
+        ValueError: the value contains a NUL character.
+    """
+    if "\x00" in value:
+        raise ValueError("a SQL literal cannot contain a NUL character")
+    if "\\" not in value:
+        return _plain_literal(value)
+    present = set(value)
+    stand_in = next((c for c in _STAND_INS if c not in present), None)
+    if stand_in is None:  # only a value using thousands of distinct characters
+        return "(" + f" || {_BACKSLASH} || ".join(map(_plain_literal, value.split("\\"))) + ")"
+    marked = _plain_literal(value.replace("\\", stand_in))
+    return f"REPLACE({marked}, {_plain_literal(stand_in)}, {_BACKSLASH})"
+
+
+def _plain_literal(value: str) -> str:
+    """A literal of a value without backslashes: the same under either reading."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+_BACKSLASH = "CHR(92)"
+"""A backslash, spelt without one."""
+
+_STAND_INS = "|" + "".join(
+    c for c in map(chr, [*range(0x21, 0x7F), *range(0xE000, 0xF900)]) if c not in "|'\\"
+)
+"""Characters that may stand for a backslash: printable ASCII, then private use."""
 
 
 @dataclass(frozen=True, order=True)

@@ -16,24 +16,44 @@ both Redshift and PostgreSQL refuse with an error whose message contains the
 text; transports recognise the marker and raise
 :class:`~s3redshift.errors.BatchConflictError`.
 
-All SQL here is built from validated identifiers and escaped literals only.
+Two comparisons differ between Redshift and PostgreSQL, and the ledger is
+written to depend on neither:
+
+* Redshift reads a backslash in a string literal as an escape; PostgreSQL
+  (``standard_conforming_strings = on``) does not. Every value written into
+  this SQL goes through :func:`~s3redshift.identifiers.portable_literal`,
+  which holds no backslash, so a key means the same on both.
+* Redshift ignores trailing blanks when it compares VARCHAR values
+  (``'k.csv' = 'k.csv '`` is true), so ``k.csv`` and ``k.csv `` -- two S3
+  objects -- would be one ledger entry and the second would never load. Keys
+  are therefore also compared by their length in bytes (``OCTET_LENGTH``,
+  which counts trailing blanks of a VARCHAR in both): equal after trimming
+  and equal in length means identical. Bucket names cannot hold blanks, and
+  identities (ETags, version ids) never end in one, so plain equality is
+  exact for those two. The check needs no column of its own, so ledgers
+  created before it keep working unchanged.
+
+All SQL here is built from validated identifiers and portable literals only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from s3redshift.identifiers import TableRef, quote_identifier, quote_literal
+from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 
 __all__ = [
     "BATCH_TABLE",
     "GUARD_MARKER",
     "LEDGER_COLUMNS",
+    "LEDGER_QUERY_BYTES",
+    "LEDGER_QUERY_CHUNK",
     "batch_table_sql",
     "create_ledger_sql",
     "guard_sql",
     "ledger_insert_sql",
     "loaded_identities_sql",
+    "lookup_chunks",
 ]
 
 GUARD_MARKER = "s3redshift: already loaded: "
@@ -80,17 +100,27 @@ def batch_table_sql() -> str:
     return f"CREATE TEMP TABLE {BATCH_TABLE.sql} ({columns})"
 
 
+_KEY = quote_identifier("object_key")
+
+
+def _key_bytes(column: str) -> str:
+    """The key's length in bytes, trailing blanks included (see the module docstring)."""
+    return f"OCTET_LENGTH({column})"
+
+
 def _same_object(left: str, right: str) -> str:
-    return " AND ".join(
+    equal = [
         f"{left}.{quote_identifier(c)} = {right}.{quote_identifier(c)}"
         for c in ("bucket", "object_key", "object_identity")
-    )
+    ]
+    equal.insert(2, f"{_key_bytes(f'{left}.{_KEY}')} = {_key_bytes(f'{right}.{_KEY}')}")
+    return " AND ".join(equal)
 
 
 def guard_sql(ledger: TableRef) -> str:
     """Abort the transaction when any object of the batch is already in the ledger."""
     return (
-        f"SELECT CAST({quote_literal(GUARD_MARKER)} || b.{quote_identifier('object_key')} "
+        f"SELECT CAST({portable_literal(GUARD_MARKER)} || b.{_KEY} "
         f"AS INTEGER) FROM {BATCH_TABLE.sql} AS b JOIN {ledger.sql} AS l "
         f"ON {_same_object('l', 'b')} LIMIT 1"
     )
@@ -105,9 +135,9 @@ def ledger_insert_sql(ledger: TableRef, target: TableRef, batch: str, loaded_at:
     names = (*_OBJECT_COLUMNS, "target_table", "batch_id", "loaded_at")
     values = (
         _columns(_OBJECT_COLUMNS),
-        quote_literal(str(target)),
-        quote_literal(batch),
-        f"CAST({quote_literal(loaded_at)} AS TIMESTAMP)",
+        portable_literal(str(target)),
+        portable_literal(batch),
+        f"CAST({portable_literal(loaded_at)} AS TIMESTAMP)",
     )
     return (
         f"INSERT INTO {ledger.sql} ({_columns(names)}) "
@@ -119,15 +149,53 @@ def loaded_identities_sql(ledger: TableRef, objects: Sequence[tuple[str, str, st
     """Which of ``(bucket, key, identity)`` are in the ledger (a read outside the load).
 
     Written as OR-ed equalities rather than a row-value ``IN`` list, which not
-    every Redshift version accepts; callers chunk long lists.
+    every Redshift version accepts; callers chunk long lists. The key's length
+    in bytes is the client's count, so it holds whatever trailing blanks the
+    key has however the server types the literal.
+
+    Raises:
+        ValueError: a value contains a NUL character (no literal can hold one).
     """
     names = ("bucket", "object_key", "object_identity")
-    conditions = " OR ".join(
-        "("
-        + " AND ".join(
-            f"{quote_identifier(n)} = {quote_literal(v)}" for n, v in zip(names, obj, strict=True)
-        )
-        + ")"
-        for obj in objects
-    )
+    conditions = " OR ".join(_identity_condition(*obj) for obj in objects)
     return f"SELECT {_columns(names)} FROM {ledger.sql} WHERE {conditions or 'FALSE'}"
+
+
+def _identity_condition(bucket: str, key: str, identity: str) -> str:
+    size = len(key.encode("utf-8", errors="surrogatepass"))
+    return (
+        f"({quote_identifier('bucket')} = {portable_literal(bucket)} "
+        f"AND {_KEY} = {portable_literal(key)} AND {_key_bytes(_KEY)} = {size} "
+        f"AND {quote_identifier('object_identity')} = {portable_literal(identity)})"
+    )
+
+
+LEDGER_QUERY_CHUNK = 200
+"""Objects per ledger look-up statement at most (keeps each statement small)."""
+
+LEDGER_QUERY_BYTES = 60_000
+"""Bytes of object names per ledger look-up at most: well under the Data API's 100 KB."""
+
+
+def lookup_chunks(
+    keys: Sequence[tuple[str, str, str]],
+) -> list[list[tuple[str, str, str]]]:
+    """Split ledger look-ups by count and by size: a key may be 1,024 bytes long.
+
+    The one rule for every look-up (load, sweep, ``ledger --failed``): each
+    statement stays well under the Data API's 100 KB limit.
+    """
+    chunks: list[list[tuple[str, str, str]]] = [[]]
+    size = 0
+    for key in keys:
+        # Each object costs its literals as written (quotes double, a backslash
+        # adds a REPLACE) plus about 130 bytes of SQL around them.
+        cost = sum(len(portable_literal(part).encode("utf-8")) for part in key) + 130
+        if chunks[-1] and (
+            len(chunks[-1]) >= LEDGER_QUERY_CHUNK or size + cost > LEDGER_QUERY_BYTES
+        ):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(key)
+        size += cost
+    return [c for c in chunks if c]

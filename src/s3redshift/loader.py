@@ -40,12 +40,12 @@ from s3redshift.copy import (
     resolve_compression,
 )
 from s3redshift.errors import (
+    BatchAlreadyRunningError,
     BatchConflictError,
     DataRejectedError,
     LoadErrorDetail,
     MappingError,
     PermanentError,
-    PermissionDeniedError,
     RetryableError,
     S3RedshiftError,
     TargetMissingError,
@@ -53,7 +53,12 @@ from s3redshift.errors import (
 )
 from s3redshift.events import S3Object, sequencer_key
 from s3redshift.identifiers import TableRef, quote_literal
-from s3redshift.ledger import BATCH_TABLE, create_ledger_sql, loaded_identities_sql
+from s3redshift.ledger import (
+    BATCH_TABLE,
+    create_ledger_sql,
+    loaded_identities_sql,
+    lookup_chunks,
+)
 from s3redshift.manifest import (
     ManifestEntry,
     ManifestWriter,
@@ -63,7 +68,7 @@ from s3redshift.manifest import (
     object_list_csv,
     object_list_key,
 )
-from s3redshift.mapping import TableMapper, Target
+from s3redshift.mapping import Reserved, TableMapper, Target
 from s3redshift.plan import STAGE_TABLE, CopyStep, TransactionPlan, build_plan
 from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
 
@@ -86,12 +91,6 @@ MAX_ATTEMPTS = 5
 
 HEAD_CONCURRENCY = 16
 """Parallel S3 HeadObject requests per target."""
-
-LEDGER_QUERY_CHUNK = 200
-"""Objects per ledger look-up statement at most (keeps each statement small)."""
-
-LEDGER_QUERY_BYTES = 60_000
-"""Bytes of object names per ledger look-up at most: well under the Data API's 100 KB."""
 
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
 
@@ -135,7 +134,7 @@ class Loader:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
-        self.mapper = mapper or config.mapper()
+        self.mapper = _reserve_ledger(mapper or config.mapper(), config)
         self._transport = transport
         self._s3 = s3_client
         self._clock = clock
@@ -216,7 +215,19 @@ class Loader:
                     results[m.index] = self._failed(m, target, error)
                 targets.append(self._target_result(target, members, error=error))
                 continue
-            targets.append(self._load_target(target, members, results, deadline))
+            try:
+                targets.append(self._load_target(target, members, results, deadline))
+            except Exception as exc:  # a bug must not cost the other targets their load
+                unexpected = RetryableError(
+                    f"unexpected {type(exc).__name__} while loading this target; "
+                    "its objects were not loaded and a retry loads them",
+                    table=str(target.table),
+                )
+                unexpected.__cause__ = exc
+                for m in members:
+                    if m.index not in results:  # a committed chunk keeps its "loaded"
+                        results[m.index] = self._failed(m, target, unexpected)
+                targets.append(self._target_result(target, members, error=unexpected))
         duration = int((self._clock() - started) * 1000)
         ordered = tuple(results[i] for i in range(len(items)))
         return LoadReport(objects=ordered, targets=tuple(targets), duration_ms=duration)
@@ -239,6 +250,7 @@ class Loader:
         details: list[LoadErrorDetail] = []
         limit = getattr(self.transport, "max_statements", None)
         check_ledger = True
+        written: list[str] = []  # the files the current attempt put to S3
         isolate = False  # one object per transaction, once a rejection named no file
 
         def budget() -> float | None:
@@ -255,10 +267,14 @@ class Loader:
                 chunk = pending[:1] if isolate else self._fitting_chunk(target, pending, limit)
                 transactions += 1
                 entries = [m.entry for m in chunk if m.entry]
-                plan = self.plan_target(target, entries, write=True, time_budget=budget())
+                written.clear()
+                plan = self.plan_target(
+                    target, entries, write=True, time_budget=budget(), written=written
+                )
                 batch = plan.batch_id
                 loaded_rows = self.transport.run(plan, time_budget=budget())
             except BatchConflictError as exc:
+                self._clean_up(written, exc)
                 last_error = exc
                 failures += 1
                 if failures >= MAX_ATTEMPTS:
@@ -266,8 +282,17 @@ class Loader:
                 check_ledger = True
                 continue
             except DataRejectedError as exc:
+                self._clean_up(written, exc)
                 last_error = exc
                 failures += 1
+                if exc.bad_files & set(written):
+                    # Our own manifest or object list was missing: a concurrent
+                    # load of the same batch committed and removed them. Ask the
+                    # ledger again; the next attempt writes them anew.
+                    if failures >= MAX_ATTEMPTS:
+                        break
+                    check_ledger = True
+                    continue
                 details.extend(exc.details)
                 bad = {m.s3_object.uri for m in pending} & exc.bad_files
                 if not bad and len(chunk) == 1 and target.rule.mode != "replace":
@@ -290,6 +315,7 @@ class Loader:
                 pending = [m for m in pending if m.s3_object.uri not in bad]
                 continue
             except RetryableError as exc:
+                self._clean_up(written, exc)
                 last_error = exc
                 failures += 1
                 pause = min(0.25 * 2 ** (failures - 1), 8.0)
@@ -300,8 +326,15 @@ class Loader:
                 check_ledger = True  # the failed try may have committed before it broke
                 continue
             except PermanentError as exc:
+                self._clean_up(written, exc)
                 last_error = exc
                 break
+            except BaseException:
+                # The transport has rolled back or dropped its session; no COPY
+                # of this attempt can still run, so its files can go.
+                self._clean_up(written, None)
+                raise
+            self._clean_up(written, None)
             rows += loaded_rows
             for m in chunk:
                 results[m.index] = ObjectResult(m.s3_object, "loaded", table=table)
@@ -341,6 +374,18 @@ class Loader:
 
     # --- steps ----------------------------------------------------------------
 
+    def _clean_up(self, written: list[str], error: S3RedshiftError | None) -> None:
+        """Remove the attempt's manifests and object list once nothing can read them.
+
+        After a commit or a definite failure no COPY of the attempt can still
+        run. After a time-out the Data API may still be running the batch in
+        Redshift, so its files stay (the manifest prefix's lifecycle rule
+        expires them); the retry writes the same names again.
+        """
+        if not written or isinstance(error, TimeBudgetExceededError | BatchAlreadyRunningError):
+            return
+        ManifestWriter(self.s3).remove(written)
+
     def _fitting_chunk(
         self, target: Target, pending: list[_Member], limit: int | None
     ) -> list[_Member]:
@@ -365,25 +410,32 @@ class Loader:
     ) -> list[_Member]:
         """Repeats and overwritten objects out; fill in identity and size from S3.
 
+        Repeats are dropped twice: before the HEAD requests when the events
+        already tell two copies apart, and after them, once every object's
+        identity is what S3 says it is -- an object named once with its ETag
+        and once without (or once by version id and once by ETag) is still one
+        object version, loaded once.
+
         The HEAD requests run in parallel (boto3 clients are thread-safe): one
         round trip each would otherwise dominate a large batch. An object whose
         HEAD fails is reported failed on its own; its neighbours go on.
         """
         table = str(target.table)
+        repeated = "repeated in this batch"
         seen: set[tuple[str, str, str | None]] = set()
         unique: list[_Member] = []
         for m in members:
             o = m.s3_object
             ident = (o.bucket, o.key, o.identity)
             if o.identity is not None and ident in seen:
-                reason = "repeated in this batch"
-                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=reason)
+                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=repeated)
                 continue
             seen.add(ident)
             unique.append(m)
         with ThreadPoolExecutor(max_workers=HEAD_CONCURRENCY) as pool:
             heads = list(pool.map(lambda m: self._head(m.s3_object, target), unique))
         pending: list[_Member] = []
+        identities: set[tuple[str, str, str]] = set()
         for m, current in zip(unique, heads, strict=True):
             o = m.s3_object
             if isinstance(current, S3RedshiftError):
@@ -400,11 +452,17 @@ class Loader:
                 reason = "overwritten since the event; the newer version's event loads it"
                 results[m.index] = ObjectResult(o, "superseded", table=table, reason=reason)
                 continue
-            identity = o.identity or (version if version not in (None, "null") else etag)
+            # The identity of what COPY will read, as S3 reports it now (the
+            # checks above made sure it is the version the event means).
+            identity = version if version not in (None, "null") else etag
             if identity is None:
                 error = PermanentError("S3 reported no ETag", s3_uri=o.uri, table=table)
                 results[m.index] = self._failed(m, target, error)
                 continue
+            if (o.bucket, o.key, identity) in identities:
+                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=repeated)
+                continue
+            identities.add((o.bucket, o.key, identity))
             m.entry = ManifestEntry(o.bucket, o.key, identity, size)
             pending.append(m)
         return sorted(pending, key=lambda m: load_order(m.s3_object))
@@ -412,27 +470,26 @@ class Loader:
     def _head(
         self, o: S3Object, target: Target
     ) -> tuple[str | None, str | None, int] | S3RedshiftError | None:
-        """The object's current ETag, version and size; None if gone; the error if any."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        """The object's current ETag, version and size; None if gone; the error if any.
+
+        Every failure is returned, never raised: it is this object's outcome.
+        """
+        from s3redshift.s3_errors import s3_error_code, translate_s3_error
 
         try:
             head = self.s3.head_object(Bucket=o.bucket, Key=o.key)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("404", "NoSuchKey", "NotFound"):
+            etag = str(head.get("ETag", "")).strip('"') or None
+            return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
+        except Exception as exc:
+            if s3_error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
-            table = str(target.table)
-            if code in ("403", "AccessDenied"):
-                return PermissionDeniedError(
-                    "S3 refused HeadObject; allow s3:GetObject on the object",
-                    s3_uri=o.uri,
-                    table=table,
-                )
-            return RetryableError(f"S3 HeadObject failed ({code})", s3_uri=o.uri, table=table)
-        except BotoCoreError as exc:
-            return RetryableError(f"S3 HeadObject failed ({exc})", s3_uri=o.uri, table=table)
-        etag = str(head.get("ETag", "")).strip('"') or None
-        return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
+            return translate_s3_error(
+                exc,
+                action="HeadObject",
+                permission="s3:GetObject on the object",
+                s3_uri=o.uri,
+                table=str(target.table),
+            )
 
     def _ensure_ledger(self, time_budget: float | None) -> None:
         ledger = self.ledger
@@ -464,7 +521,7 @@ class Loader:
             return pending
         known: set[tuple[str, str, str]] = set()
         keys = [(m.entry.bucket, m.entry.key, m.entry.identity) for m in pending if m.entry]
-        for chunk in _ledger_chunks(keys):
+        for chunk in lookup_chunks(keys):
             sql = loaded_identities_sql(ledger, chunk)
             rows = self.transport.query(sql, time_budget=time_budget)
             known.update((str(b), str(k), str(i)) for b, k, i in rows)
@@ -506,11 +563,14 @@ class Loader:
         *,
         write: bool,
         time_budget: float | None = None,
+        written: list[str] | None = None,
     ) -> TransactionPlan:
         """The transaction for loading ``entries`` (in this order) into ``target``.
 
-        With ``write`` the manifests and the object list are put to S3;
-        without, nothing is written and the plan is only for showing.
+        With ``write`` the manifests and the object list are put to S3 (their
+        URIs appended to ``written`` as each one lands, so a failure half-way
+        still knows what to remove); without, nothing is written and the plan
+        is only for showing.
         """
         rule = target.rule
         table = target.table
@@ -524,7 +584,10 @@ class Loader:
 
         def put(key: str, body: str, content_type: str) -> str:
             if writer is not None:
-                return writer.put(bucket, key, body, content_type)
+                uri = writer.put(bucket, key, body, content_type)
+                if written is not None:
+                    written.append(uri)
+                return uri
             return f"s3://{bucket}/{key}"
 
         # One COPY per compression (COPY takes one keyword for all its files);
@@ -639,20 +702,20 @@ def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
     return [ManifestEntry(o.bucket, o.key, o.identity or "unknown", o.size or 0) for o in objects]
 
 
-def _ledger_chunks(
-    keys: Sequence[tuple[str, str, str]],
-) -> list[list[tuple[str, str, str]]]:
-    """Split ledger look-ups by count and by size: a key may be 1,024 bytes long."""
-    chunks: list[list[tuple[str, str, str]]] = [[]]
-    size = 0
-    for key in keys:
-        # Each object costs its text plus about 100 bytes of SQL around it.
-        cost = sum(len(part.encode("utf-8", errors="surrogatepass")) for part in key) + 100
-        if chunks[-1] and (
-            len(chunks[-1]) >= LEDGER_QUERY_CHUNK or size + cost > LEDGER_QUERY_BYTES
-        ):
-            chunks.append([])
-            size = 0
-        chunks[-1].append(key)
-        size += cost
-    return [c for c in chunks if c]
+def _reserve_ledger(mapper: TableMapper, config: LoaderConfig) -> TableMapper:
+    """``mapper``, refusing the ledger table and its whole schema as targets.
+
+    A key mapped to the ledger could forge ledger rows and make genuine later
+    files look loaded (silent loss); one mapped to another table of its schema
+    could shadow what a future ledger layout keeps there.
+    """
+    if not config.ledger.enabled:
+        return mapper
+    ledger = config.ledger.table_ref
+    assert ledger.schema is not None  # TableRef.parse requires schema.table
+    return mapper.reserving(
+        Reserved(ledger.schema, ledger.table, f"that is the loader's ledger ({ledger})"),
+        Reserved(
+            ledger.schema, None, f"schema {ledger.schema} holds the loader's ledger ({ledger})"
+        ),
+    )

@@ -104,14 +104,49 @@ def object_list_csv(entries: Sequence[ManifestEntry]) -> str:
 
 
 class ManifestWriter:
-    """Writes manifests and object lists to S3 (the loader's only S3 writes)."""
+    """Writes manifests and object lists to S3, and removes them once used.
+
+    These are the loader's only S3 writes. Failures come back as project
+    errors naming the file, so one target's S3 trouble is that target's
+    outcome, not an exception that stops the batch.
+    """
 
     def __init__(self, s3_client: S3Client) -> None:
         self._s3 = s3_client
 
     def put(self, bucket: str, key: str, body: str, content_type: str) -> str:
-        """Write one file and return its ``s3://`` URI."""
-        self._s3.put_object(
-            Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType=content_type
-        )
-        return f"s3://{bucket}/{key}"
+        """Write one file and return its ``s3://`` URI.
+
+        Raises:
+            S3RedshiftError: S3 refused or failed the write (retryable or not,
+                by the S3 error code).
+        """
+        from s3redshift.s3_errors import translate_s3_error
+
+        uri = f"s3://{bucket}/{key}"
+        try:
+            self._s3.put_object(
+                Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType=content_type
+            )
+        except Exception as exc:
+            raise translate_s3_error(
+                exc, action="PutObject", permission="s3:PutObject", s3_uri=uri
+            ) from exc
+        return uri
+
+    def remove(self, uris: Iterable[str]) -> int:
+        """Delete files this loader wrote, best effort; return how many were deleted.
+
+        Only ever called once no COPY can still need the files. A failure is
+        not an error of the load: the files are small, and the manifest
+        prefix's lifecycle rule expires whatever is left.
+        """
+        removed = 0
+        for uri in dict.fromkeys(uris):
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+            try:
+                self._s3.delete_object(Bucket=bucket, Key=key)
+            except Exception:  # noqa: S112 - best effort, see the docstring
+                continue
+            removed += 1
+        return removed

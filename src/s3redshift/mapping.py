@@ -57,18 +57,26 @@ from pydantic import (
 )
 
 from s3redshift.copy import CopyOptions, CsvFormat, FileFormat, check_compatible
-from s3redshift.errors import ConfigError, CopyOptionsError, UnsafeIdentifierError
+from s3redshift.errors import (
+    ConfigError,
+    CopyOptionsError,
+    MappingError,
+    UnsafeIdentifierError,
+)
 from s3redshift.identifiers import TableRef, validate_identifier
 
 __all__ = [
     "DEFAULT_IGNORE_PREFIXES",
+    "MAX_KEY_BYTES",
     "MappingRule",
+    "Reserved",
     "Resolution",
     "S3ObjectLike",
     "TableMapper",
     "TableRef",
     "Target",
     "default_rule",
+    "unloadable_key",
 ]
 
 DEFAULT_IGNORE_PREFIXES: tuple[str, ...] = ("_s3redshift/manifests/",)
@@ -527,6 +535,45 @@ def _compile_rule(rule: MappingRule) -> _CompiledRule:
     return _CompiledRule(rule, pattern, schema, table)
 
 
+MAX_KEY_BYTES = 1024
+"""S3's limit for a key, in UTF-8 bytes; the ledger's key column holds exactly that."""
+
+
+def unloadable_key(key: str) -> str:
+    """Why ``key`` can never be loaded and recorded, or ``""`` when it can.
+
+    Checked before any SQL is built for the object: a key that no Redshift
+    ``VARCHAR`` can hold would otherwise fail inside the ledger look-up, for
+    the whole batch and on every redelivery.
+    """
+    if "\x00" in key:
+        return (
+            "it contains a NUL character, which a Redshift VARCHAR cannot hold; rename the object"
+        )
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "it is not valid UTF-8 (S3 keys always are); check how the event was decoded"
+    if size > MAX_KEY_BYTES:
+        return f"it is {size} bytes long, over S3's {MAX_KEY_BYTES}-byte limit"
+    return ""
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A table, or a whole schema, that no object may be loaded into, and why."""
+
+    schema: str
+    table: str | None
+    reason: str
+
+    def covers(self, ref: TableRef) -> bool:
+        """Whether ``ref`` is this table, or any table of this schema."""
+        if ref.schema != self.schema:
+            return False
+        return self.table is None or ref.table == self.table
+
+
 class TableMapper:
     """Maps object keys to targets with an ordered list of rules; first match wins.
 
@@ -541,7 +588,9 @@ class TableMapper:
         *,
         default_schema: str = "public",
         ignore_prefixes: Sequence[str] = DEFAULT_IGNORE_PREFIXES,
+        reserved: Sequence[Reserved] = (),
     ) -> None:
+        self._reserved = tuple(reserved)
         try:
             self._default_schema = validate_identifier(default_schema, what="default schema")
         except UnsafeIdentifierError as exc:
@@ -562,6 +611,17 @@ class TableMapper:
             except ValueError as exc:  # only reachable for unvalidated (constructed) rules
                 raise ConfigError(f"tables[{index}] (pattern {rule.pattern!r}): {exc}") from None
         self._rules = tuple(compiled)
+
+    def reserving(self, *reserved: Reserved) -> TableMapper:
+        """This mapper, also refusing targets that fall under ``reserved``.
+
+        The loader reserves its ledger (table and schema) this way, so that no
+        key, however a rule's templates are filled in, can load into it.
+        """
+        copy = object.__new__(TableMapper)
+        copy.__dict__.update(self.__dict__)
+        copy._reserved = (*self._reserved, *reserved)
+        return copy
 
     @property
     def rules(self) -> tuple[MappingRule, ...]:
@@ -602,6 +662,9 @@ class TableMapper:
         ignored = self._ignored(key)
         if ignored:
             return Resolution("ignored", None, ignored)
+        unloadable = unloadable_key(key)
+        if unloadable:
+            raise MappingError(f"key {key!r} cannot be loaded: {unloadable}", s3_uri=uri)
         for index, compiled in enumerate(self._rules):
             match = compiled.pattern.regex.fullmatch(key)
             if match is None:
@@ -612,7 +675,18 @@ class TableMapper:
             else:
                 schema = self._name(key, uri, index, compiled, compiled.schema, "schema", captures)
             table = self._name(key, uri, index, compiled, compiled.table, "table", captures)
-            target = Target(TableRef(schema, table), compiled.rule, index, captures)
+            ref = TableRef(schema, table)
+            for reserved in self._reserved:
+                if reserved.covers(ref):
+                    raise MappingError(
+                        f"key {key!r} matched rule tables[{index}] (pattern "
+                        f"{compiled.pattern.text!r}), which names {ref}: {reserved.reason}. "
+                        "Nothing is loaded into it; change the rule or move the ledger "
+                        "(ledger.table) to a schema no rule loads into",
+                        s3_uri=uri,
+                        table=str(ref),
+                    )
+            target = Target(ref, compiled.rule, index, captures)
             return Resolution("mapped", target, "")
         return Resolution("unmapped", None, f"no rule matches key {key!r}")
 

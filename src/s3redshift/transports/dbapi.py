@@ -206,6 +206,9 @@ class DbApiTransport:
             connection.commit()
         except Exception as exc:
             raise self._failure(exc, plan, step) from exc
+        except BaseException:
+            self._discard()
+            raise
         return rows
 
     def _prelude(self, time_budget: float | None, *, table: str) -> Sequence[str]:
@@ -248,6 +251,9 @@ class DbApiTransport:
             connection.commit()
         except Exception as exc:
             raise self._abandon(translate_error(exc)) from exc
+        except BaseException:
+            self._discard()
+            raise
         return rows
 
     def execute(self, sql: str, *, time_budget: float | None = None) -> None:
@@ -260,6 +266,9 @@ class DbApiTransport:
             connection.commit()
         except Exception as exc:
             raise self._abandon(translate_error(exc)) from exc
+        except BaseException:
+            self._discard()
+            raise
 
     def _abandon(self, error: S3RedshiftError) -> S3RedshiftError:
         """Roll back after ``error``; drop the connection if it may be broken."""
@@ -272,6 +281,18 @@ class DbApiTransport:
                 except Exception:  # unusable: open a new one next time
                     self.close()
         return error
+
+    def _discard(self) -> None:
+        """Drop the session after an exit that was not an error of the database.
+
+        A ``KeyboardInterrupt``, ``SystemExit`` or a timeout library's
+        exception may arrive half-way through a statement, when the protocol
+        state is unknown: a rollback could hang or "succeed" on a confused
+        socket. Closing the session makes the server roll the transaction back
+        and drop its temporary tables, and the next call opens a fresh one, so
+        nothing of the interrupted transaction can be committed later.
+        """
+        self.close()
 
     def close(self) -> None:
         if self._connection is not None:

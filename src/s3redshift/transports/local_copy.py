@@ -750,7 +750,8 @@ def _records(
     if isinstance(fmt, JsonFormat):
         names = [c.name for c in columns]
         ignorecase = fmt.json_paths == "auto ignorecase"
-        for line, found in _json_rows(text, names, ignorecase=ignorecase):
+        objects = _json_rows(text, names, ignorecase=ignorecase, skip=fmt.ignore_header)
+        for line, found in objects:
             yield _Record(line, _convert(found, columns, conversion, line))
         return
     assert isinstance(fmt, CsvFormat | DelimitedFormat)  # others refused up front
@@ -967,14 +968,18 @@ def _refuse_constant(name: str) -> NoReturn:
 
 
 def _json_rows(
-    text: str, names: list[str], *, ignorecase: bool
+    text: str, names: list[str], *, ignorecase: bool, skip: int = 0
 ) -> Iterator[tuple[int, list[str | None]]]:
-    """Top-level JSON objects as rows; the line is the object's last line."""
+    """Top-level JSON objects as rows; the line is the object's last line.
+
+    ``skip`` is IGNOREHEADER: that many lines are dropped before the first
+    object, as Redshift treats them as the file's header.
+    """
     decoder = json.JSONDecoder(
         parse_float=_JsonNumber, parse_int=_JsonNumber, parse_constant=_refuse_constant
     )
     end = len(text)
-    pos, line = 0, 1
+    pos, line = _skip_lines(text, skip)
     while True:
         match = _JSON_WHITESPACE.match(text, pos)
         assert match is not None  # the pattern matches the empty string

@@ -41,6 +41,17 @@ What the wrapper does, and what it emulates rather than runs:
   database's SQLSTATE); one the stand-in raised itself (S3 refused or
   throttled a read, an option it cannot honour) passes through as the
   project's error, since Redshift's text for those is not documented.
+* Every session reads string literals as Redshift does: a backslash is an
+  escape (``standard_conforming_strings = off``, with PostgreSQL's warning
+  about it silenced), set once when the connector opens the session and
+  committed, so no rollback undoes it. A value written with
+  :func:`~s3redshift.identifiers.quote_literal` then reads back as itself.
+* A statement naming an identifier longer than PostgreSQL keeps
+  (:data:`STANDIN_IDENTIFIER_BYTES`, 63 bytes; Redshift allows 127) is refused
+  with SQLSTATE 42622 (name_too_long) before it reaches the server, which
+  would silently cut the name and so make two long names one table. Names
+  are found by scanning the text outside literals and comments, with
+  Redshift's reading of literals; dollar-quoted bodies are not recognised.
 * ``statement_timeout`` bounds each PostgreSQL statement the emulation sends
   (one ``COPY ... FROM STDIN`` per file), not the emulated COPY as a whole;
   reading S3 is not bounded by it.
@@ -51,6 +62,7 @@ What the wrapper does, and what it emulates rather than runs:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import re
@@ -74,7 +86,7 @@ from s3redshift.copy import (
     TemporaryKeys,
 )
 from s3redshift.errors import DataRejectedError, LoadErrorDetail, S3RedshiftError
-from s3redshift.identifiers import TableRef
+from s3redshift.identifiers import MAX_IDENTIFIER_BYTES, TableRef
 from s3redshift.transports.connector import STL_LOAD_ERRORS_SQL, SYS_LOAD_ERRORS_SQL
 
 if TYPE_CHECKING:
@@ -82,6 +94,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LAST_COPY_ID_SQL",
+    "REDSHIFT_LITERALS_SQL",
+    "STANDIN_IDENTIFIER_BYTES",
     "CopyTextError",
     "StandInConnection",
     "StandInConnector",
@@ -91,6 +105,15 @@ __all__ = [
 
 LAST_COPY_ID_SQL = "SELECT pg_last_copy_id()"
 """The one other statement the stand-in answers itself."""
+
+REDSHIFT_LITERALS_SQL = (
+    "SET SESSION standard_conforming_strings = off",
+    "SET SESSION escape_string_warning = off",
+)
+"""Run on every new session: read backslashes in literals as escapes, as Redshift does."""
+
+STANDIN_IDENTIFIER_BYTES = 63
+"""PostgreSQL's longest identifier (NAMEDATALEN - 1), in bytes; Redshift's is 127."""
 
 LoadErrorTable = Literal["sys", "stl"]
 
@@ -399,6 +422,51 @@ def _code_value(code: str | None) -> int | str | None:
     return code
 
 
+# Redshift's reading of a statement, only as far as finding its names needs:
+# comments and literals (a backslash escapes the next character) are skipped;
+# a bare word is what PostgreSQL's lexer takes for one (any non-ASCII
+# character counts as a letter). Tokens are taken whole, left to right, so a
+# word is never entered in its middle.
+_NAMES = re.compile(
+    r"""
+      (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
+    | (?P<literal>[EeNn]?'(?:[^'\\]|''|\\.)*(?:'|\Z))
+    | (?P<quoted>"(?:[^"]|"")*(?:"|\Z))
+    | (?P<word>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*)
+    | (?P<other>[0-9]+|.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def _too_long_name(sql: str) -> str | None:
+    """The first identifier of ``sql`` that PostgreSQL would cut short, if any."""
+    if len(sql.encode("utf-8", errors="surrogatepass")) <= STANDIN_IDENTIFIER_BYTES:
+        return None  # nothing in it can be that long
+    for match in _NAMES.finditer(sql):
+        kind = match.lastgroup
+        if kind == "quoted":
+            name = match.group()[1:].removesuffix('"').replace('""', '"')
+        elif kind == "word":
+            name = match.group()
+        else:
+            continue
+        if len(name.encode("utf-8", errors="surrogatepass")) > STANDIN_IDENTIFIER_BYTES:
+            return name
+    return None
+
+
+def _name_too_long(name: str) -> Exception:
+    size = len(name.encode("utf-8", errors="surrogatepass"))
+    return _server_error(
+        "42622",
+        f'identifier "{name}" is {size} bytes long: the local stand-in (PostgreSQL) keeps '
+        f"at most {STANDIN_IDENTIFIER_BYTES} bytes of a name and would silently cut it, "
+        f"where Redshift allows {MAX_IDENTIFIER_BYTES}; use a name of at most "
+        f"{STANDIN_IDENTIFIER_BYTES} bytes with the stand-in",
+    )
+
+
 class StandInCursor:
     """A pg8000 cursor that carries out Redshift's COPY and answers the load-error reads."""
 
@@ -430,6 +498,10 @@ class StandInCursor:
         session.refuse_if_aborted()
         self._answer = None
         self._copied = None
+        too_long = _too_long_name(sql)
+        if too_long is not None:
+            session.aborted = True  # an error aborts the transaction, as the server's would
+            raise _name_too_long(too_long)
         answer = session.answer(sql)
         if answer is not None:
             self._answer_columns, self._answer = answer
@@ -626,9 +698,31 @@ class StandInConnector:
         )
 
     def __call__(self) -> StandInConnection:
+        connection = self._connect()
+        try:
+            _read_literals_as_redshift(connection)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first failure is the one to report
+                connection.close()
+            raise
         return StandInConnection(
-            self._connect(), s3_client=self.s3_client, load_error_tables=self.load_error_tables
+            connection, s3_client=self.s3_client, load_error_tables=self.load_error_tables
         )
 
     def __repr__(self) -> str:
         return f"StandInConnector(load_error_tables={self.load_error_tables!r})"
+
+
+def _read_literals_as_redshift(connection: Any) -> None:
+    """Make a fresh session read literals as Redshift does, for good.
+
+    Committed at once: a ``SET`` inside a transaction that later rolls back
+    would be undone with it.
+    """
+    cursor = connection.cursor()
+    try:
+        for sql in REDSHIFT_LITERALS_SQL:
+            cursor.execute(sql)
+    finally:
+        cursor.close()
+    connection.commit()

@@ -118,6 +118,26 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
+  # The bucket has lifecycle rules of its own, so the loader's manifest
+  # prefix gets its rule here rather than from the module's
+  # manifest_expiration_days (which would replace this configuration).
+  rule {
+    id     = "expire-loader-manifests"
+    status = "Enabled"
+
+    filter {
+      prefix = module.loader.manifest_prefix
+    }
+
+    expiration {
+      days = 7
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 1
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.data]
 }
 

@@ -1,0 +1,326 @@
+"""Where and how a load is broken: injection points, fault kinds, the injector.
+
+Nothing of the project is patched. The database side is a proxy around the
+stand-in's DB-API connection that recognises each protocol step by its SQL
+text (or by the commit that ends a load transaction); the S3 side is
+botocore's own ``before-call`` event on the S3 clients the loader and the
+stand-in's COPY use. A fault fires the n-th time *any* loader of the schedule
+reaches its point, once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.exceptions import EndpointConnectionError
+
+from s3redshift.ledger import GUARD_MARKER
+
+__all__ = [
+    "COMBINATIONS",
+    "COMMIT_ORDER_SEQUENCE",
+    "COPY_READ_KINDS",
+    "COPY_READ_POINTS",
+    "DB_KINDS",
+    "DB_POINTS",
+    "S3_KINDS",
+    "S3_POINTS",
+    "FaultConnection",
+    "FaultSpec",
+    "HookedS3",
+    "InjectedFault",
+    "InjectedInterrupt",
+    "Injector",
+    "Terminator",
+]
+
+DB_POINTS = (
+    "ledger_read",  # the look-up query, outside the load transaction
+    "lock",
+    "temp_table",  # CREATE TEMP TABLE s3redshift_batch
+    "list_copy",  # COPY s3redshift_batch FROM <objects.csv>
+    "guard",
+    "data_copy",  # each data COPY
+    "ledger_insert",
+    "commit",
+    "after_commit",  # committed, but the caller never hears of it
+)
+S3_POINTS = ("head", "manifest_put", "list_put")
+COPY_READ_POINTS = ("list_read", "data_read")  # S3 reads made by the stand-in's COPY
+
+DB_KINDS = ("exception", "base_exception", "terminate")
+S3_KINDS = (
+    "exception",
+    "base_exception",
+    "endpoint_down",
+    "slow_down",
+    "internal_error",
+    "unavailable",
+)
+COPY_READ_KINDS = ("endpoint_down", "slow_down", "internal_error")
+
+COMMIT_ORDER_SEQUENCE = "public.reliability_commit_order"
+"""A sequence of the run's database; see :meth:`FaultConnection.commit`."""
+
+COMBINATIONS: tuple[tuple[str, str], ...] = (
+    *((p, k) for p in DB_POINTS for k in DB_KINDS),
+    *((p, k) for p in S3_POINTS for k in S3_KINDS),
+    *((p, k) for p in COPY_READ_POINTS for k in COPY_READ_KINDS),
+)
+"""Every (point, kind) pair the harness can inject."""
+
+# Status and error code of each injected S3 error response.
+_S3_ERRORS = {
+    "slow_down": (503, "SlowDown", "Please reduce your request rate."),
+    "internal_error": (500, "InternalError", "We encountered an internal error."),
+    "unavailable": (503, "ServiceUnavailable", "Service is unable to handle request."),
+}
+
+
+class InjectedFault(Exception):  # noqa: N818 - what it is, not an error of the code
+    """An ordinary exception thrown in by the harness."""
+
+
+class InjectedInterrupt(BaseException):
+    """Stands for KeyboardInterrupt or a timeout library's exception: not an Exception."""
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """Fire ``kind`` the ``occurrence``-th time any loader reaches ``point``."""
+
+    point: str
+    kind: str
+    occurrence: int
+
+    def __str__(self) -> str:
+        return f"{self.point}#{self.occurrence}:{self.kind}"
+
+
+@dataclass
+class Injector:
+    """The schedule's faults and how often each point was reached (thread-safe)."""
+
+    faults: tuple[FaultSpec, ...]
+    reached: dict[str, int] = field(default_factory=dict)
+    fired: list[tuple[FaultSpec, str]] = field(default_factory=list)
+    commit_order: dict[int, int] = field(default_factory=dict)
+    """Transaction id of each load transaction that asked to commit -> its place in line."""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note_commit(self, xid: int, place: int) -> None:
+        with self._lock:
+            self.commit_order[xid] = place
+
+    def hit(self, point: str, who: str) -> FaultSpec | None:
+        """Count one arrival at ``point``; the fault to inject now, if any."""
+        with self._lock:
+            count = self.reached.get(point, 0) + 1
+            self.reached[point] = count
+            for fault in self.faults:
+                if fault.point == point and fault.occurrence == count:
+                    self.fired.append((fault, who))
+                    return fault
+        return None
+
+
+class Terminator:
+    """Kills a backend for real, from its own superuser connection."""
+
+    def __init__(self, connect: Callable[[], Any]) -> None:
+        self._connection = connect()
+        self._connection.autocommit = True
+        self._lock = threading.Lock()
+        self.survivors: list[int] = []
+        """Backends that were still alive 5 s after being told to terminate."""
+
+    def kill(self, pid: int) -> None:
+        """Terminate backend ``pid`` and wait (up to 5 s) until it has exited."""
+        with self._lock:
+            cursor = self._connection.cursor()
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            [(gone,)] = cursor.fetchall()
+            if not gone:
+                self.survivors.append(pid)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _raise(fault: FaultSpec, where: str) -> None:
+    if fault.kind == "base_exception":
+        raise InjectedInterrupt(f"injected at {where}")
+    raise InjectedFault(f"injected at {where}")
+
+
+def classify(sql: str, ledger_sql: str, in_load: bool) -> str | None:
+    """The protocol step a statement is, by its text; None for the others."""
+    text = sql.lstrip()
+    head = text[:60]
+    if text.startswith("LOCK "):
+        return "lock"
+    if text.startswith("CREATE TEMP TABLE") and "s3redshift_batch" in head:
+        return "temp_table"
+    if text.startswith("COPY "):
+        return "list_copy" if "s3redshift_batch" in head else "data_copy"
+    if GUARD_MARKER in text:
+        return "guard"
+    if text.startswith(f"INSERT INTO {ledger_sql}"):
+        return "ledger_insert"
+    if not in_load and text.startswith("SELECT") and f"FROM {ledger_sql}" in text:
+        return "ledger_read"
+    return None
+
+
+class FaultCursor:
+    """A cursor that may fail a statement before it is sent."""
+
+    def __init__(self, connection: FaultConnection, cursor: Any) -> None:
+        self._connection = connection
+        self._cursor = cursor
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        point = classify(sql, self._connection.ledger_sql, self._connection.in_load)
+        if point == "lock":
+            self._connection.in_load = True
+        if point is not None:
+            self._connection.strike(point, before=True)
+        return self._cursor.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class FaultConnection:
+    """A stand-in connection whose load steps can be broken.
+
+    The backend's pid is read on open, so a ``terminate`` fault can kill this
+    very session from the :class:`Terminator`'s connection and then let the
+    statement go to the dead socket.
+    """
+
+    def __init__(
+        self, inner: Any, *, injector: Injector, terminator: Terminator, ledger_sql: str, who: str
+    ) -> None:
+        self._inner = inner
+        self._injector = injector
+        self._terminator = terminator
+        self.ledger_sql = ledger_sql
+        self.who = who
+        self.in_load = False
+        cursor = inner.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        self.pid = int(cursor.fetchall()[0][0])
+        inner.commit()
+
+    def strike(self, point: str, *, before: bool) -> None:
+        """Inject the fault due at ``point``, if any.
+
+        ``before`` faults happen before the statement (or COMMIT) is sent; the
+        ``after_commit`` point has committed already, so every kind ends in an
+        error the caller sees instead of the success it was owed.
+        """
+        fault = self._injector.hit(point, self.who)
+        if fault is None:
+            return
+        if fault.kind == "terminate":
+            self._terminator.kill(self.pid)
+            if before:
+                return  # the statement now goes to a dead connection
+        if not before and fault.kind != "base_exception":
+            from pg8000.exceptions import InterfaceError
+
+            raise InterfaceError("network error: injected after COMMIT")
+        _raise(fault, point)
+
+    def cursor(self) -> FaultCursor:
+        return FaultCursor(self, self._inner.cursor())
+
+    def commit(self) -> None:
+        """Commit; a load transaction first takes its place in the commit order.
+
+        The transaction still holds its LOCK on the ledger, which every load
+        takes first, so the sequence's order is the order of the commits
+        (transaction ids are not: PostgreSQL assigns one before the LOCK waits).
+        """
+        in_load, self.in_load = self.in_load, False
+        if in_load:
+            cursor = self._inner.cursor()
+            cursor.execute(
+                f"SELECT txid_current() % 4294967296, nextval('{COMMIT_ORDER_SEQUENCE}')"
+            )
+            [(xid, place)] = cursor.fetchall()
+            self._injector.note_commit(int(xid), int(place))
+            self.strike("commit", before=True)
+        self._inner.commit()
+        if in_load:
+            self.strike("after_commit", before=False)
+
+    def rollback(self) -> None:
+        self.in_load = False
+        self._inner.rollback()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class HookedS3:
+    """A long-lived S3 client whose requests may fail, for one schedule at a time.
+
+    Clients cost about 0.1 s each to make, so the run keeps one pair per
+    loader slot and points their hooks at the current schedule's injector.
+    ``role`` is ``"loader"`` (HEAD, manifest and object-list writes) or
+    ``"copy"`` (what the stand-in's COPY reads).
+    """
+
+    def __init__(self, client: Any, role: str) -> None:
+        self.client = client
+        self.role = role
+        self.injector: Injector | None = None
+        self.who = ""
+        client.meta.events.register("before-call.s3.*", self._before_call)
+
+    def _point(self, operation: str, path: str) -> str | None:
+        if self.role == "copy":
+            if operation in ("GetObject", "HeadObject"):
+                return "list_read" if path.endswith(".objects.csv") else "data_read"
+            return None
+        if operation == "HeadObject":
+            return "head"
+        if operation == "PutObject":
+            return "list_put" if path.endswith(".objects.csv") else "manifest_put"
+        return None
+
+    def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
+        injector = self.injector
+        if injector is None:
+            return None
+        point = self._point(model.name, unquote(str(params.get("url_path", ""))))
+        if point is None:
+            return None
+        fault = injector.hit(point, self.who)
+        if fault is None:
+            return None
+        if fault.kind == "endpoint_down":
+            # What botocore raises once its own retries against a dead endpoint gave up.
+            raise EndpointConnectionError(endpoint_url=str(params.get("url", "")))
+        if fault.kind in _S3_ERRORS:
+            status, code, message = _S3_ERRORS[fault.kind]
+            if model.name == "HeadObject":  # HEAD has no body: botocore reports the status
+                code, message = str(status), ""
+            response = AWSResponse(str(params.get("url", "")), status, HTTPHeaders(), None)
+            parsed = {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            }
+            return response, parsed
+        _raise(fault, point)
+        return None

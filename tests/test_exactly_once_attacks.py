@@ -1,0 +1,406 @@
+"""Attacks on the exactly-once promise, each one a way it used to break.
+
+Every test runs the loader end to end on the embedded stand-in (real
+PostgreSQL, moto's S3 server). Faults are injected from outside the project's
+code: a wrapper around the driver's connection that raises at a chosen
+statement, and botocore's own event hooks on the S3 client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from s3redshift.config import LoaderConfig
+from s3redshift.errors import ConfigError, MappingError, RetryableError
+from s3redshift.events import S3Object
+from s3redshift.loader import Loader
+from s3redshift.local import EmbeddedEnvironment
+from s3redshift.transports.connector import ConnectorTransport
+from s3redshift.transports.standin import StandInConnector
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+MANIFESTS = "_s3redshift/manifests/"
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt, SystemExit or a timeout library's exception."""
+
+
+def interrupt(sql: str) -> None:
+    raise Interrupted(f"interrupted at: {sql[:40]}")
+
+
+class _Cursor:
+    def __init__(self, cursor: Any, trap: Trap) -> None:
+        self._cursor = cursor
+        self._trap = trap
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        self._trap.seen.append(sql)
+        if self._trap.armed and self._trap.matches(sql):
+            self._trap.armed = False
+            self._trap.action(sql)
+        return self._cursor.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class _Connection:
+    def __init__(self, connection: Any, trap: Trap) -> None:
+        self._connection = connection
+        self._trap = trap
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self._connection.cursor(), self._trap)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+class Trap:
+    """A connection factory whose sessions act once, before one statement (default: interrupt)."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        matches: Callable[[str], bool],
+        action: Callable[[str], None] = interrupt,
+    ) -> None:
+        self._factory = factory
+        self.matches = matches
+        self.action = action
+        self.armed = True
+        self.seen: list[str] = []
+
+    def __call__(self) -> _Connection:
+        return _Connection(self._factory(), self)
+
+
+def query(pg: Any, sql: str) -> list[tuple[Any, ...]]:
+    cursor = pg.cursor()
+    cursor.execute(sql)
+    result = [tuple(r) for r in cursor.fetchall()]
+    pg.commit()
+    return result
+
+
+def execute(pg: Any, *statements: str) -> None:
+    cursor = pg.cursor()
+    for sql in statements:
+        cursor.execute(sql)
+    pg.commit()
+
+
+def put(s3: S3Client, bucket: str, key: str, body: str) -> S3Object:
+    response = s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+    return S3Object(bucket=bucket, key=key, size=len(body), etag=response["ETag"])
+
+
+def config_for(dsn: str, **overrides: Any) -> LoaderConfig:
+    document: dict[str, Any] = {
+        "target": {"kind": "postgres", "dsn": dsn},
+        "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+        "copy": {"iam_role": "default"},
+        "tables": [
+            {"pattern": "{table}/**", "schema": "public", "format": {"type": "csv"}},
+        ],
+    }
+    document.update(overrides)
+    return LoaderConfig.from_mapping(document)
+
+
+@pytest.fixture
+def dsn(embedded_env: EmbeddedEnvironment, pg_database: str) -> str:
+    return embedded_env.database_dsn(pg_database)
+
+
+@pytest.fixture
+def loaders() -> Iterator[list[Loader]]:
+    made: list[Loader] = []
+    yield made
+    for loader in made:
+        loader.close()
+
+
+def manifest_files(s3: S3Client, bucket: str) -> list[str]:
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=MANIFESTS)
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
+def temp_tables(pg: Any) -> list[str]:
+    """Temporary tables of every live session on this database (PostgreSQL's catalog)."""
+    return [
+        str(r[0])
+        for r in query(
+            pg,
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname LIKE 'pg_temp%' AND c.relkind = 'r'",
+        )
+    ]
+
+
+# --- a repeat inside one batch --------------------------------------------------
+
+
+def test_same_object_with_and_without_its_etag_in_one_batch_loads_once(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    named = put(s3, bucket, "kpis/a.csv", "1\n2\n")
+    bare = S3Object(bucket=bucket, key="kpis/a.csv")  # the README's hand-built form
+    loader = Loader(config_for(dsn), s3_client=s3)
+    loaders.append(loader)
+
+    report = loader.load([named, bare])
+
+    assert sorted(r.outcome for r in report.objects) == ["duplicate", "loaded"]
+    assert query(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (2,)]
+    assert query(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(1,)]
+
+
+def test_same_version_named_by_version_id_and_by_etag_loads_once(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    response = s3.put_object(Bucket=bucket, Key="kpis/v.csv", Body=b"7\n")
+    by_version = S3Object(bucket=bucket, key="kpis/v.csv", version_id=response["VersionId"])
+    by_etag = S3Object(bucket=bucket, key="kpis/v.csv", etag=response["ETag"])
+    loader = Loader(config_for(dsn), s3_client=s3)
+    loaders.append(loader)
+
+    report = loader.load([by_version, by_etag])
+
+    assert sorted(r.outcome for r in report.objects) == ["duplicate", "loaded"]
+    assert query(pg, "SELECT id FROM kpis") == [(7,)]
+    assert query(pg, "SELECT object_identity FROM s3redshift.load_ledger") == [
+        (response["VersionId"],)
+    ]
+
+
+# --- any exit from a transaction rolls it back ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param(lambda sql: sql.startswith("INSERT INTO"), id="ledger-insert"),
+        pytest.param(lambda sql: sql.startswith('COPY "public"'), id="data-copy"),
+        pytest.param(lambda sql: "already loaded" in sql, id="guard"),
+    ],
+)
+def test_an_interrupted_transaction_is_never_committed_later(
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    dsn: str,
+    loaders: list[Loader],
+    step: Callable[[str], bool],
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)", "CREATE TABLE other (id INT)")
+    first = put(s3, bucket, "kpis/a.csv", "1\n2\n")
+    trap = Trap(StandInConnector.from_dsn(dsn, s3_client=s3), step)
+    loader = Loader(config_for(dsn), s3_client=s3, transport=ConnectorTransport(trap))
+    loaders.append(loader)
+
+    with pytest.raises(Interrupted):
+        loader.load([first])
+    assert not trap.armed  # the fault really fired
+    assert temp_tables(pg) == []  # the interrupted session is gone with its temp tables
+
+    # The same warm Loader goes on: a later load must not commit the
+    # interrupted transaction's rows, and must not trip over its leftovers.
+    second = put(s3, bucket, "other/b.csv", "10\n")
+    again = loader.load([second])
+    assert [r.outcome for r in again.objects] == ["loaded"]
+    assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+    replay = loader.load([first])  # SQS redelivers the interrupted message
+    assert [r.outcome for r in replay.objects] == ["loaded"]
+    assert query(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (2,)]
+    ledger = query(pg, "SELECT object_key FROM s3redshift.load_ledger ORDER BY object_key")
+    assert ledger == [("kpis/a.csv",), ("other/b.csv",)]
+    assert [r.outcome for r in loader.load([first]).objects] == ["duplicate"]
+
+
+# --- the ledger is never a target -------------------------------------------------
+
+
+def test_a_key_naming_the_ledger_through_a_capture_is_refused_and_forges_nothing(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    execute(pg, "CREATE SCHEMA sales", "CREATE TABLE sales.orders (id INT)")
+    rules = [{"pattern": "{schema}/{table}/**", "schema": "{schema}", "table": "{table}"}]
+    for rule in rules:
+        rule["format"] = {"type": "csv"}  # type: ignore[assignment]
+    loader = Loader(config_for(dsn, tables=rules), s3_client=s3)
+    loaders.append(loader)
+    genuine = put(s3, bucket, "sales/orders/next.csv", "5\n")
+    # A forged ledger row claiming that sales/orders/next.csv is already loaded.
+    forged_row = (
+        f'"{bucket}","sales/orders/next.csv","{genuine.etag}",2,'
+        '"sales.orders","x",2026-01-01 00:00:00\n'
+    )
+    forged = put(s3, bucket, "s3redshift/load_ledger/forged.csv", forged_row)
+    sibling = put(s3, bucket, "s3redshift/notes/x.csv", "1\n")
+
+    report = loader.load([forged, sibling, genuine])
+
+    outcome = {r.s3_object.key: r for r in report.objects}
+    for key in ("s3redshift/load_ledger/forged.csv", "s3redshift/notes/x.csv"):
+        assert outcome[key].outcome == "failed"
+        assert isinstance(outcome[key].error, MappingError)
+        assert "s3redshift.load_ledger" in (outcome[key].reason or "")
+    assert outcome["sales/orders/next.csv"].outcome == "loaded"
+    assert query(pg, "SELECT id FROM sales.orders") == [(5,)]
+    assert query(pg, "SELECT object_key FROM s3redshift.load_ledger") == [
+        ("sales/orders/next.csv",)
+    ]
+
+
+def test_a_ledger_in_a_schema_the_rules_load_into_is_refused_when_read() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_for("postgresql://u@127.0.0.1:5/db", ledger={"table": "public.load_ledger"})
+    message = caught.value.message
+    assert "ledger.table" in message
+    assert "public" in message
+
+
+# --- every per-object problem is a typed outcome ----------------------------------
+
+
+def _fail_put_for(prefix: str) -> Callable[..., None]:
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key", "").startswith(prefix):
+            raise ClientError(
+                {"Error": {"Code": "InternalError", "Message": "injected"}}, "PutObject"
+            )
+
+    return hook
+
+
+def test_an_s3_error_writing_one_targets_manifest_fails_that_target_only(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)", "CREATE TABLE other (id INT)")
+    objects = [put(s3, bucket, "kpis/a.csv", "1\n"), put(s3, bucket, "other/b.csv", "2\n")]
+    client = embedded_env.boto3_client("s3")
+    client.meta.events.register(
+        "before-parameter-build.s3.PutObject", _fail_put_for(f"{MANIFESTS}public.kpis/")
+    )
+    with Loader(config_for(dsn), s3_client=client) as loader:
+        report = loader.load(objects)
+
+    outcome = {r.s3_object.key: r for r in report.objects}
+    assert outcome["kpis/a.csv"].outcome == "failed"
+    assert isinstance(outcome["kpis/a.csv"].error, RetryableError)
+    assert outcome["other/b.csv"].outcome == "loaded"
+    assert query(pg, "SELECT id FROM other") == [(2,)]
+    assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+
+def test_a_botocore_error_on_head_fails_that_object_only(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    objects = [put(s3, bucket, "kpis/a.csv", "1\n"), put(s3, bucket, "kpis/b.csv", "2\n")]
+    client = embedded_env.boto3_client("s3")
+
+    def unreachable(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key") == "kpis/a.csv":
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    client.meta.events.register("before-parameter-build.s3.HeadObject", unreachable)
+    with Loader(config_for(dsn), s3_client=client) as loader:
+        report = loader.load(objects)
+
+    outcome = {r.s3_object.key: r for r in report.objects}
+    assert outcome["kpis/a.csv"].outcome == "failed"
+    assert isinstance(outcome["kpis/a.csv"].error, RetryableError)
+    assert outcome["kpis/a.csv"].error.s3_uri == f"s3://{bucket}/kpis/a.csv"
+    assert outcome["kpis/b.csv"].outcome == "loaded"
+
+
+def test_a_key_with_nul_fails_before_any_sql_and_its_neighbours_load(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    good = put(s3, bucket, "kpis/good.csv", "3\n")
+    nul = S3Object(bucket=bucket, key="kpis/bad\x00.csv", etag="0" * 32, size=2)
+    trap = Trap(StandInConnector.from_dsn(dsn, s3_client=s3), lambda sql: False)
+    loader = Loader(config_for(dsn), s3_client=s3, transport=ConnectorTransport(trap))
+    loaders.append(loader)
+
+    report = loader.load([nul, good])
+
+    outcome = {r.s3_object.key: r for r in report.objects}
+    assert outcome["kpis/bad\x00.csv"].outcome == "failed"
+    assert isinstance(outcome["kpis/bad\x00.csv"].error, MappingError)
+    assert "NUL" in (outcome["kpis/bad\x00.csv"].reason or "")
+    assert outcome["kpis/good.csv"].outcome == "loaded"
+    assert not [sql for sql in trap.seen if "bad" in sql]
+
+
+# --- no debris in S3 ---------------------------------------------------------------
+
+
+def test_manifests_and_object_lists_are_removed_after_commit_and_after_failure(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    loader = Loader(config_for(dsn), s3_client=s3)
+    loaders.append(loader)
+    good = put(s3, bucket, "kpis/a.csv", "1\n")
+    bad = put(s3, bucket, "kpis/b.csv", "not a number\n")
+
+    report = loader.load([good, bad])
+    assert {r.s3_object.key: r.outcome for r in report.objects} == {
+        "kpis/a.csv": "loaded",
+        "kpis/b.csv": "failed",
+    }
+    assert report.targets[0].attempts >= 2  # a rejected attempt, then the good file alone
+    assert manifest_files(s3, bucket) == []
+
+    replay = loader.load([good])  # the guard path: nothing to load, nothing written
+    assert [r.outcome for r in replay.objects] == ["duplicate"]
+    assert manifest_files(s3, bucket) == []
+
+
+def test_a_concurrent_cleanup_of_the_same_batchs_files_costs_a_retry_not_the_objects(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    """Loads of the same batch write the same manifest names; one may remove them first.
+
+    The trap plays the other loader: just before this transaction's LOCK it
+    removes every file under the manifest prefix, as a concurrent load of the
+    same objects does after its commit.
+    """
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    objects = [put(s3, bucket, "kpis/a.csv", "1\n"), put(s3, bucket, "kpis/b.csv", "2\n")]
+
+    def other_loader_cleans_up(sql: str) -> None:
+        for key in manifest_files(s3, bucket):
+            s3.delete_object(Bucket=bucket, Key=key)
+
+    trap = Trap(
+        StandInConnector.from_dsn(dsn, s3_client=s3),
+        lambda sql: sql.startswith("LOCK"),
+        other_loader_cleans_up,
+    )
+    loader = Loader(config_for(dsn), s3_client=s3, transport=ConnectorTransport(trap))
+    loaders.append(loader)
+
+    report = loader.load(objects)
+
+    assert not trap.armed
+    assert [r.outcome for r in report.objects] == ["loaded", "loaded"]
+    assert report.targets[0].attempts == 2
+    assert query(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (2,)]
+    assert manifest_files(s3, bucket) == []
