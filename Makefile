@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench reliability clean lambda-zip checkov
+.PHONY: test lint typecheck pytest demo bench reliability clean lambda-zip checkov terraform-validate terraform-e2e
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck checkov pytest
+test: $(STAMP) lint typecheck checkov terraform-validate pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src adapters tests bench scripts
@@ -67,3 +67,15 @@ checkov: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -d infra/terraform --framework terraform --skip-download \
 		--compact --quiet -o cli -o json --output-file-path console,build/checkov.json
 	$(CHECKOV_VENV)/bin/python -c 'import json, sys; r = json.load(open("build/checkov.json")); s = (r[0] if isinstance(r, list) else r)["summary"]; sys.exit("checkov: %d file(s) could not be parsed" % s["parsing_errors"] if s["parsing_errors"] else 0)'
+
+# Terraform, offline: `init -backend=false` from the local provider mirror
+# (a generated CLI configuration under build/terraform, no registry), then
+# `validate` and `terraform test` of the module and every example. Without
+# terraform or a mirror it says so in one line and skips.
+terraform-validate: $(STAMP)
+	$(BIN)/python scripts/terraform_check.py validate
+
+# Every example planned, applied against moto's server on 127.0.0.1, read back
+# and checked with boto3, then destroyed (builds the Lambda zips if missing).
+terraform-e2e: $(STAMP)
+	$(BIN)/python scripts/terraform_check.py e2e

@@ -269,15 +269,27 @@ def test_no_statement_grants_wildcard_actions() -> None:
     assert seen > 60  # the documents were really found and read
 
 
+# What a service may do with a key whose policy admits it: use, never manage.
+KEY_USE_ACTIONS = {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
 def test_star_resources_only_for_actions_without_a_resource_type() -> None:
     star_actions: set[str] = set()
+    service_statements = 0
     for path, name, document, is_key_policy in policy_documents():
         for statement in statements(document):
             if "*" not in literals(statement.get("resources", [])):
                 continue
             if is_key_policy:
-                # In a KMS key policy "*" is the key itself.
-                assert statement["principals"][0]["type"] == "AWS"
+                # In a KMS key policy "*" is the key itself: the account's own
+                # principals, or a service acting for this account only.
+                (principal,) = statement["principals"]
+                if principal["type"] != "AWS":
+                    assert principal["type"] == "Service", statement
+                    conditions = {c["variable"] for c in statement.get("condition", [])}
+                    assert "aws:SourceAccount" in conditions, statement
+                    assert not set(literals(statement["actions"])) - KEY_USE_ACTIONS, statement
+                    service_statements += 1
                 continue
             actions = set(literals(statement["actions"]))
             unexpected = actions - NO_RESOURCE_TYPE.keys()
@@ -287,6 +299,7 @@ def test_star_resources_only_for_actions_without_a_resource_type() -> None:
             )
             star_actions |= actions
     assert star_actions == set(NO_RESOURCE_TYPE)
+    assert service_statements == 1  # CloudWatch on the complete example's alarm topic key
 
 
 def loader_policy() -> dict[str, dict[str, Any]]:
@@ -488,9 +501,11 @@ def test_terraform_fmt_check_passes() -> None:
 STAND_INS = {
     "data.aws_partition.current[0].partition": '"aws"',
     "data.aws_caller_identity.current[0].account_id": '"123456789012"',
-    "data.aws_region.current[0].region": '"eu-west-1"',
+    "data.aws_region.current[0]": '{ region = "eu-west-1" }',
     "aws_kms_key.ssm[0].arn": '"arn:aws:kms:eu-west-1:123456789012:key/stand-in"',
     "aws_iam_role.copy[0].arn": '"arn:aws:iam::123456789012:role/stand-in-copy"',
+    "aws_iam_role.this[0].arn": '"arn:aws:iam::123456789012:role/stand-in-loader"',
+    "aws_iam_role.this[0].name": '"stand-in-loader"',
 }
 WORKGROUP_ARN = (
     "arn:aws:redshift-serverless:eu-west-1:123456789012:"
@@ -749,3 +764,102 @@ def test_manifest_expiry_is_opt_in_and_scoped_to_the_manifest_prefix() -> None:
     assert rule["filter"][0]["prefix"] == "${var.manifest_prefix}"
     assert rule["expiration"][0]["days"] == "${var.manifest_expiration_days}"
     assert rule["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 1
+
+
+@needs_terraform
+def test_check_blocks_stay_silent_when_the_module_creates_nothing(console_dir: Path) -> None:
+    """create = false turns the module into a no-op: its warnings would be noise."""
+    for variables in (
+        BASE | {"sources": [{"bucket": "data-bucket"}]},
+        BASE | {"package_path": "dist/lambda-connector-arm64-py3.12.zip"},
+    ):
+        code, output = plan(console_dir, variables)
+        assert code == 0, output
+        assert "Check block assertion failed" in output  # the case does warn...
+        code, output = plan(console_dir, variables | {"create": False})
+        assert code == 0, output
+        assert "Check block assertion failed" not in output, variables  # ...unless off
+
+
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-aaaa-bbbb-cccc-1234567890ab"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:ops"
+
+
+@needs_terraform
+def test_key_topic_and_role_inputs_must_be_arns(console_dir: Path) -> None:
+    cases = {
+        "kms_key_arn must be a KMS key ARN": BASE | {"kms_key_arn": "alias/aws/lambda"},
+        "log_kms_key_arn must be a KMS key ARN": BASE | {"log_kms_key_arn": "alias/logs"},
+        "alarm_sns_topic_arn must be an SNS topic ARN": BASE | {"alarm_sns_topic_arn": "ops"},
+        "credentials.secret_kms_key_arn must be a KMS key ARN": BASE
+        | {
+            "redshift": {"database": "dev", "cluster_identifier": "c1"},
+            "credentials": {
+                "provider": "secrets-manager",
+                "secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:s-AbCdEf",
+                "secret_kms_key_arn": "alias/secrets",
+            },
+        },
+        "credentials.ssm_kms_key_arn must be a KMS key ARN": BASE
+        | {
+            "redshift": {"database": "dev", "transport": "connector", "host": "h.example"},
+            "credentials": {
+                "provider": "ssm",
+                "user": "loader",
+                "create_ssm_parameter": False,
+                "ssm_parameter_name": "/p/pw",
+                "ssm_kms_key_arn": "1234abcd-12ab-34cd-56ef-1234567890ab",
+            },
+        },
+        "role_arn must be an IAM role ARN": BASE | {"create_role": False, "role_arn": "loader"},
+        "create_role = false needs role_arn": BASE | {"create_role": False},
+        "role_permissions_boundary must be an IAM policy ARN": BASE
+        | {"role_permissions_boundary": "arn:aws:iam::123456789012:role/not-a-policy"},
+        "role_path must start and end with '/'": BASE | {"role_path": "loaders"},
+    }
+    for message, variables in cases.items():
+        assert message in rejected(console_dir, variables), message
+    accepted = BASE | {
+        "kms_key_arn": KEY_ARN,
+        "log_kms_key_arn": KEY_ARN,
+        "alarm_sns_topic_arn": TOPIC_ARN,
+        "role_path": "/loaders/",
+        "role_permissions_boundary": "arn:aws:iam::123456789012:policy/boundary",
+    }
+    code, output = plan(console_dir, accepted)
+    assert code == 0, output
+    code, output = plan(
+        console_dir, BASE | {"create_role": False, "role_arn": "arn:aws:iam::123456789012:role/x"}
+    )
+    assert code == 0, output
+
+
+def complete_example() -> dict[str, Any]:
+    return parsed(EXAMPLES / "complete" / "main.tf")
+
+
+def test_complete_example_passes_its_bucket_by_reference() -> None:
+    """The module's notification must come after the bucket: a graph edge, not luck."""
+    doc = complete_example()
+    locals_ = {k: v for block in doc["locals"] for k, v in block.items()}
+    assert locals_["bucket"] == "${aws_s3_bucket.data.bucket}"
+    module = doc["module"][0]["loader"]
+    assert {s["bucket"] for s in module["sources"]} == {"${local.bucket}"}
+    bucket = labelled("resource", [EXAMPLES / "complete" / "main.tf"])[("aws_s3_bucket", "data")]
+    assert bucket["bucket"] == "${var.bucket_name}"  # known at plan: for_each keys stay known
+
+
+def test_complete_example_alarm_topic_key_admits_cloudwatch() -> None:
+    """CloudWatch cannot publish to a topic under alias/aws/sns: the topic needs its own key."""
+    path = EXAMPLES / "complete" / "main.tf"
+    topic = labelled("resource", [path])[("aws_sns_topic", "alarms")]
+    assert topic["kms_master_key_id"] == "${aws_kms_key.alarms.arn}"
+    key = labelled("resource", [path])[("aws_kms_key", "alarms")]
+    assert key["policy"] == "${data.aws_iam_policy_document.alarms_key.json}"
+    document = labelled("data", [path])[("aws_iam_policy_document", "alarms_key")]
+    (cloudwatch,) = [s for s in statements(document) if s["principals"][0]["type"] == "Service"]
+    assert cloudwatch["principals"][0]["identifiers"] == ["cloudwatch.amazonaws.com"]
+    assert sorted(cloudwatch["actions"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    conditions = {c["variable"]: c for c in cloudwatch["condition"]}
+    assert conditions["aws:SourceAccount"]["test"] == "StringEquals"
+    assert "alarm:*" in conditions["aws:SourceArn"]["values"][0]

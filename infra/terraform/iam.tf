@@ -3,7 +3,7 @@
 ################################################################################
 
 data "aws_iam_policy_document" "assume_lambda" {
-  count = local.create ? 1 : 0
+  count = local.create_role ? 1 : 0
 
   statement {
     sid     = "LambdaAssumesTheRole"
@@ -18,15 +18,19 @@ data "aws_iam_policy_document" "assume_lambda" {
 }
 
 resource "aws_iam_role" "this" {
-  count = local.create ? 1 : 0
+  count = local.create_role ? 1 : 0
 
-  name               = "${var.name}-loader"
-  description        = "s3redshift loader function ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.assume_lambda[0].json
+  name                 = "${var.name}-loader"
+  path                 = var.role_path
+  description          = "s3redshift loader function ${var.name}"
+  assume_role_policy   = data.aws_iam_policy_document.assume_lambda[0].json
+  permissions_boundary = var.role_permissions_boundary
 
   tags = var.tags
 }
 
+# Built even for a role the caller brings (create_role = false): the
+# function_policy_json output is what that role needs.
 data "aws_iam_policy_document" "lambda" {
   count = local.create ? 1 : 0
 
@@ -285,7 +289,7 @@ data "aws_iam_policy_document" "lambda" {
 }
 
 resource "aws_iam_role_policy" "this" {
-  count = local.create ? 1 : 0
+  count = local.create_role ? 1 : 0
 
   name   = "s3redshift-loader"
   role   = aws_iam_role.this[0].id
@@ -317,9 +321,11 @@ data "aws_iam_policy_document" "assume_redshift" {
 resource "aws_iam_role" "copy" {
   count = local.create && var.copy_role_arn == null ? 1 : 0
 
-  name               = "${var.name}-copy"
-  description        = "Assumed by Redshift for the COPY of ${var.name}; associate it with the cluster or namespace"
-  assume_role_policy = data.aws_iam_policy_document.assume_redshift[0].json
+  name                 = "${var.name}-copy"
+  path                 = var.role_path
+  description          = "Assumed by Redshift for the COPY of ${var.name}; associate it with the cluster or namespace"
+  assume_role_policy   = data.aws_iam_policy_document.assume_redshift[0].json
+  permissions_boundary = var.role_permissions_boundary
 
   tags = var.tags
 }

@@ -15,7 +15,11 @@ locals {
 
   partition  = try(data.aws_partition.current[0].partition, "aws")
   account_id = try(data.aws_caller_identity.current[0].account_id, "")
-  region     = try(data.aws_region.current[0].region, "")
+  # The region's name is `region` in provider 6.x (`name` is deprecated
+  # there) and `name` in 5.x, which has no `region`. Reading it from the
+  # whole object keeps both versions free of errors and deprecation warnings.
+  region_data = try(data.aws_region.current[0], null)
+  region      = try(local.region_data.region, local.region_data.name, "")
 
   use_sqs       = var.trigger == "sqs"
   sweep_enabled = var.sweep_schedule_expression != null
@@ -32,8 +36,10 @@ locals {
   manifest_object_arns = [for b in local.manifest_buckets : "arn:${local.partition}:s3:::${b}/${var.manifest_prefix}*"]
 
   # ListBucket is granted per bucket, limited (s3:prefix) to that bucket's
-  # source prefixes: the sweep lists them, and HeadObject answers 404 rather
-  # than 403 for a key that is gone only with ListBucket.
+  # source prefixes: the sweep lists them. HeadObject on a deleted key still
+  # answers 403, not 404: S3 checks ListBucket for it without an s3:prefix,
+  # which the condition does not match. A listing with the key as prefix is
+  # admitted, though, and tells "gone" from "denied" (see the README).
   source_list_prefixes = {
     for b in local.source_buckets : b => distinct([for s in var.sources : "${s.prefix}*" if s.bucket == b])
   }
@@ -67,6 +73,11 @@ locals {
   ssm_kms_key_arn      = local.create_ssm_parameter ? try(aws_kms_key.ssm[0].arn, null) : var.credentials.ssm_kms_key_arn
 
   copy_role_arn = var.copy_role_arn != null ? var.copy_role_arn : try(aws_iam_role.copy[0].arn, null)
+
+  # The function's execution role: created here, or brought by the caller.
+  create_role        = local.create && var.create_role
+  function_role_arn  = var.create_role ? try(aws_iam_role.this[0].arn, null) : var.role_arn
+  function_role_name = var.create_role ? try(aws_iam_role.this[0].name, null) : try(element(split("/", var.role_arn), length(split("/", var.role_arn)) - 1), null)
 
   # --- Function ---------------------------------------------------------------
   artifact_name     = "lambda-${var.redshift.transport}-${var.architecture}-py${trimprefix(var.runtime, "python")}.zip"
@@ -174,7 +185,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_272:The artifact is built reproducibly by `make lambda-zip` and pinned by source_code_hash; code signing needs an AWS Signer profile the caller would have to own.
   function_name                  = var.name
   description                    = "s3redshift: loads new S3 objects into Redshift with COPY, exactly once"
-  role                           = aws_iam_role.this[0].arn
+  role                           = local.function_role_arn
   filename                       = var.package_path
   source_code_hash               = filebase64sha256(var.package_path)
   handler                        = var.handler
@@ -227,7 +238,7 @@ resource "aws_lambda_function" "this" {
 # whose architecture or runtime differs cannot import pydantic_core.
 check "artifact_matches_the_function" {
   assert {
-    condition     = !local.artifact_is_named || basename(var.package_path) == local.artifact_name
+    condition     = !local.create || !local.artifact_is_named || basename(var.package_path) == local.artifact_name
     error_message = "package_path ${basename(var.package_path)} was built for another transport, architecture or Python than this function (redshift.transport = ${var.redshift.transport}, architecture = ${var.architecture}, runtime = ${var.runtime}); run `make lambda-zip TRANSPORT=... ARCH=... PYTHON_VERSION=...` to match."
   }
 }
@@ -271,8 +282,9 @@ resource "aws_sqs_queue" "this" {
   tags = var.tags
 }
 
+# Only the main queue may use the DLQ as its dead-letter queue.
 resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
-  count = local.create && local.use_sqs ? 1 : 0
+  count = local.create && local.use_sqs && var.create_dlq_redrive_allow_policy ? 1 : 0
 
   queue_url = aws_sqs_queue.dlq[0].id
   redrive_allow_policy = jsonencode({
@@ -375,6 +387,7 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 resource "aws_s3_bucket_lifecycle_configuration" "manifests" {
   for_each = local.create && var.manifest_expiration_days != null ? toset(local.manifest_buckets) : toset([])
 
+  # checkov:skip=CKV_AWS_300:Incomplete uploads are aborted after one day under the manifest prefix, the only place the loader writes; a bucket-wide rule is the bucket owner's choice, not this module's.
   bucket = each.key
 
   rule {
@@ -435,7 +448,7 @@ resource "aws_s3_bucket_notification" "this" {
 
 check "manifests_do_not_trigger_loads" {
   assert {
-    condition = alltrue([
+    condition = !local.create || alltrue([
       for s in var.sources : !(contains(local.manifest_buckets, s.bucket) && startswith(var.manifest_prefix, s.prefix) && (s.suffix == "" || endswith(".manifest", s.suffix) || endswith(".objects.csv", s.suffix)))
     ])
     error_message = "A source prefix contains manifest_prefix: every manifest the loader writes triggers a notification. The loader ignores them, but each costs an invocation; move manifest_prefix (or manifest_bucket) outside the sources."

@@ -13,13 +13,18 @@ output "function_name" {
 }
 
 output "function_role_arn" {
-  description = "ARN of the function's execution role."
-  value       = try(aws_iam_role.this[0].arn, null)
+  description = "ARN of the function's execution role (created, or role_arn with create_role = false)."
+  value       = local.create ? local.function_role_arn : null
 }
 
 output "function_role_name" {
   description = "Name of the function's execution role (to attach further policies)."
-  value       = try(aws_iam_role.this[0].name, null)
+  value       = local.create ? local.function_role_name : null
+}
+
+output "function_policy_json" {
+  description = "The least-privilege policy the function needs (attached as an inline policy to the role the module creates; attach it yourself to a role brought with create_role = false)."
+  value       = try(data.aws_iam_policy_document.lambda[0].json, null)
 }
 
 output "log_group_name" {

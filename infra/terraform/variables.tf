@@ -173,6 +173,12 @@ variable "direct" {
   }
 }
 
+variable "create_dlq_redrive_allow_policy" {
+  description = "Whether to set the DLQ's redrive allow policy (trigger = \"sqs\"): only the main queue may dead-letter into it. false leaves any queue of the account free to use it as its DLQ."
+  type        = bool
+  default     = true
+}
+
 variable "dlq_message_retention_seconds" {
   description = "How long the dead-letter queue keeps failed messages (60-1209600 seconds; default 14 days, the maximum)."
   type        = number
@@ -310,6 +316,16 @@ variable "credentials" {
   validation {
     condition     = !(var.credentials.provider == "iam" && var.redshift.workgroup_name != null && var.credentials.user != null)
     error_message = "Redshift Serverless maps the IAM identity to the database user: leave credentials.user null with a workgroup."
+  }
+
+  validation {
+    condition     = var.credentials.ssm_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.credentials.ssm_kms_key_arn))
+    error_message = "credentials.ssm_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>): IAM policies name keys by ARN, not by alias."
+  }
+
+  validation {
+    condition     = var.credentials.secret_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.credentials.secret_kms_key_arn))
+    error_message = "credentials.secret_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>): IAM policies name keys by ARN, not by alias."
   }
 }
 
@@ -553,10 +569,63 @@ variable "reserved_concurrent_executions" {
   }
 }
 
+################################################################################
+# The function's execution role
+################################################################################
+
+variable "create_role" {
+  description = "Whether the module creates the function's execution role. false uses role_arn instead (bring your own role): the module then attaches nothing to it, so grant it the function_policy_json output (or an equivalent policy) yourself."
+  type        = bool
+  default     = true
+}
+
+variable "role_arn" {
+  description = "ARN of an existing execution role for the function (create_role = false). It must trust lambda.amazonaws.com."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_arn == null ? true : can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/.+$", var.role_arn))
+    error_message = "role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<path><name>)."
+  }
+
+  validation {
+    condition     = var.create_role || var.role_arn != null
+    error_message = "create_role = false needs role_arn (the execution role the function runs with)."
+  }
+}
+
+variable "role_path" {
+  description = "IAM path of the roles the module creates (the function's role and the COPY role), e.g. \"/service/\"; null uses \"/\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_path == null ? true : can(regex("^/([\\x21-\\x7E]{0,510}/)?$", var.role_path))
+    error_message = "role_path must start and end with '/' (e.g. \"/service/\"), at most 512 printable ASCII characters."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as the permissions boundary of the roles the module creates (the function's role and the COPY role); null sets none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null ? true : can(regex("^arn:[a-z-]+:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be an IAM policy ARN (arn:aws:iam::<account>:policy/<name> or an AWS managed policy)."
+  }
+}
+
 variable "kms_key_arn" {
   description = "Customer managed KMS key that encrypts the function's environment variables (null: Lambda's AWS managed key). The function role gets kms:Decrypt on it."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); Lambda does not accept an alias here."
+  }
 }
 
 variable "tracing_mode" {
@@ -620,6 +689,11 @@ variable "log_kms_key_arn" {
   description = "KMS key that encrypts the log group (its key policy must allow logs.<region>.amazonaws.com); null uses CloudWatch Logs' own encryption."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); CloudWatch Logs does not accept an alias or a bare key id."
+  }
 }
 
 ################################################################################
@@ -636,6 +710,11 @@ variable "alarm_sns_topic_arn" {
   description = "SNS topic notified when an alarm fires or recovers (null: alarms without actions)."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.alarm_sns_topic_arn == null ? true : can(regex("^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>; a FIFO topic cannot take alarm actions)."
+  }
 }
 
 variable "alarm_oldest_message_age_seconds" {

@@ -7,9 +7,9 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 6.8: `aws_ssm_parameter.value_wo`/`value_wo_version` and
-      # `data.aws_region.region` (the 6.x attribute name).
-      version = ">= 6.8"
+      # Tested with 5.100 (the first with `aws_ssm_parameter.value_wo`)
+      # and 6.x; 7.0 may remove what 6.x deprecates.
+      version = ">= 5.100, < 7.0"
     }
   }
 }

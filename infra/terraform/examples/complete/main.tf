@@ -7,9 +7,14 @@ data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  # Notifications are keyed by bucket name, so the name must be known at plan
-  # time: it comes from a variable, not from bucket_prefix.
-  bucket = var.bucket_name
+  # The module's notifications are keyed by bucket name, so the name must be
+  # known at plan time: it comes from a variable, not from bucket_prefix.
+  # Passing it as aws_s3_bucket.data.bucket (known at plan, since it is set)
+  # orders the notification after the bucket.
+  bucket = aws_s3_bucket.data.bucket
+
+  workgroup_name = var.create_workgroup ? aws_redshiftserverless_workgroup.this[0].workgroup_name : var.workgroup_name
+  workgroup_arn  = var.create_workgroup ? aws_redshiftserverless_workgroup.this[0].arn : var.workgroup_arn
 }
 
 ################################################################################
@@ -69,7 +74,7 @@ resource "aws_s3_bucket" "data" {
   # checkov:skip=CKV_AWS_18:Example: server access logging needs a separate log bucket, which is outside what this example shows.
   # checkov:skip=CKV_AWS_144:Example: cross-region replication is a durability choice of the bucket's owner, unrelated to loading.
   # checkov:skip=CKV2_AWS_62:The bucket's notifications are created by module.loader (aws_s3_bucket_notification.this, keyed by the bucket name), which checkov cannot link to this resource.
-  bucket = local.bucket
+  bucket = var.bucket_name
 }
 
 resource "aws_s3_bucket_public_access_block" "data" {
@@ -146,6 +151,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
 ################################################################################
 
 resource "aws_redshiftserverless_namespace" "this" {
+  count = var.create_workgroup ? 1 : 0
+
   namespace_name        = var.name
   db_name               = var.database
   manage_admin_password = true
@@ -156,7 +163,9 @@ resource "aws_redshiftserverless_namespace" "this" {
 }
 
 resource "aws_redshiftserverless_workgroup" "this" {
-  namespace_name      = aws_redshiftserverless_namespace.this.namespace_name
+  count = var.create_workgroup ? 1 : 0
+
+  namespace_name      = aws_redshiftserverless_namespace.this[0].namespace_name
   workgroup_name      = var.name
   base_capacity       = 8
   publicly_accessible = false
@@ -166,9 +175,86 @@ resource "aws_redshiftserverless_workgroup" "this" {
 # Alarm notifications
 ################################################################################
 
+# CloudWatch alarms cannot publish to a topic encrypted with the AWS managed
+# alias/aws/sns key (its policy cannot be changed to admit CloudWatch), so the
+# topic has a key of its own whose policy lets CloudWatch use it, for alarms
+# of this account only.
+data "aws_iam_policy_document" "alarms_key" {
+  # checkov:skip=CKV_AWS_109:This is a KMS key policy: its Resource "*" means this one key, and the actions are delegated to IAM policies of this account.
+  # checkov:skip=CKV_AWS_111:This is a KMS key policy: its Resource "*" means this one key, and the actions are delegated to IAM policies of this account.
+  # checkov:skip=CKV_AWS_356:This is a KMS key policy: its Resource "*" means this one key; a key policy cannot name the key's own ARN before the key exists.
+  statement {
+    sid    = "AccountAdministersAndUsesThroughIam"
+    effect = "Allow"
+    actions = [
+      "kms:CancelKeyDeletion",
+      "kms:CreateAlias",
+      "kms:CreateGrant",
+      "kms:Decrypt",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:DisableKey",
+      "kms:DisableKeyRotation",
+      "kms:EnableKey",
+      "kms:EnableKeyRotation",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListGrants",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:RetireGrant",
+      "kms:RevokeGrant",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublishToTheTopic"
+    effect    = "Allow"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:cloudwatch:${var.region}:${data.aws_caller_identity.current.account_id}:alarm:*"]
+    }
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  description             = "${var.name}: encrypts the alarm topic; CloudWatch alarms of this account may use it"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.alarms_key.json
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
 }
 
 ################################################################################
@@ -191,6 +277,9 @@ module "loader" {
   ]
   source_kms_key_arns = [aws_kms_key.data.arn]
 
+  # The roles the module creates live under their own IAM path.
+  role_path = "/s3redshift/"
+
   sqs = {
     batch_size                         = 100
     maximum_batching_window_in_seconds = 30
@@ -201,8 +290,8 @@ module "loader" {
   redshift = {
     transport      = "data-api"
     database       = var.database
-    workgroup_name = aws_redshiftserverless_workgroup.this.workgroup_name
-    workgroup_arn  = aws_redshiftserverless_workgroup.this.arn
+    workgroup_name = local.workgroup_name
+    workgroup_arn  = local.workgroup_arn
   }
   # Serverless maps the function's role to the database user "IAMR:<name>-loader".
   credentials = {

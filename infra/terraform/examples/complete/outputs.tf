@@ -27,3 +27,23 @@ output "sweep_payload" {
   description = "The event the sweep schedule sends."
   value       = module.loader.sweep_payload
 }
+
+output "workgroup_arn" {
+  description = "The workgroup the loader runs statements in."
+  value       = local.workgroup_arn
+}
+
+output "data_key_arn" {
+  description = "The KMS key of the data bucket."
+  value       = aws_kms_key.data.arn
+}
+
+output "alarm_topic_arn" {
+  description = "The SNS topic the alarms notify."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "alarm_key_arn" {
+  description = "The KMS key of the alarm topic (CloudWatch may use it)."
+  value       = aws_kms_key.alarms.arn
+}

@@ -32,3 +32,21 @@ variable "tags" {
   type        = map(string)
   default     = { project = "s3redshift", example = "complete" }
 }
+
+variable "create_workgroup" {
+  description = "Whether to create the Redshift Serverless namespace and workgroup. false loads into an existing workgroup named by workgroup_name and workgroup_arn (associate the module's copy_role_arn with its namespace yourself)."
+  type        = bool
+  default     = true
+}
+
+variable "workgroup_name" {
+  description = "Name of an existing Redshift Serverless workgroup (create_workgroup = false)."
+  type        = string
+  default     = null
+}
+
+variable "workgroup_arn" {
+  description = "ARN of that workgroup (create_workgroup = false): IAM policies need its id."
+  type        = string
+  default     = null
+}
