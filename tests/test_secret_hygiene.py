@@ -150,7 +150,7 @@ def secret_env(
     for name in (*SEED_ENV, "S3REDSHIFT_CONFIG"):
         monkeypatch.delenv(name, raising=False)
     values = embedded_env.aws_env | {
-        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
         "AWS_SESSION_TOKEN": TOKEN,
     }
