@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck checkov terraform-validate pytest
+test: $(STAMP) lint typecheck checkov terraform-validate pytest terraform-e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check src adapters tests bench scripts

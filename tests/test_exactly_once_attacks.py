@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from s3redshift.config import LoaderConfig
-from s3redshift.errors import ConfigError, MappingError, RetryableError
+from s3redshift.errors import ConfigError, MappingError, PermissionDeniedError, RetryableError
 from s3redshift.events import S3Object
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
@@ -326,6 +326,93 @@ def test_a_botocore_error_on_head_fails_that_object_only(
     assert isinstance(outcome["kpis/a.csv"].error, RetryableError)
     assert outcome["kpis/a.csv"].error.s3_uri == f"s3://{bucket}/kpis/a.csv"
     assert outcome["kpis/b.csv"].outcome == "loaded"
+
+
+def _forbidden(operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, operation)
+
+
+def _prefix_limited_client(
+    env: EmbeddedEnvironment, s3: S3Client, bucket: str, denied: frozenset[str] = frozenset()
+) -> S3Client:
+    """An S3 client whose HeadObject answers as S3 does a role without bucket-wide ListBucket.
+
+    A missing key answers 403 instead of 404; keys in ``denied`` answer 403
+    although they exist (a real permission problem, e.g. a bucket policy).
+    """
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        key = params.get("Key", "")
+        if key in denied:
+            raise _forbidden("HeadObject")
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])
+        if not any(item["Key"] == key for item in listed):
+            raise _forbidden("HeadObject")
+
+    client: S3Client = env.boto3_client("s3")
+    client.meta.events.register("before-parameter-build.s3.HeadObject", hook)
+    return client
+
+
+def test_a_403_on_head_for_a_deleted_object_is_superseded_not_failed(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    gone = put(s3, bucket, "kpis/a.csv", "1\n")
+    # A longer key that the deleted one is a prefix of: a listing shows it
+    # first, and it must not be taken for the deleted key.
+    longer = put(s3, bucket, "kpis/a.csv.1", "2\n")
+    s3.delete_object(Bucket=bucket, Key=gone.key)
+    client = _prefix_limited_client(embedded_env, s3, bucket)
+    with Loader(config_for(dsn), s3_client=client) as loader:
+        report = loader.load([gone, longer])
+
+    outcome = {r.s3_object.key: r for r in report.objects}
+    assert outcome["kpis/a.csv"].outcome == "superseded"
+    assert outcome["kpis/a.csv"].reason == "deleted since the event"
+    assert outcome["kpis/a.csv.1"].outcome == "loaded"
+    assert query(pg, "SELECT id FROM kpis") == [(2,)]
+
+
+def test_a_403_on_head_for_an_object_that_is_listed_is_a_permission_error(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    denied = put(s3, bucket, "kpis/denied.csv", "1\n")
+    fine = put(s3, bucket, "kpis/fine.csv", "2\n")
+    client = _prefix_limited_client(embedded_env, s3, bucket, frozenset({denied.key}))
+    with Loader(config_for(dsn), s3_client=client) as loader:
+        report = loader.load([denied, fine])
+
+    outcome = {r.s3_object.key: r for r in report.objects}
+    assert outcome["kpis/denied.csv"].outcome == "failed"
+    error = outcome["kpis/denied.csv"].error
+    assert isinstance(error, PermissionDeniedError)
+    assert "s3:GetObject" in str(error)
+    assert error.s3_uri == f"s3://{bucket}/kpis/denied.csv"
+    assert outcome["kpis/fine.csv"].outcome == "loaded"
+    assert query(pg, "SELECT id FROM kpis") == [(2,)]
+
+
+def test_a_403_on_head_with_the_listing_refused_too_is_a_permission_error(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    gone = put(s3, bucket, "kpis/a.csv", "1\n")
+    s3.delete_object(Bucket=bucket, Key=gone.key)
+    client = _prefix_limited_client(embedded_env, s3, bucket)
+
+    def refuse(**_: Any) -> None:
+        raise _forbidden("ListObjectsV2")
+
+    client.meta.events.register("before-parameter-build.s3.ListObjectsV2", refuse)
+    with Loader(config_for(dsn), s3_client=client) as loader:
+        report = loader.load([gone])
+
+    (result,) = report.objects
+    assert result.outcome == "failed"
+    assert isinstance(result.error, PermissionDeniedError)
+    assert "s3:ListBucket" in str(result.error)
 
 
 def test_a_key_with_nul_fails_before_any_sql_and_its_neighbours_load(

@@ -1,7 +1,7 @@
 """The whole end-to-end run (every example applied against moto, checked, destroyed).
 
 It takes a few minutes, so it runs here only with S3REDSHIFT_TERRAFORM_E2E=1;
-``make terraform-e2e`` runs the same thing directly.
+``make terraform-e2e`` (part of ``make test``) runs the same thing directly.
 """
 
 from __future__ import annotations

@@ -481,15 +481,34 @@ class Loader:
             etag = str(head.get("ETag", "")).strip('"') or None
             return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
         except Exception as exc:
-            if s3_error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            code = s3_error_code(exc)
+            if code in ("404", "NoSuchKey", "NotFound"):
+                return None
+            if code in ("403", "AccessDenied") and not self._listed(o):
                 return None
             return translate_s3_error(
                 exc,
                 action="HeadObject",
-                permission="s3:GetObject on the object",
+                permission="s3:GetObject on the object (and s3:ListBucket for its key)",
                 s3_uri=o.uri,
                 table=str(target.table),
             )
+
+    def _listed(self, o: S3Object) -> bool:
+        """Whether a listing shows the key: how a 403 on HEAD tells "gone" from "denied".
+
+        S3 answers HeadObject on a missing key with 403 instead of 404 unless
+        the caller may list the whole bucket, which a role limited to its
+        source prefixes may not. A listing whose prefix is the key itself is
+        inside those prefixes; the key sorts first among the keys it starts,
+        so one entry is enough. A refused or failed listing counts as listed:
+        the 403 then stays what it may well be, a real permission problem.
+        """
+        try:
+            page = self.s3.list_objects_v2(Bucket=o.bucket, Prefix=o.key, MaxKeys=1)
+        except Exception:
+            return True
+        return any(item.get("Key") == o.key for item in page.get("Contents", []))
 
     def _ensure_ledger(self, time_budget: float | None) -> None:
         ledger = self.ledger
