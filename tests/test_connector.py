@@ -65,7 +65,7 @@ from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.manifest import ManifestEntry, batch_id
-from s3redshift.plan import SqlStep, TransactionPlan
+from s3redshift.transaction import SqlStep, TransactionPlan
 from s3redshift.transports.connector import (
     STL_LOAD_ERRORS_SQL,
     SYS_LOAD_ERRORS_SQL,

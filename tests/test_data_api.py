@@ -56,8 +56,8 @@ from s3redshift.events import read_event
 from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.manifest import ManifestEntry
-from s3redshift.plan import CopyStep, SqlStep, TransactionPlan
-from s3redshift.planning import plan_event
+from s3redshift.planner import entries_from_events, plan_event
+from s3redshift.transaction import CopyStep, SqlStep, TransactionPlan
 from s3redshift.transports.data_api import (
     FAILURE_PATTERNS,
     MAX_SQL_BYTES,
@@ -1131,7 +1131,15 @@ def test_plan_over_forty_statements_is_refused_before_any_call(stubbed: Any) -> 
     """
     rule = {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]}
     keys = [f"kpis/{c}.csv" for c in "abcdef"]
-    plan = plan_for(rule, *keys)
+    # `s3redshift plan` (and the loader) split these six objects to fit...
+    shown = plan_event(config(rule), read_event(s3_event(*keys)))
+    assert [len(t.objects) for t in shown.targets] == [5, 1]
+    # ...and the transport refuses what would not fit, however it was built.
+    loader = Loader(config(rule))
+    target = loader.mapper.resolve(keys[0])
+    assert target is not None
+    entries = entries_from_events(read_event(s3_event(*keys)).objects)
+    plan = loader.plan_target(target, entries, write=False)
     assert len(plan.steps) == 8 + 6 * 6
     transport, _, _ = stubbed()
     assert transport.max_statements == 40

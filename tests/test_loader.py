@@ -25,7 +25,7 @@ from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.manifest import ManifestEntry
-from s3redshift.plan import GUARD_PURPOSE, SqlStep, TransactionPlan
+from s3redshift.transaction import GUARD_PURPOSE, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

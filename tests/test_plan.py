@@ -12,7 +12,11 @@ from sqlglot import exp
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError
 from s3redshift.events import read_event
-from s3redshift.planning import plan_event
+from s3redshift.manifest import ManifestEntry
+from s3redshift.mapping import Target
+from s3redshift.planner import PlanSettings, plan_event, plan_transaction, split_batch
+from s3redshift.transaction import Limits
+from s3redshift.transports.data_api import DATA_API_LIMITS
 
 ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
 
@@ -193,3 +197,96 @@ def test_plan_json_shape_and_skips() -> None:
 def test_offline_upsert_plan_without_columns_says_what_to_configure() -> None:
     with pytest.raises(ConfigError, match="needs the rule's 'columns'"):
         statements(config({"mode": "upsert", "keys": ["id"]}), "kpis/a.csv")
+
+
+# --- splitting to the transport's limits (planner.next_transaction) ----------------------
+
+
+def _entries(count: int, *, key_bytes: int = 20) -> list[ManifestEntry]:
+    return [
+        ManifestEntry("data-bucket", f"kpis/{n:05d}".ljust(key_bytes, "x") + ".csv", f"{n:032x}", 9)
+        for n in range(count)
+    ]
+
+
+def _split_setup(rule: dict[str, Any]) -> tuple[Target, PlanSettings]:
+    cfg = config(rule)
+    target = cfg.mapper().resolve("kpis/a.csv")
+    assert target is not None
+    return target, PlanSettings.from_config(cfg)
+
+
+PER_OBJECT = {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]}
+
+
+@pytest.mark.parametrize("statements", [13, 14, 19, 20, 26, 40, 41, 100])
+def test_each_transaction_is_the_longest_head_that_fits_the_statement_limit(
+    statements: int,
+) -> None:
+    target, settings = _split_setup(PER_OBJECT)
+    limits = Limits(statements=statements)
+    entries = _entries(37)
+
+    def plan(objects: list[ManifestEntry]) -> list[str]:
+        planned = plan_transaction(
+            target, objects, settings=settings, columns=("id", "val"), loaded_at="t"
+        )
+        return planned.plan.statements()
+
+    parts = list(
+        split_batch(
+            target, entries, settings=settings, columns=("id", "val"), loaded_at="t", limits=limits
+        )
+    )
+    assert [e for p in parts for e in p.entries] == entries  # all of them, in order, once
+    rest = entries
+    for part in parts:
+        size = len(part.entries)
+        assert part.plan.statements() == plan(rest[:size])
+        assert len(part.plan.steps) <= statements or size == 1
+        if size < len(rest):  # one more object would not have fitted
+            assert len(plan(rest[: size + 1])) > statements
+        rest = rest[size:]
+
+
+def test_a_byte_limit_splits_too_and_a_lone_object_over_it_is_left_to_the_transport() -> None:
+    target, settings = _split_setup(PER_OBJECT)
+    one = plan_transaction(
+        target, _entries(1), settings=settings, columns=("id", "val"), loaded_at="t"
+    )
+    size_one = sum(len(s.encode()) for s in one.plan.statements(redact=False))
+    limits = Limits(sql_bytes=size_one * 2)
+    parts = list(
+        split_batch(
+            target,
+            _entries(10),
+            settings=settings,
+            columns=("id", "val"),
+            loaded_at="t",
+            limits=limits,
+        )
+    )
+    assert all(limits.admit(p.plan) for p in parts)
+    assert len(parts) > 1
+    lone = next(
+        split_batch(
+            target,
+            _entries(3),
+            settings=settings,
+            columns=("id", "val"),
+            loaded_at="t",
+            limits=Limits(sql_bytes=10),
+        )
+    )
+    assert len(lone.entries) == 1
+    assert not Limits(sql_bytes=10).admit(lone.plan)
+
+
+def test_an_append_is_never_split_by_the_data_api_limits() -> None:
+    target, settings = _split_setup({})
+    parts = list(
+        split_batch(
+            target, _entries(5000), settings=settings, loaded_at="t", limits=DATA_API_LIMITS
+        )
+    )
+    assert [len(p.entries) for p in parts] == [5000]

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from s3redshift.classify import classify
 from s3redshift.errors import (
     ConfigError,
-    MappingError,
     PermissionDeniedError,
     RetryableError,
     S3RedshiftError,
@@ -50,8 +50,8 @@ from s3redshift.errors import (
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import loaded_identities_sql, lookup_chunks
-from s3redshift.loader import load_order
-from s3redshift.report import OUTCOMES, LoadReport, ObjectResult, Outcome
+from s3redshift.planner import load_order
+from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -264,29 +264,22 @@ def backfill(
     bucket, prefix = parse_s3_uri(prefix_uri)
     if since is not None:
         since = _aware(since)
-    mapper = loader.mapper
     listed = before_since = 0
-    pending: list[S3Object] = []
-    skipped: list[ObjectResult] = []
-    failures: list[ObjectResult] = []
-    tables: dict[str, int] = {}
+    candidates: list[S3Object] = []
     for obj in list_prefix(loader.s3, bucket, prefix):
         listed += 1
         if since is not None and obj.event_time is not None and obj.event_time < since:
             before_since += 1
             continue
-        try:
-            resolution = mapper.explain(obj)
-        except MappingError as exc:
-            failures.append(ObjectResult(obj, "failed", reason=exc.message, error=exc))
-            continue
-        if resolution.target is None:
-            outcome: Outcome = "ignored" if resolution.outcome == "ignored" else "unmapped"
-            skipped.append(ObjectResult(obj, outcome, reason=resolution.reason))
-            continue
-        table = str(resolution.target.table)
-        tables[table] = tables.get(table, 0) + 1
-        pending.append(obj)
+        candidates.append(obj)
+    classified = classify(loader.mapper, candidates)
+    failures = [r for r in classified.skipped.values() if r.outcome == "failed"]
+    skipped = [r for r in classified.skipped.values() if r.outcome != "failed"]
+    tables: dict[str, int] = {}
+    pending: list[S3Object] = []
+    for target, members in classified.groups.items():
+        tables[str(target.table)] = tables.get(str(target.table), 0) + len(members)
+        pending += (obj for _, obj in members)
     pending.sort(key=load_order)
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
     total_bytes = sum(o.size or 0 for o in pending)
@@ -457,17 +450,17 @@ def not_loaded(
     """
     ledger = _ledger_table(loader)
     bucket, prefix = parse_s3_uri(prefix_uri)
+    classified = classify(loader.mapper, list_prefix(loader.s3, bucket, prefix))
     candidates: list[tuple[S3Object, str]] = []
-    for obj in list_prefix(loader.s3, bucket, prefix):
-        try:
-            target = loader.mapper.resolve(obj)
-        except MappingError:
-            if table is None:
-                candidates.append((obj, "(unsafe name)"))
-            continue
-        if target is None or (table is not None and str(target.table) != table):
-            continue
-        candidates.append((obj, str(target.table)))
+    if table is None:
+        candidates += (
+            (r.s3_object, "(unsafe name)")
+            for r in classified.skipped.values()
+            if r.outcome == "failed"
+        )
+    for target, members in classified.groups.items():
+        if table is None or str(target.table) == table:
+            candidates += ((obj, str(target.table)) for _, obj in members)
     known: set[tuple[str, str, str]] = set()
     if candidates and _ledger_exists(loader, ledger):
         keys = [(o.bucket, o.key, o.identity or "") for o, _ in candidates]

@@ -211,7 +211,7 @@ def _read_event(path: str) -> str:
 
 def _plan(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.events import read_event
-    from s3redshift.planning import plan_event
+    from s3redshift.planner import plan_event
 
     config = LoaderConfig.load(args.config)
     parsed = read_event(_read_event(args.event))
@@ -221,11 +221,18 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         out.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
+    parts: dict[str, int] = {}
+    for target in result.targets:
+        parts[str(target.plan.target)] = parts.get(str(target.plan.target), 0) + 1
+    seen: dict[str, int] = {}
     for target in result.targets:
         statements = target.plan.statements()
+        table = str(target.plan.target)
+        seen[table] = seen.get(table, 0) + 1
+        part = f", transaction {seen[table]} of {parts[table]}" if parts[table] > 1 else ""
         out.write(
             f"-- {target.plan.target} ({target.plan.mode}): {len(target.objects)} object(s), "
-            f"batch {target.plan.batch_id}\n"
+            f"batch {target.plan.batch_id}{part}\n"
         )
         out.write(_framing(config, statements))
         if config.target.kind == "redshift" and config.target.transport == "connector":

@@ -221,8 +221,8 @@ def run_demo(out: TextIO) -> int:
     from s3redshift.handler import handle
     from s3redshift.loader import Loader
     from s3redshift.local import EmbeddedEnvironment
-    from s3redshift.plan import CopyStep
-    from s3redshift.planning import plan_event
+    from s3redshift.planner import plan_event
+    from s3redshift.transaction import CopyStep
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

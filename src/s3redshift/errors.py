@@ -39,10 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # report.py imports this module; the leaf stays import-free at run time
-    from s3redshift.report import ObjectResult
+from typing import Any, Protocol
 
 __all__ = [
     "BatchAlreadyRunningError",
@@ -52,6 +49,7 @@ __all__ = [
     "CopyOptionsError",
     "CredentialsError",
     "DataRejectedError",
+    "FailedObject",
     "InvalidEventError",
     "LoadErrorDetail",
     "LoadFailedError",
@@ -256,6 +254,23 @@ class NotSupportedLocally(PermanentError):  # noqa: N818 - the name the contract
     """
 
 
+class FailedObject(Protocol):
+    """What :class:`LoadFailedError` carries per failed object.
+
+    :class:`s3redshift.report.ObjectResult` is one. A protocol, so that this
+    module, the root of every other, imports none of them (the report needs
+    the errors, never the other way round).
+    """
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def error(self) -> S3RedshiftError | None: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 class LoadFailedError(RetryableError):
     """Some objects of a Lambda invocation that cannot report them one by one failed.
 
@@ -275,7 +290,7 @@ class LoadFailedError(RetryableError):
         self,
         message: str,
         *,
-        failures: Sequence[ObjectResult] = (),
+        failures: Sequence[FailedObject] = (),
         errors: Sequence[S3RedshiftError] = (),
     ) -> None:
         super().__init__(message)

@@ -9,7 +9,7 @@ objects per target and, for each target:
    load the new content (COPY can only read the current version of a key);
 2. reads the ledger and reports objects already loaded as ``duplicate``;
 3. writes the manifest(s) and the batch's object list to S3 and runs the
-   target's :class:`~s3redshift.plan.TransactionPlan` in one transaction,
+   target's :class:`~s3redshift.transaction.TransactionPlan` in one transaction,
    whose ledger guard makes a concurrent or replayed load of the same objects
    abort rather than load twice;
 4. on rejected data, leaves the files COPY named out and loads the rest in a
@@ -30,47 +30,36 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from s3redshift.classify import classify
 from s3redshift.config import LoaderConfig
-from s3redshift.copy import (
-    Compression,
-    CopyCommand,
-    CsvFormat,
-    OrcFormat,
-    ParquetFormat,
-    resolve_compression,
-)
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
     DataRejectedError,
     LoadErrorDetail,
-    MappingError,
     PermanentError,
     RetryableError,
     S3RedshiftError,
     TargetMissingError,
     TimeBudgetExceededError,
 )
-from s3redshift.events import S3Object, sequencer_key
+from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_literal
-from s3redshift.ledger import (
-    BATCH_TABLE,
-    create_ledger_sql,
-    loaded_identities_sql,
-    lookup_chunks,
+from s3redshift.ledger import create_ledger_sql, loaded_identities_sql, lookup_chunks
+from s3redshift.manifest import ManifestEntry, ManifestWriter
+from s3redshift.mapping import TableMapper, Target
+from s3redshift.planner import (
+    PlannedTransaction,
+    PlanSettings,
+    entries_from_events,
+    ledger_timestamp,
+    load_order,
+    loader_mapper,
+    next_transaction,
+    plan_transaction,
 )
-from s3redshift.manifest import (
-    ManifestEntry,
-    ManifestWriter,
-    batch_id,
-    manifest_json,
-    manifest_key,
-    object_list_csv,
-    object_list_key,
-)
-from s3redshift.mapping import Reserved, TableMapper, Target
-from s3redshift.plan import STAGE_TABLE, CopyStep, TransactionPlan, build_plan
-from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
+from s3redshift.report import LoadReport, ObjectResult, TargetResult
+from s3redshift.transaction import TransactionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -92,8 +81,6 @@ MAX_ATTEMPTS = 5
 HEAD_CONCURRENCY = 16
 """Parallel S3 HeadObject requests per target."""
 
-_NO_TIME = datetime.min.replace(tzinfo=UTC)
-
 
 @dataclass
 class _Member:
@@ -102,16 +89,6 @@ class _Member:
     index: int
     s3_object: S3Object
     entry: ManifestEntry | None = None
-
-
-def load_order(o: S3Object) -> tuple[datetime, str, str]:
-    """Sort key of the order objects are loaded in (what "later" means for upsert).
-
-    Event time orders objects across keys (sequencers of different keys are
-    not comparable); for one key, the sequencer breaks ties, since AWS makes
-    it grow with each write of that key.
-    """
-    return (o.event_time or _NO_TIME, o.key, sequencer_key(o.sequencer))
 
 
 class Loader:
@@ -134,7 +111,8 @@ class Loader:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
-        self.mapper = _reserve_ledger(mapper or config.mapper(), config)
+        self.mapper = loader_mapper(config, mapper)
+        self.settings = PlanSettings.from_config(config)
         self._transport = transport
         self._s3 = s3_client
         self._clock = clock
@@ -191,19 +169,12 @@ class Loader:
         started = self._clock()
         deadline = None if time_budget is None else started + time_budget
         items = list(objects)
-        results: dict[int, ObjectResult] = {}
-        groups: dict[Target, list[_Member]] = {}
-        for index, obj in enumerate(items):
-            try:
-                resolution = self.mapper.explain(obj)
-            except MappingError as exc:
-                results[index] = ObjectResult(obj, "failed", reason=exc.message, error=exc)
-                continue
-            if resolution.target is None:
-                outcome: Outcome = "ignored" if resolution.outcome == "ignored" else "unmapped"
-                results[index] = ObjectResult(obj, outcome, reason=resolution.reason)
-                continue
-            groups.setdefault(resolution.target, []).append(_Member(index, obj))
+        classified = classify(self.mapper, items)
+        results: dict[int, ObjectResult] = dict(classified.skipped)
+        groups = {
+            target: [_Member(index, obj) for index, obj in members]
+            for target, members in classified.groups.items()
+        }
         targets: list[TargetResult] = []
         for target, members in groups.items():
             if deadline is not None and self._clock() >= deadline:
@@ -248,7 +219,6 @@ class Loader:
         batch: str | None = None
         last_error: S3RedshiftError | None = None
         details: list[LoadErrorDetail] = []
-        limit = getattr(self.transport, "max_statements", None)
         check_ledger = True
         written: list[str] = []  # the files the current attempt put to S3
         isolate = False  # one object per transaction, once a rejection named no file
@@ -264,15 +234,13 @@ class Loader:
                     check_ledger = False
                     if not pending:
                         break
-                chunk = pending[:1] if isolate else self._fitting_chunk(target, pending, limit)
                 transactions += 1
-                entries = [m.entry for m in chunk if m.entry]
                 written.clear()
-                plan = self.plan_target(
-                    target, entries, write=True, time_budget=budget(), written=written
-                )
-                batch = plan.batch_id
-                loaded_rows = self.transport.run(plan, time_budget=budget())
+                planned = self._next_transaction(target, pending, isolate, budget())
+                chunk = pending[: len(planned.entries)]
+                self._write_documents(planned, written)
+                batch = planned.plan.batch_id
+                loaded_rows = self.transport.run(planned.plan, time_budget=budget())
             except BatchConflictError as exc:
                 self._clean_up(written, exc)
                 last_error = exc
@@ -386,24 +354,45 @@ class Loader:
             return
         ManifestWriter(self.s3).remove(written)
 
-    def _fitting_chunk(
-        self, target: Target, pending: list[_Member], limit: int | None
-    ) -> list[_Member]:
-        """The longest head of ``pending`` whose plan fits the transport's statement limit.
+    def _next_transaction(
+        self, target: Target, pending: list[_Member], isolate: bool, time_budget: float | None
+    ) -> PlannedTransaction:
+        """The next transaction: the longest head of ``pending`` the transport takes.
 
-        Only per-object upserts grow with the number of objects (the Data API
-        runs at most 40 statements per transaction); each chunk is then its own
-        exactly-once transaction, loaded in order.
+        Once a rejection named no file, objects go one per transaction, so the
+        bad one shows itself.
         """
-        chunk = pending
-        if limit is None:
-            return chunk
-        while len(chunk) > 1:
-            entries = [m.entry for m in chunk if m.entry]
-            if len(self.plan_target(target, entries, write=False).steps) <= limit:
-                break
-            chunk = chunk[: len(chunk) // 2]
-        return chunk
+        entries = [m.entry for m in pending if m.entry]
+        columns: tuple[str, ...] = ()
+        if target.rule.mode == "upsert":
+            columns = target.rule.columns or self.table_columns(
+                target.table, time_budget=time_budget
+            )
+        loaded_at = ledger_timestamp(self._now())
+        if isolate:
+            return plan_transaction(
+                target, entries[:1], settings=self.settings, columns=columns, loaded_at=loaded_at
+            )
+        return next_transaction(
+            target,
+            entries,
+            settings=self.settings,
+            columns=columns,
+            loaded_at=loaded_at,
+            limits=self.transport.limits,
+        )
+
+    def _write_documents(self, planned: PlannedTransaction, written: list[str]) -> None:
+        """Put the plan's manifests and object list to S3, noting each as it lands.
+
+        ``written`` grows file by file, so a failure half-way still knows
+        what to remove.
+        """
+        writer = ManifestWriter(self.s3)
+        for document in planned.documents:
+            written.append(
+                writer.put(document.bucket, document.key, document.body(), document.content_type)
+            )
 
     def _check_objects(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
@@ -573,7 +562,7 @@ class Loader:
             self._columns[table] = tuple(str(r[0]) for r in rows)
         return self._columns[table]
 
-    # --- planning (also used by `s3redshift plan`) ----------------------------
+    # --- planning ---------------------------------------------------------------
 
     def plan_target(
         self,
@@ -584,99 +573,29 @@ class Loader:
         time_budget: float | None = None,
         written: list[str] | None = None,
     ) -> TransactionPlan:
-        """The transaction for loading ``entries`` (in this order) into ``target``.
+        """The one transaction loading ``entries`` (in this order) into ``target``, unsplit.
 
-        With ``write`` the manifests and the object list are put to S3 (their
-        URIs appended to ``written`` as each one lands, so a failure half-way
-        still knows what to remove); without, nothing is written and the plan
-        is only for showing.
+        The pure :func:`~s3redshift.planner.plan_transaction` with this
+        loader's settings, the target's columns (read from the database for an
+        upsert without a column list) and the current time. With ``write`` the
+        manifests and the object list are put to S3 (their URIs appended to
+        ``written`` as each one lands).
         """
-        rule = target.rule
-        table = target.table
-        batch = batch_id(table, entries)
-        prefix = self.config.copy_.manifest_prefix
-        bucket = self.config.copy_.manifest_bucket or min(e.bucket for e in entries)
-        columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
-        region = None if columnar else self.config.copy_.region
-        authorization = self.config.copy_.authorization
-        writer = ManifestWriter(self.s3) if write else None
-
-        def put(key: str, body: str, content_type: str) -> str:
-            if writer is not None:
-                uri = writer.put(bucket, key, body, content_type)
-                if written is not None:
-                    written.append(uri)
-                return uri
-            return f"s3://{bucket}/{key}"
-
-        # One COPY per compression (COPY takes one keyword for all its files);
-        # upsert without order_by needs one COPY per object, in load order.
-        per_object = rule.mode == "upsert" and not rule.order_by
-        groups: list[tuple[Compression | None, list[ManifestEntry]]] = []
-        for entry in entries:
-            compression = resolve_compression(rule.format, entry.key)
-            if groups and groups[-1][0] == compression and not per_object:
-                groups[-1][1].append(entry)
-            else:
-                groups.append((compression, [entry]))
-        if not per_object:
-            merged: dict[Compression | None, list[ManifestEntry]] = {}
-            for compression, group in groups:
-                merged.setdefault(compression, []).extend(group)
-            groups = list(merged.items())
-        copy_table = STAGE_TABLE if rule.mode == "upsert" else table
-        data_copies = []
-        for n, (compression, group) in enumerate(groups, start=1):
-            part = f"{n:05d}" if len(groups) > 1 else ""
-            source = put(
-                manifest_key(prefix, table, batch, part=part),
-                manifest_json(group),
-                "application/json",
-            )
-            command = CopyCommand(
-                table=copy_table,
-                source=source,
-                manifest=True,
-                format=rule.format,
-                compression=compression,
-                authorization=authorization,
-                region=region,
-                columns=rule.columns,
-                options=rule.options,
-            )
-            data_copies.append(CopyStep(command, "data", tuple(e.uri for e in group)))
-        ledger = self.ledger
-        batch_list = None
-        if ledger is not None:
-            source = put(
-                object_list_key(prefix, table, batch), object_list_csv(entries), "text/csv"
-            )
-            batch_list = CopyStep(
-                CopyCommand(
-                    table=BATCH_TABLE,
-                    source=source,
-                    format=CsvFormat(compression="none"),
-                    authorization=authorization,
-                    region=self.config.copy_.region,
-                ),
-                "batch-list",
-                (source,),
-            )
         columns: tuple[str, ...] = ()
-        if rule.mode == "upsert":
-            columns = rule.columns or self.table_columns(table, time_budget=time_budget)
-        return build_plan(
-            target=table,
-            batch_id=batch,
-            mode=rule.mode,
-            data_copies=data_copies,
-            ledger=ledger,
-            batch_list_copy=batch_list,
-            loaded_at=self._now().astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-            keys=rule.keys,
-            order_by=rule.order_by,
+        if target.rule.mode == "upsert":
+            columns = target.rule.columns or self.table_columns(
+                target.table, time_budget=time_budget
+            )
+        planned = plan_transaction(
+            target,
+            entries,
+            settings=self.settings,
             columns=columns,
+            loaded_at=ledger_timestamp(self._now()),
         )
+        if write:
+            self._write_documents(planned, [] if written is None else written)
+        return planned.plan
 
     # --- helpers ----------------------------------------------------------------
 
@@ -714,27 +633,3 @@ class Loader:
             duration_ms=0,
             error=error,
         )
-
-
-def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
-    """Manifest entries from event data alone (for plans shown without AWS calls)."""
-    return [ManifestEntry(o.bucket, o.key, o.identity or "unknown", o.size or 0) for o in objects]
-
-
-def _reserve_ledger(mapper: TableMapper, config: LoaderConfig) -> TableMapper:
-    """``mapper``, refusing the ledger table and its whole schema as targets.
-
-    A key mapped to the ledger could forge ledger rows and make genuine later
-    files look loaded (silent loss); one mapped to another table of its schema
-    could shadow what a future ledger layout keeps there.
-    """
-    if not config.ledger.enabled:
-        return mapper
-    ledger = config.ledger.table_ref
-    assert ledger.schema is not None  # TableRef.parse requires schema.table
-    return mapper.reserving(
-        Reserved(ledger.schema, ledger.table, f"that is the loader's ledger ({ledger})"),
-        Reserved(
-            ledger.schema, None, f"schema {ledger.schema} holds the loader's ledger ({ledger})"
-        ),
-    )

@@ -1,4 +1,4 @@
-"""Transports: how a :class:`~s3redshift.plan.TransactionPlan` reaches a database.
+"""Transports: how a :class:`~s3redshift.transaction.TransactionPlan` reaches a database.
 
 Only connecting and the execution of COPY steps differ between transports;
 the plan, the ledger SQL and the error classes are shared. Each transport
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from s3redshift.transaction import UNLIMITED, Limits
 from s3redshift.transports.base import Transport
 
 if TYPE_CHECKING:
@@ -16,7 +17,21 @@ if TYPE_CHECKING:
 
     from s3redshift.config import LoaderConfig
 
-__all__ = ["Transport", "open_transport"]
+__all__ = ["Transport", "limits_for", "open_transport"]
+
+
+def limits_for(config: LoaderConfig) -> Limits:
+    """The limits of the transport ``config.target`` describes, without opening it.
+
+    ``s3redshift plan`` splits an event's batches with these, as the loader
+    splits them with its open transport's :attr:`Transport.limits`.
+    """
+    target = config.target
+    if target.kind == "redshift" and target.transport == "data-api":
+        from s3redshift.transports.data_api import DATA_API_LIMITS
+
+        return DATA_API_LIMITS
+    return UNLIMITED
 
 
 def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:

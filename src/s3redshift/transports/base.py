@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, Self
 
-from s3redshift.plan import TransactionPlan
+from s3redshift.transaction import Limits, TransactionPlan
 
 __all__ = ["Transport"]
 
@@ -18,6 +18,11 @@ class Transport(Protocol):
     """
 
     name: str
+
+    @property
+    def limits(self) -> Limits:
+        """How large one transaction may be; the loader splits batches to fit."""
+        ...
 
     def run(self, plan: TransactionPlan, *, time_budget: float | None = None) -> int:
         """Run every step of ``plan`` in one transaction and commit.

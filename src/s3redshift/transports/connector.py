@@ -61,7 +61,7 @@ from s3redshift.transports.dbapi import DbApiTransport, is_load_error
 if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
     from s3redshift.credentials import CredentialProvider, DbCredentials
-    from s3redshift.plan import CopyStep, SqlStep, TransactionPlan
+    from s3redshift.transaction import CopyStep, SqlStep, TransactionPlan
 
 __all__ = [
     "LOAD_ERROR_LIMIT",

@@ -5,7 +5,7 @@ the caller's IAM identity, and the database user comes from a Secrets Manager
 secret, from ``GetClusterCredentials`` for a named user (done by the service),
 or from the IAM identity itself.
 
-**One plan, one batch.** A :class:`~s3redshift.plan.TransactionPlan` is sent as
+**One plan, one batch.** A :class:`~s3redshift.transaction.TransactionPlan` is sent as
 *one* ``BatchExecuteStatement``, whose statements Redshift runs serially as one
 transaction: any failure rolls the whole batch back. The client sees nothing
 between statements, which is why the plan's exactly-once guard is a statement
@@ -101,7 +101,7 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import quote_literal
 from s3redshift.ledger import GUARD_MARKER
-from s3redshift.plan import CopyStep, SqlStep, TransactionPlan
+from s3redshift.transaction import CopyStep, Limits, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
@@ -110,6 +110,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_ERRORS",
+    "DATA_API_LIMITS",
     "FAILURE_PATTERNS",
     "MAX_SQL_BYTES",
     "MAX_STATEMENTS",
@@ -125,6 +126,9 @@ MAX_SQL_BYTES: Final = 100_000
 AWS documents "100 KB" for the statement text; the smaller reading (10^5 UTF-8
 bytes, not 100 KiB) is used so a batch that passes here is never refused there.
 """
+
+DATA_API_LIMITS: Final = Limits(statements=MAX_STATEMENTS, sql_bytes=MAX_SQL_BYTES)
+"""What one ``BatchExecuteStatement`` takes: the loader splits batches to fit."""
 
 POLL_FIRST: Final = 0.25
 POLL_FACTOR: Final = 1.5
@@ -313,6 +317,11 @@ class DataApiTransport:
 
     max_sql_bytes: int = MAX_SQL_BYTES
     """Bytes of SQL text one plan may have on this transport."""
+
+    @property
+    def limits(self) -> Limits:
+        """:attr:`max_statements` and :attr:`max_sql_bytes`, as the loader splits by them."""
+        return Limits(statements=self.max_statements, sql_bytes=self.max_sql_bytes)
 
     def __init__(
         self,

@@ -41,7 +41,14 @@ from s3redshift.errors import (
     scrub_database_text,
 )
 from s3redshift.ledger import GUARD_MARKER
-from s3redshift.plan import GUARD_PURPOSE, CopyStep, SqlStep, TransactionPlan
+from s3redshift.transaction import (
+    GUARD_PURPOSE,
+    UNLIMITED,
+    CopyStep,
+    Limits,
+    SqlStep,
+    TransactionPlan,
+)
 
 __all__ = ["CopyRunner", "DbApiTransport", "is_load_error", "translate_error"]
 
@@ -158,6 +165,9 @@ class DbApiTransport:
     what opens each load transaction (:meth:`_prelude`) and what a failure
     becomes (:meth:`_failure`); the rest is shared.
     """
+
+    limits: Limits = UNLIMITED
+    """A session takes transactions of any size."""
 
     def __init__(
         self,

@@ -1,8 +1,9 @@
 """The transaction a load runs for one target, as data.
 
 A :class:`TransactionPlan` is the complete list of steps of one load
-transaction: plain SQL steps and COPY steps. It is built without I/O, shown by
-``s3redshift plan``, and carried out unchanged by every transport; a transport
+transaction: plain SQL steps and COPY steps. It is built without I/O (by
+:mod:`s3redshift.planner`), shown by ``s3redshift plan``, and carried out
+unchanged by every transport; a transport
 decides only how to connect and how a COPY step is executed (Redshift runs the
 COPY text; the local stand-in streams the objects itself).
 
@@ -48,7 +49,9 @@ __all__ = [
     "GUARD_PURPOSE",
     "LATEST_TABLE",
     "STAGE_TABLE",
+    "UNLIMITED",
     "CopyStep",
+    "Limits",
     "SqlStep",
     "Step",
     "TransactionPlan",
@@ -114,6 +117,35 @@ class TransactionPlan:
             if isinstance(step, CopyStep) and step.purpose == "data":
                 seen.extend(step.objects)
         return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large one transaction may be on a transport (None: no limit).
+
+    The Data API takes at most 40 statements and 100 KB of statement text per
+    batch; a driver session takes any number. Planning splits a batch so
+    every transaction fits, and the transport still refuses one that does not.
+    """
+
+    statements: int | None = None
+    sql_bytes: int | None = None
+
+    def admit(self, plan: TransactionPlan) -> bool:
+        """Whether ``plan`` fits (sizes of the unredacted text, as it is sent)."""
+        if self.statements is None and self.sql_bytes is None:
+            return True
+        sqls = plan.statements(redact=False)
+        if self.statements is not None and len(sqls) > self.statements:
+            return False
+        if self.sql_bytes is None:
+            return True
+        size = sum(len(sql.encode("utf-8", errors="surrogatepass")) for sql in sqls)
+        return size <= self.sql_bytes
+
+
+UNLIMITED = Limits()
+"""A transport that takes transactions of any size."""
 
 
 def _key_match(left: TableRef, right: TableRef, keys: Sequence[str]) -> str:

@@ -1,0 +1,64 @@
+"""Objects in, one group per target out: the first step of a load, a sweep and a plan.
+
+Every way in (an event, a listing, ``s3redshift plan``) decides the same thing
+for each object before anything else happens: which target it goes to, or why
+it goes nowhere (ignored, unmapped, or a key that cannot be loaded at all).
+Doing that in one place keeps those three answers from drifting apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from s3redshift.errors import MappingError
+from s3redshift.events import S3Object
+from s3redshift.mapping import Reserved, TableMapper, Target
+from s3redshift.report import ObjectResult, Outcome
+
+__all__ = ["Classified", "classify", "reserve_ledger"]
+
+
+@dataclass
+class Classified:
+    """The objects of one call, by target, and the outcome of each one without a target.
+
+    ``groups`` keep the order objects were given in; the integers are their
+    positions in the input, so a report can list outcomes in input order.
+    """
+
+    groups: dict[Target, list[tuple[int, S3Object]]] = field(default_factory=dict)
+    skipped: dict[int, ObjectResult] = field(default_factory=dict)
+
+
+def classify(mapper: TableMapper, objects: Iterable[S3Object]) -> Classified:
+    """Map every object; a key that cannot be loaded is ``failed``, never an exception."""
+    result = Classified()
+    for index, obj in enumerate(objects):
+        try:
+            resolution = mapper.explain(obj)
+        except MappingError as exc:
+            result.skipped[index] = ObjectResult(obj, "failed", reason=exc.message, error=exc)
+            continue
+        if resolution.target is None:
+            outcome: Outcome = "ignored" if resolution.outcome == "ignored" else "unmapped"
+            result.skipped[index] = ObjectResult(obj, outcome, reason=resolution.reason)
+            continue
+        result.groups.setdefault(resolution.target, []).append((index, obj))
+    return result
+
+
+def reserve_ledger(mapper: TableMapper, *, ledger_schema: str, ledger_table: str) -> TableMapper:
+    """``mapper``, refusing the ledger table and its whole schema as targets.
+
+    A key mapped to the ledger could forge ledger rows and make genuine later
+    files look loaded (silent loss); one mapped to another table of its schema
+    could shadow what a future ledger layout keeps there.
+    """
+    ledger = f"{ledger_schema}.{ledger_table}"
+    return mapper.reserving(
+        Reserved(ledger_schema, ledger_table, f"that is the loader's ledger ({ledger})"),
+        Reserved(
+            ledger_schema, None, f"schema {ledger_schema} holds the loader's ledger ({ledger})"
+        ),
+    )

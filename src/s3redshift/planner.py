@@ -1,0 +1,444 @@
+"""How one target's batch becomes transactions: pure, and the same for a load and a plan.
+
+Planning is a function of the target, the batch's objects with their
+identities, the table's columns and the time: it does no I/O. It returns
+each transaction's :class:`~s3redshift.transaction.TransactionPlan` together
+with the documents (manifests, the batch's object list) that must be in S3
+before the plan runs. The loader writes those documents and runs the plans;
+``s3redshift plan`` prints the very same plans, so what it shows is what a
+load runs, split the same way.
+
+A batch is split when one transaction would not fit the transport's
+:class:`~s3redshift.transaction.Limits` (only an upsert without ``order_by``
+grows with the number of objects: six statements per object, while the Data
+API takes 40 per transaction). Each split transaction is its own exactly-once
+load of the longest head of the batch that fits, loaded in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from s3redshift.classify import classify, reserve_ledger
+from s3redshift.copy import (
+    Authorization,
+    Compression,
+    CopyCommand,
+    CsvFormat,
+    OrcFormat,
+    ParquetFormat,
+    resolve_compression,
+)
+from s3redshift.errors import ConfigError
+from s3redshift.events import ParsedEvent, S3Object, sequencer_key
+from s3redshift.identifiers import TableRef
+from s3redshift.ledger import BATCH_TABLE
+from s3redshift.manifest import (
+    ManifestEntry,
+    batch_id,
+    manifest_json,
+    manifest_key,
+    object_list_csv,
+    object_list_key,
+)
+from s3redshift.mapping import TableMapper, Target
+from s3redshift.transaction import (
+    STAGE_TABLE,
+    UNLIMITED,
+    CopyStep,
+    Limits,
+    TransactionPlan,
+    build_plan,
+)
+
+if TYPE_CHECKING:
+    from s3redshift.config import LoaderConfig
+
+__all__ = [
+    "Document",
+    "EventPlan",
+    "PlanSettings",
+    "PlannedTransaction",
+    "Skip",
+    "entries_from_events",
+    "load_order",
+    "loader_mapper",
+    "next_transaction",
+    "plan_event",
+    "plan_transaction",
+    "split_batch",
+]
+
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def load_order(o: S3Object) -> tuple[datetime, str, str]:
+    """Sort key of the order objects are loaded in (what "later" means for upsert).
+
+    Event time orders objects across keys (sequencers of different keys are
+    not comparable); for one key, the sequencer breaks ties, since AWS makes
+    it grow with each write of that key.
+    """
+    return (o.event_time or _NO_TIME, o.key, sequencer_key(o.sequencer))
+
+
+def ledger_timestamp(now: datetime) -> str:
+    """The ``loaded_at`` text the ledger stores (UTC, microseconds)."""
+    return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What of the configuration planning reads, as plain values."""
+
+    manifest_prefix: str
+    manifest_bucket: str | None
+    region: str | None
+    authorization: Authorization
+    ledger: TableRef | None
+
+    @classmethod
+    def from_config(cls, config: LoaderConfig) -> PlanSettings:
+        """The settings of ``config``."""
+        return cls(
+            manifest_prefix=config.copy_.manifest_prefix,
+            manifest_bucket=config.copy_.manifest_bucket,
+            region=config.copy_.region,
+            authorization=config.copy_.authorization,
+            ledger=config.ledger.table_ref if config.ledger.enabled else None,
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file that must be in S3 before a plan runs: a manifest or the object list.
+
+    The body is rendered on demand: a plan that is only shown, or a split
+    that tries several sizes, never pays for it.
+    """
+
+    bucket: str
+    key: str
+    kind: Literal["manifest", "object-list"]
+    entries: tuple[ManifestEntry, ...]
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key``, as the plan's COPY names it."""
+        return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type it is written with."""
+        return "application/json" if self.kind == "manifest" else "text/csv"
+
+    def body(self) -> str:
+        """The document's text."""
+        if self.kind == "manifest":
+            return manifest_json(self.entries)
+        return object_list_csv(self.entries)
+
+
+@dataclass(frozen=True)
+class PlannedTransaction:
+    """One transaction of a batch: its plan, the objects it loads, the files it reads."""
+
+    plan: TransactionPlan
+    entries: tuple[ManifestEntry, ...]
+    documents: tuple[Document, ...]
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        """The ``s3://`` URIs of the objects it loads, in load order."""
+        return tuple(e.uri for e in self.entries)
+
+
+def _compression_groups(
+    target: Target, entries: Sequence[ManifestEntry]
+) -> list[tuple[Compression | None, list[ManifestEntry]]]:
+    """One COPY per compression (COPY takes one keyword for all its files).
+
+    Upsert without ``order_by`` needs one COPY per object, in load order.
+    """
+    rule = target.rule
+    per_object = rule.mode == "upsert" and not rule.order_by
+    if per_object:
+        return [(resolve_compression(rule.format, e.key), [e]) for e in entries]
+    merged: dict[Compression | None, list[ManifestEntry]] = {}
+    for entry in entries:
+        merged.setdefault(resolve_compression(rule.format, entry.key), []).append(entry)
+    return list(merged.items())
+
+
+def plan_transaction(
+    target: Target,
+    entries: Sequence[ManifestEntry],
+    *,
+    settings: PlanSettings,
+    columns: Sequence[str] = (),
+    loaded_at: str,
+) -> PlannedTransaction:
+    """The one transaction that loads ``entries`` (in this order) into ``target``.
+
+    ``columns`` are the target's columns (upsert inserts by name); ``loaded_at``
+    is the time the ledger records.
+    """
+    if not entries:
+        raise ValueError("a transaction loads at least one object")
+    rule = target.rule
+    table = target.table
+    batch = batch_id(table, entries)
+    prefix = settings.manifest_prefix
+    bucket = settings.manifest_bucket or min(e.bucket for e in entries)
+    columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
+    groups = _compression_groups(target, entries)
+    copy_table = STAGE_TABLE if rule.mode == "upsert" else table
+    documents: list[Document] = []
+    data_copies = []
+    for n, (compression, group) in enumerate(groups, start=1):
+        part = f"{n:05d}" if len(groups) > 1 else ""
+        manifest = Document(
+            bucket, manifest_key(prefix, table, batch, part=part), "manifest", tuple(group)
+        )
+        documents.append(manifest)
+        command = CopyCommand(
+            table=copy_table,
+            source=manifest.uri,
+            manifest=True,
+            format=rule.format,
+            compression=compression,
+            authorization=settings.authorization,
+            region=None if columnar else settings.region,
+            columns=rule.columns,
+            options=rule.options,
+        )
+        data_copies.append(CopyStep(command, "data", tuple(e.uri for e in group)))
+    batch_list = None
+    if settings.ledger is not None:
+        listing = Document(
+            bucket, object_list_key(prefix, table, batch), "object-list", tuple(entries)
+        )
+        documents.append(listing)
+        batch_list = CopyStep(
+            CopyCommand(
+                table=BATCH_TABLE,
+                source=listing.uri,
+                format=CsvFormat(compression="none"),
+                authorization=settings.authorization,
+                region=settings.region,
+            ),
+            "batch-list",
+            (listing.uri,),
+        )
+    plan = build_plan(
+        target=table,
+        batch_id=batch,
+        mode=rule.mode,
+        data_copies=data_copies,
+        ledger=settings.ledger,
+        batch_list_copy=batch_list,
+        loaded_at=loaded_at,
+        keys=rule.keys,
+        order_by=rule.order_by,
+        columns=tuple(columns) if rule.mode == "upsert" else (),
+    )
+    return PlannedTransaction(plan, tuple(entries), tuple(documents))
+
+
+def next_transaction(
+    target: Target,
+    entries: Sequence[ManifestEntry],
+    *,
+    settings: PlanSettings,
+    columns: Sequence[str] = (),
+    loaded_at: str,
+    limits: Limits = UNLIMITED,
+) -> PlannedTransaction:
+    """The transaction of the longest head of ``entries`` that fits ``limits``.
+
+    A single object always makes a transaction, fitting or not: the transport
+    then refuses it with an error that names the limit. The size is predicted
+    from the plans of one and two objects and checked (then grown by
+    doubling or bisected if the prediction is off), so a split costs about
+    four small plans, never one as large as the whole batch (an upsert
+    without ``order_by`` of 2,000 objects would be 12,000 statements).
+    """
+
+    def plan(count: int) -> PlannedTransaction:
+        return plan_transaction(
+            target, entries[:count], settings=settings, columns=columns, loaded_at=loaded_at
+        )
+
+    per_object = target.rule.mode == "upsert" and not target.rule.order_by
+    if limits == UNLIMITED or not per_object:
+        whole = plan(len(entries))
+        if limits.admit(whole.plan) or len(entries) == 1:
+            return whole
+    one = plan(1)
+    if len(entries) == 1 or not limits.admit(one.plan):
+        return one
+    two = plan(2)
+    if not limits.admit(two.plan):
+        return one
+    # Each object adds the same steps, so two sizes predict the largest that
+    # fits; the prediction is checked, then grown or bisected if it is off.
+    fits, best, too_many = 2, two, len(entries) + 1
+    guess = min(max(_predicted_fit(limits, one=one.plan, two=two.plan), 3), len(entries))
+    if guess > fits:
+        tried = plan(guess)
+        if limits.admit(tried.plan):
+            fits, best = guess, tried
+        else:
+            too_many = guess
+    step = 1
+    while fits < len(entries) and too_many == len(entries) + 1:
+        size = min(fits + step, len(entries))
+        tried = plan(size)
+        if not limits.admit(tried.plan):
+            too_many = size
+            break
+        fits, best, step = size, tried, step * 2
+    while too_many - fits > 1:
+        middle = (fits + too_many) // 2
+        tried = plan(middle)
+        if limits.admit(tried.plan):
+            fits, best = middle, tried
+        else:
+            too_many = middle
+    return best
+
+
+def _predicted_fit(limits: Limits, *, one: TransactionPlan, two: TransactionPlan) -> int:
+    """The object count at which the plan's growth per object reaches ``limits``."""
+    guesses = []
+    for limit, first, second in (
+        (limits.statements, len(one.steps), len(two.steps)),
+        (limits.sql_bytes, _sql_bytes(one), _sql_bytes(two)),
+    ):
+        if limit is not None and second > first:
+            guesses.append(1 + (limit - first) // (second - first))
+    return min(guesses, default=2)
+
+
+def _sql_bytes(plan: TransactionPlan) -> int:
+    return sum(
+        len(sql.encode("utf-8", errors="surrogatepass")) for sql in plan.statements(redact=False)
+    )
+
+
+def split_batch(
+    target: Target,
+    entries: Sequence[ManifestEntry],
+    *,
+    settings: PlanSettings,
+    columns: Sequence[str] = (),
+    loaded_at: str,
+    limits: Limits = UNLIMITED,
+) -> Iterator[PlannedTransaction]:
+    """Every transaction of the batch, in load order, as the loader runs them.
+
+    The loader takes them one at a time (:func:`next_transaction` on what is
+    left), which gives the same transactions: each one is the longest head
+    that fits.
+    """
+    rest = list(entries)
+    while rest:
+        planned = next_transaction(
+            target, rest, settings=settings, columns=columns, loaded_at=loaded_at, limits=limits
+        )
+        yield planned
+        rest = rest[len(planned.entries) :]
+
+
+def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
+    """Manifest entries from event data alone (for plans shown without AWS calls)."""
+    return [ManifestEntry(o.bucket, o.key, o.identity or "unknown", o.size or 0) for o in objects]
+
+
+def loader_mapper(config: LoaderConfig, mapper: TableMapper | None = None) -> TableMapper:
+    """The mapper a load uses: ``mapper`` (default: the configuration's), ledger reserved."""
+    mapper = mapper or config.mapper()
+    if not config.ledger.enabled:
+        return mapper
+    ledger = config.ledger.table_ref
+    assert ledger.schema is not None  # TableRef.parse requires schema.table
+    return reserve_ledger(mapper, ledger_schema=ledger.schema, ledger_table=ledger.table)
+
+
+# --- `s3redshift plan`: an event's transactions, offline -------------------------------
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An object (or record) that would not be loaded, and why."""
+
+    uri: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    """Every transaction an event's objects would be loaded in, plus what would be skipped.
+
+    ``targets`` has one entry per transaction: a target whose batch the
+    transport's limits split appears once per part, in load order.
+    """
+
+    targets: tuple[PlannedTransaction, ...]
+    skipped: tuple[Skip, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` shape of design §5, one ``targets`` entry per transaction."""
+        return {
+            "targets": [
+                {
+                    "table": str(t.plan.target),
+                    "objects": list(t.objects),
+                    "statements": t.plan.statements(),
+                }
+                for t in self.targets
+            ],
+            "skipped": [{"uri": s.uri, "reason": s.reason} for s in self.skipped],
+        }
+
+
+def plan_event(
+    config: LoaderConfig, parsed: ParsedEvent, *, now: datetime | None = None
+) -> EventPlan:
+    """Plan the load of an already parsed event, offline.
+
+    Sizes and identities come from the notification: nothing is checked
+    against S3 or the ledger and nothing is written. What is shown is the
+    statement list a load of those objects runs, up to the batch id (the
+    loader derives it from the identities S3 confirms) and the ledger's
+    timestamp.
+    """
+    from s3redshift.transports import limits_for
+
+    mapper = loader_mapper(config)
+    settings = PlanSettings.from_config(config)
+    limits = limits_for(config)
+    loaded_at = ledger_timestamp(now or datetime.now(UTC))
+    classified = classify(mapper, parsed.objects)
+    skipped = [Skip(r.uri or r.path, r.reason) for r in parsed.skipped]
+    skipped += [Skip(r.s3_object.uri, r.reason) for _, r in sorted(classified.skipped.items())]
+    transactions: list[PlannedTransaction] = []
+    for target, members in classified.groups.items():
+        if target.rule.mode == "upsert" and not target.rule.columns:
+            raise ConfigError(
+                f"planning upsert into {target.table} offline needs the rule's 'columns' "
+                f"(pattern {target.rule.pattern!r}); the loader reads them from the database"
+            )
+        objects = sorted((o for _, o in members), key=load_order)
+        transactions += split_batch(
+            target,
+            entries_from_events(objects),
+            settings=settings,
+            columns=target.rule.columns,
+            loaded_at=loaded_at,
+            limits=limits,
+        )
+    return EventPlan(targets=tuple(transactions), skipped=tuple(skipped))

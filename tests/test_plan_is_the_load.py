@@ -1,0 +1,278 @@
+"""What ``s3redshift plan --json`` prints is what a load sends, transaction by transaction.
+
+For each transport and each load mode, the same objects are planned with the
+CLI (as a user runs it) and loaded by the loader, and the statements of every
+load transaction are compared with the plan's entries, in order. The
+ledger's timestamp is the only difference allowed; the batch ids are equal
+because the event carries the ETags S3 confirms.
+
+How the sent statements are captured, per transport:
+
+* connector and postgres (the stand-in): the driver connection the real
+  ``ConnectorTransport`` uses is wrapped, and the statements executed between
+  two commits or rollbacks are one transaction (the stand-in really runs them
+  on PostgreSQL, so the loads also succeed);
+* Data API: the ``redshift-data`` client is a real boto3 client whose calls are
+  answered from inside botocore (no network), each ``BatchExecuteStatement``'s
+  ``Sqls`` recorded. Every statement "finishes" with no rows: that proves what
+  the loader sends and how it splits, not what Redshift would do with it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from answered_data_api import AnsweredDataApi, answered_client
+from s3redshift.cli import main
+from s3redshift.config import LoaderConfig
+from s3redshift.events import read_event
+from s3redshift.loader import Loader
+from s3redshift.local import EmbeddedEnvironment
+from s3redshift.transports.connector import ConnectorTransport
+from s3redshift.transports.data_api import MAX_SQL_BYTES, MAX_STATEMENTS, DataApiTransport
+from s3redshift.transports.standin import StandInConnector
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
+TIMESTAMP = re.compile(r"'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}'")
+
+MODES: dict[str, dict[str, Any]] = {
+    "append": {},
+    "replace": {"mode": "replace"},
+    "upsert": {"mode": "upsert", "keys": ["id"], "order_by": "ts"},
+    "upsert-per-object": {"mode": "upsert", "keys": ["id"]},
+}
+
+
+def untimed(statements: list[str]) -> list[str]:
+    return [TIMESTAMP.sub("'<loaded_at>'", sql) for sql in statements]
+
+
+# --- capturing what is sent ---------------------------------------------------------
+
+
+class _RecordingCursor:
+    def __init__(self, cursor: Any, log: _Transactions) -> None:
+        self._cursor = cursor
+        self._log = log
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        self._log.current.append(sql)
+        return self._cursor.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class _RecordingConnection:
+    def __init__(self, connection: Any, log: _Transactions) -> None:
+        self._connection = connection
+        self._log = log
+
+    def cursor(self) -> _RecordingCursor:
+        return _RecordingCursor(self._connection.cursor(), self._log)
+
+    def commit(self) -> None:
+        self._connection.commit()
+        self._log.end(committed=True)
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+        self._log.end(committed=False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+class _Transactions:
+    """A connection factory recording each session's statements, one list per commit."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self.current: list[str] = []
+        self.committed: list[list[str]] = []
+
+    def __call__(self) -> _RecordingConnection:
+        return _RecordingConnection(self._factory(), self)
+
+    def end(self, *, committed: bool) -> None:
+        if committed and self.current:
+            self.committed.append(self.current)
+        self.current = []
+
+    def loads(self) -> list[list[str]]:
+        """The committed load transactions (every plan starts with its LOCK)."""
+        return [t for t in self.committed if t[0].startswith("LOCK ")]
+
+
+# --- the same objects, planned and loaded ---------------------------------------------
+
+
+def put_objects(s3: S3Client, bucket: str, count: int) -> dict[str, Any]:
+    """``count`` CSV objects under kpis/ and the S3 event that announces them."""
+    records = []
+    start = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    for n in range(count):
+        key = f"kpis/2026/12/{n:05d}.csv" + (".gz" if n % 4 == 3 else "")
+        body = f"id,ts\n{n % 3},{n}\n".encode()
+        if key.endswith(".gz"):
+            import gzip
+
+            body = gzip.compress(body, mtime=0)
+        etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
+        records.append(
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": (start + timedelta(seconds=n)).isoformat().replace("+00:00", "Z"),
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": key, "size": len(body), "eTag": etag},
+                },
+            }
+        )
+    return {"Records": records}
+
+
+def document(target: dict[str, Any], mode: str) -> dict[str, Any]:
+    rule = {
+        "pattern": "{table}/**",
+        "schema": "public",
+        "columns": ["id", "ts"],
+        "format": {"type": "csv", "ignore_header": 1},
+    } | MODES[mode]
+    return {
+        "target": target,
+        "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+        "copy": {"iam_role": ROLE, "region": "us-east-1"},
+        "tables": [rule],
+    }
+
+
+def planned(tmp_path: Path, config: dict[str, Any], event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The transactions ``s3redshift plan --json`` prints (table, objects, statements)."""
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config), encoding="utf-8")
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(event), encoding="utf-8")
+    out = io.StringIO()
+    code = main(["plan", "--json", "--config", str(config_file), str(event_file)], out=out)
+    assert code == 0
+    targets: list[dict[str, Any]] = json.loads(out.getvalue())["targets"]
+    return targets
+
+
+STAND_IN_COUNT = 7
+
+
+@pytest.mark.parametrize("kind", ["postgres", "connector"])
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_stand_in_runs_what_the_plan_shows(
+    kind: str,
+    mode: str,
+    tmp_path: Path,
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+) -> None:
+    cursor = pg.cursor()
+    cursor.execute("CREATE TABLE kpis (id INT, ts INT)")
+    pg.commit()
+    dsn = embedded_env.database_dsn(pg_database)
+    if kind == "postgres":
+        target: dict[str, Any] = {"kind": "postgres", "dsn": dsn}
+    else:
+        target = {"kind": "redshift", "transport": "connector", "host": "cluster.invalid"}
+    config = document(target, mode)
+    event = put_objects(s3, bucket, STAND_IN_COUNT)
+    shown = planned(tmp_path, config, event)
+
+    recorder = _Transactions(StandInConnector.from_dsn(dsn, s3_client=s3))
+    loader = Loader(
+        LoaderConfig.from_mapping(config), transport=ConnectorTransport(recorder), s3_client=s3
+    )
+    with loader:
+        report = loader.load(read_event(event).objects)
+
+    assert report.outcomes() == ["loaded"] * STAND_IN_COUNT
+    sent = recorder.loads()
+    assert [untimed(t) for t in sent] == [untimed(t["statements"]) for t in shown]
+    assert len(sent) == 1  # no limits on a driver session: one transaction
+
+
+@pytest.mark.parametrize(("mode", "count"), [(m, 7) for m in sorted(MODES)])
+def test_the_data_api_sends_what_the_plan_shows(
+    mode: str, count: int, tmp_path: Path, s3: S3Client, bucket: str
+) -> None:
+    config = document({"kind": "redshift", "transport": "data-api", "workgroup": "wg-1"}, mode)
+    event = put_objects(s3, bucket, count)
+    shown = planned(tmp_path, config, event)
+    sent = load_on_answered_data_api(config, s3, event)
+    assert [untimed(t) for t in sent] == [untimed(t["statements"]) for t in shown]
+
+
+def load_on_answered_data_api(
+    config: dict[str, Any], s3: S3Client, event: dict[str, Any]
+) -> list[list[str]]:
+    api = AnsweredDataApi()
+    client = answered_client(api)
+    transport = DataApiTransport(database="dev", workgroup="wg-1", client=client)
+    with Loader(LoaderConfig.from_mapping(config), transport=transport, s3_client=s3) as loader:
+        report = loader.load(read_event(event).objects)
+    assert set(report.outcomes()) == {"loaded"}
+    return api.batches
+
+
+@pytest.fixture
+def in_process_s3() -> Iterator[S3Client]:
+    """moto's S3 in this process (no HTTP server): 2,000 objects' requests stay fast."""
+    with mock_aws():
+        client = boto3.client(
+            "s3",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        client.create_bucket(Bucket="data-bucket")
+        yield client
+
+
+def test_a_data_api_upsert_of_2000_objects_without_order_by_is_split_as_shown(
+    tmp_path: Path, in_process_s3: S3Client
+) -> None:
+    s3 = in_process_s3
+    config = document(
+        {"kind": "redshift", "transport": "data-api", "workgroup": "wg-1"}, "upsert-per-object"
+    )
+    event = put_objects(s3, "data-bucket", 2000)
+    shown = planned(tmp_path, config, event)
+    sent = load_on_answered_data_api(config, s3, event)
+
+    assert [untimed(t) for t in sent] == [untimed(t["statements"]) for t in shown]
+    assert len(sent) > 1
+    for sqls in sent:
+        assert len(sqls) <= MAX_STATEMENTS
+        assert sum(len(sql.encode()) for sql in sqls) <= MAX_SQL_BYTES
+    # Every object is in exactly one transaction's manifests, in load order.
+    objects = [t["objects"] for t in shown]
+    flat = [uri for part in objects for uri in part]
+    assert len(flat) == len(set(flat)) == 2000
+    # The longest head that fits: 8 statements of frame, 6 per object.
+    assert all(len(part) == (MAX_STATEMENTS - 8) // 6 for part in objects[:-1])
