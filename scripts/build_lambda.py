@@ -12,7 +12,9 @@ and no ``__pycache__``/``.pyc`` or machine-specific console script goes in.
 
 The zip holds, at its root:
 
-* ``s3redshift/`` - the package, copied from ``src/`` (no wheel build needed);
+* ``s3redshift/`` - the package, copied from ``src/`` (no wheel build needed),
+  without ``s3redshift/local/``: the embedded stand-in (PostgreSQL in place
+  of Redshift, for the demo and the tests) never runs in Lambda;
 * ``lambda_entry.py`` - the adapter, so the handler string is
   ``lambda_entry.handler``;
 * the dependencies of the chosen transport and nothing else:
@@ -51,6 +53,7 @@ from pathlib import Path
 __all__ = [
     "ARCHITECTURES",
     "BUNDLED",
+    "STAND_IN_PREFIX",
     "TRANSPORTS",
     "Artifact",
     "artifact_name",
@@ -63,6 +66,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = ROOT / "src" / "s3redshift"
 ADAPTER = ROOT / "adapters" / "lambda_entry.py"
 PYPROJECT = ROOT / "pyproject.toml"
+
+STAND_IN_PREFIX = "s3redshift/local/"
+"""The stand-in subpackage: part of the library, never of the Lambda artifact."""
 
 TRANSPORTS = ("data-api", "connector")
 ARCHITECTURES = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
@@ -252,7 +258,11 @@ def build(
             constraint=constraint,
         )
         files = dict(_walk(site))
-        own = dict(_walk(PACKAGE_DIR, "s3redshift/"))
+        own = {
+            name: path
+            for name, path in _walk(PACKAGE_DIR, "s3redshift/")
+            if not name.startswith(STAND_IN_PREFIX)
+        }
         own["lambda_entry.py"] = adapter
         clashes = sorted(set(files) & set(own))
         if clashes:

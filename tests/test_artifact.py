@@ -18,8 +18,11 @@ directory plays the runtime's part: it links boto3 and exactly its
 requirements (botocore, s3transfer, jmespath, python-dateutil, six, urllib3)
 from this virtualenv. The stand-in target (``kind = "postgres"``) also needs
 the ``local`` extra's driver, pg8000 (with scramp and asn1crypto); it goes in
-the same directory. Nothing else of the virtualenv is visible, and the test
-checks that pydantic, s3redshift and the adapter were imported from the zip.
+the same directory. The stand-in package itself (``s3redshift/local/``) is
+never in the artifact (a test says so); it is copied from ``src/`` beside the
+unzipped package for this run. Nothing else of the virtualenv is visible, and
+the test checks that pydantic, s3redshift and the adapter were imported from
+the zip.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -161,6 +165,14 @@ def test_entries_are_normalised(lambda_builds: dict[str, Built], transport: str)
     assert "s3redshift/py.typed" in listed
 
 
+@pytest.mark.parametrize("transport", ["data-api", "connector"])
+def test_no_zip_holds_the_stand_in(lambda_builds: dict[str, Built], transport: str) -> None:
+    listed = names(lambda_builds[transport].path)
+    assert "s3redshift/loader.py" in listed
+    assert [n for n in listed if n.startswith("s3redshift/local")] == []
+    assert not [n for n in listed if n.startswith("s3redshift/") and "standin" in n]
+
+
 def test_data_api_zip_bundles_pydantic_and_leaves_boto3_to_the_runtime(
     lambda_builds: dict[str, Built],
 ) -> None:
@@ -245,6 +257,13 @@ def unzipped(tmp_path: Path) -> tuple[Path, Path, Built]:
     code.mkdir()
     with zipfile.ZipFile(built.path) as archive:
         archive.extractall(code)
+    # The stand-in is not in the artifact; this run targets it, so it is
+    # added beside the unzipped package, as the runtime directory adds pg8000.
+    shutil.copytree(
+        ROOT / "src" / "s3redshift" / "local",
+        code / "s3redshift" / "local",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     runtime = tmp_path / "runtime"
     runtime.mkdir()
     return code, runtime, built

@@ -64,6 +64,8 @@ from s3redshift.errors import (
 from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local.standin import CopyTextError, StandInConnector, parse_copy
+from s3redshift.local.transport import stand_in_transport
 from s3redshift.manifest import ManifestEntry, batch_id
 from s3redshift.transaction import SqlStep, TransactionPlan
 from s3redshift.transports.connector import (
@@ -77,8 +79,6 @@ from s3redshift.transports.connector import (
     connect_kwargs,
 )
 from s3redshift.transports.dbapi import translate_error
-from s3redshift.transports.postgres import stand_in_transport
-from s3redshift.transports.standin import CopyTextError, StandInConnector, parse_copy
 from test_loader import CSV_RULE, execute, put, rows
 
 if TYPE_CHECKING:

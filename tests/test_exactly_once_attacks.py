@@ -19,8 +19,8 @@ from s3redshift.errors import ConfigError, MappingError, PermissionDeniedError, 
 from s3redshift.events import S3Object
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local.standin import StandInConnector
 from s3redshift.transports.connector import ConnectorTransport
-from s3redshift.transports.standin import StandInConnector
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

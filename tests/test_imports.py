@@ -120,3 +120,41 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) == []
+
+
+WITHOUT_THE_STAND_IN = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class Absent(MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "s3redshift.local" or name.startswith("s3redshift.local."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, Absent())
+from s3redshift.config import LoaderConfig
+from s3redshift.errors import ConfigError
+from s3redshift.transports import open_transport
+
+config = LoaderConfig.from_mapping({
+    "target": {"kind": "postgres", "dsn": "postgresql://loader@127.0.0.1:5432/dev"},
+    "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+})
+try:
+    open_transport(config, s3_client=None)
+except ConfigError as exc:
+    print(exc)
+"""
+
+
+def test_a_stand_in_target_where_the_stand_in_is_not_installed_is_a_config_error() -> None:
+    """As in the Lambda artifact, which leaves ``s3redshift.local`` out."""
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_STAND_IN],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "the local stand-in, which the Lambda artifact does not include" in run.stdout

@@ -38,7 +38,7 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.local import EmbeddedEnvironment
-from s3redshift.transports.local_copy import run_copy_locally
+from s3redshift.local.copy_emulation import run_copy_locally
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

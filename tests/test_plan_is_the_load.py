@@ -38,9 +38,9 @@ from s3redshift.config import LoaderConfig
 from s3redshift.events import read_event
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local.standin import StandInConnector
 from s3redshift.transports.connector import ConnectorTransport
 from s3redshift.transports.data_api import MAX_SQL_BYTES, MAX_STATEMENTS, DataApiTransport
-from s3redshift.transports.standin import StandInConnector
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

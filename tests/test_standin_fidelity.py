@@ -34,12 +34,12 @@ from s3redshift.ledger import (
 )
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
-from s3redshift.transports.dbapi import translate_error
-from s3redshift.transports.standin import (
+from s3redshift.local.standin import (
     STANDIN_IDENTIFIER_BYTES,
     StandInConnection,
     StandInConnector,
 )
+from s3redshift.transports.dbapi import translate_error
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -532,7 +532,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         if args.command == "ledger":
             return _ledger(args, stdout)
         if args.command == "demo":
-            from s3redshift.demo import run_demo
+            from s3redshift.local.demo import run_demo
 
             return run_demo(stdout)
         if args.command == "config-schema":

@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from s3redshift.aws_errors import AWS_ERRORS, Service, aws_error_class
 from s3redshift.errors import (
     ConfigError,
     ConnectionLostError,
@@ -333,43 +334,6 @@ def _aware_utc(value: datetime) -> datetime:
 
 # --- AWS error translation -----------------------------------------------------
 
-_THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "SlowDown",
-    }
-)
-_NOT_FOUND_CODES = frozenset(
-    {
-        "ParameterNotFound",
-        "ParameterVersionNotFound",
-        "ResourceNotFoundException",
-        "ClusterNotFound",
-        "ClusterNotFoundFault",
-    }
-)
-_PERMISSION_CODES = frozenset({"UnauthorizedOperation", "DecryptionFailure"})
-# Requests AWS will refuse the same way every time: retrying only hides them.
-_INVALID_REQUEST_CODES = frozenset(
-    {
-        "ValidationException",
-        "ValidationError",
-        "InvalidParameterValue",
-        "InvalidParameterValueException",
-        "InvalidParameterException",
-        "InvalidParameterCombination",
-        "InvalidRequestException",
-        "UnsupportedOperation",
-        "UnsupportedOperationFault",
-    }
-)
-
 
 @dataclass(frozen=True)
 class _AwsTarget:
@@ -379,6 +343,7 @@ class _AwsTarget:
     action: str  # the IAM action(s) the caller needs
     not_found_fix: str
     region: str | None
+    service: Service
 
 
 @contextmanager
@@ -429,22 +394,27 @@ def _client_error(exc: ClientError, target: _AwsTarget) -> Exception:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", "Unknown"))
     message = str(error.get("Message", "")).strip()
-    if code in _THROTTLING_CODES:
+    cls = aws_error_class(target.service, code)
+    if cls is ThrottledError:
         return ThrottledError(f"AWS throttled the request for {target.what} ({code}); retry later")
-    if code.startswith("AccessDenied") or code in _PERMISSION_CODES:
+    if cls is PermissionDeniedError:
         return PermissionDeniedError(
             f"AWS denied access to {target.what} ({code}); allow {target.action} "
             "for the role the loader runs as"
         )
-    if code in _NOT_FOUND_CODES:
+    if cls is CredentialsError and code not in AWS_ERRORS:
         region = f" in region {target.region}" if target.region else ""
         return CredentialsError(
             f"{target.what} was not found{region} ({code}); {target.not_found_fix}"
         )
     detail = f"{code}: {message}" if message else code
-    if code in _INVALID_REQUEST_CODES:
+    if cls is ConfigError:
         return ConfigError(
             f"AWS rejected the request for {target.what} ({detail}); fix the provider settings"
+        )
+    if cls is CredentialsError:
+        return CredentialsError(
+            f"AWS did not accept the loader's own AWS credentials for {target.what} ({code})"
         )
     return RetryableError(f"AWS call for {target.what} failed ({detail})")
 
@@ -512,6 +482,7 @@ class SsmPasswordProvider(CredentialProvider):
 
     def _target(self, region: str | None) -> _AwsTarget:
         return _AwsTarget(
+            service="ssm",
             what=f"SSM parameter {self.parameter!r}",
             action=f"ssm:GetParameter on {self.parameter!r} (and kms:Decrypt on its key)",
             not_found_fix=(
@@ -594,6 +565,7 @@ class SecretsManagerProvider(CredentialProvider):
 
     def _target(self, region: str | None) -> _AwsTarget:
         return _AwsTarget(
+            service="secretsmanager",
             what=f"Secrets Manager secret {self.secret_id!r}",
             action=f"secretsmanager:GetSecretValue on {self.secret_id!r}",
             not_found_fix=(
@@ -777,6 +749,7 @@ class ClusterIamProvider(CredentialProvider):
             else "redshift:GetClusterCredentials"
         )
         return _AwsTarget(
+            service="redshift",
             what=f"Redshift cluster {self.cluster_identifier!r}",
             action=f"{action} on cluster {self.cluster_identifier!r}",
             not_found_fix="fix the cluster_identifier setting to name an existing cluster",
@@ -859,6 +832,7 @@ class ServerlessIamProvider(CredentialProvider):
 
     def _target(self, region: str | None) -> _AwsTarget:
         return _AwsTarget(
+            service="redshift-serverless",
             what=f"Redshift Serverless workgroup {self.workgroup!r}",
             action=f"redshift-serverless:GetCredentials on workgroup {self.workgroup!r}",
             not_found_fix="fix the workgroup setting to name an existing workgroup",

@@ -3,60 +3,42 @@
 The loader talks to S3 for three things (HeadObject before a load, PutObject
 of its manifests and object lists, DeleteObject when it cleans them up), and
 each failure must become a typed, per-object or per-target outcome instead of
-a raw botocore exception that would stop the whole batch. The rule for codes
-not listed: a failure of the service or the network is retryable, since a
-retry is bounded by the caller's time budget.
+a raw botocore exception that would stop the whole batch. The codes are
+classified in :mod:`s3redshift.aws_errors`, with every other AWS service's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from s3redshift.aws_errors import AWS_ERRORS, SERVICE_ERRORS, aws_error_class, aws_error_code
 from s3redshift.errors import (
+    ConfigError,
     ConnectionLostError,
     CredentialsError,
     PermanentError,
     PermissionDeniedError,
     RetryableError,
     S3RedshiftError,
-    ThrottledError,
 )
 
 __all__ = ["S3_ERRORS", "s3_error_code", "translate_s3_error"]
 
 S3_ERRORS: Mapping[str, type[S3RedshiftError]] = {
-    "403": PermissionDeniedError,
-    "AccessDenied": PermissionDeniedError,
-    "AllAccessDisabled": PermissionDeniedError,
-    "InvalidAccessKeyId": CredentialsError,
-    "SignatureDoesNotMatch": CredentialsError,
-    # Session credentials (Lambda's role, an assumed role) are refreshed by
-    # the SDK: a request that raced their expiry succeeds when tried again.
-    "ExpiredToken": RetryableError,
-    "TokenRefreshRequired": RetryableError,
-    "NoSuchBucket": PermanentError,
-    "InvalidBucketName": PermanentError,
-    "KeyTooLongError": PermanentError,
-    "InvalidObjectState": PermanentError,
-    "SlowDown": ThrottledError,
-    "503": ThrottledError,
-    "ServiceUnavailable": ThrottledError,
-    "Throttling": ThrottledError,
-    "ThrottlingException": ThrottledError,
-    "RequestLimitExceeded": ThrottledError,
-    "RequestTimeout": RetryableError,
-    "InternalError": RetryableError,
-    "500": RetryableError,
+    **{code: cls for code, cls in AWS_ERRORS.items() if cls is not ConfigError},
+    **SERVICE_ERRORS["s3"],
 }
-"""S3 error codes (and the bare HTTP statuses HEAD answers with) → error classes."""
+"""S3 error codes (and the bare HTTP statuses HEAD answers with) → error classes.
+
+The codes :mod:`s3redshift.aws_errors` gives every service, and S3's own. A
+request AWS calls invalid is a permanent failure of the file, not a
+configuration error, here.
+"""
 
 
 def s3_error_code(exc: BaseException) -> str:
     """The S3 error code of a botocore ``ClientError``, or ``""``."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, Mapping):
-        return ""
-    return str(response.get("Error", {}).get("Code", ""))
+    return aws_error_code(exc)
 
 
 def translate_s3_error(
@@ -84,7 +66,9 @@ def translate_s3_error(
         return exc
     if isinstance(exc, ClientError):
         code = s3_error_code(exc) or "unknown"
-        cls = S3_ERRORS.get(code, RetryableError)
+        cls = S3_ERRORS.get(code) or aws_error_class("s3", code)
+        if cls is ConfigError:
+            cls = PermanentError
         if cls is PermissionDeniedError:
             message = f"S3 refused {action} ({code}); allow {permission} to the loader's role"
         elif code == "NoSuchBucket":

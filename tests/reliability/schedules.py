@@ -38,9 +38,9 @@ from s3redshift.errors import S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.loader import Loader, load_order
+from s3redshift.local.standin import StandInConnector
 from s3redshift.report import LoadReport
 from s3redshift.transports.connector import ConnectorTransport
-from s3redshift.transports.standin import StandInConnector
 
 if TYPE_CHECKING:
     from s3redshift.local import EmbeddedEnvironment

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from s3redshift.errors import ConfigError
 from s3redshift.transaction import UNLIMITED, Limits
 from s3redshift.transports.base import Transport
 
@@ -38,7 +39,15 @@ def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:
     """The transport ``config.target`` describes (connecting happens on first use)."""
     target = config.target
     if target.kind == "postgres":
-        from s3redshift.transports.postgres import stand_in_transport
+        try:
+            from s3redshift.local.transport import stand_in_transport
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not exc.name.startswith("s3redshift.local"):
+                raise
+            raise ConfigError(
+                "target.kind = 'postgres' is the local stand-in, which the Lambda artifact "
+                "does not include; deploy with kind = 'redshift'"
+            ) from None
 
         assert target.dsn is not None  # validated by TargetConfig
         return stand_in_transport(target.dsn.get_secret_value(), s3_client=s3_client)

@@ -11,7 +11,7 @@ local stand-in is only the connection factory it is given:
   a long COPY (reference section 8). Work is bounded instead by ``SET LOCAL
   statement_timeout`` at the start of each load transaction, from the time
   budget the loader passes to :meth:`ConnectorTransport.run`.
-* :class:`~s3redshift.transports.standin.StandInConnector` (the stand-in)
+* :class:`~s3redshift.local.standin.StandInConnector` (the stand-in)
   opens a pg8000 session whose cursor carries out Redshift's COPY-from-S3
   text on PostgreSQL.
 
@@ -201,18 +201,22 @@ def _login_refused(exc: BaseException) -> bool:
 
 def _aws_error(exc: BaseException) -> S3RedshiftError | None:
     """The project error for a botocore error raised by the driver's IAM login."""
-    response = getattr(exc, "response", None)
-    if not isinstance(response, dict):
+    from s3redshift.aws_errors import aws_error_class, aws_error_code
+
+    if not isinstance(getattr(exc, "response", None), dict):
         return None
-    code = str(response.get("Error", {}).get("Code", ""))
+    code = aws_error_code(exc)
     action = "redshift:GetClusterCredentials(WithIAM) or redshift-serverless:GetCredentials"
-    if code.startswith("AccessDenied") or code in ("UnauthorizedOperation", "ExpiredToken"):
+    cls = aws_error_class("redshift", code)
+    if cls is PermissionDeniedError:
         return PermissionDeniedError(
             f"AWS refused the IAM database login ({code}); allow {action} for the loader's role"
         )
-    if "Throttl" in code or code in ("TooManyRequestsException", "RequestLimitExceeded"):
+    if cls is ThrottledError:
         return ThrottledError(f"AWS throttled the IAM database login ({code}); retry later")
-    return RetryableError(f"the IAM database login failed at AWS ({code or 'no code'})")
+    if cls is RetryableError:
+        return RetryableError(f"the IAM database login failed at AWS ({code or 'no code'})")
+    return cls(f"AWS refused the IAM database login ({code}): check the target and sign-in")
 
 
 @dataclass(frozen=True)

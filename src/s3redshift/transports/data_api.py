@@ -81,6 +81,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Self
 
+from s3redshift.aws_errors import AWS_ERRORS, SERVICE_ERRORS, aws_error_class
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
@@ -144,33 +145,11 @@ LOAD_ERROR_LIMIT: Final = 100
 """Rows of load-error detail read back after a rejected COPY."""
 
 API_ERRORS: Mapping[str, type[S3RedshiftError]] = {
-    # the caller must slow down
-    "ThrottlingException": ThrottledError,
-    "Throttling": ThrottledError,
-    "TooManyRequestsException": ThrottledError,
-    "RequestLimitExceeded": ThrottledError,
-    "ActiveStatementsExceededException": ThrottledError,
-    "ActiveSessionsExceededException": ThrottledError,
-    "ActiveWaitingRequestsExceededException": ThrottledError,
-    # the request itself is wrong: the same request fails again
-    "ValidationException": PermanentError,
-    "AccessDeniedException": PermissionDeniedError,
-    "AccessDenied": PermissionDeniedError,
-    "UnauthorizedOperation": PermissionDeniedError,
-    "UnrecognizedClientException": CredentialsError,
-    "InvalidClientTokenId": CredentialsError,
-    "InvalidSignatureException": CredentialsError,
-    # passing trouble on the service's or the cluster's side
-    "DatabaseConnectionException": ConnectionLostError,
-    "InternalServerException": RetryableError,
-    "ServiceUnavailableException": RetryableError,
-    "BatchExecuteStatementException": RetryableError,
-    "ExecuteStatementException": RetryableError,
-    "QueryTimeoutException": RetryableError,
-    "ResourceNotFoundException": RetryableError,  # a statement id not yet (or no longer) known
-    "ExpiredTokenException": RetryableError,  # the caller's session keys refresh themselves
+    **AWS_ERRORS,
+    **SERVICE_ERRORS["redshift-data"],
 }
-"""Data API exception codes → error classes; any other code is retryable."""
+"""Data API exception codes → error classes (from :mod:`s3redshift.aws_errors`);
+any other code is retryable."""
 
 FAILURE_PATTERNS: tuple[tuple[re.Pattern[str], type[S3RedshiftError]], ...] = (
     (re.compile(re.escape(GUARD_MARKER)), BatchConflictError),
@@ -880,12 +859,12 @@ def _translate_exception(exc: BaseException, action: str, table: str | None) -> 
     if isinstance(exc, ClientError):
         info = exc.response.get("Error", {})
         code = str(info.get("Code", "")) or "unknown"
-        cls = API_ERRORS.get(code, RetryableError)
+        cls = aws_error_class("redshift-data", code)
         text = scrub_database_text(str(info.get("Message", "")))
         hint = ""
         if cls is PermissionDeniedError:
             hint = f"; allow redshift-data:{action or '*'} to the caller's IAM role"
-        elif cls is PermanentError:
+        elif cls in (PermanentError, ConfigError):
             hint = (
                 "; check target.cluster_identifier / target.workgroup, target.database "
                 "and the credentials"

@@ -3,18 +3,18 @@
 There is no separate PostgreSQL transport any more. A postgres target gets
 exactly :class:`~s3redshift.transports.connector.ConnectorTransport`, the
 class that talks to Redshift, built with the stand-in's connection factory
-(:class:`~s3redshift.transports.standin.StandInConnector`) instead of the
+(:class:`~s3redshift.local.standin.StandInConnector`) instead of the
 driver's; so every load on the stand-in runs the production transaction,
 statement timeout, error translation and load-error read-back. See
-:mod:`s3redshift.transports.standin` for what the stand-in emulates.
+:mod:`s3redshift.local.standin` for what the stand-in emulates.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from s3redshift.local.standin import StandInConnector
 from s3redshift.transports.connector import ConnectorTransport
-from s3redshift.transports.standin import StandInConnector
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

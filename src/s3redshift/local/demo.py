@@ -230,7 +230,7 @@ def run_demo(out: TextIO) -> int:
         out.write(text + "\n")
         out.flush()
 
-    log = logging.getLogger("s3redshift.demo.handler")
+    log = logging.getLogger("s3redshift.local.demo.handler")
     log.propagate = False
     log.setLevel(logging.INFO)
     lines = _Lines()

@@ -17,7 +17,7 @@ What the wrapper does, and what it emulates rather than runs:
   :meth:`~s3redshift.copy.CopyCommand.to_sql` writes it. :func:`parse_copy`
   reads that canonical text back into the :class:`CopyCommand` (text in any
   other form is refused with SQLSTATE 42601, as a syntax error), and
-  :func:`~s3redshift.transports.local_copy.run_copy_locally` carries it out
+  :func:`~s3redshift.local.copy_emulation.run_copy_locally` carries it out
   inside the session's transaction. ``rowcount`` is the rows loaded.
 * Rejected data raises what Redshift raises: a ``ProgrammingError`` whose
   ``args[0]`` has ``'C': 'XX000'`` and an ``'M'`` of the form "Load into table
@@ -612,7 +612,7 @@ class StandInConnection:
 
     def copy(self, cursor: Any, sql: str) -> int:
         """Carry out Redshift COPY text on PostgreSQL; raise as Redshift would."""
-        from s3redshift.transports.local_copy import run_copy_locally
+        from s3redshift.local.copy_emulation import run_copy_locally
 
         try:
             command = parse_copy(sql)
