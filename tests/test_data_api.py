@@ -19,9 +19,14 @@ Each test's docstring says which stand-in it uses and what it proves.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -824,6 +829,56 @@ def test_moto_statement_that_never_ends_exhausts_the_deadline(moto_data_api: Any
     assert sid in caught.value.message
     assert sum(fake.sleeps) == pytest.approx(3.0)
     assert moto_data_api.describe_statement(Id=sid)["Status"] == "STARTED"
+
+
+NEVER_ENDING_LEDGER = """
+import sys
+from moto import mock_aws
+from s3redshift.cli import main
+
+with mock_aws():
+    sys.exit(main(["ledger", "--config", sys.argv[1], "--timeout", "2"]))
+"""
+
+
+def test_cli_timeout_bounds_a_data_api_statement_that_never_ends(tmp_path: Path) -> None:
+    """moto in a subprocess: its statements stay STARTED, so only --timeout ends the command.
+
+    Without one deadline for the command, the ledger's first read polled forever.
+    """
+    config_file = tmp_path / "config.json"
+    config_file.write_text(
+        json.dumps(
+            {
+                "target": {"kind": "redshift", "transport": "data-api", "workgroup": WORKGROUP},
+                "copy": {"iam_role": ROLE, "region": REGION},
+            }
+        ),
+        encoding="utf-8",
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    }
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-c", NEVER_ENDING_LEDGER, str(config_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    assert run.returncode == 1, run.stderr
+    assert "s3redshift: error:" in run.stderr
+    assert "TimeBudgetExceededError" in run.stderr or "time budget" in run.stderr
+    assert elapsed < 60
 
 
 def test_moto_cancelled_statement_is_aborted_and_retryable(moto_data_api: Any) -> None:

@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from s3redshift.classify import classify
+from s3redshift.deadline import Deadline
 from s3redshift.errors import (
     ConfigError,
     PermissionDeniedError,
@@ -295,11 +296,10 @@ def backfill(
 
     report_progress(0)
     reports: list[LoadReport] = []
-    deadline = None if time_budget is None else started + time_budget
+    deadline = Deadline(None if time_budget is None else started + time_budget, clock)
     if not dry_run:
         for number, chunk in enumerate(batches, start=1):
-            remaining = None if deadline is None else deadline - clock()
-            if remaining is not None and remaining <= 0:
+            if deadline.expired():
                 error = TimeBudgetExceededError(
                     "the time budget ran out before this backfill batch was started; "
                     "run the backfill again to load it",
@@ -309,7 +309,7 @@ def backfill(
                     ObjectResult(o, "failed", reason=error.message, error=error) for o in chunk
                 )
             else:
-                report = loader.load(chunk, time_budget=remaining)
+                report = loader.load(chunk, time_budget=deadline.remaining())
                 reports.append(report)
                 failures.extend(report.failed)
             done += len(chunk)
@@ -366,11 +366,12 @@ def _ledger_table(loader: Loader) -> TableRef:
     return ledger
 
 
-def _ledger_exists(loader: Loader, ledger: TableRef) -> bool:
+def _ledger_exists(loader: Loader, ledger: TableRef, deadline: Deadline) -> bool:
     rows = loader.transport.query(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = "
         f"{portable_literal(ledger.schema or '')} AND table_name = "
-        f"{portable_literal(ledger.table)}"
+        f"{portable_literal(ledger.table)}",
+        time_budget=deadline.remaining(),
     )
     return bool(rows)
 
@@ -382,23 +383,31 @@ def _timestamp_text(value: object) -> str:
 
 
 def ledger_rows(
-    loader: Loader, *, table: str | None = None, limit: int | None = None
+    loader: Loader,
+    *,
+    table: str | None = None,
+    limit: int | None = None,
+    time_budget: float | None = None,
 ) -> tuple[list[LedgerRow], int]:
     """The newest ``limit`` ledger rows (all when None), and how many there are in all.
 
     ``table`` (``schema.table`` as the ledger writes it) keeps one target's rows.
     A ledger table that does not exist yet means nothing was loaded: ``([], 0)``.
+    ``time_budget`` (seconds) bounds all of its reads together.
 
     Raises:
         ConfigError: the ledger is disabled in the configuration.
     """
     ledger = _ledger_table(loader)
-    if not _ledger_exists(loader, ledger):
+    deadline = Deadline.after(time_budget)
+    if not _ledger_exists(loader, ledger, deadline):
         return [], 0
     where = ""
     if table:
         where = f" WHERE {quote_identifier('target_table')} = {portable_literal(table)}"
-    [(total,)] = loader.transport.query(f"SELECT COUNT(*) FROM {ledger.sql}{where}")
+    [(total,)] = loader.transport.query(
+        f"SELECT COUNT(*) FROM {ledger.sql}{where}", time_budget=deadline.remaining()
+    )
     names = (
         "bucket",
         "object_key",
@@ -428,13 +437,19 @@ def ledger_rows(
             batch_id=str(batch),
             loaded_at=_timestamp_text(at),
         )
-        for b, k, i, n, t, batch, at in loader.transport.query(sql)
+        for b, k, i, n, t, batch, at in loader.transport.query(
+            sql, time_budget=deadline.remaining()
+        )
     ]
     return rows, int(total)
 
 
 def not_loaded(
-    loader: Loader, prefix_uri: str, *, table: str | None = None
+    loader: Loader,
+    prefix_uri: str,
+    *,
+    table: str | None = None,
+    time_budget: float | None = None,
 ) -> list[tuple[S3Object, str]]:
     """Objects under ``prefix_uri`` that map to a table but are not in the ledger.
 
@@ -443,12 +458,14 @@ def not_loaded(
     load failed, is still running, or was never triggered. Each object comes with
     its target table (``table`` keeps one); keys whose mapping gives an unsafe
     name can never load and are listed with the table ``"(unsafe name)"``.
-    Objects are in load order.
+    Objects are in load order. ``time_budget`` (seconds) bounds the ledger's
+    reads together.
 
     Raises:
         ConfigError: the ledger is disabled, or ``prefix_uri`` is not an S3 URI.
     """
     ledger = _ledger_table(loader)
+    deadline = Deadline.after(time_budget)
     bucket, prefix = parse_s3_uri(prefix_uri)
     classified = classify(loader.mapper, list_prefix(loader.s3, bucket, prefix))
     candidates: list[tuple[S3Object, str]] = []
@@ -462,11 +479,12 @@ def not_loaded(
         if table is None or str(target.table) == table:
             candidates += ((obj, str(target.table)) for _, obj in members)
     known: set[tuple[str, str, str]] = set()
-    if candidates and _ledger_exists(loader, ledger):
+    if candidates and _ledger_exists(loader, ledger, deadline):
         keys = [(o.bucket, o.key, o.identity or "") for o, _ in candidates]
         for chunk in lookup_chunks(keys):
             sql = loaded_identities_sql(ledger, chunk)
-            known.update((str(b), str(k), str(i)) for b, k, i in loader.transport.query(sql))
+            rows = loader.transport.query(sql, time_budget=deadline.remaining())
+            known.update((str(b), str(k), str(i)) for b, k, i in rows)
     missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
     missing.sort(key=lambda pair: load_order(pair[0]))
     return missing

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from s3redshift.config import LoaderConfig
+from s3redshift.deadline import DEFAULT_CLI_TIMEOUT_S
 from s3redshift.errors import ConfigError, InvalidEventError, S3RedshiftError
 
 if TYPE_CHECKING:
@@ -89,6 +90,26 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _timeout_option(parser: argparse.ArgumentParser, default: float, what: str) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=default,
+        metavar="SECONDS",
+        help=f"one deadline for the whole command: {what} (default: {default:g})",
+    )
+
+
 def _timestamp(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
@@ -135,6 +156,9 @@ def _parser() -> argparse.ArgumentParser:
         "The handler's JSON log lines go to stderr.",
     )
     invoke.add_argument("event", metavar="EVENT.json", help="an S3/SQS/SNS/EventBridge payload")
+    _timeout_option(
+        invoke, LOCAL_TIME_BUDGET_MS / 1000, "the handler's remaining time, as Lambda gives it"
+    )
 
     load = command(
         "load",
@@ -164,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="objects per load call, i.e. per transaction and target (default: 500)",
     )
+    _timeout_option(
+        load, DEFAULT_CLI_TIMEOUT_S, "no batch starts after it and every wait ends by it"
+    )
 
     ledger = command(
         "ledger",
@@ -190,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"print at most N rows, 0 for all (default: {DEFAULT_LEDGER_LIMIT})",
     )
+    _timeout_option(ledger, DEFAULT_CLI_TIMEOUT_S, "every read of the ledger ends by it")
 
     command(
         "demo",
@@ -307,7 +335,8 @@ def _invoke(args: argparse.Namespace, out: TextIO) -> int:
     log.addHandler(stream)
     try:
         with Loader(config) as loader:
-            response = handle(event, LocalContext(), loader=loader, log=log)
+            context = LocalContext(int(args.timeout * 1000))
+            response = handle(event, context, loader=loader, log=log)
     finally:
         log.removeHandler(stream)
     out.write(json.dumps(response, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -437,6 +466,7 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
                 dry_run=args.dry_run,
                 batch_size=args.batch_size,
                 progress=printer,
+                time_budget=args.timeout,
             )
         finally:
             printer.close()
@@ -473,7 +503,7 @@ def _ledger(args: argparse.Namespace, out: TextIO) -> int:
     limit = args.limit or None
     with Loader(config) as loader:
         if args.failed:
-            missing = not_loaded(loader, args.failed, table=table)
+            missing = not_loaded(loader, args.failed, table=table, time_budget=args.timeout)
             shown = missing if limit is None else missing[:limit]
             if shown:
                 _columns(
@@ -496,7 +526,7 @@ def _ledger(args: argparse.Namespace, out: TextIO) -> int:
                 + "\n"
             )
             return EXIT_OK
-        rows, total = ledger_rows(loader, table=table, limit=limit)
+        rows, total = ledger_rows(loader, table=table, limit=limit, time_budget=args.timeout)
     if rows:
         _columns(
             [("loaded_at", "table", "batch", "identity", "object")]

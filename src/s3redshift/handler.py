@@ -87,21 +87,18 @@ Logs
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TextIO, TypedDict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from s3redshift.backfill import BackfillSummary, backfill, parse_s3_uri
-from s3redshift.errors import InvalidEventError, LoadFailedError, S3RedshiftError
-from s3redshift.events import SkippedRecord, read_event
-from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
+from s3redshift.backfill import backfill
+from s3redshift.deadline import Deadline
+from s3redshift.errors import LoadFailedError, S3RedshiftError
+from s3redshift.events import read_event
+from s3redshift.invocation_log import LOGGER_NAME, Invocation, JsonFormatter, configure_logging
+from s3redshift.report import ObjectResult
+from s3redshift.sweep_payload import SWEEP_KEY, SweepRequest, sweep_request
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
@@ -116,15 +113,6 @@ __all__ = [
     "configure_logging",
     "handle",
 ]
-
-SWEEP_KEY = "s3redshift_sweep"
-"""The one member of a scheduled sweep's payload."""
-
-LOGGER_NAME = "s3redshift.handler"
-"""The logger every handler line goes to (unless ``handle(log=...)`` names another)."""
-
-FIELDS_ATTR = "s3redshift"
-"""Log-record attribute holding a line's fields, for :class:`JsonFormatter`."""
 
 _SHOWN_FAILURES = 3
 
@@ -142,273 +130,6 @@ class BatchResponse(TypedDict):
     """
 
     batchItemFailures: list[BatchItemFailure]  # Lambda's wire name
-
-
-# --- the sweep payload --------------------------------------------------------
-
-
-class SweepRequest(BaseModel):
-    """What a scheduled sweep asks for: the member ``s3redshift_sweep`` of its payload."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
-
-    prefixes: tuple[str, ...] = Field(min_length=1)
-    since: datetime | timedelta | None = None
-
-    @field_validator("prefixes")
-    @classmethod
-    def _s3_uris(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for uri in value:
-            try:
-                parse_s3_uri(uri)
-            except S3RedshiftError as exc:
-                raise ValueError(exc.message) from None
-        return value
-
-    @field_validator("since", mode="before")
-    @classmethod
-    def _iso_text(cls, value: object) -> object:
-        # A bare number would be read as epoch seconds or as a duration; refuse both.
-        if value is not None and not isinstance(value, str):
-            raise ValueError("must be an ISO 8601 time or duration string, such as 'P2D'")
-        return value
-
-    @field_validator("since")
-    @classmethod
-    def _not_negative(cls, value: datetime | timedelta | None) -> datetime | timedelta | None:
-        if isinstance(value, timedelta) and value < timedelta(0):
-            raise ValueError("a duration must not be negative: 'P2D' means two days back")
-        return value
-
-    def since_time(self, now: datetime) -> datetime | None:
-        """The oldest last-modified time to sweep, with a duration counted back from ``now``."""
-        if isinstance(self.since, timedelta):
-            return now - self.since
-        if self.since is not None and self.since.tzinfo is None:
-            return self.since.replace(tzinfo=UTC)
-        return self.since
-
-
-def _sweep_request(event: Mapping[str, Any]) -> SweepRequest:
-    extra = sorted(str(name) for name in event if name != SWEEP_KEY)
-    if extra:
-        raise InvalidEventError(
-            f"unknown member next to {SWEEP_KEY!r}: a sweep payload holds only "
-            f"{{{SWEEP_KEY!r}: {{'prefixes': [...], 'since': ...}}}}",
-            path=extra[0],
-        )
-    body = event[SWEEP_KEY]
-    if not isinstance(body, Mapping):
-        raise InvalidEventError(
-            "must be an object with 'prefixes' (and optionally 'since')", path=SWEEP_KEY
-        )
-    try:
-        return SweepRequest.model_validate(dict(body))
-    except ValidationError as exc:
-        error = exc.errors(include_input=False, include_url=False)[0]
-        path = SWEEP_KEY
-        for part in error["loc"]:
-            if isinstance(part, int):
-                path += f"[{part}]"
-            elif part not in ("datetime", "timedelta"):  # union branches, not members
-                path += f".{part}"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown member: a sweep takes 'prefixes' and 'since' only"
-        raise InvalidEventError(message, path=path) from None
-
-
-# --- logging -------------------------------------------------------------------
-
-
-class JsonFormatter(logging.Formatter):
-    """Formats a record as one line of JSON: the fixed members plus the line's fields.
-
-    The fields are the mapping in the record's ``s3redshift`` attribute (pass
-    ``extra={"s3redshift": {...}}``); they cannot replace ``level``,
-    ``time``, ``logger`` or ``message``. An exception attached to the record
-    is named by its class only: its text may come from a driver and hold
-    anything.
-    """
-
-    def format(self, record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, UTC)
-        line: dict[str, Any] = {
-            "level": record.levelname,
-            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        fields = getattr(record, FIELDS_ATTR, None)
-        if isinstance(fields, Mapping):
-            for name, value in fields.items():
-                line.setdefault(str(name), value)
-        if record.exc_info and record.exc_info[0] is not None:
-            line.setdefault("exception", record.exc_info[0].__name__)
-        return json.dumps(line, default=str, separators=(",", ":"))
-
-
-class _StdoutHandler(logging.StreamHandler[TextIO]):
-    """Writes to ``sys.stdout`` as it is at each line, so a replaced stdout is honoured."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stdout
-        super().emit(record)
-
-
-def configure_logging(level: int | str = logging.INFO) -> logging.Logger:
-    """Send every s3redshift log line to stdout as JSON; idempotent.
-
-    The logger stops propagating: Lambda's runtime puts a plain-text handler
-    on the root logger, which would print every line a second time, not as
-    JSON. stdout is what Lambda forwards to CloudWatch Logs, one event per line.
-    """
-    # The handler goes on the package's logger, so every s3redshift module's
-    # lines (a credentials warning, say) come out as JSON too.
-    package = logging.getLogger(LOGGER_NAME.partition(".")[0])
-    if not any(isinstance(h, _StdoutHandler) for h in package.handlers):
-        handler = _StdoutHandler()
-        handler.setFormatter(JsonFormatter())
-        package.addHandler(handler)
-    package.setLevel(level)
-    package.propagate = False
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(level)
-    return logger
-
-
-def _error_text(error: BaseException) -> str:
-    if isinstance(error, S3RedshiftError):
-        return str(error)
-    return f"unexpected {type(error).__name__}; see the function's error report"
-
-
-@dataclass
-class _Run:
-    """The tallies and log lines of one invocation (never reused across invocations)."""
-
-    log: logging.Logger
-    source: str
-    request_id: str | None
-    function_name: str | None
-    started: float = field(default_factory=time.monotonic)
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
-    rows: int = 0
-    invalid_messages: int = 0
-    skipped_records: int = 0
-    batch_item_failures: int | None = None
-
-    def line(self, level: int, message: str, **fields: Any) -> None:
-        fields = {"request_id": self.request_id, "source": self.source, **fields}
-        self.log.log(level, message, extra={FIELDS_ATTR: fields})
-
-    def object_result(self, result: ObjectResult) -> None:
-        self.counts[result.outcome] += 1
-        error = result.error
-        level = logging.INFO
-        if result.outcome == "failed":
-            level = logging.WARNING if error is not None and error.retryable else logging.ERROR
-        self.line(
-            level,
-            "object",
-            uri=result.s3_object.uri,
-            table=result.table,
-            outcome=result.outcome,
-            reason=result.reason,
-            error_kind=None if error is None else error.kind,
-            retryable=None if error is None else error.retryable,
-            message_id=result.s3_object.message_id,
-            load_errors=[
-                {"line": d.line, "column": d.column, "reason": d.reason, "code": d.code}
-                for d in result.load_errors
-            ],
-        )
-
-    def report(self, report: LoadReport) -> None:
-        for result in report.objects:
-            self.object_result(result)
-        self.rows += report.rows
-
-    def backfill(self, summary: BackfillSummary) -> None:
-        for result in summary.skipped:
-            self.object_result(result)
-        for report in summary.reports:
-            self.report(report)
-        # Failures the loader never saw: unsafe names, batches left for lack of time.
-        reported = {id(r) for report in summary.reports for r in report.objects}
-        for result in summary.failures:
-            if id(result) not in reported:
-                self.object_result(result)
-
-    def invalid(self, error: InvalidEventError) -> None:
-        self.invalid_messages += 1
-        self.line(
-            logging.ERROR,
-            "invalid_message",
-            message_id=error.message_id,
-            path=error.path,
-            uri=error.s3_uri,
-            reason=error.message,
-            error_kind=error.kind,
-        )
-
-    def skipped(self, record: SkippedRecord) -> None:
-        self.skipped_records += 1
-        self.line(
-            logging.INFO,
-            "skipped_record",
-            uri=record.uri,
-            path=record.path,
-            reason=record.reason,
-            message_id=record.message_id,
-        )
-
-    def prefix_failed(self, prefix: str, error: S3RedshiftError) -> None:
-        self.line(
-            logging.ERROR,
-            "sweep_prefix_failed",
-            prefix=prefix,
-            error_kind=error.kind,
-            retryable=error.retryable,
-            reason=str(error),
-        )
-
-    @property
-    def duration_ms(self) -> int:
-        return int((time.monotonic() - self.started) * 1000)
-
-    def totals(self) -> dict[str, Any]:
-        """The summary a direct invocation or a sweep returns."""
-        return {
-            "source": self.source,
-            "request_id": self.request_id,
-            "objects": sum(self.counts.values()),
-            "counts": dict(self.counts),
-            "skipped_records": self.skipped_records,
-            "rows": self.rows,
-            "duration_ms": self.duration_ms,
-        }
-
-    def summary(self, error: BaseException | None) -> None:
-        level = logging.INFO
-        if self.counts["failed"] or self.invalid_messages:
-            level = logging.WARNING
-        if error is not None:
-            level = logging.ERROR
-        self.line(
-            level,
-            "summary",
-            function_name=self.function_name,
-            objects=sum(self.counts.values()),
-            counts=dict(self.counts),
-            invalid_messages=self.invalid_messages,
-            skipped_records=self.skipped_records,
-            batch_item_failures=self.batch_item_failures,
-            rows=self.rows,
-            duration_ms=self.duration_ms,
-            error_kind=None if error is None else type(error).__name__,
-            error=None if error is None else _error_text(error),
-        )
 
 
 # --- the handler ---------------------------------------------------------------------
@@ -434,21 +155,21 @@ def handle(
             batch cannot be split into messages.
         LoadFailedError: a direct invocation or a sweep did not load every object.
     """
-    run = _Run(
+    run = Invocation(
         log or logging.getLogger(LOGGER_NAME),
         _source(event),
         _text_attribute(context, "aws_request_id"),
         _text_attribute(context, "function_name"),
     )
-    budget = _time_budget(context, time_margin_s)
+    deadline = Deadline.after(_time_budget(context, time_margin_s))
     try:
         result: BatchResponse | dict[str, Any]
         if run.source == "sweep":
-            result = _sweep(event, loader, budget, run)
+            result = _sweep(event, loader, deadline, run)
         elif run.source == "sqs":
-            result = _batch(event, loader, budget, run)
+            result = _batch(event, loader, deadline, run)
         else:
-            result = _direct(event, loader, budget, run)
+            result = _direct(event, loader, deadline, run)
     except Exception as exc:
         run.summary(exc)
         raise
@@ -457,14 +178,14 @@ def handle(
 
 
 def _batch(
-    event: Mapping[str, Any], loader: Loader, budget: float | None, run: _Run
+    event: Mapping[str, Any], loader: Loader, deadline: Deadline, run: Invocation
 ) -> BatchResponse:
     parsed = read_event(event)
     for skipped in parsed.skipped:
         run.skipped(skipped)
     for error in parsed.invalid:
         run.invalid(error)
-    report = loader.load(parsed.objects, time_budget=budget)
+    report = loader.load(parsed.objects, time_budget=deadline.remaining())
     run.report(report)
     failed = {error.message_id for error in parsed.invalid}
     failed.update(result.s3_object.message_id for result in report.failed)
@@ -487,14 +208,14 @@ def _batch(
 
 
 def _direct(
-    event: Mapping[str, Any], loader: Loader, budget: float | None, run: _Run
+    event: Mapping[str, Any], loader: Loader, deadline: Deadline, run: Invocation
 ) -> dict[str, Any]:
     parsed = read_event(event)
     if parsed.invalid:  # only SQS messages are read leniently; kept for safety
         raise parsed.invalid[0]
     for record in parsed.skipped:
         run.skipped(record)
-    report = loader.load(parsed.objects, time_budget=budget)
+    report = loader.load(parsed.objects, time_budget=deadline.remaining())
     run.report(report)
     if report.failed:
         raise _load_failed(report.failed, [])
@@ -502,18 +223,16 @@ def _direct(
 
 
 def _sweep(
-    event: Mapping[str, Any], loader: Loader, budget: float | None, run: _Run
+    event: Mapping[str, Any], loader: Loader, deadline: Deadline, run: Invocation
 ) -> dict[str, Any]:
-    request = _sweep_request(event)
+    request = sweep_request(event)
     since = request.since_time(datetime.now(UTC))
-    deadline = None if budget is None else time.monotonic() + budget
     prefixes: list[dict[str, Any]] = []
     failures: list[ObjectResult] = []
     errors: list[S3RedshiftError] = []
     for prefix in request.prefixes:
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
         try:
-            summary = backfill(loader, prefix, since=since, time_budget=remaining)
+            summary = backfill(loader, prefix, since=since, time_budget=deadline.remaining())
         except S3RedshiftError as exc:
             run.prefix_failed(prefix, exc)  # the other prefixes are still swept
             errors.append(exc)

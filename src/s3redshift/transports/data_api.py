@@ -102,7 +102,7 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import quote_literal
 from s3redshift.ledger import GUARD_MARKER
-from s3redshift.transaction import CopyStep, Limits, SqlStep, TransactionPlan
+from s3redshift.transaction import GUARD_PURPOSE, CopyStep, Limits, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
@@ -221,9 +221,6 @@ Redshift reports a failed cast on compute nodes as ``Invalid digit, Value 's',
 Pos 0, Type: Integer`` (code 1207), which names only the first character; a
 failed guard *statement* with that text is still the guard firing.
 """
-
-_GUARD_SQL_PREFIX = "SELECT CAST(" + quote_literal(GUARD_MARKER)
-
 
 _CLUSTER_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _WORKGROUP = re.compile(r"[a-z0-9-]{3,63}|arn:aws[a-z-]*:redshift-serverless:[^\s]+:workgroup/\S+")
@@ -777,7 +774,7 @@ class DataApiTransport:
             if pattern.search(failure.text):
                 cls = candidate
                 break
-        is_guard = isinstance(step, SqlStep) and step.sql.startswith(_GUARD_SQL_PREFIX)
+        is_guard = isinstance(step, SqlStep) and step.purpose == GUARD_PURPOSE
         if cls is BatchConflictError or (
             is_guard
             and cls is not SerializationConflictError

@@ -1,0 +1,222 @@
+"""One invocation's JSON log lines and tallies (the handler's module docstring shows them).
+
+The handler's job is routing; what an invocation writes (one line per
+object outcome, per malformed message, per skipped record, one summary) and
+the counts it answers with are kept here, in one :class:`Invocation`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+from s3redshift.errors import InvalidEventError, S3RedshiftError
+from s3redshift.events import SkippedRecord
+from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
+
+if TYPE_CHECKING:
+    from s3redshift.backfill import BackfillSummary
+
+__all__ = ["FIELDS_ATTR", "LOGGER_NAME", "Invocation", "JsonFormatter", "configure_logging"]
+
+LOGGER_NAME = "s3redshift.handler"
+"""The logger every handler line goes to (unless ``handle(log=...)`` names another)."""
+
+FIELDS_ATTR = "s3redshift"
+"""Log-record attribute holding a line's fields, for :class:`JsonFormatter`."""
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one line of JSON: the fixed members plus the line's fields.
+
+    The fields are the mapping in the record's ``s3redshift`` attribute (pass
+    ``extra={"s3redshift": {...}}``); they cannot replace ``level``,
+    ``time``, ``logger`` or ``message``. An exception attached to the record
+    is named by its class only: its text may come from a driver and hold
+    anything.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        line: dict[str, Any] = {
+            "level": record.levelname,
+            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, FIELDS_ATTR, None)
+        if isinstance(fields, Mapping):
+            for name, value in fields.items():
+                line.setdefault(str(name), value)
+        if record.exc_info and record.exc_info[0] is not None:
+            line.setdefault("exception", record.exc_info[0].__name__)
+        return json.dumps(line, default=str, separators=(",", ":"))
+
+
+class _StdoutHandler(logging.StreamHandler[TextIO]):
+    """Writes to ``sys.stdout`` as it is at each line, so a replaced stdout is honoured."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def configure_logging(level: int | str = logging.INFO) -> logging.Logger:
+    """Send every s3redshift log line to stdout as JSON; idempotent.
+
+    The logger stops propagating: Lambda's runtime puts a plain-text handler
+    on the root logger, which would print every line a second time, not as
+    JSON. stdout is what Lambda forwards to CloudWatch Logs, one event per line.
+    """
+    # The handler goes on the package's logger, so every s3redshift module's
+    # lines (a credentials warning, say) come out as JSON too.
+    package = logging.getLogger(LOGGER_NAME.partition(".")[0])
+    if not any(isinstance(h, _StdoutHandler) for h in package.handlers):
+        handler = _StdoutHandler()
+        handler.setFormatter(JsonFormatter())
+        package.addHandler(handler)
+    package.setLevel(level)
+    package.propagate = False
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.setLevel(level)
+    return logger
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, S3RedshiftError):
+        return str(error)
+    return f"unexpected {type(error).__name__}; see the function's error report"
+
+
+@dataclass
+class Invocation:
+    """The tallies and log lines of one invocation (never reused across invocations)."""
+
+    log: logging.Logger
+    source: str
+    request_id: str | None
+    function_name: str | None
+    started: float = field(default_factory=time.monotonic)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    rows: int = 0
+    invalid_messages: int = 0
+    skipped_records: int = 0
+    batch_item_failures: int | None = None
+
+    def line(self, level: int, message: str, **fields: Any) -> None:
+        fields = {"request_id": self.request_id, "source": self.source, **fields}
+        self.log.log(level, message, extra={FIELDS_ATTR: fields})
+
+    def object_result(self, result: ObjectResult) -> None:
+        self.counts[result.outcome] += 1
+        error = result.error
+        level = logging.INFO
+        if result.outcome == "failed":
+            level = logging.WARNING if error is not None and error.retryable else logging.ERROR
+        self.line(
+            level,
+            "object",
+            uri=result.s3_object.uri,
+            table=result.table,
+            outcome=result.outcome,
+            reason=result.reason,
+            error_kind=None if error is None else error.kind,
+            retryable=None if error is None else error.retryable,
+            message_id=result.s3_object.message_id,
+            load_errors=[
+                {"line": d.line, "column": d.column, "reason": d.reason, "code": d.code}
+                for d in result.load_errors
+            ],
+        )
+
+    def report(self, report: LoadReport) -> None:
+        for result in report.objects:
+            self.object_result(result)
+        self.rows += report.rows
+
+    def backfill(self, summary: BackfillSummary) -> None:
+        for result in summary.skipped:
+            self.object_result(result)
+        for report in summary.reports:
+            self.report(report)
+        # Failures the loader never saw: unsafe names, batches left for lack of time.
+        reported = {id(r) for report in summary.reports for r in report.objects}
+        for result in summary.failures:
+            if id(result) not in reported:
+                self.object_result(result)
+
+    def invalid(self, error: InvalidEventError) -> None:
+        self.invalid_messages += 1
+        self.line(
+            logging.ERROR,
+            "invalid_message",
+            message_id=error.message_id,
+            path=error.path,
+            uri=error.s3_uri,
+            reason=error.message,
+            error_kind=error.kind,
+        )
+
+    def skipped(self, record: SkippedRecord) -> None:
+        self.skipped_records += 1
+        self.line(
+            logging.INFO,
+            "skipped_record",
+            uri=record.uri,
+            path=record.path,
+            reason=record.reason,
+            message_id=record.message_id,
+        )
+
+    def prefix_failed(self, prefix: str, error: S3RedshiftError) -> None:
+        self.line(
+            logging.ERROR,
+            "sweep_prefix_failed",
+            prefix=prefix,
+            error_kind=error.kind,
+            retryable=error.retryable,
+            reason=str(error),
+        )
+
+    @property
+    def duration_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+    def totals(self) -> dict[str, Any]:
+        """The summary a direct invocation or a sweep returns."""
+        return {
+            "source": self.source,
+            "request_id": self.request_id,
+            "objects": sum(self.counts.values()),
+            "counts": dict(self.counts),
+            "skipped_records": self.skipped_records,
+            "rows": self.rows,
+            "duration_ms": self.duration_ms,
+        }
+
+    def summary(self, error: BaseException | None) -> None:
+        level = logging.INFO
+        if self.counts["failed"] or self.invalid_messages:
+            level = logging.WARNING
+        if error is not None:
+            level = logging.ERROR
+        self.line(
+            level,
+            "summary",
+            function_name=self.function_name,
+            objects=sum(self.counts.values()),
+            counts=dict(self.counts),
+            invalid_messages=self.invalid_messages,
+            skipped_records=self.skipped_records,
+            batch_item_failures=self.batch_item_failures,
+            rows=self.rows,
+            duration_ms=self.duration_ms,
+            error_kind=None if error is None else type(error).__name__,
+            error=None if error is None else _error_text(error),
+        )
