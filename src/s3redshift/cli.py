@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from s3redshift import __version__
 from s3redshift.config import LoaderConfig
 from s3redshift.deadline import DEFAULT_CLI_TIMEOUT_S
 from s3redshift.errors import ConfigError, InvalidEventError, S3RedshiftError
@@ -129,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common_options(parser, subcommand=False)
+    parser.add_argument("--version", action="version", version=f"s3redshift {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, description: str = "") -> argparse.ArgumentParser:

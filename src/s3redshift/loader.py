@@ -159,8 +159,10 @@ class Loader:
 
     # --- the load ------------------------------------------------------------
 
-    def load(self, objects: Iterable[S3Object], *, time_budget: float | None = None) -> LoadReport:
-        """Load ``objects``; never raises for a per-object problem, reports it.
+    def load(
+        self, objects: Iterable[S3Object] | S3Object, *, time_budget: float | None = None
+    ) -> LoadReport:
+        """Load ``objects`` (or one object); never raises for a per-object problem, reports it.
 
         ``time_budget`` (seconds) bounds retries and stops new targets from
         starting once it has run out; their objects are reported ``failed``
@@ -168,7 +170,13 @@ class Loader:
         """
         started = self._clock()
         deadline = None if time_budget is None else started + time_budget
-        items = list(objects)
+        items = [objects] if isinstance(objects, S3Object) else list(objects)
+        strays = sorted({type(o).__name__ for o in items if not isinstance(o, S3Object)})
+        if strays:
+            raise TypeError(
+                f"Loader.load takes S3Object values (from s3redshift.events), got {strays}; "
+                "parse an event with read_event() or build S3Object(bucket=..., key=...)"
+            )
         classified = classify(self.mapper, items)
         results: dict[int, ObjectResult] = dict(classified.skipped)
         groups = {
