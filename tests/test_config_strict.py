@@ -210,3 +210,17 @@ def test_well_formed_dsns_are_accepted(dsn: str) -> None:
     config = LoaderConfig.from_mapping({"target": {"kind": "postgres", "dsn": dsn}})
     assert config.target.dsn is not None
     assert config.target.dsn.get_secret_value() == dsn
+
+
+@pytest.mark.parametrize("name", ["s3redshift.yaml", "s3redshift.yml", "s3redshift.ini", "conf"])
+def test_a_configuration_file_that_is_not_toml_or_json_is_refused_by_name(
+    tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_text("target:\n  kind: postgres\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        LoaderConfig.from_file(path)
+    message = str(caught.value)
+    assert name in message
+    assert "TOML (.toml) or JSON (.json)" in message
+    assert "Expected" not in message  # not a TOML parser's complaint

@@ -261,14 +261,24 @@ class LoaderConfig(BaseModel):
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Self:
-        """Read a ``.toml`` or ``.json`` file (by extension; TOML otherwise)."""
+        """Read a ``.toml`` or ``.json`` file (by its extension; any other is refused).
+
+        A ``.yaml`` file read as TOML would fail with a TOML parser's complaint
+        about the first line, which says nothing about the real mistake.
+        """
         file = Path(path)
+        if file.suffix.lower() not in (".toml", ".json"):
+            kind = f"a {file.suffix} file" if file.suffix else "a file without an extension"
+            raise ConfigError(
+                f"configuration file {str(file)!r} is {kind}; write the configuration as "
+                "TOML (.toml) or JSON (.json)"
+            )
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read configuration file {str(file)!r}: {exc}") from None
         try:
-            data = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+            data = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"configuration file {str(file)!r} is not valid: {exc}") from None
         if not isinstance(data, dict):
