@@ -415,6 +415,22 @@ def test_a_403_on_head_with_the_listing_refused_too_is_a_permission_error(
     assert "s3:ListBucket" in str(result.error)
 
 
+def test_an_event_for_a_bucket_that_does_not_exist_fails_naming_the_bucket(
+    pg: Any, s3: S3Client, bucket: str, dsn: str
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    fine = put(s3, bucket, "kpis/fine.csv", "2\n")
+    nowhere = S3Object(bucket=f"{bucket}-gone", key="kpis/a.csv", etag="0" * 32, size=2)
+    with Loader(config_for(dsn), s3_client=s3) as loader:
+        report = loader.load([nowhere, fine])
+
+    outcome = {r.s3_object.uri: r for r in report.objects}
+    gone = outcome[nowhere.uri]
+    assert gone.outcome == "failed"  # not "superseded: deleted since the event"
+    assert f"the bucket '{bucket}-gone' does not exist" in (gone.reason or "")
+    assert outcome[fine.uri].outcome == "loaded"
+
+
 def test_a_key_with_nul_fails_before_any_sql_and_its_neighbours_load(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from s3redshift.classify import classify
 from s3redshift.config import LoaderConfig
@@ -479,33 +479,46 @@ class Loader:
             return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
         except Exception as exc:
             code = s3_error_code(exc)
-            if code in ("404", "NoSuchKey", "NotFound"):
-                return None
-            if code in ("403", "AccessDenied") and not self._listed(o):
-                return None
+            table = str(target.table)
+            if code in ("404", "NoSuchKey", "NotFound", "403", "AccessDenied"):
+                listing = self._list_key(o)
+                if listing == "no-bucket":
+                    return PermanentError(
+                        f"the bucket {o.bucket!r} does not exist (HeadObject answered {code}); "
+                        "check the event's bucket name",
+                        s3_uri=o.uri,
+                        table=table,
+                    )
+                if code in ("404", "NoSuchKey", "NotFound") or listing == "absent":
+                    return None
             return translate_s3_error(
                 exc,
                 action="HeadObject",
                 permission="s3:GetObject on the object (and s3:ListBucket for its key)",
                 s3_uri=o.uri,
-                table=str(target.table),
+                table=table,
             )
 
-    def _listed(self, o: S3Object) -> bool:
-        """Whether a listing shows the key: how a 403 on HEAD tells "gone" from "denied".
+    def _list_key(self, o: S3Object) -> Literal["listed", "absent", "no-bucket", "unknown"]:
+        """What a listing says of the key: how a failed HEAD tells its causes apart.
 
-        S3 answers HeadObject on a missing key with 403 instead of 404 unless
-        the caller may list the whole bucket, which a role limited to its
-        source prefixes may not. A listing whose prefix is the key itself is
-        inside those prefixes; the key sorts first among the keys it starts,
-        so one entry is enough. A refused or failed listing counts as listed:
-        the 403 then stays what it may well be, a real permission problem.
+        HEAD answers without a body, so a 404 does not say whether the key or
+        the whole bucket is missing, and S3 answers HeadObject on a missing key
+        with 403 instead of 404 unless the caller may list the whole bucket,
+        which a role limited to its source prefixes may not. A listing whose
+        prefix is the key itself is inside those prefixes; the key sorts first
+        among the keys it starts, so one entry is enough. A refused or failed
+        listing is ``unknown``: a 403 then stays what it may well be, a real
+        permission problem.
         """
+        from s3redshift.s3_errors import s3_error_code
+
         try:
             page = self.s3.list_objects_v2(Bucket=o.bucket, Prefix=o.key, MaxKeys=1)
-        except Exception:
-            return True
-        return any(item.get("Key") == o.key for item in page.get("Contents", []))
+        except Exception as exc:
+            return "no-bucket" if s3_error_code(exc) == "NoSuchBucket" else "unknown"
+        listed = any(item.get("Key") == o.key for item in page.get("Contents", []))
+        return "listed" if listed else "absent"
 
     def _ensure_ledger(self, time_budget: float | None) -> None:
         ledger = self.ledger
