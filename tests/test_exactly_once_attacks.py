@@ -415,6 +415,29 @@ def test_a_403_on_head_with_the_listing_refused_too_is_a_permission_error(
     assert "s3:ListBucket" in str(result.error)
 
 
+def test_a_403_on_head_with_an_empty_truncated_listing_is_not_taken_for_gone(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
+) -> None:
+    """S3 may return fewer keys than MaxKeys (even none) with IsTruncated: that proves nothing."""
+    execute(pg, "CREATE TABLE kpis (id INT)")
+    there = put(s3, bucket, "kpis/a.csv", "1\n")
+    client = _prefix_limited_client(embedded_env, s3, bucket, frozenset({there.key}))
+
+    def short_page(**_: Any) -> tuple[Any, dict[str, Any]]:
+        from botocore.awsrequest import AWSResponse
+
+        page = {"IsTruncated": True, "KeyCount": 0, "Name": bucket, "Prefix": there.key}
+        return AWSResponse("https://s3.invalid", 200, {}, None), page
+
+    client.meta.events.register_first("before-call.s3.ListObjectsV2", short_page)
+    with Loader(config_for(dsn), s3_client=client) as loader:
+        report = loader.load([there])
+
+    (result,) = report.objects
+    assert result.outcome == "failed"  # redelivered, never "superseded"
+    assert isinstance(result.error, PermissionDeniedError)
+
+
 def test_an_event_for_a_bucket_that_does_not_exist_fails_naming_the_bucket(
     pg: Any, s3: S3Client, bucket: str, dsn: str
 ) -> None:

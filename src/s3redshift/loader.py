@@ -370,7 +370,9 @@ class Loader:
         Once a rejection named no file, objects go one per transaction, so the
         bad one shows itself.
         """
-        entries = [m.entry for m in pending if m.entry]
+        entries = [m.entry for m in pending if m.entry is not None]
+        # The transaction loads the head of `pending`: every member must have its entry.
+        assert len(entries) == len(pending), "a pending object without its S3 identity"
         columns: tuple[str, ...] = ()
         if target.rule.mode == "upsert":
             columns = target.rule.columns or self.table_columns(
@@ -517,8 +519,11 @@ class Loader:
             page = self.s3.list_objects_v2(Bucket=o.bucket, Prefix=o.key, MaxKeys=1)
         except Exception as exc:
             return "no-bucket" if s3_error_code(exc) == "NoSuchBucket" else "unknown"
-        listed = any(item.get("Key") == o.key for item in page.get("Contents", []))
-        return "listed" if listed else "absent"
+        if any(item.get("Key") == o.key for item in page.get("Contents", [])):
+            return "listed"
+        # S3 may answer with fewer keys than asked for and say so: an empty,
+        # truncated page proves nothing about the key.
+        return "unknown" if page.get("IsTruncated") else "absent"
 
     def _ensure_ledger(self, time_budget: float | None) -> None:
         ledger = self.ledger
