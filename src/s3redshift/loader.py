@@ -373,11 +373,7 @@ class Loader:
         entries = [m.entry for m in pending if m.entry is not None]
         # The transaction loads the head of `pending`: every member must have its entry.
         assert len(entries) == len(pending), "a pending object without its S3 identity"
-        columns: tuple[str, ...] = ()
-        if target.rule.mode == "upsert":
-            columns = target.rule.columns or self.table_columns(
-                target.table, time_budget=time_budget
-            )
+        columns = self._insert_columns(target, time_budget)
         loaded_at = ledger_timestamp(self._now())
         if isolate:
             return plan_transaction(
@@ -570,6 +566,12 @@ class Loader:
                 remaining.append(m)
         return remaining
 
+    def _insert_columns(self, target: Target, time_budget: float | None) -> tuple[str, ...]:
+        """The columns an upsert inserts by name: the rule's, else the table's (read once)."""
+        if target.rule.mode != "upsert":
+            return ()
+        return target.rule.columns or self.table_columns(target.table, time_budget=time_budget)
+
     def table_columns(
         self, table: TableRef, *, time_budget: float | None = None
     ) -> tuple[str, ...]:
@@ -607,11 +609,7 @@ class Loader:
         manifests and the object list are put to S3 (their URIs appended to
         ``written`` as each one lands).
         """
-        columns: tuple[str, ...] = ()
-        if target.rule.mode == "upsert":
-            columns = target.rule.columns or self.table_columns(
-                target.table, time_budget=time_budget
-            )
+        columns = self._insert_columns(target, time_budget)
         planned = plan_transaction(
             target,
             entries,

@@ -1,4 +1,4 @@
-"""S3 errors as project errors: one table of codes, one translation function.
+"""S3 errors as project errors: one translation function, naming what to grant.
 
 The loader talks to S3 for three things (HeadObject before a load, PutObject
 of its manifests and object lists, DeleteObject when it cleans them up), and
@@ -9,9 +9,7 @@ classified in :mod:`s3redshift.aws_errors`, with every other AWS service's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from s3redshift.aws_errors import AWS_ERRORS, SERVICE_ERRORS, aws_error_class, aws_error_code
+from s3redshift.aws_errors import aws_error_class, aws_error_code
 from s3redshift.errors import (
     ConfigError,
     ConnectionLostError,
@@ -22,18 +20,7 @@ from s3redshift.errors import (
     S3RedshiftError,
 )
 
-__all__ = ["S3_ERRORS", "s3_error_code", "translate_s3_error"]
-
-S3_ERRORS: Mapping[str, type[S3RedshiftError]] = {
-    **{code: cls for code, cls in AWS_ERRORS.items() if cls is not ConfigError},
-    **SERVICE_ERRORS["s3"],
-}
-"""S3 error codes (and the bare HTTP statuses HEAD answers with) → error classes.
-
-The codes :mod:`s3redshift.aws_errors` gives every service, and S3's own. A
-request AWS calls invalid is a permanent failure of the file, not a
-configuration error, here.
-"""
+__all__ = ["s3_error_code", "translate_s3_error"]
 
 
 def s3_error_code(exc: BaseException) -> str:
@@ -66,8 +53,8 @@ def translate_s3_error(
         return exc
     if isinstance(exc, ClientError):
         code = s3_error_code(exc) or "unknown"
-        cls = S3_ERRORS.get(code) or aws_error_class("s3", code)
-        if cls is ConfigError:
+        cls = aws_error_class("s3", code)
+        if cls is ConfigError:  # a request S3 calls invalid fails the file, not the setup
             cls = PermanentError
         if cls is PermissionDeniedError:
             message = f"S3 refused {action} ({code}); allow {permission} to the loader's role"

@@ -64,7 +64,7 @@ cancelled, since it may be about to commit -- it keeps running in Redshift and
 the next attempt finds it as above.
 
 **Errors** are translated in one place, :meth:`DataApiTransport._translate`,
-from the tables :data:`API_ERRORS` (API exceptions by code) and
+from the tables :func:`s3redshift.aws_errors.aws_error_class` (API exceptions by code) and
 :data:`FAILURE_PATTERNS` (the cluster's error text of a ``FAILED`` statement).
 A rejected data COPY's rows are read back from ``SYS_LOAD_ERROR_DETAIL`` (and
 ``STL_LOAD_ERRORS`` on provisioned clusters) by the sub-statement's
@@ -81,7 +81,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from s3redshift.aws_errors import AWS_ERRORS, SERVICE_ERRORS, aws_error_class
+from s3redshift.aws_errors import aws_error_class
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
@@ -110,7 +110,6 @@ if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
 
 __all__ = [
-    "API_ERRORS",
     "DATA_API_LIMITS",
     "FAILURE_PATTERNS",
     "MAX_SQL_BYTES",
@@ -143,13 +142,6 @@ TERMINAL: Final = frozenset({"FINISHED"}) | FAILED_STATES
 
 LOAD_ERROR_LIMIT: Final = 100
 """Rows of load-error detail read back after a rejected COPY."""
-
-API_ERRORS: Mapping[str, type[S3RedshiftError]] = {
-    **AWS_ERRORS,
-    **SERVICE_ERRORS["redshift-data"],
-}
-"""Data API exception codes → error classes (from :mod:`s3redshift.aws_errors`);
-any other code is retryable."""
 
 FAILURE_PATTERNS: tuple[tuple[re.Pattern[str], type[S3RedshiftError]], ...] = (
     (re.compile(re.escape(GUARD_MARKER)), BatchConflictError),
@@ -737,9 +729,9 @@ class DataApiTransport:
     ) -> S3RedshiftError:
         """The project error for an API exception or a failed statement.
 
-        API exceptions go by :data:`API_ERRORS`; a failed statement's text by
-        :data:`FAILURE_PATTERNS`, knowing which plan step failed (the guard, a
-        data COPY). Unknown errors are retryable.
+        API exceptions go by :func:`~s3redshift.aws_errors.aws_error_class`; a
+        failed statement's text by :data:`FAILURE_PATTERNS`, knowing which plan
+        step failed (the guard, a data COPY). Unknown errors are retryable.
         """
         if plan is not None:
             table = str(plan.target)
