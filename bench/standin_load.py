@@ -8,6 +8,7 @@ import uuid
 
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
+from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 
@@ -50,7 +51,11 @@ def run() -> None:
             started = time.perf_counter()
             replay = loader.load(objects)
             second = time.perf_counter() - started
-        cursor.execute("SELECT count(DISTINCT xmin::text) FROM s3redshift.load_ledger")
+        ledgers = [config.ledger.table_for(TableRef("public", f"t{t}")) for t in range(TABLES)]
+        union = " UNION ALL ".join(
+            f"SELECT xmin::text AS x FROM {ledger.sql}" for ledger in ledgers
+        )
+        cursor.execute(f"SELECT count(DISTINCT x) FROM ({union}) AS xs")
         [(transactions,)] = cursor.fetchall()
         admin.close()
     print(f"objects uploaded: {OBJECTS} in {uploaded:.1f} s (moto server)")

@@ -137,7 +137,9 @@ def test_plan_text_shows_how_each_transport_sends_the_transaction(tmp_path: Path
     assert lines[1] == "-- redshift_connector: one transaction on one session"
     assert lines[2] == "BEGIN;"
     assert lines[3] == "-- SET LOCAL statement_timeout TO <the time budget, in ms>;"
-    assert lines[4].startswith('LOCK "s3redshift"."load_ledger", "analytics"."kpis"')
+    assert lines[4].startswith(
+        'LOCK "s3redshift"."load_ledger_analytics_kpis_11df77cc", "analytics"."kpis"'
+    )
     assert "COMMIT;" in lines
     cfg = tmp_path / "data-api.toml"
     cfg.write_text(

@@ -50,7 +50,7 @@ manifest_prefix = "_s3redshift/manifests/"
 
 [ledger]
 enabled = true
-table = "s3redshift.load_ledger"
+schema = "s3redshift"
 
 [[tables]]
 pattern = "{table}/**"

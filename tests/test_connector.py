@@ -279,15 +279,19 @@ def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
     return [
         'CREATE SCHEMA IF NOT EXISTS "s3redshift"',
         COMMIT,
-        'CREATE TABLE IF NOT EXISTS "s3redshift"."load_ledger" ("bucket" VARCHAR(63) NOT NULL, '
+        'CREATE TABLE IF NOT EXISTS "s3redshift"."load_ledger_public_kpis_54cfea16" '
+        '("bucket" VARCHAR(63) NOT NULL, '
         '"object_key" VARCHAR(1024) NOT NULL, "object_identity" VARCHAR(1024) NOT NULL, '
         '"object_size" BIGINT NOT NULL, "target_table" VARCHAR(300) NOT NULL, '
-        '"batch_id" VARCHAR(64) NOT NULL, "loaded_at" TIMESTAMP NOT NULL)',
+        '"batch_id" VARCHAR(64) NOT NULL, "loaded_at" TIMESTAMP NOT NULL) '
+        'SORTKEY ("object_key")',
         COMMIT,
-        'SELECT "bucket", "object_key", "object_identity" FROM "s3redshift"."load_ledger" '
-        f"WHERE (\"bucket\" = '{bucket}' AND \"object_key\" = '{key}' "
+        'SELECT "bucket", "object_key", "object_identity" FROM '
+        '"s3redshift"."load_ledger_public_kpis_54cfea16" '
+        f"WHERE \"object_key\" IN ('{key}') "
+        f"AND ((\"bucket\" = '{bucket}' AND \"object_key\" = '{key}' "
         f'AND OCTET_LENGTH("object_key") = {len(key)} '  # ASCII keys: bytes == characters
-        f"AND \"object_identity\" = '{identity}')",
+        f"AND \"object_identity\" = '{identity}'))",
         COMMIT,
     ]
 
@@ -304,14 +308,14 @@ def with_timeouts(statements: list[str], milliseconds: int) -> list[str]:
 
 def transaction_head(bucket: str, batch: str) -> list[str]:
     return [
-        'LOCK "s3redshift"."load_ledger", "public"."kpis"',
+        'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"',
         'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
         'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT)',
         f'COPY "s3redshift_batch" FROM \'s3://{bucket}/_s3redshift/manifests/public.kpis/'
         f"{batch}.objects.csv' IAM_ROLE default FORMAT AS CSV REGION AS 'eu-west-1' "
         "COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF",
         "SELECT CAST('s3redshift: already loaded: ' || b.\"object_key\" AS INTEGER) "
-        'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger" AS l '
+        'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger_public_kpis_54cfea16" AS l '
         'ON l."bucket" = b."bucket" AND l."object_key" = b."object_key" '
         'AND OCTET_LENGTH(l."object_key") = OCTET_LENGTH(b."object_key") '
         'AND l."object_identity" = b."object_identity" LIMIT 1',
@@ -328,7 +332,8 @@ def data_copy(table: str, bucket: str, batch: str) -> str:
 
 def transaction_tail(batch: str) -> list[str]:
     return [
-        'INSERT INTO "s3redshift"."load_ledger" ("bucket", "object_key", "object_identity", '
+        'INSERT INTO "s3redshift"."load_ledger_public_kpis_54cfea16" ("bucket", "object_key", '
+        '"object_identity", '
         '"object_size", "target_table", "batch_id", "loaded_at") SELECT "bucket", "object_key", '
         '"object_identity", "object_size", \'public.kpis\', '
         f"'{batch}', CAST('2026-11-28 12:00:00.000000' AS TIMESTAMP) FROM \"s3redshift_batch\"",

@@ -410,7 +410,7 @@ def test_golden_batch_for_each_mode(stubbed: Any, mode: str) -> None:
     assert kinds(sqls) == GOLDEN_KINDS[mode]
     assert len(sqls) <= MAX_STATEMENTS
     assert sum(len(s.encode()) for s in sqls) <= MAX_SQL_BYTES
-    assert sqls[0] == 'LOCK "s3redshift"."load_ledger", "public"."kpis"'
+    assert sqls[0] == 'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"'
     if mode == "replace":
         assert sqls[4] == 'DELETE FROM "public"."kpis"'
     data_at = next(

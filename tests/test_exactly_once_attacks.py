@@ -17,6 +17,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, MappingError, PermissionDeniedError, RetryableError
 from s3redshift.events import S3Object
+from s3redshift.identifiers import TableRef
+from s3redshift.ledger import ledger_table_for
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.local.standin import StandInConnector
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 MANIFESTS = "_s3redshift/manifests/"
+KPIS_LEDGER = '"s3redshift"."load_ledger_public_kpis_54cfea16"'
+"""The ledger table of public.kpis, spelt out: the name is part of the contract."""
 
 
 class Interrupted(BaseException):
@@ -162,7 +166,7 @@ def test_same_object_with_and_without_its_etag_in_one_batch_loads_once(
 
     assert sorted(r.outcome for r in report.objects) == ["duplicate", "loaded"]
     assert query(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (2,)]
-    assert query(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(1,)]
+    assert query(pg, f"SELECT count(*) FROM {KPIS_LEDGER}") == [(1,)]
 
 
 def test_same_version_named_by_version_id_and_by_etag_loads_once(
@@ -180,9 +184,7 @@ def test_same_version_named_by_version_id_and_by_etag_loads_once(
 
     assert sorted(r.outcome for r in report.objects) == ["duplicate", "loaded"]
     assert query(pg, "SELECT id FROM kpis") == [(7,)]
-    assert query(pg, "SELECT object_identity FROM s3redshift.load_ledger") == [
-        (response["VersionId"],)
-    ]
+    assert query(pg, f"SELECT object_identity FROM {KPIS_LEDGER}") == [(response["VersionId"],)]
 
 
 # --- any exit from a transaction rolls it back ----------------------------------
@@ -225,8 +227,10 @@ def test_an_interrupted_transaction_is_never_committed_later(
     replay = loader.load([first])  # SQS redelivers the interrupted message
     assert [r.outcome for r in replay.objects] == ["loaded"]
     assert query(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (2,)]
-    ledger = query(pg, "SELECT object_key FROM s3redshift.load_ledger ORDER BY object_key")
-    assert ledger == [("kpis/a.csv",), ("other/b.csv",)]
+    # Each table has its own ledger table.
+    other_ledger = ledger_table_for("s3redshift", TableRef("public", "other")).sql
+    assert query(pg, f"SELECT object_key FROM {KPIS_LEDGER}") == [("kpis/a.csv",)]
+    assert query(pg, f"SELECT object_key FROM {other_ledger}") == [("other/b.csv",)]
     assert [r.outcome for r in loader.load([first]).objects] == ["duplicate"]
 
 
@@ -257,20 +261,33 @@ def test_a_key_naming_the_ledger_through_a_capture_is_refused_and_forges_nothing
     for key in ("s3redshift/load_ledger/forged.csv", "s3redshift/notes/x.csv"):
         assert outcome[key].outcome == "failed"
         assert isinstance(outcome[key].error, MappingError)
-        assert "s3redshift.load_ledger" in (outcome[key].reason or "")
+        assert "schema s3redshift holds the loader's ledger" in (outcome[key].reason or "")
     assert outcome["sales/orders/next.csv"].outcome == "loaded"
     assert query(pg, "SELECT id FROM sales.orders") == [(5,)]
-    assert query(pg, "SELECT object_key FROM s3redshift.load_ledger") == [
-        ("sales/orders/next.csv",)
-    ]
+    orders_ledger = ledger_table_for("s3redshift", TableRef("sales", "orders")).sql
+    assert query(pg, f"SELECT object_key FROM {orders_ledger}") == [("sales/orders/next.csv",)]
 
 
-def test_a_ledger_in_a_schema_the_rules_load_into_is_refused_when_read() -> None:
+@pytest.mark.parametrize(
+    ("ledger", "named"),
+    [
+        # A ledger in a schema the rules load into could be loaded over.
+        ({"schema": "public"}, ("ledger.schema", "public")),
+        # The one-table ledger of earlier versions: say what replaced it.
+        (
+            {"table": "audit.load_ledger"},
+            ("ledger.table was replaced by ledger.schema", "Upgrading"),
+        ),
+    ],
+    ids=["schema_the_rules_load_into", "replaced_table_key"],
+)
+def test_a_ledger_setting_that_cannot_hold_is_refused_when_read(
+    ledger: dict[str, str], named: tuple[str, str]
+) -> None:
     with pytest.raises(ConfigError) as caught:
-        config_for("postgresql://u@127.0.0.1:5/db", ledger={"table": "public.load_ledger"})
-    message = caught.value.message
-    assert "ledger.table" in message
-    assert "public" in message
+        config_for("postgresql://u@127.0.0.1:5/db", ledger=ledger)
+    for text in named:
+        assert text in caught.value.message
 
 
 # --- every per-object problem is a typed outcome ----------------------------------

@@ -22,6 +22,7 @@ from s3redshift.config import LoaderConfig
 from s3redshift.errors import BatchConflictError, DataRejectedError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
+from s3redshift.ledger import ledger_table_for
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.manifest import ManifestEntry
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def ledger_of(table: str) -> str:
+    """The SQL name of public.<table>'s ledger (one ledger table per target)."""
+    return ledger_table_for("s3redshift", TableRef("public", table)).sql
+
 
 CSV_RULE = {
     "pattern": "{table}/**",
@@ -146,7 +153,7 @@ def test_same_batch_twice_loads_once_and_reports_duplicates(
     assert second.outcomes() == ["duplicate"] * 3
     assert [r.reason for r in second.objects] == ["already loaded"] * 3
     assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(0,), (1,), (2,)]
-    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(3,)]
+    assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(3,)]
 
 
 def test_repeat_inside_one_batch_is_a_duplicate(
@@ -216,8 +223,9 @@ def test_bad_row_fails_only_its_file_and_leaves_nothing_of_the_failed_try(
     assert "not-a-number" in detail.reason
     assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (3,)]
     assert rows(pg, "SELECT id FROM other") == [(9,)]
-    ledger = rows(pg, "SELECT object_key FROM s3redshift.load_ledger ORDER BY object_key")
-    assert ledger == [("kpis/1.csv",), ("kpis/3.csv",), ("other/x.csv",)]
+    ledger = rows(pg, f"SELECT object_key FROM {ledger_of('kpis')} ORDER BY object_key")
+    assert ledger == [("kpis/1.csv",), ("kpis/3.csv",)]
+    assert rows(pg, f"SELECT object_key FROM {ledger_of('other')}") == [("other/x.csv",)]
     kpis = next(t for t in report.targets if t.table == "public.kpis")
     assert kpis.attempts == 2
     assert kpis.rows == 2
@@ -231,7 +239,7 @@ def test_failed_transaction_leaves_no_rows_and_no_ledger_entries(
     report = make_loader().load([bad])
     assert report.outcomes() == ["failed"]
     assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
-    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(0,)]
+    assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(0,)]
 
 
 def test_event_for_a_key_loads_only_that_object_not_its_prefix_siblings(
@@ -311,7 +319,10 @@ def test_reupload_loads_again_and_old_event_replay_never_loads_twice(
     assert v2.etag != v1.etag
     assert make_loader().load([v2]).outcomes() == ["loaded"]
     replay = make_loader().load([v1, v2])
-    assert replay.outcomes() == ["superseded", "duplicate"]
+    # Both versions are in the ledger, so the ledger (asked before S3) answers
+    # both: v1 is a duplicate although S3 now holds v2.
+    assert replay.outcomes() == ["duplicate", "duplicate"]
+    assert [r.reason for r in replay.objects] == ["already loaded"] * 2
     assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(1, "first"), (2, "second")]
 
 
@@ -371,9 +382,12 @@ def test_thousand_objects_over_five_tables_take_exactly_five_transactions(
         [(count, distinct)] = rows(pg, f"SELECT count(*), count(DISTINCT xmin::text) FROM {t}")
         assert (count, distinct) == (200, 1)
         writers.update(r[0] for r in rows(pg, f"SELECT DISTINCT xmin::text FROM {t}"))
-    ledger_writers = rows(pg, "SELECT DISTINCT xmin::text FROM s3redshift.load_ledger")
+    # Each table's ledger rows were written by that table's own transaction.
+    for t in tables:
+        ledger_writers = rows(pg, f"SELECT DISTINCT xmin::text FROM {ledger_of(t)}")
+        table_writers = rows(pg, f"SELECT DISTINCT xmin::text FROM {t}")
+        assert ledger_writers == table_writers
     assert len(writers) == 5
-    assert {r[0] for r in ledger_writers} == writers
 
 
 def test_guard_aborts_a_transaction_whose_objects_are_already_in_the_ledger(
@@ -391,7 +405,7 @@ def test_guard_aborts_a_transaction_whose_objects_are_already_in_the_ledger(
     with pytest.raises(BatchConflictError):
         loader.transport.run(plan)
     assert rows(pg, "SELECT id FROM kpis") == [(1,)]
-    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(1,)]
+    assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(1,)]
 
 
 def test_dropped_connection_is_retried_on_a_fresh_connection(
@@ -546,4 +560,4 @@ def test_replace_with_one_bad_file_keeps_the_old_rows_and_loads_nothing(
     assert good_result.error.retryable is True
     assert "replace loads a batch whole" in good_result.error.message
     assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(100, "old"), (101, "old")]
-    assert rows(pg, "SELECT count(*) FROM s3redshift.load_ledger") == [(0,)]
+    assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(0,)]

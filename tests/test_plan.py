@@ -80,20 +80,21 @@ def test_append_plan_is_exactly_the_documented_transaction() -> None:
     batch = re.search(r"/([0-9a-f]{32})\.objects\.csv'", sqls[2]).group(1)  # type: ignore[union-attr]
     prefix = f"s3://data-bucket/_s3redshift/manifests/public.kpis/{batch}"
     assert sqls[:6] == [
-        'LOCK "s3redshift"."load_ledger", "public"."kpis"',
+        'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"',
         'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
         'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT)',
         f"COPY \"s3redshift_batch\" FROM '{prefix}.objects.csv' IAM_ROLE '{ROLE}' "
         "FORMAT AS CSV REGION AS 'eu-west-1' COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF",
         "SELECT CAST('s3redshift: already loaded: ' || b.\"object_key\" AS INTEGER) "
-        'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger" AS l ON '
+        'FROM "s3redshift_batch" AS b JOIN "s3redshift"."load_ledger_public_kpis_54cfea16" AS l ON '
         'l."bucket" = b."bucket" AND l."object_key" = b."object_key" AND '
         'OCTET_LENGTH(l."object_key") = OCTET_LENGTH(b."object_key") AND '
         'l."object_identity" = b."object_identity" LIMIT 1',
         f"COPY \"public\".\"kpis\" FROM '{prefix}.manifest' IAM_ROLE '{ROLE}' FORMAT AS CSV "
         "REGION AS 'eu-west-1' MANIFEST IGNOREHEADER AS 1 COMPUPDATE OFF MAXERROR AS 0 "
         "STATUPDATE OFF",
-        'INSERT INTO "s3redshift"."load_ledger" ("bucket", "object_key", "object_identity", '
+        'INSERT INTO "s3redshift"."load_ledger_public_kpis_54cfea16" ("bucket", "object_key", '
+        '"object_identity", '
         '"object_size", "target_table", "batch_id", "loaded_at") SELECT "bucket", '
         f'"object_key", "object_identity", "object_size", \'public.kpis\', \'{batch}\', '
         + sqls[5].split(f"'{batch}', ")[-1],

@@ -640,7 +640,7 @@ def test_serverless_data_api_config_is_accepted_by_the_loader(console_dir: Path)
     assert config.copy_.iam_role == "arn:aws:iam::123456789012:role/stand-in-copy"
     assert config.copy_.region == "eu-west-1"
     assert config.copy_.manifest_prefix == "_s3redshift/manifests/"
-    assert config.ledger.table == "s3redshift.load_ledger"
+    assert config.ledger.schema_name == "s3redshift"
     assert len(config.tables) == 1  # the loader's default rule
     assert value["reserved"] == 5 + 1  # maximum_concurrency + the sweep
 

@@ -155,7 +155,7 @@ def test_a_plan_is_sent_as_one_transaction_of_exactly_its_statements(
     subject: Subject, s3: S3Client
 ) -> None:
     plan = planned(subject, s3, 3)
-    ledger = LoaderConfig.from_mapping(CONFIG).ledger.table_ref
+    ledger = LoaderConfig.from_mapping(CONFIG).ledger.table_for(plan.target)
     for sql in create_ledger_sql(ledger):  # the loader's first step, as it runs it
         subject.transport.execute(sql)
     rows = subject.transport.run(plan)

@@ -144,7 +144,7 @@ locals {
     } : k => v if v != null }
     ledger = {
       enabled = true
-      table   = var.ledger_table
+      schema  = var.ledger_schema
     }
     tables = length(local.tables) > 0 ? local.tables : null
   } : k => v if v != null }

@@ -403,14 +403,14 @@ variable "source_kms_key_arns" {
   }
 }
 
-variable "ledger_table" {
-  description = "The loader's exactly-once ledger table (schema.table)."
+variable "ledger_schema" {
+  description = "Schema that holds the loader's exactly-once ledger: one table per target (load_ledger_{schema}_{table}_{hash}), created on first use and never a load target."
   type        = string
-  default     = "s3redshift.load_ledger"
+  default     = "s3redshift"
 
   validation {
-    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*\\.[A-Za-z_][A-Za-z0-9_$]*$", var.ledger_table))
-    error_message = "ledger_table must be schema.table with plain identifiers, e.g. s3redshift.load_ledger."
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]*$", var.ledger_schema))
+    error_message = "ledger_schema must be one plain identifier (letters, digits, _ or $, not starting with a digit), e.g. s3redshift."
   }
 }
 

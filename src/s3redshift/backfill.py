@@ -50,7 +50,7 @@ from s3redshift.errors import (
 )
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
-from s3redshift.ledger import loaded_identities_sql, lookup_chunks
+from s3redshift.ledger import is_ledger_table, loaded_identities_sql, lookup_chunks
 from s3redshift.planner import load_order
 from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
 
@@ -356,24 +356,23 @@ class LedgerRow:
     loaded_at: str
 
 
-def _ledger_table(loader: Loader) -> TableRef:
-    ledger = loader.ledger
-    if ledger is None:
+def _ledger_schema(loader: Loader) -> str:
+    if not loader.config.ledger.enabled:
         raise ConfigError(
             "the ledger is disabled (ledger.enabled = false), so nothing records what was "
             "loaded; enable it to use this command"
         )
-    return ledger
+    return loader.config.ledger.schema_name
 
 
-def _ledger_exists(loader: Loader, ledger: TableRef, deadline: Deadline) -> bool:
+def _ledger_tables(loader: Loader, schema: str, deadline: Deadline) -> list[TableRef]:
+    """Every ledger table there is (one per target loaded so far), in name order."""
     rows = loader.transport.query(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = "
-        f"{portable_literal(ledger.schema or '')} AND table_name = "
-        f"{portable_literal(ledger.table)}",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+        f"{portable_literal(schema)} ORDER BY table_name",
         time_budget=deadline.remaining(),
     )
-    return bool(rows)
+    return [TableRef(schema, str(name)) for (name,) in rows if is_ledger_table(str(name))]
 
 
 def _timestamp_text(value: object) -> str:
@@ -398,16 +397,17 @@ def ledger_rows(
     Raises:
         ConfigError: the ledger is disabled in the configuration.
     """
-    ledger = _ledger_table(loader)
+    schema = _ledger_schema(loader)
     deadline = Deadline.after(time_budget)
-    if not _ledger_exists(loader, ledger, deadline):
-        return [], 0
+    ledgers = _ledger_tables(loader, schema, deadline)
     where = ""
     if table:
         where = f" WHERE {quote_identifier('target_table')} = {portable_literal(table)}"
-    [(total,)] = loader.transport.query(
-        f"SELECT COUNT(*) FROM {ledger.sql}{where}", time_budget=deadline.remaining()
-    )
+        try:
+            mine = loader.ledger_for(TableRef.parse(table))
+        except S3RedshiftError:
+            return [], 0  # no table of that name can have been loaded
+        ledgers = [ledger for ledger in ledgers if ledger == mine]
     names = (
         "bucket",
         "object_key",
@@ -421,12 +421,25 @@ def ledger_rows(
         quote_identifier(n) + (" DESC" if n == "loaded_at" else "")
         for n in ("loaded_at", "bucket", "object_key")
     )
-    sql = (
-        f"SELECT {', '.join(quote_identifier(n) for n in names)} FROM {ledger.sql}{where} "
-        f"ORDER BY {order}"
-    )
+    total = 0
+    found: list[tuple[Any, ...]] = []
+    for ledger in ledgers:
+        [(count,)] = loader.transport.query(
+            f"SELECT COUNT(*) FROM {ledger.sql}{where}", time_budget=deadline.remaining()
+        )
+        total += int(count)
+        sql = (
+            f"SELECT {', '.join(quote_identifier(n) for n in names)} FROM {ledger.sql}{where} "
+            f"ORDER BY {order}"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"  # the newest of all are among each table's newest
+        found += loader.transport.query(sql, time_budget=deadline.remaining())
+    # Newest first across the tables, then by object (two stable sorts).
+    found.sort(key=lambda row: (str(row[0]), str(row[1])))
+    found.sort(key=lambda row: row[6], reverse=True)
     if limit is not None:
-        sql += f" LIMIT {int(limit)}"
+        found = found[: int(limit)]
     rows = [
         LedgerRow(
             bucket=str(b),
@@ -437,11 +450,9 @@ def ledger_rows(
             batch_id=str(batch),
             loaded_at=_timestamp_text(at),
         )
-        for b, k, i, n, t, batch, at in loader.transport.query(
-            sql, time_budget=deadline.remaining()
-        )
+        for b, k, i, n, t, batch, at in found
     ]
-    return rows, int(total)
+    return rows, total
 
 
 def not_loaded(
@@ -464,7 +475,7 @@ def not_loaded(
     Raises:
         ConfigError: the ledger is disabled, or ``prefix_uri`` is not an S3 URI.
     """
-    ledger = _ledger_table(loader)
+    schema = _ledger_schema(loader)
     deadline = Deadline.after(time_budget)
     bucket, prefix = parse_s3_uri(prefix_uri)
     classified = classify(loader.mapper, list_prefix(loader.s3, bucket, prefix))
@@ -475,12 +486,20 @@ def not_loaded(
             for r in classified.skipped.values()
             if r.outcome == "failed"
         )
-    for target, members in classified.groups.items():
-        if table is None or str(target.table) == table:
-            candidates += ((obj, str(target.table)) for _, obj in members)
+    groups = {
+        target.table: [obj for _, obj in members]
+        for target, members in classified.groups.items()
+        if table is None or str(target.table) == table
+    }
+    for target_table, objects in groups.items():
+        candidates += ((obj, str(target_table)) for obj in objects)
     known: set[tuple[str, str, str]] = set()
-    if candidates and _ledger_exists(loader, ledger, deadline):
-        keys = [(o.bucket, o.key, o.identity or "") for o, _ in candidates]
+    ledgers = set(_ledger_tables(loader, schema, deadline)) if groups else set()
+    for target_table, objects in groups.items():
+        ledger = loader.ledger_for(target_table)
+        if ledger not in ledgers:
+            continue  # nothing was ever loaded into this table
+        keys = [(o.bucket, o.key, o.identity or "") for o in objects]
         for chunk in lookup_chunks(keys):
             sql = loaded_identities_sql(ledger, chunk)
             rows = loader.transport.query(sql, time_budget=deadline.remaining())

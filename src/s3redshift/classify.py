@@ -48,17 +48,14 @@ def classify(mapper: TableMapper, objects: Iterable[S3Object]) -> Classified:
     return result
 
 
-def reserve_ledger(mapper: TableMapper, *, ledger_schema: str, ledger_table: str) -> TableMapper:
-    """``mapper``, refusing the ledger table and its whole schema as targets.
+def reserve_ledger(mapper: TableMapper, *, ledger_schema: str) -> TableMapper:
+    """``mapper``, refusing the ledger's whole schema as a target.
 
-    A key mapped to the ledger could forge ledger rows and make genuine later
-    files look loaded (silent loss); one mapped to another table of its schema
-    could shadow what a future ledger layout keeps there.
+    Every ledger table lives there: a key mapped to one could forge ledger
+    rows and make genuine later files look loaded (silent loss), and a key
+    mapped to any other table of the schema could become a ledger table's
+    name once its target is first loaded.
     """
-    ledger = f"{ledger_schema}.{ledger_table}"
     return mapper.reserving(
-        Reserved(ledger_schema, ledger_table, f"that is the loader's ledger ({ledger})"),
-        Reserved(
-            ledger_schema, None, f"schema {ledger_schema} holds the loader's ledger ({ledger})"
-        ),
+        Reserved(ledger_schema, None, f"schema {ledger_schema} holds the loader's ledger tables"),
     )

@@ -48,6 +48,7 @@ from pydantic import (
 from s3redshift.copy import IamRole
 from s3redshift.errors import ConfigError, CopyOptionsError, S3RedshiftError
 from s3redshift.identifiers import TableRef
+from s3redshift.ledger import ledger_table_for
 from s3redshift.mapping import DEFAULT_IGNORE_PREFIXES, MappingRule, TableMapper, default_rule
 
 if TYPE_CHECKING:
@@ -190,17 +191,48 @@ class CopyConfig(BaseModel):
 
 
 class LedgerConfig(BaseModel):
-    """The exactly-once bookkeeping table, written in the load's own transaction."""
+    """The exactly-once bookkeeping, written in the load's own transaction.
+
+    Each target table has its own ledger table in ``schema``
+    (:func:`s3redshift.ledger.ledger_table_for`), so loads into different
+    tables never wait for each other.
+    """
 
     model_config = _STRICT
 
     enabled: StrictBool = True
-    table: str = "s3redshift.load_ledger"
+    schema_: str = Field(default="s3redshift", alias="schema")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _table_was_replaced(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "table" in data:
+            raise ValueError(
+                "ledger.table was replaced by ledger.schema: each target table now has "
+                'a ledger table of its own in that schema; write schema = "<the schema '
+                "of your old ledger table>\" (the README's 'Upgrading' section says how "
+                "to carry its rows over)"
+            )
+        return data
+
+    @model_validator(mode="after")
+    def _schema_is_a_name(self) -> Self:
+        try:
+            TableRef(self.schema_, "x")
+        except S3RedshiftError as exc:
+            raise ValueError(f"ledger.schema: {exc.message}") from None
+        return self
 
     @property
-    def table_ref(self) -> TableRef:
-        """The ledger table as a validated name."""
-        return TableRef.parse(self.table)
+    def schema_name(self) -> str:
+        """The ledger's schema as a validated, case-folded name."""
+        schema = TableRef(self.schema_, "x").schema
+        assert schema is not None
+        return schema
+
+    def table_for(self, target: TableRef) -> TableRef:
+        """The ledger table that records loads into ``target``."""
+        return ledger_table_for(self.schema_name, target)
 
 
 class LoaderConfig(BaseModel):
@@ -216,10 +248,6 @@ class LoaderConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        try:
-            self.ledger.table_ref  # noqa: B018 - validates the name
-        except S3RedshiftError as exc:
-            raise ValueError(f"ledger.table: {exc.message}") from None
         if not self.tables:
             raise ValueError("tables: at least one rule is needed")
         if self.ledger.enabled:
@@ -234,17 +262,17 @@ class LoaderConfig(BaseModel):
         now rather than on every object. Schemas taken from a key's captures
         are refused per object by the loader.
         """
-        ledger = self.ledger.table_ref
+        ledger = self.ledger.schema_name
         for index, rule in enumerate(self.tables):
             schema = "public" if rule.target_schema is None else rule.target_schema
             if "{" in schema:
                 continue
-            if schema.lower() == (ledger.schema or "").lower():
+            if schema.lower() == ledger.lower():
                 raise ValueError(
-                    f"ledger.table {str(ledger)!r} is in schema {ledger.schema!r}, which "
-                    f"tables[{index}] (pattern {rule.pattern!r}) loads into; the loader never "
-                    "loads into the ledger's schema: give the ledger a schema of its own "
-                    "(the default is s3redshift.load_ledger)"
+                    f"ledger.schema {ledger!r} is the schema tables[{index}] (pattern "
+                    f"{rule.pattern!r}) loads into; the loader never loads into the "
+                    "ledger's schema: give the ledger a schema of its own "
+                    "(the default is s3redshift)"
                 )
 
     # --- reading -----------------------------------------------------------

@@ -1,10 +1,19 @@
-"""Exactly-once bookkeeping: the ledger table and the SQL that guards it.
+"""Exactly-once bookkeeping: the ledger tables and the SQL that guards them.
 
 The ledger records every loaded object version ``(bucket, key, identity)``
 *in the same transaction as the COPY that loaded it*. Either both commit or
 neither does, so there is no window in which data is loaded but not recorded
 (a duplicate on retry) or recorded but not loaded (a loss) -- the failure mode
 of loaders that keep their bookkeeping outside the warehouse.
+
+Each target table has a ledger table of its own, in the ledger's schema
+(:func:`ledger_table_for`). A load transaction reads and writes only its
+target's ledger, so loads into different tables share no table: they neither
+wait for each other's locks nor abort each other with Redshift's
+serializable-isolation error (1023), which Redshift raises per table. Loads
+into one table still serialise on that table's lock. The ledger is sorted by
+key (``SORTKEY``; the local stand-in builds an index in its place), so a
+look-up reads the blocks of the batch's keys, not the table's whole history.
 
 Inside the transaction the batch's object list is COPYed into a temporary
 table, and a *guard* statement aborts the whole transaction when any of those
@@ -38,6 +47,8 @@ All SQL here is built from validated identifiers and portable literals only.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
@@ -48,10 +59,13 @@ __all__ = [
     "LEDGER_COLUMNS",
     "LEDGER_QUERY_BYTES",
     "LEDGER_QUERY_CHUNK",
+    "LEDGER_TABLE_PREFIX",
     "batch_table_sql",
     "create_ledger_sql",
     "guard_sql",
+    "is_ledger_table",
     "ledger_insert_sql",
+    "ledger_table_for",
     "loaded_identities_sql",
     "lookup_chunks",
 ]
@@ -75,18 +89,54 @@ LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
 
 _OBJECT_COLUMNS = ("bucket", "object_key", "object_identity", "object_size")
 
+_KEY = quote_identifier("object_key")
+
+
+LEDGER_TABLE_PREFIX = "load_ledger_"
+"""Every ledger table's name starts so; ``s3redshift ledger`` reads all of them."""
+
+_LEDGER_NAME_BYTES = 63
+"""A ledger table's name fits the stand-in's limit (PostgreSQL's), below Redshift's 127."""
+
+_UNREADABLE = re.compile(r"[^a-z0-9_]+")
+
+
+def ledger_table_for(schema: str, target: TableRef) -> TableRef:
+    """The ledger table recording loads into ``target``: ``<schema>.load_ledger_<name>_<hash>``.
+
+    The readable part (the target's name, cut to fit) is for operators; the
+    hash of the full name keeps two targets whose readable parts agree
+    (``a.b_c`` and ``a_b.c``, or long names cut alike) apart. The name
+    depends on the target alone, so every loader, old or new, warm or cold,
+    uses the same ledger for the same table.
+    """
+    full = str(target).lower()
+    digest = hashlib.sha256(full.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
+    readable = _UNREADABLE.sub("_", full.replace(".", "_"))
+    head = (LEDGER_TABLE_PREFIX + readable)[: _LEDGER_NAME_BYTES - len(digest) - 1]
+    return TableRef(schema, f"{head}_{digest}")
+
+
+def is_ledger_table(name: str) -> bool:
+    """Whether a table of the ledger's schema is a ledger table, by its name."""
+    return name.startswith(LEDGER_TABLE_PREFIX)
+
 
 def _columns(names: Sequence[str]) -> str:
     return ", ".join(quote_identifier(n) for n in names)
 
 
 def create_ledger_sql(ledger: TableRef) -> list[str]:
-    """Idempotent DDL creating the ledger's schema and table (run outside a load)."""
+    """Idempotent DDL creating the ledger's schema and one ledger table (run outside a load).
+
+    Sorted by key: a look-up names its keys, so Redshift reads only the
+    blocks whose key range holds one of them.
+    """
     statements = []
     if ledger.schema is not None:
         statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(ledger.schema)}")
     columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in LEDGER_COLUMNS)
-    statements.append(f"CREATE TABLE IF NOT EXISTS {ledger.sql} ({columns})")
+    statements.append(f"CREATE TABLE IF NOT EXISTS {ledger.sql} ({columns}) SORTKEY ({_KEY})")
     return statements
 
 
@@ -98,9 +148,6 @@ def batch_table_sql() -> str:
         if name in _OBJECT_COLUMNS
     )
     return f"CREATE TEMP TABLE {BATCH_TABLE.sql} ({columns})"
-
-
-_KEY = quote_identifier("object_key")
 
 
 def _key_bytes(column: str) -> str:
@@ -148,17 +195,23 @@ def ledger_insert_sql(ledger: TableRef, target: TableRef, batch: str, loaded_at:
 def loaded_identities_sql(ledger: TableRef, objects: Sequence[tuple[str, str, str]]) -> str:
     """Which of ``(bucket, key, identity)`` are in the ledger (a read outside the load).
 
-    Written as OR-ed equalities rather than a row-value ``IN`` list, which not
-    every Redshift version accepts; callers chunk long lists. The key's length
-    in bytes is the client's count, so it holds whatever trailing blanks the
-    key has however the server types the literal.
+    The ``IN`` list on the key (the sort key; the stand-in's index) bounds
+    what is read to the batch's keys, whatever the ledger's history; the
+    OR-ed equalities then pick the exact versions. They are written out rather
+    than as a row-value ``IN`` list, which not every Redshift version accepts;
+    callers chunk long lists. The key's length in bytes is the client's
+    count, so it holds whatever trailing blanks the key has however the
+    server types the literal.
 
     Raises:
         ValueError: a value contains a NUL character (no literal can hold one).
     """
     names = ("bucket", "object_key", "object_identity")
+    if not objects:
+        return f"SELECT {_columns(names)} FROM {ledger.sql} WHERE FALSE"
+    keys = ", ".join(dict.fromkeys(portable_literal(key) for _, key, _ in objects))
     conditions = " OR ".join(_identity_condition(*obj) for obj in objects)
-    return f"SELECT {_columns(names)} FROM {ledger.sql} WHERE {conditions or 'FALSE'}"
+    return f"SELECT {_columns(names)} FROM {ledger.sql} WHERE {_KEY} IN ({keys}) AND ({conditions})"
 
 
 def _identity_condition(bucket: str, key: str, identity: str) -> str:
@@ -189,8 +242,10 @@ def lookup_chunks(
     size = 0
     for key in keys:
         # Each object costs its literals as written (quotes double, a backslash
-        # adds a REPLACE) plus about 130 bytes of SQL around them.
-        cost = sum(len(portable_literal(part).encode("utf-8")) for part in key) + 130
+        # adds a REPLACE), its key once more in the IN list, and about 130
+        # bytes of SQL around them.
+        literals = [len(portable_literal(part).encode("utf-8")) for part in key]
+        cost = sum(literals) + literals[1] + 130
         if chunks[-1] and (
             len(chunks[-1]) >= LEDGER_QUERY_CHUNK or size + cost > LEDGER_QUERY_BYTES
         ):

@@ -3,11 +3,15 @@
 ``Loader(config).load(objects)`` maps each object to a target, groups the
 objects per target and, for each target:
 
-1. drops repeats inside the batch and checks each object against S3: an
-   object whose current ETag (or version) differs from its event's has been
-   overwritten since, and is reported ``superseded`` -- its newer event will
-   load the new content (COPY can only read the current version of a key);
-2. reads the ledger and reports objects already loaded as ``duplicate``;
+1. drops repeats inside the batch and asks the target's ledger table about
+   the object versions the events name: those already loaded are reported
+   ``duplicate`` without a request to S3, so a replayed batch costs one
+   ledger read;
+2. checks each remaining object against S3: an object whose current ETag (or
+   version) differs from its event's has been overwritten since, and is
+   reported ``superseded`` -- its newer event will load the new content (COPY
+   can only read the current version of a key); where S3 names another
+   identity than the event did, the ledger is asked again;
 3. writes the manifest(s) and the batch's object list to S3 and runs the
    target's :class:`~s3redshift.transaction.TransactionPlan` in one transaction,
    whose ledger guard makes a concurrent or replayed load of the same objects
@@ -81,6 +85,8 @@ MAX_ATTEMPTS = 5
 HEAD_CONCURRENCY = 16
 """Parallel S3 HeadObject requests per target."""
 
+_REPEATED = "repeated in this batch"
+
 
 @dataclass
 class _Member:
@@ -118,7 +124,7 @@ class Loader:
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        self._ledger_ready = False
+        self._ledgers_ready: set[TableRef] = set()  # created (or found) by this loader
         self._columns: dict[TableRef, tuple[str, ...]] = {}
 
     # --- collaborators, created lazily -------------------------------------
@@ -141,10 +147,9 @@ class Loader:
             self._transport = open_transport(self.config, s3_client=self.s3)
         return self._transport
 
-    @property
-    def ledger(self) -> TableRef | None:
-        """The ledger table, or None when the ledger is disabled."""
-        return self.config.ledger.table_ref if self.config.ledger.enabled else None
+    def ledger_for(self, table: TableRef) -> TableRef | None:
+        """The ledger table of ``table``, or None when the ledger is disabled."""
+        return self.settings.ledger_for(table)
 
     def close(self) -> None:
         """Close the transport's connection."""
@@ -220,7 +225,9 @@ class Loader:
     ) -> TargetResult:
         started = self._clock()
         table = str(target.table)
-        pending = self._check_objects(target, members, results)
+        ledger = self.ledger_for(target.table)
+        pending = self._drop_repeats(target, members, results)
+        headed = False  # whether S3 has confirmed the pending objects' identities
         transactions = 0
         failures = 0
         rows = 0
@@ -236,12 +243,23 @@ class Loader:
 
         while pending:
             try:
-                if check_ledger:
-                    self._ensure_ledger(budget())
-                    pending = self._drop_loaded(target, pending, results, budget())
-                    check_ledger = False
-                    if not pending:
-                        break
+                if check_ledger and ledger is not None:
+                    # Ledger first: a replay is answered from the identities the
+                    # events carry, without a request to S3 per object.
+                    self._ensure_ledger(ledger, budget())
+                    pending = self._drop_loaded(target, ledger, pending, results, budget())
+                check_ledger = False
+                if not headed:
+                    pending = self._head_objects(target, pending, results)
+                    headed = True
+                    if ledger is not None:
+                        # Only where S3 named another identity than the event
+                        # (or the event named none) is the ledger asked again.
+                        pending = self._drop_loaded(
+                            target, ledger, pending, results, budget(), changed_only=True
+                        )
+                if not pending:
+                    break
                 transactions += 1
                 written.clear()
                 planned = self._next_transaction(target, pending, isolate, budget())
@@ -400,38 +418,43 @@ class Loader:
                 writer.put(document.bucket, document.key, document.body(), document.content_type)
             )
 
-    def _check_objects(
+    def _drop_repeats(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
     ) -> list[_Member]:
-        """Repeats and overwritten objects out; fill in identity and size from S3.
-
-        Repeats are dropped twice: before the HEAD requests when the events
-        already tell two copies apart, and after them, once every object's
-        identity is what S3 says it is -- an object named once with its ETag
-        and once without (or once by version id and once by ETag) is still one
-        object version, loaded once.
-
-        The HEAD requests run in parallel (boto3 clients are thread-safe): one
-        round trip each would otherwise dominate a large batch. An object whose
-        HEAD fails is reported failed on its own; its neighbours go on.
-        """
+        """Repeats inside the batch out, as far as the events tell copies apart."""
         table = str(target.table)
-        repeated = "repeated in this batch"
         seen: set[tuple[str, str, str | None]] = set()
         unique: list[_Member] = []
         for m in members:
             o = m.s3_object
             ident = (o.bucket, o.key, o.identity)
             if o.identity is not None and ident in seen:
-                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=repeated)
+                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=_REPEATED)
                 continue
             seen.add(ident)
             unique.append(m)
+        return unique
+
+    def _head_objects(
+        self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
+    ) -> list[_Member]:
+        """Overwritten and deleted objects out; fill in identity and size from S3.
+
+        Repeats are dropped again once every object's identity is what S3
+        says it is: an object named once with its ETag and once without (or
+        once by version id and once by ETag) is still one object version,
+        loaded once.
+
+        The HEAD requests run in parallel (boto3 clients are thread-safe): one
+        round trip each would otherwise dominate a large batch. An object whose
+        HEAD fails is reported failed on its own; its neighbours go on.
+        """
+        table = str(target.table)
         with ThreadPoolExecutor(max_workers=HEAD_CONCURRENCY) as pool:
-            heads = list(pool.map(lambda m: self._head(m.s3_object, target), unique))
+            heads = list(pool.map(lambda m: self._head(m.s3_object, target), members))
         pending: list[_Member] = []
         identities: set[tuple[str, str, str]] = set()
-        for m, current in zip(unique, heads, strict=True):
+        for m, current in zip(members, heads, strict=True):
             o = m.s3_object
             if isinstance(current, S3RedshiftError):
                 results[m.index] = self._failed(m, target, current)
@@ -455,7 +478,7 @@ class Loader:
                 results[m.index] = self._failed(m, target, error)
                 continue
             if (o.bucket, o.key, identity) in identities:
-                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=repeated)
+                results[m.index] = ObjectResult(o, "duplicate", table=table, reason=_REPEATED)
                 continue
             identities.add((o.bucket, o.key, identity))
             m.entry = ManifestEntry(o.bucket, o.key, identity, size)
@@ -521,9 +544,9 @@ class Loader:
         # truncated page proves nothing about the key.
         return "unknown" if page.get("IsTruncated") else "absent"
 
-    def _ensure_ledger(self, time_budget: float | None) -> None:
-        ledger = self.ledger
-        if ledger is None or self._ledger_ready:
+    def _ensure_ledger(self, ledger: TableRef, time_budget: float | None) -> None:
+        """Create ``ledger`` (and its schema) unless this loader has already."""
+        if ledger in self._ledgers_ready:
             return
         statements = create_ledger_sql(ledger)
         try:
@@ -536,35 +559,46 @@ class Loader:
             self._sleep(0.2)
             for sql in statements:
                 self.transport.execute(sql, time_budget=time_budget)
-        self._ledger_ready = True
+        self._ledgers_ready.add(ledger)
 
     def _drop_loaded(
         self,
         target: Target,
+        ledger: TableRef,
         pending: list[_Member],
         results: dict[int, ObjectResult],
         time_budget: float | None,
+        *,
+        changed_only: bool = False,
     ) -> list[_Member]:
-        """Report objects the ledger already holds as ``duplicate``."""
-        ledger = self.ledger
-        if ledger is None or not pending:
+        """Report objects the ledger already holds as ``duplicate``.
+
+        An object is looked up by the identity S3 confirmed, or before the
+        HEAD requests by the one its event carries (an event without one waits
+        for S3). ``changed_only`` asks only for objects whose confirmed
+        identity differs from their event's, the others having just been
+        asked for.
+        """
+        asked: dict[tuple[str, str, str], list[_Member]] = {}
+        for m in pending:
+            identity = m.entry.identity if m.entry is not None else m.s3_object.identity
+            if identity is None or (changed_only and identity == m.s3_object.identity):
+                continue
+            asked.setdefault((m.s3_object.bucket, m.s3_object.key, identity), []).append(m)
+        if not asked:
             return pending
         known: set[tuple[str, str, str]] = set()
-        keys = [(m.entry.bucket, m.entry.key, m.entry.identity) for m in pending if m.entry]
-        for chunk in lookup_chunks(keys):
+        for chunk in lookup_chunks(list(asked)):
             sql = loaded_identities_sql(ledger, chunk)
             rows = self.transport.query(sql, time_budget=time_budget)
             known.update((str(b), str(k), str(i)) for b, k, i in rows)
-        remaining = []
+        loaded = {id(m) for ident in known & asked.keys() for m in asked[ident]}
         for m in pending:
-            assert m.entry is not None
-            if (m.entry.bucket, m.entry.key, m.entry.identity) in known:
+            if id(m) in loaded:
                 results[m.index] = ObjectResult(
                     m.s3_object, "duplicate", table=str(target.table), reason="already loaded"
                 )
-            else:
-                remaining.append(m)
-        return remaining
+        return [m for m in pending if id(m) not in loaded]
 
     def _insert_columns(self, target: Target, time_budget: float | None) -> tuple[str, ...]:
         """The columns an upsert inserts by name: the rule's, else the table's (read once)."""

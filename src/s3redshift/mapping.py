@@ -682,7 +682,7 @@ class TableMapper:
                         f"key {key!r} matched rule tables[{index}] (pattern "
                         f"{compiled.pattern.text!r}), which names {ref}: {reserved.reason}. "
                         "Nothing is loaded into it; change the rule or move the ledger "
-                        "(ledger.table) to a schema no rule loads into",
+                        "(ledger.schema) to a schema no rule loads into",
                         s3_uri=uri,
                         table=str(ref),
                     )

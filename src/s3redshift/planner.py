@@ -35,7 +35,7 @@ from s3redshift.copy import (
 from s3redshift.errors import ConfigError
 from s3redshift.events import ParsedEvent, S3Object, sequencer_key
 from s3redshift.identifiers import TableRef
-from s3redshift.ledger import BATCH_TABLE
+from s3redshift.ledger import BATCH_TABLE, ledger_table_for
 from s3redshift.manifest import (
     ManifestEntry,
     batch_id,
@@ -98,7 +98,12 @@ class PlanSettings:
     manifest_bucket: str | None
     region: str | None
     authorization: Authorization
-    ledger: TableRef | None
+    ledger_schema: str | None
+    """The schema of the per-target ledger tables; None when the ledger is off."""
+
+    def ledger_for(self, table: TableRef) -> TableRef | None:
+        """The ledger table of ``table``, or None when the ledger is off."""
+        return None if self.ledger_schema is None else ledger_table_for(self.ledger_schema, table)
 
     @classmethod
     def from_config(cls, config: LoaderConfig) -> PlanSettings:
@@ -108,7 +113,7 @@ class PlanSettings:
             manifest_bucket=config.copy_.manifest_bucket,
             region=config.copy_.region,
             authorization=config.copy_.authorization,
-            ledger=config.ledger.table_ref if config.ledger.enabled else None,
+            ledger_schema=config.ledger.schema_name if config.ledger.enabled else None,
         )
 
 
@@ -217,7 +222,8 @@ def plan_transaction(
         )
         data_copies.append(CopyStep(command, "data", tuple(e.uri for e in group)))
     batch_list = None
-    if settings.ledger is not None:
+    ledger = settings.ledger_for(table)
+    if ledger is not None:
         listing = Document(
             bucket, object_list_key(prefix, table, batch), "object-list", tuple(entries)
         )
@@ -238,7 +244,7 @@ def plan_transaction(
         batch_id=batch,
         mode=rule.mode,
         data_copies=data_copies,
-        ledger=settings.ledger,
+        ledger=ledger,
         batch_list_copy=batch_list,
         loaded_at=loaded_at,
         keys=rule.keys,
@@ -363,9 +369,7 @@ def loader_mapper(config: LoaderConfig, mapper: TableMapper | None = None) -> Ta
     mapper = mapper or config.mapper()
     if not config.ledger.enabled:
         return mapper
-    ledger = config.ledger.table_ref
-    assert ledger.schema is not None  # TableRef.parse requires schema.table
-    return reserve_ledger(mapper, ledger_schema=ledger.schema, ledger_table=ledger.table)
+    return reserve_ledger(mapper, ledger_schema=config.ledger.schema_name)
 
 
 # --- `s3redshift plan`: an event's transactions, offline -------------------------------

@@ -158,8 +158,12 @@ def _raise(fault: FaultSpec, where: str) -> None:
     raise InjectedFault(f"injected at {where}")
 
 
-def classify(sql: str, ledger_sql: str, in_load: bool) -> str | None:
-    """The protocol step a statement is, by its text; None for the others."""
+def classify(sql: str, ledger_prefix: str, in_load: bool) -> str | None:
+    """The protocol step a statement is, by its text; None for the others.
+
+    ``ledger_prefix`` is how every ledger table's quoted name starts (one
+    ledger table per target, all in the ledger's schema).
+    """
     text = sql.lstrip()
     head = text[:60]
     if text.startswith("LOCK "):
@@ -170,9 +174,9 @@ def classify(sql: str, ledger_sql: str, in_load: bool) -> str | None:
         return "list_copy" if "s3redshift_batch" in head else "data_copy"
     if GUARD_MARKER in text:
         return "guard"
-    if text.startswith(f"INSERT INTO {ledger_sql}"):
+    if text.startswith(f"INSERT INTO {ledger_prefix}"):
         return "ledger_insert"
-    if not in_load and text.startswith("SELECT") and f"FROM {ledger_sql}" in text:
+    if not in_load and text.startswith("SELECT") and f"FROM {ledger_prefix}" in text:
         return "ledger_read"
     return None
 
@@ -185,7 +189,7 @@ class FaultCursor:
         self._cursor = cursor
 
     def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        point = classify(sql, self._connection.ledger_sql, self._connection.in_load)
+        point = classify(sql, self._connection.ledger_prefix, self._connection.in_load)
         if point == "lock":
             self._connection.in_load = True
         if point is not None:
@@ -205,12 +209,18 @@ class FaultConnection:
     """
 
     def __init__(
-        self, inner: Any, *, injector: Injector, terminator: Terminator, ledger_sql: str, who: str
+        self,
+        inner: Any,
+        *,
+        injector: Injector,
+        terminator: Terminator,
+        ledger_prefix: str,
+        who: str,
     ) -> None:
         self._inner = inner
         self._injector = injector
         self._terminator = terminator
-        self.ledger_sql = ledger_sql
+        self.ledger_prefix = ledger_prefix
         self.who = who
         self.in_load = False
         cursor = inner.cursor()

@@ -37,6 +37,7 @@ from s3redshift.config import LoaderConfig
 from s3redshift.errors import S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_identifier
+from s3redshift.ledger import LEDGER_TABLE_PREFIX, ledger_table_for
 from s3redshift.loader import Loader, load_order
 from s3redshift.local.standin import StandInConnector
 from s3redshift.report import LoadReport
@@ -302,7 +303,7 @@ class _World:
         self.run = run
         self.schedule = schedule
         self.schema = f"rel_{stamp}"
-        self.ledger = TableRef(f"rel_{stamp}_ledger", "load_ledger")
+        self.ledger_schema = f"rel_{stamp}_ledger"
         self.bucket = f"reliability-{stamp}"
         self.injector = Injector(schedule.faults)
         self.objects: list[S3Object] = []
@@ -316,7 +317,7 @@ class _World:
                 "target": {"kind": "postgres", "dsn": run.dsn},
                 "credentials": {"provider": "static", "user": "loader", "password": "pw"},
                 "copy": {"iam_role": "default"},
-                "ledger": {"enabled": True, "table": str(self.ledger)},
+                "ledger": {"enabled": True, "schema": self.ledger_schema},
                 "tables": [self._rule(t) for t in schedule.tables],
             }
         )
@@ -381,7 +382,7 @@ class _World:
                 sessions(),
                 injector=self.injector,
                 terminator=self.run.terminator,
-                ledger_sql=self.ledger.sql,
+                ledger_prefix=f'{quote_identifier(self.ledger_schema)}."{LEDGER_TABLE_PREFIX}',
                 who=f"loader{slot}",
             )
 
@@ -400,7 +401,7 @@ class _World:
         for slot in range(self.schedule.loaders):
             for hooked in self.run.slots[slot]:
                 hooked.injector = None
-        for schema in (self.schema, self.ledger.schema or ""):
+        for schema in (self.schema, self.ledger_schema):
             self.run.sql(f"DROP SCHEMA IF EXISTS {quote_identifier(schema)} CASCADE")
 
     # --- the replay -------------------------------------------------------------------
@@ -520,15 +521,21 @@ class _World:
 
     def _ledger(self, outcome: Outcome) -> dict[str, list[tuple[str, int]]]:
         """Ledger rows per object key: (batch id, place of its transaction in commit order)."""
-        exists = self.run.sql(f"SELECT to_regclass('{self.ledger.sql}') IS NOT NULL")[0][0]
-        rows = (
-            self.run.sql(
-                "SELECT bucket, object_key, object_identity, target_table, batch_id, "
-                f"xmin::text::bigint FROM {self.ledger.sql}"
-            )
-            if exists
-            else []
+        # One ledger table per target: read them all.
+        tables = self.run.sql(
+            "SELECT table_name FROM information_schema.tables "
+            f"WHERE table_schema = '{self.ledger_schema}' ORDER BY table_name"
         )
+        rows = []
+        for (name,) in tables:
+            ledger = TableRef(self.ledger_schema, name)
+            for row in self.run.sql(
+                "SELECT bucket, object_key, object_identity, target_table, batch_id, "
+                f"xmin::text::bigint FROM {ledger.sql}"
+            ):
+                if ledger_table_for(self.ledger_schema, TableRef.parse(row[3])) != ledger:
+                    outcome.problems.append(f"ledger row of {row[1]} in another table's ledger")
+                rows.append(row)
         by_key: dict[str, list[tuple[str, int]]] = {}
         etags = {o.key: o.identity for o in self.objects}
         order = self.injector.commit_order

@@ -57,12 +57,18 @@ What the wrapper does, and what it emulates rather than runs:
   reading S3 is not bounded by it.
 * After any error the wrapper, like Redshift, refuses further statements
   (25P02) until ``rollback``; ``commit`` of such a transaction rolls back.
+* ``CREATE TABLE IF NOT EXISTS ... SORTKEY (c)`` (the ledger's DDL) becomes
+  the table without the sort key and ``CREATE INDEX IF NOT EXISTS`` on ``c``
+  (:func:`sortkey_as_index`): PostgreSQL has no sort keys, and the index is
+  what makes its look-ups independent of the table's size, as the sort key
+  does in Redshift.
 * Everything else passes through to pg8000 unchanged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import itertools
 import re
@@ -101,6 +107,7 @@ __all__ = [
     "StandInConnector",
     "StandInCursor",
     "parse_copy",
+    "sortkey_as_index",
 ]
 
 LAST_COPY_ID_SQL = "SELECT pg_last_copy_id()"
@@ -467,6 +474,31 @@ def _name_too_long(name: str) -> Exception:
     )
 
 
+_SORTKEY = re.compile(
+    r"(?P<create>CREATE TABLE IF NOT EXISTS (?P<table>\S+) \(.*\)) SORTKEY \((?P<columns>[^()]*)\)",
+    re.DOTALL,
+)
+
+
+def sortkey_as_index(sql: str) -> list[str]:
+    """``CREATE TABLE ... SORTKEY (c)`` as PostgreSQL's table and an index on ``c``.
+
+    A sort key lets Redshift skip the blocks whose key range holds none of
+    the values asked for; PostgreSQL has no sort keys, and an index is what
+    gives its look-ups the same independence from the table's size. Any
+    other statement is returned as it is.
+    """
+    match = _SORTKEY.fullmatch(sql)
+    if match is None:
+        return [sql]
+    table = match["table"]
+    digest = hashlib.sha256(table.encode("utf-8", errors="surrogatepass")).hexdigest()[:16]
+    return [
+        match["create"],
+        f'CREATE INDEX IF NOT EXISTS "s3redshift_sortkey_{digest}" ON {table} ({match["columns"]})',
+    ]
+
+
 class StandInCursor:
     """A pg8000 cursor that carries out Redshift's COPY and answers the load-error reads."""
 
@@ -509,11 +541,13 @@ class StandInCursor:
         if sql.startswith("COPY ") and args is None and stream is None:
             self._copied = session.copy(self._cursor, sql)
             return
+        statements = [sql] if args is not None else sortkey_as_index(sql)
         try:
-            if args is None:
-                self._cursor.execute(sql, stream=stream)
-            else:
-                self._cursor.execute(sql, args, stream=stream)
+            for statement in statements:
+                if args is None:
+                    self._cursor.execute(statement, stream=stream)
+                else:
+                    self._cursor.execute(statement, args, stream=stream)
         except Exception:
             session.aborted = True
             raise
