@@ -286,12 +286,9 @@ def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
         '"batch_id" VARCHAR(64) NOT NULL, "loaded_at" TIMESTAMP NOT NULL) '
         'SORTKEY ("object_key")',
         COMMIT,
-        'SELECT "bucket", "object_key", "object_identity" FROM '
+        'SELECT "bucket", "object_key", "object_identity", OCTET_LENGTH("object_key") FROM '
         '"s3redshift"."load_ledger_public_kpis_54cfea16" '
-        f"WHERE \"object_key\" IN ('{key}') "
-        f"AND ((\"bucket\" = '{bucket}' AND \"object_key\" = '{key}' "
-        f'AND OCTET_LENGTH("object_key") = {len(key)} '  # ASCII keys: bytes == characters
-        f"AND \"object_identity\" = '{identity}'))",
+        f"WHERE \"object_key\" IN ('{key}')",
         COMMIT,
     ]
 

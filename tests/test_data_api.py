@@ -1393,6 +1393,7 @@ def test_loader_on_data_api_turns_a_guard_failure_into_duplicate(
         {"stringValue": "data-bucket"},
         {"stringValue": "kpis/a.csv"},
         {"stringValue": obj.etag},
+        {"longValue": len("kpis/a.csv")},
     ]
     expect_single(stubber, 4, rows=[loaded_row])  # a concurrent load recorded it
     report = loader.load([obj])

@@ -593,7 +593,8 @@ def _describe(result: ObjectResult | None) -> str:
 
 
 _LEDGER_LOOKUP = re.compile(
-    r'SELECT "bucket", "object_key", "object_identity" FROM "[^"]+"\."load_ledger_[a-z0-9_]+"'
+    r'SELECT "bucket", "object_key", "object_identity", OCTET_LENGTH\("object_key"\)'
+    r' FROM "[^"]+"\."load_ledger_[a-z0-9_]+"'
     r' WHERE "object_key" IN \('
 )
 """The head of a read-only look-up of one target's ledger (the keys follow as literals)."""

@@ -31,6 +31,7 @@ from s3redshift.ledger import (
     guard_sql,
     ledger_insert_sql,
     ledger_table_for,
+    loaded_among,
     loaded_identities_sql,
 )
 from s3redshift.loader import Loader
@@ -181,7 +182,7 @@ def test_ledger_sql_finds_hostile_keys_under_either_reading_of_literals(
     cursor.execute(f"DROP TABLE {BATCH_TABLE.sql}")
     pg.commit()
     lookup = loaded_identities_sql(LEDGER, present + absent)
-    assert sorted(run(pg, lookup)) == sorted(present)
+    assert sorted(loaded_among(run(pg, lookup), present + absent)) == sorted(present)
     assert "\\" not in lookup  # nothing in it depends on how a backslash is read
     cursor = pg.cursor()
     cursor.execute(batch_table_sql())
@@ -342,7 +343,11 @@ def test_ledger_lookup_tells_keys_apart_by_trailing_blanks(pg: Any) -> None:
         ("bkt", "k.csv", identity),
     )
     pg.commit()
-    found = run(pg, loaded_identities_sql(LEDGER, [("bkt", "k.csv ", identity)]))
-    assert found == []
-    found = run(pg, loaded_identities_sql(LEDGER, [("bkt", "k.csv", identity)]))
-    assert [tuple(r) for r in found] == [("bkt", "k.csv", identity)]
+    blank = [("bkt", "k.csv ", identity)]
+    rows = run(pg, loaded_identities_sql(LEDGER, blank))
+    # The server, comparing as Redshift does, answers with the other key's row;
+    # its length in bytes tells the two objects apart.
+    assert [(r[1].rstrip(" "), r[3]) for r in rows] == [("k.csv", 5)]
+    assert loaded_among(rows, blank) == set()
+    plain = [("bkt", "k.csv", identity)]
+    assert loaded_among(run(pg, loaded_identities_sql(LEDGER, plain)), plain) == set(plain)

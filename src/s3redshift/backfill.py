@@ -50,7 +50,12 @@ from s3redshift.errors import (
 )
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
-from s3redshift.ledger import is_ledger_table, loaded_identities_sql, lookup_chunks
+from s3redshift.ledger import (
+    is_ledger_table,
+    loaded_among,
+    loaded_identities_sql,
+    lookup_chunks,
+)
 from s3redshift.planner import load_order
 from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
 
@@ -503,7 +508,7 @@ def not_loaded(
         for chunk in lookup_chunks(keys):
             sql = loaded_identities_sql(ledger, chunk)
             rows = loader.transport.query(sql, time_budget=deadline.remaining())
-            known.update((str(b), str(k), str(i)) for b, k, i in rows)
+            known.update(loaded_among(rows, chunk))
     missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
     missing.sort(key=lambda pair: load_order(pair[0]))
     return missing

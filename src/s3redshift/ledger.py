@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 
@@ -66,6 +66,7 @@ __all__ = [
     "is_ledger_table",
     "ledger_insert_sql",
     "ledger_table_for",
+    "loaded_among",
     "loaded_identities_sql",
     "lookup_chunks",
 ]
@@ -193,41 +194,51 @@ def ledger_insert_sql(ledger: TableRef, target: TableRef, batch: str, loaded_at:
 
 
 def loaded_identities_sql(ledger: TableRef, objects: Sequence[tuple[str, str, str]]) -> str:
-    """Which of ``(bucket, key, identity)`` are in the ledger (a read outside the load).
+    """Ledger rows for the keys of ``(bucket, key, identity)`` (a read outside the load).
 
     The ``IN`` list on the key (the sort key; the stand-in's index) bounds
-    what is read to the batch's keys, whatever the ledger's history; the
-    OR-ed equalities then pick the exact versions. They are written out rather
-    than as a row-value ``IN`` list, which not every Redshift version accepts;
-    callers chunk long lists. The key's length in bytes is the client's
-    count, so it holds whatever trailing blanks the key has however the
-    server types the literal.
+    what is read to the batch's keys, whatever the ledger's history. It names
+    each key once and nothing else, so a batch of a thousand objects fits one
+    statement (one Data API round trip); :func:`loaded_among` then picks the
+    exact versions from the rows, by the same rule as the guard. The key's
+    length in bytes comes back with each row so that rule holds however the
+    server pads or trims what it returns.
 
     Raises:
         ValueError: a value contains a NUL character (no literal can hold one).
     """
-    names = ("bucket", "object_key", "object_identity")
+    names = _columns(("bucket", "object_key", "object_identity"))
     if not objects:
-        return f"SELECT {_columns(names)} FROM {ledger.sql} WHERE FALSE"
+        return f"SELECT {names}, {_key_bytes(_KEY)} FROM {ledger.sql} WHERE FALSE"
     keys = ", ".join(dict.fromkeys(portable_literal(key) for _, key, _ in objects))
-    conditions = " OR ".join(_identity_condition(*obj) for obj in objects)
-    return f"SELECT {_columns(names)} FROM {ledger.sql} WHERE {_KEY} IN ({keys}) AND ({conditions})"
+    return f"SELECT {names}, {_key_bytes(_KEY)} FROM {ledger.sql} WHERE {_KEY} IN ({keys})"
 
 
-def _identity_condition(bucket: str, key: str, identity: str) -> str:
-    size = len(key.encode("utf-8", errors="surrogatepass"))
-    return (
-        f"({quote_identifier('bucket')} = {portable_literal(bucket)} "
-        f"AND {_KEY} = {portable_literal(key)} AND {_key_bytes(_KEY)} = {size} "
-        f"AND {quote_identifier('object_identity')} = {portable_literal(identity)})"
-    )
+def loaded_among(
+    rows: Iterable[Sequence[object]], objects: Iterable[tuple[str, str, str]]
+) -> set[tuple[str, str, str]]:
+    """Which of ``objects`` the rows of :func:`loaded_identities_sql` hold.
+
+    Two keys are one object when they are equal without trailing blanks and
+    equal in length in bytes (see the module docstring); bucket and identity
+    compare exactly.
+    """
+    held = {
+        (str(bucket), str(key).rstrip(" "), str(identity), int(str(size)))
+        for bucket, key, identity, size in rows
+    }
+    return {obj for obj in objects if (obj[0], obj[1].rstrip(" "), obj[2], _octets(obj[1])) in held}
 
 
-LEDGER_QUERY_CHUNK = 200
-"""Objects per ledger look-up statement at most (keeps each statement small)."""
+def _octets(key: str) -> int:
+    return len(key.encode("utf-8", errors="surrogatepass"))
 
-LEDGER_QUERY_BYTES = 60_000
-"""Bytes of object names per ledger look-up at most: well under the Data API's 100 KB."""
+
+LEDGER_QUERY_CHUNK = 5_000
+"""Objects per ledger look-up statement at most (a batch is far smaller)."""
+
+LEDGER_QUERY_BYTES = 90_000
+"""Bytes of keys per ledger look-up at most: under the Data API's 100 KB with the SQL around."""
 
 
 def lookup_chunks(
@@ -236,16 +247,14 @@ def lookup_chunks(
     """Split ledger look-ups by count and by size: a key may be 1,024 bytes long.
 
     The one rule for every look-up (load, sweep, ``ledger --failed``): each
-    statement stays well under the Data API's 100 KB limit.
+    statement stays under the Data API's 100 KB limit.
     """
     chunks: list[list[tuple[str, str, str]]] = [[]]
     size = 0
     for key in keys:
-        # Each object costs its literals as written (quotes double, a backslash
-        # adds a REPLACE), its key once more in the IN list, and about 130
-        # bytes of SQL around them.
-        literals = [len(portable_literal(part).encode("utf-8")) for part in key]
-        cost = sum(literals) + literals[1] + 130
+        # Each object costs its key's literal as written (quotes double, a
+        # backslash adds a REPLACE) and a separator.
+        cost = len(portable_literal(key[1]).encode("utf-8", errors="surrogatepass")) + 2
         if chunks[-1] and (
             len(chunks[-1]) >= LEDGER_QUERY_CHUNK or size + cost > LEDGER_QUERY_BYTES
         ):

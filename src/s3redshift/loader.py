@@ -49,7 +49,12 @@ from s3redshift.errors import (
 )
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_literal
-from s3redshift.ledger import create_ledger_sql, loaded_identities_sql, lookup_chunks
+from s3redshift.ledger import (
+    create_ledger_sql,
+    loaded_among,
+    loaded_identities_sql,
+    lookup_chunks,
+)
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import TableMapper, Target
 from s3redshift.planner import (
@@ -591,7 +596,7 @@ class Loader:
         for chunk in lookup_chunks(list(asked)):
             sql = loaded_identities_sql(ledger, chunk)
             rows = self.transport.query(sql, time_budget=time_budget)
-            known.update((str(b), str(k), str(i)) for b, k, i in rows)
+            known.update(loaded_among(rows, chunk))
         loaded = {id(m) for ident in known & asked.keys() for m in asked[ident]}
         for m in pending:
             if id(m) in loaded:

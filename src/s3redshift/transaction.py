@@ -10,7 +10,7 @@ COPY text; the local stand-in streams the objects itself).
 The shape of every plan, per mode (``[ledger]`` steps only when the ledger is
 enabled)::
 
-    LOCK <ledger>, <target>                       one fixed order: no deadlocks
+    LOCK <target's ledger>, <target>              one fixed order: no deadlocks
     [CREATE TEMP TABLE s3redshift_batch ...]      the batch's object list
     [COPY s3redshift_batch FROM <objects.csv>]
     [SELECT CAST('s3redshift: already loaded: '...)]   the exactly-once guard
