@@ -21,6 +21,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from s3redshift.backfill import ledger_rows, not_loaded
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
@@ -293,3 +294,32 @@ def test_the_ledger_ddl_is_sorted_by_key_as_redshift_reads_it() -> None:
     assert table.kind == "TABLE"
     [sortkey] = list(table.find_all(exp.SortKeyProperty))
     assert [c.name for c in sortkey.this] == ["object_key"]
+
+
+def test_the_ledger_reads_as_one_across_the_targets_ledger_tables(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[[], Loader]
+) -> None:
+    for table in ("kpis", "orders"):
+        query(pg, f"CREATE TABLE {table} (id INT)")
+    loader = make_loader()
+    first = [put(s3, bucket, "kpis/1.csv", "id\n1\n"), put(s3, bucket, "orders/1.csv", "id\n1\n")]
+    assert loader.load(first).outcomes() == ["loaded", "loaded"]
+    later = put(s3, bucket, "orders/2.csv", "id\n2\n")
+    assert loader.load([later]).outcomes() == ["loaded"]
+    missing = put(s3, bucket, "kpis/2.csv", "id\n2\n")  # its notification was lost
+
+    rows, total = ledger_rows(loader)
+    assert total == 3
+    assert (rows[0].table, rows[0].key) == ("public.orders", "orders/2.csv")  # newest
+    assert sorted((r.table, r.key) for r in rows) == [
+        ("public.kpis", "kpis/1.csv"),
+        ("public.orders", "orders/1.csv"),
+        ("public.orders", "orders/2.csv"),
+    ]
+    newest, total = ledger_rows(loader, limit=1)
+    assert ([r.key for r in newest], total) == (["orders/2.csv"], 3)
+    kpis, total = ledger_rows(loader, table="public.kpis")
+    assert ([r.key for r in kpis], total) == (["kpis/1.csv"], 1)
+    assert [(o.key, t) for o, t in not_loaded(loader, f"s3://{bucket}/")] == [
+        (missing.key, "public.kpis")
+    ]
