@@ -723,6 +723,11 @@ at_import = {
     "built": module.warm_loader.cache_info().currsize,
     "error": type(module.init_error).__name__ if module.init_error else None,
     "driver": "redshift_connector" in sys.modules,
+    # Never on a notification's path: the CLI, the backfill (sweeps), the stand-in, tomllib.
+    "unneeded": sorted(
+        m for m in ("s3redshift.cli", "s3redshift.backfill", "s3redshift.local", "tomllib")
+        if m in sys.modules
+    ),
 }
 os.environ.update(json.loads(sys.argv[2]))  # the configuration arrives (or not) later
 try:
@@ -798,6 +803,7 @@ def test_importing_the_adapter_builds_the_loader_and_its_clients(
         "built": 1,
         "error": None,
         "driver": driver,
+        "unneeded": [],
     }
     # The invocation reuses the loader: no new build, no new client.
     assert result["invocation"] == {"clients": clients, "built": True, "misses": 1}
@@ -812,6 +818,7 @@ def test_a_failed_build_at_import_is_not_cached_and_the_invocation_retries() -> 
         "built": 0,
         "error": "ConfigError",
         "driver": False,
+        "unneeded": [],
     }
     assert result["invocation"] == {
         "clients": ["redshift-data", "s3"],
