@@ -2,15 +2,20 @@
 
 All behaviour lives in :func:`s3redshift.handler.handle` (payloads, answers,
 the sweep payload, log lines); this module holds only what belongs to one
-container. Importing it reads no configuration and makes no client.
+container.
 
-Warm-start cache: :func:`warm_loader` builds the loader on the first
-invocation from ``LoaderConfig.load()`` (``S3REDSHIFT_CONFIG``, else the
-seed's ``DB_*`` variables) and returns that same loader while the container
-lives, so its database connection and cached credentials serve every warm
+Warm-start cache: importing this module -- Lambda's INIT phase, which
+provisioned concurrency runs before any request -- builds the loader from
+``LoaderConfig.load()`` (``S3REDSHIFT_CONFIG``, else the seed's ``DB_*``
+variables) and creates its AWS clients and driver (:meth:`Loader.prepare`;
+no AWS or database call, connecting waits for the first load).
+:func:`warm_loader` returns that same loader while the container lives, so
+its clients, database connection and cached credentials serve every
 invocation. ``warm_loader.cache_info()`` counts builds (``misses``) and reuses
 (``hits``); ``warm_loader.cache_clear()`` forgets it. A failed build is not
-cached: the next invocation tries again.
+cached and never fails the import: the import keeps its error in
+``init_error``, and each invocation builds again (raising that build's error)
+until one succeeds.
 """
 
 from __future__ import annotations
@@ -22,15 +27,23 @@ from s3redshift.config import LoaderConfig
 from s3redshift.handler import configure_logging, handle
 from s3redshift.loader import Loader
 
-__all__ = ["handler", "warm_loader"]
+__all__ = ["handler", "init_error", "warm_loader"]
 
 configure_logging()  # the entry point owns the process's log output: JSON lines on stdout
 
 
 @functools.cache
 def warm_loader() -> Loader:
-    """The container's loader, built on first use."""
-    return Loader(LoaderConfig.load())
+    """The container's loader, with its clients; built at import, else on first use."""
+    return Loader(LoaderConfig.load()).prepare()
+
+
+init_error: Exception | None = None
+"""Why building the loader at import failed (None: it did not); invocations retry."""
+try:
+    warm_loader()
+except Exception as exc:  # the next invocation builds again and raises
+    init_error = exc
 
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
-LIMITS_MB = {"data-api": 5.0, "connector": 30.0}
+LIMITS_MB = {"data-api": 5.0, "connector": 20.0}
 
 
 def _builder() -> ModuleType:

@@ -1,10 +1,41 @@
-"""Import time of what a Lambda cold start pays for, in fresh interpreters."""
+"""What a Lambda cold start pays for, in fresh interpreters.
+
+:func:`measure` times, from the *unpacked built zip* of each transport, the
+adapter's share of a cold start against the least a function using boto3 at
+all pays:
+
+A. ``import lambda_entry`` (INIT: the loader and its clients are built) and
+   the whole first invocation -- a one-object S3 notification for a mapped
+   table -- up to the moment the first AWS request would leave the process;
+B. ``import boto3``, creating the same clients and building the same first
+   request.
+
+Both stop in botocore's ``before-send`` event, which records the time and
+aborts the request: nothing reaches the network. A and B alternate in one
+loop (pairs), each in a fresh interpreter of the zip's Python (``-I -S``: no
+site-packages); the delta is A - B per pair, reported as the median (min and
+max for the spread). The zips are built for the Python 3.12 of this machine
+when there is one (else this interpreter's version), this machine's
+architecture. The data-api zip leaves boto3 to the runtime: a copy of this
+environment's boto3 (and its requirements), compiled for that Python, plays
+the runtime's part, for A and B alike.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from bench.artifact_size import _builder
 
 MODULES = {
     "s3redshift (package only)": "s3redshift",
@@ -14,6 +45,119 @@ MODULES = {
     "boto3 (for comparison)": "boto3",
 }
 RUNS = 5
+RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+"""What the Lambda Python runtime provides and the data-api zip relies on."""
+
+_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0000",
+    "AWS_SECRET_ACCESS_KEY": "fake-secret",
+    "AWS_REGION": "eu-west-1",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_LAMBDA_FUNCTION_NAME": "s3redshift-bench",
+}
+_TABLES = [{"pattern": "{table}/**", "schema": "public", "format": {"type": "csv"}}]
+CONFIGS: dict[str, dict[str, str]] = {
+    "data-api": {
+        "S3REDSHIFT_CONFIG": json.dumps(
+            {
+                "target": {
+                    "kind": "redshift",
+                    "transport": "data-api",
+                    "workgroup": "analytics-wg",
+                    "database": "dev",
+                },
+                "credentials": {"provider": "iam"},
+                "copy": {"iam_role": "default", "region": "eu-west-1"},
+                "tables": _TABLES,
+            }
+        )
+    },
+    "connector": {  # the seed's variables: connector, password in SSM
+        "DB_HOST": "example.abc.eu-west-1.redshift.amazonaws.com",
+        "DB_PORT": "5439",
+        "DB_NAME": "dev",
+        "DB_USER": "loader",
+        "DB_PW_PARAM": "/prod/redshift/loader-password",
+        "DB_SCHEMA": "public",
+        "IAM_ROLE": "arn:aws:iam::123456789012:role/RedshiftCopy",
+    },
+}
+CLIENTS = {"data-api": ("s3", "redshift-data"), "connector": ("s3", "ssm")}
+"""The clients the adapter creates at INIT for each configuration above."""
+
+EVENT = {
+    "Records": [
+        {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "eu-west-1",
+            "eventTime": "2026-11-05T09:15:02.345Z",
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "bucket": {"name": "acme-landing-eu", "arn": "arn:aws:s3:::acme-landing-eu"},
+                "object": {
+                    "key": "kpis/2026/11/05/daily.csv",
+                    "size": 120,
+                    "eTag": "0123456789abcdef0123456789abcdef",
+                    "sequencer": "0065A1B2C3D4E5F601",
+                },
+            },
+        }
+    ]
+}
+
+# Both programs start their clock first, then hook botocore's before-send
+# (importing botocore.session is part of what both pay) and stop there.
+_PRELUDE = """
+import time
+started = time.perf_counter()
+import json, os, sys
+sys.path[:0] = json.loads(os.environ["BENCH_PATH"])
+import botocore.session
+class FirstRequest(BaseException):
+    pass
+def stop(request, **kwargs):
+    print(json.dumps({"ms": (time.perf_counter() - started) * 1000, "url": request.url}))
+    raise FirstRequest
+create_client = botocore.session.Session.create_client
+def hooked(self, *args, **kwargs):
+    client = create_client(self, *args, **kwargs)
+    client.meta.events.register("before-send", stop)
+    return client
+botocore.session.Session.create_client = hooked
+"""
+ADAPTER_RUN = (
+    _PRELUDE
+    + """
+import lambda_entry
+class Context:
+    aws_request_id = "bench"
+    function_name = "s3redshift-bench"
+    def get_remaining_time_in_millis(self):
+        return 300_000
+try:
+    lambda_entry.handler(json.loads(os.environ["BENCH_EVENT"]), Context())
+except FirstRequest:
+    pass
+else:
+    sys.exit("the first invocation made no AWS request")
+"""
+)
+BOTO3_RUN = (
+    _PRELUDE
+    + """
+import boto3
+clients = [boto3.client(name) for name in json.loads(os.environ["BENCH_CLIENTS"])]
+try:
+    clients[0].head_object(Bucket="acme-landing-eu", Key="kpis/2026/11/05/daily.csv")
+except FirstRequest:
+    pass
+"""
+)
 
 
 def _seconds(module: str) -> float:
@@ -24,7 +168,112 @@ def _seconds(module: str) -> float:
     return float(out.stdout)
 
 
+def _runtime(interpreter: Path, target: Path) -> None:
+    """Copy this environment's boto3 and its requirements to ``target``, compiled."""
+    target.mkdir()
+    for name in RUNTIME:
+        dist = importlib.metadata.distribution(name)
+        tops = {f.parts[0] for f in dist.files or [] if f.parts[0] not in ("..", "__pycache__")}
+        for top in sorted(tops):
+            source = Path(str(dist.locate_file(top)))
+            if top.endswith(".dist-info") or not source.exists():
+                continue
+            if source.is_dir():
+                shutil.copytree(source, target / top, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, target / top)
+    subprocess.run(
+        [str(interpreter), "-I", "-m", "compileall", "-q", "-j", "0", str(target)],
+        check=True,
+        timeout=600,
+    )
+
+
+def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str]:
+    out = subprocess.run(
+        [str(interpreter), "-I", "-S", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in out.stdout.splitlines() if line.startswith('{"ms"')]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"cold-start run failed: {out.stderr[-2000:] or out.stdout[-2000:]}")
+    first = json.loads(lines[-1])
+    return float(first["ms"]), str(first["url"])
+
+
+def measure(repeats: int = 9) -> dict[str, float]:
+    """Median cold-start delta (ms) of the adapter over bare boto3, per transport.
+
+    Keys: ``cold_start_delta_ms`` (data-api, the default transport) with
+    ``_min``/``_max``, the same with a ``_connector`` suffix, and the medians
+    of each side (``cold_start_adapter_ms``, ``cold_start_boto3_ms``, and
+    their ``_connector`` forms).
+    """
+    builder = _builder()
+    interpreter = builder.target_interpreter("3.12")
+    version = "3.12"
+    if interpreter is None:
+        interpreter = Path(sys.executable)
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[
+        platform.machine().lower()
+    ]
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="s3redshift-cold-") as scratch:
+        base = Path(scratch)
+        runtime = base / "runtime"
+        _runtime(interpreter, runtime)
+        for transport in ("data-api", "connector"):
+            artifact = builder.build(
+                transport, arch, version, base / "dist", target_python=interpreter
+            )
+            task = base / transport
+            with zipfile.ZipFile(artifact.path) as archive:
+                archive.extractall(task)
+            path = [str(task), str(runtime)] if transport == "data-api" else [str(task)]
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": scratch,
+                "PYTHONHASHSEED": "0",
+                "BENCH_PATH": json.dumps(path),
+                "BENCH_EVENT": json.dumps(EVENT),
+                "BENCH_CLIENTS": json.dumps(CLIENTS[transport]),
+                # No request leaves the process; a stray one fails fast.
+                "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+                **_AWS_ENV,
+                **CONFIGS[transport],
+            }
+            adapter, bare, deltas = [], [], []
+            for _ in range(repeats):  # paired: A then B, alternating
+                a, _url = _time(interpreter, ADAPTER_RUN, env)
+                b, _ = _time(interpreter, BOTO3_RUN, env)
+                adapter.append(a)
+                bare.append(b)
+                deltas.append(a - b)
+            suffix = "" if transport == "data-api" else "_connector"
+            results[f"cold_start_delta_ms{suffix}"] = statistics.median(deltas)
+            results[f"cold_start_delta_ms{suffix}_min"] = min(deltas)
+            results[f"cold_start_delta_ms{suffix}_max"] = max(deltas)
+            results[f"cold_start_adapter_ms{suffix}"] = statistics.median(adapter)
+            results[f"cold_start_boto3_ms{suffix}"] = statistics.median(bare)
+    return results
+
+
 def run() -> None:
     for label, module in MODULES.items():
         times = sorted(_seconds(module) for _ in range(RUNS))
         print(f"import {label}: median {statistics.median(times) * 1000:.0f} ms ({RUNS} runs)")
+    figures = measure()
+    for suffix, transport in (("", "data-api"), ("_connector", "connector")):
+        print(
+            f"cold start, {transport} zip: adapter + first invocation up to the first AWS "
+            f"request {figures[f'cold_start_adapter_ms{suffix}']:.0f} ms, boto3 + the same "
+            f"clients {figures[f'cold_start_boto3_ms{suffix}']:.0f} ms, delta median "
+            f"{figures[f'cold_start_delta_ms{suffix}']:+.0f} ms "
+            f"(min {figures[f'cold_start_delta_ms{suffix}_min']:+.0f}, "
+            f"max {figures[f'cold_start_delta_ms{suffix}_max']:+.0f})"
+        )

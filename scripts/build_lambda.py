@@ -8,7 +8,19 @@ from any build machine, macOS and ARM included. The zip is then written by
 hand so that the same inputs give the same bytes (and Terraform's
 ``source_code_hash`` only changes when the code does): every entry has the
 timestamp 1980-01-01 00:00, mode 0644 and a Unix origin, entries are sorted,
-and no ``__pycache__``/``.pyc`` or machine-specific console script goes in.
+and no machine-specific console script goes in.
+
+Bytecode: every ``.py`` in the zip is compiled by an interpreter of the
+*target* version (``--python-version``; found on ``PATH`` as ``python3.12``,
+under pyenv's ``versions/``, or given with ``--target-python``) into
+``__pycache__/<name>.cpython-<XY>.pyc`` beside its source, so Lambda's INIT
+does not compile them on every cold start (the task directory is read-only:
+bytecode it compiles is never kept). The files are unchecked-hash ``.pyc``
+(PEP 552): they carry a hash of their source instead of its timestamp, so a
+rebuild gives the same bytes, and the importer does not read the source to
+check them (the zip is immutable once deployed). Without an interpreter of the
+target version the build says so and ships source only: bytecode of another
+version would be ignored (its tag differs) or, worse, wrong.
 
 The zip holds, at its root:
 
@@ -25,7 +37,10 @@ The zip holds, at its root:
   - ``connector``: pydantic, redshift-connector and what they require. That
     includes boto3, because redshift-connector requires a newer boto3
     (>= 1.42) than a runtime may carry, and a bundled copy shadows the
-    runtime's.
+    runtime's. botocore's ``data/`` keeps only the API models of the services
+    the loader and the driver call (:data:`BOTOCORE_SERVICES`) and the files
+    botocore itself reads (endpoints, partitions, retry and default-config
+    data): the other ~440 models are most of the zip and never loaded.
 
 Version specifiers come from ``pyproject.toml`` so that the artifact and the
 package metadata cannot drift apart. Pass ``--constraint FILE`` to pin every
@@ -40,6 +55,9 @@ import base64
 import csv
 import hashlib
 import io
+import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,6 +70,7 @@ from pathlib import Path
 
 __all__ = [
     "ARCHITECTURES",
+    "BOTOCORE_SERVICES",
     "BUNDLED",
     "STAND_IN_PREFIX",
     "TRANSPORTS",
@@ -60,6 +79,7 @@ __all__ = [
     "build",
     "main",
     "requirements",
+    "target_interpreter",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,12 +100,30 @@ BUNDLED: dict[str, tuple[str, ...]] = {
 }
 """Distributions installed (with their requirements) per transport."""
 
+BOTOCORE_SERVICES = frozenset(
+    {
+        "s3",  # HEAD checks, manifests (Loader.s3)
+        "redshift-data",  # the data-api transport
+        "ssm",  # credentials provider 'ssm'
+        "secretsmanager",  # credentials provider 'secrets-manager'
+        "redshift",  # provider 'iam' (provisioned) and the driver's IAM login
+        "redshift-serverless",  # provider 'iam' (Serverless) and the driver's IAM login
+        "sts",  # assume-role / web-identity credentials, the driver's SAML login
+    }
+)
+"""The services whose botocore API models go in the zip; botocore's other
+``data/`` entries are kept only if they are files (endpoints.json,
+partitions.json, _retry.json, sdk-default-configuration.json, ...)."""
+
+_BOTOCORE_DATA = "botocore/data/"
+
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 """The earliest timestamp a zip entry can carry; used for every entry."""
 
 _FILE_MODE = 0o100644  # regular file, rw-r--r--
 _SKIPPED_DIRS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
+"""Bytecode from the build machine never goes in; the build compiles its own."""
 _SKIPPED_TOP_LEVEL = frozenset({"bin"})
 """pip --target puts console scripts in bin/, with the build machine's
 interpreter in their shebang: useless on Lambda and not reproducible."""
@@ -100,6 +138,8 @@ class Artifact:
     sha256: str
     entries: int
     seconds: float
+    bytecode: str = ""
+    """What the build did about ``.pyc`` files, in words (for the build's output)."""
 
 
 def artifact_name(transport: str, arch: str, python_version: str) -> str:
@@ -176,6 +216,13 @@ def _pip_install(
 def _kept(relative: Path) -> bool:
     if _SKIPPED_DIRS.intersection(relative.parts):
         return False
+    # botocore/data/<service>/<api-version>/...: only the services the loader uses.
+    if (
+        relative.as_posix().startswith(_BOTOCORE_DATA)
+        and len(relative.parts) > 3
+        and relative.parts[2] not in BOTOCORE_SERVICES
+    ):
+        return False
     # Hidden files and editor backups are never part of a package.
     if any(part.startswith(".") or part.endswith("~") for part in relative.parts):
         return False
@@ -209,6 +256,119 @@ def _filtered_record(data: bytes, names: set[str]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+_PROBE = "import sys; print(sys.implementation.name, sys.implementation.cache_tag or '')"
+
+_COMPILE = """
+import json, py_compile, sys
+done = []
+for source, cfile, dfile in json.load(sys.stdin):
+    try:
+        py_compile.compile(
+            source, cfile=cfile, dfile=dfile, doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    except py_compile.PyCompileError:
+        continue  # not valid Python for this version (a template, a test fixture): source only
+    done.append(dfile)
+json.dump(done, sys.stdout)
+"""
+
+
+def _cache_tag(python_version: str) -> str:
+    major, _, minor = python_version.partition(".")
+    return f"cpython-{major}{minor}"
+
+
+def _candidates(python_version: str, given: Path | None) -> Iterator[Path]:
+    if given is not None:
+        yield given
+        return
+    yield Path(sys.executable)
+    found = shutil.which(f"python{python_version}")
+    if found:
+        yield Path(found)
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    if pyenv.is_dir():
+        installed = sorted(
+            pyenv.glob(f"{python_version}.*/bin/python{python_version}"),
+            key=lambda p: [int(x) if x.isdigit() else -1 for x in p.parts[-3].split(".")],
+            reverse=True,  # the newest patch release first
+        )
+        yield from installed
+
+
+def target_interpreter(python_version: str, given: Path | None = None) -> Path | None:
+    """A CPython of exactly ``python_version`` (e.g. ``3.12``) that runs here, or None.
+
+    ``given`` (``--target-python``) is the only candidate when set; otherwise
+    this interpreter, ``python<version>`` on ``PATH`` and pyenv's
+    installations are asked, in that order, which version they are.
+    """
+    wanted = f"cpython {_cache_tag(python_version)}"
+    for candidate in _candidates(python_version, given):
+        try:
+            probe = subprocess.run(
+                [str(candidate), "-I", "-c", _PROBE],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        except OSError:
+            continue
+        if probe.returncode == 0 and probe.stdout.strip() == wanted:
+            return candidate
+    return None
+
+
+def _compile(
+    files: dict[str, Path], python_version: str, interpreter: Path | None, scratch: Path
+) -> tuple[dict[str, Path], str]:
+    """The ``.pyc`` entries for every ``.py`` of ``files``, and what was done, in words.
+
+    Compiled in one fresh interpreter of the target version, with a fixed
+    hash seed; ``dfile`` is the zip name, so no path of the build machine is
+    recorded in the bytecode.
+    """
+    if interpreter is None:
+        return {}, (
+            f"no Python {python_version} interpreter found (give one with --target-python); "
+            "the zip holds source only, compiled by Lambda at each cold start"
+        )
+    tag = _cache_tag(python_version)
+    jobs: list[tuple[str, str, str]] = []
+    outputs: dict[str, Path] = {}
+    for name in sorted(files):
+        if not name.endswith(".py"):
+            continue
+        folder, _, filename = name.rpartition("/")
+        cached = f"{folder}/" if folder else ""
+        cached += f"__pycache__/{filename[:-3]}.{tag}.pyc"
+        outputs[name] = scratch / "bytecode" / cached
+        jobs.append((str(files[name]), str(outputs[name]), name))
+    # No PYTHON* variable but the hash seed (-I would ignore that one too).
+    environment = {"PYTHONHASHSEED": "0", "PATH": os.environ.get("PATH", "")}
+    result = subprocess.run(
+        [str(interpreter), "-s", "-c", _COMPILE],
+        input=json.dumps(jobs),
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=600,
+        check=True,
+    )
+    done = set(json.loads(result.stdout))
+    compiled = {
+        f"{outputs[name].relative_to(scratch / 'bytecode').as_posix()}": outputs[name]
+        for name in done
+    }
+    skipped = len(jobs) - len(done)
+    note = f", {skipped} not valid Python {python_version} (source only)" if skipped else ""
+    return compiled, (
+        f"{len(compiled)} modules compiled by {interpreter} ({tag}, unchecked-hash .pyc){note}"
+    )
+
+
 def _write_zip(destination: Path, files: dict[str, Path]) -> int:
     names = set(files)
     temporary = destination.with_name(destination.name + ".tmp")
@@ -234,6 +394,7 @@ def build(
     *,
     constraint: Path | None = None,
     adapter: Path = ADAPTER,
+    target_python: Path | None = None,
 ) -> Artifact:
     """Install the transport's wheels for Lambda's platform and write the zip.
 
@@ -248,6 +409,9 @@ def build(
     if not adapter.is_file():
         raise SystemExit(f"the Lambda adapter {adapter} is missing; it is the zip's entry point")
     started = time.monotonic()
+    interpreter = target_interpreter(python_version, target_python)
+    if target_python is not None and interpreter is None:
+        raise SystemExit(f"--target-python {target_python} is not a CPython {python_version}")
     with tempfile.TemporaryDirectory(prefix="s3redshift-lambda-") as scratch:
         site = Path(scratch) / "site"
         _pip_install(
@@ -268,6 +432,8 @@ def build(
         if clashes:
             raise SystemExit(f"dependencies overwrite the package's own files: {clashes[:5]}")
         files.update(own)
+        bytecode, note = _compile(files, python_version, interpreter, Path(scratch))
+        files.update(bytecode)
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / artifact_name(transport, arch, python_version)
         entries = _write_zip(path, files)
@@ -278,6 +444,7 @@ def build(
         sha256=base64.b64encode(digest).decode("ascii"),
         entries=entries,
         seconds=time.monotonic() - started,
+        bytecode=note,
     )
 
 
@@ -289,6 +456,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--python-version", default="3.12", help="e.g. 3.12 or 3.13")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "dist")
     parser.add_argument("--constraint", type=Path, help="pip constraints file pinning versions")
+    parser.add_argument(
+        "--target-python",
+        type=Path,
+        help="the interpreter of --python-version that compiles the .pyc files "
+        "(default: looked for on PATH and under pyenv)",
+    )
     args = parser.parse_args(argv)
     artifact = build(
         args.transport,
@@ -296,7 +469,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.python_version,
         args.out_dir,
         constraint=args.constraint,
+        target_python=args.target_python,
     )
+    print(f"bytecode: {artifact.bytecode}")
     print(
         f"{artifact.path}: {artifact.size} bytes zipped ({artifact.size / 1e6:.2f} MB), "
         f"{artifact.entries} files, built in {artifact.seconds:.1f} s, "

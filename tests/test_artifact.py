@@ -3,10 +3,17 @@
 The zips are built for real (pip downloads wheels from PyPI for Lambda's
 platform) into temporary directories:
 
-* for Lambda (Python 3.12, x86_64): the data-api zip twice, which must give
-  identical bytes, and the connector zip; their sizes are asserted (data-api
-  <= 5 MB, connector <= 30 MB, decimal megabytes) and their contents checked
-  against what each transport needs;
+* for Lambda (Python 3.12, x86_64): each transport's zip twice, which must
+  give identical bytes (bytecode included); their sizes are asserted
+  (data-api <= 5 MB, connector <= 20 MB, decimal megabytes) and their
+  contents checked against what each transport needs: every ``.py`` with its
+  unchecked-hash ``cpython-312`` bytecode when a Python 3.12 is found here,
+  and botocore holding only the API models the loader uses;
+* the connector zip, unzipped, in a clean Python 3.12 with nothing else on
+  ``sys.path``: each AWS client the loader or the driver creates is created
+  and sends one request (to a closed loopback port), the driver, its lxml and
+  the connector transport import, and no bytecode is written (the shipped
+  ``.pyc`` were used);
 * for this interpreter's own version and platform: the data-api zip, which is
   unzipped into an empty directory and run in a clean interpreter
   (``python -I -S``: no site-packages, no user site, no PYTHON* variables) on
@@ -29,16 +36,19 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -53,7 +63,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "build_lambda.py"
 MB = 1_000_000
-SIZE_LIMITS = {"data-api": 5 * MB, "connector": 30 * MB}
+SIZE_LIMITS = {"data-api": 5 * MB, "connector": 20 * MB}
 LAMBDA_PYTHON = "3.12"
 LOCAL_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 LOCAL_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(
@@ -63,6 +73,21 @@ SIZE_LINE = re.compile(r": (\d+) bytes zipped \(([\d.]+) MB\), (\d+) files, buil
 
 # The Lambda runtime's boto3 and the stand-in's driver, as distributions.
 RUNTIME_DISTRIBUTIONS = ("boto3", "pg8000")
+
+
+def _builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_lambda", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+BUILDER = _builder()
+LAMBDA_INTERPRETER = BUILDER.target_interpreter(LAMBDA_PYTHON)
+"""A Python 3.12 of this machine, which compiles the zips' bytecode; None: source only."""
 
 
 @dataclass(frozen=True)
@@ -157,12 +182,64 @@ def test_entries_are_normalised(lambda_builds: dict[str, Built], transport: str)
         assert info.date_time == (1980, 1, 1, 0, 0, 0), info.filename
         assert info.external_attr >> 16 == 0o100644, info.filename
         assert info.create_system == 3, info.filename
-        assert "__pycache__" not in info.filename
-        assert not info.filename.endswith((".pyc", ".pyo"))
+        assert not info.filename.endswith(".pyo")
         assert not info.filename.startswith("bin/")
     assert "lambda_entry.py" in listed
     assert "s3redshift/__init__.py" in listed
     assert "s3redshift/py.typed" in listed
+
+
+def cached_name(source: str, tag: str = "cpython-312") -> str:
+    folder, _, name = source.rpartition("/")
+    return f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc".lstrip("/")
+
+
+@pytest.mark.parametrize("transport", ["data-api", "connector"])
+def test_bytecode_is_the_targets_and_sits_beside_every_source(
+    lambda_builds: dict[str, Built], transport: str
+) -> None:
+    with zipfile.ZipFile(lambda_builds[transport].path) as archive:
+        listed = set(archive.namelist())
+        sources = sorted(n for n in listed if n.endswith(".py"))
+        bytecode = {n for n in listed if n.endswith(".pyc")}
+        if LAMBDA_INTERPRETER is None:
+            assert bytecode == set()  # source only, never another version's bytecode
+            pytest.skip("no Python 3.12 here: the build ships source only (checked)")
+        # Exactly one .pyc per source, in __pycache__ beside it, tagged for 3.12.
+        assert bytecode == {cached_name(n) for n in sources}
+        assert "__pycache__/lambda_entry.cpython-312.pyc" in bytecode
+        assert "s3redshift/__pycache__/loader.cpython-312.pyc" in bytecode
+        header = archive.read("s3redshift/__pycache__/loader.cpython-312.pyc")[:16]
+    magic = subprocess.run(
+        [
+            str(LAMBDA_INTERPRETER),
+            "-I",
+            "-c",
+            "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert header[:4].hex() == magic  # Python 3.12's bytecode
+    # PEP 552 flags: 0b01 hash-based, 0b10 check_source; unchecked hash is 0b01.
+    assert int.from_bytes(header[4:8], "little") == 0b01
+
+
+def test_botocore_keeps_only_the_models_the_loader_uses(lambda_builds: dict[str, Built]) -> None:
+    listed = names(lambda_builds["connector"].path)
+    services = {
+        n.split("/")[2] for n in listed if n.startswith("botocore/data/") and n.count("/") > 3
+    }
+    assert services == set(BUILDER.BOTOCORE_SERVICES)
+    for data in (
+        "endpoints.json",
+        "partitions.json",
+        "sdk-default-configuration.json",
+        "_retry.json",
+    ):
+        assert f"botocore/data/{data}" in listed, data
 
 
 @pytest.mark.parametrize("transport", ["data-api", "connector"])
@@ -206,6 +283,95 @@ def test_connector_zip_bundles_the_driver_and_a_recent_boto3(
     (boto3_info,) = [n for n in tops if n.startswith("boto3-") and n.endswith(".dist-info")]
     major, minor = (int(part) for part in boto3_info.split("-")[1].split(".")[:2])
     assert (major, minor) >= (1, 42)  # redshift-connector requires boto3>=1.42
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: requests to it fail at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+CLIENTS_RUN = """
+import json, os, sys
+code, port = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, code)  # -I -S: otherwise only the standard library
+import boto3, botocore.config, botocore.exceptions
+config = botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=2)
+calls = {
+    "s3": ("head_object", {"Bucket": "bucket", "Key": "kpis/a.csv"}),
+    "sts": ("get_caller_identity", {}),
+    "ssm": ("get_parameter", {"Name": "/p", "WithDecryption": True}),
+    "secretsmanager": ("get_secret_value", {"SecretId": "s"}),
+    "redshift": ("get_cluster_credentials", {"ClusterIdentifier": "c", "DbUser": "u"}),
+    "redshift-data": ("describe_statement", {"Id": "i"}),
+    "redshift-serverless": ("get_credentials", {"workgroupName": "analytics-wg"}),
+}
+sent = {}
+for service, (operation, arguments) in calls.items():
+    client = boto3.client(
+        service, region_name="eu-west-1", endpoint_url=f"http://127.0.0.1:{port}", config=config
+    )
+    try:
+        getattr(client, operation)(**arguments)
+    except botocore.exceptions.EndpointConnectionError:
+        sent[service] = True  # built, signed and sent: only the network is missing
+import lxml.etree, redshift_connector
+from s3redshift.transports.connector import ConnectorTransport
+try:
+    redshift_connector.connect(host="127.0.0.1", port=port, database="dev", user="u",
+                               password="p", ssl=False, timeout=2)
+except redshift_connector.InterfaceError:
+    sent["redshift_connector"] = True
+modules = ("boto3", "botocore", "lxml", "redshift_connector", "s3redshift")
+origins = {name: sys.modules[name].__file__ for name in modules}
+json.dump({"sent": sent, "origins": origins}, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def connector_unzipped(
+    lambda_builds: dict[str, Built], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    if LAMBDA_INTERPRETER is None or sys.platform != "linux" or LOCAL_ARCH != "x86_64":
+        pytest.skip("needs a Python 3.12 on linux x86_64 to run the Lambda zip's wheels")
+    code = tmp_path_factory.mktemp("connector-task")
+    with zipfile.ZipFile(lambda_builds["connector"].path) as archive:
+        archive.extractall(code)
+    return code
+
+
+def test_unzipped_connector_zip_creates_every_client_and_imports_the_driver(
+    connector_unzipped: Path, tmp_path: Path
+) -> None:
+    code = connector_unzipped
+    before = sorted(p.relative_to(code) for p in code.rglob("*"))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0000",
+        "AWS_SECRET_ACCESS_KEY": "fake-secret",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    assert LAMBDA_INTERPRETER is not None
+    run = subprocess.run(
+        [str(LAMBDA_INTERPRETER), "-I", "-S", "-c", CLIENTS_RUN, str(code), str(closed_port())],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    outcome = json.loads(run.stdout)
+    assert set(outcome["sent"]) == {*BUILDER.BOTOCORE_SERVICES, "redshift_connector"}
+    for name, origin in outcome["origins"].items():
+        assert Path(origin).is_relative_to(code), (name, origin)
+    # Nothing was compiled: every module imported came with valid bytecode.
+    assert sorted(p.relative_to(code) for p in code.rglob("*")) == before
 
 
 # --- the handler, from the unzipped artifact, in a clean interpreter -------------

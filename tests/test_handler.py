@@ -677,13 +677,16 @@ def test_adapter_builds_the_loader_once_and_logs_json_to_stdout(
     second = upload(s3, bucket, "kpis/two.csv", "id,name\n2,b\n")
     adapter = fresh_adapter()
     try:
-        assert adapter.warm_loader.cache_info().misses == 0  # importing built nothing
+        # Importing (Lambda's INIT) built the loader; the invocations reuse it.
+        assert adapter.init_error is None
+        info = adapter.warm_loader.cache_info()
+        assert (info.misses, info.hits, info.currsize) == (1, 0, 1)
         summary = adapter.handler(s3_event(first), Context(aws_request_id="req-A"))
         answer = adapter.handler(
             sqs_batch((message_id(), json.dumps(s3_event(second)))), Context(aws_request_id="req-B")
         )
         info = adapter.warm_loader.cache_info()
-        assert (info.misses, info.hits) == (1, 1)
+        assert (info.misses, info.hits) == (1, 2)
     finally:
         if adapter.warm_loader.cache_info().currsize:
             adapter.warm_loader().close()
@@ -702,24 +705,134 @@ def test_adapter_builds_the_loader_once_and_logs_json_to_stdout(
     assert SECRET not in out
 
 
-def test_importing_the_adapter_reads_no_configuration_and_imports_no_boto3() -> None:
-    code = (
-        "import importlib.util, json, sys\n"
-        f"spec = importlib.util.spec_from_file_location('entry', {str(ADAPTER)!r})\n"
-        "module = importlib.util.module_from_spec(spec)\n"
-        "spec.loader.exec_module(module)\n"
-        "print(json.dumps(['boto3' in sys.modules, module.warm_loader.cache_info().misses]))\n"
-    )
-    env = {"PATH": "/usr/bin:/bin"}  # no S3REDSHIFT_CONFIG, no DB_* variables
+ADAPTER_RUN = """
+import importlib.util, json, os, sys
+import botocore.session
+made = []
+create_client = botocore.session.Session.create_client
+def recording(self, service_name, *args, **kwargs):
+    made.append(service_name)
+    return create_client(self, service_name, *args, **kwargs)
+botocore.session.Session.create_client = recording
+spec = importlib.util.spec_from_file_location("entry", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+at_import = {
+    "clients": sorted(made),
+    "misses": module.warm_loader.cache_info().misses,
+    "built": module.warm_loader.cache_info().currsize,
+    "error": type(module.init_error).__name__ if module.init_error else None,
+    "driver": "redshift_connector" in sys.modules,
+    # Never on a notification's path: the CLI, the backfill (sweeps), the stand-in, tomllib.
+    "unneeded": sorted(
+        m for m in ("s3redshift.cli", "s3redshift.backfill", "s3redshift.local", "tomllib")
+        if m in sys.modules
+    ),
+}
+os.environ.update(json.loads(sys.argv[2]))  # the configuration arrives (or not) later
+try:
+    loader = module.warm_loader()
+    loader.s3, loader.transport  # created at import: nothing more is made here
+    later = {"clients": sorted(made), "built": True}
+except Exception as exc:
+    later = {"clients": sorted(made), "built": False, "error": type(exc).__name__}
+later["misses"] = module.warm_loader.cache_info().misses
+print(json.dumps({"import": at_import, "invocation": later}))
+"""
+
+AWS_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0000",
+    "AWS_SECRET_ACCESS_KEY": "fake-secret",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_CONFIG_FILE": "/nonexistent",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+DATA_API_CONFIG = {
+    "target": {
+        "kind": "redshift",
+        "transport": "data-api",
+        "workgroup": "analytics-wg",
+        "database": "dev",
+    },
+    "credentials": {"provider": "iam"},
+    "copy": {"iam_role": "default", "region": "eu-west-1"},
+}
+SEED_ENV = {  # the seed's variables: connector transport, password in SSM
+    "DB_HOST": "example.abc.eu-west-1.redshift.amazonaws.com",
+    "DB_PORT": "5439",
+    "DB_NAME": "dev",
+    "DB_USER": "loader",
+    "DB_PW_PARAM": "/prod/redshift/loader-password",
+    "DB_SCHEMA": "public",
+    "IAM_ROLE": "arn:aws:iam::123456789012:role/RedshiftCopy",
+}
+
+
+def run_adapter(env: dict[str, str], later: dict[str, str] | None = None) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", ADAPTER_RUN, str(ADAPTER), json.dumps(later or {})],
         capture_output=True,
         text=True,
         check=True,
-        env=env,
+        env={**AWS_ENV, **env},
         timeout=60,
     )
-    assert json.loads(out.stdout) == [False, 0]
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(
+    ("env", "clients", "driver"),
+    [
+        ({"S3REDSHIFT_CONFIG": json.dumps(DATA_API_CONFIG)}, ["redshift-data", "s3"], False),
+        (SEED_ENV, ["s3", "ssm"], True),
+    ],
+    ids=["data-api", "connector-seed-env"],
+)
+def test_importing_the_adapter_builds_the_loader_and_its_clients(
+    env: dict[str, str], clients: list[str], driver: bool
+) -> None:
+    """INIT (which provisioned concurrency runs ahead) pays for the clients, not a request."""
+    pytest.importorskip("redshift_connector")
+    result = run_adapter(env)
+    assert result["import"] == {
+        "clients": clients,
+        "misses": 1,
+        "built": 1,
+        "error": None,
+        "driver": driver,
+        "unneeded": [],
+    }
+    # The invocation reuses the loader: no new build, no new client.
+    assert result["invocation"] == {"clients": clients, "built": True, "misses": 1}
+
+
+def test_a_failed_build_at_import_is_not_cached_and_the_invocation_retries() -> None:
+    # No S3REDSHIFT_CONFIG, no DB_* variables: the build fails, the import does not.
+    result = run_adapter({}, later={"S3REDSHIFT_CONFIG": json.dumps(DATA_API_CONFIG)})
+    assert result["import"] == {
+        "clients": [],
+        "misses": 1,
+        "built": 0,
+        "error": "ConfigError",
+        "driver": False,
+        "unneeded": [],
+    }
+    assert result["invocation"] == {
+        "clients": ["redshift-data", "s3"],
+        "built": True,
+        "misses": 2,
+    }
+    # Still unconfigured at the invocation: it raises the build's error, and is retried again.
+    result = run_adapter({})
+    assert result["invocation"] == {
+        "clients": [],
+        "built": False,
+        "error": "ConfigError",
+        "misses": 2,
+    }
 
 
 @pytest.mark.usefixtures("handler_logger_restored")

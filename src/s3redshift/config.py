@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
@@ -305,6 +304,8 @@ class LoaderConfig(BaseModel):
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read configuration file {str(file)!r}: {exc}") from None
+        import tomllib  # configuration files only: the Lambda adapter reads the environment
+
         try:
             data = json.loads(text) if file.suffix.lower() == ".json" else tomllib.loads(text)
         except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:

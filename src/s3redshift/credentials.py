@@ -255,6 +255,14 @@ class CredentialProvider(ABC):
                 self._entry = _CacheEntry(credentials, self._fresh_until(credentials))
             return credentials
 
+    def prepare(self) -> None:
+        """Create the provider's AWS client now (no AWS call), so the first fetch does not.
+
+        Providers without a client do nothing. Raises what creating it raises
+        (:class:`ConfigError` for unusable AWS settings).
+        """
+        return  # static credentials: nothing to create
+
     def clear(self) -> None:
         """Forget the cached credentials, for example after the database refused them."""
         with self._lock:
@@ -492,6 +500,9 @@ class SsmPasswordProvider(CredentialProvider):
             region=region,
         )
 
+    def prepare(self) -> None:
+        self._ssm()
+
     def _ssm(self) -> SSMClient:
         if self._client is None:
             self._client = _new_client("ssm", self._region, self._target(self._region))
@@ -574,6 +585,9 @@ class SecretsManagerProvider(CredentialProvider):
             ),
             region=region,
         )
+
+    def prepare(self) -> None:
+        self._secretsmanager()
 
     def _secretsmanager(self) -> SecretsManagerClient:
         if self._client is None:
@@ -756,6 +770,9 @@ class ClusterIamProvider(CredentialProvider):
             region=region,
         )
 
+    def prepare(self) -> None:
+        self._redshift()
+
     def _redshift(self) -> RedshiftClient:
         if self._client is None:
             self._client = _new_client("redshift", self._region, self._target(self._region))
@@ -838,6 +855,9 @@ class ServerlessIamProvider(CredentialProvider):
             not_found_fix="fix the workgroup setting to name an existing workgroup",
             region=region,
         )
+
+    def prepare(self) -> None:
+        self._serverless()
 
     def _serverless(self) -> RedshiftServerlessClient:
         if self._client is None:

@@ -92,7 +92,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from s3redshift.backfill import backfill
 from s3redshift.deadline import Deadline
 from s3redshift.errors import LoadFailedError, S3RedshiftError
 from s3redshift.events import read_event
@@ -225,6 +224,8 @@ def _direct(
 def _sweep(
     event: Mapping[str, Any], loader: Loader, deadline: Deadline, run: Invocation
 ) -> dict[str, Any]:
+    from s3redshift.backfill import backfill  # sweeps only: not on a notification's path
+
     request = sweep_request(event)
     since = request.since_time(datetime.now(UTC))
     prefixes: list[dict[str, Any]] = []

@@ -152,6 +152,22 @@ class Loader:
             self._transport = open_transport(self.config, s3_client=self.s3)
         return self._transport
 
+    def prepare(self) -> Loader:
+        """Create the S3 client and the transport with its clients now; returns the loader.
+
+        Neither AWS nor the database is called (connecting waits for the
+        first load): this is the set-up a Lambda's INIT phase should pay for,
+        so the first invocation does not. Raises what creating them raises
+        (:class:`ConfigError` for a transport the configuration cannot open).
+        """
+        from s3redshift.transports.base import Preparable
+
+        _ = self.s3
+        transport = self.transport
+        if isinstance(transport, Preparable):
+            transport.prepare()
+        return self
+
     def ledger_for(self, table: TableRef) -> TableRef | None:
         """The ledger table of ``table``, or None when the ledger is disabled."""
         return self.settings.ledger_for(table)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from s3redshift.backfill import parse_s3_uri
 from s3redshift.errors import InvalidEventError, S3RedshiftError
 
 if TYPE_CHECKING:
@@ -36,6 +35,8 @@ class SweepRequest(BaseModel):
     @field_validator("prefixes")
     @classmethod
     def _s3_uris(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from s3redshift.backfill import parse_s3_uri  # sweeps only, like the backfill
+
         for uri in value:
             try:
                 parse_s3_uri(uri)

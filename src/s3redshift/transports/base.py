@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 from s3redshift.transaction import Limits, TransactionPlan
 
-__all__ = ["Transport"]
+__all__ = ["Preparable", "Transport"]
+
+
+@runtime_checkable
+class Preparable(Protocol):
+    """A transport (or connection factory) that can do its set-up work ahead of use."""
+
+    def prepare(self) -> None:
+        """Import the driver and create the clients now; call neither AWS nor the database."""
 
 
 class Transport(Protocol):

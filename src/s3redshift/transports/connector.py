@@ -56,6 +56,7 @@ from s3redshift.errors import (
     ThrottledError,
     TimeBudgetExceededError,
 )
+from s3redshift.transports.base import Preparable
 from s3redshift.transports.dbapi import DbApiTransport, is_load_error
 
 if TYPE_CHECKING:
@@ -245,6 +246,13 @@ class RedshiftConnector:
             sslmode=self.sslmode,
         )
 
+    def prepare(self) -> None:
+        """Import the driver and create the password provider's AWS client (no network)."""
+        if self.driver_connect is None:
+            _driver_connect()
+        if isinstance(self.auth, PasswordAuth):
+            self.auth.provider.prepare()
+
     def __call__(self) -> Any:
         connect = self.driver_connect or _driver_connect()
         auth = self.auth
@@ -342,6 +350,11 @@ class ConnectorTransport(DbApiTransport):
                 host=target.host, port=target.port, database=target.database, auth=auth
             )
         )
+
+    def prepare(self) -> None:
+        """Do the connection factory's set-up (driver import, AWS clients); connect later."""
+        if isinstance(self._connect, Preparable):
+            self._connect.prepare()
 
     def _prelude(self, time_budget: float | None, *, table: str) -> Sequence[str]:
         if time_budget is None:

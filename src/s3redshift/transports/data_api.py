@@ -422,6 +422,10 @@ class DataApiTransport:
         """``ClientToken`` of a plan's batch (see the module docstring); ≤ 64 characters."""
         return f"{batch_id}-{failed_before}-{_digest(self.target_key, *sqls)[:16]}"
 
+    def prepare(self) -> None:
+        """Create the ``redshift-data`` client now (no AWS call)."""
+        _ = self.client
+
     @property
     def client(self) -> RedshiftDataAPIServiceClient:
         """The boto3 ``redshift-data`` client, created on first use."""
