@@ -660,8 +660,7 @@ def _json_text(text: str | bytes | bytearray, path: str, limit: int) -> Mapping[
     try:
         if not isinstance(text, str):
             text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
-        depth = _nesting_depth(text)
-        if depth > MAX_JSON_DEPTH:
+        if _nests_deeper(text, MAX_JSON_DEPTH):
             raise _ShapeError(
                 where,
                 f"nested deeper than {MAX_JSON_DEPTH} levels: no S3, SQS, SNS or EventBridge "
@@ -693,6 +692,18 @@ def _too_large(size: int, limit: int) -> str:
         f"{size} bytes of JSON text; an SQS message or SNS notification is at most {limit} "
         "bytes (1 MiB), so this did not come from AWS"
     )
+
+
+def _nests_deeper(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels deep in JSON ``text``.
+
+    Nesting cannot be deeper than the number of opening brackets, so a text
+    with at most ``limit`` of them (every event AWS sends) is answered by two
+    counts; only a text with more is measured by :func:`_nesting_depth`.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    return _nesting_depth(text) > limit
 
 
 def _nesting_depth(text: str) -> int:

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from s3redshift.identifiers import TableRef
@@ -54,10 +55,14 @@ class ManifestEntry:
         return f"s3://{self.bucket}/{self.key}"
 
 
+_ENTRY_ORDER = attrgetter("bucket", "key", "identity", "size")
+"""The order of :class:`ManifestEntry` values (their field order), as one C-level key."""
+
+
 def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
     """A stable id for loading exactly these object versions into ``table``."""
     digest = hashlib.sha256(str(table).encode())
-    for entry in sorted(entries):
+    for entry in sorted(entries, key=_ENTRY_ORDER):
         for part in (entry.bucket, entry.key, entry.identity):
             digest.update(b"\x00" + part.encode("utf-8", errors="surrogatepass"))
     return digest.hexdigest()[:BATCH_ID_LENGTH]
