@@ -607,6 +607,23 @@ def test_s3_object_is_frozen_hashable_and_forbids_extra_fields() -> None:
         S3Object(bucket="", key="k")
 
 
+@pytest.mark.parametrize("name", sorted(f.stem for f in EVENT_FIXTURES.glob("*.json")))
+def test_objects_read_from_an_event_are_the_objects_validation_builds(name: str) -> None:
+    # The reader builds S3Object values without validating them again (it has
+    # checked each field itself): they must be indistinguishable from
+    # validated ones.
+    parsed = read_event(event_text(name))
+    for obj in parsed.objects:
+        validated = S3Object(**obj.model_dump())
+        assert obj == validated
+        assert hash(obj) == hash(validated)
+        assert obj.model_fields_set == validated.model_fields_set
+        assert obj.model_dump_json() == validated.model_dump_json()
+        assert repr(obj) == repr(validated)
+        assert obj.__pydantic_extra__ is None
+        assert obj.__pydantic_private__ is None
+
+
 def test_s3_object_round_trips_through_json_and_refuses_coercion() -> None:
     [obj] = parse_event(load_event("s3_multipart_versioned"))
     assert S3Object.model_validate_json(obj.model_dump_json()) == obj
