@@ -62,9 +62,15 @@ _ENTRY_ORDER = attrgetter("bucket", "key", "identity", "size")
 def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
     """A stable id for loading exactly these object versions into ``table``."""
     digest = hashlib.sha256(str(table).encode())
-    for entry in sorted(entries, key=_ENTRY_ORDER):
-        for part in (entry.bucket, entry.key, entry.identity):
-            digest.update(b"\x00" + part.encode("utf-8", errors="surrogatepass"))
+    # Each part is hashed as NUL + its UTF-8; encoding the joined text gives
+    # the same bytes (the encoder works code point by code point), in one call.
+    parts = [
+        part
+        for entry in sorted(entries, key=_ENTRY_ORDER)
+        for part in (entry.bucket, entry.key, entry.identity)
+    ]
+    if parts:
+        digest.update(("\x00" + "\x00".join(parts)).encode("utf-8", errors="surrogatepass"))
     return digest.hexdigest()[:BATCH_ID_LENGTH]
 
 

@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -577,6 +577,11 @@ class Reserved:
         return self.table is None or ref.table == self.table
 
 
+def _uri(obj: S3ObjectLike | str) -> str | None:
+    """The URI an error names (only errors and new targets need it)."""
+    return None if isinstance(obj, str) else obj.uri
+
+
 class TableMapper:
     """Maps object keys to targets with an ordered list of rules; first match wins.
 
@@ -614,7 +619,7 @@ class TableMapper:
             except ValueError as exc:  # only reachable for unvalidated (constructed) rules
                 raise ConfigError(f"tables[{index}] (pattern {rule.pattern!r}): {exc}") from None
         self._rules = tuple(compiled)
-        self._resolved: dict[tuple[int, tuple[tuple[str, str], ...]], Resolution] = {}
+        self._resolved: dict[tuple[int, tuple[str | Any, ...]], Resolution] = {}
 
     def reserving(self, *reserved: Reserved) -> TableMapper:
         """This mapper, also refusing targets that fall under ``reserved``.
@@ -658,10 +663,7 @@ class TableMapper:
         Raises:
             MappingError: as for :meth:`resolve`.
         """
-        if isinstance(obj, str):
-            key, uri = obj, None
-        else:
-            key, uri = obj.key, obj.uri
+        key = obj if isinstance(obj, str) else obj.key
         if not isinstance(key, str):
             raise TypeError(f"an object key must be a str, got {type(key).__name__}")
         ignored = self._ignored(key)
@@ -669,20 +671,21 @@ class TableMapper:
             return Resolution("ignored", None, ignored)
         unloadable = unloadable_key(key)
         if unloadable:
-            raise MappingError(f"key {key!r} cannot be loaded: {unloadable}", s3_uri=uri)
+            raise MappingError(f"key {key!r} cannot be loaded: {unloadable}", s3_uri=_uri(obj))
         for index, compiled in enumerate(self._rules):
             match = compiled.pattern.regex.fullmatch(key)
             if match is None:
                 continue
-            captures = {k: v for k, v in match.groupdict().items() if v is not None}
-            # The target is a function of the rule and its captures alone, so
-            # keys that differ only outside the captures (the usual case:
-            # many files per table) share one, named and checked once.
-            # Only successes are kept; a refusal names its key every time.
-            memo = (index, tuple(captures.items()))
+            # The target is a function of the rule and its captures alone (a
+            # pattern's only groups are its captures), so keys that differ
+            # only outside the captures (the usual case: many files per
+            # table) share one, named and checked once. Only successes are
+            # kept; a refusal names its key every time.
+            memo = (index, match.groups())
             resolution = self._resolved.get(memo)
             if resolution is None:
-                resolution = self._mapped(key, uri, index, compiled, captures)
+                captures = {k: v for k, v in match.groupdict().items() if v is not None}
+                resolution = self._mapped(key, _uri(obj), index, compiled, captures)
                 if len(self._resolved) < _RESOLVED_CACHE_SIZE:
                     self._resolved[memo] = resolution
             return resolution
