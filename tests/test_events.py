@@ -622,6 +622,12 @@ def test_objects_read_from_an_event_are_the_objects_validation_builds(name: str)
         assert repr(obj) == repr(validated)
         assert obj.__pydantic_extra__ is None
         assert obj.__pydantic_private__ is None
+    if len(parsed.objects) > 1:
+        first, second = parsed.objects[:2]
+        changed = first.model_copy(update={"size": 7})
+        assert changed.size == 7
+        assert second.model_fields_set == set(S3Object.model_fields)
+        assert first == S3Object(**first.model_dump())
 
 
 def test_s3_object_round_trips_through_json_and_refuses_coercion() -> None:

@@ -428,67 +428,72 @@ def _read_s3_record(
 ) -> None:
     """One ``Records[]`` entry of an S3 notification (``eventVersion`` 2.x).
 
-    Each field is first tried against the shape every AWS record has (checks
-    inline, no path built); whatever does not pass goes through the field's
-    reader, which accepts what it accepts or raises naming the field. The
-    fields are read in the same order either way, so the first bad one is
-    the one reported.
+    Each field is first tried against the shape every AWS record has (exact
+    types, checked inline, no path text built); a value that does not pass
+    goes through the field's reader, which accepts what it accepts or raises
+    naming the field. Fields are read in the same order either way, so the
+    first bad one is the one reported.
     """
-    _check_event_version(record, path)
-    event_name = _string(record, "eventName", path)
-    s3_path = object_path = ""
+    version = record.get("eventVersion")
+    if type(version) is not str or version not in _KNOWN_EVENT_VERSIONS:
+        _check_event_version(record, path)
+    event_name = record.get("eventName")
+    if type(event_name) is not str or not event_name:
+        event_name = _string(record, "eventName", path)
     s3 = record.get("s3")
     if type(s3) is not dict:
         s3 = _mapping(record, "s3", path)
     bucket_fields = s3.get("bucket")
     if type(bucket_fields) is not dict:
-        s3_path = _at(path, "s3")
-        bucket_fields = _mapping(s3, "bucket", s3_path)
+        bucket_fields = _mapping(s3, "bucket", _at(path, "s3"))
     bucket = bucket_fields.get("name")
     if type(bucket) is not str or not bucket or "/" in bucket:
-        s3_path = _at(path, "s3")
-        bucket = _bucket_name(bucket_fields, _at(s3_path, "bucket"))
+        bucket = _bucket_name(bucket_fields, _at(path, "s3.bucket"))
     fields = s3.get("object")
     if type(fields) is not dict:
-        s3_path = _at(path, "s3")
-        fields = _mapping(s3, "object", s3_path)
+        fields = _mapping(s3, "object", _at(path, "s3"))
     key = fields.get("key")
     if (
         type(key) is not str
-        or not key.isascii()  # so it cannot hold a lone surrogate, and bytes = characters
+        or not key.isascii()  # so it holds no lone surrogate, and bytes = characters
         or not 0 < len(key) <= MAX_KEY_BYTES
         or "%" in key
         or "+" in key
     ):
-        object_path = _at(_at(path, "s3"), "object")
+        object_path = _at(path, "s3.object")
         key = _decoded_key(_string(fields, "key", object_path), _at(object_path, "key"))
-    uri = f"s3://{bucket}/{key}"
-    if not object_path:
-        object_path = _at(_at(path, "s3"), "object")
 
     action = event_name.removeprefix("s3:")
     if action.startswith(("ObjectRemoved:", "LifecycleExpiration:")):
-        found.skip(path, SKIP_OBJECT_REMOVED, uri, message_id)
+        found.skip(path, SKIP_OBJECT_REMOVED, f"s3://{bucket}/{key}", message_id)
         return
     if not action.startswith("ObjectCreated:"):
-        found.skip(path, SKIP_NOT_OBJECT_CREATED, uri, message_id)
+        found.skip(path, SKIP_NOT_OBJECT_CREATED, f"s3://{bucket}/{key}", message_id)
         return
     try:
-        s3_object = _checked_object(
-            bucket,
-            key,
-            _size(fields, "size", object_path),
-            _optional_string(fields, "eTag", object_path),
-            _optional_string(fields, "versionId", object_path),
-            _sequencer(fields, "sequencer", object_path),
-            _timestamp(record, "eventTime", path),
-            message_id,
-            event_name,
-        )
+        size = fields.get("size")
+        if type(size) is not int or size < 0:
+            size = _size(fields, "size", _at(path, "s3.object"))
+        etag = fields.get("eTag")
+        if type(etag) is not str or not etag:
+            etag = _optional_string(fields, "eTag", _at(path, "s3.object"))
+        version_id = fields.get("versionId")
+        if type(version_id) is not str or not version_id:
+            version_id = _optional_string(fields, "versionId", _at(path, "s3.object"))
+        sequencer = fields.get("sequencer")
+        if type(sequencer) is not str or _HEX.fullmatch(sequencer) is None:
+            sequencer = _sequencer(fields, "sequencer", _at(path, "s3.object"))
+        event_time = _timestamp(record, "eventTime", path)
     except _ShapeError as exc:
-        exc.uri = uri
+        exc.uri = f"s3://{bucket}/{key}"
         raise
-    found.add(s3_object, path)
+    s3_object = _checked_object(
+        bucket, key, size, etag, version_id, sequencer, event_time, message_id, event_name
+    )
+    if size == 0 and key.endswith("/"):
+        found.skip(path, SKIP_FOLDER_MARKER, s3_object.uri, message_id)
+    else:
+        found.objects.append(s3_object)
 
 
 def _read_eventbridge(
@@ -606,7 +611,8 @@ def _checked_object(
     ``model_construct`` makes one (every field set), without validating the
     same values a second time, which would double the cost of reading a
     batch. ``tests/test_events.py`` checks that each object read from the
-    test events equals, field for field, the one validation builds.
+    test events equals, field for field, the one validation builds, and that
+    copying one with changes leaves the others as they were.
     """
     s3_object = _new_object(S3Object)
     _set_attribute(
@@ -624,7 +630,7 @@ def _checked_object(
             "event_name": event_name,
         },
     )
-    _set_attribute(s3_object, "__pydantic_fields_set__", set(_OBJECT_FIELDS))
+    _set_attribute(s3_object, "__pydantic_fields_set__", _EVERY_FIELD)
     _set_attribute(s3_object, "__pydantic_extra__", None)
     _set_attribute(s3_object, "__pydantic_private__", None)
     return s3_object
@@ -632,7 +638,10 @@ def _checked_object(
 
 _new_object = object.__new__
 _set_attribute = object.__setattr__
-_OBJECT_FIELDS = tuple(S3Object.model_fields)
+# One set for all objects read (a set of nine names takes 728 bytes): pydantic
+# copies an object's set before it changes one (``model_copy``), and a frozen
+# model changes no field in place.
+_EVERY_FIELD = set(S3Object.model_fields)
 
 
 # --- accumulation and errors -------------------------------------------------
