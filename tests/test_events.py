@@ -780,3 +780,35 @@ def test_malformed_cloudtrail_event_names_the_field(
     event = _cloudtrail("CreateBucket")
     change(event["detail"])
     assert _invalid(event).path == path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"Records": []}',
+        ' {"Records": []}',
+        '{"Records": []}\n',
+        '{"Records": []}}',
+        '{"Records": [}',
+        '{"Records": [], "x": NaN}',
+        '{"Records": [], "x": "\\ud800"}',
+        "\ufeff" + '{"Records": []}',
+        "{}",
+        "{",
+        "}",
+    ],
+)
+def test_json_text_is_decoded_and_refused_exactly_as_json_loads_does(text: str) -> None:
+    try:
+        expected: Any = json.loads(text)
+    except ValueError as exc:
+        expected = exc
+    if isinstance(expected, ValueError):
+        with pytest.raises(InvalidEventError) as caught:
+            read_event(text)
+        assert f"not valid JSON ({expected})" in caught.value.message
+    elif "Records" in expected:
+        assert read_event(text) == read_event(expected)
+    else:
+        with pytest.raises(InvalidEventError, match="missing"):
+            read_event(text)

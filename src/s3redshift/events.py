@@ -80,10 +80,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
+from json.scanner import make_scanner
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -761,12 +762,38 @@ def _json_text(text: str | bytes | bytearray, path: str, limit: int) -> Mapping[
                 f"nested deeper than {MAX_JSON_DEPTH} levels: no S3, SQS, SNS or EventBridge "
                 "payload nests that deep; this is not an event AWS sent",
             )
-        document = json.loads(text)
+        document = _decoded(text)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise _ShapeError(where, f"not valid JSON ({exc})") from exc
     if type(document) is not dict:  # json.loads gives a dict for every JSON object
         raise _ShapeError(where, f"the JSON must be an object, got {_type_name(document)}")
     return document
+
+
+def _decoded(text: str) -> Any:
+    """``json.loads(text)``, straight from its scanner when the text is one bare object.
+
+    That is the shape of every body and message AWS writes. The scanner is
+    the one ``json.loads`` ends in, so the value is the same; any other text
+    (surrounding whitespace, a byte-order mark, trailing data, invalid JSON)
+    goes to ``json.loads`` itself, which decodes it or says why not in its
+    own words.
+    """
+    if text[:1] == "{" and text[-1:] == "}":
+        try:
+            document, end = _SCAN_ONCE(text, 0)
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(text):
+                return document
+    return json.loads(text)
+
+
+# The C scanner json.loads itself uses (typeshed types its argument oddly).
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
 
 
 def _oversize(text: str | bytes | bytearray, limit: int) -> int | None:
