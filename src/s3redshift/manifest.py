@@ -90,13 +90,18 @@ def object_list_key(prefix: str, table: TableRef, batch: str) -> str:
 
 
 def manifest_json(entries: Sequence[ManifestEntry]) -> str:
-    """The manifest document: every entry mandatory, with its content length."""
+    """The manifest document: every entry mandatory, with its content length.
+
+    Written compactly, on one line: COPY reads the JSON, not its layout, and
+    only compact output is written by the C encoder (an indented document
+    takes the pure-Python one, about four times slower per entry).
+    """
     document = {
         "entries": [
             {"url": e.uri, "mandatory": True, "meta": {"content_length": e.size}} for e in entries
         ]
     }
-    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def object_list_csv(entries: Sequence[ManifestEntry]) -> str:
