@@ -607,6 +607,29 @@ def test_s3_object_is_frozen_hashable_and_forbids_extra_fields() -> None:
         S3Object(bucket="", key="k")
 
 
+@pytest.mark.parametrize("name", sorted(f.stem for f in EVENT_FIXTURES.glob("*.json")))
+def test_objects_read_from_an_event_are_the_objects_validation_builds(name: str) -> None:
+    # The reader builds S3Object values without validating them again (it has
+    # checked each field itself): they must be indistinguishable from
+    # validated ones.
+    parsed = read_event(event_text(name))
+    for obj in parsed.objects:
+        validated = S3Object(**obj.model_dump())
+        assert obj == validated
+        assert hash(obj) == hash(validated)
+        assert obj.model_fields_set == validated.model_fields_set
+        assert obj.model_dump_json() == validated.model_dump_json()
+        assert repr(obj) == repr(validated)
+        assert obj.__pydantic_extra__ is None
+        assert obj.__pydantic_private__ is None
+    if len(parsed.objects) > 1:
+        first, second = parsed.objects[:2]
+        changed = first.model_copy(update={"size": 7})
+        assert changed.size == 7
+        assert second.model_fields_set == set(S3Object.model_fields)
+        assert first == S3Object(**first.model_dump())
+
+
 def test_s3_object_round_trips_through_json_and_refuses_coercion() -> None:
     [obj] = parse_event(load_event("s3_multipart_versioned"))
     assert S3Object.model_validate_json(obj.model_dump_json()) == obj
@@ -757,3 +780,35 @@ def test_malformed_cloudtrail_event_names_the_field(
     event = _cloudtrail("CreateBucket")
     change(event["detail"])
     assert _invalid(event).path == path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"Records": []}',
+        ' {"Records": []}',
+        '{"Records": []}\n',
+        '{"Records": []}}',
+        '{"Records": [}',
+        '{"Records": [], "x": NaN}',
+        '{"Records": [], "x": "\\ud800"}',
+        "\ufeff" + '{"Records": []}',
+        "{}",
+        "{",
+        "}",
+    ],
+)
+def test_json_text_is_decoded_and_refused_exactly_as_json_loads_does(text: str) -> None:
+    try:
+        expected: Any = json.loads(text)
+    except ValueError as exc:
+        expected = exc
+    if isinstance(expected, ValueError):
+        with pytest.raises(InvalidEventError) as caught:
+            read_event(text)
+        assert f"not valid JSON ({expected})" in caught.value.message
+    elif "Records" in expected:
+        assert read_event(text) == read_event(expected)
+    else:
+        with pytest.raises(InvalidEventError, match="missing"):
+            read_event(text)

@@ -578,6 +578,29 @@ def test_a_reserved_schema_or_table_is_refused_with_the_reason_and_other_targets
     assert TableMapper([rule]).resolve("vault/anything/x.csv") is not None
 
 
+def test_keys_with_the_same_captures_share_a_target_and_each_refusal_names_its_key() -> None:
+    from s3redshift.errors import MappingError
+    from s3redshift.mapping import Reserved
+
+    rule = MappingRule(pattern="{schema}/{table}/**", schema="{schema}", table="{table}")
+    mapper = TableMapper([rule])
+    first = mapper.resolve(Obj("b", "Sales/Orders/2026/a.csv"))
+    second = mapper.resolve(Obj("b", "Sales/Orders/2027/b.csv"))
+    assert first is not None
+    assert first == second
+    assert str(first.table) == "sales.orders"
+    assert dict(first.captures) == {"schema": "Sales", "table": "Orders"}
+    # What the mapper resolved before a reservation does not outlive it.
+    reserved = mapper.reserving(Reserved("sales", None, "reserved here"))
+    with pytest.raises(MappingError, match="reserved here"):
+        reserved.resolve("Sales/Orders/2026/a.csv")
+    assert mapper.resolve("Sales/Orders/2026/a.csv") == first
+    # A refused name is never remembered: every key gets its own error.
+    for key in ("Sales/bad-name/1.csv", "Sales/bad-name/2.csv"):
+        with pytest.raises(UnsafeIdentifierError, match=key):
+            mapper.resolve(key)
+
+
 @pytest.mark.parametrize(
     ("key", "why"),
     [

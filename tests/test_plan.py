@@ -291,3 +291,33 @@ def test_an_append_is_never_split_by_the_data_api_limits() -> None:
         )
     )
     assert [len(p.entries) for p in parts] == [5000]
+
+
+def test_the_manifest_is_one_compact_line_with_every_entry_mandatory_and_sized() -> None:
+    import json
+
+    from s3redshift.manifest import manifest_json
+
+    entries = [
+        ManifestEntry("data-bucket", 'kpis/é "quoted", ünïcode.csv', "v1", 12),
+        ManifestEntry("data-bucket", "kpis/2026/b.csv.gz", "v2", 0),
+    ]
+    text = manifest_json(entries)
+    assert text.endswith("}\n")
+    assert text.count("\n") == 1
+    assert "é" in text  # UTF-8 as it is, not \\u escapes
+    # The document the indented rendering wrote before, value for value.
+    assert json.loads(text) == {
+        "entries": [
+            {
+                "url": 's3://data-bucket/kpis/é "quoted", ünïcode.csv',
+                "mandatory": True,
+                "meta": {"content_length": 12},
+            },
+            {
+                "url": "s3://data-bucket/kpis/2026/b.csv.gz",
+                "mandatory": True,
+                "meta": {"content_length": 0},
+            },
+        ]
+    }

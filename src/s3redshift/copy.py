@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -106,6 +106,7 @@ __all__ = [
     "TemporaryKeys",
     "check_compatible",
     "resolve_compression",
+    "resolve_compressions",
 ]
 
 
@@ -493,6 +494,27 @@ def resolve_compression(format: FileFormat, key: str) -> Compression | None:
         if lowered.endswith(suffix):
             return compression
     return None
+
+
+_LONGEST_EXTENSION = max(len(suffix) for suffix, _ in _EXTENSIONS)
+
+
+def resolve_compressions(format: FileFormat, keys: Iterable[str]) -> list[Compression | None]:
+    """:func:`resolve_compression` of each key, worked out once per key ending.
+
+    The answer depends on the key's last few characters only: every
+    extension is ASCII, and lower-casing never turns a non-ASCII character
+    into one of its letters, so the last :data:`_LONGEST_EXTENSION`
+    characters of the key decide it as the whole key would.
+    """
+    known: dict[str, Compression | None] = {}
+    resolved = []
+    for key in keys:
+        tail = key[-_LONGEST_EXTENSION:]
+        if tail not in known:
+            known[tail] = resolve_compression(format, tail)
+        resolved.append(known[tail])
+    return resolved
 
 
 # --- options ---------------------------------------------------------------

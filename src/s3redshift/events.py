@@ -80,10 +80,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
+from json.scanner import make_scanner
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -155,6 +156,8 @@ _S3_SOURCE = "aws:s3"
 _SQS_SOURCE = "aws:sqs"
 _SNS_SOURCE = "aws:sns"
 _SUPPORTED_MAJOR_VERSION = 2
+# The versions S3 has sent (checked by _EVENT_VERSION too; this set only saves its work).
+_KNOWN_EVENT_VERSIONS = frozenset({"2.0", "2.1", "2.2", "2.3"})
 _EVENT_VERSION = re.compile(r"([0-9]+)(?:\.[0-9]+)*")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _DIGITS = re.compile(r"[0-9]+")
@@ -327,13 +330,12 @@ def _read_top_record(
     source = _event_source(record, path)
     if source == _SQS_SOURCE:
         message_id = _string(record, "messageId", path)
-        message = _Found()
+        mark = found.mark()
         try:
-            _read_sqs_message(record, path, message_id, message)
+            _read_sqs_message(record, path, message_id, found)
         except _ShapeError as exc:
+            found.roll_back(mark)  # the message fails as a whole
             invalid.append(exc.as_error(message_id))
-            return
-        found.extend(message)
     elif source == _SNS_SOURCE:
         _read_sns_record(record, path, found)
     elif source == _S3_SOURCE:
@@ -425,40 +427,74 @@ def _read_test_event(
 def _read_s3_record(
     record: Mapping[str, Any], path: str, message_id: str | None, found: _Found
 ) -> None:
-    """One ``Records[]`` entry of an S3 notification (``eventVersion`` 2.x)."""
-    _check_event_version(record, path)
-    event_name = _string(record, "eventName", path)
-    s3_path = _at(path, "s3")
-    s3 = _mapping(record, "s3", path)
-    bucket = _bucket_name(_mapping(s3, "bucket", s3_path), _at(s3_path, "bucket"))
-    object_path = _at(s3_path, "object")
-    fields = _mapping(s3, "object", s3_path)
-    key = _decoded_key(_string(fields, "key", object_path), _at(object_path, "key"))
-    uri = f"s3://{bucket}/{key}"
+    """One ``Records[]`` entry of an S3 notification (``eventVersion`` 2.x).
+
+    Each field is first tried against the shape every AWS record has (exact
+    types, checked inline, no path text built); a value that does not pass
+    goes through the field's reader, which accepts what it accepts or raises
+    naming the field. Fields are read in the same order either way, so the
+    first bad one is the one reported.
+    """
+    version = record.get("eventVersion")
+    if type(version) is not str or version not in _KNOWN_EVENT_VERSIONS:
+        _check_event_version(record, path)
+    event_name = record.get("eventName")
+    if type(event_name) is not str or not event_name:
+        event_name = _string(record, "eventName", path)
+    s3 = record.get("s3")
+    if type(s3) is not dict:
+        s3 = _mapping(record, "s3", path)
+    bucket_fields = s3.get("bucket")
+    if type(bucket_fields) is not dict:
+        bucket_fields = _mapping(s3, "bucket", _at(path, "s3"))
+    bucket = bucket_fields.get("name")
+    if type(bucket) is not str or not bucket or "/" in bucket:
+        bucket = _bucket_name(bucket_fields, _at(path, "s3.bucket"))
+    fields = s3.get("object")
+    if type(fields) is not dict:
+        fields = _mapping(s3, "object", _at(path, "s3"))
+    key = fields.get("key")
+    if (
+        type(key) is not str
+        or not key.isascii()  # so it holds no lone surrogate, and bytes = characters
+        or not 0 < len(key) <= MAX_KEY_BYTES
+        or "%" in key
+        or "+" in key
+    ):
+        object_path = _at(path, "s3.object")
+        key = _decoded_key(_string(fields, "key", object_path), _at(object_path, "key"))
 
     action = event_name.removeprefix("s3:")
     if action.startswith(("ObjectRemoved:", "LifecycleExpiration:")):
-        found.skip(path, SKIP_OBJECT_REMOVED, uri, message_id)
+        found.skip(path, SKIP_OBJECT_REMOVED, f"s3://{bucket}/{key}", message_id)
         return
     if not action.startswith("ObjectCreated:"):
-        found.skip(path, SKIP_NOT_OBJECT_CREATED, uri, message_id)
+        found.skip(path, SKIP_NOT_OBJECT_CREATED, f"s3://{bucket}/{key}", message_id)
         return
     try:
-        s3_object = S3Object(
-            bucket=bucket,
-            key=key,
-            size=_size(fields, "size", object_path),
-            etag=_optional_string(fields, "eTag", object_path),
-            version_id=_optional_string(fields, "versionId", object_path),
-            sequencer=_sequencer(fields, "sequencer", object_path),
-            event_time=_timestamp(record, "eventTime", path),
-            message_id=message_id,
-            event_name=event_name,
-        )
+        size = fields.get("size")
+        if type(size) is not int or size < 0:
+            size = _size(fields, "size", _at(path, "s3.object"))
+        etag = fields.get("eTag")
+        if type(etag) is not str or not etag:
+            etag = _optional_string(fields, "eTag", _at(path, "s3.object"))
+        version_id = fields.get("versionId")
+        if type(version_id) is not str or not version_id:
+            version_id = _optional_string(fields, "versionId", _at(path, "s3.object"))
+        sequencer = fields.get("sequencer")
+        if type(sequencer) is not str or _HEX.fullmatch(sequencer) is None:
+            sequencer = _sequencer(fields, "sequencer", _at(path, "s3.object"))
+        event_time = _timestamp(record, "eventTime", path)
     except _ShapeError as exc:
-        exc.uri = uri
+        exc.uri = f"s3://{bucket}/{key}"
         raise
-    found.add(s3_object, path)
+    s3_object = _checked_object(
+        bucket, key, size, etag, version_id, sequencer, event_time, message_id, event_name
+    )
+    if size == 0 and key.endswith("/"):
+        found.skip(path, SKIP_FOLDER_MARKER, s3_object.uri, message_id)
+    else:
+        found.objects.append(s3_object)
 
 
 def _read_eventbridge(
@@ -490,16 +526,16 @@ def _read_eventbridge(
         found.skip(path or "$", SKIP_NOT_OBJECT_CREATED, uri, message_id)
         return
     try:
-        s3_object = S3Object(
-            bucket=bucket,
-            key=key,
-            size=_size(fields, "size", object_path),
-            etag=_optional_string(fields, "etag", object_path),
-            version_id=_optional_string(fields, "version-id", object_path),
-            sequencer=_sequencer(fields, "sequencer", object_path),
-            event_time=_timestamp(event, "time", path),
-            message_id=message_id,
-            event_name=detail_type,
+        s3_object = _checked_object(
+            bucket,
+            key,
+            _size(fields, "size", object_path),
+            _optional_string(fields, "etag", object_path),
+            _optional_string(fields, "version-id", object_path),
+            _sequencer(fields, "sequencer", object_path),
+            _timestamp(event, "time", path),
+            message_id,
+            detail_type,
         )
     except _ShapeError as exc:
         exc.uri = uri
@@ -554,6 +590,61 @@ def _cloudtrail_uri(detail: Mapping[str, Any]) -> str | None:
     return f"s3://{bucket}/{key}"
 
 
+def _checked_object(
+    bucket: str,
+    key: str,
+    size: int | None,
+    etag: str | None,
+    version_id: str | None,
+    sequencer: str | None,
+    event_time: datetime | None,
+    message_id: str | None,
+    event_name: str,
+) -> S3Object:
+    """An :class:`S3Object` of values the field readers have already checked.
+
+    Every check the model's validation makes has been made, as strictly, by
+    the reader of each value: ``bucket`` and ``key`` are non-empty strings
+    (:func:`_string`, :func:`_checked_key`), ``size`` a non-negative ``int``
+    that is not a ``bool`` (:func:`_size`), the other texts strings or None,
+    ``event_time`` an aware ``datetime`` (:func:`_timestamp`); the ETag is
+    normalised here as the model's validator does. So the object is made as
+    ``model_construct`` makes one (every field set), without validating the
+    same values a second time, which would double the cost of reading a
+    batch. ``tests/test_events.py`` checks that each object read from the
+    test events equals, field for field, the one validation builds, and that
+    copying one with changes leaves the others as they were.
+    """
+    s3_object = _new_object(S3Object)
+    _set_attribute(
+        s3_object,
+        "__dict__",
+        {
+            "bucket": bucket,
+            "key": key,
+            "size": size,
+            "etag": _normalise_etag(etag),
+            "version_id": version_id,
+            "sequencer": sequencer,
+            "event_time": event_time,
+            "message_id": message_id,
+            "event_name": event_name,
+        },
+    )
+    _set_attribute(s3_object, "__pydantic_fields_set__", _EVERY_FIELD)
+    _set_attribute(s3_object, "__pydantic_extra__", None)
+    _set_attribute(s3_object, "__pydantic_private__", None)
+    return s3_object
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+# One set for all objects read (a set of nine names takes 728 bytes): pydantic
+# copies an object's set before it changes one (``model_copy``), and a frozen
+# model changes no field in place.
+_EVERY_FIELD = set(S3Object.model_fields)
+
+
 # --- accumulation and errors -------------------------------------------------
 
 
@@ -573,9 +664,14 @@ class _Found:
     def skip(self, path: str, reason: str, uri: str | None, message_id: str | None) -> None:
         self.skipped.append(SkippedRecord(path, reason, uri, message_id))
 
-    def extend(self, other: _Found) -> None:
-        self.objects.extend(other.objects)
-        self.skipped.extend(other.skipped)
+    def mark(self) -> tuple[int, int]:
+        """Where the next unit starts, for :meth:`roll_back`."""
+        return len(self.objects), len(self.skipped)
+
+    def roll_back(self, mark: tuple[int, int]) -> None:
+        """Forget everything added since ``mark``."""
+        del self.objects[mark[0] :]
+        del self.skipped[mark[1] :]
 
 
 class _ShapeError(Exception):
@@ -660,19 +756,44 @@ def _json_text(text: str | bytes | bytearray, path: str, limit: int) -> Mapping[
     try:
         if not isinstance(text, str):
             text = bytes(text).decode(json.detect_encoding(text), "surrogatepass")
-        depth = _nesting_depth(text)
-        if depth > MAX_JSON_DEPTH:
+        if _nests_deeper(text, MAX_JSON_DEPTH):
             raise _ShapeError(
                 where,
                 f"nested deeper than {MAX_JSON_DEPTH} levels: no S3, SQS, SNS or EventBridge "
                 "payload nests that deep; this is not an event AWS sent",
             )
-        document = json.loads(text)
+        document = _decoded(text)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise _ShapeError(where, f"not valid JSON ({exc})") from exc
-    if not isinstance(document, Mapping):
+    if type(document) is not dict:  # json.loads gives a dict for every JSON object
         raise _ShapeError(where, f"the JSON must be an object, got {_type_name(document)}")
     return document
+
+
+def _decoded(text: str) -> Any:
+    """``json.loads(text)``, straight from its scanner when the text is one bare object.
+
+    That is the shape of every body and message AWS writes. The scanner is
+    the one ``json.loads`` ends in, so the value is the same; any other text
+    (surrounding whitespace, a byte-order mark, trailing data, invalid JSON)
+    goes to ``json.loads`` itself, which decodes it or says why not in its
+    own words.
+    """
+    if text[:1] == "{" and text[-1:] == "}":
+        try:
+            document, end = _SCAN_ONCE(text, 0)
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(text):
+                return document
+    return json.loads(text)
+
+
+# The C scanner json.loads itself uses (typeshed types its argument oddly).
+_SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = make_scanner(
+    json.JSONDecoder()  # type: ignore[arg-type]
+)
 
 
 def _oversize(text: str | bytes | bytearray, limit: int) -> int | None:
@@ -693,6 +814,18 @@ def _too_large(size: int, limit: int) -> str:
         f"{size} bytes of JSON text; an SQS message or SNS notification is at most {limit} "
         "bytes (1 MiB), so this did not come from AWS"
     )
+
+
+def _nests_deeper(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels deep in JSON ``text``.
+
+    Nesting cannot be deeper than the number of opening brackets, so a text
+    with at most ``limit`` of them (every event AWS sends) is answered by two
+    counts; only a text with more is measured by :func:`_nesting_depth`.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    return _nesting_depth(text) > limit
 
 
 def _nesting_depth(text: str) -> int:
@@ -716,7 +849,7 @@ def _records(document: Mapping[str, Any], path: str) -> list[tuple[str, Mapping[
     checked = []
     for index, record in enumerate(records):
         record_path = f"{records_path}[{index}]"
-        if not isinstance(record, Mapping):
+        if type(record) is not dict and not isinstance(record, Mapping):
             raise _ShapeError(record_path, f"a record must be an object, got {_type_name(record)}")
         checked.append((record_path, record))
     return checked
@@ -728,6 +861,10 @@ def _event_source_path(record: Mapping[str, Any], path: str) -> str:
 
 
 def _event_source(record: Mapping[str, Any], path: str) -> str:
+    if "EventSource" not in record:
+        source = record.get("eventSource")
+        if type(source) is str and source:
+            return source
     name = "EventSource" if "EventSource" in record else "eventSource"
     if name not in record:
         raise _ShapeError(
@@ -745,6 +882,9 @@ def _required(container: Mapping[str, Any], name: str, path: str) -> Any:
 
 
 def _mapping(container: Mapping[str, Any], name: str, path: str) -> Mapping[str, Any]:
+    value = container.get(name)
+    if type(value) is dict:  # what decoded JSON holds; checked in full below otherwise
+        return value
     value = _required(container, name, path)
     if not isinstance(value, Mapping):
         raise _ShapeError(_at(path, name), f"must be an object, got {_type_name(value)}")
@@ -752,6 +892,9 @@ def _mapping(container: Mapping[str, Any], name: str, path: str) -> Mapping[str,
 
 
 def _string(container: Mapping[str, Any], name: str, path: str) -> str:
+    value = container.get(name)
+    if type(value) is str and value:
+        return value
     value = _required(container, name, path)
     if not isinstance(value, str):
         raise _ShapeError(_at(path, name), f"must be a string, got {_type_name(value)}")
@@ -831,6 +974,8 @@ def _timestamp(container: Mapping[str, Any], name: str, path: str) -> datetime |
 
 def _check_event_version(record: Mapping[str, Any], path: str) -> None:
     version = _string(record, "eventVersion", path)
+    if version in _KNOWN_EVENT_VERSIONS:
+        return
     match = _EVENT_VERSION.fullmatch(version)
     if match is None or int(match.group(1)) != _SUPPORTED_MAJOR_VERSION:
         raise _ShapeError(
@@ -857,6 +1002,8 @@ def _decoded_key(encoded: str, path: str) -> str:
     digits means the key was not encoded by S3 (a hand-written or mangled
     event); decoding it leniently could load a different key than was meant.
     """
+    if "%" not in encoded and "+" not in encoded:
+        return _checked_key(encoded, path)  # nothing to decode
     stray = _STRAY_PERCENT.search(encoded)
     if stray is not None:
         raise _ShapeError(

@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -538,6 +538,9 @@ def _compile_rule(rule: MappingRule) -> _CompiledRule:
 MAX_KEY_BYTES = 1024
 """S3's limit for a key, in UTF-8 bytes; the ledger's key column holds exactly that."""
 
+_RESOLVED_CACHE_SIZE = 4096
+"""Resolutions a mapper keeps, per rule and captures; later ones are computed each time."""
+
 
 def unloadable_key(key: str) -> str:
     """Why ``key`` can never be loaded and recorded, or ``""`` when it can.
@@ -572,6 +575,11 @@ class Reserved:
         if ref.schema != self.schema:
             return False
         return self.table is None or ref.table == self.table
+
+
+def _uri(obj: S3ObjectLike | str) -> str | None:
+    """The URI an error names (only errors and new targets need it)."""
+    return None if isinstance(obj, str) else obj.uri
 
 
 class TableMapper:
@@ -611,6 +619,7 @@ class TableMapper:
             except ValueError as exc:  # only reachable for unvalidated (constructed) rules
                 raise ConfigError(f"tables[{index}] (pattern {rule.pattern!r}): {exc}") from None
         self._rules = tuple(compiled)
+        self._resolved: dict[tuple[int, tuple[str | Any, ...]], Resolution] = {}
 
     def reserving(self, *reserved: Reserved) -> TableMapper:
         """This mapper, also refusing targets that fall under ``reserved``.
@@ -621,6 +630,7 @@ class TableMapper:
         copy = object.__new__(TableMapper)
         copy.__dict__.update(self.__dict__)
         copy._reserved = (*self._reserved, *reserved)
+        copy._resolved = {}  # what was resolved without the new reservations
         return copy
 
     @property
@@ -653,10 +663,7 @@ class TableMapper:
         Raises:
             MappingError: as for :meth:`resolve`.
         """
-        if isinstance(obj, str):
-            key, uri = obj, None
-        else:
-            key, uri = obj.key, obj.uri
+        key = obj if isinstance(obj, str) else obj.key
         if not isinstance(key, str):
             raise TypeError(f"an object key must be a str, got {type(key).__name__}")
         ignored = self._ignored(key)
@@ -664,31 +671,53 @@ class TableMapper:
             return Resolution("ignored", None, ignored)
         unloadable = unloadable_key(key)
         if unloadable:
-            raise MappingError(f"key {key!r} cannot be loaded: {unloadable}", s3_uri=uri)
+            raise MappingError(f"key {key!r} cannot be loaded: {unloadable}", s3_uri=_uri(obj))
         for index, compiled in enumerate(self._rules):
             match = compiled.pattern.regex.fullmatch(key)
             if match is None:
                 continue
-            captures = {k: v for k, v in match.groupdict().items() if v is not None}
-            if compiled.schema is None:
-                schema = self._default_schema
-            else:
-                schema = self._name(key, uri, index, compiled, compiled.schema, "schema", captures)
-            table = self._name(key, uri, index, compiled, compiled.table, "table", captures)
-            ref = TableRef(schema, table)
-            for reserved in self._reserved:
-                if reserved.covers(ref):
-                    raise MappingError(
-                        f"key {key!r} matched rule tables[{index}] (pattern "
-                        f"{compiled.pattern.text!r}), which names {ref}: {reserved.reason}. "
-                        "Nothing is loaded into it; change the rule or move the ledger "
-                        "(ledger.schema) to a schema no rule loads into",
-                        s3_uri=uri,
-                        table=str(ref),
-                    )
-            target = Target(ref, compiled.rule, index, captures)
-            return Resolution("mapped", target, "")
+            # The target is a function of the rule and its captures alone (a
+            # pattern's only groups are its captures), so keys that differ
+            # only outside the captures (the usual case: many files per
+            # table) share one, named and checked once. Only successes are
+            # kept; a refusal names its key every time.
+            memo = (index, match.groups())
+            resolution = self._resolved.get(memo)
+            if resolution is None:
+                captures = {k: v for k, v in match.groupdict().items() if v is not None}
+                resolution = self._mapped(key, _uri(obj), index, compiled, captures)
+                if len(self._resolved) < _RESOLVED_CACHE_SIZE:
+                    self._resolved[memo] = resolution
+            return resolution
         return Resolution("unmapped", None, f"no rule matches key {key!r}")
+
+    def _mapped(
+        self,
+        key: str,
+        uri: str | None,
+        index: int,
+        compiled: _CompiledRule,
+        captures: dict[str, str],
+    ) -> Resolution:
+        """The resolution of a key that ``compiled`` (rule ``index``) matched."""
+        if compiled.schema is None:
+            schema = self._default_schema
+        else:
+            schema = self._name(key, uri, index, compiled, compiled.schema, "schema", captures)
+        table = self._name(key, uri, index, compiled, compiled.table, "table", captures)
+        ref = TableRef(schema, table)
+        for reserved in self._reserved:
+            if reserved.covers(ref):
+                raise MappingError(
+                    f"key {key!r} matched rule tables[{index}] (pattern "
+                    f"{compiled.pattern.text!r}), which names {ref}: {reserved.reason}. "
+                    "Nothing is loaded into it; change the rule or move the ledger "
+                    "(ledger.schema) to a schema no rule loads into",
+                    s3_uri=uri,
+                    table=str(ref),
+                )
+        target = Target(ref, compiled.rule, index, captures)
+        return Resolution("mapped", target, "")
 
     def _ignored(self, key: str) -> str:
         for prefix in self._ignore_prefixes:

@@ -30,7 +30,7 @@ from s3redshift.copy import (
     CsvFormat,
     OrcFormat,
     ParquetFormat,
-    resolve_compression,
+    resolve_compressions,
 )
 from s3redshift.errors import ConfigError
 from s3redshift.events import ParsedEvent, S3Object, sequencer_key
@@ -170,11 +170,12 @@ def _compression_groups(
     """
     rule = target.rule
     per_object = rule.mode == "upsert" and not rule.order_by
+    compressions = resolve_compressions(rule.format, [e.key for e in entries])
     if per_object:
-        return [(resolve_compression(rule.format, e.key), [e]) for e in entries]
+        return [(c, [e]) for c, e in zip(compressions, entries, strict=True)]
     merged: dict[Compression | None, list[ManifestEntry]] = {}
-    for entry in entries:
-        merged.setdefault(resolve_compression(rule.format, entry.key), []).append(entry)
+    for compression, entry in zip(compressions, entries, strict=True):
+        merged.setdefault(compression, []).append(entry)
     return list(merged.items())
 
 

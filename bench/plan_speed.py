@@ -1,0 +1,155 @@
+"""Parse, map and plan of one full SQS batch, in-process (no database, no AWS call).
+
+The batch is the largest a Lambda SQS trigger hands over: 10,000 messages,
+each the S3 notification of one created object, keys spread over 20 tables.
+What is timed is the path of ``s3redshift plan`` and of the handler before
+its first AWS call: :func:`~s3redshift.events.read_event` on the event as
+Lambda gives it (a mapping), then :func:`~s3redshift.planner.plan_event`
+(mapping, grouping per target, and every transaction's plan).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from typing import Any
+
+from s3redshift.config import LoaderConfig
+from s3redshift.events import read_event
+from s3redshift.planner import plan_event
+
+RECORDS = 10_000
+TABLES = 20
+BUCKET = "data-bucket"
+REGION = "eu-west-1"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:123456789012:s3redshift-events"
+_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def config() -> LoaderConfig:
+    """A Data API target with the default rule: the first key segment is the table."""
+    return LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "data-api", "workgroup": "wg"},
+            "copy": {"iam_role": "arn:aws:iam::123456789012:role/RedshiftCopy"},
+            "tables": [{"pattern": "{table}/**", "schema": "public"}],
+        }
+    )
+
+
+def _s3_notification(n: int) -> dict[str, Any]:
+    table = f"t{n % TABLES:02d}"
+    key = f"{table}/2026/12/{1 + n % 28:02d}/part-{n:05d}.csv"
+    seconds = n % 3600
+    event_time = f"2026-12-01T10:{seconds // 60:02d}:{seconds % 60:02d}.{n % 1000:03d}Z"
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": event_time,
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.10"},
+                "responseElements": {
+                    "x-amz-request-id": f"{n:016X}",
+                    "x-amz-id-2": f"example/{n:08d}",
+                },
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "s3redshift",
+                    "bucket": {
+                        "name": BUCKET,
+                        "ownerIdentity": {"principalId": "A3EXAMPLE"},
+                        "arn": f"arn:aws:s3:::{BUCKET}",
+                    },
+                    "object": {
+                        "key": key,
+                        "size": 1000 + n,
+                        "eTag": f"{n * 2654435761 % 2**128:032x}",
+                        "sequencer": f"{0x0066F0A0B0C0D0E0F0 + n:X}",
+                    },
+                },
+            }
+        ]
+    }
+
+
+def sqs_batch(records: int = RECORDS) -> dict[str, Any]:
+    """An SQS → Lambda event of ``records`` messages, the same on every call."""
+    return {
+        "Records": [
+            {
+                "messageId": f"{n:08x}-0000-4000-8000-{n:012x}",
+                "receiptHandle": f"AQEB{n:040d}",
+                "body": json.dumps(_s3_notification(n)),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1796126400000",
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": "1796126400001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": f"{n:032x}",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": QUEUE_ARN,
+                "awsRegion": REGION,
+            }
+            for n in range(records)
+        ]
+    }
+
+
+def _parse_map_plan(event: dict[str, Any], loader_config: LoaderConfig) -> int:
+    parsed = read_event(event)
+    if parsed.invalid:
+        raise parsed.invalid[0]
+    planned = plan_event(loader_config, parsed, now=_NOW)
+    return sum(len(t.entries) for t in planned.targets)
+
+
+def measure(repeats: int = 7) -> dict[str, float]:
+    """Median, min and max milliseconds of parse + map + plan of 10,000 records.
+
+    Also the peak memory traced during one more run, per record. The event
+    and the configuration are built before timing starts (Lambda hands the
+    event over already decoded; the handler reads its configuration once).
+    """
+    event = sqs_batch()
+    loader_config = config()
+    planned = _parse_map_plan(event, loader_config)  # warm: imports, caches
+    if planned != RECORDS:
+        raise AssertionError(f"planned {planned} of {RECORDS} objects")
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        started = time.perf_counter()
+        _parse_map_plan(event, loader_config)
+        times.append((time.perf_counter() - started) * 1000)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _parse_map_plan(event, loader_config)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return {
+        "plan_10k_ms": round(statistics.median(times), 1),
+        "plan_10k_ms_min": round(min(times), 1),
+        "plan_10k_ms_max": round(max(times), 1),
+        "plan_10k_bytes_per_record": round(peak / RECORDS, 1),
+    }
+
+
+def run() -> None:
+    for name, value in measure().items():
+        print(f"{name}: {value}")
+
+
+if __name__ == "__main__":
+    run()
