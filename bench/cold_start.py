@@ -205,13 +205,12 @@ def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str
     return float(first["ms"]), str(first["url"])
 
 
-def measure(repeats: int = 9) -> dict[str, float]:
-    """Median cold-start delta (ms) of the adapter over bare boto3, per transport.
+def measure(repeats: int = 9) -> dict[str, list[float]]:
+    """Cold-start samples (ms) per pair: the adapter's delta over bare boto3, and each side.
 
-    Keys: ``cold_start_delta_ms`` (data-api, the default transport) with
-    ``_min``/``_max``, the same with a ``_connector`` suffix, and the medians
-    of each side (``cold_start_adapter_ms``, ``cold_start_boto3_ms``, and
-    their ``_connector`` forms).
+    Keys: ``cold_start_delta_ms`` (data-api, the default transport), the same
+    with a ``_connector`` suffix, and each side (``cold_start_adapter_ms``,
+    ``cold_start_boto3_ms``, and their ``_connector`` forms).
     """
     builder = _builder()
     interpreter = builder.target_interpreter("3.12")
@@ -222,7 +221,7 @@ def measure(repeats: int = 9) -> dict[str, float]:
     arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[
         platform.machine().lower()
     ]
-    results: dict[str, float] = {}
+    results: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="s3redshift-cold-") as scratch:
         base = Path(scratch)
         runtime = base / "runtime"
@@ -255,11 +254,9 @@ def measure(repeats: int = 9) -> dict[str, float]:
                 bare.append(b)
                 deltas.append(a - b)
             suffix = "" if transport == "data-api" else "_connector"
-            results[f"cold_start_delta_ms{suffix}"] = statistics.median(deltas)
-            results[f"cold_start_delta_ms{suffix}_min"] = min(deltas)
-            results[f"cold_start_delta_ms{suffix}_max"] = max(deltas)
-            results[f"cold_start_adapter_ms{suffix}"] = statistics.median(adapter)
-            results[f"cold_start_boto3_ms{suffix}"] = statistics.median(bare)
+            results[f"cold_start_delta_ms{suffix}"] = deltas
+            results[f"cold_start_adapter_ms{suffix}"] = adapter
+            results[f"cold_start_boto3_ms{suffix}"] = bare
     return results
 
 
@@ -267,13 +264,14 @@ def run() -> None:
     for label, module in MODULES.items():
         times = sorted(_seconds(module) for _ in range(RUNS))
         print(f"import {label}: median {statistics.median(times) * 1000:.0f} ms ({RUNS} runs)")
-    figures = measure()
+    samples = measure()
+    figures = {name: statistics.median(values) for name, values in samples.items()}
     for suffix, transport in (("", "data-api"), ("_connector", "connector")):
+        deltas = samples[f"cold_start_delta_ms{suffix}"]
         print(
             f"cold start, {transport} zip: adapter + first invocation up to the first AWS "
             f"request {figures[f'cold_start_adapter_ms{suffix}']:.0f} ms, boto3 + the same "
             f"clients {figures[f'cold_start_boto3_ms{suffix}']:.0f} ms, delta median "
             f"{figures[f'cold_start_delta_ms{suffix}']:+.0f} ms "
-            f"(min {figures[f'cold_start_delta_ms{suffix}_min']:+.0f}, "
-            f"max {figures[f'cold_start_delta_ms{suffix}_max']:+.0f})"
+            f"(min {min(deltas):+.0f}, max {max(deltas):+.0f})"
         )

@@ -1,0 +1,54 @@
+"""bench/results.json holds every figure `make bench` promises, and the README quotes it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = json.loads((ROOT / "bench/results.json").read_text(encoding="utf-8"))
+
+PROMISED = (
+    "plan_10k_ms",
+    "cold_start_delta_ms",
+    "cold_start_delta_ms_connector",
+    "zip_mb_data_api",
+    "zip_mb_connector",
+    "commits_batched",
+    "commits_per_file",
+    "batched_vs_per_file_ratio",
+    "replay_s3_requests_per_1000",
+    "ledger_lookup_growth_1m_vs_10k",
+    "parallel_tables_ratio",
+    "per_object_ms_100",
+    "per_object_ms_1000",
+    "per_object_ms_5000",
+)
+
+
+def test_results_hold_every_promised_figure_with_its_spread_and_machine() -> None:
+    assert set(RESULTS["machine"]) >= {"cores", "python", "date"}
+    for name in PROMISED:
+        figure = RESULTS["figures"][name]
+        assert figure["min"] <= figure["median"] <= figure["max"], name
+        assert figure["runs"] >= 1, name
+
+
+def _performance_rows() -> dict[str, str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Performance\n", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"^\| `([a-z0-9_]+)`[^|]*\| ([^|]+) \|", section, flags=re.MULTILINE))
+
+
+def test_the_readme_quotes_the_medians_of_bench_results() -> None:
+    rows = _performance_rows()
+    assert set(PROMISED) - {"per_object_ms_1000", "per_object_ms_5000"} <= set(rows)
+    for name, cell in rows.items():
+        quoted = cell.split(" (")[0].split(" / ")[0].replace(",", "").lstrip("+")
+        decimals = len(quoted.partition(".")[2])
+        median = RESULTS["figures"][name]["median"]
+        assert abs(float(quoted) - median) <= 0.5 * 10**-decimals + 1e-9, (name, cell, median)
+    shown = rows["per_object_ms_100"].split(" / ")
+    for size, value in zip((100, 1000, 5000), shown, strict=True):
+        assert abs(float(value) - RESULTS["figures"][f"per_object_ms_{size}"]["median"]) <= 0.05
