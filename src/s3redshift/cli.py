@@ -196,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ledger = command(
         "ledger",
-        "show what was loaded (from the ledger table)",
+        "show what was loaded (from the ledger tables)",
         "Print the ledger: every object version loaded, newest first (loaded_at, table, "
         "batch, identity, object). The ledger records successful loads only, in the same "
         "transaction as the COPY; a failed load leaves no trace in the database. So "
