@@ -157,3 +157,57 @@ def test_plan_text_shows_how_each_transport_sends_the_transaction(tmp_path: Path
     size = sum(len(s[:-1].encode()) for s in statements)
     assert framing.endswith(f" {size} bytes of SQL (at most 100000)")
     assert "BEGIN;" not in data_api.stdout
+
+
+# --- every error is one line, in TOML/JSON words, with the fix ----------------------
+
+CONFIG_HEAD = '[target]\nkind = "postgres"\ndsn = "postgresql://u@127.0.0.1:5/db"\n'
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("s3redshift: error: ")
+    assert "Input should be" not in line  # pydantic's Python wording
+    return line
+
+
+def test_a_format_written_as_a_string_says_it_must_be_a_table(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG_HEAD + '[[tables]]\npattern = "kpis/**"\nformat = "csv"\n')
+    line = one_error_line(run("plan", "--config", str(cfg), str(one_record_event(tmp_path))))
+    assert f"invalid configuration in {cfg}: tables[0].format: must be a table" in line
+    assert "[tables.format]" in line
+    assert "got a string" in line
+
+
+def test_tables_written_as_one_table_says_to_use_double_brackets(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG_HEAD + '[tables]\npattern = "kpis/**"\n')
+    line = one_error_line(run("plan", "--config", str(cfg), str(one_record_event(tmp_path))))
+    assert "tables: must be a list" in line
+    assert "[[tables]]" in line
+    assert "got a table" in line
+
+
+def test_a_misspelt_key_suggests_the_nearest_valid_one_at_its_level(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        CONFIG_HEAD
+        + '[ledgr]\nenabled = true\n[[tables]]\npattern = "kpis/**"\n'
+        + '[tables.format]\ntype = "csv"\nignore_heder = 1\n'
+    )
+    line = one_error_line(run("plan", "--config", str(cfg), str(one_record_event(tmp_path))))
+    assert "ledgr: unknown key (did you mean `ledger`?)" in line
+    assert "tables[0].format.ignore_heder: unknown key (did you mean `ignore_header`?)" in line
+
+
+def test_usage_errors_are_one_line_naming_the_command_and_its_help() -> None:
+    missing = one_error_line(run("plan"))
+    assert missing == (
+        "s3redshift: error: plan: the following arguments are required: EVENT.json "
+        "(see s3redshift plan --help)"
+    )
+    unknown = one_error_line(run("plna"))
+    assert "invalid choice: 'plna'" in unknown
+    assert unknown.endswith("(see s3redshift --help)")

@@ -88,7 +88,8 @@ def test_toml_values_of_the_wrong_type_are_refused_naming_the_key(
     path.write_text(toml)
     with pytest.raises(ConfigError) as caught:
         LoaderConfig.from_file(path)
-    assert str(caught.value).splitlines()[1:] == [line]
+    # One line: every problem after the file's name.
+    assert str(caught.value) == f"invalid configuration in {path}: {line.strip()}"
 
 
 # --- JSON: the file form and S3REDSHIFT_CONFIG -----------------------------------------------
@@ -125,9 +126,9 @@ def test_json_values_of_the_wrong_type_are_refused_naming_the_key(
 
 def test_comp_update_takes_a_switch_or_preset_and_says_so() -> None:
     message = _error({"target": POSTGRES, "tables": [_rule(options={"comp_update": "true"})]})
-    assert message.splitlines()[1:] == [
-        "  tables[0].options.comp_update: COMPUPDATE (comp_update) must be true, false or 'preset'"
-    ]
+    assert message.partition(": ")[2] == (
+        "tables[0].options.comp_update: COMPUPDATE (comp_update) must be true, false or 'preset'"
+    )
     config = LoaderConfig.from_mapping(
         {"target": POSTGRES, "tables": [_rule(options={"comp_update": "preset"})]}
     )

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from s3redshift import __version__
 from s3redshift.config import LoaderConfig
@@ -122,8 +122,17 @@ def _timestamp(text: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors in the CLI's one-line form, pointing at ``--help`` instead of the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("s3redshift").strip()
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_USAGE, f"s3redshift: error: {where}{message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="s3redshift",
         description="Load S3 objects into Amazon Redshift with COPY, exactly once.",
         epilog=EPILOG,
@@ -131,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _common_options(parser, subcommand=False)
     parser.add_argument("--version", action="version", version=f"s3redshift {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_OneLineParser
+    )
 
     def command(name: str, help_text: str, description: str = "") -> argparse.ArgumentParser:
         sub = commands.add_parser(

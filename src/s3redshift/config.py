@@ -471,12 +471,16 @@ def _check_dsn(dsn: str) -> None:
         raise ValueError(f"has a port that is not a number from 1 to {_MAX_PORT}, such as 5432")
 
 
+_BRANCHES = frozenset({"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth"})
+"""Tags of the format union that pydantic puts in an error's location."""
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in {"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth"}:
+        elif part in _BRANCHES:
             continue  # the discriminated-union branch, not a key the user wrote
         else:
             text += ("." if text else "") + str(part).removesuffix("_")
@@ -515,13 +519,79 @@ def _kind(value: object) -> str:
 
 
 def _describe_errors(exc: ValidationError, source: str) -> str:
-    lines = []
+    """Every problem, on one line: ``invalid configuration in FILE: where: what; where: what``.
+
+    pydantic words its messages for Python ("Input should be a valid
+    tuple"); the common shapes are said here in TOML/JSON words, with the fix.
+    """
+    problems = []
     # The input is only ever inspected for its type, never written out.
     for error in exc.errors(include_url=False):
+        where = _location(error["loc"])
         message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling against `s3redshift config-schema`)"
-        elif error["type"] in _TYPE_MESSAGES:
-            message = f"{_TYPE_MESSAGES[error['type']]} (got {_kind(error.get('input'))})"
-        lines.append(f"  {_location(error['loc'])}: {message}")
-    return f"invalid configuration in {source}:\n" + "\n".join(lines)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = _unknown_key(error["loc"])
+        elif kind in _TYPE_MESSAGES:
+            message = f"{_TYPE_MESSAGES[kind]} (got {_kind(error.get('input'))})"
+        elif kind in ("model_type", "dict_type", "model_attributes_type"):
+            header = _table_header(error["loc"])
+            message = (
+                f"must be a table of keys ({header} in TOML, an object in JSON), "
+                f"got {_kind(error.get('input'))}"
+            )
+        elif kind in ("tuple_type", "list_type"):
+            header = _table_header(error["loc"])
+            message = (
+                f"must be a list: in TOML write each entry under [{header}] (double brackets), "
+                f"got {_kind(error.get('input'))}"
+            )
+        problems.append(f"{where}: {message}")
+    return f"invalid configuration in {source}: " + "; ".join(problems)
+
+
+def _table_header(loc: tuple[int | str, ...]) -> str:
+    """The TOML table header of a location: ``tables[0].format`` is ``[tables.format]``."""
+    names = [str(p).removesuffix("_") for p in loc if isinstance(p, str) and p not in _BRANCHES]
+    return "[" + ".".join(names) + "]"
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """An unknown key's message, with the nearest valid key at its level when one is close."""
+    import difflib  # only an error pays for it
+
+    key = str(loc[-1])
+    valid = _keys_at(LoaderConfig.json_schema(), loc[:-1])
+    close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
+    if close:
+        return f"unknown key (did you mean `{close[0]}`?)"
+    return "unknown key (check its spelling against `s3redshift config-schema`)"
+
+
+def _keys_at(schema: Mapping[str, Any], loc: tuple[int | str, ...]) -> set[str]:
+    """The keys the JSON Schema allows at ``loc`` (a union's branches together)."""
+    defs = schema.get("$defs", {})
+
+    def branches(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        if "$ref" in node:
+            node = defs.get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+        found = [node]
+        for union in ("anyOf", "oneOf", "allOf"):
+            for branch in node.get(union, ()):
+                found += branches(branch)
+        return found
+
+    nodes = branches(schema)
+    for part in loc:
+        following: list[Mapping[str, Any]] = []
+        for node in nodes:
+            if isinstance(part, int):
+                following += branches(node.get("items", {}))
+            elif part in _BRANCHES:
+                following.append(node)
+            else:
+                field = node.get("properties", {}).get(str(part).removesuffix("_"))
+                if field is not None:
+                    following += branches(field)
+        nodes = following
+    return {name for node in nodes for name in node.get("properties", {})}
