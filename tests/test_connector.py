@@ -277,6 +277,10 @@ def one_expression_each(statements: list[str]) -> list[str]:
 
 def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
     return [
+        # The one-table ledger of earlier versions must not be there (README, Upgrading).
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 's3redshift' "
+        "AND table_name = 'load_ledger'",
+        COMMIT,
         'CREATE SCHEMA IF NOT EXISTS "s3redshift"',
         COMMIT,
         'CREATE TABLE IF NOT EXISTS "s3redshift"."load_ledger_public_kpis_54cfea16" '

@@ -1343,7 +1343,8 @@ def expect_single(stubber: Stubber, n: int, rows: list[list[dict[str, Any]]] | N
 
 
 def expect_first_batch(stubber: Stubber) -> None:
-    """Ledger DDL, a ledger look-up finding nothing, no running batch, then the submit."""
+    """No earlier one-table ledger, ledger DDL, a look-up finding nothing, then the submit."""
+    expect_single(stubber, 0, rows=[])  # information_schema: no s3redshift.load_ledger
     expect_single(stubber, 1)  # CREATE SCHEMA
     expect_single(stubber, 2)  # CREATE TABLE
     expect_single(stubber, 3, rows=[])  # ledger look-up: nothing loaded yet
@@ -1407,6 +1408,7 @@ def test_loader_on_data_api_retries_a_throttled_submit_then_loads(
     """Stubber: ThrottlingException on BatchExecuteStatement → backoff → loaded."""
     loader, stubber, fake = loader_on_data_api(stubbed, moto_s3)
     obj = put_event_object(moto_s3)
+    expect_single(stubber, 0, rows=[])  # no earlier one-table ledger
     expect_single(stubber, 1)
     expect_single(stubber, 2)
     expect_single(stubber, 3, rows=[])

@@ -323,3 +323,85 @@ def test_the_ledger_reads_as_one_across_the_targets_ledger_tables(
     assert [(o.key, t) for o, t in not_loaded(loader, f"s3://{bucket}/")] == [
         (missing.key, "public.kpis")
     ]
+
+
+def test_a_loader_refuses_to_load_beside_the_one_table_ledger_of_an_earlier_version(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[[], Loader]
+) -> None:
+    """Its rows say what was loaded before the upgrade: ignoring them would load it all again."""
+    query(pg, "CREATE TABLE kpis (id INT)")
+    obj = put(s3, bucket, "kpis/a.csv", "id\n1\n")
+    query(pg, "CREATE SCHEMA s3redshift")
+    query(
+        pg,
+        "CREATE TABLE s3redshift.load_ledger (bucket VARCHAR(63), object_key VARCHAR(1024), "
+        "object_identity VARCHAR(1024), object_size BIGINT, target_table VARCHAR(300), "
+        "batch_id VARCHAR(64), loaded_at TIMESTAMP)",
+    )
+    query(
+        pg,
+        "INSERT INTO s3redshift.load_ledger VALUES (%s, 'kpis/a.csv', %s, 5, 'public.kpis', "
+        "'b0', '2026-11-01')",
+        bucket,
+        obj.etag,
+    )
+    report = make_loader().load([obj])
+    assert report.outcomes() == ["failed"]
+    assert "s3redshift.load_ledger" in (report.objects[0].reason or "")
+    assert "Upgrading" in (report.objects[0].reason or "")
+    assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+    # Migrated as the README says: rows copied, the old table renamed.
+    ledger = ledger_table_for("s3redshift", TableRef("public", "kpis")).sql
+    query(pg, f"CREATE TABLE {ledger} (LIKE s3redshift.load_ledger)")
+    query(pg, f"INSERT INTO {ledger} SELECT * FROM s3redshift.load_ledger")
+    query(pg, "ALTER TABLE s3redshift.load_ledger RENAME TO migrated_load_ledger")
+    assert make_loader().load([obj]).outcomes() == ["duplicate"]
+    assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+
+def test_two_rules_into_one_table_are_both_listed_when_missing(
+    pg: Any, s3: S3Client, bucket: str, embedded_env: EmbeddedEnvironment, pg_database: str
+) -> None:
+    query(pg, "CREATE TABLE kpis (id INT)")
+    csv = {"type": "csv", "ignore_header": 1}
+    config = LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
+            "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+            "tables": [
+                {"pattern": "kpis/*.csv", "table": "kpis", "format": csv},
+                {"pattern": "kpis/*.csv.gz", "table": "kpis", "format": csv},
+            ],
+        }
+    )
+    put(s3, bucket, "kpis/a.csv", "id\n1\n")
+    put(s3, bucket, "kpis/b.csv.gz", "not read")
+    with Loader(config, s3_client=s3) as loader:
+        missing = not_loaded(loader, f"s3://{bucket}/")
+        assert sorted(o.key for o, _ in missing) == ["kpis/a.csv", "kpis/b.csv.gz"]
+        by_spelling = not_loaded(loader, f"s3://{bucket}/", table="Public.KPIs")
+        assert sorted(o.key for o, _ in by_spelling) == ["kpis/a.csv", "kpis/b.csv.gz"]
+
+
+def test_only_tables_named_as_ledgers_are_read_as_the_ledger(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[[], Loader]
+) -> None:
+    query(pg, "CREATE TABLE kpis (id INT)")
+    loader = make_loader()
+    assert loader.load([put(s3, bucket, "kpis/a.csv", "id\n1\n")]).outcomes() == ["loaded"]
+    ledger = ledger_table_for("s3redshift", TableRef("public", "kpis")).sql
+    # An operator's copy beside the ledger tables is not one of them.
+    query(pg, f"CREATE TABLE s3redshift.load_ledger_backup AS SELECT * FROM {ledger}")
+    rows, total = ledger_rows(loader)
+    assert ([r.key for r in rows], total) == (["kpis/a.csv"], 1)
+    upper, total = ledger_rows(loader, table="PUBLIC.KPIS")
+    assert ([r.key for r in upper], total) == (["kpis/a.csv"], 1)
+
+
+def test_tables_redshift_tells_apart_get_ledgers_of_their_own() -> None:
+    # TableRef folds ASCII letters only, as Redshift does; other letters are kept.
+    assert TableRef("public", "Ä") != TableRef("public", "ä")
+    assert ledger_table_for("s", TableRef("public", "Ä")) != ledger_table_for(
+        "s", TableRef("public", "ä")
+    )

@@ -380,6 +380,16 @@ def _ledger_tables(loader: Loader, schema: str, deadline: Deadline) -> list[Tabl
     return [TableRef(schema, str(name)) for (name,) in rows if is_ledger_table(str(name))]
 
 
+def _table_filter(table: str | None) -> str | None:
+    """A ``--table`` as the ledger writes table names (``Public.KPIs`` is ``public.kpis``)."""
+    if not table:
+        return None
+    try:
+        return str(TableRef.parse(table))
+    except S3RedshiftError:
+        return table  # matches nothing the ledger can hold
+
+
 def _timestamp_text(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
@@ -406,6 +416,7 @@ def ledger_rows(
     deadline = Deadline.after(time_budget)
     ledgers = _ledger_tables(loader, schema, deadline)
     where = ""
+    table = _table_filter(table)
     if table:
         where = f" WHERE {quote_identifier('target_table')} = {portable_literal(table)}"
         try:
@@ -491,11 +502,12 @@ def not_loaded(
             for r in classified.skipped.values()
             if r.outcome == "failed"
         )
-    groups = {
-        target.table: [obj for _, obj in members]
-        for target, members in classified.groups.items()
-        if table is None or str(target.table) == table
-    }
+    wanted = _table_filter(table)
+    # Several rules may load one table: their objects share its ledger.
+    groups: dict[TableRef, list[S3Object]] = {}
+    for target, members in classified.groups.items():
+        if wanted is None or str(target.table) == wanted:
+            groups.setdefault(target.table, []).extend(obj for _, obj in members)
     for target_table, objects in groups.items():
         candidates += ((obj, str(target_table)) for obj in objects)
     known: set[tuple[str, str, str]] = set()

@@ -12,8 +12,11 @@ target's ledger, so loads into different tables share no table: they neither
 wait for each other's locks nor abort each other with Redshift's
 serializable-isolation error (1023), which Redshift raises per table. Loads
 into one table still serialise on that table's lock. The ledger is sorted by
-key (``SORTKEY``; the local stand-in builds an index in its place), so a
-look-up reads the blocks of the batch's keys, not the table's whole history.
+key (``SORTKEY``; the local stand-in builds an index in its place) and a
+look-up names the batch's keys, so the stand-in reads only their rows; on
+Redshift, whose zone maps keep the first 8 bytes of a VARCHAR sort key, keys
+sharing a longer prefix skip few blocks, and a look-up scans the key column
+of one target's ledger.
 
 Inside the transaction the batch's object list is COPYed into a temporary
 table, and a *guard* statement aborts the whole transaction when any of those
@@ -60,6 +63,7 @@ __all__ = [
     "LEDGER_QUERY_BYTES",
     "LEDGER_QUERY_CHUNK",
     "LEDGER_TABLE_PREFIX",
+    "PREVIOUS_LEDGER_TABLE",
     "batch_table_sql",
     "create_ledger_sql",
     "guard_sql",
@@ -93,6 +97,9 @@ _OBJECT_COLUMNS = ("bucket", "object_key", "object_identity", "object_size")
 _KEY = quote_identifier("object_key")
 
 
+PREVIOUS_LEDGER_TABLE = "load_ledger"
+"""The one ledger table of earlier versions (same schema); loaders refuse to run beside it."""
+
 LEDGER_TABLE_PREFIX = "load_ledger_"
 """Every ledger table's name starts so; ``s3redshift ledger`` reads all of them."""
 
@@ -108,19 +115,27 @@ def ledger_table_for(schema: str, target: TableRef) -> TableRef:
     The readable part (the target's name, cut to fit) is for operators; the
     hash of the full name keeps two targets whose readable parts agree
     (``a.b_c`` and ``a_b.c``, or long names cut alike) apart. The name
-    depends on the target alone, so every loader, old or new, warm or cold,
-    uses the same ledger for the same table.
+    depends on the target alone, so every loader of this layout, warm or
+    cold, uses the same ledger for the same table. The hash is of the name as
+    :class:`TableRef` spells it (ASCII folded, as Redshift folds it; other
+    letters kept), so two tables Redshift tells apart get two ledgers.
     """
-    full = str(target).lower()
+    full = str(target)
     digest = hashlib.sha256(full.encode("utf-8", errors="surrogatepass")).hexdigest()[:8]
-    readable = _UNREADABLE.sub("_", full.replace(".", "_"))
+    readable = _UNREADABLE.sub("_", full.lower().replace(".", "_"))
     head = (LEDGER_TABLE_PREFIX + readable)[: _LEDGER_NAME_BYTES - len(digest) - 1]
     return TableRef(schema, f"{head}_{digest}")
 
 
+_LEDGER_NAME = re.compile(re.escape(LEDGER_TABLE_PREFIX) + r"[a-z0-9_]*_[0-9a-f]{8}")
+
+
 def is_ledger_table(name: str) -> bool:
-    """Whether a table of the ledger's schema is a ledger table, by its name."""
-    return name.startswith(LEDGER_TABLE_PREFIX)
+    """Whether a table of the ledger's schema is a ledger table, by the whole shape of its name.
+
+    An operator's ``load_ledger_backup`` beside them is not one.
+    """
+    return _LEDGER_NAME.fullmatch(name) is not None
 
 
 def _columns(names: Sequence[str]) -> str:
@@ -130,8 +145,8 @@ def _columns(names: Sequence[str]) -> str:
 def create_ledger_sql(ledger: TableRef) -> list[str]:
     """Idempotent DDL creating the ledger's schema and one ledger table (run outside a load).
 
-    Sorted by key: a look-up names its keys, so Redshift reads only the
-    blocks whose key range holds one of them.
+    Sorted by key: a look-up names its keys, and blocks whose key range
+    (by the first 8 bytes Redshift's zone maps keep) holds none are skipped.
     """
     statements = []
     if ledger.schema is not None:

@@ -39,6 +39,7 @@ from s3redshift.config import LoaderConfig
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
+    ConfigError,
     DataRejectedError,
     LoadErrorDetail,
     PermanentError,
@@ -50,6 +51,7 @@ from s3redshift.errors import (
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
+    PREVIOUS_LEDGER_TABLE,
     create_ledger_sql,
     loaded_among,
     loaded_identities_sql,
@@ -130,6 +132,7 @@ class Loader:
         self._sleep = sleep
         self._now = now
         self._ledgers_ready: set[TableRef] = set()  # created (or found) by this loader
+        self._no_previous_ledger: set[str] = set()  # schemas checked for the earlier layout
         self._columns: dict[TableRef, tuple[str, ...]] = {}
 
     # --- collaborators, created lazily -------------------------------------
@@ -569,6 +572,7 @@ class Loader:
         """Create ``ledger`` (and its schema) unless this loader has already."""
         if ledger in self._ledgers_ready:
             return
+        self._refuse_previous_ledger(ledger, time_budget)
         statements = create_ledger_sql(ledger)
         try:
             for sql in statements:
@@ -581,6 +585,30 @@ class Loader:
             for sql in statements:
                 self.transport.execute(sql, time_budget=time_budget)
         self._ledgers_ready.add(ledger)
+
+    def _refuse_previous_ledger(self, ledger: TableRef, time_budget: float | None) -> None:
+        """Refuse to load while the one-table ledger of an earlier version is in the schema.
+
+        Its rows are what an upgraded loader must not load again: without them
+        in the per-target tables, every replay, backfill and sweep of an object
+        loaded before the upgrade would load it a second time. Checked once per
+        loader and schema, before the first ledger table is made.
+        """
+        schema = ledger.schema or ""
+        if schema in self._no_previous_ledger:
+            return
+        rows = self.transport.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            f"{quote_literal(schema)} AND table_name = {quote_literal(PREVIOUS_LEDGER_TABLE)}",
+            time_budget=time_budget,
+        )
+        if rows:
+            raise ConfigError(
+                f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier version, "
+                "still exists: copy its rows into the per-target ledger tables, then drop or "
+                "rename it (README, 'Upgrading'); nothing loads until then, so nothing loads twice"
+            )
+        self._no_previous_ledger.add(schema)
 
     def _drop_loaded(
         self,
