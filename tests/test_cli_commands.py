@@ -445,3 +445,81 @@ def test_readme_cli_reference_covers_every_command_and_exit_code() -> None:
                     assert flag in section, (name, flag)
     codes = re.findall(r"^\| ([0-9]) \|", section, flags=re.MULTILINE)
     assert codes == ["0", "1", "2"]
+
+
+# --- a failure of the database itself stops the run with one error -------------------
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_load_with_the_database_down_prints_one_error_and_tries_one_batch(
+    tmp_path: Path, embedded_env: EmbeddedEnvironment, s3: S3Client, bucket: str
+) -> None:
+    port = _closed_port()
+    config = tmp_path / "down.toml"
+    config.write_text(
+        "[target]\n"
+        'kind = "postgres"\n'
+        f'dsn = "postgresql://loader:{SENTINEL}@127.0.0.1:{port}/dev"\n'
+        "[credentials]\n"
+        'provider = "static"\n'
+        'user = "loader"\n'
+        f'password = "{SENTINEL}"\n'
+    )
+    for n in range(50):
+        put(s3, bucket, f"kpis/{n:02d}.csv", f"id,name\n{n},x\n")
+    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "s3redshift", "load", f"s3://{bucket}/"),
+            *("--batch-size", "10", "--config", str(config)),
+        ],
+        env=base | embedded_env.aws_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert SENTINEL not in result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("s3redshift: ")]
+    assert errors == [
+        "s3redshift: error: the database connection failed (InterfaceError) "
+        f"(database 127.0.0.1:{port}): the load stopped and 50 object(s) did not load; "
+        "check [target] and [credentials] and that the database is reachable, "
+        "then run the same command again"
+    ]
+    assert "failed 50" in result.stdout
+
+
+def test_a_backfill_stops_after_the_first_batch_when_the_database_is_down(
+    embedded_env: EmbeddedEnvironment, s3: S3Client, bucket: str
+) -> None:
+    from s3redshift.backfill import backfill
+    from s3redshift.config import LoaderConfig
+    from s3redshift.errors import ConnectionLostError
+    from s3redshift.loader import Loader
+
+    for n in range(30):
+        put(s3, bucket, f"kpis/{n:02d}.csv", f"id,name\n{n},x\n")
+    config = LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "postgres", "dsn": f"postgresql://u@127.0.0.1:{_closed_port()}/d"},
+            "credentials": {"provider": "static", "user": "u", "password": "p"},
+        }
+    )
+    with Loader(config, s3_client=s3) as loader:
+        summary = backfill(loader, f"s3://{bucket}/", batch_size=10)
+    assert len(summary.reports) == 1  # the other two batches were not tried
+    assert isinstance(summary.stopped_by, ConnectionLostError)
+    assert summary.counts["failed"] == 30
+    untried = [r for r in summary.failures if (r.reason or "").startswith("not tried: ")]
+    assert len(untried) == 20
+    assert {r.error.s3_uri for r in untried if r.error} == {r.s3_object.uri for r in untried}

@@ -43,6 +43,8 @@ from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
 from s3redshift.errors import (
     ConfigError,
+    ConnectionLostError,
+    CredentialsError,
     PermissionDeniedError,
     RetryableError,
     S3RedshiftError,
@@ -112,7 +114,8 @@ class BackfillSummary:
     of objects that were (or, on a dry run, would have been) handed to the
     loader, and ``tables`` counts them per target table. ``failures`` merges
     the failed objects of every batch, including keys whose mapping gave an
-    unsafe name and batches skipped because the time budget ran out.
+    unsafe name and batches skipped because the time budget ran out, or
+    because a failure of the target itself (:attr:`stopped_by`) stopped the run.
     """
 
     prefix_uri: str
@@ -128,6 +131,9 @@ class BackfillSummary:
     failures: tuple[ObjectResult, ...]
     duration_ms: int
     skipped: tuple[ObjectResult, ...] = field(default=(), repr=False)
+    stopped_by: S3RedshiftError | None = None
+    """The target-level failure (the database unreachable, sign-in refused) that
+    stopped the run; the batches after it were not tried and count as failed."""
 
     @property
     def ok(self) -> bool:
@@ -302,6 +308,7 @@ def backfill(
     report_progress(0)
     reports: list[LoadReport] = []
     deadline = Deadline(None if time_budget is None else started + time_budget, clock)
+    stopped_by: S3RedshiftError | None = None
     if not dry_run:
         for number, chunk in enumerate(batches, start=1):
             if deadline.expired():
@@ -313,10 +320,22 @@ def backfill(
                 failures.extend(
                     ObjectResult(o, "failed", reason=error.message, error=error) for o in chunk
                 )
+            elif stopped_by is not None:
+                reason = f"not tried: {stopped_by.message}"
+                failures.extend(
+                    ObjectResult(
+                        o,
+                        "failed",
+                        reason=reason,
+                        error=type(stopped_by)(reason, s3_uri=o.uri, table=stopped_by.table),
+                    )
+                    for o in chunk
+                )
             else:
                 report = loader.load(chunk, time_budget=deadline.remaining())
                 reports.append(report)
                 failures.extend(report.failed)
+                stopped_by = _target_failure(report)
             done += len(chunk)
             done_bytes += sum(o.size or 0 for o in chunk)
             report_progress(number)
@@ -342,7 +361,28 @@ def backfill(
         failures=tuple(failures),
         duration_ms=int((clock() - started) * 1000),
         skipped=tuple(skipped),
+        stopped_by=stopped_by,
     )
+
+
+_TARGET_FAILURES = (ConnectionLostError, CredentialsError)
+"""Failures of the database itself, not of an object: the next batch would meet them too."""
+
+
+def _target_failure(report: LoadReport) -> S3RedshiftError | None:
+    """The one target-level error every failed object of a batch met, if that is what happened.
+
+    Then nothing of the batch loaded, and trying the next batches would only
+    repeat it (a database that is down, a password refused) for every object.
+    """
+    failed = report.failed
+    if not failed or report.counts["loaded"]:
+        return None
+    errors = {type(r.error): r.error for r in failed if r.error is not None}
+    if len(errors) != 1 or len(failed) != sum(1 for r in failed if r.error is not None):
+        return None
+    [error] = errors.values()
+    return error if isinstance(error, _TARGET_FAILURES) else None
 
 
 # --- what the ledger says ---------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from urllib.parse import urlsplit
 
 from s3redshift import __version__
 from s3redshift.config import LoaderConfig
@@ -446,6 +447,23 @@ def _failure_line(result: ObjectResult) -> str:
     return f"failed: {result.s3_object.uri}{where}: {'; '.join(details) or result.reason}"
 
 
+def _target_where(config: LoaderConfig) -> str:
+    """Where the loader connects, without a secret: host and port, or the Data API's target."""
+    target = config.target
+    if target.kind == "postgres" and target.dsn:
+        parts = urlsplit(target.dsn.get_secret_value())  # host and port only are shown
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        host = parts.hostname or "local socket"
+        return f"database {host}:{port}" if port else f"database {host}"
+    if target.transport == "data-api":
+        name = target.workgroup or target.cluster_identifier or "?"
+        return f"Redshift Data API, {'workgroup' if target.workgroup else 'cluster'} {name}"
+    return f"database {target.host}:{target.port}"
+
+
 def summary_line(summary: BackfillSummary) -> str:
     """The one line ``s3redshift load`` prints on stdout."""
     c = summary.counts
@@ -483,6 +501,16 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
             )
         finally:
             printer.close()
+    if summary.stopped_by is not None:
+        # The database, not the objects: one line, not one per object.
+        stopped = summary.stopped_by
+        sys.stderr.write(
+            f"s3redshift: error: {stopped.message} ({_target_where(config)}): the load stopped "
+            f"and {len(summary.failures)} object(s) did not load; check [target] and "
+            "[credentials] and that the database is reachable, then run the same command again\n"
+        )
+        out.write(summary_line(summary) + "\n")
+        return EXIT_FAILED if stopped.retryable else EXIT_USAGE
     for result in summary.failures[:MAX_FAILURE_LINES]:
         sys.stderr.write(f"s3redshift: {_failure_line(result)}\n")
     hidden = len(summary.failures) - MAX_FAILURE_LINES
