@@ -523,3 +523,36 @@ def test_a_backfill_stops_after_the_first_batch_when_the_database_is_down(
     untried = [r for r in summary.failures if (r.reason or "").startswith("not tried: ")]
     assert len(untried) == 20
     assert {r.error.s3_uri for r in untried if r.error} == {r.s3_object.uri for r in untried}
+
+
+def test_load_and_ledger_print_json_on_stdout_with_json(
+    cli: Run, s3: S3Client, bucket: str
+) -> None:
+    for n in range(3):
+        put(s3, bucket, f"kpis/{n}.csv", f"id,name\n{n},k{n}\n")
+    loaded = cli("load", f"s3://{bucket}/", "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    summary = json.loads(loaded.stdout)
+    assert summary["counts"]["loaded"] == 3
+    assert summary["tables"] == {"public.kpis": 3}
+    assert summary["stopped_by"] is None
+
+    ledger = cli("ledger", "--json", "--limit", "2")
+    assert ledger.returncode == 0, ledger.stderr
+    document = json.loads(ledger.stdout)
+    assert document["total"] == 3
+    assert len(document["rows"]) == 2
+    assert {row["table"] for row in document["rows"]} == {"public.kpis"}
+    assert all(row["uri"].startswith(f"s3://{bucket}/kpis/") for row in document["rows"])
+
+    put(s3, bucket, "kpis/late.csv", "id,name\n9,z\n")
+    missing = cli("ledger", "--failed", f"s3://{bucket}/", "--json")
+    document = json.loads(missing.stdout)
+    assert document["total"] == 1
+    [late] = document["missing"]
+    assert (late["uri"], late["table"], late["size"]) == (
+        f"s3://{bucket}/kpis/late.csv",
+        "public.kpis",
+        len("id,name\n9,z\n"),
+    )
+    assert late["last_modified"].startswith("20")  # an ISO timestamp

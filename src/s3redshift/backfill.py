@@ -154,6 +154,7 @@ class BackfillSummary:
             "rows": self.rows,
             "batches": len(self.reports),
             "duration_ms": self.duration_ms,
+            "stopped_by": None if self.stopped_by is None else str(self.stopped_by),
             "failures": [r.to_dict() for r in self.failures],
         }
 

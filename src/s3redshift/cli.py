@@ -202,6 +202,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="objects per load call, i.e. per transaction and target (default: 500)",
     )
+    load.add_argument(
+        "--json", action="store_true", help="print the summary on stdout as one JSON document"
+    )
     _timeout_option(
         load, DEFAULT_CLI_TIMEOUT_S, "no batch starts after it and every wait ends by it"
     )
@@ -230,6 +233,9 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_LEDGER_LIMIT,
         metavar="N",
         help=f"print at most N rows, 0 for all (default: {DEFAULT_LEDGER_LIMIT})",
+    )
+    ledger.add_argument(
+        "--json", action="store_true", help="print the rows on stdout as one JSON document"
     )
     _timeout_option(ledger, DEFAULT_CLI_TIMEOUT_S, "every read of the ledger ends by it")
 
@@ -509,7 +515,7 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
             f"and {len(summary.failures)} object(s) did not load; check [target] and "
             "[credentials] and that the database is reachable, then run the same command again\n"
         )
-        out.write(summary_line(summary) + "\n")
+        _write_summary(summary, args.json, out)
         return EXIT_FAILED if stopped.retryable else EXIT_USAGE
     for result in summary.failures[:MAX_FAILURE_LINES]:
         sys.stderr.write(f"s3redshift: {_failure_line(result)}\n")
@@ -519,8 +525,12 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
             f"s3redshift: ... and {hidden} more failed object(s); "
             f"`s3redshift ledger --failed {args.prefix}` lists every object not loaded\n"
         )
-    out.write(summary_line(summary) + "\n")
+    _write_summary(summary, args.json, out)
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _write_summary(summary: BackfillSummary, as_json: bool, out: TextIO) -> None:
+    out.write((json.dumps(summary.to_dict()) if as_json else summary_line(summary)) + "\n")
 
 
 # --- ledger ---------------------------------------------------------------------
@@ -546,7 +556,18 @@ def _ledger(args: argparse.Namespace, out: TextIO) -> int:
         if args.failed:
             missing = not_loaded(loader, args.failed, table=table, time_budget=args.timeout)
             shown = missing if limit is None else missing[:limit]
-            if shown:
+            if args.json:
+                objects = [
+                    {
+                        "uri": o.uri,
+                        "table": t,
+                        "size": o.size,
+                        "last_modified": o.event_time.isoformat() if o.event_time else None,
+                    }
+                    for o, t in shown
+                ]
+                out.write(json.dumps({"missing": objects, "total": len(missing)}) + "\n")
+            elif shown:
                 _columns(
                     [("last_modified", "table", "size", "object")]
                     + [
@@ -568,7 +589,20 @@ def _ledger(args: argparse.Namespace, out: TextIO) -> int:
             )
             return EXIT_OK
         rows, total = ledger_rows(loader, table=table, limit=limit, time_budget=args.timeout)
-    if rows:
+    if args.json:
+        listed = [
+            {
+                "loaded_at": r.loaded_at,
+                "table": r.table,
+                "batch": r.batch_id,
+                "identity": r.identity,
+                "size": r.size,
+                "uri": f"s3://{r.bucket}/{r.key}",
+            }
+            for r in rows
+        ]
+        out.write(json.dumps({"rows": listed, "total": total}) + "\n")
+    elif rows:
         _columns(
             [("loaded_at", "table", "batch", "identity", "object")]
             + [
