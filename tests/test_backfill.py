@@ -146,7 +146,7 @@ def test_prefix_limits_the_listing(
     assert tables("SELECT id FROM kpis") == [(2,)]
 
 
-def test_dry_run_maps_without_loading_or_touching_the_database(
+def test_dry_run_reads_the_ledger_names_what_would_load_and_writes_nothing(
     s3: S3Client, bucket: str, loader: Loader, tables: Callable[[str], list[tuple[Any, ...]]]
 ) -> None:
     size = put(s3, bucket, "kpis/a.csv", kpi(1)) + put(s3, bucket, "kpis/b.csv", kpi(2))
@@ -157,6 +157,9 @@ def test_dry_run_maps_without_loading_or_touching_the_database(
     assert summary.pending == 2
     assert summary.pending_bytes == size
     assert summary.tables == {"public.kpis": 2}
+    assert {t: [o.key for o in objects] for t, objects in summary.would_load.items()} == {
+        "public.kpis": ["kpis/a.csv", "kpis/b.csv"]
+    }
     assert summary.counts == {
         "loaded": 0,
         "duplicate": 0,
@@ -171,6 +174,13 @@ def test_dry_run_maps_without_loading_or_touching_the_database(
     assert tables(
         "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 's3redshift'"
     ) == [(0,)]
+
+    # Once one is loaded, a dry run says only the other would load.
+    assert backfill(loader, f"s3://{bucket}/kpis/a").counts["loaded"] == 1
+    again = backfill(loader, f"s3://{bucket}/", dry_run=True)
+    assert [o.key for o in again.would_load["public.kpis"]] == ["kpis/b.csv"]
+    assert again.counts["duplicate"] == 1
+    assert tables("SELECT count(*) FROM kpis") == [(1,)]
 
 
 def test_since_keeps_objects_modified_at_or_after_it(

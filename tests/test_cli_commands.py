@@ -140,9 +140,9 @@ def test_load_dry_run_and_since(cli: Run, s3: S3Client, bucket: str) -> None:
     dry = cli("load", f"s3://{bucket}/", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout == (
-        f"dry run s3://{bucket}/: 1 object(s), {size} B would be handed to the loader "
-        "(tables: public.kpis 1); unmapped 0, ignored 0, before --since 0, failed 0; "
-        "nothing loaded\n"
+        f"(dry run) load s3://{bucket}/kpis/a.csv -> public.kpis\n"
+        f"dry run s3://{bucket}/: 1 object(s), {size} B would load (tables: public.kpis 1); "
+        "already loaded 0, unmapped 0, ignored 0, before --since 0, failed 0; nothing loaded\n"
     )
     future = cli("load", f"s3://{bucket}/", "--since", "2999-01-01")
     assert future.returncode == 0, future.stderr

@@ -34,7 +34,7 @@ was not. The ledger records successes only, in the load's own transaction, so
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from s3redshift.loader import Loader
+    from s3redshift.mapping import Target
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -131,6 +132,8 @@ class BackfillSummary:
     failures: tuple[ObjectResult, ...]
     duration_ms: int
     skipped: tuple[ObjectResult, ...] = field(default=(), repr=False)
+    would_load: Mapping[str, tuple[S3Object, ...]] = field(default_factory=dict)
+    """On a dry run: per table, the objects a load would load (not in the ledger)."""
     stopped_by: S3RedshiftError | None = None
     """The target-level failure (the database unreachable, sign-in refused) that
     stopped the run; the batches after it were not tried and count as failed."""
@@ -155,6 +158,7 @@ class BackfillSummary:
             "batches": len(self.reports),
             "duration_ms": self.duration_ms,
             "stopped_by": None if self.stopped_by is None else str(self.stopped_by),
+            "would_load": {t: [o.uri for o in objects] for t, objects in self.would_load.items()},
             "failures": [r.to_dict() for r in self.failures],
         }
 
@@ -258,11 +262,13 @@ def backfill(
     """List ``prefix_uri`` (``s3://bucket/prefix``) and load what is not loaded yet.
 
     ``since`` keeps only objects last modified at or after it (a naive value
-    is taken as UTC). ``dry_run`` lists and maps, and neither reads the ledger
-    nor loads. ``progress`` is called once after listing (nothing done yet) and
-    once after each batch. ``time_budget`` (seconds, for the Lambda sweep)
-    bounds the whole run: each batch gets what is left of it, and batches that
-    cannot start any more are reported ``failed`` with a retryable
+    is taken as UTC). ``dry_run`` lists, maps and reads the ledger
+    (:attr:`BackfillSummary.would_load`; objects it holds count as
+    ``duplicate``), and writes nothing. ``progress`` is called once after
+    listing (nothing done yet) and once after each batch. ``time_budget``
+    (seconds, for the Lambda sweep) bounds the whole run: each batch gets
+    what is left of it, and batches that cannot start any more are reported
+    ``failed`` with a retryable
     :class:`~s3redshift.errors.TimeBudgetExceededError`, so the next run
     picks them up.
 
@@ -308,6 +314,10 @@ def backfill(
 
     report_progress(0)
     reports: list[LoadReport] = []
+    would_load: dict[str, tuple[S3Object, ...]] = {}
+    already = 0
+    if dry_run:
+        would_load, already = _dry_run(loader, classified.groups, time_budget)
     deadline = Deadline(None if time_budget is None else started + time_budget, clock)
     stopped_by: S3RedshiftError | None = None
     if not dry_run:
@@ -348,6 +358,7 @@ def backfill(
             if name != "failed":
                 counts[name] += n
     counts["failed"] = len(failures)
+    counts["duplicate"] += already
     return BackfillSummary(
         prefix_uri=prefix_uri,
         dry_run=dry_run,
@@ -363,7 +374,33 @@ def backfill(
         duration_ms=int((clock() - started) * 1000),
         skipped=tuple(skipped),
         stopped_by=stopped_by,
+        would_load=would_load,
     )
+
+
+def _dry_run(
+    loader: Loader,
+    groups: Mapping[Target, Sequence[tuple[int, S3Object]]],
+    time_budget: float | None,
+) -> tuple[dict[str, tuple[S3Object, ...]], int]:
+    """Per table, the objects a load would load (the ledger's are left out), and how many it holds.
+
+    Read-only: the ledger is read (when it is enabled), nothing is written.
+    """
+    by_table: dict[TableRef, list[S3Object]] = {}
+    for target, members in groups.items():
+        by_table.setdefault(target.table, []).extend(obj for _, obj in members)
+    known: set[tuple[str, str, str]] = set()
+    if loader.config.ledger.enabled:
+        schema = loader.config.ledger.schema_name
+        known = _in_ledger(loader, schema, by_table, Deadline.after(time_budget))
+    plan: dict[str, tuple[S3Object, ...]] = {}
+    already = 0
+    for table, objects in by_table.items():
+        fresh = [o for o in objects if (o.bucket, o.key, o.identity or "") not in known]
+        already += len(objects) - len(fresh)
+        plan[str(table)] = tuple(sorted(fresh, key=load_order))
+    return plan, already
 
 
 _TARGET_FAILURES = (ConnectionLostError, CredentialsError)
@@ -551,6 +588,19 @@ def not_loaded(
             groups.setdefault(target.table, []).extend(obj for _, obj in members)
     for target_table, objects in groups.items():
         candidates += ((obj, str(target_table)) for obj in objects)
+    known = _in_ledger(loader, schema, groups, deadline)
+    missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
+    missing.sort(key=lambda pair: load_order(pair[0]))
+    return missing
+
+
+def _in_ledger(
+    loader: Loader,
+    schema: str,
+    groups: Mapping[TableRef, Sequence[S3Object]],
+    deadline: Deadline,
+) -> set[tuple[str, str, str]]:
+    """Which ``(bucket, key, identity)`` of each table's objects its ledger holds."""
     known: set[tuple[str, str, str]] = set()
     ledgers = set(_ledger_tables(loader, schema, deadline)) if groups else set()
     for target_table, objects in groups.items():
@@ -562,6 +612,4 @@ def not_loaded(
             sql = loaded_identities_sql(ledger, chunk)
             rows = loader.transport.query(sql, time_budget=deadline.remaining())
             known.update(loaded_among(rows, chunk))
-    missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
-    missing.sort(key=lambda pair: load_order(pair[0]))
-    return missing
+    return known

@@ -193,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--dry-run",
         action="store_true",
-        help="list and map only: show what would be handed to the loader, touch no database",
+        help="list, map and read the ledger: name what would load, per table; write nothing",
     )
     load.add_argument(
         "--batch-size",
@@ -453,6 +453,10 @@ def _failure_line(result: ObjectResult) -> str:
     return f"failed: {result.s3_object.uri}{where}: {'; '.join(details) or result.reason}"
 
 
+DRY_RUN_KEYS = 20
+"""Keys a dry run names per table; the rest are counted."""
+
+
 def _target_where(config: LoaderConfig) -> str:
     """Where the loader connects, without a secret: host and port, or the Data API's target."""
     target = config.target
@@ -474,12 +478,15 @@ def summary_line(summary: BackfillSummary) -> str:
     """The one line ``s3redshift load`` prints on stdout."""
     c = summary.counts
     if summary.dry_run:
-        tables = ", ".join(f"{t} {n}" for t, n in sorted(summary.tables.items())) or "none"
+        plan = summary.would_load
+        count = sum(len(objects) for objects in plan.values())
+        size = sum(o.size or 0 for objects in plan.values() for o in objects)
+        tables = ", ".join(f"{t} {len(o)}" for t, o in sorted(plan.items()) if o) or "none"
         return (
-            f"dry run {summary.prefix_uri}: {summary.pending} object(s), "
-            f"{format_bytes(summary.pending_bytes)} would be handed to the loader "
-            f"(tables: {tables}); unmapped {c['unmapped']}, ignored {c['ignored']}, "
-            f"before --since {summary.before_since}, failed {c['failed']}; nothing loaded"
+            f"dry run {summary.prefix_uri}: {count} object(s), {format_bytes(size)} would load "
+            f"(tables: {tables}); already loaded {c['duplicate']}, unmapped {c['unmapped']}, "
+            f"ignored {c['ignored']}, before --since {summary.before_since}, "
+            f"failed {c['failed']}; nothing loaded"
         )
     outcomes = ", ".join(f"{name} {n}" for name, n in c.items())
     return (
@@ -530,6 +537,13 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _write_summary(summary: BackfillSummary, as_json: bool, out: TextIO) -> None:
+    if summary.dry_run and not as_json:
+        # Like `aws s3 sync --dryrun`: what would load, per table, then the summary.
+        for table, objects in sorted(summary.would_load.items()):
+            for o in objects[:DRY_RUN_KEYS]:
+                out.write(f"(dry run) load {o.uri} -> {table}\n")
+            if len(objects) > DRY_RUN_KEYS:
+                out.write(f"(dry run) ... and {len(objects) - DRY_RUN_KEYS} more -> {table}\n")
     out.write((json.dumps(summary.to_dict()) if as_json else summary_line(summary)) + "\n")
 
 
