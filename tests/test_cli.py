@@ -211,3 +211,31 @@ def test_usage_errors_are_one_line_naming_the_command_and_its_help() -> None:
     unknown = one_error_line(run("plna"))
     assert "invalid choice: 'plna'" in unknown
     assert unknown.endswith("(see s3redshift --help)")
+
+
+def test_a_csv_rule_without_ignore_header_is_warned_about_naming_both_fixes(
+    tmp_path: Path,
+) -> None:
+    event = str(one_record_event(tmp_path))
+    unset = tmp_path / "unset.toml"
+    unset.write_text(CONFIG_HEAD + '[[tables]]\npattern = "{table}/**"\n')
+    result = run("plan", "--config", str(unset), event)
+    assert result.returncode == 0, result.stderr
+    [warning] = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning == (
+        "s3redshift: warning: tables[0] (pattern '{table}/**') is CSV without ignore_header, "
+        "so a header row loads as data: set ignore_header = 1 if the files have one, "
+        "or ignore_header = 0 to say they do not"
+    )
+    for said in ("0", "1"):
+        explicit = tmp_path / f"explicit{said}.toml"
+        explicit.write_text(
+            CONFIG_HEAD + f'[[tables]]\npattern = "{{table}}/**"\n[tables.format]\n'
+            f'type = "csv"\nignore_header = {said}\n'
+        )
+        quiet = run("plan", "--config", str(explicit), event)
+        assert quiet.returncode == 0, quiet.stderr
+        assert "warning" not in quiet.stderr
+    seed = tmp_path / "seed.toml"
+    seed.write_text(CONFIG_HEAD)  # no rule: the seed's, which skips one header line
+    assert "warning" not in run("plan", "--config", str(seed), event).stderr

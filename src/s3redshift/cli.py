@@ -261,7 +261,7 @@ def _plan(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.events import read_event
     from s3redshift.planner import plan_event
 
-    config = LoaderConfig.load(args.config)
+    config = _configuration(args)
     parsed = read_event(_read_event(args.event))
     if parsed.invalid:
         raise parsed.invalid[0]
@@ -344,7 +344,7 @@ def _invoke(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.loader import Loader
 
     event = dict(decode_payload(_read_event(args.event)))
-    config = LoaderConfig.load(args.config)
+    config = _configuration(args)
     # The deployed adapter writes the handler's JSON lines to stdout (CloudWatch);
     # here stdout carries the response, so the lines go to stderr.
     log = logging.getLogger(LOGGER_NAME)
@@ -453,6 +453,14 @@ def _failure_line(result: ObjectResult) -> str:
     return f"failed: {result.s3_object.uri}{where}: {'; '.join(details) or result.reason}"
 
 
+def _configuration(args: argparse.Namespace) -> LoaderConfig:
+    """The command's configuration; what it holds that is probably not meant goes to stderr."""
+    config = LoaderConfig.load(args.config)
+    for warning in config.warnings:
+        sys.stderr.write(f"s3redshift: warning: {warning}\n")
+    return config
+
+
 DRY_RUN_KEYS = 20
 """Keys a dry run names per table; the rest are counted."""
 
@@ -499,7 +507,7 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.backfill import backfill
     from s3redshift.loader import Loader
 
-    config = LoaderConfig.load(args.config)
+    config = _configuration(args)
     printer = ProgressPrinter(sys.stderr)
     with Loader(config) as loader:
         try:
@@ -563,7 +571,7 @@ def _ledger(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.identifiers import TableRef
     from s3redshift.loader import Loader
 
-    config = LoaderConfig.load(args.config)
+    config = _configuration(args)
     table = str(TableRef.parse(args.table)) if args.table else None
     limit = args.limit or None
     with Loader(config) as loader:

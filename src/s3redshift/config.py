@@ -44,7 +44,7 @@ from pydantic import (
     model_validator,
 )
 
-from s3redshift.copy import IamRole
+from s3redshift.copy import CsvFormat, IamRole
 from s3redshift.errors import ConfigError, CopyOptionsError, S3RedshiftError
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
@@ -252,6 +252,25 @@ class LoaderConfig(BaseModel):
         if self.ledger.enabled:
             self._ledger_schema_is_its_own()
         return self
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What is valid but probably not meant; the CLI prints these, the Lambda logs them.
+
+        A CSV rule that does not say ``ignore_header`` loads every line, a
+        header row too, whereas the seed's rule (no ``[[tables]]`` at all)
+        skips one: the same files would load differently.
+        """
+        found = []
+        for index, rule in enumerate(self.tables):
+            fmt = rule.format
+            if isinstance(fmt, CsvFormat) and "ignore_header" not in fmt.model_fields_set:
+                found.append(
+                    f"tables[{index}] (pattern {rule.pattern!r}) is CSV without ignore_header, "
+                    "so a header row loads as data: set ignore_header = 1 if the files have "
+                    "one, or ignore_header = 0 to say they do not"
+                )
+        return tuple(found)
 
     def _ledger_schema_is_its_own(self) -> None:
         """Refuse a ledger in a schema that a rule loads into by name.
