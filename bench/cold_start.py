@@ -49,7 +49,7 @@ RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "si
 """What the Lambda Python runtime provides and the data-api zip relies on."""
 
 _AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0000",
+    "AWS_ACCESS_KEY_ID": "fake-access-key-id",
     "AWS_SECRET_ACCESS_KEY": "fake-secret",
     "AWS_REGION": "eu-west-1",
     "AWS_DEFAULT_REGION": "eu-west-1",

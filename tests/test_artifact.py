@@ -349,7 +349,7 @@ def test_unzipped_connector_zip_creates_every_client_and_imports_the_driver(
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0000",
+        "AWS_ACCESS_KEY_ID": "fake-access-key-id",
         "AWS_SECRET_ACCESS_KEY": "fake-secret",
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),

@@ -742,7 +742,7 @@ print(json.dumps({"import": at_import, "invocation": later}))
 
 AWS_ENV = {
     "PATH": "/usr/bin:/bin",
-    "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKE0000",
+    "AWS_ACCESS_KEY_ID": "fake-access-key-id",
     "AWS_SECRET_ACCESS_KEY": "fake-secret",
     "AWS_DEFAULT_REGION": "eu-west-1",
     "AWS_CONFIG_FILE": "/nonexistent",
