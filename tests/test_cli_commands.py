@@ -164,16 +164,30 @@ def test_load_with_a_bad_file_exits_1_naming_it_and_its_line(
     assert "failed 1;" in result.stdout
 
     missing = cli("ledger", "--failed", f"s3://{bucket}/")
-    assert missing.returncode == 0, missing.stderr
+    # Objects are missing: that is a failure to report, not a success.
+    assert missing.returncode == 1, missing.stderr
     lines = missing.stdout.splitlines()
     assert lines[0].split() == ["last_modified", "table", "size", "object"]
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[1].split()[-3:] == [
         "public.kpis",
         str(bad_size),
         f"s3://{bucket}/kpis/bad.csv",
     ]
+    # The last failure's reason, as the load named it: the rejected line and column.
+    assert lines[2].startswith("    last failure 20")
+    assert ": DataRejectedError: line 3, column id:" in lines[2]
     assert "1 mapped object(s) under" in missing.stderr
+
+    # Fixed and loaded again: nothing is missing, exit 0, and the failure row is gone.
+    put(s3, bucket, "kpis/bad.csv", "id,name\n2,b\n3,c\n")
+    again = cli("load", f"s3://{bucket}/")
+    assert again.returncode == 0, again.stderr
+    assert "loaded 1," in again.stdout
+    clean = cli("ledger", "--failed", f"s3://{bucket}/")
+    assert clean.returncode == 0, clean.stderr
+    assert clean.stdout == ""
+    assert "0 mapped object(s) under" in clean.stderr
 
 
 @pytest.fixture
@@ -547,6 +561,7 @@ def test_load_and_ledger_print_json_on_stdout_with_json(
 
     put(s3, bucket, "kpis/late.csv", "id,name\n9,z\n")
     missing = cli("ledger", "--failed", f"s3://{bucket}/", "--json")
+    assert missing.returncode == 1, missing.stderr
     document = json.loads(missing.stdout)
     assert document["total"] == 1
     [late] = document["missing"]
@@ -556,3 +571,19 @@ def test_load_and_ledger_print_json_on_stdout_with_json(
         len("id,name\n9,z\n"),
     )
     assert late["last_modified"].startswith("20")  # an ISO timestamp
+    assert late["last_failure"] is None  # never tried: nothing was recorded
+
+
+def test_ledger_failed_json_carries_the_last_failure_of_each_object(
+    cli: Run, s3: S3Client, bucket: str
+) -> None:
+    put(s3, bucket, "kpis/bad.csv", "id,name\nnot-a-number,b\n")
+    assert cli("load", f"s3://{bucket}/").returncode == 1
+    missing = cli("ledger", "--failed", f"s3://{bucket}/", "--json")
+    assert missing.returncode == 1, missing.stderr
+    [bad] = json.loads(missing.stdout)["missing"]
+    failure = bad["last_failure"]
+    assert failure["error"] == "DataRejectedError"
+    assert failure["retryable"] is False
+    assert failure["reason"].startswith("line 2, column id:")
+    assert failure["failed_at"].startswith("20")

@@ -571,6 +571,17 @@ def test_backend_killed_mid_transaction_is_connection_lost_then_a_fresh_session_
     transport.close()
 
 
+def load_error_reads(log: list[str]) -> list[str]:
+    """What the connector ran after the last COPY, up to the failure record written after it."""
+    copy = max(i for i, sql in enumerate(log) if sql.startswith("COPY "))
+    after = log[copy + 1 :]
+    record = next((i for i, sql in enumerate(after) if '"load_failures"' in sql), len(after))
+    # The record is its own transaction: its settings and statement follow the last read's end.
+    while record > 0 and after[record - 1] not in (COMMIT, ROLLBACK):
+        record -= 1
+    return after[:record]
+
+
 def test_rejected_copy_reads_sys_load_error_detail_after_rollback(
     pg: Any, dsn: str, s3: S3Client, bucket: str
 ) -> None:
@@ -594,9 +605,13 @@ def test_rejected_copy_reads_sys_load_error_detail_after_rollback(
     assert report.objects[0].load_errors == (detail,)
     # The connector's own path: the COPY fails, the transaction is rolled back, then the
     # session's pg_last_copy_id() rows are read from the SYS view in a new transaction.
-    assert log[-4].startswith('COPY "public"."kpis" FROM ')
-    assert log[-3:] == [ROLLBACK, SYS_LOAD_ERRORS_SQL, COMMIT]
-    one_expression_each(log[-3:])
+    copy = max(i for i, sql in enumerate(log) if sql.startswith('COPY "public"."kpis" FROM '))
+    assert log[copy + 1 : copy + 4] == [ROLLBACK, SYS_LOAD_ERRORS_SQL, COMMIT]
+    one_expression_each(log[copy + 1 : copy + 4])
+    # Then, outside the rolled-back transaction, the failure is recorded for `ledger --failed`.
+    recorded = log[copy + 4 :]
+    assert any(sql.startswith('INSERT INTO "s3redshift"."load_failures"') for sql in recorded)
+    assert recorded[-1] == COMMIT
     [(copy_id,)] = transport.query("SELECT pg_last_copy_id()")
     assert copy_id > 0  # kept after the rollback, as Redshift keeps it
     assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
@@ -622,8 +637,9 @@ def test_rejected_copy_falls_back_to_stl_load_errors_and_trims_its_char_columns(
         "(Redshift counts bytes, not characters)"
     )
     assert detail.reason == full_reason[:100].rstrip()  # CHAR(100) in STL_LOAD_ERRORS
-    assert log[-5:] == [ROLLBACK, SYS_LOAD_ERRORS_SQL, ROLLBACK, STL_LOAD_ERRORS_SQL, COMMIT]
-    one_expression_each(log[-5:])
+    read = load_error_reads(log)
+    assert read == [ROLLBACK, SYS_LOAD_ERRORS_SQL, ROLLBACK, STL_LOAD_ERRORS_SQL, COMMIT]
+    one_expression_each(read)
     loader.close()
 
 
@@ -642,7 +658,13 @@ def test_without_load_error_tables_a_one_file_copy_is_named_from_the_error_text(
     [detail] = error.details
     assert (detail.file, detail.line, detail.column, detail.code) == (bad.uri, None, None, "22P02")
     assert detail.reason == 'invalid input syntax for type integer: "x"'
-    assert log[-5:] == [ROLLBACK, SYS_LOAD_ERRORS_SQL, ROLLBACK, STL_LOAD_ERRORS_SQL, ROLLBACK]
+    assert load_error_reads(log) == [
+        ROLLBACK,
+        SYS_LOAD_ERRORS_SQL,
+        ROLLBACK,
+        STL_LOAD_ERRORS_SQL,
+        ROLLBACK,
+    ]
     loader.close()
 
 

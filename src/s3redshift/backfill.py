@@ -51,6 +51,13 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
 )
 from s3redshift.events import S3Object
+from s3redshift.failures import (
+    FAILURES_TABLE,
+    Failure,
+    failures_table_for,
+    latest_failures,
+    select_failures_sql,
+)
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
     is_ledger_table,
@@ -448,14 +455,55 @@ def _ledger_schema(loader: Loader) -> str:
     return loader.config.ledger.schema_name
 
 
-def _ledger_tables(loader: Loader, schema: str, deadline: Deadline) -> list[TableRef]:
-    """Every ledger table there is (one per target loaded so far), in name order."""
+def _schema_tables(loader: Loader, schema: str, deadline: Deadline) -> list[str]:
+    """The names of the tables in the ledger's schema, in name order."""
     rows = loader.transport.query(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = "
         f"{portable_literal(schema)} ORDER BY table_name",
         time_budget=deadline.remaining(),
     )
-    return [TableRef(schema, str(name)) for (name,) in rows if is_ledger_table(str(name))]
+    return [str(name) for (name,) in rows]
+
+
+def _ledger_tables(loader: Loader, schema: str, deadline: Deadline) -> list[TableRef]:
+    """Every ledger table there is (one per target loaded so far), in name order."""
+    names = _schema_tables(loader, schema, deadline)
+    return [TableRef(schema, name) for name in names if is_ledger_table(name)]
+
+
+def last_failures(
+    loader: Loader,
+    objects: Sequence[tuple[S3Object, str]],
+    *,
+    time_budget: float | None = None,
+) -> dict[tuple[str, str, str], Failure]:
+    """The last recorded failure of each ``(object, table)``, keyed ``(bucket, key, table)``.
+
+    For the objects :func:`not_loaded` returns: the failures table says why
+    their last load failed. A failure of another version of the key (the
+    object was overwritten since) is not this object's and is left out; an
+    object with no row failed where the table could not be written (the
+    database was down, the time ran out) or was never tried.
+    """
+    if not objects:
+        return {}
+    schema = _ledger_schema(loader)
+    deadline = Deadline.after(time_budget)
+    if FAILURES_TABLE not in _schema_tables(loader, schema, deadline):
+        return {}
+    table = failures_table_for(schema)
+    wanted = {(o.bucket, o.key, t): o.identity or "" for o, t in objects}
+    found: dict[tuple[str, str, str], Failure] = {}
+    keys = [(o.bucket, o.key, o.identity or "") for o, _ in objects]
+    for chunk in lookup_chunks(keys):
+        rows = loader.transport.query(
+            select_failures_sql(table, (key for _, key, _ in chunk)),
+            time_budget=deadline.remaining(),
+        )
+        for slot, failure in latest_failures(rows).items():
+            if slot in wanted and failure.identity in ("", wanted[slot]):
+                found[slot] = failure
+    return found
 
 
 def _table_filter(table: str | None) -> str | None:

@@ -25,7 +25,11 @@ from s3redshift.deadline import DEFAULT_CLI_TIMEOUT_S
 from s3redshift.errors import ConfigError, InvalidEventError, S3RedshiftError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from s3redshift.backfill import BackfillProgress, BackfillSummary
+    from s3redshift.events import S3Object
+    from s3redshift.failures import Failure
     from s3redshift.report import ObjectResult
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
@@ -39,7 +43,8 @@ exit codes:
   0  done: no object failed (each loaded, or was a duplicate, superseded, ignored
      or unmapped)
   1  some objects failed to load: named on stderr (`load`), or the handler raised
-     LoadFailedError or answered with batchItemFailures (`invoke`)
+     LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
+     --failed` found mapped objects missing from the ledger
   2  bad usage, configuration or event
 
 Configuration is read from --config FILE, else $S3REDSHIFT_CONFIG (JSON), else the
@@ -442,15 +447,7 @@ class ProgressPrinter:
 def _failure_line(result: ObjectResult) -> str:
     """One line per failed object: the rejected lines when COPY named them, else the reason."""
     where = f" -> {result.table}" if result.table else ""
-    details = []
-    for detail in result.load_errors[:3]:
-        parts = []
-        if detail.line is not None:
-            parts.append(f"line {detail.line}")
-        if detail.column:
-            parts.append(f"column {detail.column}")
-        details.append(f"{', '.join(parts)}: {detail.reason}" if parts else detail.reason)
-    return f"failed: {result.s3_object.uri}{where}: {'; '.join(details) or result.reason}"
+    return f"failed: {result.s3_object.uri}{where}: {result.explanation}"
 
 
 def _configuration(args: argparse.Namespace) -> LoaderConfig:
@@ -567,7 +564,7 @@ def _columns(rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
 
 
 def _ledger(args: argparse.Namespace, out: TextIO) -> int:
-    from s3redshift.backfill import ledger_rows, not_loaded
+    from s3redshift.backfill import last_failures, ledger_rows, not_loaded
     from s3redshift.identifiers import TableRef
     from s3redshift.loader import Loader
 
@@ -578,38 +575,15 @@ def _ledger(args: argparse.Namespace, out: TextIO) -> int:
         if args.failed:
             missing = not_loaded(loader, args.failed, table=table, time_budget=args.timeout)
             shown = missing if limit is None else missing[:limit]
-            if args.json:
-                objects = [
-                    {
-                        "uri": o.uri,
-                        "table": t,
-                        "size": o.size,
-                        "last_modified": o.event_time.isoformat() if o.event_time else None,
-                    }
-                    for o, t in shown
-                ]
-                out.write(json.dumps({"missing": objects, "total": len(missing)}) + "\n")
-            elif shown:
-                _columns(
-                    [("last_modified", "table", "size", "object")]
-                    + [
-                        (
-                            o.event_time.strftime("%Y-%m-%d %H:%M:%S") if o.event_time else "",
-                            t,
-                            str(o.size or 0),
-                            o.uri,
-                        )
-                        for o, t in shown
-                    ],
-                    out,
-                )
+            reasons = last_failures(loader, shown, time_budget=args.timeout)
+            _write_missing(shown, reasons, args.json, len(missing), out)
             sys.stderr.write(
                 f"s3redshift: {len(missing)} mapped object(s) under {args.failed} are not in "
                 f"the ledger (failed, still loading, or never triggered)"
                 + (f"; {len(shown)} shown" if len(shown) < len(missing) else "")
                 + "\n"
             )
-            return EXIT_OK
+            return EXIT_FAILED if missing else EXIT_OK
         rows, total = ledger_rows(loader, table=table, limit=limit, time_budget=args.timeout)
     if args.json:
         listed = [
@@ -639,6 +613,65 @@ def _ledger(args: argparse.Namespace, out: TextIO) -> int:
         + "\n"
     )
     return EXIT_OK
+
+
+def _write_missing(
+    shown: Sequence[tuple[S3Object, str]],
+    reasons: Mapping[tuple[str, str, str], Failure],
+    as_json: bool,
+    total: int,
+    out: TextIO,
+) -> None:
+    """The objects missing from the ledger, each with its last recorded failure."""
+    if as_json:
+        objects = []
+        for o, t in shown:
+            failure = reasons.get((o.bucket, o.key, t))
+            objects.append(
+                {
+                    "uri": o.uri,
+                    "table": t,
+                    "size": o.size,
+                    "last_modified": o.event_time.isoformat() if o.event_time else None,
+                    "last_failure": None
+                    if failure is None
+                    else {
+                        "failed_at": failure.failed_at,
+                        "error": failure.error,
+                        "retryable": failure.retryable,
+                        "reason": failure.reason,
+                    },
+                }
+            )
+        out.write(json.dumps({"missing": objects, "total": total}) + "\n")
+        return
+    if not shown:
+        return
+    widths = [len("last_modified"), max(len("table"), *(len(t) for _, t in shown))]
+    widths.append(max(len("size"), *(len(str(o.size or 0)) for o, _ in shown)))
+    header = ("last_modified", "table", "size")
+    out.write("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  object\n")
+    for o, t in shown:
+        moment = o.event_time.strftime("%Y-%m-%d %H:%M:%S") if o.event_time else ""
+        cells = (moment, t, str(o.size or 0))
+        out.write("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+        out.write(f"  {o.uri}\n")
+        failure = reasons.get((o.bucket, o.key, t))
+        if failure is not None:
+            out.write(
+                f"    last failure {_timestamp_text(failure.failed_at)}: {failure.error}: "
+                f"{failure.reason}\n"
+            )
+        else:
+            out.write(
+                "    no failure recorded (never tried, still loading, or the database "
+                "was unreachable)\n"
+            )
+
+
+def _timestamp_text(value: str) -> str:
+    """A recorded time to the second, as the ledger listing shows times."""
+    return value[:19]
 
 
 # --- main -----------------------------------------------------------------------

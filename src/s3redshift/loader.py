@@ -40,6 +40,8 @@ from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
     ConfigError,
+    ConnectionLostError,
+    CredentialsError,
     DataRejectedError,
     LoadErrorDetail,
     PermanentError,
@@ -49,6 +51,13 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
 )
 from s3redshift.events import S3Object
+from s3redshift.failures import (
+    Failure,
+    create_failures_sql,
+    delete_failures_sql,
+    failures_table_for,
+    insert_failures_sql,
+)
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
     PREVIOUS_LEDGER_TABLE,
@@ -94,6 +103,9 @@ HEAD_CONCURRENCY = 16
 
 _REPEATED = "repeated in this batch"
 
+_UNRECORDABLE = (ConnectionLostError, CredentialsError, TimeBudgetExceededError)
+"""Failures after which the failures table cannot be written: the database, or the time, is gone."""
+
 
 @dataclass
 class _Member:
@@ -134,6 +146,10 @@ class Loader:
         self._ledgers_ready: set[TableRef] = set()  # created (or found) by this loader
         self._no_previous_ledger: set[str] = set()  # schemas checked for the earlier layout
         self._columns: dict[TableRef, tuple[str, ...]] = {}
+        # Keys this loader recorded in the failures table, per target: a later
+        # commit of one of them deletes its row (a load that never failed pays nothing).
+        self._recorded_failures: dict[TableRef, set[str]] = {}
+        self._failures_ready = False  # the failures table created (or found) by this loader
 
     # --- collaborators, created lazily -------------------------------------
 
@@ -356,6 +372,7 @@ class Loader:
             rows += loaded_rows
             for m in chunk:
                 results[m.index] = ObjectResult(m.s3_object, "loaded", table=table)
+            self._forget_failures(target.table, chunk, budget())
             done = {m.index for m in chunk}
             pending = [m for m in pending if m.index not in done]
             last_error = None
@@ -377,6 +394,9 @@ class Loader:
                     table=table,
                 )
             results[m.index] = self._failed(m, target, error, mine)
+        failed = [results[m.index] for m in members if results[m.index].outcome == "failed"]
+        if failed and not isinstance(last_error, _UNRECORDABLE):
+            self._record_failures(target.table, failed, budget())
         loaded = sum(1 for m in members if results[m.index].outcome == "loaded")
         return TargetResult(
             table=table,
@@ -389,6 +409,70 @@ class Loader:
             error=last_error,
             load_errors=tuple(details),
         )
+
+    # --- the failures table (best effort, outside every load) --------------------
+
+    def _record_failures(
+        self, table: TableRef, failed: Sequence[ObjectResult], time_budget: float | None
+    ) -> None:
+        """Write why each of ``failed`` did not load; a write that fails changes nothing.
+
+        After the load's transaction, never inside it: that transaction rolled
+        back, and exactly-once rests on the ledger alone. One statement
+        replaces the objects' earlier rows, one adds the new ones.
+        """
+        schema = self.config.ledger.schema_name if self.config.ledger.enabled else None
+        if schema is None or (time_budget is not None and time_budget <= 0):
+            return
+        failures_table = failures_table_for(schema)
+        failed_at = ledger_timestamp(self._now())
+        rows = [
+            Failure(
+                bucket=r.s3_object.bucket,
+                key=r.s3_object.key,
+                identity=r.s3_object.identity or "",
+                table=str(table),
+                failed_at=failed_at,
+                error=type(r.error).__name__ if r.error is not None else "S3RedshiftError",
+                retryable=r.error.retryable if r.error is not None else True,
+                reason=r.explanation,
+            )
+            for r in failed
+        ]
+        keys = [f.key for f in rows]
+        try:
+            if not self._failures_ready:
+                self.transport.execute(create_failures_sql(failures_table), time_budget=time_budget)
+                self._failures_ready = True
+            self.transport.execute(
+                delete_failures_sql(failures_table, str(table), keys), time_budget=time_budget
+            )
+            self.transport.execute(
+                insert_failures_sql(failures_table, rows), time_budget=time_budget
+            )
+        except (S3RedshiftError, ValueError):
+            return  # best effort: the load's own outcome stands as reported
+        self._recorded_failures.setdefault(table, set()).update(keys)
+
+    def _forget_failures(
+        self, table: TableRef, loaded: Sequence[_Member], time_budget: float | None
+    ) -> None:
+        """Delete the failure rows of objects that have now loaded, where this loader wrote some."""
+        recorded = self._recorded_failures.get(table)
+        schema = self.config.ledger.schema_name if self.config.ledger.enabled else None
+        if not recorded or schema is None:
+            return
+        keys = [m.s3_object.key for m in loaded if m.s3_object.key in recorded]
+        if not keys:
+            return
+        try:
+            self.transport.execute(
+                delete_failures_sql(failures_table_for(schema), str(table), keys),
+                time_budget=time_budget,
+            )
+        except (S3RedshiftError, ValueError):
+            return  # a stale row is never shown: readers list what the ledger lacks
+        recorded.difference_update(keys)
 
     # --- steps ----------------------------------------------------------------
 

@@ -81,6 +81,23 @@ class ObjectResult:
             "load_errors": [d.to_dict() for d in self.load_errors],
         }
 
+    @property
+    def explanation(self) -> str:
+        """Why, in one line: the rows COPY rejected (line, column, reason) when it named them.
+
+        The first three rejections, else the reason; what the CLI prints for a
+        failed object and what the failures table keeps.
+        """
+        details = []
+        for detail in self.load_errors[:3]:
+            parts = []
+            if detail.line is not None:
+                parts.append(f"line {detail.line}")
+            if detail.column:
+                parts.append(f"column {detail.column}")
+            details.append(f"{', '.join(parts)}: {detail.reason}" if parts else detail.reason)
+        return "; ".join(details) or self.reason
+
 
 @dataclass(frozen=True)
 class TargetResult:

@@ -1,0 +1,164 @@
+"""The failures table: why an object did not load, kept so an operator can ask later.
+
+The ledger records successes only, in the load's own transaction, and that is
+what exactly-once rests on. A failure cannot be recorded the same way: the
+transaction that failed has rolled back, and everything it wrote with it.
+So failures are written *after* the failed transaction, in a statement of
+their own, best effort: when the write fails (the database is what failed,
+the time is up, a permission is missing) the load's outcome is unchanged and
+nothing is retried. ``s3redshift ledger --failed`` reads the table to say, for
+each object missing from the ledger, the last reason its load failed.
+
+One table per ledger schema, ``<schema>.load_failures``, holding one row per
+object and target: recording a failure first deletes the object's earlier
+rows, and a load that commits deletes the rows of the objects it loaded
+(when the loader recorded failures for that target before, so a load that
+never failed pays nothing). A row of an object that loaded anyway, by
+another loader, is never shown: readers list objects the ledger does not
+hold. Loads never read or lock this table inside their transaction, so it
+adds no wait between loads into different tables.
+
+All SQL here is built from validated identifiers and portable literals only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
+
+__all__ = [
+    "FAILURES_TABLE",
+    "FAILURE_COLUMNS",
+    "REASON_BYTES",
+    "Failure",
+    "create_failures_sql",
+    "delete_failures_sql",
+    "failures_table_for",
+    "insert_failures_sql",
+    "latest_failures",
+    "select_failures_sql",
+]
+
+FAILURES_TABLE = "load_failures"
+"""The failures table's name, in the ledger's schema."""
+
+REASON_BYTES = 1000
+"""Longest reason kept, in UTF-8 bytes (the column's width: Redshift counts bytes)."""
+
+FAILURE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("bucket", "VARCHAR(63) NOT NULL"),
+    ("object_key", "VARCHAR(1024) NOT NULL"),
+    ("object_identity", "VARCHAR(1024) NOT NULL"),
+    ("target_table", "VARCHAR(300) NOT NULL"),
+    ("failed_at", "TIMESTAMP NOT NULL"),
+    ("error", "VARCHAR(100) NOT NULL"),
+    ("retryable", "BOOLEAN NOT NULL"),
+    ("reason", f"VARCHAR({REASON_BYTES}) NOT NULL"),
+)
+"""The table's columns and types, valid in Redshift and PostgreSQL alike."""
+
+_KEY = quote_identifier("object_key")
+_TARGET = quote_identifier("target_table")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One object's last failed load into one table."""
+
+    bucket: str
+    key: str
+    identity: str
+    table: str
+    failed_at: str
+    error: str
+    retryable: bool
+    reason: str
+
+
+def failures_table_for(schema: str) -> TableRef:
+    """``<schema>.load_failures``: beside the ledger tables, never a load target."""
+    return TableRef(schema, FAILURES_TABLE)
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(quote_identifier(n) for n in names)
+
+
+def create_failures_sql(table: TableRef) -> str:
+    """Idempotent DDL for the failures table (its schema exists with the ledger's)."""
+    columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in FAILURE_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns}) SORTKEY ({_KEY})"
+
+
+def _clipped(text: str) -> str:
+    """``text`` cut to :data:`REASON_BYTES` bytes of UTF-8, at a character boundary."""
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= REASON_BYTES:
+        return text.encode("utf-8", errors="replace").decode("utf-8")
+    return data[: REASON_BYTES - 3].decode("utf-8", errors="ignore") + "..."
+
+
+def _printable(text: str) -> str:
+    """One line without control characters: a reason is shown on one terminal line."""
+    return "".join(c if c.isprintable() else " " for c in text).replace("\x00", " ")
+
+
+def insert_failures_sql(table: TableRef, failures: Sequence[Failure]) -> str:
+    """One INSERT of every row of ``failures`` (the objects of one target's load)."""
+    rows = []
+    for f in failures:
+        values = [
+            portable_literal(f.bucket),
+            portable_literal(f.key),
+            portable_literal(f.identity),
+            portable_literal(f.table),
+            f"CAST({portable_literal(f.failed_at)} AS TIMESTAMP)",
+            portable_literal(f.error[:100]),
+            "TRUE" if f.retryable else "FALSE",
+            portable_literal(_clipped(_printable(f.reason))),
+        ]
+        rows.append(f"({', '.join(values)})")
+    names = _names(name for name, _ in FAILURE_COLUMNS)
+    return f"INSERT INTO {table.sql} ({names}) VALUES {', '.join(rows)}"
+
+
+def delete_failures_sql(table: TableRef, target: str, keys: Iterable[str]) -> str:
+    """Delete the rows of ``keys`` for ``target`` (before a new record, or once loaded)."""
+    listed = ", ".join(dict.fromkeys(portable_literal(k) for k in keys))
+    return (
+        f"DELETE FROM {table.sql} WHERE {_TARGET} = {portable_literal(target)} "
+        f"AND {_KEY} IN ({listed or 'NULL'})"
+    )
+
+
+def select_failures_sql(table: TableRef, keys: Iterable[str]) -> str:
+    """The rows of ``keys``, for :func:`latest_failures` to pick from."""
+    listed = ", ".join(dict.fromkeys(portable_literal(k) for k in keys))
+    names = _names(name for name, _ in FAILURE_COLUMNS)
+    return f"SELECT {names} FROM {table.sql} WHERE {_KEY} IN ({listed or 'NULL'})"
+
+
+def latest_failures(rows: Iterable[Sequence[object]]) -> dict[tuple[str, str, str], Failure]:
+    """Per ``(bucket, key, table)``, the newest row of :func:`select_failures_sql`.
+
+    Keys are compared exactly: a row read back with its trailing blanks trimmed
+    (Redshift's VARCHAR comparison) names another key and is not matched.
+    """
+    latest: dict[tuple[str, str, str], Failure] = {}
+    for bucket, key, identity, target, failed_at, error, retryable, reason in rows:
+        failure = Failure(
+            str(bucket),
+            str(key),
+            str(identity),
+            str(target),
+            str(failed_at),
+            str(error),
+            retryable in (True, "true", "t", 1),
+            str(reason),
+        )
+        slot = (failure.bucket, failure.key, failure.table)
+        if slot not in latest or latest[slot].failed_at <= failure.failed_at:
+            latest[slot] = failure
+    return latest
