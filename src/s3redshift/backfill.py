@@ -181,8 +181,15 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def _client_error(exc: Exception, action: str, permission: str, uri: str) -> S3RedshiftError:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, NoCredentialsError
 
+    if isinstance(exc, NoCredentialsError):
+        # Nothing was sent: a set-up problem, not a failed load.
+        return ConfigError(
+            f"no AWS credentials found for S3 {action}: set AWS_PROFILE, or AWS_ACCESS_KEY_ID "
+            "and AWS_SECRET_ACCESS_KEY, or run where an IAM role is attached",
+            s3_uri=uri,
+        )
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in ("403", "AccessDenied"):

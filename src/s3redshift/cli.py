@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from s3redshift.backfill import BackfillProgress, BackfillSummary
+    from s3redshift.check import Check
     from s3redshift.events import S3Object
     from s3redshift.failures import Failure
     from s3redshift.report import ObjectResult
@@ -243,6 +244,25 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the rows on stdout as one JSON document"
     )
     _timeout_option(ledger, DEFAULT_CLI_TIMEOUT_S, "every read of the ledger ends by it")
+
+    check = command(
+        "check",
+        "check a configuration end to end before the first load (one line per check)",
+        "Check, one line each with its fix: AWS and database credentials, the database, the "
+        "ledger schema, each source prefix (list, read, which tables its keys map to), each "
+        "of those tables (exists, has the rule's columns, INSERT allowed), put and delete "
+        "under the manifest prefix, and on Redshift the COPY role (COPY ... NOLOAD of a probe "
+        "object). Exit 0 only if no check fails.",
+    )
+    check.add_argument(
+        "sources",
+        nargs="*",
+        metavar="s3://BUCKET/PREFIX",
+        help="source prefixes to check (their keys show which tables to check)",
+    )
+    check.add_argument(
+        "--json", action="store_true", help="print the checks on stdout as one JSON document"
+    )
 
     command(
         "demo",
@@ -674,6 +694,36 @@ def _timestamp_text(value: str) -> str:
     return value[:19]
 
 
+# --- check ----------------------------------------------------------------------
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    from s3redshift.check import MARKS, run_checks
+    from s3redshift.loader import Loader
+
+    config = _configuration(args)
+    source = f" {args.config}" if args.config else ""
+
+    def show(check: Check) -> None:
+        if not args.json:
+            out.write(check.line() + "\n")
+            out.flush()
+
+    if not args.json:
+        out.write(f"{MARKS['ok']} configuration{source}: valid, {len(config.tables)} rule(s)\n")
+    with Loader(config) as loader:
+        checks = run_checks(loader, args.sources, where=_target_where(config), on_check=show)
+    failed = [c for c in checks if c.status == "failed"]
+    if args.json:
+        document = {"ok": not failed, "checks": [c.to_dict() for c in checks]}
+        out.write(json.dumps(document) + "\n")
+    else:
+        passed = sum(1 for c in checks if c.status == "ok") + 1
+        skipped = sum(1 for c in checks if c.status == "skipped")
+        out.write(f"{passed} passed, {len(failed)} failed, {skipped} skipped\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 # --- main -----------------------------------------------------------------------
 
 
@@ -691,6 +741,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             return _load(args, stdout)
         if args.command == "ledger":
             return _ledger(args, stdout)
+        if args.command == "check":
+            return _check(args, stdout)
         if args.command == "demo":
             from s3redshift.local.demo import run_demo
 

@@ -217,6 +217,7 @@ def _upload(s3: S3Client, bucket: str, files: tuple[DemoFile, ...]) -> dict[str,
 
 def run_demo(out: TextIO) -> int:
     """Run the demo, printing to ``out``; 0 when everything behaved as shown."""
+    from s3redshift.check import run_checks
     from s3redshift.events import read_event
     from s3redshift.handler import handle
     from s3redshift.loader import Loader
@@ -293,6 +294,21 @@ def run_demo(out: TextIO) -> int:
                     for n, f in enumerate(SQS_FILES)
                 ]
             }
+
+            # 0. Is the set-up ready? The same checks `s3redshift check` runs.
+            say()
+            say(f"0. `s3redshift check s3://{bucket}/` against the stand-in:")
+            with Loader(config, s3_client=s3) as checker:
+                checks = run_checks(
+                    checker,
+                    [f"s3://{bucket}/"],
+                    where=f"stand-in PostgreSQL, pid {env.postgres_pid}",
+                    on_check=lambda c: say(f"   {c.line()}"),
+                )
+            failed_checks = [c.name for c in checks if c.status == "failed"]
+            say(f"   {len(checks) - len(failed_checks)} checks done, {len(failed_checks)} failed")
+            if failed_checks:
+                problems.append(f"checks failed: {failed_checks}")
 
             # 1. The Redshift COPY the direct event would run.
             say()

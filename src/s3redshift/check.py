@@ -1,0 +1,453 @@
+"""``s3redshift check``: is this configuration ready to load, end to end, before the first load?
+
+Each check is one question a failed load would otherwise answer late, one
+object at a time: can the loader sign in, reach the database, create its
+ledger, find each target table with the columns its rule names, read the
+source prefix, and write and remove its own files under the manifest
+prefix; on Redshift also, is the COPY role usable (a ``COPY … NOLOAD`` of a
+tiny object, which reads it with the role and loads nothing). Every check
+returns a :class:`Check` with the fix when it fails; a check that needs an
+earlier one (the database, say) is skipped, not failed again, so one cause
+is reported once.
+
+Nothing here changes what a load sees: the only writes are a probe object
+under the manifest prefix (keys the mapping ignores), deleted again, and, on
+Redshift, a session-temporary table the probe COPY targets.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from s3redshift.backfill import parse_s3_uri
+from s3redshift.classify import classify
+from s3redshift.errors import S3RedshiftError
+from s3redshift.events import S3Object
+from s3redshift.identifiers import TableRef, quote_literal
+from s3redshift.ledger import PREVIOUS_LEDGER_TABLE
+from s3redshift.mapping import Target
+from s3redshift.s3_errors import s3_error_code
+
+if TYPE_CHECKING:
+    from s3redshift.loader import Loader
+
+__all__ = [
+    "MARKS",
+    "NO_AWS_CREDENTIALS",
+    "PROBE_BODY",
+    "SAMPLE_KEYS",
+    "Check",
+    "Status",
+    "run_checks",
+]
+
+Status = Literal["ok", "failed", "skipped"]
+
+SAMPLE_KEYS = 1000
+"""Keys read from each source prefix (one listing page) to find the tables it loads."""
+
+PROBE_BODY = b"s3redshift check\n"
+"""What the probe object under the manifest prefix holds."""
+
+
+MARKS: dict[Status, str] = {
+    "ok": "\N{HEAVY CHECK MARK}",
+    "failed": "\N{HEAVY BALLOT X}",
+    "skipped": "-",
+}
+"""How each status is shown at the start of its line."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of ``s3redshift check``: what was checked, how it went, and the fix."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+    def line(self) -> str:
+        """``✔ name: detail``, ``✘ name: detail; fix: …`` or ``- name: detail`` (skipped)."""
+        text = f"{MARKS[self.status]} {self.name}: {self.detail}"
+        return f"{text}; fix: {self.fix}" if self.fix else text
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, "ok", detail)
+
+
+def _failed(name: str, detail: str, fix: str) -> Check:
+    return Check(name, "failed", detail, fix)
+
+
+def _skipped(name: str, why: str) -> Check:
+    return Check(name, "skipped", why)
+
+
+@dataclass
+class _Source:
+    uri: str
+    bucket: str
+    prefix: str
+    objects: list[S3Object]
+
+
+def run_checks(
+    loader: Loader,
+    sources: Sequence[str],
+    *,
+    where: str,
+    on_check: Callable[[Check], None] | None = None,
+) -> list[Check]:
+    """Every check for ``loader``'s configuration and the ``sources`` (``s3://bucket/prefix``).
+
+    ``where`` names the database for messages (host and port, never a
+    secret). ``on_check`` sees each result as soon as it is known, so a slow
+    check (a connect time-out) shows what came before it.
+    """
+    results: list[Check] = []
+
+    def add(check: Check) -> Check:
+        results.append(check)
+        if on_check is not None:
+            on_check(check)
+        return check
+
+    config = loader.config
+    add(_database_credentials(loader))
+    database = add(_database(loader, where))
+    reachable = database.status == "ok"
+    if config.ledger.enabled:
+        add(_ledger(loader) if reachable else _skipped("ledger", "the database is unreachable"))
+    listed: list[_Source] = []
+    for uri in sources:
+        check, source = _list_source(loader, uri)
+        add(check)
+        if source is not None:
+            listed.append(source)
+            add(_read_source(loader, source))
+    targets = _targets(loader, listed, add)
+    for target in targets:
+        if reachable:
+            add(_table(loader, target))
+        else:
+            add(_skipped(f"table {target.table}", "the database is unreachable"))
+    manifest_bucket = config.copy_.manifest_bucket or (listed[0].bucket if listed else None)
+    if manifest_bucket is None:
+        add(
+            _skipped(
+                "manifest prefix",
+                "no bucket to check: give a source s3://BUCKET/PREFIX or [copy] manifest_bucket",
+            )
+        )
+        return results
+    probe = add(_manifest_prefix(loader, manifest_bucket))
+    if config.target.kind == "postgres":
+        add(
+            _skipped(
+                "COPY role",
+                "the local stand-in reads S3 itself; on Redshift a COPY ... NOLOAD checks the role",
+            )
+        )
+    elif not reachable or probe.status != "ok":
+        add(_skipped("COPY role", "needs the database and the manifest prefix"))
+    else:
+        add(_copy_role(loader, manifest_bucket))
+    return results
+
+
+# --- sign-in and the database -----------------------------------------------------
+
+
+def _database_credentials(loader: Loader) -> Check:
+    config = loader.config
+    name = "database credentials"
+    if config.target.kind == "postgres":
+        return _skipped(name, "the local stand-in signs in with [target] dsn")
+    if config.target.transport == "data-api" and config.credentials.provider == "iam":
+        return _skipped(name, "the Data API signs in with the caller's IAM identity")
+    provider = config.credential_provider()
+    try:
+        credentials = provider.get()
+    except S3RedshiftError as exc:
+        return _failed(name, exc.message, "check [credentials] and the permission to read them")
+    return _ok(name, f"user {credentials.user} ({config.credentials.provider})")
+
+
+def _database(loader: Loader, where: str) -> Check:
+    name = "database reachable"
+    try:
+        loader.transport.query("SELECT 1")
+    except S3RedshiftError as exc:
+        return _failed(
+            f"{name} ({where})",
+            exc.message,
+            "check [target] (host, port, database) and [credentials], and that the database "
+            "is running and reachable from here",
+        )
+    return _ok(f"{name} ({where})", "SELECT 1 answered")
+
+
+def _ledger(loader: Loader) -> Check:
+    schema = loader.config.ledger.schema_name
+    name = f"ledger (schema {schema})"
+    literal = quote_literal(schema)
+    try:
+        previous = loader.transport.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            f"{literal} AND table_name = {quote_literal(PREVIOUS_LEDGER_TABLE)}"
+        )
+        if previous:
+            return _failed(
+                name,
+                f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier version, "
+                "still exists",
+                "copy its rows into the per-target ledger tables, then drop or rename it "
+                "(README, 'Upgrading')",
+            )
+        exists = loader.transport.query(
+            f"SELECT nspname FROM pg_namespace WHERE nspname = {literal}"
+        )
+        if exists:
+            allowed = _answer(
+                loader.transport.query(f"SELECT has_schema_privilege({literal}, 'CREATE')")
+            )
+            what = f"schema {schema} exists"
+        else:
+            allowed = _answer(
+                loader.transport.query(
+                    "SELECT has_database_privilege(current_database(), 'CREATE')"
+                )
+            )
+            what = f"schema {schema} does not exist yet"
+    except S3RedshiftError as exc:
+        return _failed(name, exc.message, "check the database user's privileges")
+    if not allowed:
+        return _failed(
+            name,
+            f"{what} and the database user may not create tables in it",
+            f"GRANT CREATE ON SCHEMA {schema} (or, before it exists, CREATE ON DATABASE) to "
+            "the loader's user, or create the schema for it",
+        )
+    return _ok(name, f"{what}; the ledger tables can be created")
+
+
+def _answer(rows: Sequence[Sequence[object]]) -> bool:
+    """A privilege function's one boolean, however the transport spells it."""
+    return bool(rows) and rows[0][0] in (True, 1, "t", "true", "True")
+
+
+# --- S3 -------------------------------------------------------------------------
+
+
+NO_AWS_CREDENTIALS = (
+    "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an IAM role "
+    "is attached"
+)
+"""The fix for a request that found no AWS credentials to sign it with."""
+
+
+def _s3_problem(exc: Exception) -> str:
+    """The S3 error code, or what kept the request from being sent (never an error's text)."""
+    from botocore.exceptions import NoCredentialsError
+
+    if isinstance(exc, NoCredentialsError):
+        return "NoCredentials"
+    return s3_error_code(exc) or type(exc).__name__
+
+
+def _s3_fix(code: str, bucket: str, permission: str) -> str:
+    if code == "NoCredentials":
+        return NO_AWS_CREDENTIALS
+    if code == "NoSuchBucket":
+        return f"the bucket {bucket} does not exist: check the name and the Region"
+    if code in ("AccessDenied", "403", "AllAccessDisabled"):
+        return f"allow {permission} on arn:aws:s3:::{bucket} for the loader's role"
+    return "check the bucket, the Region and the network"
+
+
+def _list_source(loader: Loader, uri: str) -> tuple[Check, _Source | None]:
+    bucket, prefix = parse_s3_uri(uri)
+    name = f"list {uri}"
+    try:
+        page = loader.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=SAMPLE_KEYS)
+    except Exception as exc:
+        code = _s3_problem(exc)
+        return _failed(
+            name,
+            f"ListObjectsV2 failed ({code})",
+            _s3_fix(code, bucket, "s3:ListBucket"),
+        ), None
+    objects = [
+        S3Object(
+            bucket=bucket,
+            key=item["Key"],
+            size=item.get("Size", 0),
+            etag=item.get("ETag"),
+            event_time=item.get("LastModified"),
+        )
+        for item in page.get("Contents", [])
+    ]
+    more = " or more" if page.get("IsTruncated") else ""
+    if not objects:
+        return (
+            _failed(
+                name,
+                "no object under this prefix",
+                "check the prefix's spelling (S3 prefixes are case-sensitive), or upload a file",
+            ),
+            _Source(uri, bucket, prefix, objects),
+        )
+    return _ok(name, f"{len(objects)}{more} object(s)"), _Source(uri, bucket, prefix, objects)
+
+
+def _read_source(loader: Loader, source: _Source) -> Check:
+    name = f"read {source.uri}"
+    if not source.objects:
+        return _skipped(name, "no object to read")
+    sample = source.objects[0]
+    try:
+        loader.s3.head_object(Bucket=sample.bucket, Key=sample.key)
+    except Exception as exc:
+        code = _s3_problem(exc)
+        return _failed(
+            name,
+            f"HeadObject of {sample.uri} failed ({code})",
+            _s3_fix(code, sample.bucket, "s3:GetObject"),
+        )
+    return _ok(name, f"HeadObject of {sample.uri}")
+
+
+def _targets(
+    loader: Loader, sources: Sequence[_Source], add: Callable[[Check], Check]
+) -> list[Target]:
+    """The tables the sources' keys map to; a source none of whose keys maps is a failure."""
+    found: dict[TableRef, Target] = {}
+    for source in sources:
+        if not source.objects:
+            continue
+        classified = classify(loader.mapper, source.objects)
+        for target in classified.groups:
+            found.setdefault(target.table, target)
+        if not classified.groups:
+            examples = ", ".join(o.key for o in source.objects[:3])
+            reasons = {r.reason for r in classified.skipped.values() if r.reason}
+            add(
+                _failed(
+                    f"map {source.uri}",
+                    f"none of the {len(source.objects)} key(s) maps to a table (e.g. {examples}"
+                    + (f"; {sorted(reasons)[0]}" if reasons else "")
+                    + ")",
+                    "check the [[tables]] patterns against these keys",
+                )
+            )
+        else:
+            tables = ", ".join(sorted(str(t.table) for t in classified.groups))
+            unmapped = sum(1 for r in classified.skipped.values() if r.outcome == "unmapped")
+            add(
+                _ok(
+                    f"map {source.uri}",
+                    f"tables {tables}" + (f"; {unmapped} key(s) map to none" if unmapped else ""),
+                )
+            )
+    return sorted(found.values(), key=lambda t: str(t.table))
+
+
+def _table(loader: Loader, target: Target) -> Check:
+    name = f"table {target.table}"
+    try:
+        columns = loader.table_columns(target.table)
+        allowed = _answer(
+            loader.transport.query(
+                f"SELECT has_table_privilege({quote_literal(target.table.sql)}, 'INSERT')"
+            )
+        )
+    except S3RedshiftError as exc:
+        return _failed(name, exc.message, f"create {target.table} before loading")
+    rule = target.rule
+    named = [*rule.columns, *rule.keys, *([rule.order_by] if rule.order_by else [])]
+    missing = [c for c in dict.fromkeys(named) if c not in columns]
+    if missing:
+        return _failed(
+            name,
+            f"the rule names column(s) the table does not have: {', '.join(missing)} "
+            f"(it has {', '.join(columns)})",
+            "fix the rule's columns/keys/order_by, or add the columns to the table",
+        )
+    if not allowed:
+        return _failed(
+            name, "the database user may not INSERT into it", f"GRANT INSERT ON {target.table}"
+        )
+    return _ok(name, f"exists, {len(columns)} column(s), INSERT allowed")
+
+
+def _manifest_prefix(loader: Loader, bucket: str) -> Check:
+    prefix = loader.config.copy_.manifest_prefix
+    key = f"{prefix}check-{uuid.uuid4().hex}.probe"
+    name = f"manifest prefix s3://{bucket}/{prefix}"
+    step = "PutObject"
+    try:
+        loader.s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY)
+        step = "DeleteObject"
+        loader.s3.delete_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        code = _s3_problem(exc)
+        permission = "s3:PutObject" if step == "PutObject" else "s3:DeleteObject"
+        return _failed(
+            name,
+            f"{step} failed ({code})",
+            _s3_fix(code, f"{bucket}/{prefix}*", permission),
+        )
+    return _ok(name, "put and deleted a probe object")
+
+
+def _copy_role(loader: Loader, bucket: str) -> Check:
+    """A ``COPY … NOLOAD`` of a probe object: the role reads it, nothing is loaded."""
+    from s3redshift.copy import CopyCommand, CopyOptions, CsvFormat
+    from s3redshift.transaction import CopyStep, SqlStep, TransactionPlan
+
+    prefix = loader.config.copy_.manifest_prefix
+    key = f"{prefix}check-{uuid.uuid4().hex}.probe"
+    uri = f"s3://{bucket}/{key}"
+    table = TableRef.temporary("s3redshift_check")
+    copy = CopyCommand(
+        table=table,
+        source=uri,
+        format=CsvFormat(),
+        authorization=loader.settings.authorization,
+        region=loader.settings.region,
+        options=CopyOptions(no_load=True),
+    )
+    plan = TransactionPlan(
+        target=table,
+        batch_id="check",
+        mode="append",
+        steps=(
+            SqlStep(f"CREATE TEMP TABLE {table.sql} (probe VARCHAR(64))", purpose="check"),
+            CopyStep(copy, purpose="data", objects=(uri,)),
+        ),
+    )
+    name = "COPY role"
+    try:
+        loader.s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY)
+        try:
+            loader.transport.run(plan)
+        finally:
+            loader.s3.delete_object(Bucket=bucket, Key=key)
+    except S3RedshiftError as exc:
+        return _failed(
+            name,
+            exc.message,
+            "check [copy] iam_role: Redshift must be able to assume it, and it must allow "
+            f"s3:GetObject on arn:aws:s3:::{bucket}/*",
+        )
+    except Exception as exc:
+        return _failed(name, f"the probe failed ({type(exc).__name__})", "run with --debug")
+    return _ok(name, f"COPY ... NOLOAD read {uri} with the role")

@@ -1,0 +1,257 @@
+"""`s3redshift check` as a subprocess, against the embedded stand-in and moto.
+
+Each broken set-up (the database stopped, a missing table, a wrong bucket, a
+rule naming a column the table lacks) must fail the check that concerns it,
+with its fix, and exit 1; a sound one passes every check and exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+
+from s3redshift.config import SEED_ENV
+from s3redshift.local import EmbeddedEnvironment
+from test_cli_commands import SENTINEL, Run, cli, config_file, put
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["cli", "config_file"]  # fixtures shared with test_cli_commands
+
+
+def marks(stdout: str) -> dict[str, str]:
+    """Each check's name, by the mark of its line (✔, ✘ or -)."""
+    found = {}
+    for line in stdout.splitlines():
+        mark, _, rest = line.partition(" ")
+        if mark in ("\N{HEAVY CHECK MARK}", "\N{HEAVY BALLOT X}", "-"):
+            found[rest.split(": ", 1)[0]] = mark
+    return found
+
+
+def line_of(stdout: str, name: str) -> str:
+    [line] = [line for line in stdout.splitlines() if line.split(": ", 1)[0].endswith(name)]
+    return line
+
+
+def test_a_sound_setup_passes_every_check(cli: Run, s3: S3Client, bucket: str) -> None:
+    put(s3, bucket, "kpis/2026/a.csv", "id,name\n1,a\n")
+    result = cli("check", f"s3://{bucket}/kpis/")
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = marks(result.stdout)
+    assert "\N{HEAVY BALLOT X}" not in found.values(), result.stdout
+    assert found[f"list s3://{bucket}/kpis/"] == "\N{HEAVY CHECK MARK}"
+    assert found[f"read s3://{bucket}/kpis/"] == "\N{HEAVY CHECK MARK}"
+    assert found["table public.kpis"] == "\N{HEAVY CHECK MARK}"
+    assert found["ledger (schema s3redshift)"] == "\N{HEAVY CHECK MARK}"
+    assert found[f"manifest prefix s3://{bucket}/_s3redshift/manifests/"] == "\N{HEAVY CHECK MARK}"
+    assert found["COPY role"] == "-"  # the stand-in reads S3 itself
+    assert result.stdout.splitlines()[-1] == "8 passed, 0 failed, 2 skipped"
+    # The probe object was removed again.
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="_s3redshift/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_json_lists_every_check_with_its_status(cli: Run, s3: S3Client, bucket: str) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    result = cli("check", f"s3://{bucket}/", "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is True
+    statuses = {c["name"]: c["status"] for c in document["checks"]}
+    assert statuses["table public.kpis"] == "ok"
+    assert set(statuses.values()) <= {"ok", "skipped"}
+
+
+def test_a_missing_table_fails_its_check_with_the_fix(
+    cli: Run, s3: S3Client, bucket: str, pg: Any
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    cursor = pg.cursor()
+    cursor.execute("DROP TABLE kpis")
+    pg.commit()
+    result = cli("check", f"s3://{bucket}/")
+    assert result.returncode == 1
+    line = line_of(result.stdout, "table public.kpis")
+    assert line.startswith("\N{HEAVY BALLOT X} table public.kpis: ")
+    assert "does not exist" in line
+    assert "fix: create public.kpis before loading" in line
+
+
+def test_a_rule_naming_a_column_the_table_lacks_fails_naming_it(
+    cli: Run, s3: S3Client, bucket: str, config_file: Path
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    text = config_file.read_text().replace(
+        'table = "kpis"\n', 'table = "kpis"\nmode = "upsert"\nkeys = ["kpi_id"]\n'
+    )
+    config_file.write_text(text)
+    result = cli("check", f"s3://{bucket}/")
+    assert result.returncode == 1
+    line = line_of(result.stdout, "table public.kpis")
+    assert "kpi_id" in line
+    assert "(it has id, name)" in line
+
+
+def test_a_wrong_bucket_and_a_mistyped_prefix_fail_the_listing(
+    cli: Run, s3: S3Client, bucket: str
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    wrong = cli("check", "s3://no-such-bucket-s3redshift/kpis/")
+    assert wrong.returncode == 1
+    line = line_of(wrong.stdout, "list s3://no-such-bucket-s3redshift/kpis/")
+    assert "NoSuchBucket" in line
+    assert "fix: the bucket no-such-bucket-s3redshift does not exist" in line
+
+    typo = cli("check", f"s3://{bucket}/kpi/")
+    assert typo.returncode == 1
+    line = line_of(typo.stdout, f"list s3://{bucket}/kpi/")
+    assert "no object under this prefix" in line
+    assert "case-sensitive" in line
+
+
+def test_keys_no_rule_maps_fail_naming_some_of_them(cli: Run, s3: S3Client, bucket: str) -> None:
+    put(s3, bucket, "sales/a.csv", "id\n1\n")
+    put(s3, bucket, "sales/b.csv", "id\n2\n")
+    result = cli("check", f"s3://{bucket}/sales/")
+    assert result.returncode == 1
+    line = line_of(result.stdout, f"map s3://{bucket}/sales/")
+    assert "none of the 2 key(s) maps to a table (e.g. sales/a.csv, sales/b.csv" in line
+    assert "fix: check the [[tables]] patterns" in line
+
+
+def test_with_the_database_stopped_only_its_check_fails_and_the_rest_are_skipped(
+    embedded_env: EmbeddedEnvironment, tmp_path: Path, s3: S3Client, bucket: str
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    config = tmp_path / "down.toml"
+    # A port nothing listens on: the database is "stopped".
+    config.write_text(
+        '[target]\nkind = "postgres"\ndsn = "postgresql://loader@127.0.0.1:9/none"\n'
+        '[credentials]\nprovider = "static"\nuser = "loader"\n'
+        f'password = "{SENTINEL}"\n'
+        '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
+        '[tables.format]\ntype = "csv"\nignore_header = 1\n'
+    )
+    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+    result = subprocess.run(
+        [sys.executable, "-m", "s3redshift", "check", f"s3://{bucket}/", "--config", str(config)],
+        env=base | embedded_env.aws_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert SENTINEL not in result.stdout + result.stderr
+    assert result.returncode == 1
+    found = marks(result.stdout)
+    database = line_of(result.stdout, "database reachable (database 127.0.0.1:9)")
+    assert database.startswith("\N{HEAVY BALLOT X}")
+    assert "fix: check [target] (host, port, database)" in database
+    assert found["ledger"] == "-"
+    assert found["table public.kpis"] == "-"
+    # S3 does not depend on the database: still checked, and passing.
+    assert found[f"list s3://{bucket}/"] == "\N{HEAVY CHECK MARK}"
+    assert [m for m in found.values() if m == "\N{HEAVY BALLOT X}"] == ["\N{HEAVY BALLOT X}"]
+
+
+def no_aws_credentials_env() -> dict[str, str]:
+    """An environment in which boto3 finds no AWS credentials at all."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG" and not k.startswith("AWS_")
+    }
+    return base | {
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def test_without_aws_credentials_load_exits_2_and_check_names_the_fix(tmp_path: Path) -> None:
+    config = tmp_path / "offline.toml"
+    config.write_text('[target]\nkind = "postgres"\ndsn = "postgresql://u@127.0.0.1:9/none"\n')
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "s3redshift", *args, "--config", str(config)],
+            env=no_aws_credentials_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    load = run("load", "s3://some-bucket/kpis/")
+    # Nothing was tried: a set-up problem (2), said once, with the fix.
+    assert load.returncode == 2, load.stderr
+    [line] = load.stderr.splitlines()
+    assert line.startswith("s3redshift: error: no AWS credentials found for S3 ")
+    assert "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in line
+
+    check = run("check", "s3://some-bucket/kpis/")
+    assert check.returncode == 1
+    listing = line_of(check.stdout, "list s3://some-bucket/kpis/")
+    assert listing.startswith("\N{HEAVY BALLOT X}")
+    assert "(NoCredentials); fix: set AWS_PROFILE" in listing
+
+
+def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object(
+    s3: S3Client, bucket: str
+) -> None:
+    """What the check sends to the Data API (answered in-process: Redshift cannot run here).
+
+    It proves the statements and their order, not that Redshift accepts the role.
+    """
+    from answered_data_api import AnsweredDataApi, answered_client
+    from s3redshift.check import run_checks
+    from s3redshift.config import LoaderConfig
+    from s3redshift.loader import Loader
+    from s3redshift.transports.data_api import DataApiTransport
+
+    def reads(sql: str) -> list[list[dict[str, Any]]]:
+        if "has_" in sql:
+            return [[{"booleanValue": True}]]
+        if "information_schema.columns" in sql:
+            return [[{"stringValue": "id"}], [{"stringValue": "name"}]]
+        return []
+
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    api = AnsweredDataApi(reads=reads)
+    config = LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "data-api", "workgroup": "wg-1"},
+            "copy": {"iam_role": "arn:aws:iam::123456789012:role/RedshiftCopy"},
+            "tables": [{"pattern": "{table}/**", "format": {"type": "csv", "ignore_header": 1}}],
+        }
+    )
+    transport = DataApiTransport(database="dev", workgroup="wg-1", client=answered_client(api))
+    with Loader(config, transport=transport, s3_client=s3) as loader:
+        checks = run_checks(loader, [f"s3://{bucket}/kpis/"], where="workgroup wg-1")
+    statuses = {c.name: c.status for c in checks}
+    assert statuses["COPY role"] == "ok", checks
+    assert "failed" not in statuses.values(), checks
+    [probe] = [batch for batch in api.batches if any("NOLOAD" in sql for sql in batch)]
+    create, copy = probe
+    assert create == 'CREATE TEMP TABLE "s3redshift_check" (probe VARCHAR(64))'
+    match = re.fullmatch(
+        r"COPY \"s3redshift_check\" FROM 's3://([^/]+)/_s3redshift/manifests/check-[0-9a-f]{32}"
+        r"\.probe' IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftCopy' FORMAT AS CSV "
+        r"(.*)NOLOAD(.*)",
+        copy,
+    )
+    assert match is not None, copy
+    assert match.group(1) == bucket
+    assert isinstance(sqlglot.parse_one(copy, read="redshift"), sqlglot.exp.Copy)
+    # The probe was removed once the COPY had read it.
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="_s3redshift/").get("KeyCount", 0) == 0
