@@ -21,10 +21,12 @@ until one succeeds.
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any
 
 from s3redshift.config import LoaderConfig
 from s3redshift.handler import configure_logging, handle
+from s3redshift.invocation_log import DEFAULT_METRICS_NAMESPACE, log_configuration_warnings
 from s3redshift.loader import Loader
 
 __all__ = ["handler", "init_error", "warm_loader"]
@@ -35,7 +37,9 @@ configure_logging()  # the entry point owns the process's log output: JSON lines
 @functools.cache
 def warm_loader() -> Loader:
     """The container's loader, with its clients; built at import, else on first use."""
-    return Loader(LoaderConfig.load()).prepare()
+    config = LoaderConfig.load()
+    log_configuration_warnings(config.warnings)
+    return Loader(config).prepare()
 
 
 init_error: Exception | None = None
@@ -48,4 +52,5 @@ except Exception as exc:  # the next invocation builds again and raises
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any] | None:
     """Lambda calls this; SQS batches get ``batchItemFailures``, others raise on failure."""
-    return dict(handle(event, context, loader=warm_loader()))
+    namespace = os.environ.get("S3REDSHIFT_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE)
+    return dict(handle(event, context, loader=warm_loader(), metrics_namespace=namespace or None))

@@ -286,7 +286,7 @@ def test_invoke_runs_the_handler_and_a_replay_is_duplicate(
     assert response["counts"]["loaded"] == 1
     assert response["rows"] == 2
     logs = [json.loads(line) for line in first.stderr.splitlines()]
-    assert [line["message"] for line in logs] == ["object", "summary"]
+    assert [line["message"] for line in logs] == ["object", "summary", "metrics", "metrics"]
     assert logs[0]["uri"] == f"s3://{bucket}/kpis/a.csv"
     assert logs[0]["outcome"] == "loaded"
 

@@ -599,7 +599,9 @@ def test_every_line_is_json_one_per_object_and_one_summary_without_the_secret(
     assert answer == failures(m2, m3)
 
     parsed = lines.parsed()
-    assert len(parsed) == len(lines.text.splitlines()) == 5
+    # 3 objects, 1 invalid message, 1 summary; then 3 metrics lines (the invocation, 2 tables).
+    assert len(parsed) == len(lines.text.splitlines()) == 8
+    assert [d["message"] for d in parsed][-4:] == ["summary", "metrics", "metrics", "metrics"]
     objects = lines.of("object")
     assert [(d["uri"], d["outcome"], d["message_id"]) for d in objects] == [
         (good.uri, "loaded", m1),
@@ -634,6 +636,55 @@ def test_every_line_is_json_one_per_object_and_one_summary_without_the_secret(
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value)
     assert all(SECRET not in str(e) for e in caught.value.errors)
+
+
+@pytest.mark.usefixtures("tables")
+def test_metrics_lines_follow_the_embedded_metric_format_per_invocation_and_per_table(
+    s3: S3Client, bucket: str, run: Callable[..., Any], lines: Lines
+) -> None:
+    good = upload(s3, bucket, "kpis/good.csv", "id,name\n1,a\n2,b\n")
+    bad = upload(s3, bucket, "orders/bad.csv", "id,name\n1,a\nx,b\n")
+    m1, m2 = message_id(), message_id()
+    run(sqs_batch((m1, json.dumps(s3_event(good))), (m2, json.dumps(s3_event(bad)))))
+    run(sqs_batch((message_id(), json.dumps(s3_event(good)))))  # a replay: a duplicate
+
+    documents = lines.of("metrics")
+    assert len(documents) == 3 + 2  # first run: invocation + 2 tables; replay: + 1 table
+    for document in documents:
+        [directive] = document["_aws"]["CloudWatchMetrics"]
+        assert isinstance(document["_aws"]["Timestamp"], int)
+        assert directive["Namespace"] == "s3redshift"
+        # Every dimension and metric the directive names is a member of the line itself.
+        for name in directive["Dimensions"][0]:
+            assert isinstance(document[name], str)
+        for metric in directive["Metrics"]:
+            assert isinstance(document[metric["Name"]], int | float)
+            assert metric["Unit"] in ("Count", "Milliseconds")
+    first, kpis, orders, replay, replay_kpis = documents
+    assert first["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["FunctionName"]]
+    assert first["FunctionName"] == "s3redshift-loader"
+    assert (first["ObjectsLoaded"], first["ObjectsFailed"], first["Rows"]) == (1, 1, 2)
+    assert kpis["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["FunctionName", "Table"]]
+    assert (kpis["Table"], kpis["ObjectsLoaded"], kpis["Rows"]) == ("public.kpis", 1, 2)
+    assert (orders["Table"], orders["ObjectsFailed"], orders["ObjectsLoaded"]) == (
+        "public.orders",
+        1,
+        0,
+    )
+    assert (replay["ObjectsDuplicate"], replay["ObjectsLoaded"]) == (1, 0)
+    assert (replay_kpis["Table"], replay_kpis["ObjectsDuplicate"]) == ("public.kpis", 1)
+
+
+def test_an_invocation_that_raises_still_writes_its_metrics_and_none_disables_them(
+    offline_run: Callable[..., Any], lines: Lines
+) -> None:
+    with pytest.raises(InvalidEventError):
+        offline_run({SWEEP_KEY: {"prefixes": []}})
+    [document] = lines.of("metrics")
+    assert document["ObjectsLoaded"] == 0
+    with pytest.raises(InvalidEventError):
+        offline_run({SWEEP_KEY: {"prefixes": []}}, metrics_namespace=None)
+    assert len(lines.of("metrics")) == 1  # no second line
 
 
 # --- the adapter --------------------------------------------------------------------------------
@@ -699,10 +750,38 @@ def test_adapter_builds_the_loader_once_and_logs_json_to_stdout(
     assert [(d["message"], d["request_id"]) for d in logged] == [
         ("object", "req-A"),
         ("summary", "req-A"),
+        ("metrics", "req-A"),  # the invocation
+        ("metrics", "req-A"),  # public.kpis
         ("object", "req-B"),
         ("summary", "req-B"),
+        ("metrics", "req-B"),
+        ("metrics", "req-B"),
     ]
+    # The adapter's namespace comes from S3REDSHIFT_METRICS_NAMESPACE, else the default.
+    assert {d["_aws"]["CloudWatchMetrics"][0]["Namespace"] for d in logged[2:4]} == {"s3redshift"}
     assert SECRET not in out
+
+
+@pytest.mark.usefixtures("handler_logger_restored")
+def test_the_adapter_logs_each_configuration_warning_once_at_init(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = config_data(embedded_env, pg_database)
+    del data["tables"][0]["format"]["ignore_header"]  # a CSV rule that says nothing of headers
+    monkeypatch.setenv("S3REDSHIFT_CONFIG", json.dumps(data))
+    adapter = fresh_adapter()
+    try:
+        assert adapter.init_error is None
+    finally:
+        adapter.warm_loader().close()
+        adapter.warm_loader.cache_clear()
+    [line] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert (line["level"], line["message"]) == ("WARNING", "configuration_warning")
+    assert "ignore_header" in line["warning"]
+    assert SECRET not in json.dumps(line)
 
 
 ADAPTER_RUN = """

@@ -209,6 +209,23 @@ def test_direct_trigger_has_permission_retries_and_an_on_failure_destination() -
     assert lambda_rule["lambda_function_arn"] == "${aws_lambda_function.this[0].arn}"
 
 
+def test_the_objects_failed_alarm_reads_the_metrics_the_function_writes() -> None:
+    from s3redshift.invocation_log import DEFAULT_METRICS_NAMESPACE
+
+    res = resources()
+    function = res[("aws_lambda_function", "this")]
+    variables = function["environment"][0]["variables"]
+    assert "S3REDSHIFT_METRICS_NAMESPACE = var.metrics_namespace" in variables
+    alarm = res[("aws_cloudwatch_metric_alarm", "objects_failed")]
+    # The names the handler's embedded-metric-format lines use (tests/test_handler.py).
+    assert alarm["namespace"] == "${var.metrics_namespace}"
+    assert alarm["metric_name"] == "ObjectsFailed"
+    assert alarm["dimensions"] == {"FunctionName": "${aws_lambda_function.this[0].function_name}"}
+    assert (alarm["statistic"], alarm["threshold"]) == ("Sum", 0)
+    variable = labelled("variable", module_files())
+    assert variable[("metrics_namespace", "default")] == DEFAULT_METRICS_NAMESPACE
+
+
 def test_visibility_timeout_is_six_function_timeouts_plus_the_batching_window() -> None:
     locals_ = {k: v for block in parsed(MODULE / "main.tf")["locals"] for k, v in block.items()}
     assert compact(locals_["visibility_timeout_seconds"]) == (

@@ -198,7 +198,8 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = merge(var.environment_variables, {
-      S3REDSHIFT_CONFIG = local.loader_config_json
+      S3REDSHIFT_CONFIG            = local.loader_config_json
+      S3REDSHIFT_METRICS_NAMESPACE = var.metrics_namespace
     })
   }
 
@@ -222,7 +223,7 @@ resource "aws_lambda_function" "this" {
   lifecycle {
     precondition {
       # Lambda allows 4 KB for all environment variables together.
-      condition     = length(local.loader_config_json) + length(jsonencode(var.environment_variables)) <= 3900
+      condition     = length(local.loader_config_json) + length(var.metrics_namespace) + length(jsonencode(var.environment_variables)) <= 3840
       error_message = "S3REDSHIFT_CONFIG (the loader configuration built from redshift, credentials, tables, ...) plus environment_variables exceed Lambda's 4 KB environment limit; shorten the table rules."
     }
   }
@@ -610,6 +611,28 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.alarm_oldest_message_age_seconds
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+  ok_actions          = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+
+  tags = var.tags
+}
+
+# The function's own metrics, from the embedded-metric-format lines it logs
+# after each invocation's summary (no CloudWatch API call, no extra permission).
+resource "aws_cloudwatch_metric_alarm" "objects_failed" {
+  count = local.create && var.create_alarms && var.metrics_namespace != "" ? 1 : 0
+
+  alarm_name          = "${var.name}-objects-failed"
+  alarm_description   = "${var.name} failed to load objects; `s3redshift ledger --failed s3://BUCKET/PREFIX` lists them with the last failure's reason."
+  namespace           = var.metrics_namespace
+  metric_name         = "ObjectsFailed"
+  dimensions          = { FunctionName = aws_lambda_function.this[0].function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
   ok_actions          = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]

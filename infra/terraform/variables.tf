@@ -701,9 +701,20 @@ variable "log_kms_key_arn" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the CloudWatch alarms: DLQ depth > 0, age of the oldest queued message, function errors."
+  description = "Whether to create the CloudWatch alarms: DLQ depth > 0, age of the oldest queued message, function errors, objects that failed to load."
   type        = bool
   default     = true
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the function's embedded-metric-format metrics (ObjectsLoaded, ObjectsDuplicate, ObjectsFailed, Rows, DurationMs; per table with the Table dimension). \"\" writes no metrics (and creates no objects-failed alarm)."
+  type        = string
+  default     = "s3redshift"
+
+  validation {
+    condition     = can(regex("^([A-Za-z0-9_./#:-]{1,255})?$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be empty or 1-255 letters, digits or . _ - / # : and must not start with AWS/ (reserved for AWS services)."
+  }
 }
 
 variable "alarm_sns_topic_arn" {

@@ -667,12 +667,13 @@ def _write_missing(
         return
     if not shown:
         return
-    widths = [len("last_modified"), max(len("table"), *(len(t) for _, t in shown))]
+    moments = [o.event_time.strftime("%Y-%m-%d %H:%M:%S") if o.event_time else "" for o, _ in shown]
+    widths = [max(len("last_modified"), *map(len, moments))]
+    widths.append(max(len("table"), *(len(t) for _, t in shown)))
     widths.append(max(len("size"), *(len(str(o.size or 0)) for o, _ in shown)))
     header = ("last_modified", "table", "size")
     out.write("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  object\n")
-    for o, t in shown:
-        moment = o.event_time.strftime("%Y-%m-%d %H:%M:%S") if o.event_time else ""
+    for (o, t), moment in zip(shown, moments, strict=True):
         cells = (moment, t, str(o.size or 0))
         out.write("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
         out.write(f"  {o.uri}\n")

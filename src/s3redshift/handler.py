@@ -95,7 +95,13 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from s3redshift.deadline import Deadline
 from s3redshift.errors import LoadFailedError, S3RedshiftError
 from s3redshift.events import read_event
-from s3redshift.invocation_log import LOGGER_NAME, Invocation, JsonFormatter, configure_logging
+from s3redshift.invocation_log import (
+    DEFAULT_METRICS_NAMESPACE,
+    LOGGER_NAME,
+    Invocation,
+    JsonFormatter,
+    configure_logging,
+)
 from s3redshift.report import ObjectResult
 from s3redshift.sweep_payload import SWEEP_KEY, SweepRequest, sweep_request
 
@@ -141,13 +147,16 @@ def handle(
     loader: Loader,
     time_margin_s: float = 10.0,
     log: logging.Logger | None = None,
+    metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE,
 ) -> BatchResponse | dict[str, Any]:
     """Load what ``event`` names and answer as Lambda expects (see the module docstring).
 
     ``context`` is Lambda's context object; ``aws_request_id``,
     ``function_name`` and ``get_remaining_time_in_millis()`` are read when
     present (without the last, loads have no time budget). ``log`` defaults
-    to the ``s3redshift.handler`` logger.
+    to the ``s3redshift.handler`` logger. After the summary, ``metrics`` lines
+    in CloudWatch's embedded metric format carry the invocation's counts
+    (``metrics_namespace``; None writes none).
 
     Raises:
         InvalidEventError: a direct or sweep payload is malformed, or an SQS
@@ -159,6 +168,7 @@ def handle(
         _source(event),
         _text_attribute(context, "aws_request_id"),
         _text_attribute(context, "function_name"),
+        metrics_namespace=metrics_namespace,
     )
     deadline = Deadline.after(_time_budget(context, time_margin_s))
     try:

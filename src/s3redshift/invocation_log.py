@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -23,13 +23,61 @@ from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
 if TYPE_CHECKING:
     from s3redshift.backfill import BackfillSummary
 
-__all__ = ["FIELDS_ATTR", "LOGGER_NAME", "Invocation", "JsonFormatter", "configure_logging"]
+__all__ = [
+    "DEFAULT_METRICS_NAMESPACE",
+    "FIELDS_ATTR",
+    "LOGGER_NAME",
+    "Invocation",
+    "JsonFormatter",
+    "configure_logging",
+    "log_configuration_warnings",
+    "metrics_document",
+]
 
 LOGGER_NAME = "s3redshift.handler"
 """The logger every handler line goes to (unless ``handle(log=...)`` names another)."""
 
 FIELDS_ATTR = "s3redshift"
 """Log-record attribute holding a line's fields, for :class:`JsonFormatter`."""
+
+DEFAULT_METRICS_NAMESPACE = "s3redshift"
+"""The CloudWatch namespace of the metrics lines (``S3REDSHIFT_METRICS_NAMESPACE`` on Lambda)."""
+
+_PER_OUTCOME = {
+    "loaded": "ObjectsLoaded",
+    "duplicate": "ObjectsDuplicate",
+    "failed": "ObjectsFailed",
+}
+
+
+def metrics_document(
+    namespace: str,
+    dimensions: Mapping[str, str],
+    values: Mapping[str, tuple[float, str]],
+    *,
+    timestamp_ms: int,
+) -> dict[str, Any]:
+    """The members of one CloudWatch embedded-metric-format line (no client library needed).
+
+    CloudWatch Logs turns a JSON log event holding ``_aws.CloudWatchMetrics``
+    into metrics: every dimension and metric named there is a member of the
+    line itself, and ``values`` maps a metric's name to its value and unit.
+    The line keeps its other members, so it is also searchable as a log line.
+    """
+    return {
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [list(dimensions)],
+                    "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in values.items()],
+                }
+            ],
+        },
+        **dimensions,
+        **{name: value for name, (value, _) in values.items()},
+    }
 
 
 class JsonFormatter(logging.Formatter):
@@ -88,6 +136,17 @@ def configure_logging(level: int | str = logging.INFO) -> logging.Logger:
     return logger
 
 
+def log_configuration_warnings(warnings: Sequence[str], log: logging.Logger | None = None) -> None:
+    """One ``configuration_warning`` line per warning: what the CLI prints, the Lambda logs.
+
+    Written once per container (at INIT), so a rule that probably does not
+    mean what it says shows in the function's log, not only on a terminal.
+    """
+    target = log or logging.getLogger(LOGGER_NAME)
+    for warning in warnings:
+        target.warning("configuration_warning", extra={FIELDS_ATTR: {"warning": warning}})
+
+
 def _error_text(error: BaseException) -> str:
     if isinstance(error, S3RedshiftError):
         return str(error)
@@ -108,6 +167,14 @@ class Invocation:
     invalid_messages: int = 0
     skipped_records: int = 0
     batch_item_failures: int | None = None
+    metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
+    # Per target table: outcome counts, rows and load time, for the metrics lines.
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def _table(self, table: str) -> dict[str, float]:
+        return self.tables.setdefault(
+            table, {"loaded": 0, "duplicate": 0, "failed": 0, "rows": 0, "duration_ms": 0}
+        )
 
     def line(self, level: int, message: str, **fields: Any) -> None:
         fields = {"request_id": self.request_id, "source": self.source, **fields}
@@ -115,6 +182,8 @@ class Invocation:
 
     def object_result(self, result: ObjectResult) -> None:
         self.counts[result.outcome] += 1
+        if result.table is not None and result.outcome in _PER_OUTCOME:
+            self._table(result.table)[result.outcome] += 1
         error = result.error
         level = logging.INFO
         if result.outcome == "failed":
@@ -139,6 +208,10 @@ class Invocation:
         for result in report.objects:
             self.object_result(result)
         self.rows += report.rows
+        for target in report.targets:
+            tally = self._table(target.table)
+            tally["rows"] += target.rows
+            tally["duration_ms"] += target.duration_ms
 
     def backfill(self, summary: BackfillSummary) -> None:
         for result in summary.skipped:
@@ -220,3 +293,39 @@ class Invocation:
             error_kind=None if error is None else type(error).__name__,
             error=None if error is None else _error_text(error),
         )
+        self.metrics()
+
+    def metrics(self) -> None:
+        """Embedded-metric-format lines: one for the invocation, one per target table.
+
+        Written once, after the summary, so a dashboard or an alarm sees
+        every invocation (also one that raised), without a CloudWatch call.
+        """
+        if self.metrics_namespace is None:
+            return
+        namespace = self.metrics_namespace
+        now = int(time.time() * 1000)
+        function = {"FunctionName": self.function_name or "s3redshift"}
+        values: dict[str, tuple[float, str]] = {
+            metric: (self.counts[outcome], "Count") for outcome, metric in _PER_OUTCOME.items()
+        }
+        values["InvalidMessages"] = (self.invalid_messages, "Count")
+        values["Rows"] = (self.rows, "Count")
+        values["DurationMs"] = (self.duration_ms, "Milliseconds")
+        self.line(
+            logging.INFO,
+            "metrics",
+            **metrics_document(namespace, function, values, timestamp_ms=now),
+        )
+        for table, tally in sorted(self.tables.items()):
+            per_table = {
+                metric: (tally[outcome], "Count") for outcome, metric in _PER_OUTCOME.items()
+            }
+            per_table["Rows"] = (tally["rows"], "Count")
+            per_table["LoadDurationMs"] = (tally["duration_ms"], "Milliseconds")
+            dimensions = {**function, "Table": table}
+            self.line(
+                logging.INFO,
+                "metrics",
+                **metrics_document(namespace, dimensions, per_table, timestamp_ms=now),
+            )
