@@ -397,8 +397,14 @@ class LoaderConfig(BaseModel):
 
     @classmethod
     def json_schema(cls) -> dict[str, Any]:
-        """The JSON Schema of the file form (``s3redshift config-schema``)."""
-        return cls.model_json_schema(by_alias=True)
+        """The JSON Schema of the file form (``s3redshift config-schema``), every key described.
+
+        The descriptions are the README's configuration tables
+        (:mod:`s3redshift.config_reference`), not the models' docstrings.
+        """
+        from s3redshift.config_reference import describe_schema
+
+        return describe_schema(cls.model_json_schema(by_alias=True))
 
     # --- building the components --------------------------------------------
 
