@@ -367,9 +367,9 @@ def test_progress_bar_on_a_terminal_redraws_one_line() -> None:
     bar(BackfillProgress(120, 300, 1_200_000, 3_000_000, 1, 3))
     bar(BackfillProgress(300, 300, 3_000_000, 3_000_000, 3, 3))
     assert stream.getvalue() == (
-        f"\r[{'-' * 30}] 0/300 objects, 0.0/3.0 MB"
-        f"\r[{'#' * 12}{'-' * 18}] 120/300 objects, 1.2/3.0 MB"
-        f"\r[{'#' * 30}] 300/300 objects, 3.0/3.0 MB\n"
+        f"\r[{'-' * 30}] 0/300 objects, 0.0/3.0 MB\x1b[K"
+        f"\r[{'#' * 12}{'-' * 18}] 120/300 objects, 1.2/3.0 MB\x1b[K"
+        f"\r[{'#' * 30}] 300/300 objects, 3.0/3.0 MB\x1b[K\n"
     )
     assert [format_bytes(n) for n in (999, 1000, 1_500_000, 2 * 10**9)] == [
         "999 B",

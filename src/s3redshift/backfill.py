@@ -610,6 +610,7 @@ def not_loaded(
     *,
     table: str | None = None,
     time_budget: float | None = None,
+    on_listed: Callable[[int], None] | None = None,
 ) -> list[tuple[S3Object, str]]:
     """Objects under ``prefix_uri`` that map to a table but are not in the ledger.
 
@@ -619,7 +620,8 @@ def not_loaded(
     its target table (``table`` keeps one); keys whose mapping gives an unsafe
     name can never load and are listed with the table ``"(unsafe name)"``.
     Objects are in load order. ``time_budget`` (seconds) bounds the ledger's
-    reads together.
+    reads together. ``on_listed`` hears the number of keys listed so far, after
+    each one (for a heartbeat while a large prefix is listed).
 
     Raises:
         ConfigError: the ledger is disabled, or ``prefix_uri`` is not an S3 URI.
@@ -627,7 +629,10 @@ def not_loaded(
     schema = _ledger_schema(loader)
     deadline = Deadline.after(time_budget)
     bucket, prefix = parse_s3_uri(prefix_uri)
-    classified = classify(loader.mapper, list_prefix(loader.s3, bucket, prefix))
+    listed = list_prefix(loader.s3, bucket, prefix)
+    if on_listed is not None:
+        listed = _counted(listed, on_listed)
+    classified = classify(loader.mapper, listed)
     candidates: list[tuple[S3Object, str]] = []
     if table is None:
         candidates += (
@@ -647,6 +652,13 @@ def not_loaded(
     missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
     missing.sort(key=lambda pair: load_order(pair[0]))
     return missing
+
+
+def _counted(objects: Iterator[S3Object], on_listed: Callable[[int], None]) -> Iterator[S3Object]:
+    """``objects``, telling ``on_listed`` how many have come so far (a heartbeat's figure)."""
+    for count, obj in enumerate(objects, start=1):
+        on_listed(count)
+        yield obj
 
 
 def _in_ledger(
