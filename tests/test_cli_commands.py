@@ -124,6 +124,11 @@ def test_load_shows_progress_loads_once_and_a_second_run_loads_nothing(
         f"s3://{bucket}/: loaded 5, duplicate 0, superseded 0, unmapped 1, ignored 1, "
         "failed 0; rows 5 (7 listed, 0 before --since)\n"
     )
+    # The key no rule maps is named, not only counted.
+    assert (
+        "s3redshift: warning: 1 key(s) map to no table and were not loaded: other/x.csv\n"
+        in first.stderr
+    )
     cursor = pg.cursor()
     cursor.execute("SELECT id FROM kpis ORDER BY id")
     assert [r[0] for r in cursor.fetchall()] == [0, 1, 2, 3, 4]
@@ -188,6 +193,47 @@ def test_load_with_a_bad_file_exits_1_naming_it_and_its_line(
     assert clean.returncode == 0, clean.stderr
     assert clean.stdout == ""
     assert "0 mapped object(s) under" in clean.stderr
+
+
+def test_load_of_a_mistyped_prefix_or_keys_no_rule_maps_exits_1_saying_so(
+    cli: Run, s3: S3Client, bucket: str
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    typo = cli("load", f"s3://{bucket}/KPIs/")
+    assert typo.returncode == 1
+    [error] = [line for line in typo.stderr.splitlines() if "error" in line]
+    assert error == (
+        f"s3redshift: error: nothing under s3://{bucket}/KPIs/ (0 objects listed): check the "
+        "prefix's spelling; S3 prefixes are case-sensitive"
+    )
+
+    put(s3, bucket, "sales/2026/a.csv", "id\n1\n")
+    put(s3, bucket, "sales/2026/b.csv", "id\n2\n")
+    nothing = cli("load", f"s3://{bucket}/sales/")
+    assert nothing.returncode == 1
+    [error] = [line for line in nothing.stderr.splitlines() if "error" in line]
+    assert error.startswith(
+        f"s3redshift: error: no rule maps any of the 2 key(s) under s3://{bucket}/sales/, "
+        "e.g. sales/2026/a.csv ("
+    )
+    assert error.endswith("check the [[tables]] patterns ('kpis/**') against these keys")
+    assert "loaded 0," in nothing.stdout
+
+
+def test_load_with_debug_shows_each_failures_kind_and_cause(
+    cli: Run, s3: S3Client, bucket: str
+) -> None:
+    put(s3, bucket, "kpis/bad.csv", "id,name\nx,b\n")
+    plain = cli("load", f"s3://{bucket}/")
+    debug = cli("load", f"s3://{bucket}/", "--debug")
+    assert plain.returncode == debug.returncode == 1
+    assert "debug:" not in plain.stderr
+    assert "Traceback" not in plain.stderr
+    assert (
+        f"s3redshift: debug: DataRejectedError (permanent) for s3://{bucket}/kpis/bad.csv\n"
+        in debug.stderr
+    )
+    assert "Traceback (most recent call last)" in debug.stderr
 
 
 @pytest.fixture

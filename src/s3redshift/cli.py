@@ -664,8 +664,16 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
         )
         _write_summary(summary, args.json, out)
         return EXIT_FAILED if stopped.retryable else EXIT_USAGE
+    nothing = _nothing_to_load(summary, config)
+    if nothing is not None:
+        sys.stderr.write(f"s3redshift: error: {nothing}\n")
+        _write_summary(summary, args.json, out)
+        return EXIT_FAILED
+    _warn_unmapped(summary)
     for result in summary.failures[:MAX_FAILURE_LINES]:
         sys.stderr.write(f"s3redshift: {_failure_line(result)}\n")
+        if args.debug and result.error is not None:
+            _debug_failure(result)
     hidden = len(summary.failures) - MAX_FAILURE_LINES
     if hidden > 0:
         sys.stderr.write(
@@ -674,6 +682,62 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
         )
     _write_summary(summary, args.json, out)
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+UNMAPPED_KEYS = 3
+"""Unmapped keys `load` names, as examples of what no rule matched."""
+
+
+def _unmapped(summary: BackfillSummary) -> list[ObjectResult]:
+    return [r for r in summary.skipped if r.outcome == "unmapped"]
+
+
+def _nothing_to_load(summary: BackfillSummary, config: LoaderConfig) -> str | None:
+    """Why a run that found nothing to do is probably a mistake, or None when it is not.
+
+    A prefix with no object at all is most often a typo (S3 prefixes are
+    case-sensitive); one whose every key no rule maps, a pattern that does not
+    match the layout. Either would otherwise read as success: ``loaded 0``.
+    """
+    if summary.listed == 0:
+        return (
+            f"nothing under {summary.prefix_uri} (0 objects listed): check the prefix's "
+            "spelling; S3 prefixes are case-sensitive"
+        )
+    unmapped = _unmapped(summary)
+    if summary.pending or summary.counts["failed"] or not unmapped:
+        return None
+    if len(unmapped) + summary.counts["ignored"] + summary.before_since < summary.listed:
+        return None
+    examples = "; ".join(f"{r.s3_object.key} ({r.reason})" for r in unmapped[:UNMAPPED_KEYS])
+    patterns = ", ".join(repr(rule.pattern) for rule in config.tables) or "the seed's '{table}/**'"
+    return (
+        f"no rule maps any of the {len(unmapped)} key(s) under {summary.prefix_uri}, e.g. "
+        f"{examples}: check the [[tables]] patterns ({patterns}) against these keys"
+    )
+
+
+def _warn_unmapped(summary: BackfillSummary) -> None:
+    unmapped = _unmapped(summary)
+    if unmapped:
+        keys = ", ".join(r.s3_object.key for r in unmapped[:UNMAPPED_KEYS])
+        more = f" and {len(unmapped) - UNMAPPED_KEYS} more" if len(unmapped) > UNMAPPED_KEYS else ""
+        sys.stderr.write(
+            f"s3redshift: warning: {len(unmapped)} key(s) map to no table and were not loaded: "
+            f"{keys}{more}\n"
+        )
+
+
+def _debug_failure(result: ObjectResult) -> None:
+    """With --debug: the error's kind and the chain of causes, with their tracebacks."""
+    error = result.error
+    assert error is not None
+    kind = "retryable" if error.retryable else "permanent"
+    sys.stderr.write(f"s3redshift: debug: {error.kind} ({kind}) for {result.s3_object.uri}\n")
+    cause = error.__cause__ or error.__context__
+    if cause is not None:
+        for line in traceback.format_exception(cause):
+            sys.stderr.write(line)
 
 
 def _write_summary(summary: BackfillSummary, as_json: bool, out: TextIO) -> None:
