@@ -633,3 +633,30 @@ def test_ledger_failed_json_carries_the_last_failure_of_each_object(
     assert failure["retryable"] is False
     assert failure["reason"].startswith("line 2, column id:")
     assert failure["failed_at"].startswith("20")
+
+
+def test_load_out_of_time_says_so_once_not_once_per_object(
+    cli: Run, s3: S3Client, bucket: str
+) -> None:
+    for n in range(5):
+        put(s3, bucket, f"kpis/{n}.csv", f"id,name\n{n},a\n")
+    result = cli("load", f"s3://{bucket}/", "--timeout", "0.001")
+    assert result.returncode == 1
+    failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+    assert failed == [
+        f"s3redshift: failed: 5 object(s), s3://{bucket}/kpis/0.csv first: the time budget ran "
+        "out before this backfill batch was started; run the backfill again to load it"
+    ]
+
+
+def test_rows_rejected_alike_in_several_files_still_name_each_file(
+    cli: Run, s3: S3Client, bucket: str
+) -> None:
+    for n in range(3):
+        put(s3, bucket, f"kpis/bad{n}.csv", "id,name\nx,a\n")
+    result = cli("load", f"s3://{bucket}/")
+    assert result.returncode == 1
+    failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+    assert [line.split(" -> ")[0] for line in failed] == [
+        f"s3redshift: failed: s3://{bucket}/kpis/bad{n}.csv" for n in range(3)
+    ]

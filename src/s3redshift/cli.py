@@ -670,11 +670,26 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
         _write_summary(summary, args.json, out)
         return EXIT_FAILED
     _warn_unmapped(summary)
-    for result in summary.failures[:MAX_FAILURE_LINES]:
-        sys.stderr.write(f"s3redshift: {_failure_line(result)}\n")
-        if args.debug and result.error is not None:
-            _debug_failure(result)
-    hidden = len(summary.failures) - MAX_FAILURE_LINES
+    shown = 0
+    for group in _same_reason(summary.failures):
+        if shown >= MAX_FAILURE_LINES:
+            break
+        if len(group) >= SHARED_REASON and not args.debug:
+            # One cause, many objects (the time ran out, say): said once.
+            first = group[0]
+            where = f" -> {first.table}" if first.table else ""
+            sys.stderr.write(
+                f"s3redshift: failed: {len(group)} object(s){where}, {first.s3_object.uri} "
+                f"first: {first.explanation}\n"
+            )
+            shown += len(group)
+            continue
+        for result in group:
+            sys.stderr.write(f"s3redshift: {_failure_line(result)}\n")
+            if args.debug and result.error is not None:
+                _debug_failure(result)
+            shown += 1
+    hidden = len(summary.failures) - shown
     if hidden > 0:
         sys.stderr.write(
             f"s3redshift: ... and {hidden} more failed object(s); "
@@ -686,6 +701,22 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
 
 UNMAPPED_KEYS = 3
 """Unmapped keys `load` names, as examples of what no rule matched."""
+
+SHARED_REASON = 3
+"""Failed objects sharing one reason and table that `load` names in one line."""
+
+
+def _same_reason(failures: Sequence[ObjectResult]) -> list[list[ObjectResult]]:
+    """Failures grouped by table and reason, in the order each group first appears.
+
+    A rejection of a file's own rows is that file's alone (two files may fail on
+    the same line and column): it is never grouped.
+    """
+    groups: dict[tuple[str | None, str, str], list[ObjectResult]] = {}
+    for result in failures:
+        own = result.s3_object.uri if result.load_errors else ""
+        groups.setdefault((result.table, result.explanation, own), []).append(result)
+    return list(groups.values())
 
 
 def _unmapped(summary: BackfillSummary) -> list[ObjectResult]:
