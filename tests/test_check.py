@@ -255,3 +255,63 @@ def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object
     assert isinstance(sqlglot.parse_one(copy, read="redshift"), sqlglot.exp.Copy)
     # The probe was removed once the COPY had read it.
     assert s3.list_objects_v2(Bucket=bucket, Prefix="_s3redshift/").get("KeyCount", 0) == 0
+
+
+def test_a_denied_manifest_prefix_fails_its_check_naming_the_permission(
+    embedded_env: EmbeddedEnvironment, s3: S3Client, bucket: str, cli: Run, config_file: Path
+) -> None:
+    """moto enforcing IAM: a user who may list and read the sources but not write manifests."""
+    import urllib.request
+
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    iam = embedded_env.boto3_client("iam")
+    user = f"loader-{bucket[-8:]}"
+    iam.create_user(UserName=user)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+        ],
+    }
+    iam.put_user_policy(UserName=user, PolicyName="sources", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    env = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+    env |= {k: v for k, v in embedded_env.aws_env.items() if k != "AWS_SESSION_TOKEN"} | {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+
+    def enforce(count: str) -> str:
+        # moto's own switch: how many more requests go unchecked (0: none).
+        request = urllib.request.Request(  # noqa: S310 - loopback, checked below
+            f"{embedded_env.aws_endpoint_url}/moto-api/reset-auth",
+            data=count.encode(),
+            headers={"Content-Type": "text/plain"},
+        )
+        assert request.full_url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+            return str(json.loads(answer.read())["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"])
+
+    argv = [sys.executable, "-m", "s3redshift", "check", f"s3://{bucket}/kpis/"]
+    argv += ["--config", str(config_file)]
+    previous = enforce("0")  # from now on, every request is checked against IAM
+    try:
+        result = subprocess.run(
+            argv,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        enforce(previous)
+    assert result.returncode == 1, result.stdout + result.stderr
+    found = marks(result.stdout)
+    assert found[f"list s3://{bucket}/kpis/"] == "\N{HEAVY CHECK MARK}"
+    assert found[f"read s3://{bucket}/kpis/"] == "\N{HEAVY CHECK MARK}"
+    line = line_of(result.stdout, f"manifest prefix s3://{bucket}/_s3redshift/manifests/")
+    assert line.startswith("\N{HEAVY BALLOT X}")
+    assert "PutObject failed (AccessDenied)" in line
+    assert f"fix: allow s3:PutObject on arn:aws:s3:::{bucket}/_s3redshift/manifests/*" in line

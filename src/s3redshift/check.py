@@ -268,6 +268,8 @@ def _s3_fix(code: str, bucket: str, permission: str) -> str:
         return NO_AWS_CREDENTIALS
     if code == "NoSuchBucket":
         return f"the bucket {bucket} does not exist: check the name and the Region"
+    if code in ("InvalidAccessKeyId", "InvalidToken", "ExpiredToken", "SignatureDoesNotMatch"):
+        return "S3 refused the AWS credentials themselves: renew them, or check AWS_PROFILE"
     if code in ("AccessDenied", "403", "AllAccessDisabled"):
         return f"allow {permission} on arn:aws:s3:::{bucket} for the loader's role"
     return "check the bucket, the Region and the network"
