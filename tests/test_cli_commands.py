@@ -341,6 +341,18 @@ def test_invoke_runs_the_handler_and_a_replay_is_duplicate(
     assert json.loads(again.stdout)["counts"]["duplicate"] == 1
 
 
+def test_invoke_for_a_bucket_that_does_not_exist_fails_saying_so(cli: Run, tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(s3_event("no-such-bucket-s3redshift-invoke", "kpis/a.csv", 9, "e")))
+    result = cli("invoke", str(event))
+    # Not "superseded: deleted since the event", exit 0: the bucket itself is missing.
+    assert result.returncode == 1
+    [line] = [json.loads(text) for text in result.stderr.splitlines() if '"object"' in text]
+    assert line["outcome"] == "failed"
+    assert "the bucket 'no-such-bucket-s3redshift-invoke' does not exist" in line["reason"]
+    assert "deleted since the event" not in result.stderr
+
+
 def test_invoke_exit_codes_for_failed_objects_and_bad_events(
     cli: Run, s3: S3Client, bucket: str, tmp_path: Path
 ) -> None:
