@@ -37,7 +37,7 @@ from s3redshift.config import LoaderConfig
 from s3redshift.errors import S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_identifier
-from s3redshift.ledger import LEDGER_TABLE_PREFIX, ledger_table_for
+from s3redshift.ledger import LEDGER_TABLE_PREFIX, is_ledger_table, ledger_table_for
 from s3redshift.loader import Loader, load_order
 from s3redshift.local.standin import StandInConnector
 from s3redshift.report import LoadReport
@@ -528,6 +528,8 @@ class _World:
         )
         rows = []
         for (name,) in tables:
+            if not is_ledger_table(name):
+                continue  # the failures table lives beside the ledgers; it proves nothing
             ledger = TableRef(self.ledger_schema, name)
             for row in self.run.sql(
                 "SELECT bucket, object_key, object_identity, target_table, batch_id, "
