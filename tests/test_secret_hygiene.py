@@ -284,6 +284,9 @@ def test_every_cli_command_keeps_the_secrets(
         ("ledger",): 0,
         ("ledger", "--table", "public.kpis"): 0,
         ("ledger", "--failed", prefix): 1,  # the bad file is missing
+        ("ledger", "--failed", prefix, "--json"): 1,
+        ("check", prefix): 0,
+        ("check", prefix, "--json"): 0,
     }
     codes = {}
     for argv, _ in expected.items():
