@@ -27,7 +27,7 @@ from s3redshift.events import (
     MAX_MESSAGE_BYTES,
     ParsedEvent,
     _Found,
-    _read_typed_body,
+    _read_typed_message,
     read_event,
 )
 from test_hostile import EVENT_CASES, build_payload
@@ -84,9 +84,10 @@ def _sqs_event(*bodies: str) -> dict[str, Any]:
     }
 
 
-def _took_typed(body: str) -> bool:
-    found = _Found()
-    return _read_typed_body(body, "Records[0].body", MESSAGE_ID, found)
+def _took_typed(body: str, found: _Found | None = None) -> bool:
+    """Whether the typed reader read the message of ``body`` (into ``found``)."""
+    record = _sqs_event(body)["Records"][0]
+    return _read_typed_message(record, "Records[0]", found or _Found())
 
 
 # --- generated S3 records: the common shape and every kind of deviation ------------------
@@ -335,7 +336,7 @@ def test_the_typed_reader_takes_the_bodies_aws_writes() -> None:
 )
 def test_the_typed_reader_leaves_every_other_body_alone(body: str) -> None:
     found = _Found()
-    assert not _read_typed_body(body, "Records[0].body", MESSAGE_ID, found)
+    assert not _took_typed(body, found)
     assert found.objects == []
     assert found.skipped == []
     assert_both_readers_agree(_sqs_event(body))

@@ -107,6 +107,7 @@ __all__ = [
     "ParsedEvent",
     "S3Object",
     "SkippedRecord",
+    "content_identity",
     "decode_payload",
     "parse_event",
     "read_event",
@@ -164,6 +165,7 @@ _EVENT_VERSION = re.compile(r"([0-9]+)(?:\.[0-9]+)*")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _DIGITS = re.compile(r"[0-9]+")
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
+_CREATED_PREFIXES = ("ObjectCreated:", "s3:ObjectCreated:")
 _CLOUDTRAIL_SUFFIX = " via CloudTrail"
 _CLOUDTRAIL_SOURCE = "s3.amazonaws.com"
 # The S3 API calls that leave a new object version behind when they succeed.
@@ -237,9 +239,7 @@ class S3Object(BaseModel):
         key, so it cannot tell two contents apart and the ETag is used instead.
         None when the event carried neither.
         """
-        if self.version_id is not None and self.version_id != "null":
-            return self.version_id
-        return self.etag
+        return content_identity(self.version_id, self.etag)
 
 
 @dataclass(frozen=True)
@@ -259,6 +259,13 @@ class ParsedEvent:
     objects: tuple[S3Object, ...] = ()
     skipped: tuple[SkippedRecord, ...] = ()
     invalid: tuple[InvalidEventError, ...] = ()
+
+
+def content_identity(version_id: str | None, etag: str | None) -> str | None:
+    """:attr:`S3Object.identity` of an object with this version id and ETag."""
+    if version_id is not None and version_id != "null":
+        return version_id
+    return etag
 
 
 def sequencer_key(sequencer: str | None) -> str:
@@ -315,7 +322,8 @@ def read_event(payload: Mapping[str, Any] | str | bytes, *, fast_path: bool = Tr
         root = _decode_payload(payload)
         if "Records" in root:
             for path, record in _records(root, ""):
-                _read_top_record(record, path, found, invalid, fast_path=fast_path)
+                if not (fast_path and _read_typed_message(record, path, found)):
+                    _read_top_record(record, path, found, invalid)
         else:
             _read_document(root, "", None, found, allow_sns_envelope=False)
     except _ShapeError as exc:
@@ -331,8 +339,6 @@ def _read_top_record(
     path: str,
     found: _Found,
     invalid: list[InvalidEventError],
-    *,
-    fast_path: bool,
 ) -> None:
     """One record of a Lambda event: S3, SQS or SNS, by its own event source."""
     source = _event_source(record, path)
@@ -340,7 +346,7 @@ def _read_top_record(
         message_id = _string(record, "messageId", path)
         mark = found.mark()
         try:
-            _read_sqs_message(record, path, message_id, found, fast_path=fast_path)
+            _read_sqs_message(record, path, message_id, found)
         except _ShapeError as exc:
             found.roll_back(mark)  # the message fails as a whole
             invalid.append(exc.as_error(message_id))
@@ -355,15 +361,10 @@ def _read_top_record(
         )
 
 
-def _read_sqs_message(
-    record: Mapping[str, Any], path: str, message_id: str, found: _Found, *, fast_path: bool
-) -> None:
+def _read_sqs_message(record: Mapping[str, Any], path: str, message_id: str, found: _Found) -> None:
     """An SQS record: its ``body`` is the JSON of whatever was sent to the queue."""
     body_path = _at(path, "body")
-    text = _string(record, "body", path)
-    if fast_path and _read_typed_body(text, body_path, message_id, found):
-        return
-    body = _json_text(text, body_path, MAX_MESSAGE_BYTES)
+    body = _json_text(_string(record, "body", path), body_path, MAX_MESSAGE_BYTES)
     _read_document(body, body_path, message_id, found, allow_sns_envelope=True)
 
 
@@ -512,6 +513,8 @@ def _plain_key(key: str) -> bool:
 
 def _skip_reason(event_name: str) -> str | None:
     """Why an S3 record of ``event_name`` is skipped, or None for an object creation."""
+    if event_name.startswith(_CREATED_PREFIXES):  # the usual answer, in one call
+        return None
     action = event_name.removeprefix("s3:")
     if action.startswith(("ObjectRemoved:", "LifecycleExpiration:")):
         return SKIP_OBJECT_REMOVED
@@ -565,45 +568,47 @@ class _TypedNotification(msgspec.Struct, gc=False):
 
 
 _TYPED_NOTIFICATION = msgspec.json.Decoder(_TypedNotification)
-# The digits of the longest integer the stdlib decoder reads are capped (the
-# interpreter's int-to-text limit); msgspec skips an unknown member's integer
-# of any length, so a text that may hold a longer one is left to json.
 _DIGIT_RUNS = re.compile(r"[0-9]+")
 
 
-def _read_typed_body(text: str, path: str, message_id: str, found: _Found) -> bool:
-    """Read an SQS body of the common shape with typed decoding; False leaves it to the reader.
+def _read_typed_message(record: Mapping[str, Any], path: str, found: _Found) -> bool:
+    """Read the SQS record at ``path`` with typed decoding; False, adding nothing, leaves it alone.
 
     Decoding a body into dicts and checking each member took most of a
     batch's read time; msgspec decodes it straight into the few typed values
-    used, skipping the rest. The typed reader only takes a body that the
-    general reader (:func:`_json_text` then :func:`_read_document`) reads
-    without a question: within the size and depth bounds, no integer longer
-    than the stdlib decoder reads, an S3 notification of exactly the types
-    below, and every value passing the inline checks of
-    :func:`_read_s3_record`. For anything else (a decode or type error, a
-    value the general reader decodes, converts or refuses, another kind of
-    document) it returns False having added nothing, and the general reader
-    reads the body from the start with its own errors, skips and paths. So
-    it decides nothing: ``tests/test_events_typed.py`` reads payloads both
-    ways and compares the results.
+    used, skipping the rest. Only a message that the general reader
+    (:func:`_read_top_record`) reads without a question is taken: the
+    record's source, ``messageId`` and ``body`` as AWS writes them, a body
+    within the bounds (:func:`_typed_bounds_hold`), an S3 notification of
+    exactly the types of :class:`_TypedNotification`, and every value
+    passing the inline checks of :func:`_read_s3_record`. For anything else
+    (a decode or type error, a value the general reader decodes, converts or
+    refuses, another kind of document) it returns False having added
+    nothing, and the general reader reads the record from the start, with its
+    own errors, skips and paths. So it decides nothing:
+    ``tests/test_events_typed.py`` reads payloads both ways and compares.
     """
-    if len(text) * 4 > MAX_MESSAGE_BYTES or _nests_deeper(text, MAX_JSON_DEPTH):
+    if "EventSource" in record or record.get("eventSource") != _SQS_SOURCE:
         return False
-    if _may_hold_long_integer(text):
+    message_id = record.get("messageId")
+    body = record.get("body")
+    if type(message_id) is not str or not message_id or type(body) is not str or not body:
+        return False
+    if not _typed_bounds_hold(body):
         return False
     try:
-        records = _TYPED_NOTIFICATION.decode(text).records
+        records = _TYPED_NOTIFICATION.decode(body).records
     except (msgspec.MsgspecError, ValueError, RecursionError):
         return False  # ValueError: a lone surrogate, which UTF-8 cannot encode
     objects: list[S3Object] = []
     skipped: list[SkippedRecord] = []
-    for index, record in enumerate(records):
-        read = _typed_record(record, f"{path}.Records[{index}]", message_id)
+    for index, typed in enumerate(records):
+        read = _typed_record(typed, message_id)
         if read is None:
             return False
-        if isinstance(read, SkippedRecord):
-            skipped.append(read)
+        if isinstance(read, str):
+            uri = f"s3://{typed.s3.bucket.name}/{typed.s3.s3_object.key}"
+            skipped.append(SkippedRecord(f"{path}.body.Records[{index}]", read, uri, message_id))
         else:
             objects.append(read)
     found.objects += objects
@@ -611,18 +616,26 @@ def _read_typed_body(text: str, path: str, message_id: str, found: _Found) -> bo
     return True
 
 
-def _may_hold_long_integer(text: str) -> bool:
-    """Whether ``text`` has a run of more digits than ``int()`` converts from text."""
-    limit = sys.get_int_max_str_digits()
-    if not 0 < limit < len(text):
+def _typed_bounds_hold(text: str) -> bool:
+    """Whether :func:`_json_text` would decode ``text`` as it is, bounds and all.
+
+    The size and depth bounds of an SQS body, and the stdlib decoder's cap on
+    the digits of an integer (the interpreter's int-to-text limit): msgspec
+    skips an unknown member's integer of any length, so a text that may hold
+    a longer one is left to the general reader.
+    """
+    size = len(text)
+    if size * 4 > MAX_MESSAGE_BYTES or _nests_deeper(text, MAX_JSON_DEPTH):
         return False
-    return any(len(run) > limit for run in _DIGIT_RUNS.findall(text))
+    digits = sys.get_int_max_str_digits()
+    return not (0 < digits < size and any(len(n) > digits for n in _DIGIT_RUNS.findall(text)))
 
 
-def _typed_record(
-    record: _TypedRecord, path: str, message_id: str
-) -> S3Object | SkippedRecord | None:
-    """What :func:`_read_s3_record` makes of ``record``, or None where it would check further."""
+def _typed_record(record: _TypedRecord, message_id: str) -> S3Object | str | None:
+    """What :func:`_read_s3_record` makes of ``record``: an object or the reason it is skipped.
+
+    None where the general reader would look further (decode, convert or refuse a value).
+    """
     entity = record.s3
     bucket = entity.bucket.name
     fields = entity.s3_object
@@ -639,7 +652,7 @@ def _typed_record(
         return None
     reason = _skip_reason(record.event_name)
     if reason is not None:
-        return SkippedRecord(path, reason, f"s3://{bucket}/{key}", message_id)
+        return reason
     size = fields.size
     sequencer = fields.sequencer or None
     if size is not None and size < 0:
@@ -666,7 +679,7 @@ def _typed_record(
         record.event_name,
     )
     if size == 0 and key.endswith("/"):
-        return SkippedRecord(path, SKIP_FOLDER_MARKER, s3_object.uri, message_id)
+        return SKIP_FOLDER_MARKER
     return s3_object
 
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
@@ -57,6 +58,8 @@ class ManifestEntry:
 
 _ENTRY_ORDER = attrgetter("bucket", "key", "identity", "size")
 """The order of :class:`ManifestEntry` values (their field order), as one C-level key."""
+_HASHED_PARTS = attrgetter("bucket", "key", "identity")
+"""What the batch id hashes of each entry, in that order."""
 
 
 def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
@@ -64,13 +67,10 @@ def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
     digest = hashlib.sha256(str(table).encode())
     # Each part is hashed as NUL + its UTF-8; encoding the joined text gives
     # the same bytes (the encoder works code point by code point), in one call.
-    parts = [
-        part
-        for entry in sorted(entries, key=_ENTRY_ORDER)
-        for part in (entry.bucket, entry.key, entry.identity)
-    ]
-    if parts:
-        digest.update(("\x00" + "\x00".join(parts)).encode("utf-8", errors="surrogatepass"))
+    ordered = sorted(entries, key=_ENTRY_ORDER)
+    if ordered:
+        parts = "\x00".join(chain.from_iterable(map(_HASHED_PARTS, ordered)))
+        digest.update(("\x00" + parts).encode("utf-8", errors="surrogatepass"))
     return digest.hexdigest()[:BATCH_ID_LENGTH]
 
 
