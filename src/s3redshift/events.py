@@ -600,19 +600,17 @@ def _read_typed_message(record: Mapping[str, Any], path: str, found: _Found) -> 
         records = _TYPED_NOTIFICATION.decode(body).records
     except (msgspec.MsgspecError, ValueError, RecursionError):
         return False  # ValueError: a lone surrogate, which UTF-8 cannot encode
-    objects: list[S3Object] = []
-    skipped: list[SkippedRecord] = []
+    mark = found.mark()
     for index, typed in enumerate(records):
         read = _typed_record(typed, message_id)
         if read is None:
+            found.roll_back(mark)
             return False
         if isinstance(read, str):
             uri = f"s3://{typed.s3.bucket.name}/{typed.s3.s3_object.key}"
-            skipped.append(SkippedRecord(f"{path}.body.Records[{index}]", read, uri, message_id))
+            found.skip(f"{path}.body.Records[{index}]", read, uri, message_id)
         else:
-            objects.append(read)
-    found.objects += objects
-    found.skipped += skipped
+            found.objects.append(read)
     return True
 
 
@@ -809,7 +807,7 @@ def _checked_object(
             "bucket": bucket,
             "key": key,
             "size": size,
-            "etag": _normalise_etag(etag),
+            "etag": etag if etag and etag[0] != '"' else _normalise_etag(etag),
             "version_id": version_id,
             "sequencer": sequencer,
             "event_time": event_time,

@@ -94,19 +94,21 @@ _TIME_AND_KEY = itemgetter("event_time", "key")
 _URI = attrgetter("uri")
 
 
-def _in_load_order(objects: list[S3Object]) -> list[S3Object]:
-    """``sorted(objects, key=load_order)``, without building sequencer keys where none decides.
+def _entries_in_load_order(objects: list[S3Object]) -> list[ManifestEntry]:
+    """``entries_from_events(sorted(objects, key=load_order))``, reading each object once.
 
     The sequencer only orders objects of equal event time and key. When every
     object has an event time and no two share time and key (a batch of
     notifications, each key written once), sorting by those two alone gives
-    the same order; anything else is sorted by :func:`load_order` itself.
+    the same order, and the entries are made from the fields already read;
+    anything else is sorted by :func:`load_order` itself.
     """
-    keys = list(map(_TIME_AND_KEY, map(_FIELDS, objects)))
+    fields = list(map(_FIELDS, objects))
+    keys = list(map(_TIME_AND_KEY, fields))
     if any(time is None for time, _ in keys) or len(set(keys)) < len(keys):
-        return sorted(objects, key=load_order)
-    order = sorted(range(len(objects)), key=keys.__getitem__)
-    return [objects[i] for i in order]
+        return entries_from_events(sorted(objects, key=load_order))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return [_entry(fields[i]) for i in order]
 
 
 def ledger_timestamp(now: datetime) -> str:
@@ -388,15 +390,13 @@ def split_batch(
 
 def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
     """Manifest entries from event data alone (for plans shown without AWS calls)."""
-    return [
-        ManifestEntry(
-            f["bucket"],
-            f["key"],
-            content_identity(f["version_id"], f["etag"]) or "unknown",
-            f["size"] or 0,
-        )
-        for f in map(_FIELDS, objects)
-    ]
+    return list(map(_entry, map(_FIELDS, objects)))
+
+
+def _entry(fields: dict[str, Any]) -> ManifestEntry:
+    """The manifest entry of the object whose ``__dict__`` is ``fields``."""
+    identity = content_identity(fields["version_id"], fields["etag"]) or "unknown"
+    return ManifestEntry.of(fields["bucket"], fields["key"], identity, fields["size"] or 0)
 
 
 def loader_mapper(config: LoaderConfig, mapper: TableMapper | None = None) -> TableMapper:
@@ -471,10 +471,10 @@ def plan_event(
                 f"planning upsert into {target.table} offline needs the rule's 'columns' "
                 f"(pattern {target.rule.pattern!r}); the loader reads them from the database"
             )
-        objects = _in_load_order([o for _, o in members])
+        entries = _entries_in_load_order([o for _, o in members])
         transactions += split_batch(
             target,
-            entries_from_events(objects),
+            entries,
             settings=settings,
             columns=target.rule.columns,
             loaded_at=loaded_at,
