@@ -524,9 +524,38 @@ def _skip_reason(event_name: str) -> str | None:
 
 
 # --- the typed reader of common SQS bodies -----------------------------------
+#
+# The structures below are the S3 notification AWS writes for an object
+# event, member for member (S3's "event message structure", version 2.x), and
+# refuse any other member. So a body they decode nests no deeper than they do
+# (six levels), and holds no integer but ``size``. Members the reader does not
+# use are still typed: an unknown member could be skipped at any depth.
 
 
-class _TypedObject(msgspec.Struct, gc=False, rename="camel"):
+class _Strict(msgspec.Struct, gc=False, forbid_unknown_fields=True, rename="camel"):
+    """A JSON object with exactly these members (each optional unless it has no default)."""
+
+
+class _TypedPrincipal(_Strict):
+    """``userIdentity`` and ``s3.bucket.ownerIdentity``."""
+
+    principal_id: str | None = None
+
+
+class _TypedRequest(_Strict):
+    """``requestParameters``."""
+
+    source_ip_address: str | None = msgspec.field(name="sourceIPAddress", default=None)
+
+
+class _TypedResponse(_Strict):
+    """``responseElements``."""
+
+    request_id: str | None = msgspec.field(name="x-amz-request-id", default=None)
+    id_2: str | None = msgspec.field(name="x-amz-id-2", default=None)
+
+
+class _TypedObject(_Strict):
     """``s3.object``: the members an S3 record's object is read from."""
 
     key: str
@@ -536,32 +565,42 @@ class _TypedObject(msgspec.Struct, gc=False, rename="camel"):
     sequencer: str | None = None
 
 
-class _TypedBucket(msgspec.Struct, gc=False):
+class _TypedBucket(_Strict):
     """``s3.bucket``: only its name is read."""
 
     name: str
+    owner_identity: _TypedPrincipal | None = None
+    arn: str | None = None
 
 
-class _TypedEntity(msgspec.Struct, gc=False):
+class _TypedEntity(_Strict):
     """An S3 record's ``s3`` member."""
 
     bucket: _TypedBucket
     s3_object: _TypedObject = msgspec.field(name="object")
+    s3_schema_version: str | None = msgspec.field(name="s3SchemaVersion", default=None)
+    configuration_id: str | None = None
 
 
-class _TypedRecord(msgspec.Struct, gc=False, rename="camel"):
-    """One ``Records[]`` entry of an S3 notification, with exactly the types AWS writes."""
+class _TypedRecord(_Strict):
+    """One ``Records[]`` entry of an S3 notification, with exactly the types AWS writes.
+
+    ``EventSource`` (SNS's spelling) is not a member: where present, it is
+    the one the general reader takes the source from.
+    """
 
     event_version: str
     event_source: str
     event_name: str
     s3: _TypedEntity
     event_time: str | None = None
-    # Present, it is the member the general reader takes the source from: left to it.
-    other_source: msgspec.Raw = msgspec.field(name="EventSource", default=msgspec.Raw())
+    aws_region: str | None = None
+    user_identity: _TypedPrincipal | None = None
+    request_parameters: _TypedRequest | None = None
+    response_elements: _TypedResponse | None = None
 
 
-class _TypedNotification(msgspec.Struct, gc=False):
+class _TypedNotification(_Strict):
     """An S3 notification as an SQS body holds it."""
 
     records: list[_TypedRecord] = msgspec.field(name="Records")
@@ -615,15 +654,16 @@ def _read_typed_message(record: Mapping[str, Any], path: str, found: _Found) -> 
 
 
 def _typed_bounds_hold(text: str) -> bool:
-    """Whether :func:`_json_text` would decode ``text`` as it is, bounds and all.
+    """Whether ``text`` is within the bounds of :func:`_json_text` that typing leaves open.
 
-    The size and depth bounds of an SQS body, and the stdlib decoder's cap on
-    the digits of an integer (the interpreter's int-to-text limit): msgspec
-    skips an unknown member's integer of any length, so a text that may hold
-    a longer one is left to the general reader.
+    The size bound of an SQS body, and the stdlib decoder's cap on the digits
+    of an integer (the interpreter's int-to-text limit), which msgspec does
+    not have: a text that may hold a longer integer is left to the general
+    reader. The depth bound needs no count: :class:`_TypedNotification`
+    nests six levels at most.
     """
     size = len(text)
-    if size * 4 > MAX_MESSAGE_BYTES or _nests_deeper(text, MAX_JSON_DEPTH):
+    if size * 4 > MAX_MESSAGE_BYTES:
         return False
     digits = sys.get_int_max_str_digits()
     return not (0 < digits < size and any(len(n) > digits for n in _DIGIT_RUNS.findall(text)))
@@ -640,7 +680,6 @@ def _typed_record(record: _TypedRecord, message_id: str) -> S3Object | str | Non
     key = fields.key
     if not (
         record.event_source == _S3_SOURCE
-        and not record.other_source
         and record.event_version in _KNOWN_EVENT_VERSIONS
         and record.event_name
         and bucket
