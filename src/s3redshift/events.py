@@ -74,6 +74,15 @@ Bounds
     recurses once per level, so without the bound a body of 100,000 ``[``
     would raise ``RecursionError`` and fail a whole SQS batch; with it, the
     message is one :class:`~s3redshift.errors.InvalidEventError` like any other.
+
+Typed reading
+    An SQS batch holds up to 10,000 bodies, nearly all of one shape: an S3
+    notification exactly as AWS writes it. Such a body is decoded by msgspec
+    into typed structures that describe that shape member for member, and
+    checked with the same inline tests as the general reader. A body that
+    is anything else, or fails any test, is read by the general reader from
+    the start, so every object, skip and error is the one it gives;
+    ``read_event(payload, fast_path=False)`` reads with it alone.
 """
 
 from __future__ import annotations
@@ -306,11 +315,11 @@ def read_event(payload: Mapping[str, Any] | str | bytes, *, fast_path: bool = Tr
     """Read a Lambda event payload, failing SQS messages one by one.
 
     ``payload`` is the event as Lambda hands it over (a mapping) or its JSON
-    text. With ``fast_path`` (the default) an SQS body of the common shape is
-    decoded by typed structures (:func:`_read_typed_body`); ``False`` reads
-    every body with the general reader alone. The result is the same either
-    way, which ``tests/test_events_typed.py`` checks by reading payloads both
-    ways; the switch exists for that comparison.
+    text. With ``fast_path`` (the default) an SQS message whose body has the
+    common shape is read by typed decoding (:func:`_read_typed_message`);
+    ``False`` reads every message with the general reader alone. The result
+    is the same either way, which ``tests/test_events_typed.py`` checks by
+    reading payloads both ways; the switch exists for that comparison.
 
     Raises:
         InvalidEventError: the payload is malformed outside any SQS message,

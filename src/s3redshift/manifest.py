@@ -78,9 +78,9 @@ _set_attribute = object.__setattr__
 _ENTRY_ORDER = attrgetter("bucket", "key", "identity", "size")
 """The order of :class:`ManifestEntry` values (their field order), as one C-level key."""
 _HASHED_PARTS = attrgetter("bucket", "key", "identity")
+"""What the batch id hashes of each entry, in that order."""
 _BUCKET = attrgetter("bucket")
 _KEY = attrgetter("key")
-"""What the batch id hashes of each entry, in that order."""
 
 
 def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
