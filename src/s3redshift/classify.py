@@ -32,8 +32,17 @@ class Classified:
 
 
 def classify(mapper: TableMapper, objects: Iterable[S3Object]) -> Classified:
-    """Map every object; a key that cannot be loaded is ``failed``, never an exception."""
+    """Map every object; a key that cannot be loaded is ``failed``, never an exception.
+
+    The mapper hands out one :class:`Target` object for all keys it resolves
+    alike, so each target's group is looked up by that object's identity
+    first: hashing a target (its table and rule position) for every object
+    was a large part of classifying a batch. Equal targets that are
+    different objects still share one group, through ``groups``.
+    """
     result = Classified()
+    # id(target) -> (target, its group); holding the target keeps its id from being reused.
+    known: dict[int, tuple[Target, list[tuple[int, S3Object]]]] = {}
     for index, obj in enumerate(objects):
         try:
             resolution = mapper.explain(obj)
@@ -44,7 +53,11 @@ def classify(mapper: TableMapper, objects: Iterable[S3Object]) -> Classified:
             outcome: Outcome = "ignored" if resolution.outcome == "ignored" else "unmapped"
             result.skipped[index] = ObjectResult(obj, outcome, reason=resolution.reason)
             continue
-        result.groups.setdefault(resolution.target, []).append((index, obj))
+        target = resolution.target
+        seen = known.get(id(target))
+        if seen is None:
+            seen = known[id(target)] = (target, result.groups.setdefault(target, []))
+        seen[1].append((index, obj))
     return result
 
 

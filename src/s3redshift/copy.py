@@ -70,6 +70,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -497,6 +498,8 @@ def resolve_compression(format: FileFormat, key: str) -> Compression | None:
 
 
 _LONGEST_EXTENSION = max(len(suffix) for suffix, _ in _EXTENSIONS)
+_KEY_TAIL = itemgetter(slice(-_LONGEST_EXTENSION, None))
+"""A key's last :data:`_LONGEST_EXTENSION` characters, as one C-level call."""
 
 
 def resolve_compressions(format: FileFormat, keys: Iterable[str]) -> list[Compression | None]:
@@ -507,14 +510,9 @@ def resolve_compressions(format: FileFormat, keys: Iterable[str]) -> list[Compre
     into one of its letters, so the last :data:`_LONGEST_EXTENSION`
     characters of the key decide it as the whole key would.
     """
-    known: dict[str, Compression | None] = {}
-    resolved = []
-    for key in keys:
-        tail = key[-_LONGEST_EXTENSION:]
-        if tail not in known:
-            known[tail] = resolve_compression(format, tail)
-        resolved.append(known[tail])
-    return resolved
+    tails = list(map(_KEY_TAIL, keys))
+    known = {tail: resolve_compression(format, tail) for tail in dict.fromkeys(tails)}
+    return list(map(known.__getitem__, tails))
 
 
 # --- options ---------------------------------------------------------------

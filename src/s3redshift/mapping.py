@@ -553,6 +553,8 @@ def unloadable_key(key: str) -> str:
         return (
             "it contains a NUL character, which a Redshift VARCHAR cannot hold; rename the object"
         )
+    if key.isascii() and len(key) <= MAX_KEY_BYTES:
+        return ""  # one byte per character, so nothing to encode
     try:
         size = len(key.encode("utf-8"))
     except UnicodeEncodeError:
@@ -720,19 +722,26 @@ class TableMapper:
         return Resolution("mapped", target, "")
 
     def _ignored(self, key: str) -> str:
-        for prefix in self._ignore_prefixes:
-            if key.startswith(prefix):
-                return f"ignored: loader manifest prefix {prefix!r}"
+        """Why ``key`` is always skipped, or ``""``.
+
+        Each rule is first ruled out by one test of the whole key (a prefix,
+        a substring, an ending), so a key that is not ignored, nearly every
+        key, is never split into segments.
+        """
+        if key.startswith(self._ignore_prefixes):
+            for prefix in self._ignore_prefixes:
+                if key.startswith(prefix):
+                    return f"ignored: loader manifest prefix {prefix!r}"
         if key.endswith("/"):
             return "ignored: folder marker"
-        segments = key.split("/")
-        if "_temporary" in segments:
+        if "_temporary" in key and "_temporary" in key.split("/"):
             return "ignored: inside a _temporary directory"
-        basename = segments[-1]
-        if basename == "_SUCCESS":
-            return "ignored: _SUCCESS marker"
-        if basename.endswith(".tmp"):
-            return "ignored: temporary file (.tmp)"
+        if key.endswith(("_SUCCESS", ".tmp")):
+            basename = key.rpartition("/")[2]
+            if basename == "_SUCCESS":
+                return "ignored: _SUCCESS marker"
+            if basename.endswith(".tmp"):
+                return "ignored: temporary file (.tmp)"
         return ""
 
     @staticmethod

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.classify import classify, reserve_ledger
@@ -33,7 +34,7 @@ from s3redshift.copy import (
     resolve_compressions,
 )
 from s3redshift.errors import ConfigError
-from s3redshift.events import ParsedEvent, S3Object, sequencer_key
+from s3redshift.events import ParsedEvent, S3Object, content_identity, sequencer_key
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import BATCH_TABLE, ledger_table_for
 from s3redshift.manifest import (
@@ -83,6 +84,31 @@ def load_order(o: S3Object) -> tuple[datetime, str, str]:
     it grow with each write of that key.
     """
     return (o.event_time or _NO_TIME, o.key, sequencer_key(o.sequencer))
+
+
+# An attribute of a pydantic model is read through the model's ``__getattr__``
+# hook, several times slower than a dict look-up; what runs once per object
+# of a batch reads the fields from the object's ``__dict__`` instead.
+_FIELDS = attrgetter("__dict__")
+_TIME_AND_KEY = itemgetter("event_time", "key")
+_URI = attrgetter("uri")
+
+
+def _entries_in_load_order(objects: list[S3Object]) -> list[ManifestEntry]:
+    """``entries_from_events(sorted(objects, key=load_order))``, reading each object once.
+
+    The sequencer only orders objects of equal event time and key. When every
+    object has an event time and no two share time and key (a batch of
+    notifications, each key written once), sorting by those two alone gives
+    the same order, and the entries are made from the fields already read;
+    anything else is sorted by :func:`load_order` itself.
+    """
+    fields = list(map(_FIELDS, objects))
+    keys = list(map(_TIME_AND_KEY, fields))
+    if any(time is None for time, _ in keys) or len(set(keys)) < len(keys):
+        return entries_from_events(sorted(objects, key=load_order))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return [_entry(fields[i]) for i in order]
 
 
 def ledger_timestamp(now: datetime) -> str:
@@ -173,6 +199,8 @@ def _compression_groups(
     compressions = resolve_compressions(rule.format, [e.key for e in entries])
     if per_object:
         return [(c, [e]) for c, e in zip(compressions, entries, strict=True)]
+    if len(set(compressions)) == 1:  # the usual batch: one kind of file
+        return [(compressions[0], list(entries))]
     merged: dict[Compression | None, list[ManifestEntry]] = {}
     for compression, entry in zip(compressions, entries, strict=True):
         merged.setdefault(compression, []).append(entry)
@@ -221,7 +249,7 @@ def plan_transaction(
             columns=rule.columns,
             options=rule.options,
         )
-        data_copies.append(CopyStep(command, "data", tuple(e.uri for e in group)))
+        data_copies.append(CopyStep(command, "data", tuple(map(_URI, group))))
     batch_list = None
     ledger = settings.ledger_for(table)
     if ledger is not None:
@@ -362,7 +390,13 @@ def split_batch(
 
 def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
     """Manifest entries from event data alone (for plans shown without AWS calls)."""
-    return [ManifestEntry(o.bucket, o.key, o.identity or "unknown", o.size or 0) for o in objects]
+    return list(map(_entry, map(_FIELDS, objects)))
+
+
+def _entry(fields: dict[str, Any]) -> ManifestEntry:
+    """The manifest entry of the object whose ``__dict__`` is ``fields``."""
+    identity = content_identity(fields["version_id"], fields["etag"]) or "unknown"
+    return ManifestEntry.of(fields["bucket"], fields["key"], identity, fields["size"] or 0)
 
 
 def loader_mapper(config: LoaderConfig, mapper: TableMapper | None = None) -> TableMapper:
@@ -437,10 +471,10 @@ def plan_event(
                 f"planning upsert into {target.table} offline needs the rule's 'columns' "
                 f"(pattern {target.rule.pattern!r}); the loader reads them from the database"
             )
-        objects = sorted((o for _, o in members), key=load_order)
+        entries = _entries_in_load_order([o for _, o in members])
         transactions += split_batch(
             target,
-            entries_from_events(objects),
+            entries,
             settings=settings,
             columns=target.rule.columns,
             loaded_at=loaded_at,

@@ -1,0 +1,116 @@
+"""Planning's shortcuts give what the plain definitions give, whatever the batch.
+
+The planner orders a target's objects, makes their manifest entries, orders
+entries for the batch id and resolves compressions with shortcuts that skip
+work deciding nothing in the usual batch (every key once, one bucket, one
+kind of file). Each test here draws batches that also hold the unusual cases
+(ties of time and key, missing times, other offsets, several buckets,
+repeated keys, version ids ``"null"``) and compares with the definition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from s3redshift.copy import CsvFormat, JsonFormat, resolve_compression, resolve_compressions
+from s3redshift.events import S3Object
+from s3redshift.identifiers import TableRef
+from s3redshift.manifest import BATCH_ID_LENGTH, ManifestEntry, _in_entry_order, batch_id
+from s3redshift.planner import _entries_in_load_order, entries_from_events, load_order
+
+_START = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
+_TIMES = st.one_of(
+    st.none(),
+    st.builds(
+        lambda seconds, hours: (_START + timedelta(seconds=seconds)).astimezone(
+            timezone(timedelta(hours=hours))
+        ),
+        st.integers(0, 3),
+        st.sampled_from((0, 2, -5)),
+    ),
+)
+_OBJECTS = st.builds(
+    S3Object,
+    bucket=st.sampled_from(("data-bucket", "archive")),
+    key=st.sampled_from(("kpis/a.csv", "kpis/b.csv", "kpis/a.csv.gz", "kpis/é.json")),
+    size=st.one_of(st.none(), st.integers(0, 3)),
+    etag=st.one_of(st.none(), st.sampled_from(("e1", "e2"))),
+    version_id=st.one_of(st.none(), st.sampled_from(("null", "v1", "v2"))),
+    sequencer=st.one_of(st.none(), st.sampled_from(("0A", "00B", "A", "1F"))),
+    event_time=_TIMES,
+)
+
+
+_TIE = {"bucket": "data-bucket", "key": "kpis/a.csv", "event_time": _START}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_OBJECTS, max_size=12), st.booleans())
+@example(  # one key written twice at one time: the sequencer decides
+    [S3Object(**_TIE, sequencer="0B", etag="later"), S3Object(**_TIE, sequencer="A", etag="first")],
+    False,
+)
+def test_entries_in_load_order_are_the_sorted_objects_entries(
+    objects: list[S3Object], distinct: bool
+) -> None:
+    if distinct:  # the usual batch: the shortcut's own case
+        objects = list({(o.event_time, o.key): o for o in objects if o.event_time}.values())
+    expected = entries_from_events(sorted(objects, key=load_order))
+    assert _entries_in_load_order(objects) == expected
+    assert [type(e) for e in expected] == [ManifestEntry] * len(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            ManifestEntry,
+            bucket=st.sampled_from(("data-bucket", "archive")),
+            key=st.sampled_from(("kpis/a.csv", "kpis/b.csv", "kpis/B.csv", "kpis/ä.csv")),
+            identity=st.sampled_from(("v1", "v2", "e")),
+            size=st.integers(0, 2),
+        ),
+        max_size=10,
+    )
+)
+def test_entry_order_and_batch_id_follow_every_field(entries: list[ManifestEntry]) -> None:
+    assert _in_entry_order(entries) == sorted(entries)
+    unique = list({e.key: e for e in entries if e.bucket == "data-bucket"}.values())
+    assert _in_entry_order(unique) == sorted(unique)
+    table = TableRef("public", "kpis")
+    assert batch_id(table, entries) == _batch_id_by_definition(table, entries)
+
+
+def _batch_id_by_definition(table: TableRef, entries: list[ManifestEntry]) -> str:
+    """SHA-256 of the table, then NUL + each part of each entry in entry order."""
+    digest = hashlib.sha256(str(table).encode())
+    for entry in sorted(entries):
+        for part in (entry.bucket, entry.key, entry.identity):
+            digest.update(b"\x00" + part.encode("utf-8", errors="surrogatepass"))
+    return digest.hexdigest()[:BATCH_ID_LENGTH]
+
+
+def test_manifest_entry_of_is_the_constructed_entry() -> None:
+    made, built = ManifestEntry.of("b", "k", "i", 3), ManifestEntry("b", "k", "i", 3)
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert not made < built
+    assert made.uri == "s3://b/k"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.key = "other"  # type: ignore[misc]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(("a.csv", "b.CSV.GZ", "c.json.bz2", "d.zst", "e", "f.gz"))))
+def test_compressions_are_each_keys_own(keys: list[str]) -> None:
+    for file_format in (CsvFormat(), JsonFormat(), CsvFormat(compression="none")):
+        assert resolve_compressions(file_format, keys) == [
+            resolve_compression(file_format, key) for key in keys
+        ]
