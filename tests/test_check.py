@@ -101,6 +101,56 @@ def test_a_rule_naming_a_column_the_table_lacks_fails_naming_it(
     assert "(it has id, name)" in line
 
 
+def test_a_replace_rule_needs_delete_too_and_check_names_the_grant(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    tmp_path: Path,
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    role = f"loader_{bucket[-12:]}"
+    cursor = pg.cursor()
+    for sql in (
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        f"CREATE ROLE {role} LOGIN",
+        f'GRANT CREATE ON DATABASE "{pg_database}" TO {role}',
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        f"GRANT SELECT, INSERT ON kpis TO {role}",  # no DELETE
+    ):
+        cursor.execute(sql)
+    pg.commit()
+    dsn = embedded_env.database_dsn(pg_database).replace("postgres@", f"{role}@", 1)
+    config = tmp_path / "replace.toml"
+    config.write_text(
+        f'[target]\nkind = "postgres"\ndsn = "{dsn}"\n'
+        '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\nmode = "replace"\n'
+        '[tables.format]\ntype = "csv"\nignore_header = 1\n'
+    )
+    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+    argv = [sys.executable, "-m", "s3redshift", "check", f"s3://{bucket}/", "--config", str(config)]
+    try:
+        result = subprocess.run(
+            argv,
+            env=base | embedded_env.aws_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        cursor.execute(f"DROP OWNED BY {role}")
+        cursor.execute(f"DROP ROLE {role}")
+        pg.commit()
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = line_of(result.stdout, "table public.kpis")
+    assert line == (
+        "\N{HEAVY BALLOT X} table public.kpis: a replace needs INSERT, DELETE; the database user "
+        "lacks DELETE; fix: GRANT DELETE ON public.kpis to the loader's user"
+    )
+
+
 def test_a_wrong_bucket_and_a_mistyped_prefix_fail_the_listing(
     cli: Run, s3: S3Client, bucket: str
 ) -> None:
@@ -242,8 +292,16 @@ def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object
     assert statuses["COPY role"] == "ok", checks
     assert "failed" not in statuses.values(), checks
     [probe] = [batch for batch in api.batches if any("NOLOAD" in sql for sql in batch)]
-    create, copy = probe
+    create, copy, shaped, sample = probe
     assert create == 'CREATE TEMP TABLE "s3redshift_check" (probe VARCHAR(64))'
+    # One object of each table is read too, with its rule's format, into a table like the target.
+    assert shaped == 'CREATE TEMP TABLE "s3redshift_check_1" (LIKE "public"."kpis")'
+    assert sample == (
+        f"COPY \"s3redshift_check_1\" FROM 's3://{bucket}/kpis/a.csv' IAM_ROLE "
+        "'arn:aws:iam::123456789012:role/RedshiftCopy' FORMAT AS CSV IGNOREHEADER AS 1 "
+        "COMPUPDATE OFF MAXERROR AS 0 NOLOAD STATUPDATE OFF"
+    )
+    assert isinstance(sqlglot.parse_one(sample, read="redshift"), sqlglot.exp.Copy)
     match = re.fullmatch(
         r"COPY \"s3redshift_check\" FROM 's3://([^/]+)/_s3redshift/manifests/check-[0-9a-f]{32}"
         r"\.probe' IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftCopy' FORMAT AS CSV "

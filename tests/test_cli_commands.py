@@ -195,22 +195,22 @@ def test_load_with_a_bad_file_exits_1_naming_it_and_its_line(
     assert "0 mapped object(s) under" in clean.stderr
 
 
-def test_load_of_a_mistyped_prefix_or_keys_no_rule_maps_exits_1_saying_so(
+def test_load_of_a_mistyped_prefix_warns_and_keys_no_rule_maps_exit_2(
     cli: Run, s3: S3Client, bucket: str
 ) -> None:
     put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
     typo = cli("load", f"s3://{bucket}/KPIs/")
-    assert typo.returncode == 1
-    [error] = [line for line in typo.stderr.splitlines() if "error" in line]
-    assert error == (
-        f"s3redshift: error: nothing under s3://{bucket}/KPIs/ (0 objects listed): check the "
-        "prefix's spelling; S3 prefixes are case-sensitive"
-    )
+    # Said, not silent; yet not a failure, since a scheduled run may find a quiet day.
+    assert typo.returncode == 0
+    assert (
+        f"s3redshift: warning: nothing under s3://{bucket}/KPIs/ (0 objects listed): check the "
+        "prefix's spelling; S3 prefixes are case-sensitive\n"
+    ) in typo.stderr
 
     put(s3, bucket, "sales/2026/a.csv", "id\n1\n")
     put(s3, bucket, "sales/2026/b.csv", "id\n2\n")
     nothing = cli("load", f"s3://{bucket}/sales/")
-    assert nothing.returncode == 1
+    assert nothing.returncode == 2  # the configuration's patterns miss the layout
     [error] = [line for line in nothing.stderr.splitlines() if "error" in line]
     assert error.startswith(
         f"s3redshift: error: no rule maps any of the 2 key(s) under s3://{bucket}/sales/, "

@@ -60,3 +60,20 @@ def test_database_error_text_never_carries_a_quoted_secret() -> None:
     assert "SECRET_ACCESS_KEY '***'" in str(error)
     assert "SESSION_TOKEN AS '***'" in str(error)
     assert errors.scrub_database_text("x" * 5000).endswith(" …")
+
+
+def test_tracebacks_shown_by_debug_mask_passwords_in_urls_and_statements() -> None:
+    from s3redshift.errors import mask_secrets
+
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "InterfaceError: cannot connect to postgresql://loader:pa55w0rd@db:5439/dev\n"
+        "COPY t FROM 's3://b/k' CREDENTIALS 'aws_access_key_id=A;aws_secret_access_key=S'\n"
+    )
+    masked = mask_secrets(text)
+    assert "pa55w0rd" not in masked
+    assert "aws_secret_access_key=S" not in masked
+    assert "postgresql://loader:***@db:5439/dev" in masked
+    assert "CREDENTIALS '***'" in masked
+    assert masked.count("\n") == text.count("\n")  # lines kept, unlike a log message's fold

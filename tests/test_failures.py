@@ -21,6 +21,7 @@ from s3redshift.failures import (
     insert_failures_sql,
     latest_failures,
     select_failures_sql,
+    write_chunks,
 )
 from s3redshift.loader import Loader
 from test_loader import execute, make_loader, put, rows
@@ -42,7 +43,8 @@ def test_the_failures_sql_parses_as_redshift() -> None:
     statements = [
         create_failures_sql(TABLE),
         insert_failures_sql(TABLE, [failure("k1.csv"), failure("it's.csv")]),
-        delete_failures_sql(TABLE, "public.kpis", ["k1.csv", "it's.csv"]),
+        delete_failures_sql(TABLE, "public.kpis", "b", ["k1.csv", "it's.csv"]),
+        delete_failures_sql(TABLE, "public.kpis", "b", ["k1.csv"], before="2026-12-01 10:00:00"),
         select_failures_sql(TABLE, ["k1.csv"]),
     ]
     for sql in statements:
@@ -60,6 +62,20 @@ def test_a_reason_is_kept_on_one_line_and_cut_to_the_columns_width_in_bytes() ->
     assert reason.startswith("first second é")
     assert len(reason.encode()) <= REASON_BYTES
     assert reason.endswith("...")
+
+
+def test_a_batch_of_failures_is_written_in_statements_the_data_api_takes() -> None:
+    # 500 objects (the CLI's batch) with 1,000-byte keys and reasons at the column's width.
+    failures = [failure(f"{n:04d}/" + "k" * 995, reason="r" * 2 * REASON_BYTES) for n in range(500)]
+    chunks = write_chunks(failures)
+    assert [f for chunk in chunks for f in chunk] == failures
+    assert len(chunks) > 1
+    for chunk in chunks:
+        statements = [
+            insert_failures_sql(TABLE, chunk),
+            delete_failures_sql(TABLE, "public.kpis", "b", [f.key for f in chunk], before="x"),
+        ]
+        assert max(len(sql.encode()) for sql in statements) < 100_000  # the Data API's limit
 
 
 def test_the_newest_row_of_an_object_is_its_last_failure() -> None:
@@ -94,6 +110,32 @@ def test_a_rejected_file_is_recorded_and_its_row_deleted_once_it_loads(
     fixed = put(s3, bucket, "kpis/bad.csv", "id,name\n1,a\n")
     assert loader.load([fixed]).outcomes() == ["loaded"]
     assert rows(pg, f"SELECT 1 FROM {FAILURES}") == []
+
+
+def test_a_new_record_replaces_only_that_objects_older_row(
+    make_loader: Callable[..., Loader], s3: S3Client, bucket: str, pg: Any
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    loader = make_loader()
+    bad = put(s3, bucket, "kpis/bad.csv", "id,name\nx,a\n")
+    assert loader.load([bad]).outcomes() == ["failed"]
+    # Another bucket's object of the same key and table, recorded earlier.
+    execute(
+        pg,
+        f"INSERT INTO {FAILURES} VALUES ('other-bucket', 'kpis/bad.csv', 'e', 'public.kpis', "
+        "'2026-01-01 00:00:00', 'DataRejectedError', FALSE, 'its own reason')",
+    )
+    assert loader.load([bad]).outcomes() == ["failed"]
+    assert sorted(rows(pg, f"SELECT bucket, reason FROM {FAILURES}")) == sorted(
+        [("other-bucket", "its own reason"), (bucket, loader_reason(pg, bucket))]
+    )
+    assert len(rows(pg, f"SELECT 1 FROM {FAILURES} WHERE bucket = '{bucket}'")) == 1
+
+
+def loader_reason(pg: Any, bucket: str) -> str:
+    [(reason,)] = rows(pg, f"SELECT reason FROM {FAILURES} WHERE bucket = '{bucket}'")
+    assert reason.startswith("line 2, column id:")
+    return str(reason)
 
 
 def test_a_failure_of_another_version_is_not_shown_for_the_current_one(

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Literal
 
 from s3redshift.backfill import parse_s3_uri
 from s3redshift.classify import classify
-from s3redshift.errors import S3RedshiftError
+from s3redshift.deadline import Deadline
+from s3redshift.errors import DataRejectedError, S3RedshiftError, TargetMissingError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import PREVIOUS_LEDGER_TABLE
@@ -105,14 +106,17 @@ def run_checks(
     *,
     where: str,
     on_check: Callable[[Check], None] | None = None,
+    time_budget: float | None = None,
 ) -> list[Check]:
     """Every check for ``loader``'s configuration and the ``sources`` (``s3://bucket/prefix``).
 
     ``where`` names the database for messages (host and port, never a
     secret). ``on_check`` sees each result as soon as it is known, so a slow
-    check (a connect time-out) shows what came before it.
+    check (a connect time-out) shows what came before it. ``time_budget``
+    (seconds) bounds every database statement together.
     """
     results: list[Check] = []
+    deadline = Deadline.after(time_budget)
 
     def add(check: Check) -> Check:
         results.append(check)
@@ -122,10 +126,13 @@ def run_checks(
 
     config = loader.config
     add(_database_credentials(loader))
-    database = add(_database(loader, where))
+    database = add(_database(loader, where, deadline))
     reachable = database.status == "ok"
     if config.ledger.enabled:
-        add(_ledger(loader) if reachable else _skipped("ledger", "the database is unreachable"))
+        if reachable:
+            add(_ledger(loader, deadline))
+        else:
+            add(_skipped("ledger", "the database is unreachable"))
     listed: list[_Source] = []
     for uri in sources:
         check, source = _list_source(loader, uri)
@@ -133,10 +140,10 @@ def run_checks(
         if source is not None:
             listed.append(source)
             add(_read_source(loader, source))
-    targets = _targets(loader, listed, add)
-    for target in targets:
+    samples = _targets(loader, listed, add)
+    for target, _ in samples:
         if reachable:
-            add(_table(loader, target))
+            add(_table(loader, target, deadline))
         else:
             add(_skipped(f"table {target.table}", "the database is unreachable"))
     manifest_bucket = config.copy_.manifest_bucket or (listed[0].bucket if listed else None)
@@ -159,7 +166,7 @@ def run_checks(
     elif not reachable or probe.status != "ok":
         add(_skipped("COPY role", "needs the database and the manifest prefix"))
     else:
-        add(_copy_role(loader, manifest_bucket))
+        add(_copy_role(loader, manifest_bucket, samples, deadline))
     return results
 
 
@@ -181,10 +188,10 @@ def _database_credentials(loader: Loader) -> Check:
     return _ok(name, f"user {credentials.user} ({config.credentials.provider})")
 
 
-def _database(loader: Loader, where: str) -> Check:
+def _database(loader: Loader, where: str, deadline: Deadline) -> Check:
     name = "database reachable"
     try:
-        loader.transport.query("SELECT 1")
+        loader.transport.query("SELECT 1", time_budget=deadline.remaining())
     except S3RedshiftError as exc:
         return _failed(
             f"{name} ({where})",
@@ -195,14 +202,15 @@ def _database(loader: Loader, where: str) -> Check:
     return _ok(f"{name} ({where})", "SELECT 1 answered")
 
 
-def _ledger(loader: Loader) -> Check:
+def _ledger(loader: Loader, deadline: Deadline) -> Check:
     schema = loader.config.ledger.schema_name
     name = f"ledger (schema {schema})"
     literal = quote_literal(schema)
     try:
         previous = loader.transport.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            f"{literal} AND table_name = {quote_literal(PREVIOUS_LEDGER_TABLE)}"
+            f"{literal} AND table_name = {quote_literal(PREVIOUS_LEDGER_TABLE)}",
+            time_budget=deadline.remaining(),
         )
         if previous:
             return _failed(
@@ -213,17 +221,22 @@ def _ledger(loader: Loader) -> Check:
                 "(README, 'Upgrading')",
             )
         exists = loader.transport.query(
-            f"SELECT nspname FROM pg_namespace WHERE nspname = {literal}"
+            f"SELECT nspname FROM pg_namespace WHERE nspname = {literal}",
+            time_budget=deadline.remaining(),
         )
         if exists:
             allowed = _answer(
-                loader.transport.query(f"SELECT has_schema_privilege({literal}, 'CREATE')")
+                loader.transport.query(
+                    f"SELECT has_schema_privilege({literal}, 'CREATE')",
+                    time_budget=deadline.remaining(),
+                )
             )
             what = f"schema {schema} exists"
         else:
             allowed = _answer(
                 loader.transport.query(
-                    "SELECT has_database_privilege(current_database(), 'CREATE')"
+                    "SELECT has_database_privilege(current_database(), 'CREATE')",
+                    time_budget=deadline.remaining(),
                 )
             )
             what = f"schema {schema} does not exist yet"
@@ -329,15 +342,18 @@ def _read_source(loader: Loader, source: _Source) -> Check:
 
 def _targets(
     loader: Loader, sources: Sequence[_Source], add: Callable[[Check], Check]
-) -> list[Target]:
-    """The tables the sources' keys map to; a source none of whose keys maps is a failure."""
-    found: dict[TableRef, Target] = {}
+) -> list[tuple[Target, S3Object]]:
+    """Each table the sources' keys map to, with one of its objects (for the COPY probe).
+
+    A source none of whose keys maps is a failure naming some of them.
+    """
+    found: dict[TableRef, tuple[Target, S3Object]] = {}
     for source in sources:
         if not source.objects:
             continue
         classified = classify(loader.mapper, source.objects)
-        for target in classified.groups:
-            found.setdefault(target.table, target)
+        for target, members in classified.groups.items():
+            found.setdefault(target.table, (target, members[0][1]))
         if not classified.groups:
             examples = ", ".join(o.key for o in source.objects[:3])
             reasons = {r.reason for r in classified.skipped.values() if r.reason}
@@ -359,21 +375,47 @@ def _targets(
                     f"tables {tables}" + (f"; {unmapped} key(s) map to none" if unmapped else ""),
                 )
             )
-    return sorted(found.values(), key=lambda t: str(t.table))
+    return [found[table] for table in sorted(found, key=str)]
 
 
-def _table(loader: Loader, target: Target) -> Check:
+MODE_PRIVILEGES = {
+    "append": ("INSERT",),
+    "upsert": ("SELECT", "INSERT", "DELETE"),
+    "replace": ("INSERT", "DELETE"),
+}
+"""What a load in each mode does to its target: an upsert and a replace delete rows too."""
+
+
+def _table(loader: Loader, target: Target, deadline: Deadline) -> Check:
     name = f"table {target.table}"
+    rule = target.rule
+    needed = MODE_PRIVILEGES[rule.mode]
     try:
-        columns = loader.table_columns(target.table)
-        allowed = _answer(
+        columns = loader.table_columns(target.table, time_budget=deadline.remaining())
+    except TargetMissingError:
+        return _failed(name, "the table does not exist", f"create {target.table} before loading")
+    except S3RedshiftError as exc:
+        return _failed(name, exc.message, "check the database user's access to the table")
+    try:
+        literal = quote_literal(target.table.sql)
+        schema = quote_literal(target.table.schema or "public")
+        usage = _answer(
             loader.transport.query(
-                f"SELECT has_table_privilege({quote_literal(target.table.sql)}, 'INSERT')"
+                f"SELECT has_schema_privilege({schema}, 'USAGE')", time_budget=deadline.remaining()
             )
         )
+        denied = [
+            privilege
+            for privilege in needed
+            if not _answer(
+                loader.transport.query(
+                    f"SELECT has_table_privilege({literal}, '{privilege}')",
+                    time_budget=deadline.remaining(),
+                )
+            )
+        ]
     except S3RedshiftError as exc:
-        return _failed(name, exc.message, f"create {target.table} before loading")
-    rule = target.rule
+        return _failed(name, exc.message, "check the database user's privileges")
     named = [*rule.columns, *rule.keys, *([rule.order_by] if rule.order_by else [])]
     missing = [c for c in dict.fromkeys(named) if c not in columns]
     if missing:
@@ -383,11 +425,19 @@ def _table(loader: Loader, target: Target) -> Check:
             f"(it has {', '.join(columns)})",
             "fix the rule's columns/keys/order_by, or add the columns to the table",
         )
-    if not allowed:
+    if not usage:
         return _failed(
-            name, "the database user may not INSERT into it", f"GRANT INSERT ON {target.table}"
+            name,
+            f"the database user may not use schema {target.table.schema or 'public'}",
+            f"GRANT USAGE ON SCHEMA {target.table.schema or 'public'} to the loader's user",
         )
-    return _ok(name, f"exists, {len(columns)} column(s), INSERT allowed")
+    if denied:
+        return _failed(
+            name,
+            f"a {rule.mode} needs {', '.join(needed)}; the database user lacks {', '.join(denied)}",
+            f"GRANT {', '.join(denied)} ON {target.table} to the loader's user",
+        )
+    return _ok(name, f"exists, {len(columns)} column(s), {', '.join(needed)} allowed")
 
 
 def _manifest_prefix(loader: Loader, bucket: str) -> Check:
@@ -410,46 +460,98 @@ def _manifest_prefix(loader: Loader, bucket: str) -> Check:
     return _ok(name, "put and deleted a probe object")
 
 
-def _copy_role(loader: Loader, bucket: str) -> Check:
-    """A ``COPY … NOLOAD`` of a probe object: the role reads it, nothing is loaded."""
-    from s3redshift.copy import CopyCommand, CopyOptions, CsvFormat
-    from s3redshift.transaction import CopyStep, SqlStep, TransactionPlan
+PROBED_SOURCES = 10
+"""Source objects the COPY probe reads at most, one per table (a Data API batch takes 40)."""
+
+
+def _copy_role(
+    loader: Loader,
+    bucket: str,
+    samples: Sequence[tuple[Target, S3Object]],
+    deadline: Deadline,
+) -> Check:
+    """``COPY … NOLOAD`` of a probe under the manifest prefix and of one object per table.
+
+    COPY reads both with the role: the manifest from the manifest bucket, the
+    data from the source bucket (whose policy or KMS key may differ). Each
+    source object is read with its rule's format and options into a
+    temporary table shaped like its target, so a file COPY cannot parse shows
+    here too. ``NOLOAD`` checks and loads nothing.
+    """
+    from s3redshift.copy import CopyCommand, CopyOptions, CsvFormat, resolve_compression
+    from s3redshift.transaction import CopyStep, SqlStep, Step, TransactionPlan
 
     prefix = loader.config.copy_.manifest_prefix
-    key = f"{prefix}check-{uuid.uuid4().hex}.probe"
+    run_id = uuid.uuid4().hex
+    key = f"{prefix}check-{run_id}.probe"
     uri = f"s3://{bucket}/{key}"
-    table = TableRef.temporary("s3redshift_check")
-    copy = CopyCommand(
-        table=table,
-        source=uri,
-        format=CsvFormat(),
-        authorization=loader.settings.authorization,
-        region=loader.settings.region,
-        options=CopyOptions(no_load=True),
-    )
-    plan = TransactionPlan(
-        target=table,
-        batch_id="check",
-        mode="append",
-        steps=(
-            SqlStep(f"CREATE TEMP TABLE {table.sql} (probe VARCHAR(64))", purpose="check"),
-            CopyStep(copy, purpose="data", objects=(uri,)),
+    settings = loader.settings
+    probe = TableRef.temporary("s3redshift_check")
+    steps: list[Step] = [
+        SqlStep(f"CREATE TEMP TABLE {probe.sql} (probe VARCHAR(64))", purpose="check"),
+        CopyStep(
+            CopyCommand(
+                table=probe,
+                source=uri,
+                format=CsvFormat(),
+                authorization=settings.authorization,
+                region=settings.region,
+                options=CopyOptions(no_load=True),
+            ),
+            purpose="data",
+            objects=(uri,),
         ),
+    ]
+    for n, (target, sample) in enumerate(samples[:PROBED_SOURCES], start=1):
+        shaped = TableRef.temporary(f"s3redshift_check_{n}")
+        rule = target.rule
+        columnar = rule.format.type in ("parquet", "orc")
+        steps.append(
+            SqlStep(f"CREATE TEMP TABLE {shaped.sql} (LIKE {target.table.sql})", purpose="check")
+        )
+        command = CopyCommand(
+            table=shaped,
+            source=sample.uri,
+            format=rule.format,
+            compression=resolve_compression(rule.format, sample.key),
+            authorization=settings.authorization,
+            region=None if columnar else settings.region,
+            columns=rule.columns,
+            options=rule.options.model_copy(update={"no_load": True}),
+        )
+        steps.append(CopyStep(command, purpose="data", objects=(sample.uri,)))
+    plan = TransactionPlan(
+        target=probe, batch_id=f"check-{run_id}", mode="append", steps=tuple(steps)
     )
+    read = ", ".join([uri, *(sample.uri for _, sample in samples[:PROBED_SOURCES])])
     name = "COPY role"
     try:
         loader.s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY)
         try:
-            loader.transport.run(plan)
+            loader.transport.run(plan, time_budget=deadline.remaining())
         finally:
             loader.s3.delete_object(Bucket=bucket, Key=key)
+    except DataRejectedError as exc:
+        return _failed(
+            name,
+            f"the role read the objects, but COPY rejected one: {exc.message}",
+            "check the rule's [tables.format] and [tables.options] against the file",
+        )
     except S3RedshiftError as exc:
+        buckets = sorted({bucket, *(sample.bucket for _, sample in samples)})
         return _failed(
             name,
             exc.message,
             "check [copy] iam_role: Redshift must be able to assume it, and it must allow "
-            f"s3:GetObject on arn:aws:s3:::{bucket}/*",
+            "s3:GetObject on "
+            + ", ".join(f"arn:aws:s3:::{b}/*" for b in buckets)
+            + " (and kms:Decrypt on their keys, if encrypted with KMS)",
         )
-    except Exception as exc:
-        return _failed(name, f"the probe failed ({type(exc).__name__})", "run with --debug")
-    return _ok(name, f"COPY ... NOLOAD read {uri} with the role")
+    except Exception as exc:  # named by class only: a driver's text may hold anything
+        return _failed(
+            name,
+            f"the probe failed unexpectedly ({type(exc).__name__})",
+            "run `s3redshift plan` on an event for one of these objects and its COPY by hand, "
+            "to see the database's own message",
+        )
+    return _ok(name, f"COPY ... NOLOAD read {read} with the role")

@@ -23,7 +23,12 @@ from urllib.parse import urlsplit
 from s3redshift import __version__
 from s3redshift.config import LoaderConfig
 from s3redshift.deadline import DEFAULT_CLI_TIMEOUT_S
-from s3redshift.errors import ConfigError, InvalidEventError, S3RedshiftError
+from s3redshift.errors import (
+    ConfigError,
+    InvalidEventError,
+    S3RedshiftError,
+    mask_secrets,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -56,6 +61,8 @@ seed's DB_* variables; `s3redshift config-schema` prints every key.
 DEFAULT_LEDGER_LIMIT = 50
 MAX_FAILURE_LINES = 20
 """Failed objects `load` names one by one on stderr; the rest are counted."""
+CHECK_TIMEOUT_S = 300.0
+"""`check`'s deadline by default: a queued COPY probe must not hold a terminal for an hour."""
 LOCAL_TIME_BUDGET_MS = 900_000
 """What `invoke` tells the handler it has left: Lambda's 15-minute maximum."""
 
@@ -264,6 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--json", action="store_true", help="print the checks on stdout as one JSON document"
     )
+    _timeout_option(check, CHECK_TIMEOUT_S, "every database statement of the checks ends by it")
 
     command(
         "demo",
@@ -464,8 +472,10 @@ class ProgressPrinter:
         interval: float = 5.0,
         tty: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
+        heartbeat: bool = True,
     ) -> None:
         self._stream = stream
+        self._heartbeat_on = heartbeat
         self._tty = stream.isatty() if tty is None else tty
         self._interval = interval
         self._clock = clock
@@ -512,7 +522,7 @@ class ProgressPrinter:
             self._show(self.line(p), final=p.finished, due=due or p.finished)
         if p.finished:
             self._ticker.stop()
-        else:
+        elif self._heartbeat_on:
             self._ticker.start()
 
     def _heartbeat(self) -> None:
@@ -640,7 +650,8 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.loader import Loader
 
     config = _configuration(args)
-    printer = ProgressPrinter(sys.stderr)
+    # A dry run loads no batch: there is nothing to beat for while it reads the ledger.
+    printer = ProgressPrinter(sys.stderr, heartbeat=not args.dry_run)
     with Loader(config) as loader:
         try:
             summary = backfill(
@@ -664,15 +675,21 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
         )
         _write_summary(summary, args.json, out)
         return EXIT_FAILED if stopped.retryable else EXIT_USAGE
-    nothing = _nothing_to_load(summary, config)
+    if summary.listed == 0:
+        # Often a typo, sometimes a quiet day: said, without failing a scheduled run.
+        sys.stderr.write(
+            f"s3redshift: warning: nothing under {summary.prefix_uri} (0 objects listed): "
+            "check the prefix's spelling; S3 prefixes are case-sensitive\n"
+        )
+    nothing = _no_rule_maps(summary, config)
     if nothing is not None:
         sys.stderr.write(f"s3redshift: error: {nothing}\n")
         _write_summary(summary, args.json, out)
-        return EXIT_FAILED
+        return EXIT_USAGE
     _warn_unmapped(summary)
-    shown = 0
+    lines = named = 0
     for group in _same_reason(summary.failures):
-        if shown >= MAX_FAILURE_LINES:
+        if lines >= MAX_FAILURE_LINES:
             break
         if len(group) >= SHARED_REASON and not args.debug:
             # One cause, many objects (the time ran out, say): said once.
@@ -682,17 +699,18 @@ def _load(args: argparse.Namespace, out: TextIO) -> int:
                 f"s3redshift: failed: {len(group)} object(s){where}, {first.s3_object.uri} "
                 f"first: {first.explanation}\n"
             )
-            shown += len(group)
+            lines += 1
             continue
-        for result in group:
+        for result in group[: MAX_FAILURE_LINES - lines]:
             sys.stderr.write(f"s3redshift: {_failure_line(result)}\n")
             if args.debug and result.error is not None:
                 _debug_failure(result)
-            shown += 1
-    hidden = len(summary.failures) - shown
+            lines += 1
+            named += 1
+    hidden = len(summary.failures) - named
     if hidden > 0:
         sys.stderr.write(
-            f"s3redshift: ... and {hidden} more failed object(s); "
+            f"s3redshift: ... {hidden} failed object(s) not named one by one; "
             f"`s3redshift ledger --failed {args.prefix}` lists every object not loaded\n"
         )
     _write_summary(summary, args.json, out)
@@ -723,25 +741,20 @@ def _unmapped(summary: BackfillSummary) -> list[ObjectResult]:
     return [r for r in summary.skipped if r.outcome == "unmapped"]
 
 
-def _nothing_to_load(summary: BackfillSummary, config: LoaderConfig) -> str | None:
-    """Why a run that found nothing to do is probably a mistake, or None when it is not.
+def _no_rule_maps(summary: BackfillSummary, config: LoaderConfig) -> str | None:
+    """Why a run none of whose keys any rule maps is a configuration problem, else None.
 
-    A prefix with no object at all is most often a typo (S3 prefixes are
-    case-sensitive); one whose every key no rule maps, a pattern that does not
-    match the layout. Either would otherwise read as success: ``loaded 0``.
+    Every listed key unmapped (ignored files and ``--since`` aside) means the
+    patterns do not match the layout; it would otherwise read as success,
+    ``loaded 0``.
     """
-    if summary.listed == 0:
-        return (
-            f"nothing under {summary.prefix_uri} (0 objects listed): check the prefix's "
-            "spelling; S3 prefixes are case-sensitive"
-        )
     unmapped = _unmapped(summary)
     if summary.pending or summary.counts["failed"] or not unmapped:
         return None
     if len(unmapped) + summary.counts["ignored"] + summary.before_since < summary.listed:
         return None
     examples = "; ".join(f"{r.s3_object.key} ({r.reason})" for r in unmapped[:UNMAPPED_KEYS])
-    patterns = ", ".join(repr(rule.pattern) for rule in config.tables) or "the seed's '{table}/**'"
+    patterns = ", ".join(repr(rule.pattern) for rule in config.tables)
     return (
         f"no rule maps any of the {len(unmapped)} key(s) under {summary.prefix_uri}, e.g. "
         f"{examples}: check the [[tables]] patterns ({patterns}) against these keys"
@@ -767,8 +780,8 @@ def _debug_failure(result: ObjectResult) -> None:
     sys.stderr.write(f"s3redshift: debug: {error.kind} ({kind}) for {result.s3_object.uri}\n")
     cause = error.__cause__ or error.__context__
     if cause is not None:
-        for line in traceback.format_exception(cause):
-            sys.stderr.write(line)
+        # A driver's or botocore's own text may quote a connection string.
+        sys.stderr.write(mask_secrets("".join(traceback.format_exception(cause))))
 
 
 def _write_summary(summary: BackfillSummary, as_json: bool, out: TextIO) -> None:
@@ -931,7 +944,13 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     if not args.json:
         out.write(f"{MARKS['ok']} configuration{source}: valid, {len(config.tables)} rule(s)\n")
     with Loader(config) as loader:
-        checks = run_checks(loader, args.sources, where=_target_where(config), on_check=show)
+        checks = run_checks(
+            loader,
+            args.sources,
+            where=_target_where(config),
+            on_check=show,
+            time_budget=args.timeout,
+        )
     failed = [c for c in checks if c.status == "failed"]
     if args.json:
         document = {"ok": not failed, "checks": [c.to_dict() for c in checks]}
@@ -979,7 +998,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return 130
     except Exception as exc:
         if args.debug:
-            traceback.print_exception(exc)
+            sys.stderr.write(mask_secrets("".join(traceback.format_exception(exc))))
         # Named by class only: the text of a driver's or library's own error
         # may quote a connection string; --debug shows it all.
         sys.stderr.write(
@@ -993,7 +1012,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
 def _fail(exc: BaseException, debug: bool, code: int) -> int:
     if debug:
-        traceback.print_exception(exc)
+        sys.stderr.write(mask_secrets("".join(traceback.format_exception(exc))))
     first = str(exc).splitlines()
     sys.stderr.write(f"s3redshift: error: {first[0] if first else type(exc).__name__}\n")
     for line in first[1:]:

@@ -308,6 +308,19 @@ _SECRET_LITERAL = re.compile(
 )
 
 
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the secrets it may quote masked, lines and length kept (for tracebacks).
+
+    The quoted values after a secret keyword (as :func:`scrub_database_text`
+    masks them) and the password of a URL's user info (a connection string).
+    """
+    masked = _SECRET_LITERAL.sub(lambda m: f"{m.group(1)}{m.group(2)}'***'", text)
+    return _URL_PASSWORD.sub(r"\1***@", masked)
+
+
 def scrub_database_text(text: str) -> str:
     """A database's or an AWS API's error text, fit for messages, reports and logs.
 

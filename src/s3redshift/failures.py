@@ -32,13 +32,16 @@ __all__ = [
     "FAILURES_TABLE",
     "FAILURE_COLUMNS",
     "REASON_BYTES",
+    "WRITE_BYTES",
     "Failure",
+    "by_bucket",
     "create_failures_sql",
     "delete_failures_sql",
     "failures_table_for",
     "insert_failures_sql",
     "latest_failures",
     "select_failures_sql",
+    "write_chunks",
 ]
 
 FAILURES_TABLE = "load_failures"
@@ -46,6 +49,12 @@ FAILURES_TABLE = "load_failures"
 
 REASON_BYTES = 1000
 """Longest reason kept, in UTF-8 bytes (the column's width: Redshift counts bytes)."""
+
+WRITE_BYTES = 80_000
+"""Bytes of SQL per failures statement at most: under the Data API's 100 KB, with room to spare."""
+
+_ROW_BYTES = 300
+"""What a row's SQL costs besides its texts' literals (time, flags, separators), rounded up."""
 
 FAILURE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bucket", "VARCHAR(63) NOT NULL"),
@@ -124,13 +133,59 @@ def insert_failures_sql(table: TableRef, failures: Sequence[Failure]) -> str:
     return f"INSERT INTO {table.sql} ({names}) VALUES {', '.join(rows)}"
 
 
-def delete_failures_sql(table: TableRef, target: str, keys: Iterable[str]) -> str:
-    """Delete the rows of ``keys`` for ``target`` (before a new record, or once loaded)."""
+def delete_failures_sql(
+    table: TableRef, target: str, bucket: str, keys: Iterable[str], *, before: str | None = None
+) -> str:
+    """Delete the rows of ``keys`` in ``bucket`` for ``target`` (loaded, or older than ``before``).
+
+    With ``before`` (a recorded time) only rows older than it go: the ones a
+    new record has just replaced, so a record is written before its
+    predecessor is removed and a failed write never leaves an object with
+    no reason at all.
+    """
     listed = ", ".join(dict.fromkeys(portable_literal(k) for k in keys))
-    return (
+    sql = (
         f"DELETE FROM {table.sql} WHERE {_TARGET} = {portable_literal(target)} "
+        f"AND {quote_identifier('bucket')} = {portable_literal(bucket)} "
         f"AND {_KEY} IN ({listed or 'NULL'})"
     )
+    if before is not None:
+        moment = f"CAST({portable_literal(before)} AS TIMESTAMP)"
+        sql += f" AND {quote_identifier('failed_at')} < {moment}"
+    return sql
+
+
+def by_bucket(objects: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """``(bucket, key)`` pairs as keys per bucket: one deleting statement names one bucket."""
+    grouped: dict[str, list[str]] = {}
+    for bucket, key in objects:
+        grouped.setdefault(bucket, []).append(key)
+    return grouped
+
+
+def _literal_bytes(text: str) -> int:
+    return len(portable_literal(text).encode("utf-8", errors="replace"))
+
+
+def write_chunks(failures: Sequence[Failure]) -> list[list[Failure]]:
+    """``failures`` in pieces whose INSERT (and DELETE) stays under :data:`WRITE_BYTES`.
+
+    A row costs its key twice over at most (its literal in the INSERT and in
+    the DELETE's list) and its reason; a batch of 500 failures with long keys
+    is several statements, each one a Data API request under its 100 KB limit.
+    """
+    chunks: list[list[Failure]] = [[]]
+    size = 0
+    for f in failures:
+        texts = (f.bucket, f.key, f.identity, f.table)
+        cost = sum(_literal_bytes(t) for t in texts) + _literal_bytes(f.key) + _ROW_BYTES
+        cost += _literal_bytes(_clipped(_printable(f.reason)))
+        if chunks[-1] and size + cost > WRITE_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(f)
+        size += cost
+    return [c for c in chunks if c]
 
 
 def select_failures_sql(table: TableRef, keys: Iterable[str]) -> str:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Literal
 
 from s3redshift.classify import classify
 from s3redshift.config import LoaderConfig
+from s3redshift.deadline import Deadline
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
@@ -53,10 +54,12 @@ from s3redshift.errors import (
 from s3redshift.events import S3Object
 from s3redshift.failures import (
     Failure,
+    by_bucket,
     create_failures_sql,
     delete_failures_sql,
     failures_table_for,
     insert_failures_sql,
+    write_chunks,
 )
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
@@ -104,6 +107,18 @@ HEAD_CONCURRENCY = 16
 _REPEATED = "repeated in this batch"
 
 _UNRECORDABLE = (ConnectionLostError, CredentialsError, TimeBudgetExceededError)
+
+FAILURE_WRITE_S = 10.0
+"""Longest a failures write may take: it must not spend the time other targets need."""
+
+_FORGET_CHUNK = 40
+"""Objects per deleting statement (each key up to 1 KB: well under the Data API's 100 KB)."""
+
+
+def _failure_write_budget(time_budget: float | None) -> float:
+    return FAILURE_WRITE_S if time_budget is None else min(time_budget, FAILURE_WRITE_S)
+
+
 """Failures after which the failures table cannot be written: the database, or the time, is gone."""
 
 
@@ -148,7 +163,7 @@ class Loader:
         self._columns: dict[TableRef, tuple[str, ...]] = {}
         # Keys this loader recorded in the failures table, per target: a later
         # commit of one of them deletes its row (a load that never failed pays nothing).
-        self._recorded_failures: dict[TableRef, set[str]] = {}
+        self._recorded_failures: dict[TableRef, set[tuple[str, str]]] = {}
         self._failures_ready = False  # the failures table created (or found) by this loader
 
     # --- collaborators, created lazily -------------------------------------
@@ -418,8 +433,9 @@ class Loader:
         """Write why each of ``failed`` did not load; a write that fails changes nothing.
 
         After the load's transaction, never inside it: that transaction rolled
-        back, and exactly-once rests on the ledger alone. One statement
-        replaces the objects' earlier rows, one adds the new ones.
+        back, and exactly-once rests on the ledger alone. Each piece of rows
+        (under the Data API's statement size) is inserted, then the rows it
+        replaces are deleted; all of it within :data:`FAILURE_WRITE_S`.
         """
         schema = self.config.ledger.schema_name if self.config.ledger.enabled else None
         if schema is None or (time_budget is not None and time_budget <= 0):
@@ -439,20 +455,32 @@ class Loader:
             )
             for r in failed
         ]
-        keys = [f.key for f in rows]
+        deadline = Deadline.after(_failure_write_budget(time_budget), clock=self._clock)
         try:
             if not self._failures_ready:
-                self.transport.execute(create_failures_sql(failures_table), time_budget=time_budget)
+                self.transport.execute(
+                    create_failures_sql(failures_table), time_budget=deadline.remaining()
+                )
                 self._failures_ready = True
-            self.transport.execute(
-                delete_failures_sql(failures_table, str(table), keys), time_budget=time_budget
-            )
-            self.transport.execute(
-                insert_failures_sql(failures_table, rows), time_budget=time_budget
-            )
+            for chunk in write_chunks(rows):
+                if deadline.expired():
+                    return
+                # The new rows first, then the ones they replace: a write that
+                # fails half-way leaves the older reason, never none.
+                self.transport.execute(
+                    insert_failures_sql(failures_table, chunk), time_budget=deadline.remaining()
+                )
+                replaced = [(f.bucket, f.key) for f in chunk]
+                for bucket, keys in by_bucket(replaced).items():
+                    self.transport.execute(
+                        delete_failures_sql(
+                            failures_table, str(table), bucket, keys, before=failed_at
+                        ),
+                        time_budget=deadline.remaining(),
+                    )
+                self._recorded_failures.setdefault(table, set()).update(replaced)
         except (S3RedshiftError, ValueError):
             return  # best effort: the load's own outcome stands as reported
-        self._recorded_failures.setdefault(table, set()).update(keys)
 
     def _forget_failures(
         self, table: TableRef, loaded: Sequence[_Member], time_budget: float | None
@@ -462,17 +490,25 @@ class Loader:
         schema = self.config.ledger.schema_name if self.config.ledger.enabled else None
         if not recorded or schema is None:
             return
-        keys = [m.s3_object.key for m in loaded if m.s3_object.key in recorded]
-        if not keys:
+        done = [
+            (m.s3_object.bucket, m.s3_object.key)
+            for m in loaded
+            if (m.s3_object.bucket, m.s3_object.key) in recorded
+        ]
+        if not done:
             return
+        deadline = Deadline.after(_failure_write_budget(time_budget), clock=self._clock)
         try:
-            self.transport.execute(
-                delete_failures_sql(failures_table_for(schema), str(table), keys),
-                time_budget=time_budget,
-            )
+            for bucket, keys in by_bucket(done).items():
+                for start in range(0, len(keys), _FORGET_CHUNK):
+                    chunk = keys[start : start + _FORGET_CHUNK]
+                    self.transport.execute(
+                        delete_failures_sql(failures_table_for(schema), str(table), bucket, chunk),
+                        time_budget=deadline.remaining(),
+                    )
+                    recorded.difference_update((bucket, key) for key in chunk)
         except (S3RedshiftError, ValueError):
             return  # a stale row is never shown: readers list what the ledger lacks
-        recorded.difference_update(keys)
 
     # --- steps ----------------------------------------------------------------
 
