@@ -158,3 +158,51 @@ def test_ledger_failed_counts_the_keys_listed_while_it_runs(
         counts.append(int(match.group(1)))
     assert counts == sorted(counts)
     assert counts[-1] <= 60
+
+
+def test_the_cli_beats_every_5_s_while_a_batch_is_held(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    holder: Any,
+    tmp_path: Any,
+) -> None:
+    """`s3redshift load` as a subprocess, its only batch held inside its COPY for over 5 s."""
+    import os
+    import subprocess
+    import sys
+
+    from s3redshift.config import SEED_ENV
+
+    query(pg, "CREATE TABLE kpis (id INT)")
+    put(s3, bucket, "kpis/0.csv", "id\n0\n")
+    hold_copies_into(pg, "kpis")
+    config = tmp_path / "s3redshift.toml"
+    config.write_text(
+        f'[target]\nkind = "postgres"\ndsn = "{embedded_env.database_dsn(pg_database)}"\n'
+        '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
+        '[tables.format]\ntype = "csv"\nignore_header = 1\n'
+    )
+    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+    argv = [sys.executable, "-m", "s3redshift", "load", f"s3://{bucket}/", "--config", str(config)]
+    run = subprocess.Popen(
+        argv,
+        env=base | embedded_env.aws_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_backends(pg, "advisory")  # the batch is inside its COPY
+        time.sleep(6)  # past one heartbeat interval
+    finally:
+        holder.cursor().execute(f"SELECT pg_advisory_unlock({HOLD})")
+        stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 0, stderr
+    beats = [line for line in stderr.splitlines() if "; batch 1/1 for " in line]
+    assert beats, stderr
+    assert beats[0].startswith(f"[{'-' * 30}] 0/1 objects, 0/5 B; batch 1/1 for ")
+    assert beats[0].endswith("no estimate before the first batch ends")
+    assert "loaded 1," in stdout
