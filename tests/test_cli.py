@@ -115,6 +115,21 @@ def test_unknown_config_key_exits_2_naming_it(tmp_path: Path) -> None:
     assert "copy.iam_rol: unknown key" in result.stderr
 
 
+def test_plan_with_a_malformed_dsn_exits_2_before_anything_is_planned(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[target]\nkind = "postgres"\ndsn = "postgresql://loader:{SENTINEL}@db:port/dev"\n'
+    )
+    result = run("plan", "--config", str(cfg), str(one_record_event(tmp_path)))
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("s3redshift: error: invalid configuration in ")
+    assert "target.dsn" in line
+    assert "port" in line
+    assert SENTINEL not in result.stdout + result.stderr
+    assert result.stdout == ""
+
+
 def test_missing_configuration_exits_2(tmp_path: Path) -> None:
     result = run("plan", str(one_record_event(tmp_path)))
     assert result.returncode == 2
