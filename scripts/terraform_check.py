@@ -555,9 +555,17 @@ def check_complete(
     alarms = cloudwatch.describe_alarms(AlarmNamePrefix="s3redshift-e2e")["MetricAlarms"]
     topic = outputs["alarm_topic_arn"]
     report.expect(
-        len(alarms) == 3 and all(a["AlarmActions"] == [topic] for a in alarms),
-        "3 alarms notify the alarm topic",
+        len(alarms) == 4 and all(a["AlarmActions"] == [topic] for a in alarms),
+        "4 alarms notify the alarm topic",
         [(a["AlarmName"], a["AlarmActions"]) for a in alarms],
+    )
+    failed = [a for a in alarms if a["AlarmName"] == "s3redshift-e2e-objects-failed"]
+    report.expect(
+        len(failed) == 1
+        and (failed[0]["Namespace"], failed[0]["MetricName"]) == ("s3redshift", "ObjectsFailed")
+        and [d["Name"] for d in failed[0]["Dimensions"]] == ["FunctionName"],
+        "the objects-failed alarm watches the function's own ObjectsFailed metric",
+        failed,
     )
     topic_key = sns.get_topic_attributes(TopicArn=topic)["Attributes"].get("KmsMasterKeyId")
     report.expect(topic_key == outputs["alarm_key_arn"], "the topic uses its own key", topic_key)
