@@ -16,6 +16,10 @@ invocation. ``warm_loader.cache_info()`` counts builds (``misses``) and reuses
 cached and never fails the import: the import keeps its error in
 ``init_error``, and each invocation builds again (raising that build's error)
 until one succeeds.
+
+The configuration's warnings are logged once, at INIT. Each invocation reads
+``S3REDSHIFT_METRICS_NAMESPACE`` for its metrics lines (unset: ``s3redshift``;
+empty: none).
 """
 
 from __future__ import annotations

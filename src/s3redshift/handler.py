@@ -64,7 +64,9 @@ Logs
     ``skipped_record`` line per record deliberately skipped (test event,
     removal, folder marker), one ``sweep_prefix_failed`` line per sweep
     prefix that could not be listed, and exactly one ``summary`` line, also
-    when it raises::
+    when it raises, followed by ``metrics`` lines in CloudWatch's embedded
+    metric format (one for the invocation, one per target table; see
+    :meth:`~s3redshift.invocation_log.Invocation.metrics`)::
 
         {"level": "INFO", "time": "2026-11-28T12:00:00.123Z",
          "logger": "s3redshift.handler", "message": "object",

@@ -107,6 +107,7 @@ HEAD_CONCURRENCY = 16
 _REPEATED = "repeated in this batch"
 
 _UNRECORDABLE = (ConnectionLostError, CredentialsError, TimeBudgetExceededError)
+"""Failures after which the failures table cannot be written: the database, or the time, is gone."""
 
 FAILURE_WRITE_S = 10.0
 """Longest a failures write may take: it must not spend the time other targets need."""
@@ -117,9 +118,6 @@ _FORGET_CHUNK = 40
 
 def _failure_write_budget(time_budget: float | None) -> float:
     return FAILURE_WRITE_S if time_budget is None else min(time_budget, FAILURE_WRITE_S)
-
-
-"""Failures after which the failures table cannot be written: the database, or the time, is gone."""
 
 
 @dataclass
