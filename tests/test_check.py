@@ -42,6 +42,23 @@ def line_of(stdout: str, name: str) -> str:
     return line
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without the seed's variables or a configuration."""
+    return {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+
+
+def s3redshift(config: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m s3redshift ARGS --config CONFIG`` in ``env``, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "s3redshift", *args, "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_a_sound_setup_passes_every_check(cli: Run, s3: S3Client, bucket: str) -> None:
     put(s3, bucket, "kpis/2026/a.csv", "id,name\n1,a\n")
     result = cli("check", f"s3://{bucket}/kpis/")
@@ -128,16 +145,9 @@ def test_a_replace_rule_needs_delete_too_and_check_names_the_grant(
         '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\nmode = "replace"\n'
         '[tables.format]\ntype = "csv"\nignore_header = 1\n'
     )
-    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
-    argv = [sys.executable, "-m", "s3redshift", "check", f"s3://{bucket}/", "--config", str(config)]
     try:
-        result = subprocess.run(
-            argv,
-            env=base | embedded_env.aws_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        result = s3redshift(
+            config, "check", f"s3://{bucket}/", env=clean_env() | embedded_env.aws_env
         )
     finally:
         cursor.execute(f"DROP OWNED BY {role}")
@@ -191,15 +201,7 @@ def test_with_the_database_stopped_only_its_check_fails_and_the_rest_are_skipped
         '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
         '[tables.format]\ntype = "csv"\nignore_header = 1\n'
     )
-    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
-    result = subprocess.run(
-        [sys.executable, "-m", "s3redshift", "check", f"s3://{bucket}/", "--config", str(config)],
-        env=base | embedded_env.aws_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = s3redshift(config, "check", f"s3://{bucket}/", env=clean_env() | embedded_env.aws_env)
     assert SENTINEL not in result.stdout + result.stderr
     assert result.returncode == 1
     found = marks(result.stdout)
@@ -215,11 +217,7 @@ def test_with_the_database_stopped_only_its_check_fails_and_the_rest_are_skipped
 
 def no_aws_credentials_env() -> dict[str, str]:
     """An environment in which boto3 finds no AWS credentials at all."""
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG" and not k.startswith("AWS_")
-    }
+    base = {k: v for k, v in clean_env().items() if not k.startswith("AWS_")}
     return base | {
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
@@ -232,24 +230,14 @@ def test_without_aws_credentials_load_exits_2_and_check_names_the_fix(tmp_path: 
     config = tmp_path / "offline.toml"
     config.write_text('[target]\nkind = "postgres"\ndsn = "postgresql://u@127.0.0.1:9/none"\n')
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "s3redshift", *args, "--config", str(config)],
-            env=no_aws_credentials_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    load = run("load", "s3://some-bucket/kpis/")
+    load = s3redshift(config, "load", "s3://some-bucket/kpis/", env=no_aws_credentials_env())
     # Nothing was tried: a set-up problem (2), said once, with the fix.
     assert load.returncode == 2, load.stderr
     [line] = load.stderr.splitlines()
     assert line.startswith("s3redshift: error: no AWS credentials found for S3 ")
     assert "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in line
 
-    check = run("check", "s3://some-bucket/kpis/")
+    check = s3redshift(config, "check", "s3://some-bucket/kpis/", env=no_aws_credentials_env())
     assert check.returncode == 1
     listing = line_of(check.stdout, "list s3://some-bucket/kpis/")
     assert listing.startswith("\N{HEAVY BALLOT X}")
@@ -328,17 +316,24 @@ def test_a_denied_manifest_prefix_fails_its_check_naming_the_permission(
     policy = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketVersioning"],  # what `load` lists with
+                "Resource": f"arn:aws:s3:::{bucket}",
+            },
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
         ],
     }
     iam.put_user_policy(UserName=user, PolicyName="sources", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    env = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
-    env |= {k: v for k, v in embedded_env.aws_env.items() if k != "AWS_SESSION_TOKEN"} | {
-        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
-    }
+    env = (
+        clean_env()
+        | {k: v for k, v in embedded_env.aws_env.items() if k != "AWS_SESSION_TOKEN"}
+        | {
+            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+        }
+    )
 
     def enforce(count: str) -> str:
         # moto's own switch: how many more requests go unchecked (0: none).
@@ -351,18 +346,9 @@ def test_a_denied_manifest_prefix_fails_its_check_naming_the_permission(
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
             return str(json.loads(answer.read())["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"])
 
-    argv = [sys.executable, "-m", "s3redshift", "check", f"s3://{bucket}/kpis/"]
-    argv += ["--config", str(config_file)]
     previous = enforce("0")  # from now on, every request is checked against IAM
     try:
-        result = subprocess.run(
-            argv,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = s3redshift(config_file, "check", f"s3://{bucket}/kpis/", env=env)
     finally:
         enforce(previous)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -20,9 +20,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Literal
 
-from s3redshift.backfill import parse_s3_uri
+from s3redshift.backfill import list_prefix, parse_s3_uri
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
 from s3redshift.errors import DataRejectedError, S3RedshiftError, TargetMissingError
@@ -96,7 +97,6 @@ def _skipped(name: str, why: str) -> Check:
 class _Source:
     uri: str
     bucket: str
-    prefix: str
     objects: list[S3Object]
 
 
@@ -267,7 +267,7 @@ NO_AWS_CREDENTIALS = (
 """The fix for a request that found no AWS credentials to sign it with."""
 
 
-def _s3_problem(exc: Exception) -> str:
+def _s3_problem(exc: BaseException) -> str:
     """The S3 error code, or what kept the request from being sent (never an error's text)."""
     from botocore.exceptions import NoCredentialsError
 
@@ -288,29 +288,23 @@ def _s3_fix(code: str, bucket: str, permission: str) -> str:
     return "check the bucket, the Region and the network"
 
 
+LISTING_PERMISSIONS = (
+    "s3:GetBucketVersioning and s3:ListBucket (s3:ListBucketVersions on a versioned bucket)"
+)
+"""What listing a prefix the way ``s3redshift load`` lists it takes."""
+
+
 def _list_source(loader: Loader, uri: str) -> tuple[Check, _Source | None]:
+    """One page of the prefix, listed as ``s3redshift load`` lists it (versioning included)."""
     bucket, prefix = parse_s3_uri(uri)
     name = f"list {uri}"
     try:
-        page = loader.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=SAMPLE_KEYS)
-    except Exception as exc:
-        code = _s3_problem(exc)
+        objects = list(islice(list_prefix(loader.s3, bucket, prefix), SAMPLE_KEYS))
+    except S3RedshiftError as exc:
+        code = _s3_problem(exc.__cause__ or exc)
         return _failed(
-            name,
-            f"ListObjectsV2 failed ({code})",
-            _s3_fix(code, bucket, "s3:ListBucket"),
+            name, f"listing failed ({code})", _s3_fix(code, bucket, LISTING_PERMISSIONS)
         ), None
-    objects = [
-        S3Object(
-            bucket=bucket,
-            key=item["Key"],
-            size=item.get("Size", 0),
-            etag=item.get("ETag"),
-            event_time=item.get("LastModified"),
-        )
-        for item in page.get("Contents", [])
-    ]
-    more = " or more" if page.get("IsTruncated") else ""
     if not objects:
         return (
             _failed(
@@ -318,9 +312,10 @@ def _list_source(loader: Loader, uri: str) -> tuple[Check, _Source | None]:
                 "no object under this prefix",
                 "check the prefix's spelling (S3 prefixes are case-sensitive), or upload a file",
             ),
-            _Source(uri, bucket, prefix, objects),
+            _Source(uri, bucket, objects),
         )
-    return _ok(name, f"{len(objects)}{more} object(s)"), _Source(uri, bucket, prefix, objects)
+    more = " or more" if len(objects) == SAMPLE_KEYS else ""
+    return _ok(name, f"{len(objects)}{more} object(s)"), _Source(uri, bucket, objects)
 
 
 def _read_source(loader: Loader, source: _Source) -> Check:

@@ -798,12 +798,20 @@ def _write_summary(summary: BackfillSummary, as_json: bool, out: TextIO) -> None
 # --- ledger ---------------------------------------------------------------------
 
 
-def _columns(rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
-    """Align all columns but the last (an S3 URI may hold spaces)."""
+def _columns(
+    rows: Sequence[tuple[str, ...]], out: TextIO, notes: Sequence[str] | None = None
+) -> None:
+    """Align all columns but the last (an S3 URI may hold spaces).
+
+    ``notes[i]``, when given, is written on its own indented line after row
+    ``i + 1`` (the first row is the header).
+    """
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
+    for index, row in enumerate(rows):
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         out.write("  ".join([*cells, row[-1]]) + "\n")
+        if notes is not None and index > 0:
+            out.write(f"    {notes[index - 1]}\n")
 
 
 def _ledger(args: argparse.Namespace, out: TextIO) -> int:
@@ -898,27 +906,19 @@ def _write_missing(
         return
     if not shown:
         return
-    moments = [o.event_time.strftime("%Y-%m-%d %H:%M:%S") if o.event_time else "" for o, _ in shown]
-    widths = [max(len("last_modified"), *map(len, moments))]
-    widths.append(max(len("table"), *(len(t) for _, t in shown)))
-    widths.append(max(len("size"), *(len(str(o.size or 0)) for o, _ in shown)))
-    header = ("last_modified", "table", "size")
-    out.write("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  object\n")
-    for (o, t), moment in zip(shown, moments, strict=True):
-        cells = (moment, t, str(o.size or 0))
-        out.write("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
-        out.write(f"  {o.uri}\n")
+    rows = [("last_modified", "table", "size", "object")]
+    notes = []
+    for o, t in shown:
+        moment = o.event_time.strftime("%Y-%m-%d %H:%M:%S") if o.event_time else ""
+        rows.append((moment, t, str(o.size or 0), o.uri))
         failure = reasons.get((o.bucket, o.key, t))
-        if failure is not None:
-            out.write(
-                f"    last failure {_timestamp_text(failure.failed_at)}: {failure.error}: "
-                f"{failure.reason}\n"
-            )
-        else:
-            out.write(
-                "    no failure recorded (never tried, still loading, or the database "
-                "was unreachable)\n"
-            )
+        notes.append(
+            "no failure recorded (never tried, still loading, or the database was unreachable)"
+            if failure is None
+            else f"last failure {_timestamp_text(failure.failed_at)}: {failure.error}: "
+            f"{failure.reason}"
+        )
+    _columns(rows, out, notes)
 
 
 def _timestamp_text(value: str) -> str:

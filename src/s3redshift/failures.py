@@ -105,13 +105,13 @@ def _clipped(text: str) -> str:
     """``text`` cut to :data:`REASON_BYTES` bytes of UTF-8, at a character boundary."""
     data = text.encode("utf-8", errors="replace")
     if len(data) <= REASON_BYTES:
-        return text.encode("utf-8", errors="replace").decode("utf-8")
+        return data.decode("utf-8")
     return data[: REASON_BYTES - 3].decode("utf-8", errors="ignore") + "..."
 
 
 def _printable(text: str) -> str:
     """One line without control characters: a reason is shown on one terminal line."""
-    return "".join(c if c.isprintable() else " " for c in text).replace("\x00", " ")
+    return "".join(c if c.isprintable() else " " for c in text)
 
 
 def insert_failures_sql(table: TableRef, failures: Sequence[Failure]) -> str:

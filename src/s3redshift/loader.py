@@ -425,6 +425,12 @@ class Loader:
 
     # --- the failures table (best effort, outside every load) --------------------
 
+    @property
+    def _failures_table(self) -> TableRef | None:
+        """Beside the ledger tables; none when the ledger is disabled."""
+        ledger = self.config.ledger
+        return failures_table_for(ledger.schema_name) if ledger.enabled else None
+
     def _record_failures(
         self, table: TableRef, failed: Sequence[ObjectResult], time_budget: float | None
     ) -> None:
@@ -435,10 +441,9 @@ class Loader:
         (under the Data API's statement size) is inserted, then the rows it
         replaces are deleted; all of it within :data:`FAILURE_WRITE_S`.
         """
-        schema = self.config.ledger.schema_name if self.config.ledger.enabled else None
-        if schema is None or (time_budget is not None and time_budget <= 0):
+        failures_table = self._failures_table
+        if failures_table is None or (time_budget is not None and time_budget <= 0):
             return
-        failures_table = failures_table_for(schema)
         failed_at = ledger_timestamp(self._now())
         rows = [
             Failure(
@@ -485,8 +490,8 @@ class Loader:
     ) -> None:
         """Delete the failure rows of objects that have now loaded, where this loader wrote some."""
         recorded = self._recorded_failures.get(table)
-        schema = self.config.ledger.schema_name if self.config.ledger.enabled else None
-        if not recorded or schema is None:
+        failures_table = self._failures_table
+        if not recorded or failures_table is None:
             return
         done = [
             (m.s3_object.bucket, m.s3_object.key)
@@ -501,7 +506,7 @@ class Loader:
                 for start in range(0, len(keys), _FORGET_CHUNK):
                     chunk = keys[start : start + _FORGET_CHUNK]
                     self.transport.execute(
-                        delete_failures_sql(failures_table_for(schema), str(table), bucket, chunk),
+                        delete_failures_sql(failures_table, str(table), bucket, chunk),
                         time_budget=deadline.remaining(),
                     )
                     recorded.difference_update((bucket, key) for key in chunk)
