@@ -51,7 +51,7 @@ exit codes:
      or unmapped)
   1  some objects failed to load: named on stderr (`load`), or the handler raised
      LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
-     --failed` found mapped objects missing from the ledger
+     --failed` found mapped objects missing from the ledger; a `check` failed
   2  bad usage, configuration or event
 
 Configuration is read from --config FILE, else $S3REDSHIFT_CONFIG (JSON), else the
@@ -256,11 +256,12 @@ def _parser() -> argparse.ArgumentParser:
     check = command(
         "check",
         "check a configuration end to end before the first load (one line per check)",
-        "Check, one line each with its fix: AWS and database credentials, the database, the "
-        "ledger schema, each source prefix (list, read, which tables its keys map to), each "
-        "of those tables (exists, has the rule's columns, INSERT allowed), put and delete "
-        "under the manifest prefix, and on Redshift the COPY role (COPY ... NOLOAD of a probe "
-        "object). Exit 0 only if no check fails.",
+        "Check, one line each with its fix: the database credentials, the database, the "
+        "ledger schema, each source prefix (listed as load lists it, read, which tables its "
+        "keys map to), each of those tables (exists, has the rule's columns, the privileges "
+        "its mode needs), put and delete under the manifest prefix, and on Redshift the COPY "
+        "role (COPY ... NOLOAD of a probe and of one object per table). Exit 0 only if no "
+        "check fails.",
     )
     check.add_argument(
         "sources",
