@@ -10,7 +10,6 @@ repeated keys, version ids ``"null"``) and compares with the definition.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -96,15 +95,18 @@ def _batch_id_by_definition(table: TableRef, entries: list[ManifestEntry]) -> st
     return digest.hexdigest()[:BATCH_ID_LENGTH]
 
 
-def test_manifest_entry_of_is_the_constructed_entry() -> None:
-    made, built = ManifestEntry.of("b", "k", "i", 3), ManifestEntry("b", "k", "i", 3)
-    assert made == built
-    assert hash(made) == hash(built)
-    assert repr(made) == repr(built)
-    assert not made < built
-    assert made.uri == "s3://b/k"
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        made.key = "other"  # type: ignore[misc]
+def test_manifest_entry_is_a_frozen_ordered_value() -> None:
+    entry = ManifestEntry("b", "k", "i", 3)
+    assert entry == ManifestEntry("b", "k", "i", 3)
+    assert hash(entry) == hash(ManifestEntry("b", "k", "i", 3))
+    assert entry != ManifestEntry("b", "k", "i", 4)
+    assert repr(entry) == "ManifestEntry(bucket='b', key='k', identity='i', size=3)"
+    # Ordered field by field, as the batch id's definition sorts them.
+    assert ManifestEntry("a", "z", "z", 9) < entry < ManifestEntry("b", "k", "j", 0)
+    assert entry < ManifestEntry("b", "k", "i", 4)
+    assert entry.uri == "s3://b/k"
+    with pytest.raises(AttributeError):
+        entry.key = "other"  # type: ignore[misc]
 
 
 @settings(max_examples=200, deadline=None)

@@ -108,7 +108,7 @@ def _entries_in_load_order(objects: list[S3Object]) -> list[ManifestEntry]:
     if any(time is None for time, _ in keys) or len(set(keys)) < len(keys):
         return entries_from_events(sorted(objects, key=load_order))
     order = sorted(range(len(keys)), key=keys.__getitem__)
-    return [_entry(fields[i]) for i in order]
+    return list(map(_entry, map(fields.__getitem__, order)))
 
 
 def ledger_timestamp(now: datetime) -> str:
@@ -396,7 +396,7 @@ def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
 def _entry(fields: dict[str, Any]) -> ManifestEntry:
     """The manifest entry of the object whose ``__dict__`` is ``fields``."""
     identity = content_identity(fields["version_id"], fields["etag"]) or "unknown"
-    return ManifestEntry.of(fields["bucket"], fields["key"], identity, fields["size"] or 0)
+    return ManifestEntry(fields["bucket"], fields["key"], identity, fields["size"] or 0)
 
 
 def loader_mapper(config: LoaderConfig, mapper: TableMapper | None = None) -> TableMapper:
