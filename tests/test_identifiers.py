@@ -4,6 +4,7 @@ import pytest
 
 from s3redshift.errors import UnsafeIdentifierError
 from s3redshift.identifiers import (
+    _STANDARD_IDENTIFIER,
     TableRef,
     portable_literal,
     quote_identifier,
@@ -101,3 +102,23 @@ def test_table_ref_sql_and_parse() -> None:
 @pytest.mark.parametrize("name", ["zürich", "数据", "café_2", "naïve$"])
 def test_letters_digits_and_marks_of_any_script_are_names(name: str) -> None:
     assert validate_identifier(name) == name
+
+
+def _allowed(code_point: int, *, first: bool) -> bool:
+    """Redshift's standard identifier rule for one character, written as the ranges it allows."""
+    ascii_ok = chr(code_point).isascii() and (
+        chr(code_point).isalpha()
+        or code_point == ord("_")
+        or (not first and (chr(code_point).isdigit() or code_point == ord("$")))
+    )
+    return ascii_ok or (0xA0 <= code_point <= 0x2027) or (0x202A <= code_point <= 0x10FFFF)
+
+
+def test_the_identifier_classes_follow_the_rule_for_every_code_point() -> None:
+    wrong = [
+        (hex(c), where)
+        for c in range(0x110000)
+        for where, name in (("first", chr(c)), ("later", "a" + chr(c)))
+        if (_STANDARD_IDENTIFIER.fullmatch(name) is not None) != _allowed(c, first=where == "first")
+    ]
+    assert wrong == []
