@@ -614,6 +614,40 @@ def test_manifest_loads_exactly_its_entries_in_order(
     ]
 
 
+def _requests_during(s3: S3Client, run: Any) -> list[str]:
+    sent: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        sent.append(f"{request.method} {request.url.split('?')[0].rsplit('/', 1)[-1]}")
+
+    s3.meta.events.register("before-send.s3", record)
+    try:
+        run()
+    finally:
+        s3.meta.events.unregister("before-send.s3", record)
+    return sent
+
+
+def test_manifest_files_are_read_once_each(
+    pg: Any, s3: S3Client, bucket: str, seq_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a", "b", "c"):
+        put(s3, bucket, f"in/{name}.csv", f"1,{name}\n")
+    entries = [{"url": f"s3://{bucket}/in/{n}.csv", "mandatory": True} for n in "abc"]
+    key = manifest(s3, bucket, entries)
+    cmd = command(bucket, key, manifest=True)
+    # The existence check is the read: the manifest and each file, one GET each.
+    sent = _requests_during(s3, lambda: load(pg, s3, cmd))
+    assert sent == ["GET load.manifest", "GET a.csv", "GET b.csv", "GET c.csv"]
+    # Past the bytes it keeps, a file is checked with HEAD and read when loaded.
+    monkeypatch.setattr("s3redshift.local.copy_emulation._PREFETCH_BYTES", 4)
+    sent = _requests_during(s3, lambda: load(pg, s3, cmd))
+    assert sent == [
+        "GET load.manifest", "GET a.csv", "HEAD b.csv", "HEAD c.csv", "GET b.csv", "GET c.csv",
+    ]  # fmt: skip
+    assert rows(pg, "SELECT name FROM t ORDER BY seq") == [("a",), ("b",), ("c",)] * 2
+
+
 def test_manifest_missing_mandatory_entry_fails_before_loading(
     pg: Any, s3: S3Client, bucket: str, seq_table: str
 ) -> None:

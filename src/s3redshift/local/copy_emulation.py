@@ -211,6 +211,10 @@ class _Conversion:
     round_dec: bool
 
 
+_PREFETCH_BYTES = 64 * 1024 * 1024
+"""How many bytes of a manifest's files the existence check keeps for the COPY to read."""
+
+
 @dataclass(frozen=True)
 class _Source:
     uri: str
@@ -269,8 +273,9 @@ def run_copy_locally(cursor: Any, command: CopyCommand, s3_client: Any) -> int:
     columns = _target_columns(cursor, command)
     conversion = _conversion(command)
     loaded = 0
-    for source in _sources(command, s3_client):
-        text = _read_text(s3_client, command, source)
+    fetched: dict[str, bytes] = {}
+    for source in _sources(command, s3_client, fetched):
+        text = _read_text(s3_client, command, source, fetched.pop(source.uri, None))
         if text is None:  # an optional manifest entry vanished since it was checked
             continue
         records = _records(text, command, columns, conversion)
@@ -521,9 +526,10 @@ def _not_found(command: CopyCommand, uris: Iterable[str], message: str) -> DataR
     )
 
 
-def _sources(command: CopyCommand, s3_client: Any) -> list[_Source]:
+def _sources(command: CopyCommand, s3_client: Any, fetched: dict[str, bytes]) -> list[_Source]:
+    """The files the COPY reads, in order; ``fetched`` gets the bytes already read of some."""
     if command.manifest:
-        return _manifest_sources(command, s3_client)
+        return _manifest_sources(command, s3_client, fetched)
     return _prefix_sources(command, s3_client)
 
 
@@ -569,11 +575,17 @@ def _manifest_error(command: CopyCommand, problem: str) -> DataRejectedError:
     )
 
 
-def _manifest_sources(command: CopyCommand, s3_client: Any) -> list[_Source]:
+def _manifest_sources(
+    command: CopyCommand, s3_client: Any, fetched: dict[str, bytes]
+) -> list[_Source]:
     """The manifest's entries, in order, after checking that they exist.
 
     Existence is checked for all entries before any row is written, so a
-    missing mandatory file fails the COPY without touching the table.
+    missing mandatory file fails the COPY without touching the table. The
+    check is the read itself while the bytes read stay under
+    :data:`_PREFETCH_BYTES` (they go into ``fetched``, by URI), and a
+    ``HeadObject`` past it: one request per file where there were two, which
+    halved the S3 requests of a COPY of many small files.
     """
     bucket, _, key = command.source.removeprefix("s3://").partition("/")
     raw = _get_bytes(s3_client, command, command.source, bucket, key)
@@ -611,9 +623,18 @@ def _manifest_sources(command: CopyCommand, s3_client: Any) -> list[_Source]:
             )
         sources.append(_Source(url, parts[0], parts[1], mandatory))
     exists: dict[str, bool] = {}
+    held = 0
     for source in sources:
-        if source.uri not in exists:
+        if source.uri in exists:
+            continue
+        if held >= _PREFETCH_BYTES:
             exists[source.uri] = _object_exists(s3_client, command, source)
+            continue
+        data = _get_bytes(s3_client, command, source.uri, source.bucket, source.key)
+        exists[source.uri] = data is not None
+        if data is not None:
+            fetched[source.uri] = data
+            held += len(data)
     missing_mandatory = [s.uri for s in sources if s.mandatory and not exists[s.uri]]
     if missing_mandatory:
         raise _not_found(
@@ -689,9 +710,15 @@ def _rejection(command: CopyCommand, uri: str, rejected: _Rejected) -> DataRejec
     )
 
 
-def _read_text(s3_client: Any, command: CopyCommand, source: _Source) -> str | None:
-    """The decompressed, decoded text of one object; ``None`` if an optional one vanished."""
-    data = _get_bytes(s3_client, command, source.uri, source.bucket, source.key)
+def _read_text(
+    s3_client: Any, command: CopyCommand, source: _Source, data: bytes | None = None
+) -> str | None:
+    """The decompressed, decoded text of one object; ``None`` if an optional one vanished.
+
+    ``data`` is the object's bytes where they were read already.
+    """
+    if data is None:
+        data = _get_bytes(s3_client, command, source.uri, source.bucket, source.key)
     if data is None:
         if not source.mandatory:
             return None
