@@ -127,10 +127,17 @@ def s3_requests(s3: S3Client) -> Iterator[list[str]]:
 
 def timed_load(config: LoaderConfig, s3: S3Client, batches: list[list[S3Object]]) -> float:
     """Seconds to load the batches, one ``load`` each, with one warm loader."""
+    return sum(timed_loads(config, s3, batches))
+
+
+def timed_loads(config: LoaderConfig, s3: S3Client, batches: list[list[S3Object]]) -> list[float]:
+    """Seconds of each batch's ``load``, in order, with one loader for them all."""
+    seconds = []
     with Loader(config, s3_client=s3) as loader:
-        started = time.perf_counter()
         for batch in batches:
+            started = time.perf_counter()
             report = loader.load(batch)
+            seconds.append(time.perf_counter() - started)
             if report.counts["loaded"] != len(batch):
                 raise RuntimeError(f"benchmark load did not load everything: {report.counts}")
-        return time.perf_counter() - started
+    return seconds

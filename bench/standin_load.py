@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from typing import TYPE_CHECKING
 
 from bench.standin import (
     committed_transactions,
@@ -34,17 +33,12 @@ from bench.standin import (
     fresh_database,
     s3_requests,
     timed_load,
+    timed_loads,
     upload,
     writing_transactions,
 )
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
-    from s3redshift.config import LoaderConfig
-    from s3redshift.events import S3Object
 
 OBJECTS = 1000
 TABLES = 5
@@ -92,29 +86,14 @@ def measure(repeats: int = 2) -> dict[str, list[float]]:
                 if round_ >= runs:
                     continue
                 with fresh_database(env, TABLES) as db:
-                    first_seconds, seconds = timed_load_after(
-                        config_for(db.dsn), s3, first, batches[size]
+                    first_seconds, seconds = timed_loads(
+                        config_for(db.dsn), s3, [first, batches[size]]
                     )
                 add("first_load_ms", first_seconds * 1000)
                 add(f"per_object_ms_{size}", seconds * 1000 / size)
         medians = [statistics.median(figures[f"per_object_ms_{size}"]) for size in SIZES]
         add("per_object_largest_vs_smallest", max(medians) / min(medians))
     return figures
-
-
-def timed_load_after(
-    config: LoaderConfig, s3: S3Client, first: list[S3Object], batch: list[S3Object]
-) -> tuple[float, float]:
-    """Seconds of a first small load, then of ``batch``, with one loader."""
-    with Loader(config, s3_client=s3) as loader:
-        seconds = []
-        for objects in (first, batch):
-            started = time.perf_counter()
-            report = loader.load(objects)
-            seconds.append(time.perf_counter() - started)
-            if report.counts["loaded"] != len(objects):
-                raise RuntimeError(f"benchmark load did not load everything: {report.counts}")
-        return seconds[0], seconds[1]
 
 
 def run() -> None:
