@@ -1,20 +1,29 @@
 # Every target works on a fresh clone: the venv is created and the project
-# installed (with its dev extras) on first use, and again when pyproject.toml
-# changes.
+# installed (with its dev extras, at the versions constraints.txt pins) on
+# first use, and again when pyproject.toml or constraints.txt changes.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench reliability clean lambda-zip checkov terraform-validate terraform-e2e
+.PHONY: lock test-latest test lint typecheck pytest demo bench reliability clean lambda-zip checkov terraform-validate terraform-e2e
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 test: $(STAMP) lint typecheck checkov terraform-validate pytest terraform-e2e
+
+# constraints.txt anew from the newest versions pyproject.toml admits (then
+# run `make test` and commit it); `make test-latest` runs ruff, mypy and pytest
+# on the newest versions in a scratch venv and names what differs and broke.
+lock:
+	$(PYTHON) scripts/deps.py lock
+
+test-latest:
+	$(PYTHON) scripts/deps.py latest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src adapters tests bench scripts

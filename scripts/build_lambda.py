@@ -43,9 +43,9 @@ The zip holds, at its root:
     data): the other ~440 models are most of the zip and never loaded.
 
 Version specifiers come from ``pyproject.toml`` so that the artifact and the
-package metadata cannot drift apart. Pass ``--constraint FILE`` to pin every
-resolved version (pip's constraints format) for builds that must match across
-days, not only across runs.
+package metadata cannot drift apart; every resolved version is pinned by the
+project's ``constraints.txt`` (the versions the suite passes with), so builds
+match across days, not only across runs. ``--constraint FILE`` names another.
 """
 
 from __future__ import annotations
@@ -85,6 +85,7 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_DIR = ROOT / "src" / "s3redshift"
 ADAPTER = ROOT / "adapters" / "lambda_entry.py"
+CONSTRAINTS = ROOT / "constraints.txt"
 PYPROJECT = ROOT / "pyproject.toml"
 
 STAND_IN_PREFIX = "s3redshift/local/"
@@ -392,7 +393,7 @@ def build(
     python_version: str,
     out_dir: Path,
     *,
-    constraint: Path | None = None,
+    constraint: Path | None = CONSTRAINTS,
     adapter: Path = ADAPTER,
     target_python: Path | None = None,
 ) -> Artifact:
@@ -455,7 +456,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), default="x86_64")
     parser.add_argument("--python-version", default="3.12", help="e.g. 3.12 or 3.13")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "dist")
-    parser.add_argument("--constraint", type=Path, help="pip constraints file pinning versions")
+    parser.add_argument(
+        "--constraint",
+        type=Path,
+        default=CONSTRAINTS,
+        help="pip constraints file pinning versions (default: the project's constraints.txt)",
+    )
     parser.add_argument(
         "--target-python",
         type=Path,
