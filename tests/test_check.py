@@ -261,7 +261,10 @@ def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object
         if "has_" in sql:
             return [[{"booleanValue": True}]]
         if "information_schema.columns" in sql:
-            return [[{"stringValue": "id"}], [{"stringValue": "name"}]]
+            return [
+                [{"stringValue": "id"}, {"stringValue": "integer"}],
+                [{"stringValue": "name"}, {"stringValue": "character varying"}],
+            ]
         return []
 
     put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")

@@ -275,7 +275,16 @@ def one_expression_each(statements: list[str]) -> list[str]:
     return kinds
 
 
-def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
+LEDGER = '"s3redshift"."load_ledger_public_kpis_54cfea16"'
+
+
+def ledger_prelude(bucket: str, key: str, identity: str, *, ordered: bool = False) -> list[str]:
+    """What a cold loader asks before its first load; ``ordered`` (replace) adds the order."""
+    order_column = [
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 's3redshift' "
+        "AND table_name = 'load_ledger_public_kpis_54cfea16' AND column_name = 'object_order'",
+        COMMIT,
+    ]
     return [
         # The one-table ledger of earlier versions must not be there (README, Upgrading).
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 's3redshift' "
@@ -287,9 +296,10 @@ def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
         '("bucket" VARCHAR(63) NOT NULL, '
         '"object_key" VARCHAR(1024) NOT NULL, "object_identity" VARCHAR(1024) NOT NULL, '
         '"object_size" BIGINT NOT NULL, "target_table" VARCHAR(300) NOT NULL, '
-        '"batch_id" VARCHAR(64) NOT NULL, "loaded_at" TIMESTAMP NOT NULL) '
-        'SORTKEY ("object_key")',
+        '"batch_id" VARCHAR(64) NOT NULL, "loaded_at" TIMESTAMP NOT NULL, '
+        '"object_order" VARCHAR(64)) SORTKEY ("object_key")',
         COMMIT,
+        *(order_column if ordered else []),
         'SELECT "bucket", "object_key", "object_identity", OCTET_LENGTH("object_key") FROM '
         '"s3redshift"."load_ledger_public_kpis_54cfea16" '
         f"WHERE \"object_key\" IN ('{key}')",
@@ -311,7 +321,8 @@ def transaction_head(bucket: str, batch: str) -> list[str]:
     return [
         'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"',
         'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
-        'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT)',
+        'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT, '
+        '"object_order" VARCHAR(64))',
         f'COPY "s3redshift_batch" FROM \'s3://{bucket}/_s3redshift/manifests/public.kpis/'
         f"{batch}.objects.csv' IAM_ROLE default FORMAT AS CSV REGION AS 'eu-west-1' "
         "COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF",
@@ -331,12 +342,12 @@ def data_copy(table: str, bucket: str, batch: str) -> str:
     )
 
 
-def transaction_tail(batch: str) -> list[str]:
+def transaction_tail(batch: str, *, ordered: bool = False) -> list[str]:
+    order = ', "object_order"' if ordered else ""
     return [
-        'INSERT INTO "s3redshift"."load_ledger_public_kpis_54cfea16" ("bucket", "object_key", '
-        '"object_identity", '
-        '"object_size", "target_table", "batch_id", "loaded_at") SELECT "bucket", "object_key", '
-        '"object_identity", "object_size", \'public.kpis\', '
+        f'INSERT INTO {LEDGER} ("bucket", "object_key", "object_identity", "object_size"{order}, '
+        '"target_table", "batch_id", "loaded_at") SELECT "bucket", "object_key", '
+        f'"object_identity", "object_size"{order}, \'public.kpis\', '
         f"'{batch}', CAST('2026-11-28 12:00:00.000000' AS TIMESTAMP) FROM \"s3redshift_batch\"",
         'DROP TABLE "s3redshift_batch"',
         COMMIT,
@@ -345,14 +356,19 @@ def transaction_tail(batch: str) -> list[str]:
 
 UPSERT_STEPS = [
     'CREATE TEMP TABLE "s3redshift_latest" AS SELECT "id", "val", "ts" FROM (SELECT "id", '
-    '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC NULLS LAST) AS '
-    '"s3redshift_rank" FROM "s3redshift_stage") AS ranked WHERE "s3redshift_rank" = 1',
+    '"val", "ts", "s3redshift_source", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" '
+    'DESC NULLS LAST, "val" DESC NULLS LAST, "s3redshift_source") AS "s3redshift_rank" FROM '
+    '(SELECT "id", "val", "ts", 1 AS "s3redshift_source" FROM "s3redshift_stage" WHERE "id" '
+    'IS NOT NULL UNION ALL SELECT t."id", t."val", t."ts", 0 FROM "public"."kpis" AS t JOIN '
+    '(SELECT DISTINCT "id" FROM "s3redshift_stage") AS s ON t."id" = s."id") AS candidates) '
+    'AS ranked WHERE "s3redshift_rank" = 1 AND "s3redshift_source" = 1',
     'DELETE FROM "public"."kpis" USING "s3redshift_latest" '
     'WHERE "public"."kpis"."id" = "s3redshift_latest"."id"',
     'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
     'FROM "s3redshift_latest"',
+    'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
+    'FROM "s3redshift_stage" WHERE "id" IS NULL',
     'DROP TABLE "s3redshift_latest"',
-    'DELETE FROM "s3redshift_stage"',
     'DROP TABLE "s3redshift_stage"',
 ]
 
@@ -382,25 +398,37 @@ def test_golden_connector_transaction_per_mode(
 
     identity = hashlib.md5(body.encode()).hexdigest()  # noqa: S324 - S3's ETag
     batch = batch_id(KPIS, [ManifestEntry(bucket, key, identity, len(body))])
-    expected = ledger_prelude(bucket, key, identity)
-    if mode == "upsert":
+    expected = ledger_prelude(bucket, key, identity, ordered=mode == "replace")
+    if mode == "replace":  # the newest object the table holds, before a snapshot loads
         expected += [
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND table_name = 'kpis' ORDER BY ordinal_position",
+            f'SELECT "object_order", "object_key" FROM {LEDGER} WHERE "object_order" = '
+            f'(SELECT MAX("object_order") FROM {LEDGER})',
+            COMMIT,
+        ]
+    if mode == "upsert":  # the table's columns, read for every upsert transaction
+        expected += [
+            "SELECT column_name, data_type FROM information_schema.columns WHERE "
+            "table_schema = 'public' AND table_name = 'kpis' ORDER BY ordinal_position",
             COMMIT,
         ]
     expected += transaction_head(bucket, batch)
     if mode == "append":
         expected += [data_copy('"public"."kpis"', bucket, batch)]
     elif mode == "replace":
-        expected += ['DELETE FROM "public"."kpis"', data_copy('"public"."kpis"', bucket, batch)]
+        expected += [
+            f"SELECT CAST('s3redshift: a newer object is loaded: ' || l.\"object_order\" AS "
+            f'INTEGER) FROM {LEDGER} AS l WHERE l."object_order" > '
+            '(SELECT MAX(b."object_order") FROM "s3redshift_batch" AS b) LIMIT 1',
+            'DELETE FROM "public"."kpis"',
+            data_copy('"public"."kpis"', bucket, batch),
+        ]
     else:
         expected += [
-            'CREATE TEMP TABLE "s3redshift_stage" (LIKE "public"."kpis")',
+            'CREATE TEMP TABLE "s3redshift_stage" (LIKE "public"."kpis" INCLUDING DEFAULTS)',
             data_copy('"s3redshift_stage"', bucket, batch),
             *UPSERT_STEPS,
         ]
-    expected += transaction_tail(batch)
+    expected += transaction_tail(batch, ordered=mode == "replace")
     assert log == with_timeouts(expected, 60000)
 
     kinds = one_expression_each(log)

@@ -61,7 +61,7 @@ from s3redshift.events import read_event
 from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.manifest import ManifestEntry
-from s3redshift.planner import entries_from_events, plan_event
+from s3redshift.planner import entries_from_events, plan_event, plan_transaction
 from s3redshift.transaction import CopyStep, SqlStep, TransactionPlan
 from s3redshift.transports.data_api import (
     FAILURE_PATTERNS,
@@ -370,7 +370,7 @@ def test_name_and_token_shapes_fit_the_api_limits() -> None:
 
 GOLDEN_KINDS = {
     "append": ["Lock", "Create", "Copy", "Select", "Copy", "Insert", "Drop"],
-    "replace": ["Lock", "Create", "Copy", "Select", "Delete", "Copy", "Insert", "Drop"],
+    "replace": ["Lock", "Create", "Copy", "Select", "Select", "Delete", "Copy", "Insert", "Drop"],
     "upsert": [
         "Lock",
         "Create",
@@ -381,8 +381,8 @@ GOLDEN_KINDS = {
         "Create",
         "Delete",
         "Insert",
+        "Insert",
         "Drop",
-        "Delete",
         "Drop",
         "Insert",
         "Drop",
@@ -412,7 +412,7 @@ def test_golden_batch_for_each_mode(stubbed: Any, mode: str) -> None:
     assert sum(len(s.encode()) for s in sqls) <= MAX_SQL_BYTES
     assert sqls[0] == 'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"'
     if mode == "replace":
-        assert sqls[4] == 'DELETE FROM "public"."kpis"'
+        assert sqls[5] == 'DELETE FROM "public"."kpis"'
     data_at = next(
         n
         for n, s in enumerate(plan.steps, start=1)
@@ -1178,31 +1178,42 @@ def test_ten_thousand_object_append_fits_one_batch() -> None:
 
 
 def test_plan_over_forty_statements_is_refused_before_any_call(stubbed: Any) -> None:
-    """Stubber with nothing queued: an upsert without order_by of 6 objects (44 statements).
+    """Stubber with nothing queued: an upsert without order_by staged object by object.
 
-    Proves a permanent error naming the 40-statement limit and the fix, raised
-    before any API call (an unexpected call would fail the Stubber); 5 objects
-    (38 statements) are within the limit.
+    Its objects shared keys, so each is merged alone: 7 statements each, 7 of
+    frame. Six objects (49 statements) are refused with a permanent error
+    naming the 40-statement limit and the fix, before any API call (an
+    unexpected call would fail the Stubber); four (35) are within the limit.
+    Planned normally, the six are one transaction.
     """
     rule = {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]}
     keys = [f"kpis/{c}.csv" for c in "abcdef"]
-    # `s3redshift plan` (and the loader) split these six objects to fit...
     shown = plan_event(config(rule), read_event(s3_event(*keys)))
-    assert [len(t.objects) for t in shown.targets] == [5, 1]
-    # ...and the transport refuses what would not fit, however it was built.
+    assert [len(t.objects) for t in shown.targets] == [6]
     loader = Loader(config(rule))
     target = loader.mapper.resolve(keys[0])
     assert target is not None
     entries = entries_from_events(read_event(s3_event(*keys)).objects)
-    plan = loader.plan_target(target, entries, write=False)
-    assert len(plan.steps) == 8 + 6 * 6
+
+    def one_at_a_time(count: int) -> TransactionPlan:
+        return plan_transaction(
+            target,
+            entries[:count],
+            settings=loader.settings,
+            columns=("id", "val"),
+            loaded_at="t",
+            per_object=True,
+        ).plan
+
+    plan = one_at_a_time(6)
+    assert len(plan.steps) == 7 + 7 * 6
     transport, _, _ = stubbed()
     assert transport.max_statements == 40
-    with pytest.raises(PermanentError, match=r"44 statements.*at most 40.*set the rule's order_by"):
+    with pytest.raises(PermanentError, match=r"49 statements.*at most 40.*set the rule's order_by"):
         transport.run(plan)
-    five = plan_for(rule, *keys[:5])
-    assert len(five.steps) == 38
-    transport._check_limits(five, five.statements(redact=False))
+    four = one_at_a_time(4)
+    assert len(four.steps) == 35
+    transport._check_limits(four, four.statements(redact=False))
 
 
 def test_plan_over_100_kb_is_refused(stubbed: Any) -> None:

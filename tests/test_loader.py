@@ -26,6 +26,7 @@ from s3redshift.ledger import ledger_table_for
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.manifest import ManifestEntry
+from s3redshift.planner import NEWER_IN_BATCH
 from s3redshift.transaction import GUARD_PURPOSE, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
@@ -540,9 +541,13 @@ def test_upsert_row_without_an_order_by_value_never_beats_a_dated_one(
     assert rows(pg, "SELECT id, val FROM kpis") == [(1, "dated")]
 
 
-def test_replace_with_one_bad_file_keeps_the_old_rows_and_loads_nothing(
+def test_replace_with_a_bad_newest_file_keeps_the_old_rows_and_loads_nothing(
     pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
 ) -> None:
+    """Each object is a snapshot: the batch's newest (b) alone is loaded, and it is rejected.
+
+    The older snapshot (a) is never loaded over the table, whatever b's fate.
+    """
     execute(
         pg,
         "CREATE TABLE kpis (id INT, name VARCHAR(20))",
@@ -552,12 +557,10 @@ def test_replace_with_one_bad_file_keeps_the_old_rows_and_loads_nothing(
     good = put(s3, bucket, "kpis/a-good.csv", "id,name\n1,new\n")
     bad = put(s3, bucket, "kpis/b-bad.csv", "id,name\nbroken,x\n")
     report = make_loader(rule).load([good, bad])
-    assert report.outcomes() == ["failed", "failed"]
+    assert report.outcomes() == ["superseded", "failed"]
     good_result, bad_result = report.objects
     assert bad_result.error is not None
     assert bad_result.error.kind == "DataRejectedError"
-    assert good_result.error is not None
-    assert good_result.error.retryable is True
-    assert "replace loads a batch whole" in good_result.error.message
+    assert good_result.reason == NEWER_IN_BATCH
     assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(100, "old"), (101, "old")]
     assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(0,)]

@@ -14,8 +14,14 @@ from s3redshift.errors import ConfigError
 from s3redshift.events import read_event
 from s3redshift.manifest import ManifestEntry
 from s3redshift.mapping import Target
-from s3redshift.planner import PlanSettings, plan_event, plan_transaction, split_batch
-from s3redshift.transaction import Limits
+from s3redshift.planner import (
+    NEWER_IN_BATCH,
+    PlanSettings,
+    plan_event,
+    plan_transaction,
+    split_batch,
+)
+from s3redshift.transaction import Limits, keys_guard_sql
 from s3redshift.transports.data_api import DATA_API_LIMITS
 
 ROLE = "arn:aws:iam::123456789012:role/RedshiftCopy"
@@ -82,7 +88,8 @@ def test_append_plan_is_exactly_the_documented_transaction() -> None:
     assert sqls[:6] == [
         'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"',
         'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
-        'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT)',
+        'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT, '
+        '"object_order" VARCHAR(64))',
         f"COPY \"s3redshift_batch\" FROM '{prefix}.objects.csv' IAM_ROLE '{ROLE}' "
         "FORMAT AS CSV REGION AS 'eu-west-1' COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF",
         "SELECT CAST('s3redshift: already loaded: ' || b.\"object_key\" AS INTEGER) "
@@ -111,9 +118,40 @@ def test_append_plan_is_exactly_the_documented_transaction() -> None:
 
 def test_replace_deletes_then_copies_and_never_truncates() -> None:
     sqls = statements(config({"mode": "replace"}), "kpis/a.csv")
-    assert kinds(sqls) == ["Lock", "Create", "Copy", "Select", "Delete", "Copy", "Insert", "Drop"]
-    assert sqls[4] == 'DELETE FROM "public"."kpis"'
+    assert kinds(sqls) == [
+        "Lock",
+        "Create",
+        "Copy",
+        "Select",
+        "Select",
+        "Delete",
+        "Copy",
+        "Insert",
+        "Drop",
+    ]
+    ledger = '"s3redshift"."load_ledger_public_kpis_54cfea16"'
+    assert sqls[4] == (
+        "SELECT CAST('s3redshift: a newer object is loaded: ' || l.\"object_order\" AS INTEGER) "
+        f'FROM {ledger} AS l WHERE l."object_order" > '
+        '(SELECT MAX(b."object_order") FROM "s3redshift_batch" AS b) LIMIT 1'
+    )
+    assert sqls[5] == 'DELETE FROM "public"."kpis"'
+    assert sqls[7].startswith(
+        f'INSERT INTO {ledger} ("bucket", "object_key", "object_identity", "object_size", '
+        '"object_order", "target_table", "batch_id", "loaded_at") SELECT "bucket", '
+        '"object_key", "object_identity", "object_size", "object_order", '
+    )
     assert not any("TRUNCATE" in s.upper() for s in sqls)
+
+
+def test_replace_plans_only_the_newest_snapshot_of_an_event() -> None:
+    plan = plan_event(config({"mode": "replace"}), read_event(s3_event("kpis/b.csv", "kpis/a.csv")))
+    [target] = plan.targets
+    # a.csv's event is the later one (12:00:01), so it is the newest snapshot.
+    assert target.objects == ("s3://data-bucket/kpis/a.csv",)
+    assert [(s.uri, s.reason) for s in plan.skipped] == [
+        ("s3://data-bucket/kpis/b.csv", NEWER_IN_BATCH)
+    ]
 
 
 def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
@@ -129,18 +167,26 @@ def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
         "Create",
         "Delete",
         "Insert",
+        "Insert",
         "Drop",
-        "Delete",
         "Drop",
         "Insert",
         "Drop",
     ]
-    assert sqls[4] == 'CREATE TEMP TABLE "s3redshift_stage" (LIKE "public"."kpis")'
+    assert sqls[4] == (
+        'CREATE TEMP TABLE "s3redshift_stage" (LIKE "public"."kpis" INCLUDING DEFAULTS)'
+    )
     assert sqls[5].startswith('COPY "s3redshift_stage" ("id", "val", "ts") FROM ')
+    # Per key: the greatest ts among the staged rows and the table's own row,
+    # a tie to the greater val, a full tie to the row already there.
     assert sqls[6] == (
         'CREATE TEMP TABLE "s3redshift_latest" AS SELECT "id", "val", "ts" FROM (SELECT "id", '
-        '"val", "ts", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" DESC NULLS LAST) AS '
-        '"s3redshift_rank" FROM "s3redshift_stage") AS ranked WHERE "s3redshift_rank" = 1'
+        '"val", "ts", "s3redshift_source", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" '
+        'DESC NULLS LAST, "val" DESC NULLS LAST, "s3redshift_source") AS "s3redshift_rank" FROM '
+        '(SELECT "id", "val", "ts", 1 AS "s3redshift_source" FROM "s3redshift_stage" WHERE "id" '
+        'IS NOT NULL UNION ALL SELECT t."id", t."val", t."ts", 0 FROM "public"."kpis" AS t JOIN '
+        '(SELECT DISTINCT "id" FROM "s3redshift_stage") AS s ON t."id" = s."id") AS candidates) '
+        'AS ranked WHERE "s3redshift_rank" = 1 AND "s3redshift_source" = 1'
     )
     assert sqls[7] == (
         'DELETE FROM "public"."kpis" USING "s3redshift_latest" WHERE '
@@ -150,17 +196,46 @@ def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
         'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
         'FROM "s3redshift_latest"'
     )
+    assert sqls[9] == (
+        'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
+        'FROM "s3redshift_stage" WHERE "id" IS NULL'
+    )
     assert not any("SELECT *" in s for s in sqls)
 
 
-def test_upsert_without_order_by_merges_object_by_object() -> None:
+def test_upsert_without_order_by_stages_once_behind_a_keys_guard() -> None:
     rule = {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]}
     sqls = statements(config(rule), "kpis/a.csv", "kpis/b.csv")
+    copies = [s for s in sqls if s.startswith('COPY "s3redshift_stage"')]
+    assert len(copies) == 1
+    guard = sqls.index(keys_guard_sql(["id"]))
+    assert sqls[guard - 1] == copies[0]
+    assert sqls[guard] == (
+        "SELECT CAST('s3redshift: a key repeats among the objects: ' || CAST(COUNT(*) AS VARCHAR) "
+        'AS INTEGER) FROM "s3redshift_stage" WHERE "id" IS NOT NULL GROUP BY "id" '
+        "HAVING COUNT(*) > 1 LIMIT 1"
+    )
+    assert 's3redshift_source" = 1' not in sqls[guard + 1]  # no order: the staged row wins
+    assert all(kind != "Command" for kind in kinds(sqls[1:]))
+
+
+def test_upsert_without_order_by_object_by_object_after_keys_collided() -> None:
+    target, settings = _split_setup(PER_OBJECT)
+    planned = plan_transaction(
+        target,
+        _entries(2),
+        settings=settings,
+        columns=("id", "val"),
+        loaded_at="t",
+        per_object=True,
+    )
+    sqls = planned.plan.statements()
     copies = [s for s in sqls if s.startswith('COPY "s3redshift_stage"')]
     assert len(copies) == 2
     assert copies[0].split("'")[1].endswith("-00001.manifest")
     assert copies[1].split("'")[1].endswith("-00002.manifest")
-    assert all(kind != "Command" for kind in kinds(sqls))
+    assert keys_guard_sql(["id"]) not in sqls
+    assert sqls.count('DELETE FROM "s3redshift_stage"') == 1  # emptied between the objects
 
 
 def test_ledger_disabled_plan_has_no_bookkeeping() -> None:
@@ -230,13 +305,24 @@ def test_each_transaction_is_the_longest_head_that_fits_the_statement_limit(
 
     def plan(objects: list[ManifestEntry]) -> list[str]:
         planned = plan_transaction(
-            target, objects, settings=settings, columns=("id", "val"), loaded_at="t"
+            target,
+            objects,
+            settings=settings,
+            columns=("id", "val"),
+            loaded_at="t",
+            per_object=True,
         )
         return planned.plan.statements()
 
     parts = list(
         split_batch(
-            target, entries, settings=settings, columns=("id", "val"), loaded_at="t", limits=limits
+            target,
+            entries,
+            settings=settings,
+            columns=("id", "val"),
+            loaded_at="t",
+            limits=limits,
+            per_object=True,
         )
     )
     assert [e for p in parts for e in p.entries] == entries  # all of them, in order, once
@@ -253,7 +339,12 @@ def test_each_transaction_is_the_longest_head_that_fits_the_statement_limit(
 def test_a_byte_limit_splits_too_and_a_lone_object_over_it_is_left_to_the_transport() -> None:
     target, settings = _split_setup(PER_OBJECT)
     one = plan_transaction(
-        target, _entries(1), settings=settings, columns=("id", "val"), loaded_at="t"
+        target,
+        _entries(1),
+        settings=settings,
+        columns=("id", "val"),
+        loaded_at="t",
+        per_object=True,
     )
     size_one = sum(len(s.encode()) for s in one.plan.statements(redact=False))
     limits = Limits(sql_bytes=size_one * 2)
@@ -265,6 +356,7 @@ def test_a_byte_limit_splits_too_and_a_lone_object_over_it_is_left_to_the_transp
             columns=("id", "val"),
             loaded_at="t",
             limits=limits,
+            per_object=True,
         )
     )
     assert all(limits.admit(p.plan) for p in parts)
@@ -277,6 +369,7 @@ def test_a_byte_limit_splits_too_and_a_lone_object_over_it_is_left_to_the_transp
             columns=("id", "val"),
             loaded_at="t",
             limits=Limits(sql_bytes=10),
+            per_object=True,
         )
     )
     assert len(lone.entries) == 1
@@ -321,3 +414,21 @@ def test_the_manifest_is_one_compact_line_with_every_entry_mandatory_and_sized()
             },
         ]
     }
+
+
+@pytest.mark.parametrize("order_by", ["", "val"])
+def test_an_upsert_of_a_thousand_objects_is_one_data_api_transaction(order_by: str) -> None:
+    """One commit per target per batch: the upsert plan does not grow with the objects."""
+    target, settings = _split_setup(PER_OBJECT | {"order_by": order_by})
+    parts = list(
+        split_batch(
+            target,
+            _entries(1000),
+            settings=settings,
+            columns=("id", "val"),
+            loaded_at="t",
+            limits=DATA_API_LIMITS,
+        )
+    )
+    assert [len(p.entries) for p in parts] == [1000]
+    assert len(parts[0].plan.steps) <= 20

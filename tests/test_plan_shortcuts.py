@@ -61,7 +61,7 @@ def test_entries_in_load_order_are_the_sorted_objects_entries(
     if distinct:  # the usual batch: the shortcut's own case
         objects = list({(o.event_time, o.key): o for o in objects if o.event_time}.values())
     expected = entries_from_events(sorted(objects, key=load_order))
-    assert _entries_in_load_order(objects) == expected
+    assert _entries_in_load_order(objects, "append") == expected
     assert [type(e) for e in expected] == [ManifestEntry] * len(expected)
 
 
@@ -100,7 +100,7 @@ def test_manifest_entry_is_a_frozen_ordered_value() -> None:
     assert entry == ManifestEntry("b", "k", "i", 3)
     assert hash(entry) == hash(ManifestEntry("b", "k", "i", 3))
     assert entry != ManifestEntry("b", "k", "i", 4)
-    assert repr(entry) == "ManifestEntry(bucket='b', key='k', identity='i', size=3)"
+    assert repr(entry) == "ManifestEntry(bucket='b', key='k', identity='i', size=3, order='')"
     # Ordered field by field, as the batch id's definition sorts them.
     assert ManifestEntry("a", "z", "z", 9) < entry < ManifestEntry("b", "k", "j", 0)
     assert entry < ManifestEntry("b", "k", "i", 4)

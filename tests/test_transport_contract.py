@@ -117,7 +117,9 @@ def subject(
         yield Subject(transport, sent, bucket)
 
 
-def planned(subject: Subject, s3: S3Client, count: int, mode: str = "append") -> TransactionPlan:
+def planned(
+    subject: Subject, s3: S3Client, count: int, mode: str = "append", *, per_object: bool = False
+) -> TransactionPlan:
     """A plan for ``count`` real objects, built as the loader builds it, documents written."""
     rule: dict[str, Any] = {"mode": mode}
     if mode == "upsert":
@@ -136,6 +138,7 @@ def planned(subject: Subject, s3: S3Client, count: int, mode: str = "append") ->
         settings=PlanSettings.from_config(config),
         columns=("id",),
         loaded_at=datetime(2026, 12, 2, tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        per_object=per_object,
     )
     for document in planned.documents:
         s3.put_object(
@@ -178,7 +181,8 @@ def test_a_plan_over_the_limits_is_refused_before_anything_is_sent(
     limits = subject.transport.limits
     if limits.statements is None:
         pytest.skip(f"{subject.transport.name} takes transactions of any size")
-    plan = planned(subject, s3, 6, mode="upsert")  # 8 + 6 * 6 = 44 statements
+    # Upsert merging object by object (their keys collided): 7 + 7 * 6 = 49 statements.
+    plan = planned(subject, s3, 6, mode="upsert", per_object=True)
     assert not limits.admit(plan)
     before = list(subject.sent())
     with pytest.raises(PermanentError):

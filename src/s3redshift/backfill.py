@@ -619,7 +619,8 @@ def not_loaded(
     load failed, is still running, or was never triggered. Each object comes with
     its target table (``table`` keeps one); keys whose mapping gives an unsafe
     name can never load and are listed with the table ``"(unsafe name)"``.
-    Objects are in load order. ``time_budget`` (seconds) bounds the ledger's
+    For a ``replace`` table only the newest object counts: older snapshots are
+    never loaded by design. Objects are in load order. ``time_budget`` (seconds) bounds the ledger's
     reads together. ``on_listed`` hears the number of keys listed so far, after
     each one (for a heartbeat while a large prefix is listed).
 
@@ -645,7 +646,11 @@ def not_loaded(
     groups: dict[TableRef, list[S3Object]] = {}
     for target, members in classified.groups.items():
         if wanted is None or str(target.table) == wanted:
-            groups.setdefault(target.table, []).extend(obj for _, obj in members)
+            objects = [obj for _, obj in members]
+            if target.rule.mode == "replace" and objects:
+                # Older snapshots are superseded by design; only the newest must load.
+                objects = [max(objects, key=load_order)]
+            groups.setdefault(target.table, []).extend(objects)
     for target_table, objects in groups.items():
         candidates += ((obj, str(target_table)) for obj in objects)
     known = _in_ledger(loader, schema, groups, deadline)

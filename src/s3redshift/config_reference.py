@@ -211,14 +211,18 @@ SECTIONS: tuple[Section, ...] = (
                 '`"append"`',
                 (
                     "`append`; `upsert` (stage, replace rows with matching keys, insert); or "
-                    "`replace` (empty the table and load, atomically, without `TRUNCATE`)."
+                    "`replace` (empty the table and load the newest snapshot, atomically, "
+                    "without `TRUNCATE`)."
                 ),
             ),
             Key("keys", "`[]`", "`upsert`: the key columns."),
             Key(
                 "order_by",
                 '`""`',
-                "`upsert`: the column that picks the latest row among duplicates of a key.",
+                (
+                    "`upsert`: the column whose greatest value wins per key, over every row ever "
+                    'loaded (see "What each load mode leaves in the table").'
+                ),
             ),
             Key("columns", "`[]`", "Optional COPY column list."),
             Key("format", "CSV", "The file format, below."),

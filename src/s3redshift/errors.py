@@ -17,6 +17,7 @@ decide what to retry from the branch alone, never from message text.
     │   ├── TimeBudgetExceededError      the caller's time ran out first
     │   ├── BatchAlreadyRunningError     a transaction for this batch is in flight
     │   ├── BatchConflictError           a concurrent load recorded some objects first
+    │   ├── KeyCollisionError            upsert objects share a key: merge one at a time
     │   └── LoadFailedError              objects of a direct invocation or sweep failed
     └── PermanentError
         ├── InvalidEventError            the notification payload is malformed
@@ -51,6 +52,7 @@ __all__ = [
     "DataRejectedError",
     "FailedObject",
     "InvalidEventError",
+    "KeyCollisionError",
     "LoadErrorDetail",
     "LoadFailedError",
     "LockTimeoutError",
@@ -148,6 +150,14 @@ class BatchConflictError(RetryableError):
     A concurrent load committed some of the same objects first; the
     transaction was rolled back, and the loader re-reads the ledger and loads
     what is left.
+    """
+
+
+class KeyCollisionError(RetryableError):
+    """An upsert without ``order_by`` staged objects that share a key.
+
+    Rows of one COPY cannot be told apart by object, so the loader plans the
+    batch again with each object staged and merged alone, in load order.
     """
 
 

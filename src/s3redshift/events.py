@@ -113,6 +113,7 @@ __all__ = [
     "SKIP_NOT_OBJECT_CREATED",
     "SKIP_OBJECT_REMOVED",
     "SKIP_TEST_EVENT",
+    "WRITE_SEPARATOR",
     "ParsedEvent",
     "S3Object",
     "SkippedRecord",
@@ -122,6 +123,7 @@ __all__ = [
     "read_event",
     "sequencer_key",
     "sequencer_order",
+    "write_identity",
 ]
 
 SKIP_TEST_EVENT = "s3:TestEvent"
@@ -275,6 +277,28 @@ def content_identity(version_id: str | None, etag: str | None) -> str | None:
     if version_id is not None and version_id != "null":
         return version_id
     return etag
+
+
+WRITE_SEPARATOR = "@"
+"""Joins an ETag and its write's sequencer in :func:`write_identity`.
+
+Neither an ETag (hex, ``-N`` for multipart) nor a version id holds it.
+"""
+
+
+def write_identity(version_id: str | None, etag: str | None, sequencer: str | None) -> str | None:
+    """The identity of one *write* of a key, where a later write of equal content is new.
+
+    A real version id names one write already. On an unversioned bucket the
+    ETag names only the content, so ``A -> B -> A`` would make the third write
+    look loaded; the write's sequencer (from its event) is appended, as
+    ``<etag>@<sequencer>``. Without a sequencer (a listing) it is the ETag
+    alone, which the ledger matches against every write of that content.
+    """
+    identity = content_identity(version_id, etag)
+    if identity is None or identity != etag or not sequencer:
+        return identity
+    return f"{etag}{WRITE_SEPARATOR}{sequencer_key(sequencer)}"
 
 
 def sequencer_key(sequencer: str | None) -> str:

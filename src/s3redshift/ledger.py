@@ -54,6 +54,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
+from s3redshift.events import WRITE_SEPARATOR
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 
 __all__ = [
@@ -63,7 +64,10 @@ __all__ = [
     "LEDGER_QUERY_BYTES",
     "LEDGER_QUERY_CHUNK",
     "LEDGER_TABLE_PREFIX",
+    "NEWER_MARKER",
+    "ORDER_COLUMN",
     "PREVIOUS_LEDGER_TABLE",
+    "add_order_column_sql",
     "batch_table_sql",
     "create_ledger_sql",
     "guard_sql",
@@ -73,10 +77,15 @@ __all__ = [
     "loaded_among",
     "loaded_identities_sql",
     "lookup_chunks",
+    "newer_guard_sql",
+    "newest_order_sql",
 ]
 
 GUARD_MARKER = "s3redshift: already loaded: "
 """Text of the guard's deliberate error; transports look for it."""
+
+NEWER_MARKER = "s3redshift: a newer object is loaded: "
+"""Text of the replace guard's deliberate error (:func:`newer_guard_sql`)."""
 
 BATCH_TABLE = TableRef.temporary("s3redshift_batch")
 """Session-temporary table holding the objects of the batch being loaded."""
@@ -89,10 +98,19 @@ LEDGER_COLUMNS: tuple[tuple[str, str], ...] = (
     ("target_table", "VARCHAR(300) NOT NULL"),
     ("batch_id", "VARCHAR(64) NOT NULL"),
     ("loaded_at", "TIMESTAMP NOT NULL"),
+    ("object_order", "VARCHAR(64)"),
 )
-"""The ledger's columns and types, valid in Redshift and PostgreSQL alike."""
+"""The ledger's columns and types, valid in Redshift and PostgreSQL alike.
 
-_OBJECT_COLUMNS = ("bucket", "object_key", "object_identity", "object_size")
+``object_order`` (see :func:`~s3redshift.planner.object_order`) came later
+and only replace reads and writes it: a replace load gives a ledger made
+before it the column (:func:`add_order_column_sql`), its rows NULL, which
+counts as older than every object (``MAX`` skips it).
+"""
+
+ORDER_COLUMN = "object_order"
+
+_OBJECT_COLUMNS = ("bucket", "object_key", "object_identity", "object_size", ORDER_COLUMN)
 
 _KEY = quote_identifier("object_key")
 
@@ -156,6 +174,40 @@ def create_ledger_sql(ledger: TableRef) -> list[str]:
     return statements
 
 
+def add_order_column_sql(ledger: TableRef) -> str:
+    """Give a ledger made before ``object_order`` the column (run outside a load, once)."""
+    kind = dict(LEDGER_COLUMNS)[ORDER_COLUMN]
+    return f"ALTER TABLE {ledger.sql} ADD COLUMN {quote_identifier(ORDER_COLUMN)} {kind}"
+
+
+def newest_order_sql(ledger: TableRef) -> str:
+    """``(object_order, object_key)`` of the newest objects loaded into the ledger's table.
+
+    The key breaks a tie of equal orders, compared by the client (text
+    comparison of keys differs between collations; the orders' does not).
+    """
+    order = quote_identifier(ORDER_COLUMN)
+    return (
+        f"SELECT {order}, {_KEY} FROM {ledger.sql} "
+        f"WHERE {order} = (SELECT MAX({order}) FROM {ledger.sql})"
+    )
+
+
+def newer_guard_sql(ledger: TableRef) -> str:
+    """Abort when the table already holds a newer object than the batch's newest (replace).
+
+    The check before the transaction answers the usual case; this one, under
+    the target's lock, stops a concurrent loader's newer snapshot from being
+    overwritten by an older one that passed that check at the same time.
+    """
+    order = quote_identifier(ORDER_COLUMN)
+    return (
+        f"SELECT CAST({portable_literal(NEWER_MARKER)} || l.{order} AS INTEGER) "
+        f"FROM {ledger.sql} AS l WHERE l.{order} > "
+        f"(SELECT MAX(b.{order}) FROM {BATCH_TABLE.sql} AS b) LIMIT 1"
+    )
+
+
 def batch_table_sql() -> str:
     """The temporary table the batch's object list is COPYed into."""
     columns = ", ".join(
@@ -189,15 +241,21 @@ def guard_sql(ledger: TableRef) -> str:
     )
 
 
-def ledger_insert_sql(ledger: TableRef, target: TableRef, batch: str, loaded_at: str) -> str:
+def ledger_insert_sql(
+    ledger: TableRef, target: TableRef, batch: str, loaded_at: str, *, order: bool = False
+) -> str:
     """Record every object of the batch as loaded into ``target``.
 
     ``loaded_at`` is an ISO timestamp from the client: there is no current-time
-    function spelt the same in Redshift and PostgreSQL.
+    function spelt the same in Redshift and PostgreSQL. ``order`` also records
+    each object's ``object_order`` (replace compares it): only replace needs
+    the column, so a ledger of an earlier version works unchanged in the
+    other modes.
     """
-    names = (*_OBJECT_COLUMNS, "target_table", "batch_id", "loaded_at")
+    objects = _OBJECT_COLUMNS if order else _OBJECT_COLUMNS[:-1]
+    names = (*objects, "target_table", "batch_id", "loaded_at")
     values = (
-        _columns(_OBJECT_COLUMNS),
+        _columns(objects),
         portable_literal(str(target)),
         portable_literal(batch),
         f"CAST({portable_literal(loaded_at)} AS TIMESTAMP)",
@@ -235,14 +293,24 @@ def loaded_among(
     """Which of ``objects`` the rows of :func:`loaded_identities_sql` hold.
 
     Two keys are one object when they are equal without trailing blanks and
-    equal in length in bytes (see the module docstring); bucket and identity
-    compare exactly.
+    equal in length in bytes (see the module docstring); buckets compare
+    exactly. An identity naming one write (``etag@sequencer``, see
+    :func:`~s3redshift.events.write_identity`) matches that write only; one
+    naming content (an ETag from a listing, a version id) matches any write
+    of that content.
     """
-    held = {
-        (str(bucket), str(key).rstrip(" "), str(identity), int(str(size)))
-        for bucket, key, identity, size in rows
+    writes: set[tuple[str, str, str, int]] = set()
+    contents: set[tuple[str, str, str, int]] = set()
+    for bucket, key, identity, size in rows:
+        slot = (str(bucket), str(key).rstrip(" "), str(identity), int(str(size)))
+        writes.add(slot)
+        contents.add((*slot[:2], slot[2].partition(WRITE_SEPARATOR)[0], slot[3]))
+    return {
+        obj
+        for obj in objects
+        if (obj[0], obj[1].rstrip(" "), obj[2], _octets(obj[1]))
+        in (writes if WRITE_SEPARATOR in obj[2] else contents)
     }
-    return {obj for obj in objects if (obj[0], obj[1].rstrip(" "), obj[2], _octets(obj[1])) in held}
 
 
 def _octets(key: str) -> int:

@@ -44,6 +44,7 @@ from s3redshift.errors import (
     ConnectionLostError,
     CredentialsError,
     DataRejectedError,
+    KeyCollisionError,
     LoadErrorDetail,
     PermanentError,
     RetryableError,
@@ -63,15 +64,19 @@ from s3redshift.failures import (
 )
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
+    ORDER_COLUMN,
     PREVIOUS_LEDGER_TABLE,
+    add_order_column_sql,
     create_ledger_sql,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
+    newest_order_sql,
 )
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import TableMapper, Target
 from s3redshift.planner import (
+    NEWER_IN_BATCH,
     PlannedTransaction,
     PlanSettings,
     entries_from_events,
@@ -79,10 +84,12 @@ from s3redshift.planner import (
     load_order,
     loader_mapper,
     next_transaction,
+    object_identity,
+    object_order,
     plan_transaction,
 )
 from s3redshift.report import LoadReport, ObjectResult, TargetResult
-from s3redshift.transaction import TransactionPlan
+from s3redshift.transaction import TransactionPlan, tie_breakers
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -105,6 +112,7 @@ HEAD_CONCURRENCY = 16
 """Parallel S3 HeadObject requests per target."""
 
 _REPEATED = "repeated in this batch"
+_NEWER_LOADED = "replace: a newer snapshot is already loaded into the table"
 
 _UNRECORDABLE = (ConnectionLostError, CredentialsError, TimeBudgetExceededError)
 """Failures after which the failures table cannot be written: the database, or the time, is gone."""
@@ -158,7 +166,7 @@ class Loader:
         self._now = now
         self._ledgers_ready: set[TableRef] = set()  # created (or found) by this loader
         self._no_previous_ledger: set[str] = set()  # schemas checked for the earlier layout
-        self._columns: dict[TableRef, tuple[str, ...]] = {}
+        self._ordered_ledgers: set[TableRef] = set()  # known to have object_order
         # Keys this loader recorded in the failures table, per target: a later
         # commit of one of them deletes its row (a load that never failed pays nothing).
         self._recorded_failures: dict[TableRef, set[tuple[str, str]]] = {}
@@ -290,6 +298,8 @@ class Loader:
         check_ledger = True
         written: list[str] = []  # the files the current attempt put to S3
         isolate = False  # one object per transaction, once a rejection named no file
+        per_object = False  # upsert's objects staged one at a time, once keys collided
+        check_newer = target.rule.mode == "replace"  # replace: only the newest snapshot loads
 
         def budget() -> float | None:
             return None if deadline is None else max(deadline - self._clock(), 0.0)
@@ -299,7 +309,7 @@ class Loader:
                 if check_ledger and ledger is not None:
                     # Ledger first: a replay is answered from the identities the
                     # events carry, without a request to S3 per object.
-                    self._ensure_ledger(ledger, budget())
+                    self._ensure_ledger(ledger, budget(), ordered=target.rule.mode == "replace")
                     pending = self._drop_loaded(target, ledger, pending, results, budget())
                 check_ledger = False
                 if not headed:
@@ -311,15 +321,26 @@ class Loader:
                         pending = self._drop_loaded(
                             target, ledger, pending, results, budget(), changed_only=True
                         )
+                if check_newer:
+                    pending = self._newest_snapshot(
+                        target, ledger, members, pending, results, budget()
+                    )
+                    check_newer = False
                 if not pending:
                     break
                 transactions += 1
                 written.clear()
-                planned = self._next_transaction(target, pending, isolate, budget())
+                planned = self._next_transaction(target, pending, isolate, per_object, budget())
                 chunk = pending[: len(planned.entries)]
                 self._write_documents(planned, written)
                 batch = planned.plan.batch_id
                 loaded_rows = self.transport.run(planned.plan, time_budget=budget())
+            except KeyCollisionError as exc:
+                # Costs no attempt: the next plan stages objects one at a time
+                # and has no keys guard, so this happens once per target.
+                self._clean_up(written, exc)
+                per_object = True
+                continue
             except BatchConflictError as exc:
                 self._clean_up(written, exc)
                 last_error = exc
@@ -327,6 +348,7 @@ class Loader:
                 if failures >= MAX_ATTEMPTS:
                     break
                 check_ledger = True
+                check_newer = target.rule.mode == "replace"
                 continue
             except DataRejectedError as exc:
                 self._clean_up(written, exc)
@@ -371,6 +393,7 @@ class Loader:
                     break
                 self._sleep(pause)
                 check_ledger = True  # the failed try may have committed before it broke
+                check_newer = target.rule.mode == "replace"
                 continue
             except PermanentError as exc:
                 self._clean_up(written, exc)
@@ -528,29 +551,32 @@ class Loader:
         ManifestWriter(self.s3).remove(written)
 
     def _next_transaction(
-        self, target: Target, pending: list[_Member], isolate: bool, time_budget: float | None
+        self,
+        target: Target,
+        pending: list[_Member],
+        isolate: bool,
+        per_object: bool,
+        time_budget: float | None,
     ) -> PlannedTransaction:
         """The next transaction: the longest head of ``pending`` the transport takes.
 
         Once a rejection named no file, objects go one per transaction, so the
-        bad one shows itself.
+        bad one shows itself; ``per_object`` stages an upsert's objects one at
+        a time (their keys collided).
         """
         entries = [m.entry for m in pending if m.entry is not None]
         # The transaction loads the head of `pending`: every member must have its entry.
         assert len(entries) == len(pending), "a pending object without its S3 identity"
-        columns = self._insert_columns(target, time_budget)
-        loaded_at = ledger_timestamp(self._now())
-        if isolate:
-            return plan_transaction(
-                target, entries[:1], settings=self.settings, columns=columns, loaded_at=loaded_at
-            )
+        columns, ties = self._shape(target, time_budget)
         return next_transaction(
             target,
-            entries,
+            entries[:1] if isolate else entries,
             settings=self.settings,
             columns=columns,
-            loaded_at=loaded_at,
+            tie_columns=ties,
+            loaded_at=ledger_timestamp(self._now()),
             limits=self.transport.limits,
+            per_object=per_object,
         )
 
     def _write_documents(self, planned: PlannedTransaction, written: list[str]) -> None:
@@ -574,13 +600,62 @@ class Loader:
         unique: list[_Member] = []
         for m in members:
             o = m.s3_object
-            ident = (o.bucket, o.key, o.identity)
-            if o.identity is not None and ident in seen:
+            ident = (o.bucket, o.key, object_identity(o, target.rule.mode))
+            if ident[2] is not None and ident in seen:
                 results[m.index] = ObjectResult(o, "duplicate", table=table, reason=_REPEATED)
                 continue
             seen.add(ident)
             unique.append(m)
         return unique
+
+    def _newest_snapshot(
+        self,
+        target: Target,
+        ledger: TableRef | None,
+        members: list[_Member],
+        pending: list[_Member],
+        results: dict[int, ObjectResult],
+        time_budget: float | None,
+    ) -> list[_Member]:
+        """Replace: the newest snapshot of the batch alone, unless the table holds a newer one.
+
+        A snapshot is one object; the newest is the last in load order. A
+        batch any of whose objects could not be checked loads nothing (the
+        unchecked one may be the newest): each pending object fails with that
+        object's error, retryable when it is, so the table keeps its content.
+        """
+        table = str(target.table)
+        unchecked = [results[m.index] for m in members if results.get(m.index) is not None]
+        broken = next((r.error for r in unchecked if r.outcome == "failed" and r.error), None)
+        if broken is not None and pending:
+            error = (RetryableError if broken.retryable else PermanentError)(
+                f"not loaded: replace loads only the batch's newest snapshot and another object "
+                f"of the batch could not be checked ({broken.message})",
+                table=table,
+            )
+            for m in pending:
+                results[m.index] = self._failed(m, target, error)
+            return []
+        if not pending:
+            return pending
+        newest = max(
+            pending, key=lambda m: (m.entry.order if m.entry else "", load_order(m.s3_object))
+        )
+        for m in pending:
+            if m is not newest:
+                reason = NEWER_IN_BATCH
+                results[m.index] = ObjectResult(
+                    m.s3_object, "superseded", table=table, reason=reason
+                )
+        if ledger is not None and newest.entry is not None:
+            loaded = self.transport.query(newest_order_sql(ledger), time_budget=time_budget)
+            top = max(((str(order), str(key)) for order, key in loaded), default=None)
+            if top is not None and (newest.entry.order, newest.entry.key) < top:
+                results[newest.index] = ObjectResult(
+                    newest.s3_object, "superseded", table=table, reason=_NEWER_LOADED
+                )
+                return []
+        return [newest]
 
     def _head_objects(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
@@ -610,7 +685,7 @@ class Loader:
                 reason = "deleted since the event"
                 results[m.index] = ObjectResult(o, "superseded", table=table, reason=reason)
                 continue
-            etag, version, size = current
+            etag, version, size, modified = current
             if (o.version_id not in (None, "null") and version != o.version_id) or (
                 o.version_id in (None, "null") and o.etag is not None and etag != o.etag
             ):
@@ -619,7 +694,8 @@ class Loader:
                 continue
             # The identity of what COPY will read, as S3 reports it now (the
             # checks above made sure it is the version the event means).
-            identity = version if version not in (None, "null") else etag
+            now = o.model_copy(update={"etag": etag, "version_id": version})
+            identity = object_identity(now, target.rule.mode)
             if identity is None:
                 error = PermanentError("S3 reported no ETag", s3_uri=o.uri, table=table)
                 results[m.index] = self._failed(m, target, error)
@@ -628,14 +704,15 @@ class Loader:
                 results[m.index] = ObjectResult(o, "duplicate", table=table, reason=_REPEATED)
                 continue
             identities.add((o.bucket, o.key, identity))
-            m.entry = ManifestEntry(o.bucket, o.key, identity, size)
+            when = o if o.event_time is not None else o.model_copy(update={"event_time": modified})
+            m.entry = ManifestEntry(o.bucket, o.key, identity, size, object_order(when))
             pending.append(m)
         return sorted(pending, key=lambda m: load_order(m.s3_object))
 
     def _head(
         self, o: S3Object, target: Target
-    ) -> tuple[str | None, str | None, int] | S3RedshiftError | None:
-        """The object's current ETag, version and size; None if gone; the error if any.
+    ) -> tuple[str | None, str | None, int, datetime | None] | S3RedshiftError | None:
+        """The object's current ETag, version, size and time; None if gone; the error if any.
 
         Every failure is returned, never raised: it is this object's outcome.
         """
@@ -644,7 +721,10 @@ class Loader:
         try:
             head = self.s3.head_object(Bucket=o.bucket, Key=o.key)
             etag = str(head.get("ETag", "")).strip('"') or None
-            return etag, head.get("VersionId"), int(head.get("ContentLength", 0))
+            modified = head.get("LastModified")
+            if modified is not None and modified.tzinfo is None:
+                modified = modified.replace(tzinfo=UTC)
+            return etag, head.get("VersionId"), int(head.get("ContentLength", 0)), modified
         except Exception as exc:
             code = s3_error_code(exc)
             table = str(target.table)
@@ -691,8 +771,17 @@ class Loader:
         # truncated page proves nothing about the key.
         return "unknown" if page.get("IsTruncated") else "absent"
 
-    def _ensure_ledger(self, ledger: TableRef, time_budget: float | None) -> None:
-        """Create ``ledger`` (and its schema) unless this loader has already."""
+    def _ensure_ledger(
+        self, ledger: TableRef, time_budget: float | None, *, ordered: bool = False
+    ) -> None:
+        """Create ``ledger`` (and its schema) unless this loader has already.
+
+        ``ordered`` (replace) also makes sure it has ``object_order``.
+        """
+        if ordered and ledger not in self._ordered_ledgers:
+            self._ensure_ledger(ledger, time_budget)
+            self._add_order_column(ledger, time_budget)
+            self._ordered_ledgers.add(ledger)
         if ledger in self._ledgers_ready:
             return
         self._refuse_previous_ledger(ledger, time_budget)
@@ -708,6 +797,25 @@ class Loader:
             for sql in statements:
                 self.transport.execute(sql, time_budget=time_budget)
         self._ledgers_ready.add(ledger)
+
+    def _add_order_column(self, ledger: TableRef, time_budget: float | None) -> None:
+        """Give a ledger made by an earlier version the ``object_order`` column.
+
+        Two loaders may both find it missing; the loser's ``ADD COLUMN`` fails
+        and is fine once the column is there.
+        """
+        sql = (
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            f"{quote_literal(ledger.schema or '')} AND table_name = {quote_literal(ledger.table)} "
+            f"AND column_name = {quote_literal(ORDER_COLUMN)}"
+        )
+        if self.transport.query(sql, time_budget=time_budget):
+            return
+        try:
+            self.transport.execute(add_order_column_sql(ledger), time_budget=time_budget)
+        except S3RedshiftError:
+            if not self.transport.query(sql, time_budget=time_budget):
+                raise
 
     def _refuse_previous_ledger(self, ledger: TableRef, time_budget: float | None) -> None:
         """Refuse to load while the one-table ledger of an earlier version is in the schema.
@@ -753,8 +861,9 @@ class Loader:
         """
         asked: dict[tuple[str, str, str], list[_Member]] = {}
         for m in pending:
-            identity = m.entry.identity if m.entry is not None else m.s3_object.identity
-            if identity is None or (changed_only and identity == m.s3_object.identity):
+            claimed = object_identity(m.s3_object, target.rule.mode)
+            identity = m.entry.identity if m.entry is not None else claimed
+            if identity is None or (changed_only and identity == claimed):
                 continue
             asked.setdefault((m.s3_object.bucket, m.s3_object.key, identity), []).append(m)
         if not asked:
@@ -772,29 +881,43 @@ class Loader:
                 )
         return [m for m in pending if id(m) not in loaded]
 
-    def _insert_columns(self, target: Target, time_budget: float | None) -> tuple[str, ...]:
-        """The columns an upsert inserts by name: the rule's, else the table's (read once)."""
+    def _shape(
+        self, target: Target, time_budget: float | None
+    ) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+        """An upsert's insert columns and tie breakers, as the table is now.
+
+        Read at every transaction, never cached: a column added or dropped
+        since the last batch must change what a warm loader inserts (one
+        catalog query per upsert transaction). The rule's ``columns``, when
+        given, are inserted instead, ties then broken by every other of them.
+        """
         if target.rule.mode != "upsert":
-            return ()
-        return target.rule.columns or self.table_columns(target.table, time_budget=time_budget)
+            return (), None
+        if target.rule.columns:
+            return tuple(target.rule.columns), None
+        typed = self._typed_columns(target.table, time_budget)
+        rule = target.rule
+        ties = tie_breakers(typed, keys=rule.keys, order_by=rule.order_by)
+        return tuple(name for name, _ in typed), ties
 
     def table_columns(
         self, table: TableRef, *, time_budget: float | None = None
     ) -> tuple[str, ...]:
-        """The target's columns in table order (for upsert's insert by name)."""
-        if table not in self._columns:
-            rows = self.transport.query(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                f"{quote_literal(table.schema or '')} AND table_name = "
-                f"{quote_literal(table.table)} ORDER BY ordinal_position",
-                time_budget=time_budget,
+        """The target's columns in table order, as the database has them now."""
+        return tuple(name for name, _ in self._typed_columns(table, time_budget))
+
+    def _typed_columns(self, table: TableRef, time_budget: float | None) -> list[tuple[str, str]]:
+        rows = self.transport.query(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+            f"{quote_literal(table.schema or '')} AND table_name = "
+            f"{quote_literal(table.table)} ORDER BY ordinal_position",
+            time_budget=time_budget,
+        )
+        if not rows:
+            raise TargetMissingError(
+                "the target table does not exist; create it before loading", table=str(table)
             )
-            if not rows:
-                raise TargetMissingError(
-                    "the target table does not exist; create it before loading", table=str(table)
-                )
-            self._columns[table] = tuple(str(r[0]) for r in rows)
-        return self._columns[table]
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     # --- planning ---------------------------------------------------------------
 
@@ -815,12 +938,13 @@ class Loader:
         manifests and the object list are put to S3 (their URIs appended to
         ``written`` as each one lands).
         """
-        columns = self._insert_columns(target, time_budget)
+        columns, ties = self._shape(target, time_budget)
         planned = plan_transaction(
             target,
             entries,
             settings=self.settings,
             columns=columns,
+            tie_columns=ties,
             loaded_at=ledger_timestamp(self._now()),
         )
         if write:

@@ -55,6 +55,8 @@ class ManifestEntry(msgspec.Struct, frozen=True, order=True, gc=False):
     key: str
     identity: str
     size: int
+    order: str = ""
+    """The object's place in load order as sortable text (the ledger's ``object_order``)."""
 
     @property
     def uri(self) -> str:
@@ -128,7 +130,7 @@ def manifest_json(entries: Sequence[ManifestEntry]) -> str:
 
 
 def object_list_csv(entries: Sequence[ManifestEntry]) -> str:
-    """The batch's objects as CSV rows ``bucket,key,identity,size`` (no header).
+    """The batch's objects as CSV rows ``bucket,key,identity,size,order`` (no header).
 
     Every text field is quoted and inner quotes doubled, so keys holding commas,
     quotes or newlines survive COPY's CSV parser unchanged.
@@ -138,7 +140,8 @@ def object_list_csv(entries: Sequence[ManifestEntry]) -> str:
         return '"' + text.replace('"', '""') + '"'
 
     return "".join(
-        f"{field(e.bucket)},{field(e.key)},{field(e.identity)},{e.size}\n" for e in entries
+        f"{field(e.bucket)},{field(e.key)},{field(e.identity)},{e.size},{field(e.order)}\n"
+        for e in entries
     )
 
 

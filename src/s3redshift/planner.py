@@ -34,7 +34,13 @@ from s3redshift.copy import (
     resolve_compressions,
 )
 from s3redshift.errors import ConfigError
-from s3redshift.events import ParsedEvent, S3Object, content_identity, sequencer_key
+from s3redshift.events import (
+    ParsedEvent,
+    S3Object,
+    content_identity,
+    sequencer_key,
+    write_identity,
+)
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import BATCH_TABLE, ledger_table_for
 from s3redshift.manifest import (
@@ -59,6 +65,7 @@ if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
 
 __all__ = [
+    "NEWER_IN_BATCH",
     "Document",
     "EventPlan",
     "PlanSettings",
@@ -68,12 +75,17 @@ __all__ = [
     "load_order",
     "loader_mapper",
     "next_transaction",
+    "object_identity",
+    "object_order",
     "plan_event",
     "plan_transaction",
     "split_batch",
 ]
 
 _NO_TIME = datetime.min.replace(tzinfo=UTC)
+
+NEWER_IN_BATCH = "replace: a newer snapshot of the table is in the same batch"
+"""Why a replace batch's older objects are not loaded (reported ``superseded``)."""
 
 
 def load_order(o: S3Object) -> tuple[datetime, str, str]:
@@ -86,6 +98,32 @@ def load_order(o: S3Object) -> tuple[datetime, str, str]:
     return (o.event_time or _NO_TIME, o.key, sequencer_key(o.sequencer))
 
 
+def object_order(o: S3Object) -> str:
+    """:func:`load_order` as text that sorts alike in Redshift and PostgreSQL (the ledger's).
+
+    Digits and upper-case hex only, fixed width but for the sequencer: no
+    collation orders them differently. The key is left out: it only orders
+    objects of equal event time, and keys are not comparable text in both.
+    Empty without an event time (older than every object with one).
+    """
+    if o.event_time is None:
+        return ""
+    return o.event_time.astimezone(UTC).strftime("%Y%m%d%H%M%S%f") + sequencer_key(o.sequencer)
+
+
+def object_identity(o: S3Object, mode: str) -> str | None:
+    """What a load in ``mode`` records ``o`` as: its content (append), or its write.
+
+    Loading equal content again adds rows in append, so a rewrite with equal
+    content is a duplicate there. Replace and upsert must see a later write of
+    a key as newer even when its content equals an earlier one (``A -> B ->
+    A``), so they record the write (:func:`~s3redshift.events.write_identity`).
+    """
+    if mode == "append":
+        return o.identity
+    return write_identity(o.version_id, o.etag, o.sequencer)
+
+
 # An attribute of a pydantic model is read through the model's ``__getattr__``
 # hook, several times slower than a dict look-up; what runs once per object
 # of a batch reads the fields from the object's ``__dict__`` instead.
@@ -94,8 +132,8 @@ _TIME_AND_KEY = itemgetter("event_time", "key")
 _URI = attrgetter("uri")
 
 
-def _entries_in_load_order(objects: list[S3Object]) -> list[ManifestEntry]:
-    """``entries_from_events(sorted(objects, key=load_order))``, reading each object once.
+def _entries_in_load_order(objects: list[S3Object], mode: str) -> list[ManifestEntry]:
+    """``entries_from_events(sorted(objects, key=load_order), mode)``, reading each object once.
 
     The sequencer only orders objects of equal event time and key. When every
     object has an event time and no two share time and key (a batch of
@@ -105,8 +143,8 @@ def _entries_in_load_order(objects: list[S3Object]) -> list[ManifestEntry]:
     """
     fields = list(map(_FIELDS, objects))
     keys = list(map(_TIME_AND_KEY, fields))
-    if any(time is None for time, _ in keys) or len(set(keys)) < len(keys):
-        return entries_from_events(sorted(objects, key=load_order))
+    if mode != "append" or any(t is None for t, _ in keys) or len(set(keys)) < len(keys):
+        return entries_from_events(sorted(objects, key=load_order), mode)
     order = sorted(range(len(keys)), key=keys.__getitem__)
     return list(map(_entry, map(fields.__getitem__, order)))
 
@@ -188,14 +226,14 @@ class PlannedTransaction:
 
 
 def _compression_groups(
-    target: Target, entries: Sequence[ManifestEntry]
+    target: Target, entries: Sequence[ManifestEntry], per_object: bool
 ) -> list[tuple[Compression | None, list[ManifestEntry]]]:
     """One COPY per compression (COPY takes one keyword for all its files).
 
-    Upsert without ``order_by`` needs one COPY per object, in load order.
+    ``per_object``: one COPY per object, in load order (an upsert without
+    ``order_by`` whose objects share keys).
     """
     rule = target.rule
-    per_object = rule.mode == "upsert" and not rule.order_by
     compressions = resolve_compressions(rule.format, [e.key for e in entries])
     if per_object:
         return [(c, [e]) for c, e in zip(compressions, entries, strict=True)]
@@ -213,12 +251,16 @@ def plan_transaction(
     *,
     settings: PlanSettings,
     columns: Sequence[str] = (),
+    tie_columns: Sequence[str] | None = None,
     loaded_at: str,
+    per_object: bool = False,
 ) -> PlannedTransaction:
     """The one transaction that loads ``entries`` (in this order) into ``target``.
 
-    ``columns`` are the target's columns (upsert inserts by name); ``loaded_at``
-    is the time the ledger records.
+    ``columns`` are the target's columns (upsert inserts by name),
+    ``tie_columns`` those that break ties between rows of one key (default:
+    every other column); ``loaded_at`` is the time the ledger records.
+    ``per_object`` stages an upsert's objects one at a time.
     """
     if not entries:
         raise ValueError("a transaction loads at least one object")
@@ -228,7 +270,7 @@ def plan_transaction(
     prefix = settings.manifest_prefix
     bucket = settings.manifest_bucket or min(e.bucket for e in entries)
     columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
-    groups = _compression_groups(target, entries)
+    groups = _compression_groups(target, entries, per_object and rule.mode == "upsert")
     copy_table = STAGE_TABLE if rule.mode == "upsert" else table
     documents: list[Document] = []
     data_copies = []
@@ -279,6 +321,8 @@ def plan_transaction(
         keys=rule.keys,
         order_by=rule.order_by,
         columns=tuple(columns) if rule.mode == "upsert" else (),
+        tie_columns=tie_columns,
+        per_object=per_object,
     )
     return PlannedTransaction(plan, tuple(entries), tuple(documents))
 
@@ -289,8 +333,10 @@ def next_transaction(
     *,
     settings: PlanSettings,
     columns: Sequence[str] = (),
+    tie_columns: Sequence[str] | None = None,
     loaded_at: str,
     limits: Limits = UNLIMITED,
+    per_object: bool = False,
 ) -> PlannedTransaction:
     """The transaction of the longest head of ``entries`` that fits ``limits``.
 
@@ -304,10 +350,15 @@ def next_transaction(
 
     def plan(count: int) -> PlannedTransaction:
         return plan_transaction(
-            target, entries[:count], settings=settings, columns=columns, loaded_at=loaded_at
+            target,
+            entries[:count],
+            settings=settings,
+            columns=columns,
+            tie_columns=tie_columns,
+            loaded_at=loaded_at,
+            per_object=per_object,
         )
 
-    per_object = target.rule.mode == "upsert" and not target.rule.order_by
     if limits == UNLIMITED or not per_object:
         whole = plan(len(entries))
         if limits.admit(whole.plan) or len(entries) == 1:
@@ -370,8 +421,10 @@ def split_batch(
     *,
     settings: PlanSettings,
     columns: Sequence[str] = (),
+    tie_columns: Sequence[str] | None = None,
     loaded_at: str,
     limits: Limits = UNLIMITED,
+    per_object: bool = False,
 ) -> Iterator[PlannedTransaction]:
     """Every transaction of the batch, in load order, as the loader runs them.
 
@@ -382,19 +435,33 @@ def split_batch(
     rest = list(entries)
     while rest:
         planned = next_transaction(
-            target, rest, settings=settings, columns=columns, loaded_at=loaded_at, limits=limits
+            target,
+            rest,
+            settings=settings,
+            columns=columns,
+            tie_columns=tie_columns,
+            loaded_at=loaded_at,
+            limits=limits,
+            per_object=per_object,
         )
         yield planned
         rest = rest[len(planned.entries) :]
 
 
-def entries_from_events(objects: Iterable[S3Object]) -> list[ManifestEntry]:
+def entries_from_events(objects: Iterable[S3Object], mode: str = "append") -> list[ManifestEntry]:
     """Manifest entries from event data alone (for plans shown without AWS calls)."""
-    return list(map(_entry, map(_FIELDS, objects)))
+    if mode == "append":
+        return list(map(_entry, map(_FIELDS, objects)))
+    return [
+        ManifestEntry(
+            o.bucket, o.key, object_identity(o, mode) or "unknown", o.size or 0, object_order(o)
+        )
+        for o in objects
+    ]
 
 
 def _entry(fields: dict[str, Any]) -> ManifestEntry:
-    """The manifest entry of the object whose ``__dict__`` is ``fields``."""
+    """The append-mode manifest entry of the object whose ``__dict__`` is ``fields``."""
     identity = content_identity(fields["version_id"], fields["etag"]) or "unknown"
     return ManifestEntry(fields["bucket"], fields["key"], identity, fields["size"] or 0)
 
@@ -466,12 +533,16 @@ def plan_event(
     skipped += [Skip(r.s3_object.uri, r.reason) for _, r in sorted(classified.skipped.items())]
     transactions: list[PlannedTransaction] = []
     for target, members in classified.groups.items():
+        if target.rule.mode == "replace" and len(members) > 1:
+            ordered = sorted((o for _, o in members), key=load_order)
+            skipped += [Skip(o.uri, NEWER_IN_BATCH) for o in ordered[:-1]]
+            members = [(0, ordered[-1])]
         if target.rule.mode == "upsert" and not target.rule.columns:
             raise ConfigError(
                 f"planning upsert into {target.table} offline needs the rule's 'columns' "
                 f"(pattern {target.rule.pattern!r}); the loader reads them from the database"
             )
-        entries = _entries_in_load_order([o for _, o in members])
+        entries = _entries_in_load_order([o for _, o in members], target.rule.mode)
         transactions += split_batch(
             target,
             entries,

@@ -32,38 +32,79 @@ the column order of the staging table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from s3redshift.copy import CopyCommand
-from s3redshift.identifiers import TableRef, quote_identifier
+from s3redshift.errors import BatchConflictError, KeyCollisionError, S3RedshiftError
+from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
     BATCH_TABLE,
     batch_table_sql,
     guard_sql,
     ledger_insert_sql,
+    newer_guard_sql,
 )
 
 __all__ = [
+    "GUARD_ERRORS",
     "GUARD_PURPOSE",
+    "KEYS_GUARD_PURPOSE",
+    "KEYS_MARKER",
     "LATEST_TABLE",
+    "NEWER_GUARD_PURPOSE",
     "STAGE_TABLE",
     "UNLIMITED",
+    "UNORDERED_TYPES",
     "CopyStep",
     "Limits",
     "SqlStep",
     "Step",
     "TransactionPlan",
     "build_plan",
+    "keys_guard_sql",
+    "tie_breakers",
 ]
 
 GUARD_PURPOSE = "abort if any object is already loaded"
 """The purpose of the ledger guard step; transports recognise a failure there."""
 
+NEWER_GUARD_PURPOSE = "abort if a newer object is loaded"
+"""The purpose of replace's guard against overwriting a newer snapshot."""
+
+KEYS_GUARD_PURPOSE = "abort if a key repeats among the objects"
+"""The purpose of upsert's guard (no ``order_by``) against merging objects it cannot order."""
+
+KEYS_MARKER = "s3redshift: a key repeats among the objects: "
+"""Text of the keys guard's deliberate error."""
+
+GUARD_ERRORS: Mapping[str, tuple[type[S3RedshiftError], str]] = {
+    GUARD_PURPOSE: (
+        BatchConflictError,
+        "some objects of the batch were loaded by a concurrent transaction",
+    ),
+    NEWER_GUARD_PURPOSE: (
+        BatchConflictError,
+        "a newer object was loaded into the table by a concurrent transaction",
+    ),
+    KEYS_GUARD_PURPOSE: (
+        KeyCollisionError,
+        "a key repeats among the batch's objects; they are merged one object at a time",
+    ),
+}
+"""What a guard step's deliberate failure means, by the step's purpose.
+
+Each guard aborts by casting its marker text to an integer. Redshift may
+report the failed cast without the text ("Invalid digit"), so transports
+recognise a guard by the step that failed and a cast failure, and raise the
+class named here with its message; the one place that says what each means.
+"""
+
 STAGE_TABLE = TableRef.temporary("s3redshift_stage")
 LATEST_TABLE = TableRef.temporary("s3redshift_latest")
 _RANK = "s3redshift_rank"
+_SOURCE = "s3redshift_source"
 
 Mode = Literal["append", "upsert", "replace"]
 
@@ -154,29 +195,84 @@ def _key_match(left: TableRef, right: TableRef, keys: Sequence[str]) -> str:
     )
 
 
-def _upsert_group(
+UNORDERED_TYPES = frozenset(
+    {"super", "geometry", "geography", "hllsketch", "binary varying", "varbyte", "json", "xml"}
+)
+"""Column types (``information_schema.columns.data_type``) with no ordering to break a tie.
+
+Redshift's SUPER, spatial, HLL sketch and VARBYTE types, and the stand-in's
+JSON and XML, cannot be compared with ``>``; ties skip them.
+"""
+
+
+def tie_breakers(
+    columns: Sequence[tuple[str, str]], *, keys: Sequence[str], order_by: str
+) -> tuple[str, ...]:
+    """The columns that break a tie between rows of one key: the other orderable ones, in order.
+
+    ``columns`` are ``(name, data_type)`` pairs in table order.
+    """
+    return tuple(
+        name
+        for name, kind in columns
+        if name not in keys and name != order_by and kind.lower() not in UNORDERED_TYPES
+    )
+
+
+def _keys_not_null(keys: Sequence[str]) -> str:
+    return " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in keys)
+
+
+def _ranking(order_by: str, tie_columns: Sequence[str], keys: Sequence[str]) -> str:
+    """The ``ORDER BY`` of the rows of one key, the winner first (see :func:`build_plan`)."""
+    terms = [f"{quote_identifier(c)} DESC NULLS LAST" for c in (order_by, *tie_columns) if c]
+    if order_by:
+        terms.append(f"{quote_identifier(_SOURCE)}")  # fully equal: the table's row stays
+    return ", ".join(terms or [quote_identifier(k) for k in keys])
+
+
+def _candidates(
+    target: TableRef, keys: Sequence[str], order_by: str, columns: Sequence[str]
+) -> str:
+    """The stage's rows with a whole key; with ``order_by`` also the table's rows of those keys."""
+    cols = ", ".join(quote_identifier(c) for c in columns)
+    staged = (
+        f"SELECT {cols}, 1 AS {quote_identifier(_SOURCE)} FROM {STAGE_TABLE.sql} "
+        f"WHERE {_keys_not_null(keys)}"
+    )
+    if not order_by:
+        return staged
+    held = ", ".join(f"t.{quote_identifier(c)}" for c in columns)
+    distinct = ", ".join(quote_identifier(k) for k in keys)
+    match = " AND ".join(f"t.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in keys)
+    return (
+        f"{staged} UNION ALL SELECT {held}, 0 FROM {target.sql} AS t "
+        f"JOIN (SELECT DISTINCT {distinct} FROM {STAGE_TABLE.sql}) AS s ON {match}"
+    )
+
+
+def _merge(
     target: TableRef,
-    copies: Sequence[CopyStep],
     *,
     keys: Sequence[str],
     order_by: str,
     columns: Sequence[str],
+    tie_columns: Sequence[str],
 ) -> list[Step]:
+    """Merge the stage into ``target``: per key the winning row, and every row without a key."""
     cols = ", ".join(quote_identifier(c) for c in columns)
     partition = ", ".join(quote_identifier(k) for k in keys)
-    # Without order_by the group is one object, so any row of a key is as
-    # good as another; ROW_NUMBER still needs an ORDER BY to be portable.
-    # NULLS LAST: both Redshift and PostgreSQL sort NULL first in DESC order,
-    # which would let a row without an order_by value beat every dated one.
-    order = quote_identifier(order_by) + " DESC NULLS LAST" if order_by else partition
+    rank, source = quote_identifier(_RANK), quote_identifier(_SOURCE)
+    newer = f" AND {source} = 1" if order_by else ""
+    any_null = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in keys)
     return [
-        *copies,
         SqlStep(
             f"CREATE TEMP TABLE {LATEST_TABLE.sql} AS SELECT {cols} FROM "
-            f"(SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY {order}) "
-            f"AS {quote_identifier(_RANK)} FROM {STAGE_TABLE.sql}) AS ranked "
-            f"WHERE {quote_identifier(_RANK)} = 1",
-            "keep the latest row per key",
+            f"(SELECT {cols}, {source}, ROW_NUMBER() OVER (PARTITION BY {partition} "
+            f"ORDER BY {_ranking(order_by, tie_columns, keys)}) AS {rank} "
+            f"FROM ({_candidates(target, keys, order_by, columns)}) AS candidates) AS ranked "
+            f"WHERE {rank} = 1{newer}",
+            "keep the winning row per key",
         ),
         SqlStep(
             f"DELETE FROM {target.sql} USING {LATEST_TABLE.sql} "
@@ -185,11 +281,62 @@ def _upsert_group(
         ),
         SqlStep(
             f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {LATEST_TABLE.sql}",
-            "insert new rows by column name",
+            "insert the winning rows by column name",
+        ),
+        SqlStep(
+            f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {STAGE_TABLE.sql} "
+            f"WHERE {any_null}",
+            "keep every row whose key has a NULL",
         ),
         SqlStep(f"DROP TABLE {LATEST_TABLE.sql}", "clean up"),
-        SqlStep(f"DELETE FROM {STAGE_TABLE.sql}", "empty the stage for the next group"),
     ]
+
+
+def keys_guard_sql(keys: Sequence[str]) -> str:
+    """Abort when a key repeats in the stage (upsert without ``order_by``, several objects).
+
+    Rows of one COPY cannot be told apart by object, so "the later object
+    wins" needs each object staged alone: the loader plans again that way.
+    """
+    partition = ", ".join(quote_identifier(k) for k in keys)
+    return (
+        f"SELECT CAST({portable_literal(KEYS_MARKER)} || CAST(COUNT(*) AS VARCHAR) "
+        f"AS INTEGER) FROM {STAGE_TABLE.sql} WHERE {_keys_not_null(keys)} "
+        f"GROUP BY {partition} HAVING COUNT(*) > 1 LIMIT 1"
+    )
+
+
+def _upsert(
+    target: TableRef,
+    data_copies: Sequence[CopyStep],
+    *,
+    keys: Sequence[str],
+    order_by: str,
+    columns: Sequence[str],
+    tie_columns: Sequence[str],
+    per_object: bool,
+) -> list[Step]:
+    if not keys or not columns:
+        raise ValueError("upsert needs keys and the target's columns")
+    steps: list[Step] = [
+        SqlStep(
+            f"CREATE TEMP TABLE {STAGE_TABLE.sql} (LIKE {target.sql} INCLUDING DEFAULTS)",
+            "staging table",
+        )
+    ]
+    groups = [[c] for c in data_copies] if per_object else [list(data_copies)]
+    guard = not order_by and not per_object and sum(len(c.objects) for c in data_copies) > 1
+    for n, group in enumerate(groups):
+        if n:
+            steps.append(SqlStep(f"DELETE FROM {STAGE_TABLE.sql}", "empty the stage"))
+        steps += group
+        if guard:
+            steps.append(SqlStep(keys_guard_sql(keys), KEYS_GUARD_PURPOSE))
+        steps += _merge(
+            target, keys=keys, order_by=order_by, columns=columns, tie_columns=tie_columns
+        )
+    steps.append(SqlStep(f"DROP TABLE {STAGE_TABLE.sql}", "clean up"))
+    return steps
 
 
 def build_plan(
@@ -204,14 +351,21 @@ def build_plan(
     keys: Sequence[str] = (),
     order_by: str = "",
     columns: Sequence[str] = (),
+    tie_columns: Sequence[str] | None = None,
+    per_object: bool = False,
 ) -> TransactionPlan:
     """Assemble one target's transaction.
 
     For ``upsert``, ``data_copies`` must already target :data:`STAGE_TABLE`;
-    with ``order_by`` they are staged together, otherwise each COPY is one
-    object, in load order, and is merged before the next one is staged, so a
-    later object's row wins over an earlier one's for the same key.
-    ``columns`` (upsert only) are the target's columns, inserted by name.
+    ``columns`` are the target's columns, inserted by name. Per key the
+    winner is the row with the greatest ``order_by`` among the staged rows
+    and the table's own row (NULL lowest); a tie goes to the greater row by
+    ``tie_columns`` in order (default: the other columns; NULL lowest), so
+    the result does not depend on delivery order. Without ``order_by`` the
+    staged row wins: all objects are staged by one COPY and a key repeated
+    among them aborts (:data:`KEYS_GUARD_PURPOSE`), and with ``per_object``
+    each object is staged and merged alone, in load order, so a later
+    object's row wins. Rows with a NULL in a key column are kept, every one.
     """
     if (ledger is None) != (batch_list_copy is None):
         raise ValueError("the ledger and its batch-list COPY go together")
@@ -224,24 +378,34 @@ def build_plan(
             batch_list_copy,
             SqlStep(guard_sql(ledger), GUARD_PURPOSE),
         ]
+        if mode == "replace":
+            steps.append(SqlStep(newer_guard_sql(ledger), NEWER_GUARD_PURPOSE))
     if mode == "append":
         steps += data_copies
     elif mode == "replace":
         steps.append(SqlStep(f"DELETE FROM {target.sql}", "replace: empty the table"))
         steps += data_copies
     else:
-        if not keys or not columns:
-            raise ValueError("upsert needs keys and the target's columns")
-        steps.append(
-            SqlStep(f"CREATE TEMP TABLE {STAGE_TABLE.sql} (LIKE {target.sql})", "staging table")
+        ties = (
+            [c for c in columns if c not in keys and c != order_by]
+            if tie_columns is None
+            else tie_columns
         )
-        groups = [list(data_copies)] if order_by else [[c] for c in data_copies]
-        for group in groups:
-            steps += _upsert_group(target, group, keys=keys, order_by=order_by, columns=columns)
-        steps.append(SqlStep(f"DROP TABLE {STAGE_TABLE.sql}", "clean up"))
+        steps += _upsert(
+            target,
+            data_copies,
+            keys=keys,
+            order_by=order_by,
+            columns=columns,
+            tie_columns=ties,
+            per_object=per_object,
+        )
     if ledger is not None:
         steps += [
-            SqlStep(ledger_insert_sql(ledger, target, batch_id, loaded_at), "record the batch"),
+            SqlStep(
+                ledger_insert_sql(ledger, target, batch_id, loaded_at, order=mode == "replace"),
+                "record the batch",
+            ),
             SqlStep(f"DROP TABLE {BATCH_TABLE.sql}", "clean up"),
         ]
     return TransactionPlan(target=target, batch_id=batch_id, mode=mode, steps=tuple(steps))

@@ -14,8 +14,9 @@ A batch holds at most :data:`MAX_STATEMENTS` statements and, as this module
 counts it, :data:`MAX_SQL_BYTES` bytes of text; a larger plan is refused before
 anything is sent. The plan keeps object lists in S3 files (manifest, object
 list), so the batch's size does not grow with the number of objects -- except
-for upsert without ``order_by``, which merges object by object (six statements
-per object); the loader splits such batches by :attr:`DataApiTransport.max_statements`.
+for upsert without ``order_by`` once its objects shared a key, which then merges
+object by object (seven statements per object); the loader splits such batches
+by :attr:`DataApiTransport.max_statements`.
 
 **Names and tokens.** Every batch is named ``s3redshift-<batch id>-<target>``
 (:meth:`DataApiTransport.statement_name`; ``<target>`` is a short digest of
@@ -102,7 +103,7 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import quote_literal
 from s3redshift.ledger import GUARD_MARKER
-from s3redshift.transaction import GUARD_PURPOSE, CopyStep, Limits, SqlStep, TransactionPlan
+from s3redshift.transaction import GUARD_ERRORS, CopyStep, Limits, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
@@ -548,8 +549,8 @@ class DataApiTransport:
         table = str(plan.target)
         if len(sqls) > self.max_statements:
             hint = (
-                " (upsert without order_by takes 6 statements per object: set the rule's "
-                "order_by to stage all objects at once)"
+                " (upsert without order_by merges objects that share keys one at a time, "
+                "7 statements each: set the rule's order_by to stage all objects at once)"
                 if plan.mode == "upsert"
                 else ""
             )
@@ -770,12 +771,15 @@ class DataApiTransport:
             if pattern.search(failure.text):
                 cls = candidate
                 break
-        is_guard = isinstance(step, SqlStep) and step.purpose == GUARD_PURPOSE
-        if cls is BatchConflictError or (
-            is_guard
+        guard = GUARD_ERRORS.get(step.purpose) if isinstance(step, SqlStep) else None
+        if (
+            guard is not None
             and cls is not SerializationConflictError
-            and _GUARD_CAST_FAILURE.search(failure.text)
+            and (cls is BatchConflictError or _GUARD_CAST_FAILURE.search(failure.text))
         ):
+            guard_error, why = guard
+            return guard_error(f"{why}; the batch was rolled back", table=table)
+        if cls is BatchConflictError:
             return BatchConflictError(
                 "some objects of the batch were loaded by a concurrent transaction; the "
                 "batch was rolled back",

@@ -42,7 +42,7 @@ from s3redshift.errors import (
 )
 from s3redshift.ledger import GUARD_MARKER
 from s3redshift.transaction import (
-    GUARD_PURPOSE,
+    GUARD_ERRORS,
     UNLIMITED,
     CopyStep,
     Limits,
@@ -236,17 +236,12 @@ class DbApiTransport:
         if isinstance(step, CopyStep) and len(step.objects) == 1:
             s3_uri = step.objects[0]
         error = translate_error(exc, table=str(plan.target), s3_uri=s3_uri)
-        if (
-            isinstance(step, SqlStep)
-            and step.purpose == GUARD_PURPOSE
-            and not isinstance(error, ConnectionLostError | BatchConflictError)
-        ):
-            # The guard fails only on purpose; the text of a failed cast is the
+        guard = GUARD_ERRORS.get(step.purpose) if isinstance(step, SqlStep) else None
+        if guard is not None and not isinstance(error, ConnectionLostError | BatchConflictError):
+            # A guard fails only on purpose; the text of a failed cast is the
             # database's (Redshift may say "Invalid digit" without our marker).
-            error = BatchConflictError(
-                "some objects of the batch were loaded by a concurrent transaction",
-                table=str(plan.target),
-            )
+            cls, why = guard
+            error = cls(why, table=str(plan.target))
         return self._abandon(error)
 
     def query(self, sql: str, *, time_budget: float | None = None) -> list[tuple[Any, ...]]:
