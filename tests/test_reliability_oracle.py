@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from reliability.oracle import (
@@ -86,22 +87,27 @@ def test_upsert_latest_follows_commit_order_then_load_order() -> None:
     newer = Write("t/b", (2, "t/b", ""), ((3, 1, 0, "t/b"), (4, 1, 0, "t/b")))
     # Both in one transaction: load_order, the newer object wins key 1;
     # inside it, rows 3 and 4 tie: row_id 4 wins.
-    same = upsert_latest_oracle([older, newer], key_at=KEY_AT, loads=[(1, "t/b"), (1, "t/a")])
+    same = upsert_latest_oracle(
+        [older, newer], key_at=KEY_AT, loads=[(1, "t/b", "t/b"), (1, "t/a", "t/a")]
+    )
     assert same == Expected(Counter([(4, 1, 0, "t/b"), (2, 2, 0, "t/a")]))
     # The older object committed later: the later load wins.
-    later = upsert_latest_oracle([older, newer], key_at=KEY_AT, loads=[(1, "t/b"), (2, "t/a")])
+    later = upsert_latest_oracle(
+        [older, newer], key_at=KEY_AT, loads=[(1, "t/b", "t/b"), (2, "t/a", "t/a")]
+    )
     assert later == Expected(Counter([(1, 1, 0, "t/a"), (2, 2, 0, "t/a")]))
 
 
 def test_upsert_latest_leaves_open_only_what_a_rewrite_makes_ambiguous() -> None:
     a_rows = ((1, 1, 0, "t/k"),)
-    first = Write("t/k", (1, "t/k", "01"), a_rows)
-    third = Write("t/k", (5, "t/k", "03"), a_rows)
+    first = Write("t/k", (1, "t/k", "01"), a_rows, identity="ea", etag="ea")
+    third = Write("t/k", (5, "t/k", "03"), a_rows, identity="ea", etag="ea")
     other = Write("t/o", (3, "t/o", ""), ((2, 1, 0, "t/o"), (3, 2, 0, "t/o")))
     # One transaction holds t/k and t/o: which write of t/k (before or after
     # t/o in load_order) the ledger row means decides key 1; key 2 is certain.
+    # The identity may be the ETag qualified by the write, in the loader's format.
     expected = upsert_latest_oracle(
-        [first, other, third], key_at=KEY_AT, loads=[(1, "t/k"), (1, "t/o")]
+        [first, other, third], key_at=KEY_AT, loads=[(1, "t/k", "ea@03"), (1, "t/o", "t/o")]
     )
     assert expected.fixed == Counter([(3, 2, 0, "t/o")])
     assert expected.open == (frozenset({(1, 1, 0, "t/k"), (2, 1, 0, "t/o")}),)
@@ -112,7 +118,7 @@ def test_upsert_latest_leaves_open_only_what_a_rewrite_makes_ambiguous() -> None
     assert extra == []
     # t/k committed after t/o: determined again.
     later = upsert_latest_oracle(
-        [first, other, third], key_at=KEY_AT, loads=[(1, "t/o"), (2, "t/k")]
+        [first, other, third], key_at=KEY_AT, loads=[(1, "t/o", "t/o"), (2, "t/k", "ea")]
     )
     assert later == Expected(Counter([(1, 1, 0, "t/k"), (3, 2, 0, "t/o")]))
 
@@ -131,3 +137,32 @@ def test_append_loads_each_readable_content_once() -> None:
         [],
         [(1, 1, 0, "t/k")],
     )
+
+
+def test_upsert_latest_tells_contents_of_one_key_apart_by_the_ledger_identity() -> None:
+    # A -> B -> A, each write loaded in its own transaction: B's load (place 2)
+    # is B's content, whatever the identity's suffix; A loaded last wins.
+    a = ((1, 1, 0, "t/k"),)
+    writes = [
+        Write("t/k", (1, "t/k", "01"), a, identity="ea", etag="ea"),
+        Write("t/k", (2, "t/k", "02"), ((2, 1, 0, "t/k"),), identity="eb", etag="eb"),
+        Write("t/k", (3, "t/k", "03"), a, identity="ea", etag="ea"),
+    ]
+    loads = [(1, "t/k", "ea@01"), (2, "t/k", "eb@02"), (3, "t/k", "ea@03")]
+    assert upsert_latest_oracle(writes, key_at=KEY_AT, loads=loads) == Expected(Counter(a))
+    # Today's loader: the third write reported duplicate, B stays.
+    stale = upsert_latest_oracle(writes, key_at=KEY_AT, loads=loads[:2])
+    assert stale == Expected(Counter([(2, 1, 0, "t/k")]))
+
+
+def test_append_on_a_versioned_bucket_loads_each_version_even_with_equal_content() -> None:
+    a = ((1, 1, 0, "t/k"),)
+    writes = [
+        Write("t/k", (1, "t/k", "01"), a, identity="v1", etag="ea"),
+        Write("t/k", (2, "t/k", "02"), ((2, 2, 0, "t/k"),), identity="v2", etag="eb"),
+        Write("t/k", (3, "t/k", "03"), a, identity="v3", etag="ea"),
+    ]
+    assert append_oracle(writes).fixed == Counter({(1, 1, 0, "t/k"): 2, (2, 2, 0, "t/k"): 1})
+    # Unversioned, the same writes are two object versions: A (twice written) and B.
+    unversioned = [replace(w, identity=w.etag) for w in writes]
+    assert append_oracle(unversioned).fixed == Counter({(1, 1, 0, "t/k"): 1, (2, 2, 0, "t/k"): 1})

@@ -36,12 +36,28 @@ Row = tuple[Any, ...]
 
 @dataclass(frozen=True)
 class Write:
-    """One delivered write of an S3 key: its load order, its rows, whether COPY can read it."""
+    """One delivered write of an S3 key: its load order, its rows, whether COPY can read it.
+
+    ``identity`` is the event's (version id, else ETag), ``etag`` its ETag;
+    by default both are the key, as if each write had its own content.
+    """
 
     key: str
     order: tuple[Any, ...]
     rows: tuple[Row, ...]
     current: bool = True
+    identity: str = ""
+    etag: str = ""
+
+    def named_by(self, identity: str) -> bool:
+        """Whether a ledger identity may name this write.
+
+        Its own identity, or (unversioned bucket, replace and upsert) one the
+        loader qualifies with the write, ETag first: the format is the
+        loader's, so the ETag is all that is compared.
+        """
+        own, etag = self.identity or self.key, self.etag or self.key
+        return identity == own or identity.startswith(etag)
 
 
 @dataclass(frozen=True)
@@ -87,15 +103,15 @@ def _current(writes: Iterable[Write]) -> list[Write]:
 
 
 def append_oracle(writes: Sequence[Write]) -> Expected:
-    """append: each content of a key COPY can read, exactly once.
+    """append: the rows of each object version COPY could read, exactly once.
 
-    All current writes of one key hold the same content (an identical rewrite
-    on an unversioned bucket has the same ETag: ``duplicate``; on a versioned
-    bucket only the latest version is current), so each key counts once.
+    An object version is a key's identity: the version id on a versioned
+    bucket, the ETag on an unversioned one, where a rewrite with identical
+    content is the same version (``duplicate``).
     """
-    seen: dict[str, Write] = {}
+    seen: dict[tuple[str, str], Write] = {}
     for w in _current(writes):
-        seen.setdefault(w.key, w)
+        seen.setdefault((w.key, w.identity or w.key), w)
     return Expected(Counter(row for w in seen.values() for row in w.rows))
 
 
@@ -145,24 +161,27 @@ MAX_ASSIGNMENTS = 64
 
 
 def upsert_latest_oracle(
-    writes: Sequence[Write], *, key_at: int, loads: Sequence[tuple[int, str]]
+    writes: Sequence[Write], *, key_at: int, loads: Sequence[tuple[int, str, str]]
 ) -> Expected:
     """upsert without order_by: the later load wins, as the ledger says loads committed.
 
     ``loads`` are the ledger's rows of this table: (place of the transaction in
-    commit order, S3 key). Loads merge in commit order, and inside one
-    transaction in ``load_order``; inside one object, rows of one key tie and
-    the tie rule picks. What is ambiguous is checked only as far as it is
-    determined: a ledger row names the key it loaded, not which of the key's
-    current writes (A -> B -> A has two, A's first and third write, at two
-    places in ``load_order``). Every reading is merged; a key on which the
-    readings agree must hold that row, a key on which they differ must hold
-    one of the candidates. NULL-key rows: see :func:`_null_key_rows`.
+    commit order, S3 key, identity). Loads merge in commit order, and inside
+    one transaction in ``load_order``; inside one object, rows of one key tie
+    and the tie rule picks. What is ambiguous is checked only as far as it is
+    determined: a ledger row names the key and content it loaded, but on an
+    unversioned bucket not which write of that content (A -> B -> A has two
+    writes of A, at two places in ``load_order``; see :meth:`Write.named_by`).
+    Every reading is merged; a key on which the readings agree must hold
+    that row, a key on which they differ must hold one of the candidates.
+    NULL-key rows: see :func:`_null_key_rows`.
     """
-    by_key: dict[str, list[Write]] = {}
-    for w in _current(writes):
-        by_key.setdefault(w.key, []).append(w)
-    readings = [[(place, w) for w in by_key[key]] for place, key in loads if key in by_key]
+    current = _current(writes)
+    readings = [
+        [(place, w) for w in current if w.key == key and w.named_by(identity)]
+        for place, key, identity in loads
+    ]
+    readings = [r for r in readings if r]
     if math.prod(len(r) for r in readings) > MAX_ASSIGNMENTS:
         # Too many readings to merge each: any loaded row of a key may have won.
         outcomes = [{row[key_at]: row} for r in readings for _, w in r for row in w.rows]

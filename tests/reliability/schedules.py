@@ -121,7 +121,10 @@ class ObjectSpec:
     sequencer: str
     columns: tuple[str, ...] = BASE_COLUMNS
     phase: int = 1
-    """2: delivered only once the table's phase-1 files are in and its schema changed."""
+    """Written (and delivered) once the table's earlier phases are acknowledged.
+
+    Before its phase 2, a table's ALTER runs.
+    """
 
     def value(self, row: Row, column: str) -> Any:
         """``row``'s value for ``column`` as the table stores it (None: NULL)."""
@@ -260,11 +263,16 @@ def _rewrite(draw: _Draw, n: int) -> TableSpec:
     same_time = draw.rng.random() < 0.3
     if same_time:
         times = [times[0]] * 3
+    # Interleaved: each write once the one before is acknowledged (B is loaded);
+    # else all three before any delivery (only the last content can be read).
+    interleaved = draw.rng.random() < 0.5
+    phases = (1, 2, 3) if interleaved else (1, 1, 1)
     key = f"t{n}/r.csv"
-    a = draw.write(key, mode, at=times[0], nulls=False)
-    b = draw.write(key, mode, at=times[1], nulls=False)
-    again = ObjectSpec(key, a.rows, times[2], draw.next_sequencer())
-    note = f"A->B->A of {key}" + (", one event time" if same_time else "")
+    a = draw.write(key, mode, at=times[0], nulls=False, phase=phases[0])
+    b = draw.write(key, mode, at=times[1], nulls=False, phase=phases[1])
+    again = ObjectSpec(key, a.rows, times[2], draw.next_sequencer(), phase=phases[2])
+    note = f"A->B->A of {key}, " + ("interleaved" if interleaved else "written at once")
+    note += ", one event time" if same_time else ""
     return replace(base, objects=(*base.objects, a, b, again), note=note)
 
 
@@ -472,20 +480,25 @@ class _World:
         self.ledger_schema = f"rel_{stamp}_ledger"
         self.bucket = f"reliability-{stamp}"
         self.injector = Injector(schedule.faults)
-        self.objects: list[S3Object] = []
-        """Every event, by index; ``writes`` holds what each one wrote."""
-        self.writes: list[tuple[TableSpec, ObjectSpec]] = []
-        self.table_of: dict[str, TableSpec] = {}
+        self.writes = [(t, o) for t in schedule.tables for o in t.objects]
+        """Every write the schedule makes, by index (an event's index is its write's)."""
+        self.objects: dict[int, S3Object] = {}
+        """The events of the writes made so far."""
+        self.table_of = {o.key: t for t, o in self.writes}
         self.columns = {t.name: t.columns for t in schedule.tables}
         """Each table's columns now (they change when its ALTER runs)."""
-        self.gates: dict[int, frozenset[int]] = {}
-        """Event -> the events that must be acknowledged before it is delivered."""
-        self.altered: set[str] = set()
+        self.phase = {t.name: 0 for t in schedule.tables}
+        """Each table's last phase whose writes are made."""
+        self.after: dict[int, int] = {}
+        """Event -> the event that must be acknowledged before it is delivered."""
+        self.latest: dict[str, int] = {}
+        """S3 key -> its last write made so far."""
+        self.current: dict[int, bool] = {}
+        """Event -> whether COPY could read its write when it was first delivered."""
         self.loaders: list[Loader | None] = [None] * schedule.loaders
         self.closed: list[Loader] = []
         self.acked: dict[int, set[str]] = {}
         """Acknowledged event -> the outcomes it was acknowledged with."""
-        self.dealt: set[int] = set()
         self.last_error: dict[int, str] = {}
         self.config = LoaderConfig.from_mapping(
             {
@@ -526,21 +539,25 @@ class _World:
                 Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
             )
         for spec in self.schedule.tables:
-            for obj in spec.objects:
-                self._put(spec, obj)
-        self._set_gates()
+            self._make_phase(spec, 1)
+            if spec.newest_first:  # all its writes are phase 1
+                mine = [i for i, (t, _) in enumerate(self.writes) if t is spec]
+                newest = max(mine, key=lambda i: load_order(self.objects[i]))
+                self.after.update({i: newest for i in mine if i != newest})
         for slot in range(self.schedule.loaders):
             for hooked in self.run.slots[slot]:
                 hooked.injector = self.injector
                 hooked.who = f"loader{slot}"
             self.loaders[slot] = self._loader(slot)
 
-    def _put(self, spec: TableSpec, obj: ObjectSpec) -> None:
-        """Write ``obj`` to S3 and keep the event S3 would send for it."""
-        body = obj.csv().encode()
-        put = self.run.s3.put_object(Bucket=self.bucket, Key=obj.key, Body=body)
-        self.objects.append(
-            S3Object(
+    def _make_phase(self, spec: TableSpec, phase: int) -> None:
+        """Write ``spec``'s files of ``phase`` to S3, in order, keeping the events S3 sends."""
+        for index, (t, obj) in enumerate(self.writes):
+            if t is not spec or obj.phase != phase:
+                continue
+            body = obj.csv().encode()
+            put = self.run.s3.put_object(Bucket=self.bucket, Key=obj.key, Body=body)
+            self.objects[index] = S3Object(
                 bucket=self.bucket,
                 key=obj.key,
                 size=len(body),
@@ -549,21 +566,10 @@ class _World:
                 sequencer=obj.sequencer,
                 event_time=obj.at,
                 event_name="ObjectCreated:Put",
-                message_id=f"msg-{len(self.objects)}-{obj.key}",
+                message_id=f"msg-{index}-{obj.key}",
             )
-        )
-        self.writes.append((spec, obj))
-        self.table_of[obj.key] = spec
-
-    def _set_gates(self) -> None:
-        """Hold back the older objects of a newest-first table, and phase-2 files."""
-        for spec in self.schedule.tables:
-            mine = [i for i, (t, _) in enumerate(self.writes) if t is spec]
-            if spec.newest_first:
-                newest = max(mine, key=lambda i: load_order(self.objects[i]))
-                self.gates.update({i: frozenset({newest}) for i in mine if i != newest})
-            first = frozenset(i for i in mine if self.writes[i][1].phase == 1)
-            self.gates.update({i: first for i in mine if self.writes[i][1].phase == 2})
+            self.latest[obj.key] = index
+        self.phase[spec.name] = phase
 
     def _loader(self, slot: int) -> Loader:
         """A Loader with its own transport, whose connections can be broken."""
@@ -631,39 +637,55 @@ class _World:
     def replay(self, outcome: Outcome) -> None:
         rng = random.Random(self.schedule.deal_seed)
         deadline = time.monotonic() + SCHEDULE_DEADLINE_S
-        waiting = list(range(len(self.objects)))
+        waiting = list(range(len(self.writes)))
         with ThreadPoolExecutor(max_workers=self.schedule.loaders) as pool:
             while waiting and outcome.rounds < MAX_ROUNDS and time.monotonic() < deadline:
                 outcome.rounds += 1
-                self._alter_due(outcome)
-                pending = [
-                    i for i in waiting if self.gates.get(i, frozenset()) <= self.acked.keys()
-                ]
+                self._next_phases(outcome)
+                pending = [i for i in waiting if i in self.objects and self._released(i)]
                 batches = self._deal(rng, pending)
-                self.dealt.update(i for b in batches for i in b)
+                for i in (i for b in batches for i in b if i not in self.current):
+                    self.current[i] = self._readable(i)  # its first delivery
                 deliveries = [_Delivery(slot, b) for slot, b in enumerate(batches) if b]
                 for delivery in pool.map(self._invoke, deliveries):
                     self._settle(delivery, outcome)
-                waiting = [i for i in range(len(self.objects)) if i not in self.acked]
+                waiting = [i for i in range(len(self.writes)) if i not in self.acked]
         if waiting:
-            keys = ", ".join(self.objects[i].key for i in waiting)
+            keys = ", ".join(self.writes[i][1].key for i in waiting)
             outcome.problems.append(
                 f"not acknowledged after {outcome.rounds} rounds: {keys} "
                 f"(last errors: {'; '.join(self._last_errors(waiting)) or 'none'})"
             )
 
-    def _alter_due(self, outcome: Outcome) -> None:
-        """Between batches: change a table once all of its phase-1 files are acknowledged."""
+    def _released(self, index: int) -> bool:
+        """Whether the event may be delivered: what it waits for (if anything) is acknowledged."""
+        return index not in self.after or self.after[index] in self.acked
+
+    def _next_phases(self, outcome: Outcome) -> None:
+        """Between batches: a table's next files once all of its earlier ones are acknowledged.
+
+        Before its phase 2, a table's ALTER runs: the schema changes between batches.
+        """
         for spec in self.schedule.tables:
-            if not spec.alter or spec.name in self.altered:
+            phase = self.phase[spec.name] + 1
+            mine = [(i, o) for i, (t, o) in enumerate(self.writes) if t is spec]
+            if not any(o.phase == phase for _, o in mine):
                 continue
-            mine = [i for i, (t, o) in enumerate(self.writes) if t is spec and o.phase == 1]
-            if all(i in self.acked for i in mine):
+            if any(o.phase < phase and i not in self.acked for i, o in mine):
+                continue
+            if phase == 2 and spec.alter:
                 for clause in spec.alter:
                     self.run.sql(f"ALTER TABLE {self.table(spec).sql} {clause}")
-                self.altered.add(spec.name)
                 self.columns[spec.name] = spec.after
-                outcome.events.append(f"before round {outcome.rounds}: {spec.name} {spec.note}")
+            self._make_phase(spec, phase)
+            outcome.events.append(f"before round {outcome.rounds}: {spec.name} phase {phase}")
+
+    def _readable(self, index: int) -> bool:
+        """Whether COPY can read what event ``index`` wrote: it is what its key holds now."""
+        latest = self.latest[self.writes[index][1].key]
+        if self.schedule.versioned:
+            return latest == index
+        return self.writes[index][1].csv() == self.writes[latest][1].csv()
 
     def _last_errors(self, pending: Sequence[int]) -> list[str]:
         return [self.last_error[i] for i in pending if i in self.last_error]
@@ -740,7 +762,7 @@ class _World:
         )
 
     def _ledger(self, outcome: Outcome) -> dict[str, list[tuple[str, int]]]:
-        """Ledger rows per object key: (batch id, place of its transaction in commit order)."""
+        """Ledger rows per object key: (identity, place of its transaction in commit order)."""
         # One ledger table per target: read them all.
         tables = self.run.sql(
             "SELECT table_name FROM information_schema.tables "
@@ -761,7 +783,7 @@ class _World:
         by_key: dict[str, list[tuple[str, int]]] = {}
         identities: Counter[tuple[str, str]] = Counter()
         order = self.injector.commit_order
-        for bucket, key, identity, target, batch, xid in rows:
+        for bucket, key, identity, target, _batch, xid in rows:
             if int(xid) not in order:
                 outcome.problems.append(f"ledger row of {key} from a commit no loader asked for")
                 continue
@@ -772,7 +794,7 @@ class _World:
             if target != str(self.table(spec)):
                 outcome.problems.append(f"ledger says {key} went to {target}")
             identities[key, str(identity)] += 1
-            by_key.setdefault(key, []).append((str(batch), order[int(xid)]))
+            by_key.setdefault(key, []).append((str(identity), order[int(xid)]))
         for (key, identity), n in identities.items():
             if n > 1:
                 outcome.duplicated[key] = f"identity {identity} in the ledger {n} times"
@@ -782,35 +804,23 @@ class _World:
         return by_key
 
     def _known(self, key: str, identity: str) -> bool:
-        """Whether a ledger identity names a write of ``key``.
+        """Whether a ledger identity names a write of ``key`` (:meth:`oracle.Write.named_by`)."""
+        return any(w.named_by(identity) for w in self._writes_of(key))
 
-        The event's own identity (version id, else ETag), or, for a write on
-        an unversioned bucket, an identity the loader qualifies with the
-        write (the ETag first): its format is the loader's, not the harness's.
-        """
-        events = [o for o in self.objects if o.key == key]
-        return any(
-            identity == o.identity or (o.etag is not None and identity.startswith(o.etag))
-            for o in events
-        )
+    def _writes_of(self, key: str) -> list[oracle.Write]:
+        return [w for w in self._oracle_writes(self.table_of[key], ()) if w.key == key]
 
     def _loadable(self, key: str) -> int:
-        """How many ledger rows ``key`` may have: one per write COPY can read (append: one).
+        """How many ledger rows ``key`` may have: one per object version COPY could read.
 
-        On an unversioned bucket, A -> B -> A leaves two writes of A's content:
+        On an unversioned bucket, A -> B -> A makes two writes of A's content:
         append's identity (the ETag) makes them one object version, replace's
         and upsert's (the write) two.
         """
-        current = [i for i, o in enumerate(self.objects) if o.key == key and self._current(i)]
-        return 1 if self.table_of[key].mode == "append" else len(current)
-
-    def _current(self, index: int) -> bool:
-        """Whether COPY can still read what event ``index`` wrote (its content is current)."""
-        key = self.objects[index].key
-        last = max(i for i, o in enumerate(self.objects) if o.key == key)
-        if self.schedule.versioned:
-            return index == last
-        return self.writes[index][1].csv() == self.writes[last][1].csv()
+        readable = [w for w in self._writes_of(key) if w.current]
+        if self.table_of[key].mode == "append":
+            return len({w.identity for w in readable})
+        return len(readable)
 
     def _check_exactly_once(
         self,
@@ -820,35 +830,45 @@ class _World:
         ledger: dict[str, list[tuple[str, int]]],
         outcome: Outcome,
     ) -> None:
-        """Each row once, only from objects the ledger holds; append: every row there."""
+        """Each row once per object version holding it, only from objects the ledger holds.
+
+        Append must hold every row of every version (a row of A is in the
+        table twice after A -> B -> A on a versioned bucket: two versions).
+        """
         at_id, at_src = columns.index("row_id"), columns.index("src")
         counts = Counter((int(r[at_id]), str(r[at_src])) for r in rows)
+        versions: Counter[tuple[int, str]] = Counter()
+        if spec.mode == "append":
+            for row, n in oracle.append_oracle(self._oracle_writes(spec, columns)).fixed.items():
+                versions[row[at_id], row[at_src]] += n
         for (row_id, src), n in counts.items():
             if src not in ledger:
                 outcome.duplicated.setdefault(
                     src, f"row {row_id} is in {spec.name} but the ledger has no record of {src}"
                 )
-            elif n > 1:
+            elif n > max(1, versions[row_id, src]):
                 outcome.duplicated.setdefault(src, f"row {row_id} is in {spec.name} {n} times")
-        if spec.mode == "append":
-            for row in oracle.append_oracle(self._oracle_writes(spec, columns)).fixed:
-                if counts.get((row[at_id], row[at_src]), 0) == 0:
-                    outcome.lost.setdefault(
-                        row[at_src], f"row {row[at_id]} is missing from {spec.name}"
-                    )
+        for (row_id, src), n in versions.items():
+            if counts[row_id, src] < n:
+                outcome.lost.setdefault(src, f"row {row_id} is missing from {spec.name}")
 
     def _oracle_writes(self, spec: TableSpec, columns: Sequence[str]) -> list[oracle.Write]:
         """What was delivered to ``spec``'s table, as the oracle takes it."""
-        return [
-            oracle.Write(
-                obj.key,
-                load_order(self.objects[i]),
-                obj.table_rows(columns),
-                self._current(i),
-            )
-            for i, (t, obj) in enumerate(self.writes)
-            if t is spec and i in self.dealt
-        ]
+        writes = []
+        for i, (t, obj) in enumerate(self.writes):
+            if t is spec and i in self.current:
+                event = self.objects[i]
+                writes.append(
+                    oracle.Write(
+                        obj.key,
+                        load_order(event),
+                        obj.table_rows(columns),
+                        self.current[i],
+                        identity=event.identity or "",
+                        etag=event.etag or "",
+                    )
+                )
+        return writes
 
     def _check_contents(
         self,
@@ -869,10 +889,10 @@ class _World:
             expected = oracle.upsert_oracle(writes, key_at=key_at, order_at=columns.index("ts"))
         else:
             loads = [
-                (place, key)
+                (place, key, identity)
                 for key, entries in ledger.items()
                 if self.table_of[key] is spec
-                for _, place in entries
+                for identity, place in entries
             ]
             expected = oracle.upsert_latest_oracle(writes, key_at=key_at, loads=loads)
         missing, extra = oracle.compare(expected, rows)
