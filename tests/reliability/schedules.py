@@ -281,12 +281,14 @@ def _schema_change(draw: _Draw, n: int) -> TableSpec:
     mode = draw.rng.choice(MODES)
     change = draw.rng.choice(sorted(SCHEMA_CHANGES))
     before, clauses, after = SCHEMA_CHANGES[change]
+    counts = (draw.rng.randint(1, 2), draw.rng.randint(1, 2))
+    times = iter(sorted(draw.time() for _ in range(sum(counts))))  # new files are newer
     first = [
-        draw.write(f"t{n}/a{j}.csv", mode, columns=before) for j in range(draw.rng.randint(1, 2))
+        draw.write(f"t{n}/a{j}.csv", mode, at=next(times), columns=before) for j in range(counts[0])
     ]
     second = [
-        draw.write(f"t{n}/b{j}.csv", mode, columns=after, phase=2)
-        for j in range(draw.rng.randint(1, 2))
+        draw.write(f"t{n}/b{j}.csv", mode, at=next(times), columns=after, phase=2)
+        for j in range(counts[1])
     ]
     note = "then ".join(f"{c} " for c in clauses).strip()
     objects = (*first, *second)
