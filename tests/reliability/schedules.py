@@ -910,17 +910,25 @@ def _diff(
     missing: Sequence[str],
     extra: Sequence[tuple[Any, ...]],
 ) -> str:
-    """Which table, which mode, expected and actual rows, in a few lines."""
-    size = sum(expected.fixed.values()) + len(expected.open)
+    """Which table, which mode, the expected and the actual rows and their difference.
+
+    Both sides are listed in full when they are short (up to
+    :data:`DIFF_LINES` rows each); the difference always, cut at as many lines.
+    """
+    want = sorted(repr(r) for r in expected.fixed.elements())
+    want += ["one of " + " | ".join(sorted(repr(r) for r in o)) for o in expected.open]
+    have = sorted(repr(r) for r in rows)
     lines = [
         f"{spec.name} ({spec.mode}, columns {', '.join(columns)}): "
-        f"expected {size} rows, the table holds {len(rows)}"
+        f"expected {len(want)} rows, the table holds {len(have)}"
     ]
+    if len(want) <= DIFF_LINES and len(have) <= DIFF_LINES:
+        lines += [f"      expected: {', '.join(want) or 'no rows'}"]
+        lines += [f"      actual:   {', '.join(have) or 'no rows'}"]
     for label, items in (("missing", missing), ("unexpected", [repr(r) for r in extra])):
-        shown = list(items[:DIFF_LINES])
-        more = f" and {len(items) - DIFF_LINES} more" if len(items) > DIFF_LINES else ""
-        lines += [f"      {label}: {item}" for item in shown]
-        lines += [f"      {label}:{more}"] if more else []
+        lines += [f"      {label}: {item}" for item in items[:DIFF_LINES]]
+        if len(items) > DIFF_LINES:
+            lines.append(f"      {label}: ... and {len(items) - DIFF_LINES} more")
     return "\n".join(lines)
 
 
