@@ -67,6 +67,7 @@ SEED_ENV_VAR = "S3REDSHIFT_RELIABILITY_SEED"
 MAX_LOADERS = 4
 MAX_ROUNDS = 10
 DIFF_LINES = 6
+ALTER_LOCK_TIMEOUT_S = 10
 """Rows shown per side of a wrong table's diff."""
 LOAD_BUDGET_S = 8.0
 """Each ``load()``'s time budget, as the Lambda's remaining time would be."""
@@ -675,12 +676,29 @@ class _World:
                 continue
             if any(o.phase < phase and i not in self.acked for i, o in mine):
                 continue
-            if phase == 2 and spec.alter:
-                for clause in spec.alter:
-                    self.run.sql(f"ALTER TABLE {self.table(spec).sql} {clause}")
-                self.columns[spec.name] = spec.after
+            if phase == 2 and spec.alter and not self._alter(spec, outcome):
+                continue
             self._make_phase(spec, phase)
             outcome.events.append(f"before round {outcome.rounds}: {spec.name} phase {phase}")
+
+    def _alter(self, spec: TableSpec, outcome: Outcome) -> bool:
+        """Run ``spec``'s ALTER TABLE; False (and a problem) if a loader's lock blocks it.
+
+        Between rounds no load runs, so a lock still held on the table is a
+        transaction some loader left open: waiting for it would hang the run.
+        """
+        try:
+            self.run.sql(f"SET lock_timeout = '{ALTER_LOCK_TIMEOUT_S}s'")
+            for clause in spec.alter:
+                self.run.sql(f"ALTER TABLE {self.table(spec).sql} {clause}")
+        except Exception as exc:
+            outcome.problems.append(f"ALTER TABLE {spec.name} failed between rounds: {exc}")
+            self.phase[spec.name] = 2  # its new files are never written: not acknowledged
+            return False
+        finally:
+            self.run.sql("RESET lock_timeout")
+        self.columns[spec.name] = spec.after
+        return True
 
     def _readable(self, index: int) -> bool:
         """Whether COPY can read what event ``index`` wrote: it is what its key holds now."""
