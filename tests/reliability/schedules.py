@@ -67,8 +67,9 @@ SEED_ENV_VAR = "S3REDSHIFT_RELIABILITY_SEED"
 MAX_LOADERS = 4
 MAX_ROUNDS = 10
 DIFF_LINES = 6
-ALTER_LOCK_TIMEOUT_S = 10
 """Rows shown per side of a wrong table's diff."""
+ALTER_LOCK_TIMEOUT_S = 10
+"""How long a schema change between rounds waits for a lock (none should be held)."""
 LOAD_BUDGET_S = 8.0
 """Each ``load()``'s time budget, as the Lambda's remaining time would be."""
 SCHEDULE_DEADLINE_S = 60.0
@@ -89,8 +90,9 @@ KINDS = ("plain", "plain", "out_of_order", "rewrite", "schema_change", "head_fau
 """What a schedule attacks beside the walk's faults (``plain``: nothing more), drawn per seed.
 
 ``out_of_order``: one table's newest object is delivered and acknowledged
-before its older ones. ``rewrite``: one key written A -> B -> A (sometimes at
-one event time, the sequencer deciding). ``schema_change``: a column added
+before its older ones. ``rewrite``: one key written A -> B -> A, each write
+once the last is acknowledged or all before any delivery (sometimes at one
+event time, the sequencer deciding). ``schema_change``: a column added
 to and/or dropped from one table between its two phases of files.
 ``head_fault``: one table's objects always come in one batch, and the second
 HeadObject of them fails.
