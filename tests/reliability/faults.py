@@ -92,14 +92,21 @@ class InjectedInterrupt(BaseException):
 
 @dataclass(frozen=True)
 class FaultSpec:
-    """Fire ``kind`` the ``occurrence``-th time any loader reaches ``point``."""
+    """Fire ``kind`` the ``occurrence``-th time any loader reaches ``point``.
+
+    With ``where``, only arrivals whose request path contains it count (the
+    HeadObject of one table's objects, say), so a fault can be aimed inside
+    one table's batch whatever the other tables do.
+    """
 
     point: str
     kind: str
     occurrence: int
+    where: str = ""
 
     def __str__(self) -> str:
-        return f"{self.point}#{self.occurrence}:{self.kind}"
+        where = f"[{self.where}]" if self.where else ""
+        return f"{self.point}{where}#{self.occurrence}:{self.kind}"
 
 
 @dataclass
@@ -117,13 +124,23 @@ class Injector:
         with self._lock:
             self.commit_order[xid] = place
 
-    def hit(self, point: str, who: str) -> FaultSpec | None:
-        """Count one arrival at ``point``; the fault to inject now, if any."""
+    def hit(self, point: str, who: str, detail: str = "") -> FaultSpec | None:
+        """Count one arrival at ``point`` (``detail``: its request path); the fault due, if any."""
         with self._lock:
-            count = self.reached.get(point, 0) + 1
-            self.reached[point] = count
+            counters = {point} | {
+                f"{point}[{f.where}]"
+                for f in self.faults
+                if f.point == point and f.where and f.where in detail
+            }
+            for counter in counters:
+                self.reached[counter] = self.reached.get(counter, 0) + 1
             for fault in self.faults:
-                if fault.point == point and fault.occurrence == count:
+                counter = f"{point}[{fault.where}]" if fault.where else point
+                if (
+                    fault.point == point
+                    and counter in counters
+                    and self.reached[counter] == fault.occurrence
+                ):
                     self.fired.append((fault, who))
                     return fault
         return None
@@ -313,10 +330,11 @@ class HookedS3:
         injector = self.injector
         if injector is None:
             return None
-        point = self._point(model.name, unquote(str(params.get("url_path", ""))))
+        path = unquote(str(params.get("url_path", "")))
+        point = self._point(model.name, path)
         if point is None:
             return None
-        fault = injector.hit(point, self.who)
+        fault = injector.hit(point, self.who, path)
         if fault is None:
             return None
         if fault.kind == "endpoint_down":

@@ -1,14 +1,20 @@
 """Seeded schedules of concurrent loaders under faults, replayed until acknowledged.
 
 A schedule is drawn from its seed alone: 2-4 tables (each in one load mode),
-a pool of small CSV objects with unique row ids, 2-4 loaders and a few faults.
+a pool of small CSV objects with unique row ids, 2-4 loaders, a few faults
+and a kind (:data:`KINDS`) that shapes one table: out-of-order delivery, a
+key rewritten A -> B -> A, a column added or dropped between batches, or a
+HeadObject fault inside one table's batch. The bucket is unversioned, now
+and then versioned; every event carries an S3-like sequencer.
 Each round deals the unacknowledged objects to the loaders in overlapping
 batches (and, like SQS, now and then delivers an acknowledged one again); the
 loaders run at once, each on its own thread with its own warm ``Loader``.
 An object reported ``loaded`` or ``duplicate`` (or skipped with a reason) is
 acknowledged; a failed one comes back next round; an escaped
 ``BaseException`` is a crashed invocation whose whole batch comes back.
-Afterwards the tables and the ledger are read back and every object is judged.
+Afterwards the ledger is read back and every object judged (lost,
+duplicated), and each table is compared with :mod:`reliability.oracle`
+(wrong).
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from reliability import oracle
 from reliability.faults import (
     COMBINATIONS,
     COMMIT_ORDER_SEQUENCE,
+    S3_KINDS,
     FaultConnection,
     FaultSpec,
     HookedS3,
@@ -38,8 +46,9 @@ from s3redshift.errors import S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.ledger import LEDGER_TABLE_PREFIX, is_ledger_table, ledger_table_for
-from s3redshift.loader import Loader, load_order
+from s3redshift.loader import Loader
 from s3redshift.local.standin import StandInConnector
+from s3redshift.planner import load_order
 from s3redshift.report import LoadReport
 from s3redshift.transports.connector import ConnectorTransport
 
@@ -56,7 +65,11 @@ __all__ = [
 
 SEED_ENV_VAR = "S3REDSHIFT_RELIABILITY_SEED"
 MAX_LOADERS = 4
-MAX_ROUNDS = 8
+MAX_ROUNDS = 10
+DIFF_LINES = 6
+"""Rows shown per side of a wrong table's diff."""
+ALTER_LOCK_TIMEOUT_S = 10
+"""How long a schema change between rounds waits for a lock (none should be held)."""
 LOAD_BUDGET_S = 8.0
 """Each ``load()``'s time budget, as the Lambda's remaining time would be."""
 SCHEDULE_DEADLINE_S = 60.0
@@ -70,23 +83,69 @@ ACKED = frozenset({"loaded", "duplicate", "superseded", "unmapped", "ignored"})
 
 # --- the schedule, drawn from a seed --------------------------------------------------
 
+BASE_COLUMNS = ("row_id", "k", "ts", "src")
+COLUMN_TYPES = {"row_id": "INT", "k": "INT", "ts": "INT", "src": "VARCHAR(200)"}
+COLUMN_TYPES |= {"x": "INT", "w": "INT"}  # a column dropped, a column added
+KINDS = ("plain", "plain", "out_of_order", "rewrite", "schema_change", "head_fault")
+"""What a schedule attacks beside the walk's faults (``plain``: nothing more), drawn per seed.
+
+``out_of_order``: one table's newest object is delivered and acknowledged
+before its older ones. ``rewrite``: one key written A -> B -> A, each write
+once the last is acknowledged or all before any delivery (sometimes at one
+event time, the sequencer deciding). ``schema_change``: a column added
+to and/or dropped from one table between its two phases of files.
+``head_fault``: one table's objects always come in one batch, and the
+HeadObject of one of them (mostly the oldest) fails.
+"""
+SCHEMA_CHANGES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # name: (columns before, ALTER TABLE clauses, columns after)
+    "add": (BASE_COLUMNS, ("ADD COLUMN w INT",), (*BASE_COLUMNS, "w")),
+    "drop": ((*BASE_COLUMNS, "x"), ("DROP COLUMN x",), BASE_COLUMNS),
+    "both": ((*BASE_COLUMNS, "x"), ("DROP COLUMN x", "ADD COLUMN w INT"), (*BASE_COLUMNS, "w")),
+}
+
 
 @dataclass(frozen=True)
 class Row:
     row_id: int
-    k: int
-    ts: int
+    k: int | None
+    ts: int | None
+    extra: int | None = None
+    """The value of ``x`` or ``w``, written only by files that carry that column."""
 
 
 @dataclass(frozen=True)
 class ObjectSpec:
+    """One write of an S3 key (a key written A -> B -> A has three)."""
+
     key: str
     rows: tuple[Row, ...]
     at: datetime
+    sequencer: str
+    columns: tuple[str, ...] = BASE_COLUMNS
+    phase: int = 1
+    """Written (and delivered) once the table's earlier phases are acknowledged.
+
+    Before its phase 2, a table's ALTER runs.
+    """
+
+    def value(self, row: Row, column: str) -> Any:
+        """``row``'s value for ``column`` as the table stores it (None: NULL)."""
+        known = {"row_id": row.row_id, "k": row.k, "ts": row.ts, "src": self.key}
+        if column in known:
+            return known[column]
+        return row.extra if column in self.columns else None
 
     def csv(self) -> str:
-        lines = ["row_id,k,ts,src", *(f"{r.row_id},{r.k},{r.ts},{self.key}" for r in self.rows)]
+        lines = [",".join(self.columns)]
+        for r in self.rows:
+            values = (self.value(r, c) for c in self.columns)
+            lines.append(",".join("" if v is None else str(v) for v in values))
         return "\n".join(lines) + "\n"
+
+    def table_rows(self, columns: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
+        """The rows this file puts into a table with ``columns``."""
+        return tuple(tuple(self.value(r, c) for c in columns) for r in self.rows)
 
 
 @dataclass(frozen=True)
@@ -94,6 +153,20 @@ class TableSpec:
     name: str
     mode: str
     objects: tuple[ObjectSpec, ...]
+    """Every write, in the order they are made."""
+    columns: tuple[str, ...] = BASE_COLUMNS
+    alter: tuple[str, ...] = ()
+    """ALTER TABLE clauses run once every phase-1 file is acknowledged."""
+    after: tuple[str, ...] = BASE_COLUMNS
+    together: bool = False
+    """All of its pending objects go to one batch of the first loader, every round."""
+    newest_first: bool = False
+    """Its older objects are held back until its newest is acknowledged."""
+    note: str = ""
+
+    def describe(self) -> str:
+        note = f" ({self.note})" if self.note else ""
+        return f"{self.name}:{self.mode}x{len(self.objects)}{note}"
 
 
 @dataclass(frozen=True)
@@ -104,28 +177,141 @@ class Schedule:
     fresh_after_crash: bool
     faults: tuple[FaultSpec, ...]
     deal_seed: int
+    kind: str = "plain"
+    versioned: bool = False
 
     def describe(self) -> str:
-        tables = ", ".join(f"{t.name}:{t.mode}x{len(t.objects)}" for t in self.tables)
+        tables = ", ".join(t.describe() for t in self.tables)
         crash = "fresh Loader" if self.fresh_after_crash else "warm Loader"
         faults = ", ".join(str(f) for f in self.faults)
+        bucket = "versioned" if self.versioned else "unversioned"
         return (
-            f"tables [{tables}]; {self.loaders} loaders; after a crash: {crash}; faults [{faults}]"
+            f"{self.kind}; {bucket} bucket; tables [{tables}]; {self.loaders} loaders; "
+            f"after a crash: {crash}; faults [{faults}]"
         )
 
 
-def _rows(mode: str, rng: random.Random, next_id: Callable[[], int]) -> tuple[Row, ...]:
-    count = rng.randint(1, 3)
-    if mode == "upsert":  # repeats of a key inside one object: order_by picks
-        # ts is unique (the row id breaks ties), so the winner is never a toss-up.
-        return tuple(
-            Row((i := next_id()), rng.randint(1, 3), rng.randint(1, 999) * 10**6 + i)
-            for _ in range(count)
-        )
-    if mode == "upsert_latest":  # one row per key and object: the later object wins
-        keys = rng.sample(range(1, 5), count)
-        return tuple(Row(next_id(), k, 0) for k in keys)
-    return tuple(Row((i := next_id()), i, 0) for _ in range(count))
+class _Draw:
+    """The random choices of one schedule, in the order they are made."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.ids = iter(range(1, 10**6))
+        times = list(range(1000))
+        rng.shuffle(times)
+        self.clock = iter(times)
+        self.sequencer = 0x0055AED6DCD90281
+
+    def time(self) -> datetime:
+        return T0 + timedelta(seconds=next(self.clock))
+
+    def next_sequencer(self) -> str:
+        """S3-like: grows with each write, hex, sometimes with more leading zeros."""
+        self.sequencer += self.rng.randint(1, 2**20)
+        return format(self.sequencer, "X").zfill(self.rng.randint(16, 18))
+
+    def rows(self, mode: str, *, nulls: bool = True, ts_base: int | None = None) -> tuple[Row, ...]:
+        """A file's rows; upsert draws repeated keys, NULL keys and NULL or equal order_by."""
+        rng, count = self.rng, self.rng.randint(1, 3)
+        if mode == "upsert":
+            rows = []
+            for _ in range(count):
+                ts = None if rng.random() < 0.15 else rng.randint(1, 6) * 10
+                if ts_base is not None:  # ts grows with the file's time
+                    ts = ts_base + rng.randint(0, 9)
+                k = self._key(rng.randint(1, 3), nulls)
+                rows.append(Row(next(self.ids), k, ts, rng.randint(1, 99)))
+            return tuple(rows)
+        if mode == "upsert_latest":  # a key may repeat inside a file: the tie rule picks
+            keys = rng.sample(range(1, 5), count)
+            keys += keys[:1] if rng.random() < 0.3 else []
+            return tuple(
+                Row(next(self.ids), self._key(k, nulls), 0, rng.randint(1, 99)) for k in keys
+            )
+        return tuple(Row((i := next(self.ids)), i, 0, rng.randint(1, 99)) for _ in range(count))
+
+    def _key(self, k: int, nulls: bool) -> int | None:
+        """``k``, or now and then NULL (every NULL-key row is kept, never merged)."""
+        return None if nulls and self.rng.random() < 0.15 else k
+
+    def write(
+        self, key: str, mode: str, *, at: datetime | None = None, **options: Any
+    ) -> ObjectSpec:
+        at = at or self.time()
+        columns, phase = options.pop("columns", BASE_COLUMNS), options.pop("phase", 1)
+        if options.pop("ordered", False):
+            options["ts_base"] = int((at - T0).total_seconds()) * 10
+        rows = self.rows(mode, **options)
+        return ObjectSpec(key, rows, at, self.next_sequencer(), columns, phase)
+
+    def table(self, n: int, mode: str) -> TableSpec:
+        count = self.rng.randint(2, 4)
+        objects = tuple(self.write(f"t{n}/o{j}.csv", mode) for j in range(count))
+        return TableSpec(f"t{n}", mode, objects)
+
+
+def _out_of_order(draw: _Draw, n: int) -> TableSpec:
+    """The newest file first; for upsert, later files carry later order_by values."""
+    mode = draw.rng.choice(("replace", "upsert", "upsert_latest"))
+    count = draw.rng.randint(2, 4)
+    objects = tuple(draw.write(f"t{n}/o{j}.csv", mode, ordered=True) for j in range(count))
+    return TableSpec(f"t{n}", mode, objects, newest_first=True, note="newest first")
+
+
+def _rewrite(draw: _Draw, n: int) -> TableSpec:
+    """One key written A -> B -> A among other files; at one event time now and then."""
+    mode = draw.rng.choice(MODES)
+    base = draw.table(n, mode)
+    times = sorted(draw.time() for _ in range(3))
+    same_time = draw.rng.random() < 0.3
+    if same_time:
+        times = [times[0]] * 3
+    # Interleaved: each write once the one before is acknowledged (B is loaded);
+    # else all three before any delivery (only the last content can be read).
+    interleaved = draw.rng.random() < 0.5
+    phases = (1, 2, 3) if interleaved else (1, 1, 1)
+    key = f"t{n}/r.csv"
+    a = draw.write(key, mode, at=times[0], nulls=False, phase=phases[0])
+    b = draw.write(key, mode, at=times[1], nulls=False, phase=phases[1])
+    again = ObjectSpec(key, a.rows, times[2], draw.next_sequencer(), phase=phases[2])
+    note = f"A->B->A of {key}, " + ("interleaved" if interleaved else "written at once")
+    note += ", one event time" if same_time else ""
+    return replace(base, objects=(*base.objects, a, b, again), note=note)
+
+
+def _schema_change(draw: _Draw, n: int) -> TableSpec:
+    """Files of the old shape, the ALTER, then files of the new shape, all to one loader."""
+    mode = draw.rng.choice(MODES)
+    change = draw.rng.choice(sorted(SCHEMA_CHANGES))
+    before, clauses, after = SCHEMA_CHANGES[change]
+    counts = (draw.rng.randint(1, 2), draw.rng.randint(1, 2))
+    times = iter(sorted(draw.time() for _ in range(sum(counts))))  # new files are newer
+    first = [
+        draw.write(f"t{n}/a{j}.csv", mode, at=next(times), columns=before) for j in range(counts[0])
+    ]
+    second = [
+        draw.write(f"t{n}/b{j}.csv", mode, at=next(times), columns=after, phase=2)
+        for j in range(counts[1])
+    ]
+    note = "then ".join(f"{c} " for c in clauses).strip()
+    objects = (*first, *second)
+    # One warm loader loads both phases: the one whose picture of the table may be stale.
+    return TableSpec(f"t{n}", mode, objects, before, clauses, after, together=True, note=note)
+
+
+def _head_fault(draw: _Draw, n: int) -> tuple[TableSpec, FaultSpec]:
+    """A replace or upsert batch in which one object's HeadObject fails, mostly the oldest's.
+
+    The batch splits: the others load, the failed one comes back later, an
+    older object after newer ones (issue #21's points 1 and 5).
+    """
+    mode = draw.rng.choice(("replace", "upsert", "upsert_latest"))
+    table = draw.table(n, mode)
+    oldest = min(table.objects, key=lambda o: o.at)
+    aim = oldest if draw.rng.random() < 0.7 else draw.rng.choice(table.objects)
+    note = f"one batch, HEAD of {aim.key} fails"
+    fault = FaultSpec("head", draw.rng.choice(S3_KINDS), 1, where=f"/{aim.key}")
+    return replace(table, together=True, note=note), fault
 
 
 def draw_schedule(seed: int) -> Schedule:
@@ -133,40 +319,37 @@ def draw_schedule(seed: int) -> Schedule:
 
     Its first two faults walk through :data:`COMBINATIONS` with the seed, so
     any run of consecutive seeds at least half as long as that list injects
-    every (point, kind) pair; the others are drawn at random.
+    every (point, kind) pair; the others are drawn at random. The kind
+    (:data:`KINDS`) shapes table t0; the bucket is versioned now and then.
     """
     rng = random.Random(seed)
-    ids = iter(range(1, 10**6))
-    times = list(range(1000))
-    rng.shuffle(times)
-    clock = iter(times)
-    tables = []
-    for n in range(rng.randint(2, 4)):
-        mode = rng.choice(MODES)
-        objects = tuple(
-            ObjectSpec(
-                f"t{n}/o{j}.csv",
-                _rows(mode, rng, lambda: next(ids)),
-                T0 + timedelta(seconds=next(clock)),
-            )
-            for j in range(rng.randint(2, 4))
-        )
-        tables.append(TableSpec(f"t{n}", mode, objects))
+    draw = _Draw(rng)
+    kind = rng.choice(KINDS)
+    tables = [draw.table(n, rng.choice(MODES)) for n in range(1, rng.randint(2, 4))]
     forced = [COMBINATIONS[(2 * seed + i) % len(COMBINATIONS)] for i in range(2)]
     faults = [FaultSpec(p, k, 1 + i) for i, (p, k) in enumerate(forced)]
-    for _ in range(rng.randint(0, 2)):
-        point, kind = rng.choice(COMBINATIONS)
-        faults.append(FaultSpec(point, kind, rng.randint(1, 4)))
-    unique: dict[tuple[str, int], FaultSpec] = {}
+    if kind == "head_fault":
+        subject, aimed = _head_fault(draw, 0)
+        faults.append(aimed)
+    else:
+        shapes = {"out_of_order": _out_of_order, "rewrite": _rewrite}
+        shapes |= {"schema_change": _schema_change}
+        subject = shapes.get(kind, lambda d, n: d.table(n, rng.choice(MODES)))(draw, 0)
+    for _ in range(rng.randint(0, 1 if kind == "head_fault" else 2)):
+        point, fault_kind = rng.choice(COMBINATIONS)
+        faults.append(FaultSpec(point, fault_kind, rng.randint(1, 4)))
+    unique: dict[tuple[str, str, int], FaultSpec] = {}
     for fault in faults:  # one fault per arrival; the walk's two come first
-        unique.setdefault((fault.point, fault.occurrence), fault)
+        unique.setdefault((fault.point, fault.where, fault.occurrence), fault)
     return Schedule(
         seed=seed,
-        tables=tuple(tables),
+        tables=(subject, *tables),
         loaders=rng.randint(2, MAX_LOADERS),
         fresh_after_crash=rng.random() < 0.5,
         faults=tuple(unique.values()),
         deal_seed=rng.randrange(2**32),
+        kind=kind,
+        versioned=rng.random() < 0.25,
     )
 
 
@@ -181,6 +364,8 @@ class Outcome:
     fired: list[tuple[FaultSpec, str]] = field(default_factory=list)
     lost: dict[str, str] = field(default_factory=dict)
     duplicated: dict[str, str] = field(default_factory=dict)
+    wrong: dict[str, str] = field(default_factory=dict)
+    """Table -> how its content differs from the oracle of its mode."""
     problems: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     rounds: int = 0
@@ -193,18 +378,20 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.problems)
+        return not (self.lost or self.duplicated or self.wrong or self.problems)
 
     def report(self, command: str) -> str:
         """A failure report: seed, schedule, what happened, how to rerun it."""
         lines = [
             f"schedule seed {self.schedule.seed} FAILED "
-            f"({len(self.lost)} lost, {len(self.duplicated)} duplicated)",
+            f"({len(self.lost)} lost, {len(self.duplicated)} duplicated, "
+            f"{len(self.wrong)} wrong tables)",
             f"  schedule: {self.schedule.describe()}",
             f"  injected: {', '.join(self.injected) or 'nothing'}",
         ]
         lines += [f"  lost {key}: {why}" for key, why in sorted(self.lost.items())]
         lines += [f"  duplicated {key}: {why}" for key, why in sorted(self.duplicated.items())]
+        lines += [f"  wrong {text}" for _, text in sorted(self.wrong.items())]
         lines += [f"  problem: {p}" for p in self.problems]
         lines += [f"  round log: {e}" for e in self.events]
         lines.append(f"  rerun: {SEED_ENV_VAR}={self.schedule.seed} {command}")
@@ -306,11 +493,25 @@ class _World:
         self.ledger_schema = f"rel_{stamp}_ledger"
         self.bucket = f"reliability-{stamp}"
         self.injector = Injector(schedule.faults)
-        self.objects: list[S3Object] = []
-        self.spec_of: dict[str, tuple[TableSpec, ObjectSpec]] = {}
+        self.writes = [(t, o) for t in schedule.tables for o in t.objects]
+        """Every write the schedule makes, by index (an event's index is its write's)."""
+        self.objects: dict[int, S3Object] = {}
+        """The events of the writes made so far."""
+        self.table_of = {o.key: t for t, o in self.writes}
+        self.columns = {t.name: t.columns for t in schedule.tables}
+        """Each table's columns now (they change when its ALTER runs)."""
+        self.phase = {t.name: 0 for t in schedule.tables}
+        """Each table's last phase whose writes are made."""
+        self.after: dict[int, int] = {}
+        """Event -> the event that must be acknowledged before it is delivered."""
+        self.latest: dict[str, int] = {}
+        """S3 key -> its last write made so far."""
+        self.current: dict[int, bool] = {}
+        """Event -> whether COPY could read its write when it was first delivered."""
         self.loaders: list[Loader | None] = [None] * schedule.loaders
         self.closed: list[Loader] = []
-        self.acked: set[int] = set()
+        self.acked: dict[int, set[str]] = {}
+        """Acknowledged event -> the outcomes it was acknowledged with."""
         self.last_error: dict[int, str] = {}
         self.config = LoaderConfig.from_mapping(
             {
@@ -341,36 +542,47 @@ class _World:
     # --- set-up and tear-down -------------------------------------------------------
 
     def set_up(self) -> None:
-        statements = [f"CREATE SCHEMA {quote_identifier(self.schema)}"]
-        statements += [
-            f"CREATE TABLE {self.table(t).sql} (row_id INT, k INT, ts INT, src VARCHAR(200))"
-            for t in self.schedule.tables
-        ]
-        for statement in statements:
-            self.run.sql(statement)
-        s3 = self.run.s3
-        s3.create_bucket(Bucket=self.bucket)
+        self.run.sql(f"CREATE SCHEMA {quote_identifier(self.schema)}")
         for spec in self.schedule.tables:
-            for obj in spec.objects:
-                body = obj.csv().encode()
-                put = s3.put_object(Bucket=self.bucket, Key=obj.key, Body=body)
-                self.objects.append(
-                    S3Object(
-                        bucket=self.bucket,
-                        key=obj.key,
-                        size=len(body),
-                        etag=put["ETag"],
-                        event_time=obj.at,
-                        event_name="ObjectCreated:Put",
-                        message_id=f"msg-{obj.key}",
-                    )
-                )
-                self.spec_of[obj.key] = (spec, obj)
+            columns = ", ".join(f"{c} {COLUMN_TYPES[c]}" for c in spec.columns)
+            self.run.sql(f"CREATE TABLE {self.table(spec).sql} ({columns})")
+        self.run.s3.create_bucket(Bucket=self.bucket)
+        if self.schedule.versioned:
+            self.run.s3.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
+        for spec in self.schedule.tables:
+            self._make_phase(spec, 1)
+            if spec.newest_first:  # all its writes are phase 1
+                mine = [i for i, (t, _) in enumerate(self.writes) if t is spec]
+                newest = max(mine, key=lambda i: load_order(self.objects[i]))
+                self.after.update({i: newest for i in mine if i != newest})
         for slot in range(self.schedule.loaders):
             for hooked in self.run.slots[slot]:
                 hooked.injector = self.injector
                 hooked.who = f"loader{slot}"
             self.loaders[slot] = self._loader(slot)
+
+    def _make_phase(self, spec: TableSpec, phase: int) -> None:
+        """Write ``spec``'s files of ``phase`` to S3, in order, keeping the events S3 sends."""
+        for index, (t, obj) in enumerate(self.writes):
+            if t is not spec or obj.phase != phase:
+                continue
+            body = obj.csv().encode()
+            put = self.run.s3.put_object(Bucket=self.bucket, Key=obj.key, Body=body)
+            self.objects[index] = S3Object(
+                bucket=self.bucket,
+                key=obj.key,
+                size=len(body),
+                etag=put["ETag"],
+                version_id=put.get("VersionId") if self.schedule.versioned else None,
+                sequencer=obj.sequencer,
+                event_time=obj.at,
+                event_name="ObjectCreated:Put",
+                message_id=f"msg-{index}-{obj.key}",
+            )
+            self.latest[obj.key] = index
+        self.phase[spec.name] = phase
 
     def _loader(self, slot: int) -> Loader:
         """A Loader with its own transport, whose connections can be broken."""
@@ -406,15 +618,18 @@ class _World:
 
     # --- the replay -------------------------------------------------------------------
 
-    def _deal(self, rng: random.Random, pending: Sequence[int], acked: set[int]) -> list[list[int]]:
+    def _deal(self, rng: random.Random, pending: Sequence[int]) -> list[list[int]]:
         """Overlapping batches covering ``pending``; SQS may redeliver an acknowledged one."""
         batches: list[list[int]] = [[] for _ in range(self.schedule.loaders)]
         for index in pending:
+            if self.writes[index][0].together:  # one batch for all of them, no second copy
+                batches[0].append(index)
+                continue
             first = rng.randrange(len(batches))
             batches[first].append(index)
             if rng.random() < 0.35:
                 batches[(first + rng.randrange(1, len(batches))) % len(batches)].append(index)
-        for index in sorted(acked):
+        for index in sorted(self.acked):
             if rng.random() < 0.08:
                 batches[rng.randrange(len(batches))].append(index)
         for batch in batches:
@@ -434,53 +649,88 @@ class _World:
 
     def replay(self, outcome: Outcome) -> None:
         rng = random.Random(self.schedule.deal_seed)
-        acked: set[int] = set()
         deadline = time.monotonic() + SCHEDULE_DEADLINE_S
-        pending = list(range(len(self.objects)))
+        waiting = list(range(len(self.writes)))
         with ThreadPoolExecutor(max_workers=self.schedule.loaders) as pool:
-            while pending and outcome.rounds < MAX_ROUNDS and time.monotonic() < deadline:
+            while waiting and outcome.rounds < MAX_ROUNDS and time.monotonic() < deadline:
                 outcome.rounds += 1
-                batches = self._deal(rng, pending, acked)
+                self._next_phases(outcome)
+                pending = [i for i in waiting if i in self.objects and self._released(i)]
+                batches = self._deal(rng, pending)
+                for i in (i for b in batches for i in b if i not in self.current):
+                    self.current[i] = self._readable(i)  # its first delivery
                 deliveries = [_Delivery(slot, b) for slot, b in enumerate(batches) if b]
                 for delivery in pool.map(self._invoke, deliveries):
-                    self._settle(delivery, acked, outcome)
-                pending = [i for i in range(len(self.objects)) if i not in acked]
-        self.acked = acked
-        if pending:
-            keys = ", ".join(self.objects[i].key for i in pending)
+                    self._settle(delivery, outcome)
+                waiting = [i for i in range(len(self.writes)) if i not in self.acked]
+        if waiting:
+            keys = ", ".join(self.writes[i][1].key for i in waiting)
             outcome.problems.append(
                 f"not acknowledged after {outcome.rounds} rounds: {keys} "
-                f"(last errors: {'; '.join(self._last_errors(pending)) or 'none'})"
+                f"(last errors: {'; '.join(self._last_errors(waiting)) or 'none'})"
             )
+
+    def _released(self, index: int) -> bool:
+        """Whether the event may be delivered: what it waits for (if anything) is acknowledged."""
+        return index not in self.after or self.after[index] in self.acked
+
+    def _next_phases(self, outcome: Outcome) -> None:
+        """Between batches: a table's next files once all of its earlier ones are acknowledged.
+
+        Before its phase 2, a table's ALTER runs: the schema changes between batches.
+        """
+        for spec in self.schedule.tables:
+            phase = self.phase[spec.name] + 1
+            mine = [(i, o) for i, (t, o) in enumerate(self.writes) if t is spec]
+            if not any(o.phase == phase for _, o in mine):
+                continue
+            if any(o.phase < phase and i not in self.acked for i, o in mine):
+                continue
+            if phase == 2 and spec.alter and not self._alter(spec, outcome):
+                continue
+            self._make_phase(spec, phase)
+            outcome.events.append(f"before round {outcome.rounds}: {spec.name} phase {phase}")
+
+    def _alter(self, spec: TableSpec, outcome: Outcome) -> bool:
+        """Run ``spec``'s ALTER TABLE; False (and a problem) if a loader's lock blocks it.
+
+        Between rounds no load runs, so a lock still held on the table is a
+        transaction some loader left open: waiting for it would hang the run.
+        """
+        try:
+            self.run.sql(f"SET lock_timeout = '{ALTER_LOCK_TIMEOUT_S}s'")
+            for clause in spec.alter:
+                self.run.sql(f"ALTER TABLE {self.table(spec).sql} {clause}")
+        except Exception as exc:
+            outcome.problems.append(f"ALTER TABLE {spec.name} failed between rounds: {exc}")
+            self.phase[spec.name] = 2  # its new files are never written: not acknowledged
+            return False
+        finally:
+            self.run.sql("RESET lock_timeout")
+        self.columns[spec.name] = spec.after
+        return True
+
+    def _readable(self, index: int) -> bool:
+        """Whether COPY can read what event ``index`` wrote: it is what its key holds now."""
+        latest = self.latest[self.writes[index][1].key]
+        if self.schedule.versioned:
+            return latest == index
+        return self.writes[index][1].csv() == self.writes[latest][1].csv()
 
     def _last_errors(self, pending: Sequence[int]) -> list[str]:
         return [self.last_error[i] for i in pending if i in self.last_error]
 
-    def _settle(self, delivery: _Delivery, acked: set[int], outcome: Outcome) -> None:
+    def _settle(self, delivery: _Delivery, outcome: Outcome) -> None:
         """Acknowledge what the invocation reported done; note crashes and raw errors."""
         who = f"round {outcome.rounds} loader{delivery.slot}"
         if delivery.crash is not None:
-            exc = delivery.crash
-            if not isinstance(exc, InjectedInterrupt):
-                kind = "project error" if isinstance(exc, S3RedshiftError) else "raw exception"
-                outcome.problems.append(
-                    f"{who}: Loader.load() raised ({kind}) {type(exc).__name__}: {exc}"
-                )
-            outcome.events.append(f"{who}: crashed with {type(exc).__name__}: {exc}")
-            for i in delivery.batch:
-                self.last_error[i] = f"{self.objects[i].key}: crash {type(exc).__name__}"
-            if self.schedule.fresh_after_crash:
-                old = self.loaders[delivery.slot]
-                assert old is not None
-                old.close()  # the process died: its session ends, the server rolls back
-                self.closed.append(old)
-                self.loaders[delivery.slot] = self._loader(delivery.slot)
+            self._crashed(delivery, who, outcome)
             return
         assert delivery.report is not None
         failed = []
         for index, result in zip(delivery.batch, delivery.report.objects, strict=True):
             if result.outcome in ACKED:
-                acked.add(index)
+                self.acked.setdefault(index, set()).add(result.outcome)
             else:
                 failed.append(result.s3_object.key)
                 error = result.error
@@ -489,17 +739,39 @@ class _World:
         if failed:
             outcome.events.append(f"{who}: failed {', '.join(sorted(failed))}")
 
+    def _crashed(self, delivery: _Delivery, who: str, outcome: Outcome) -> None:
+        """A crashed invocation: its whole batch comes back; the process may be a new one."""
+        exc = delivery.crash
+        assert exc is not None
+        if not isinstance(exc, InjectedInterrupt):
+            kind = "project error" if isinstance(exc, S3RedshiftError) else "raw exception"
+            outcome.problems.append(
+                f"{who}: Loader.load() raised ({kind}) {type(exc).__name__}: {exc}"
+            )
+        outcome.events.append(f"{who}: crashed with {type(exc).__name__}: {exc}")
+        for i in delivery.batch:
+            self.last_error[i] = f"{self.objects[i].key}: crash {type(exc).__name__}"
+        if self.schedule.fresh_after_crash:
+            old = self.loaders[delivery.slot]
+            assert old is not None
+            old.close()  # the process died: its session ends, the server rolls back
+            self.closed.append(old)
+            self.loaders[delivery.slot] = self._loader(delivery.slot)
+
     # --- the checks --------------------------------------------------------------------
 
     def verify(self, outcome: Outcome) -> None:
         self._check_temp_tables(outcome)
         ledger = self._ledger(outcome)
         for spec in self.schedule.tables:
-            rows = self.run.sql(f"SELECT row_id, k, ts, src FROM {self.table(spec).sql}")
-            self._check_table(spec, rows, ledger, outcome)
-        for index in sorted(self.acked):
+            columns = self.columns[spec.name]
+            names = ", ".join(quote_identifier(c) for c in columns)
+            rows = self.run.sql(f"SELECT {names} FROM {self.table(spec).sql}")
+            self._check_exactly_once(spec, columns, rows, ledger, outcome)
+            self._check_contents(spec, columns, rows, ledger, outcome)
+        for index, outcomes in sorted(self.acked.items()):
             key = self.objects[index].key
-            if not ledger.get(key):
+            if outcomes & {"loaded", "duplicate"} and not ledger.get(key):
                 outcome.lost.setdefault(key, "acknowledged, but the ledger does not hold it")
 
     def _check_temp_tables(self, outcome: Outcome) -> None:
@@ -520,7 +792,7 @@ class _World:
         )
 
     def _ledger(self, outcome: Outcome) -> dict[str, list[tuple[str, int]]]:
-        """Ledger rows per object key: (batch id, place of its transaction in commit order)."""
+        """Ledger rows per object key: (identity, place of its transaction in commit order)."""
         # One ledger table per target: read them all.
         tables = self.run.sql(
             "SELECT table_name FROM information_schema.tables "
@@ -539,88 +811,153 @@ class _World:
                     outcome.problems.append(f"ledger row of {row[1]} in another table's ledger")
                 rows.append(row)
         by_key: dict[str, list[tuple[str, int]]] = {}
-        etags = {o.key: o.identity for o in self.objects}
+        identities: Counter[tuple[str, str]] = Counter()
         order = self.injector.commit_order
-        for bucket, key, identity, target, batch, xid in rows:
+        for bucket, key, identity, target, _batch, xid in rows:
             if int(xid) not in order:
                 outcome.problems.append(f"ledger row of {key} from a commit no loader asked for")
                 continue
-            spec = self.spec_of.get(key)
-            if bucket != self.bucket or spec is None or identity != etags[key]:
+            spec = self.table_of.get(key)
+            if bucket != self.bucket or spec is None or not self._known(key, str(identity)):
                 outcome.problems.append(f"ledger row for an unknown object: {bucket}/{key}")
                 continue
-            if target != str(self.table(spec[0])):
+            if target != str(self.table(spec)):
                 outcome.problems.append(f"ledger says {key} went to {target}")
-            by_key.setdefault(key, []).append((str(batch), order[int(xid)]))
+            identities[key, str(identity)] += 1
+            by_key.setdefault(key, []).append((str(identity), order[int(xid)]))
+        for (key, identity), n in identities.items():
+            if n > 1:
+                outcome.duplicated[key] = f"identity {identity} in the ledger {n} times"
         for key, entries in by_key.items():
-            if len(entries) > 1:
-                outcome.duplicated[key] = f"in the ledger {len(entries)} times"
+            if len(entries) > self._loadable(key):
+                outcome.duplicated.setdefault(key, f"in the ledger {len(entries)} times")
         return by_key
 
-    def _check_table(
+    def _known(self, key: str, identity: str) -> bool:
+        """Whether a ledger identity names a write of ``key`` (:meth:`oracle.Write.named_by`)."""
+        return any(w.named_by(identity) for w in self._writes_of(key))
+
+    def _writes_of(self, key: str) -> list[oracle.Write]:
+        return [w for w in self._oracle_writes(self.table_of[key], ()) if w.key == key]
+
+    def _loadable(self, key: str) -> int:
+        """How many ledger rows ``key`` may have: one per object version COPY could read.
+
+        On an unversioned bucket, A -> B -> A makes two writes of A's content:
+        append's identity (the ETag) makes them one object version, replace's
+        and upsert's (the write) two.
+        """
+        readable = [w for w in self._writes_of(key) if w.current]
+        if self.table_of[key].mode == "append":
+            return len({w.identity for w in readable})
+        return len(readable)
+
+    def _check_exactly_once(
         self,
         spec: TableSpec,
+        columns: Sequence[str],
         rows: list[tuple[Any, ...]],
         ledger: dict[str, list[tuple[str, int]]],
         outcome: Outcome,
     ) -> None:
-        counts = Counter((int(r[0]), str(r[3])) for r in rows)
+        """Each row once per object version holding it, only from objects the ledger holds.
+
+        Append must hold every row of every version (a row of A is in the
+        table twice after A -> B -> A on a versioned bucket: two versions).
+        """
+        at_id, at_src = columns.index("row_id"), columns.index("src")
+        counts = Counter((int(r[at_id]), str(r[at_src])) for r in rows)
+        versions: Counter[tuple[int, str]] = Counter()
+        if spec.mode == "append":
+            for row, n in oracle.append_oracle(self._oracle_writes(spec, columns)).fixed.items():
+                versions[row[at_id], row[at_src]] += n
         for (row_id, src), n in counts.items():
             if src not in ledger:
                 outcome.duplicated.setdefault(
                     src, f"row {row_id} is in {spec.name} but the ledger has no record of {src}"
                 )
-            elif n > 1:
+            elif n > max(1, versions[row_id, src]):
                 outcome.duplicated.setdefault(src, f"row {row_id} is in {spec.name} {n} times")
-        expected = self._expected_rows(spec, ledger)
-        for row_id, src in counts:
-            if src in ledger and (row_id, src) not in expected:
-                outcome.duplicated.setdefault(
-                    src, f"row {row_id} should no longer be in {spec.name} ({spec.mode})"
-                )
-        for row_id, src in expected:
-            if counts.get((row_id, src), 0) == 0:
+        for (row_id, src), n in versions.items():
+            if counts[row_id, src] < n:
                 outcome.lost.setdefault(src, f"row {row_id} is missing from {spec.name}")
-        if spec.mode.startswith("upsert"):
-            per_key = Counter(int(r[1]) for r in rows)
-            for k, n in per_key.items():
-                if n > 1:
-                    outcome.problems.append(f"{spec.name}: key {k} has {n} rows")
 
-    def _expected_rows(
-        self, spec: TableSpec, ledger: dict[str, list[tuple[str, int]]]
-    ) -> set[tuple[int, str]]:
-        """The rows the table must hold, given what the ledger says was loaded, and when."""
-        loaded = [o for o in spec.objects if o.key in ledger]
+    def _oracle_writes(self, spec: TableSpec, columns: Sequence[str]) -> list[oracle.Write]:
+        """What was delivered to ``spec``'s table, as the oracle takes it."""
+        writes = []
+        for i, (t, obj) in enumerate(self.writes):
+            if t is spec and i in self.current:
+                event = self.objects[i]
+                writes.append(
+                    oracle.Write(
+                        obj.key,
+                        load_order(event),
+                        obj.table_rows(columns),
+                        self.current[i],
+                        identity=event.identity or "",
+                        etag=event.etag or "",
+                    )
+                )
+        return writes
+
+    def _check_contents(
+        self,
+        spec: TableSpec,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        ledger: dict[str, list[tuple[str, int]]],
+        outcome: Outcome,
+    ) -> None:
+        """The table against the oracle of its mode; a short diff when they differ."""
+        writes = self._oracle_writes(spec, columns)
+        key_at = columns.index("k")
         if spec.mode == "append":
-            return {(r.row_id, o.key) for o in loaded for r in o.rows}
-        transactions: dict[int, list[ObjectSpec]] = {}
-        for o in loaded:
-            transactions.setdefault(max(x for _, x in ledger[o.key]), []).append(o)
-        if not transactions:
-            return set()
-        if spec.mode == "replace":
-            last = transactions[max(transactions)]
-            return {(r.row_id, o.key) for o in last for r in o.rows}
-        winners: dict[int, tuple[int, str]] = {}
-        for place in sorted(transactions):
-            batch = sorted(transactions[place], key=lambda o: load_order(self._event(o.key)))
-            if spec.mode == "upsert":  # the latest ts per key in this batch
-                best: dict[int, tuple[int, Row, str]] = {}
-                for o in batch:
-                    for r in o.rows:
-                        if r.k not in best or r.ts > best[r.k][0]:
-                            best[r.k] = (r.ts, r, o.key)
-                for k, (_, r, key) in best.items():
-                    winners[k] = (r.row_id, key)
-            else:  # objects merged one by one in load order: the last one wins
-                for o in batch:
-                    for r in o.rows:
-                        winners[r.k] = (r.row_id, o.key)
-        return set(winners.values())
+            expected = oracle.append_oracle(writes)
+        elif spec.mode == "replace":
+            expected = oracle.replace_oracle(writes)
+        elif spec.mode == "upsert":
+            expected = oracle.upsert_oracle(writes, key_at=key_at, order_at=columns.index("ts"))
+        else:
+            loads = [
+                (place, key, identity)
+                for key, entries in ledger.items()
+                if self.table_of[key] is spec
+                for identity, place in entries
+            ]
+            expected = oracle.upsert_latest_oracle(writes, key_at=key_at, loads=loads)
+        missing, extra = oracle.compare(expected, rows)
+        if missing or extra:
+            outcome.wrong[spec.name] = _diff(spec, columns, expected, rows, missing, extra)
 
-    def _event(self, key: str) -> S3Object:
-        return next(o for o in self.objects if o.key == key)
+
+def _diff(
+    spec: TableSpec,
+    columns: Sequence[str],
+    expected: oracle.Expected,
+    rows: Sequence[tuple[Any, ...]],
+    missing: Sequence[str],
+    extra: Sequence[tuple[Any, ...]],
+) -> str:
+    """Which table, which mode, the expected and the actual rows and their difference.
+
+    Both sides are listed in full when they are short (up to
+    :data:`DIFF_LINES` rows each); the difference always, cut at as many lines.
+    """
+    want = sorted(repr(r) for r in expected.fixed.elements())
+    want += ["one of " + " | ".join(sorted(repr(r) for r in o)) for o in expected.open]
+    have = sorted(repr(r) for r in rows)
+    lines = [
+        f"{spec.name} ({spec.mode}, columns {', '.join(columns)}): "
+        f"expected {len(want)} rows, the table holds {len(have)}"
+    ]
+    if len(want) <= DIFF_LINES and len(have) <= DIFF_LINES:
+        lines += [f"      expected: {', '.join(want) or 'no rows'}"]
+        lines += [f"      actual:   {', '.join(have) or 'no rows'}"]
+    for label, items in (("missing", missing), ("unexpected", [repr(r) for r in extra])):
+        lines += [f"      {label}: {item}" for item in items[:DIFF_LINES]]
+        if len(items) > DIFF_LINES:
+            lines.append(f"      {label}: ... and {len(items) - DIFF_LINES} more")
+    return "\n".join(lines)
 
 
 # --- many schedules: what `make reliability` and the test subset share ----------------
@@ -650,6 +987,8 @@ class Summary:
     faults: int = 0
     lost: int = 0
     duplicated: int = 0
+    wrong: int = 0
+    """Schedules that left a table whose content differs from the oracle of its mode."""
     failures: list[Outcome] = field(default_factory=list)
     injected: set[tuple[str, str]] = field(default_factory=set)
     seconds: float = 0.0
@@ -657,7 +996,7 @@ class Summary:
     def line(self) -> str:
         return (
             f"{self.schedules} schedules, {self.faults} faults injected, "
-            f"{self.lost} lost, {self.duplicated} duplicated"
+            f"{self.lost} lost, {self.duplicated} duplicated, {self.wrong} wrong"
         )
 
     @property
@@ -683,6 +1022,7 @@ def run_schedules(
             summary.faults += len(outcome.fired)
             summary.lost += len(outcome.lost)
             summary.duplicated += len(outcome.duplicated)
+            summary.wrong += 1 if outcome.wrong else 0
             summary.injected |= {(fault.point, fault.kind) for fault, _ in outcome.fired}
             if not outcome.ok:
                 summary.failures.append(outcome)
