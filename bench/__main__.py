@@ -8,9 +8,10 @@ spread (min, max). Wall times on the stand-in measure this machine,
 PostgreSQL and moto, not Redshift; counts, round trips, planning, cold start
 and sizes carry over (README, "Performance").
 
-``python -m bench NAME...`` runs only the named benchmarks (and writes only
-their figures); ``copy_builder`` and ``plan_size`` print extra detail and
-are run only by name.
+``python -m bench NAME...`` runs only the named benchmarks and updates only
+their figures in bench/results.json, keeping the others (and the machine and
+duration of the run that wrote them); ``copy_builder`` and ``plan_size`` print
+extra detail and are run only by name.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bench import (
     artifact_size,
     cold_start,
     copy_builder,
+    data_api_transactions,
     ledger_growth,
     parallel_tables,
     plan_size,
@@ -42,6 +45,7 @@ FIGURES: dict[str, Callable[[], dict[str, list[float]]]] = {
     "plan_speed": plan_speed.measure,
     "cold_start": cold_start.measure,
     "artifact_size": artifact_size.measure,
+    "data_api_transactions": data_api_transactions.measure,
     "ledger_growth": ledger_growth.measure,
     "parallel_tables": parallel_tables.measure,
     "standin_load": standin_load.measure,
@@ -96,13 +100,17 @@ def main(argv: list[str]) -> int:
     elapsed = time.monotonic() - started
     print(f"== done in {elapsed:.0f} s")
     if figures:
-        RESULTS.write_text(
-            json.dumps({"machine": about, "seconds": round(elapsed), "figures": figures}, indent=2)
-            + "\n",
-            encoding="utf-8",
-        )
+        write_results({"machine": about, "seconds": round(elapsed), "figures": figures}, bool(argv))
         print(f"wrote {RESULTS}")
     return 0
+
+
+def write_results(document: dict[str, Any], partial: bool) -> None:
+    """Write ``document``; a partial run updates its figures in the file's and keeps the rest."""
+    if partial and RESULTS.exists():
+        previous: dict[str, Any] = json.loads(RESULTS.read_text(encoding="utf-8"))
+        document = previous | {"figures": previous.get("figures", {}) | document["figures"]}
+    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,19 @@ A real boto3 ``redshift-data`` client is used; its calls are answered by a
 the process. Every statement "finishes"; reads return what ``reads`` gives
 for their SQL (nothing by default). It proves which statements are sent and
 how they are split, not what Redshift would do with them.
+
+``unreadable`` makes every ``DescribeStatement`` of a batch fail while it is
+set (an AWS error code, or an exception raised as the network would), as when
+the service has not yet published a statement it accepted or the connection
+drops: what the loader does with a batch of unknown fate. ``calls`` counts
+every operation by name.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +50,8 @@ class AnsweredDataApi:
         self._records: dict[str, list[list[dict[str, Any]]]] = {}
         self._ids = itertools.count(1)
         self._sizes: dict[str, int] = {}
+        self.calls: Counter[str] = Counter()
+        self.unreadable: str | BaseException | None = None
 
     def attach(self, client: Any) -> Any:
         client.meta.events.register_first("before-call.redshift-data", self._answer)
@@ -53,6 +62,7 @@ class AnsweredDataApi:
         created = datetime(2026, 12, 2, tzinfo=UTC)
         ok = AWSResponse("https://redshift-data.invalid", 200, {}, None)
         name = model.name
+        self.calls[name] += 1
         if name in ("ExecuteStatement", "BatchExecuteStatement"):
             sid = f"00000000-0000-0000-0000-{next(self._ids):012d}"
             sqls = body.get("Sqls") or [body["Sql"]]
@@ -65,6 +75,8 @@ class AnsweredDataApi:
             return ok, {"Id": sid, "CreatedAt": created}
         if name == "DescribeStatement":
             sid = body["Id"]
+            if self.unreadable is not None and self._sizes[sid]:
+                return self._unreadable(self.unreadable)
             subs = [
                 {"Id": f"{sid}:{n}", "Status": "FINISHED", "ResultRows": 0}
                 for n in range(1, self._sizes[sid] + 1)
@@ -78,3 +90,13 @@ class AnsweredDataApi:
         if name == "ListStatements":
             return ok, {"Statements": []}
         raise AssertionError(f"unexpected Data API call {name}")
+
+    @staticmethod
+    def _unreadable(fault: str | BaseException) -> tuple[Any, dict[str, Any]]:
+        if isinstance(fault, BaseException):
+            raise fault
+        error = AWSResponse("https://redshift-data.invalid", 400, {}, None)
+        return error, {
+            "Error": {"Code": fault, "Message": "the statement is not known (yet)"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }

@@ -24,7 +24,17 @@ PROMISED = (
     "per_object_ms_100",
     "per_object_ms_1000",
     "per_object_ms_5000",
+    "data_api_transactions_upsert_1000",
+    "data_api_describe_statements_upsert_1000",
+    "data_api_s3_puts_upsert_1000",
+    "data_api_s3_deletes_upsert_1000",
 )
+
+COUNTS = PROMISED[-4:]
+"""Figures that count calls (bench/data_api_transactions.py): one run, a whole number."""
+
+NOT_YET_QUOTED = frozenset(COUNTS)
+"""Promised figures whose README row is still to be written (proposed with issue #21)."""
 
 
 def test_results_hold_every_promised_figure_with_its_spread_and_machine() -> None:
@@ -33,6 +43,10 @@ def test_results_hold_every_promised_figure_with_its_spread_and_machine() -> Non
         figure = RESULTS["figures"][name]
         assert figure["min"] <= figure["median"] <= figure["max"], name
         assert figure["runs"] >= 1, name
+    for name in COUNTS:
+        figure = RESULTS["figures"][name]
+        assert figure["min"] == figure["median"] == figure["max"] == int(figure["median"]) > 0
+        assert figure["runs"] == 1, name
 
 
 def _performance_rows() -> dict[str, str]:
@@ -43,7 +57,8 @@ def _performance_rows() -> dict[str, str]:
 
 def test_the_readme_quotes_the_medians_of_bench_results() -> None:
     rows = _performance_rows()
-    assert set(PROMISED) - {"per_object_ms_1000", "per_object_ms_5000"} <= set(rows)
+    quoted_elsewhere = {"per_object_ms_1000", "per_object_ms_5000"}
+    assert set(PROMISED) - quoted_elsewhere - NOT_YET_QUOTED <= set(rows)
     for name, cell in rows.items():
         quoted = cell.split(" (")[0].split(" / ")[0].replace(",", "").lstrip("+")
         decimals = len(quoted.partition(".")[2])

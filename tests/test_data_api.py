@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from sqlglot import exp
 
+from answered_data_api import AnsweredDataApi, answered_client
 from s3redshift.config import LoaderConfig
 from s3redshift.copy import CopyCommand, CsvFormat, TemporaryKeys
 from s3redshift.errors import (
@@ -48,6 +50,7 @@ from s3redshift.errors import (
     CredentialsError,
     DataRejectedError,
     LoadErrorDetail,
+    OutcomeUnknownError,
     PermanentError,
     PermissionDeniedError,
     RetryableError,
@@ -1148,6 +1151,95 @@ def test_lost_answer_resends_the_same_token(stubbed: Any) -> None:
     assert transport.run(plan) == 3
 
 
+@pytest.mark.parametrize(
+    "fault",
+    ["ResourceNotFoundException", "AccessDeniedException", "InternalServerException"],
+)
+def test_a_submitted_batch_that_cannot_be_looked_at_is_of_unknown_fate(
+    stubbed: Any, fault: str
+) -> None:
+    """Stubber: BatchExecuteStatement answers an id, DescribeStatement then fails.
+
+    Proves OutcomeUnknownError (retryable, files kept), naming the batch, the
+    statement and the cause, chained from the API error, whatever the code:
+    the batch was accepted and may still commit.
+    """
+    plan = plan_for()
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    stubber.add_client_error("describe_statement", service_error_code=fault)
+    with pytest.raises(OutcomeUnknownError) as caught:
+        transport.run(plan)
+    error = caught.value
+    assert (error.retryable, error.batch_may_still_run, error.table) == (True, True, "public.kpis")
+    assert plan.batch_id in error.message
+    assert STATEMENT in error.message
+    assert f"DescribeStatement failed ({fault})" in error.message
+    assert isinstance(error.__cause__, ClientError)
+
+
+def test_an_earlier_batch_that_cannot_be_looked_at_is_of_unknown_fate(stubbed: Any) -> None:
+    """Stubber: ListStatements shows this batch STARTED, DescribeStatement of it fails.
+
+    Proves OutcomeUnknownError and that nothing is submitted (that batch reads
+    the same files).
+    """
+    plan = plan_for()
+    name = statement_name(plan.batch_id)
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, name, [{"Id": EARLIER, "StatementName": name, "Status": "STARTED"}])
+    stubber.add_client_error("describe_statement", service_error_code="ResourceNotFoundException")
+    with pytest.raises(OutcomeUnknownError, match=EARLIER):
+        transport.run(plan)
+
+
+@pytest.mark.parametrize(
+    ("answer", "cls"),
+    [(500, OutcomeUnknownError), (503, OutcomeUnknownError), (400, RetryableError)],
+)
+def test_a_submission_is_of_unknown_fate_unless_the_service_refused_it(
+    stubbed: Any, answer: int, cls: type[S3RedshiftError]
+) -> None:
+    """Stubber: BatchExecuteStatement answers an error with HTTP ``answer``.
+
+    Proves a 5xx answer (the request may have been accepted) is
+    OutcomeUnknownError, while a 4xx refusal keeps its translated class.
+    """
+    plan = plan_for()
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    stubber.add_client_error(
+        "batch_execute_statement",
+        service_error_code="InternalServerException",
+        http_status_code=answer,
+    )
+    with pytest.raises(S3RedshiftError) as caught:
+        transport.run(plan)
+    assert type(caught.value) is cls
+    assert caught.value.batch_may_still_run is (cls is OutcomeUnknownError)
+
+
+def test_a_submission_whose_connection_dropped_is_of_unknown_fate() -> None:
+    """No AWS: BatchExecuteStatement raises a botocore connection error (no answer).
+
+    Proves OutcomeUnknownError chained from it; a single statement's
+    connection error stays ConnectionLostError (tested above).
+    """
+
+    class Dropped:
+        def list_statements(self, **_: Any) -> Any:
+            return {"Statements": []}
+
+        def batch_execute_statement(self, **_: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url="https://redshift-data.eu-west-1")
+
+    transport = DataApiTransport(database="dev", workgroup=WORKGROUP, client=Dropped())  # type: ignore[arg-type]
+    with pytest.raises(OutcomeUnknownError) as caught:
+        transport.run(plan_for())
+    assert isinstance(caught.value.__cause__, EndpointConnectionError)
+
+
 # --- limits ----------------------------------------------------------------------------
 
 
@@ -1461,3 +1553,68 @@ def test_loader_on_data_api_reports_a_rejected_file_with_its_details(
     assert (result.error.kind, result.error.retryable) == ("DataRejectedError", False)
     [found] = result.load_errors
     assert (found.file, found.line, found.column) == (obj.uri, 2, "id")
+
+
+S3_URI = re.compile(r"s3://[^'\s]+")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "ResourceNotFoundException",
+        EndpointConnectionError(endpoint_url="https://redshift-data.eu-west-1.amazonaws.com"),
+    ],
+    ids=["ResourceNotFoundException", "EndpointConnectionError"],
+)
+def test_a_batch_of_unknown_fate_keeps_its_files_and_its_redelivery_is_a_duplicate(
+    moto_s3: Any, fault: str | BaseException
+) -> None:
+    """AnsweredDataApi (the real transport and loader) + moto S3 for objects and files.
+
+    Every DescribeStatement of a submitted batch fails (the service does not
+    know the id yet; the connection drops) while the batch may be running.
+    Proves the object is reported failed, retryable, as OutcomeUnknownError;
+    every manifest and object list the batches read is still in S3; and once
+    the batch has committed (the ledger holds the object) a redelivery is a
+    duplicate with no further batch: exactly once.
+    """
+    obj = put_event_object(moto_s3)
+    committed = False
+    ledger_row = [
+        {"stringValue": obj.bucket},
+        {"stringValue": obj.key},
+        {"stringValue": obj.etag},
+        {"longValue": len(obj.key)},
+    ]
+
+    def reads(sql: str) -> list[list[dict[str, Any]]]:
+        looked_up = "information_schema" not in sql and obj.key in sql
+        return [ledger_row] if committed and looked_up else []
+
+    api = AnsweredDataApi(reads)
+    api.unreadable = fault
+    fake = FakeTime()
+    transport = DataApiTransport(database="dev", workgroup=WORKGROUP, client=answered_client(api))
+    cfg = config({"format": {"type": "csv", "ignore_header": 1}})
+    loader = Loader(cfg, transport=transport, s3_client=moto_s3, sleep=fake.sleep, clock=fake.clock)
+
+    report = loader.load([obj])
+
+    assert report.outcomes() == ["failed"]
+    error = report.objects[0].error
+    assert error is not None
+    assert (error.kind, error.retryable) == ("OutcomeUnknownError", True)
+    assert api.batches  # submitted, then unknown
+    files = {uri for sqls in api.batches for sql in sqls for uri in S3_URI.findall(sql)}
+    files.discard(obj.uri)
+    assert files, "the batches name their manifest and object list"
+    for uri in sorted(files):
+        key = uri.removeprefix("s3://data-bucket/")
+        assert key.startswith(cfg.copy_.manifest_prefix), uri
+        moto_s3.head_object(Bucket="data-bucket", Key=key)  # still there
+
+    committed, api.unreadable = True, None
+    submitted = len(api.batches)
+    again = loader.load([obj])
+    assert again.outcomes() == ["duplicate"]
+    assert len(api.batches) == submitted

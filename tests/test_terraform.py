@@ -32,7 +32,13 @@ import hcl2
 import pytest
 
 from s3redshift.config import LoaderConfig
-from s3redshift.handler import SWEEP_KEY, SweepRequest
+from s3redshift.handler import (
+    MIN_FUNCTION_TIMEOUT_S,
+    MIN_LOAD_S,
+    SWEEP_KEY,
+    TIME_MARGIN_S,
+    SweepRequest,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "infra" / "terraform"
@@ -249,6 +255,30 @@ def test_visibility_timeout_is_six_function_timeouts_plus_the_batching_window() 
     )
     versions = parsed(MODULE / "versions.tf")["terraform"][0]
     assert versions["required_version"] == ">= 1.11"
+
+
+def test_the_minimum_timeout_is_the_handlers_margin_plus_a_loads_minimum() -> None:
+    """variables.tf cannot import Python: its number is held to the handler's constants here."""
+    variables = {
+        n: b for block in parsed(MODULE / "variables.tf")["variable"] for n, b in block.items()
+    }
+    timeout = variables["timeout"]
+    floors = {
+        float(match.group(1)): rule["error_message"]
+        for rule in timeout["validation"]
+        if (match := re.fullmatch(r"\$\{var\.timeout >= (\d+)\}", compact(rule["condition"])))
+    }
+    assert list(floors) == [MIN_FUNCTION_TIMEOUT_S]
+    message = floors[MIN_FUNCTION_TIMEOUT_S]
+    assert "${var.timeout} s" in message  # the number given ...
+    for number in (MIN_FUNCTION_TIMEOUT_S, TIME_MARGIN_S, MIN_LOAD_S):  # ... and what it lacks
+        assert f"{number:g} s" in message, number
+    assert f"({MIN_FUNCTION_TIMEOUT_S:g}-900)" in timeout["description"]
+    assert timeout["default"] >= MIN_FUNCTION_TIMEOUT_S
+    for example in sorted(EXAMPLES.glob("*/main.tf")):
+        for module in parsed(example).get("module", []):
+            for body in module.values():
+                assert body.get("timeout", MIN_FUNCTION_TIMEOUT_S) >= MIN_FUNCTION_TIMEOUT_S
 
 
 # --- IAM -------------------------------------------------------------------------
@@ -617,6 +647,19 @@ def test_visibility_timeout_rule_is_enforced_by_terraform(console_dir: Path) -> 
     assert evaluate(console_dir, exact)["visibility"] == 725
     too_low = BASE | {"timeout": 120, "sqs": {"visibility_timeout_seconds": 724}}
     assert "must be at least 6 x timeout" in rejected(console_dir, too_low)
+
+
+@needs_terraform
+def test_a_timeout_too_short_to_load_is_refused_naming_both_numbers(console_dir: Path) -> None:
+    minimum = int(MIN_FUNCTION_TIMEOUT_S)
+    for given in (1, 10, minimum - 1):
+        text = rejected(console_dir, BASE | {"timeout": given})
+        assert f"timeout = {given} s cannot load anything: the minimum is {minimum} s" in text
+    assert "above Lambda's maximum of 900 s" in rejected(console_dir, BASE | {"timeout": 901})
+    # At both ends the queue's visibility rules still hold.
+    assert evaluate(console_dir, BASE | {"timeout": minimum})["visibility"] == 6 * minimum + 5
+    longest = BASE | {"timeout": 900, "sqs": {"maximum_batching_window_in_seconds": 300}}
+    assert evaluate(console_dir, longest)["visibility"] == 6 * 900 + 300
 
 
 @needs_terraform

@@ -532,13 +532,20 @@ variable "architecture" {
 }
 
 variable "timeout" {
-  description = "Function timeout in seconds (1-900). The queue's visibility timeout follows it (6 x timeout + batching window)."
+  description = "Function timeout in seconds (30-900): the handler stops starting loads 10 s before the end, and a load needs at least 20 s. The queue's visibility timeout follows it (6 x timeout + batching window)."
   type        = number
   default     = 300
 
+  # 30 = the handler's TIME_MARGIN_S (10) + MIN_LOAD_S (20), src/s3redshift/handler.py;
+  # tests/test_terraform.py holds this number to MIN_FUNCTION_TIMEOUT_S.
   validation {
-    condition     = var.timeout >= 1 && var.timeout <= 900
-    error_message = "timeout must be between 1 and 900 seconds."
+    condition     = var.timeout >= 30
+    error_message = "timeout = ${var.timeout} s cannot load anything: the minimum is 30 s, since the handler stops starting loads 10 s before the function ends and a load needs at least 20 s."
+  }
+
+  validation {
+    condition     = var.timeout <= 900
+    error_message = "timeout = ${var.timeout} s is above Lambda's maximum of 900 s."
   }
 }
 

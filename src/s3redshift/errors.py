@@ -15,7 +15,8 @@ decide what to retry from the branch alone, never from message text.
     │   ├── LockTimeoutError             a lock could not be had in time
     │   ├── ThrottledError               an AWS API said "slow down"
     │   ├── TimeBudgetExceededError      the caller's time ran out first
-    │   ├── BatchAlreadyRunningError     a transaction for this batch is in flight
+    │   ├── OutcomeUnknownError          a submitted batch may still run or have committed
+    │   │   └── BatchAlreadyRunningError a transaction for this batch is in flight
     │   ├── BatchConflictError           a concurrent load recorded some objects first
     │   ├── KeyCollisionError            upsert objects share a key: merge one at a time
     │   └── LoadFailedError              objects of a direct invocation or sweep failed
@@ -33,6 +34,10 @@ decide what to retry from the branch alone, never from message text.
 
 Unknown errors raised by a transport (driver or AWS) are retryable; errors from
 parsing, mapping, configuration and statement building are permanent.
+
+``batch_may_still_run`` marks the errors after which a batch sent to Redshift
+may still be running there or may have committed: the loader keeps that
+batch's manifests and object list for them (its one rule about those files).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ __all__ = [
     "LockTimeoutError",
     "MappingError",
     "NotSupportedLocally",
+    "OutcomeUnknownError",
     "PermanentError",
     "PermissionDeniedError",
     "RetryableError",
@@ -80,6 +86,13 @@ class S3RedshiftError(Exception):
     """
 
     retryable: bool = False
+
+    batch_may_still_run: bool = False
+    """Whether a batch this error interrupted may still run (or have committed) in Redshift.
+
+    True: a COPY of that batch may still read its manifests and object list, so
+    they must stay (the manifest prefix's lifecycle rule expires them).
+    """
 
     def __init__(
         self, message: str, *, s3_uri: str | None = None, table: str | None = None
@@ -137,10 +150,28 @@ class ThrottledError(RetryableError):
 
 
 class TimeBudgetExceededError(RetryableError):
-    """The caller's time budget ran out before the work finished."""
+    """The caller's time budget ran out before the work finished.
+
+    The work may be a batch that keeps running in Redshift (the Data API does
+    not stop a statement whose caller stopped waiting).
+    """
+
+    batch_may_still_run = True
 
 
-class BatchAlreadyRunningError(RetryableError):
+class OutcomeUnknownError(RetryableError):
+    """A batch was (or may have been) submitted, and whether it runs or committed is unknown.
+
+    For example the Data API accepted it and then could not be asked about it
+    (``DescribeStatement`` failed), or the answer to its submission was lost.
+    Retrying is safe: the ledger, the batch's client token and its guard keep
+    the objects exactly once, and the next attempt finds the batch if it still runs.
+    """
+
+    batch_may_still_run = True
+
+
+class BatchAlreadyRunningError(OutcomeUnknownError):
     """The same batch is still running in Redshift from an earlier attempt."""
 
 

@@ -50,10 +50,10 @@ The scheduled sweep
     ``"prefixes": [{"prefix", "listed", "pending", "counts", "rows"}, ...]``.
 
 Time
-    Loads get the invocation's remaining time minus ``time_margin_s`` as their
-    budget. Once it has run out the loader starts no new target and reports
-    its objects ``failed`` with a retryable
-    :class:`~s3redshift.errors.TimeBudgetExceededError`: in a batch their
+    Loads get the invocation's remaining time minus ``time_margin_s``
+    (:data:`TIME_MARGIN_S` by default) as their budget. Once it has run out
+    the loader starts no new target and reports its objects ``failed`` with a
+    retryable :class:`~s3redshift.errors.TimeBudgetExceededError`: in a batch their
     messages come back for redelivery, a direct invocation raises.
 
 Logs
@@ -92,7 +92,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from s3redshift.deadline import Deadline
 from s3redshift.errors import LoadFailedError, S3RedshiftError
@@ -112,7 +112,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOGGER_NAME",
+    "MIN_FUNCTION_TIMEOUT_S",
+    "MIN_LOAD_S",
     "SWEEP_KEY",
+    "TIME_MARGIN_S",
     "BatchItemFailure",
     "BatchResponse",
     "JsonFormatter",
@@ -122,6 +125,26 @@ __all__ = [
 ]
 
 _SHOWN_FAILURES = 3
+
+TIME_MARGIN_S: Final = 10.0
+"""Seconds an invocation keeps after its loads' budget ends: the summary and metrics
+lines, and the answer to Lambda, must be written before Lambda ends the function."""
+
+MIN_LOAD_S: Final = 20.0
+"""The least time one load of a small batch needs, so a function timeout leaves at least this.
+
+On the Data API (the slower transport) a container's first load sends four single
+statements (ledger look-ups and DDL) and one batch (LOCK, COPY, guard, ledger rows),
+each polled with a 0.25 s backoff growing 1.5x: about 1 s per single statement and
+5-10 s for a small COPY and its commit, so about 15 s, plus one retry's backoff
+after a serialization conflict or a throttled call."""
+
+MIN_FUNCTION_TIMEOUT_S: Final = TIME_MARGIN_S + MIN_LOAD_S
+"""The least function timeout that can load: the Terraform module refuses a lower one.
+
+Below it every load starts with no time left and every message of every batch is
+failed into the DLQ. infra/terraform/variables.tf holds the same number (a test
+keeps the two equal)."""
 
 
 class BatchItemFailure(TypedDict):
@@ -147,7 +170,7 @@ def handle(
     context: object,
     *,
     loader: Loader,
-    time_margin_s: float = 10.0,
+    time_margin_s: float = TIME_MARGIN_S,
     log: logging.Logger | None = None,
     metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE,
 ) -> BatchResponse | dict[str, Any]:

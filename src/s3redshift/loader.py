@@ -38,7 +38,6 @@ from s3redshift.classify import classify
 from s3redshift.config import LoaderConfig
 from s3redshift.deadline import Deadline
 from s3redshift.errors import (
-    BatchAlreadyRunningError,
     BatchConflictError,
     ConfigError,
     ConnectionLostError,
@@ -542,11 +541,12 @@ class Loader:
         """Remove the attempt's manifests and object list once nothing can read them.
 
         After a commit or a definite failure no COPY of the attempt can still
-        run. After a time-out the Data API may still be running the batch in
-        Redshift, so its files stay (the manifest prefix's lifecycle rule
-        expires them); the retry writes the same names again.
+        run. After an error whose ``batch_may_still_run`` is set (a time-out, a
+        batch of unknown fate) Redshift may still be running it, so its files
+        stay (the manifest prefix's lifecycle rule expires them); the retry
+        writes the same names again.
         """
-        if not written or isinstance(error, TimeBudgetExceededError | BatchAlreadyRunningError):
+        if not written or (error is not None and error.batch_may_still_run):
             return
         ManifestWriter(self.s3).remove(written)
 

@@ -57,6 +57,14 @@ batch would wait on the first one's ``LOCK`` and its guard would then abort it
 (:class:`~s3redshift.errors.BatchConflictError`), and the loader would report
 the objects as duplicates. The look-up saves that wait, and a statement slot.
 
+**A batch of unknown fate.** Once a batch may have been accepted -- its
+``BatchExecuteStatement`` answered, or its answer was lost (no answer, or a
+5xx one) -- a failure to learn its fate (``DescribeStatement`` refused with
+``ResourceNotFoundException`` right after submission, a dropped connection)
+raises :class:`~s3redshift.errors.OutcomeUnknownError` (retryable), never the
+bare translated error: the batch may still be running, so the loader keeps
+its files, and the next attempt reads the ledger and looks for the batch again.
+
 **Time budget.** Polling stops at the earlier of ``time_budget`` seconds after
 a call started and :attr:`DataApiTransport.deadline` (a ``clock()`` reading the
 loader may set). Running out raises
@@ -91,6 +99,7 @@ from s3redshift.errors import (
     CredentialsError,
     DataRejectedError,
     LoadErrorDetail,
+    OutcomeUnknownError,
     PermanentError,
     PermissionDeniedError,
     RetryableError,
@@ -471,7 +480,9 @@ class DataApiTransport:
         failed_before = sum(1 for e in earlier if e.status in FAILED_STATES)
         for running in (e for e in earlier if e.status in RUNNING):
             try:
-                description = self._poll(running.statement_id, deadline, table=table)
+                description = self._poll(
+                    running.statement_id, deadline, table=table, batch=plan.batch_id
+                )
             except TimeBudgetExceededError as exc:
                 raise BatchAlreadyRunningError(
                     f"an earlier attempt of batch {plan.batch_id} (Data API statement "
@@ -621,9 +632,14 @@ class DataApiTransport:
         try:
             response = self.client.batch_execute_statement(**params)
         except Exception as exc:
-            raise self._translate(
-                exc, action="BatchExecuteStatement", table=str(plan.target)
-            ) from exc
+            error = self._translate(exc, action="BatchExecuteStatement", table=str(plan.target))
+            if _answer_lost(exc, error):
+                raise OutcomeUnknownError(
+                    f"batch {plan.batch_id} may have been accepted: {error.message}; if "
+                    "Redshift runs it, the next attempt finds it by its name",
+                    table=error.table,
+                ) from exc
+            raise error from exc
         return str(response["Id"])
 
     def _submit_single(self, sql: str) -> str:
@@ -645,7 +661,9 @@ class DataApiTransport:
         """``DescribeStatement`` with backoff until the statement ends or time runs out.
 
         Throttled polls count as "still running": the statement's fate does
-        not change because a look at it was refused.
+        not change because a look at it was refused. Any other failed look at
+        a ``batch`` raises :class:`OutcomeUnknownError`: the batch was
+        submitted and may still commit.
         """
         pause = POLL_FIRST
         while True:
@@ -653,6 +671,13 @@ class DataApiTransport:
                 description: Mapping[str, Any] = self.client.describe_statement(Id=statement_id)
             except Exception as exc:
                 error = self._translate(exc, action="DescribeStatement", table=table)
+                if batch is not None and not isinstance(error, ThrottledError):
+                    raise OutcomeUnknownError(
+                        f"batch {batch} was submitted (Data API statement {statement_id}) and "
+                        f"then could not be looked at: {error.message}; it may still be "
+                        "running in Redshift or have committed, and the next attempt looks again",
+                        table=table,
+                    ) from exc
                 if not isinstance(error, ThrottledError):
                     raise error from exc
             else:
@@ -839,6 +864,20 @@ def _load_error_detail(row: Sequence[Any]) -> LoadErrorDetail:
         reason=_text(reason) or "rejected by COPY",
         code=_text(code),
     )
+
+
+def _answer_lost(exc: BaseException, error: S3RedshiftError) -> bool:
+    """Whether a failed submission may still have been accepted by the service.
+
+    Only an answer that refuses the request (an error below HTTP 500) says it
+    was not; no answer at all (a dropped connection, a read time-out; errors
+    raised before sending translate as permanent) or a 5xx answer says nothing.
+    """
+    response = getattr(exc, "response", None)
+    if isinstance(response, Mapping) and "Error" in response:
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return isinstance(status, int) and status >= 500
+    return error.retryable
 
 
 def _translate_exception(exc: BaseException, action: str, table: str | None) -> S3RedshiftError:

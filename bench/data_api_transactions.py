@@ -1,0 +1,119 @@
+"""Transactions of an upsert without ``order_by`` on the Data API: counts, not timings.
+
+1,000 new objects over 5 tables, loaded in one call by the real
+:class:`~s3redshift.loader.Loader` and
+:class:`~s3redshift.transports.data_api.DataApiTransport`. The Data API is the
+tests' fake (tests/answered_data_api.py: a real boto3 client answered from
+inside botocore, every statement finishing at once), S3 is moto in this
+process. Each ``BatchExecuteStatement`` is one Redshift transaction, hence one
+commit the cluster serialises; the figure measures whatever plan the loader
+makes for this rule (``data_api_transactions_upsert_1000``), with the
+``DescribeStatement`` polls and the S3 puts and deletes of manifests and
+object lists (keys deleted) beside it. The counts do not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from s3redshift.config import LoaderConfig
+from s3redshift.events import S3Object
+from s3redshift.loader import Loader
+from s3redshift.transports.data_api import DataApiTransport
+
+OBJECTS = 1000
+TABLES = 5
+BUCKET = "bench-upsert"
+REGION = "us-east-1"
+FIGURE = "data_api_transactions_upsert_1000"
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+
+
+def config() -> LoaderConfig:
+    """Upsert by ``id`` without ``order_by``; the first key segment is the table."""
+    return LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "data-api", "workgroup": "wg-1"},
+            "copy": {"iam_role": "arn:aws:iam::123456789012:role/RedshiftCopy"},
+            "tables": [
+                {
+                    "pattern": "{table}/**",
+                    "schema": "public",
+                    "mode": "upsert",
+                    "keys": ["id"],
+                    "columns": ["id", "ts"],
+                    "format": {"type": "csv", "ignore_header": 1},
+                }
+            ],
+        }
+    )
+
+
+def _put_objects(s3: Any) -> list[S3Object]:
+    objects = []
+    for n in range(OBJECTS):
+        key = f"t{n % TABLES}/2026/12/{n:05d}.csv"
+        body = f"id,ts\n{n},{n}\n".encode()
+        etag = s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"]
+        objects.append(S3Object(bucket=BUCKET, key=key, size=len(body), etag=etag))
+    return objects
+
+
+def _count_s3(s3: Any, counts: Counter[str]) -> None:
+    """Count the loader's S3 writes: puts, and deleted keys (one or many per request)."""
+
+    def put(**_: Any) -> None:
+        counts["put"] += 1
+
+    def delete_one(**_: Any) -> None:
+        counts["delete"] += 1
+
+    def delete_many(params: dict[str, Any], **_: Any) -> None:
+        counts["delete"] += len(params.get("Delete", {}).get("Objects", []))
+
+    s3.meta.events.register("provide-client-params.s3.PutObject", put)
+    s3.meta.events.register("provide-client-params.s3.DeleteObject", delete_one)
+    s3.meta.events.register("provide-client-params.s3.DeleteObjects", delete_many)
+
+
+def count() -> dict[str, int]:
+    """Load the objects once and return what it took."""
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+    from answered_data_api import AnsweredDataApi, answered_client
+
+    with mock_aws():
+        s3 = boto3.client(
+            "s3",
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fake key
+        )
+        s3.create_bucket(Bucket=BUCKET)
+        objects = _put_objects(s3)
+        s3_counts: Counter[str] = Counter()
+        _count_s3(s3, s3_counts)
+        api = AnsweredDataApi()
+        transport = DataApiTransport(database="dev", workgroup="wg-1", client=answered_client(api))
+        with Loader(config(), transport=transport, s3_client=s3) as loader:
+            report = loader.load(objects)
+    outcomes = Counter(report.outcomes())
+    if outcomes != {"loaded": OBJECTS}:
+        raise RuntimeError(f"the load did not load every object: {dict(outcomes)}")
+    return {
+        FIGURE: api.calls["BatchExecuteStatement"],
+        "data_api_describe_statements_upsert_1000": api.calls["DescribeStatement"],
+        "data_api_s3_puts_upsert_1000": s3_counts["put"],
+        "data_api_s3_deletes_upsert_1000": s3_counts["delete"],
+    }
+
+
+def measure() -> dict[str, list[float]]:
+    """One run: the counts are the same every time."""
+    return {name: [float(value)] for name, value in count().items()}
