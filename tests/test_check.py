@@ -241,7 +241,7 @@ def test_without_aws_credentials_load_exits_2_and_check_names_the_fix(tmp_path: 
     assert check.returncode == 1
     listing = line_of(check.stdout, "list s3://some-bucket/kpis/")
     assert listing.startswith("\N{HEAVY BALLOT X}")
-    assert "(NoCredentials); fix: set AWS_PROFILE" in listing
+    assert "(NoCredentialsError); fix: set AWS_PROFILE" in listing
 
 
 def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object(

@@ -23,15 +23,23 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Literal
 
+from s3redshift.aws_errors import aws_error_code, translate_aws_errors
 from s3redshift.backfill import list_prefix, parse_s3_uri
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
-from s3redshift.errors import DataRejectedError, S3RedshiftError, TargetMissingError
+from s3redshift.errors import (
+    ConfigError,
+    CredentialsError,
+    DataRejectedError,
+    PermissionDeniedError,
+    S3RedshiftError,
+    TargetMissingError,
+)
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import PREVIOUS_LEDGER_TABLE
 from s3redshift.mapping import Target
-from s3redshift.s3_errors import s3_error_code
+from s3redshift.s3_errors import s3_call
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
@@ -71,9 +79,17 @@ class Check:
     status: Status
     detail: str
     fix: str = ""
+    error: str = ""
+    """The class of the error behind a failure (``PermissionDeniedError``), if there was one."""
 
     def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+        return {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "fix": self.fix,
+            "error": self.error,
+        }
 
     def line(self) -> str:
         """``✔ name: detail``, ``✘ name: detail; fix: …`` or ``- name: detail`` (skipped)."""
@@ -85,8 +101,8 @@ def _ok(name: str, detail: str) -> Check:
     return Check(name, "ok", detail)
 
 
-def _failed(name: str, detail: str, fix: str) -> Check:
-    return Check(name, "failed", detail, fix)
+def _failed(name: str, detail: str, fix: str, error: BaseException | None = None) -> Check:
+    return Check(name, "failed", detail, fix, "" if error is None else type(error).__name__)
 
 
 def _skipped(name: str, why: str) -> Check:
@@ -267,25 +283,23 @@ NO_AWS_CREDENTIALS = (
 """The fix for a request that found no AWS credentials to sign it with."""
 
 
-def _s3_problem(exc: BaseException) -> str:
-    """The S3 error code, or what kept the request from being sent (never an error's text)."""
-    from botocore.exceptions import NoCredentialsError
+def _s3_failed(name: str, done: str, error: S3RedshiftError, where: str, permission: str) -> Check:
+    """A failed S3 check: what failed with the code, and the fix its error's class calls for.
 
-    if isinstance(exc, NoCredentialsError):
-        return "NoCredentials"
-    return s3_error_code(exc) or type(exc).__name__
-
-
-def _s3_fix(code: str, bucket: str, permission: str) -> str:
-    if code == "NoCredentials":
-        return NO_AWS_CREDENTIALS
-    if code == "NoSuchBucket":
-        return f"the bucket {bucket} does not exist: check the name and the Region"
-    if code in ("InvalidAccessKeyId", "InvalidToken", "ExpiredToken", "SignatureDoesNotMatch"):
-        return "S3 refused the AWS credentials themselves: renew them, or check AWS_PROFILE"
-    if code in ("AccessDenied", "403", "AllAccessDisabled"):
-        return f"allow {permission} on arn:aws:s3:::{bucket} for the loader's role"
-    return "check the bucket, the Region and the network"
+    ``error`` is the one AWS translation's (:func:`s3redshift.aws_errors.aws_error`);
+    only the wording of the fix is this check's own.
+    """
+    cause = error.__cause__ or error
+    code = aws_error_code(cause) or type(cause).__name__
+    if isinstance(error, CredentialsError):
+        fix = f"{NO_AWS_CREDENTIALS}; renew keys AWS no longer accepts"
+    elif isinstance(error, PermissionDeniedError):
+        fix = f"allow {permission} on arn:aws:s3:::{where} for the loader's role"
+    elif isinstance(error, ConfigError):
+        fix = f"the bucket {where.partition('/')[0]} does not exist: check the name and the Region"
+    else:
+        fix = "check the bucket, the Region and the network"
+    return _failed(name, f"{done} ({code})", fix, error)
 
 
 LISTING_PERMISSIONS = (
@@ -301,10 +315,7 @@ def _list_source(loader: Loader, uri: str) -> tuple[Check, _Source | None]:
     try:
         objects = list(islice(list_prefix(loader.s3, bucket, prefix), SAMPLE_KEYS))
     except S3RedshiftError as exc:
-        code = _s3_problem(exc.__cause__ or exc)
-        return _failed(
-            name, f"listing failed ({code})", _s3_fix(code, bucket, LISTING_PERMISSIONS)
-        ), None
+        return _s3_failed(name, "listing failed", exc, bucket, LISTING_PERMISSIONS), None
     if not objects:
         return (
             _failed(
@@ -324,14 +335,11 @@ def _read_source(loader: Loader, source: _Source) -> Check:
         return _skipped(name, "no object to read")
     sample = source.objects[0]
     try:
-        loader.s3.head_object(Bucket=sample.bucket, Key=sample.key)
-    except Exception as exc:
-        code = _s3_problem(exc)
-        return _failed(
-            name,
-            f"HeadObject of {sample.uri} failed ({code})",
-            _s3_fix(code, sample.bucket, "s3:GetObject"),
-        )
+        with translate_aws_errors(s3_call("HeadObject", "s3:GetObject", s3_uri=sample.uri)):
+            loader.s3.head_object(Bucket=sample.bucket, Key=sample.key)
+    except S3RedshiftError as exc:
+        done = f"HeadObject of {sample.uri} failed"
+        return _s3_failed(name, done, exc, f"{sample.bucket}/*", "s3:GetObject")
     return _ok(name, f"HeadObject of {sample.uri}")
 
 
@@ -439,19 +447,17 @@ def _manifest_prefix(loader: Loader, bucket: str) -> Check:
     prefix = loader.config.copy_.manifest_prefix
     key = f"{prefix}check-{uuid.uuid4().hex}.probe"
     name = f"manifest prefix s3://{bucket}/{prefix}"
+    uri = f"s3://{bucket}/{key}"
     step = "PutObject"
     try:
-        loader.s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY)
+        with translate_aws_errors(s3_call(step, "s3:PutObject", s3_uri=uri)):
+            loader.s3.put_object(Bucket=bucket, Key=key, Body=PROBE_BODY)
         step = "DeleteObject"
-        loader.s3.delete_object(Bucket=bucket, Key=key)
-    except Exception as exc:
-        code = _s3_problem(exc)
-        permission = "s3:PutObject" if step == "PutObject" else "s3:DeleteObject"
-        return _failed(
-            name,
-            f"{step} failed ({code})",
-            _s3_fix(code, f"{bucket}/{prefix}*", permission),
-        )
+        with translate_aws_errors(s3_call(step, "s3:DeleteObject", s3_uri=uri)):
+            loader.s3.delete_object(Bucket=bucket, Key=key)
+    except S3RedshiftError as exc:
+        permission = f"s3:{step}"
+        return _s3_failed(name, f"{step} failed", exc, f"{bucket}/{prefix}*", permission)
     return _ok(name, "put and deleted a probe object")
 
 
