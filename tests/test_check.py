@@ -70,8 +70,9 @@ def test_a_sound_setup_passes_every_check(cli: Run, s3: S3Client, bucket: str) -
     assert found["table public.kpis"] == "\N{HEAVY CHECK MARK}"
     assert found["ledger (schema s3redshift)"] == "\N{HEAVY CHECK MARK}"
     assert found[f"manifest prefix s3://{bucket}/_s3redshift/manifests/"] == "\N{HEAVY CHECK MARK}"
+    assert found["load transaction public.kpis"] == "\N{HEAVY CHECK MARK}"
     assert found["COPY role"] == "-"  # the stand-in reads S3 itself
-    assert result.stdout.splitlines()[-1] == "8 passed, 0 failed, 2 skipped"
+    assert result.stdout.splitlines()[-1] == "9 passed, 0 failed, 2 skipped"
     # The probe object was removed again.
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="_s3redshift/")
     assert listed.get("KeyCount", 0) == 0
@@ -241,7 +242,7 @@ def test_without_aws_credentials_load_exits_2_and_check_names_the_fix(tmp_path: 
     assert check.returncode == 1
     listing = line_of(check.stdout, "list s3://some-bucket/kpis/")
     assert listing.startswith("\N{HEAVY BALLOT X}")
-    assert "(NoCredentials); fix: set AWS_PROFILE" in listing
+    assert "(NoCredentialsError); fix: set AWS_PROFILE" in listing
 
 
 def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object(
@@ -283,7 +284,12 @@ def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object
     assert statuses["COPY role"] == "ok", checks
     assert "failed" not in statuses.values(), checks
     [probe] = [batch for batch in api.batches if any("NOLOAD" in sql for sql in batch)]
-    create, copy, shaped, sample = probe
+    create, copy, shaped, sample, abort = probe
+    # Nothing of the probe is kept: its last statement fails, as the ledger guard does.
+    assert (
+        abort
+        == "SELECT CAST('s3redshift: already loaded: s3redshift check, rolled back' AS INTEGER)"
+    )
     assert create == 'CREATE TEMP TABLE "s3redshift_check" (probe VARCHAR(64))'
     # One object of each table is read too, with its rule's format, into a table like the target.
     assert shaped == 'CREATE TEMP TABLE "s3redshift_check_1" (LIKE "public"."kpis")'
@@ -304,6 +310,96 @@ def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object
     assert isinstance(sqlglot.parse_one(copy, read="redshift"), sqlglot.exp.Copy)
     # The probe was removed once the COPY had read it.
     assert s3.list_objects_v2(Bucket=bucket, Prefix="_s3redshift/").get("KeyCount", 0) == 0
+    # The load's own LOCK (after the ledger's DDL, as on a first load), rolled back the same way.
+    assert statuses["load transaction public.kpis"] == "ok"
+    [locked] = [batch for batch in api.batches if any(s.startswith("LOCK ") for s in batch)]
+    assert locked[0] == 'CREATE SCHEMA IF NOT EXISTS "s3redshift"'
+    assert re.fullmatch(
+        r'LOCK "s3redshift"\."load_ledger_public_kpis_[0-9a-f]{8}", "public"\."kpis"', locked[-2]
+    )
+    assert locked[-1] == abort
+
+
+def redshift_loader(s3: Any, api: Any, rule: dict[str, Any], **copy: str) -> Any:
+    """A loader on the answered Data API (see answered_data_api: no Redshift runs here)."""
+    from answered_data_api import answered_client
+    from s3redshift.config import LoaderConfig
+    from s3redshift.loader import Loader
+    from s3redshift.transports.data_api import DataApiTransport
+
+    config = LoaderConfig.from_mapping(
+        {
+            "target": {"kind": "redshift", "transport": "data-api", "workgroup": "wg-1"},
+            "copy": {"iam_role": "arn:aws:iam::123456789012:role/RedshiftCopy"} | copy,
+            "tables": [{"pattern": "{table}/**"} | rule],
+        }
+    )
+    transport = DataApiTransport(database="dev", workgroup="wg-1", client=answered_client(api))
+    return Loader(config, transport=transport, s3_client=s3)
+
+
+def test_parquet_and_orc_rules_get_a_copy_role_check_redshift_takes(
+    s3: S3Client, bucket: str
+) -> None:
+    """Redshift refuses NOLOAD for columnar formats: their probe COPY loads a temporary table.
+
+    What is sent to the Data API (answered in-process), not what Redshift does with it.
+    """
+    from answered_data_api import AnsweredDataApi
+    from s3redshift.check import run_checks
+
+    def reads(sql: str) -> list[list[dict[str, Any]]]:
+        if "has_" in sql:
+            return [[{"booleanValue": True}]]
+        if "information_schema.columns" in sql:
+            return [[{"stringValue": "id"}], [{"stringValue": "name"}]]
+        return []
+
+    for kind in ("parquet", "orc"):
+        put(s3, bucket, f"kpis/a.{kind}", "not really columnar\n")
+        api = AnsweredDataApi(reads=reads)
+        with redshift_loader(s3, api, {"format": {"type": kind}}) as loader:
+            checks = run_checks(loader, [f"s3://{bucket}/kpis/"], where="workgroup wg-1")
+        statuses = {c.name: c.status for c in checks}
+        assert "failed" not in statuses.values(), checks
+        assert statuses["COPY role"] == "ok", checks
+        [probe] = [batch for batch in api.batches if any("check_1" in sql for sql in batch)]
+        assert probe[-2] == (
+            f"COPY \"s3redshift_check_1\" FROM 's3://{bucket}/kpis/a.{kind}' IAM_ROLE "
+            f"'arn:aws:iam::123456789012:role/RedshiftCopy' FORMAT AS {kind.upper()} "
+            "STATUPDATE OFF"
+        )
+        assert probe[-1].startswith("SELECT CAST('s3redshift: already loaded: ")  # rolled back
+        s3.delete_object(Bucket=bucket, Key=f"kpis/a.{kind}")
+
+
+def test_an_unexpected_exception_is_a_failed_line_naming_it() -> None:
+    """S3 answering with an exception nobody expected: every check still reports, none raises."""
+    import boto3
+
+    from answered_data_api import AnsweredDataApi
+    from s3redshift.check import run_checks
+
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+    def broken(**_: Any) -> None:
+        raise RuntimeError("nobody expected this")
+
+    s3.meta.events.register_first("before-call.s3", broken)
+    rule = {"format": {"type": "csv"}}
+    with redshift_loader(s3, AnsweredDataApi(), rule, manifest_bucket="manifests") as loader:
+        checks = run_checks(loader, ["s3://source/kpis/"], where="workgroup wg-1")
+    failed = {c.name: c for c in checks if c.status == "failed" and "s3://" in c.name}
+    assert set(failed) == {
+        "list s3://source/kpis/",
+        "manifest prefix s3://manifests/_s3redshift/manifests/",
+    }
+    for check in failed.values():
+        assert check.detail == "the check failed unexpectedly (RuntimeError)"
+        assert check.error == "RuntimeError"
+        assert check.fix.startswith("no check expected this error: report it")
 
 
 def test_a_denied_manifest_prefix_fails_its_check_naming_the_permission(
@@ -362,3 +458,116 @@ def test_a_denied_manifest_prefix_fails_its_check_naming_the_permission(
     assert line.startswith("\N{HEAVY BALLOT X}")
     assert "PutObject failed (AccessDenied)" in line
     assert f"fix: allow s3:PutObject on arn:aws:s3:::{bucket}/_s3redshift/manifests/*" in line
+
+
+def check_as_role(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    bucket: str,
+    tmp_path: Path,
+    grants: tuple[str, ...],
+    *,
+    mode: str = "append",
+    command: str = "check",
+) -> subprocess.CompletedProcess[str]:
+    """``s3redshift COMMAND`` signed in as a new role that has ``grants`` ({role} in them)."""
+    role = f"loader_{bucket[-12:]}"
+    cursor = pg.cursor()
+    for sql in (
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        f"CREATE ROLE {role} LOGIN",
+        f'GRANT CREATE ON DATABASE "{pg_database}" TO {role}',
+        f"GRANT USAGE ON SCHEMA public TO {role}",
+        *(grant.format(role=role, database=pg_database) for grant in grants),
+    ):
+        cursor.execute(sql)
+    pg.commit()
+    dsn = embedded_env.database_dsn(pg_database).replace("postgres@", f"{role}@", 1)
+    config = tmp_path / "role.toml"
+    config.write_text(
+        f'[target]\nkind = "postgres"\ndsn = "{dsn}"\n'
+        f'[[tables]]\npattern = "kpis/**"\ntable = "kpis"\nmode = "{mode}"\n'
+        + ('keys = ["id"]\n' if mode == "upsert" else "")
+        + '[tables.format]\ntype = "csv"\nignore_header = 1\n'
+    )
+    try:
+        return s3redshift(
+            config, command, f"s3://{bucket}/kpis/", env=clean_env() | embedded_env.aws_env
+        )
+    finally:
+        cursor.execute(f"DROP OWNED BY {role}")
+        cursor.execute(f"DROP ROLE {role}")
+        pg.commit()
+
+
+def test_a_user_with_insert_alone_fails_check_naming_what_lock_needs(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    tmp_path: Path,
+) -> None:
+    """Every load starts with LOCK: a user who may only INSERT passed check, then failed to load."""
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    args = (embedded_env, pg_database, pg, bucket, tmp_path, ("GRANT INSERT ON kpis TO {role}",))
+    result = check_as_role(*args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = line_of(result.stdout, "load transaction public.kpis")
+    assert line.startswith("\N{HEAVY BALLOT X} load transaction public.kpis: ")
+    assert "LOCK " in line
+    assert "permission denied for table kpis" in line
+    assert "fix: make the loader's user the owner of" in line
+    assert "GRANT UPDATE, DELETE ON public.kpis" in line
+    # What check foresaw is what a load meets.
+    pg.cursor().execute("DROP TABLE kpis")
+    pg.commit()
+    load = check_as_role(*args, command="load")
+    assert load.returncode != 0
+    assert "42501" in load.stdout + load.stderr
+    # The probe was rolled back: the ledger it created in its transaction is not there.
+    cursor = pg.cursor()
+    cursor.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 's3redshift'")
+    assert cursor.fetchall()[0][0] == 0
+
+
+def test_a_user_without_temp_fails_check_naming_the_grant(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    tmp_path: Path,
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    grants = (
+        'REVOKE TEMP ON DATABASE "{database}" FROM PUBLIC',
+        "GRANT ALL ON kpis TO {role}",
+    )
+    result = check_as_role(embedded_env, pg_database, pg, bucket, tmp_path, grants)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = line_of(result.stdout, "load transaction public.kpis")
+    assert line.startswith("\N{HEAVY BALLOT X} load transaction public.kpis: CREATE TEMP TABLE ")
+    assert "permission denied to create temporary tables" in line
+    assert "fix: GRANT TEMP ON DATABASE" in line
+    assert "LOCK" not in line.partition("; fix:")[0]  # the LOCK itself was allowed
+
+
+def test_a_user_with_every_grant_passes_the_load_transaction_check(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    tmp_path: Path,
+) -> None:
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    grants = ("GRANT SELECT, INSERT, UPDATE, DELETE ON kpis TO {role}",)
+    for mode in ("append", "replace", "upsert"):
+        result = check_as_role(embedded_env, pg_database, pg, bucket, tmp_path, grants, mode=mode)
+        assert result.returncode == 0, result.stdout + result.stderr
+        line = line_of(result.stdout, "load transaction public.kpis")
+        assert line.startswith("\N{HEAVY CHECK MARK} load transaction public.kpis: "), line
+        pg.cursor().execute("DROP TABLE kpis")
+        pg.commit()

@@ -602,20 +602,21 @@ def test_serverless_incomplete_response(aws_env: None) -> None:
             "ThrottlingException",
             400,
             ThrottledError,
-            "AWS throttled the request for SSM parameter '/pw' (ThrottlingException); retry later",
+            "AWS throttled the request for SSM parameter '/pw' (ThrottlingException: boom); "
+            "retry later",
         ),
         (
             "TooManyRequestsException",
             429,
             ThrottledError,
-            "AWS throttled the request for SSM parameter '/pw' (TooManyRequestsException); "
+            "AWS throttled the request for SSM parameter '/pw' (TooManyRequestsException: boom); "
             "retry later",
         ),
         (
             "AccessDeniedException",
             400,
             PermissionDeniedError,
-            "AWS denied access to SSM parameter '/pw' (AccessDeniedException); allow "
+            "AWS denied access to SSM parameter '/pw' (AccessDeniedException: boom); allow "
             "ssm:GetParameter on '/pw' (and kms:Decrypt on its key) for the role the loader "
             "runs as",
         ),

@@ -713,7 +713,8 @@ def test_api_errors_on_submit(stubbed: Any, code: str, cls: type[S3RedshiftError
         transport.run(plan)
     assert type(caught.value) is cls
     assert isinstance(caught.value.__cause__, ClientError)
-    assert f"BatchExecuteStatement failed ({code}): slow down" in caught.value.message
+    assert "the Data API's BatchExecuteStatement" in caught.value.message
+    assert f"({code}: slow down)" in caught.value.message
     assert caught.value.table == "public.kpis"
 
 

@@ -39,14 +39,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from s3redshift.aws_errors import translate_aws_errors
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
 from s3redshift.errors import (
     ConfigError,
     ConnectionLostError,
     CredentialsError,
-    PermissionDeniedError,
-    RetryableError,
     S3RedshiftError,
     TimeBudgetExceededError,
 )
@@ -67,6 +66,7 @@ from s3redshift.ledger import (
 )
 from s3redshift.planner import load_order
 from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
+from s3redshift.s3_errors import s3_call
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -180,35 +180,9 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def _client_error(exc: Exception, action: str, permission: str, uri: str) -> S3RedshiftError:
-    from botocore.exceptions import ClientError, NoCredentialsError
-
-    if isinstance(exc, NoCredentialsError):
-        # Nothing was sent: a set-up problem, not a failed load.
-        return ConfigError(
-            f"no AWS credentials found for S3 {action}: set AWS_PROFILE, or AWS_ACCESS_KEY_ID "
-            "and AWS_SECRET_ACCESS_KEY, or run where an IAM role is attached",
-            s3_uri=uri,
-        )
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("403", "AccessDenied"):
-            return PermissionDeniedError(
-                f"S3 refused {action}; allow {permission} on the bucket", s3_uri=uri
-            )
-        if code == "NoSuchBucket":
-            return ConfigError(f"the bucket does not exist ({action})", s3_uri=uri)
-        return RetryableError(f"S3 {action} failed ({code})", s3_uri=uri)
-    return RetryableError(f"S3 {action} failed ({exc})", s3_uri=uri)
-
-
 def _versioned(s3: S3Client, bucket: str, uri: str) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
+    with translate_aws_errors(s3_call("GetBucketVersioning", "s3:GetBucketVersioning", s3_uri=uri)):
         status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
-    except (ClientError, BotoCoreError) as exc:
-        raise _client_error(exc, "GetBucketVersioning", "s3:GetBucketVersioning", uri) from exc
     return status in ("Enabled", "Suspended")
 
 
@@ -218,11 +192,14 @@ def list_prefix(s3: S3Client, bucket: str, prefix: str) -> Iterator[S3Object]:
     ``event_time`` is the object's last-modified time; ``etag``, ``size`` and
     (on versioned buckets) ``version_id`` come from the listing.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     uri = f"s3://{bucket}/{prefix}"
     versioned = _versioned(s3, bucket, uri)
-    try:
+    action, permission = (
+        ("ListObjectVersions", "s3:ListBucketVersions")
+        if versioned
+        else ("ListObjectsV2", "s3:ListBucket")
+    )
+    with translate_aws_errors(s3_call(action, permission, s3_uri=uri)):
         if not versioned:
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
@@ -249,13 +226,6 @@ def list_prefix(s3: S3Client, bucket: str, prefix: str) -> Iterator[S3Object]:
                     version_id=version.get("VersionId"),
                     event_time=_aware(version["LastModified"]),
                 )
-    except (ClientError, BotoCoreError) as exc:
-        action, permission = (
-            ("ListObjectVersions", "s3:ListBucketVersions")
-            if versioned
-            else ("ListObjectsV2", "s3:ListBucket")
-        )
-        raise _client_error(exc, action, permission, uri) from exc
 
 
 def _aware(moment: datetime) -> datetime:

@@ -29,22 +29,13 @@ instead of sleeping.
 The module keeps no state of its own: a provider that should survive warm
 Lambda starts is created once by the Lambda adapter, not here.
 
-AWS errors are translated in one place, :func:`_translated_aws_errors`,
-always chained with ``from`` so the botocore cause stays inspectable:
-
-* throttling codes (``ThrottlingException``, ``TooManyRequestsException``...)
-  become :class:`ThrottledError`;
-* ``AccessDenied*`` and Secrets Manager's KMS ``DecryptionFailure`` become
-  :class:`PermissionDeniedError`, naming the IAM action to allow;
-* not-found codes (``ParameterNotFound``, ``ResourceNotFoundException``,
-  ``ClusterNotFound``) become :class:`CredentialsError` naming the parameter,
-  secret, cluster or workgroup, the region, and the fix;
-* requests AWS will refuse every time (``ValidationException``,
-  ``InvalidParameterValue``..., a missing region or missing AWS credentials,
-  botocore parameter validation) become :class:`ConfigError`: retrying them
-  would only hide a wrong setting;
-* endpoint, connection and read errors become :class:`ConnectionLostError`;
-* anything else from AWS becomes :class:`RetryableError`.
+AWS errors are translated by :func:`s3redshift.aws_errors.translate_aws_errors`,
+the one translation every AWS call of the loader uses, always chained with
+``from`` so the botocore cause stays inspectable. Each provider says only what
+it asked for (the parameter, secret, cluster or workgroup, and its region),
+the IAM action that allows it and the fix when it does not exist: a not-found
+code becomes :class:`CredentialsError` naming them, a refusal a
+:class:`PermissionDeniedError` naming the action to allow.
 """
 
 from __future__ import annotations
@@ -57,26 +48,20 @@ import re
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from s3redshift.aws_errors import AWS_ERRORS, Service, aws_error_class
+from s3redshift.aws_errors import AwsCall, Service, translate_aws_errors
 from s3redshift.errors import (
     ConfigError,
-    ConnectionLostError,
     CredentialsError,
-    PermissionDeniedError,
-    RetryableError,
-    ThrottledError,
 )
 
 if TYPE_CHECKING:
-    from botocore.exceptions import ClientError
     from mypy_boto3_redshift import RedshiftClient
     from mypy_boto3_redshift_serverless import RedshiftServerlessClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -343,96 +328,26 @@ def _aware_utc(value: datetime) -> datetime:
 # --- AWS error translation -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _AwsTarget:
-    """What an AWS call was about, for error messages that name it and the fix."""
-
-    what: str  # "SSM parameter '/prod/pw'"
-    action: str  # the IAM action(s) the caller needs
-    not_found_fix: str
-    region: str | None
-    service: Service
-
-
-@contextmanager
-def _translated_aws_errors(target: _AwsTarget) -> Iterator[None]:
-    """The one place botocore errors become s3redshift errors, chained with ``from``.
-
-    AWS error messages never contain secret values (requests carry names, not
-    passwords), so chaining keeps the cause without leaking anything.
-    """
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        HTTPClientError,
-        NoCredentialsError,
-        NoRegionError,
-        ParamValidationError,
-        PartialCredentialsError,
+def _aws_call(
+    service: Service, what: str, action: str, not_found_fix: str, region: str | None
+) -> AwsCall:
+    """A provider's AWS call, for :func:`~s3redshift.aws_errors.translate_aws_errors`."""
+    return AwsCall(
+        service,
+        what,
+        permission=action,
+        not_found=not_found_fix,
+        fix="fix the provider settings",
+        region=region,
     )
-    from botocore.exceptions import ConnectionError as BotoConnectionError
-
-    try:
-        yield
-    except ClientError as exc:
-        raise _client_error(exc, target) from exc
-    except (BotoConnectionError, HTTPClientError) as exc:
-        raise ConnectionLostError(
-            f"could not reach AWS for {target.what} ({type(exc).__name__}: {exc}); check "
-            "network access to the service endpoint (VPC endpoint or NAT gateway)"
-        ) from exc
-    except NoRegionError as exc:
-        raise ConfigError(
-            f"no AWS region is configured for {target.what}; pass region=... or set AWS_REGION"
-        ) from exc
-    except (NoCredentialsError, PartialCredentialsError) as exc:
-        raise ConfigError(
-            f"no AWS credentials are available for {target.what}; run with an IAM role "
-            "or set the AWS credential environment variables"
-        ) from exc
-    except ParamValidationError as exc:
-        raise ConfigError(f"invalid request for {target.what}: {exc}") from exc
-    except BotoCoreError as exc:
-        raise RetryableError(
-            f"AWS call for {target.what} failed ({type(exc).__name__}: {exc})"
-        ) from exc
-
-
-def _client_error(exc: ClientError, target: _AwsTarget) -> Exception:
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", "Unknown"))
-    message = str(error.get("Message", "")).strip()
-    cls = aws_error_class(target.service, code)
-    if cls is ThrottledError:
-        return ThrottledError(f"AWS throttled the request for {target.what} ({code}); retry later")
-    if cls is PermissionDeniedError:
-        return PermissionDeniedError(
-            f"AWS denied access to {target.what} ({code}); allow {target.action} "
-            "for the role the loader runs as"
-        )
-    if cls is CredentialsError and code not in AWS_ERRORS:
-        region = f" in region {target.region}" if target.region else ""
-        return CredentialsError(
-            f"{target.what} was not found{region} ({code}); {target.not_found_fix}"
-        )
-    detail = f"{code}: {message}" if message else code
-    if cls is ConfigError:
-        return ConfigError(
-            f"AWS rejected the request for {target.what} ({detail}); fix the provider settings"
-        )
-    if cls is CredentialsError:
-        return CredentialsError(
-            f"AWS did not accept the loader's own AWS credentials for {target.what} ({code})"
-        )
-    return RetryableError(f"AWS call for {target.what} failed ({detail})")
 
 
 # --- providers -------------------------------------------------------------------
 
 
-def _new_client(service: str, region: str | None, target: _AwsTarget) -> Any:
+def _new_client(service: str, region: str | None, target: AwsCall) -> Any:
     """A boto3 client, made on a provider's first fetch (boto3 is imported here, lazily)."""
-    with _translated_aws_errors(target):
+    with translate_aws_errors(target):
         import boto3
 
         return boto3.session.Session().client(service, region_name=region)  # type: ignore[call-overload]
@@ -488,16 +403,16 @@ class SsmPasswordProvider(CredentialProvider):
         self._client = client
         self._region = region
 
-    def _target(self, region: str | None) -> _AwsTarget:
-        return _AwsTarget(
-            service="ssm",
-            what=f"SSM parameter {self.parameter!r}",
-            action=f"ssm:GetParameter on {self.parameter!r} (and kms:Decrypt on its key)",
-            not_found_fix=(
+    def _target(self, region: str | None) -> AwsCall:
+        return _aws_call(
+            "ssm",
+            f"SSM parameter {self.parameter!r}",
+            f"ssm:GetParameter on {self.parameter!r} (and kms:Decrypt on its key)",
+            (
                 "create it as a SecureString or fix the credentials 'parameter' setting "
                 "(DB_PW_PARAM)"
             ),
-            region=region,
+            region,
         )
 
     def prepare(self) -> None:
@@ -510,7 +425,7 @@ class SsmPasswordProvider(CredentialProvider):
 
     def _fetch(self) -> DbCredentials:
         client = self._ssm()
-        with _translated_aws_errors(self._target(client.meta.region_name)):
+        with translate_aws_errors(self._target(client.meta.region_name)):
             response = client.get_parameter(Name=self.parameter, WithDecryption=True)
         parameter = response.get("Parameter", {})
         kind = parameter.get("Type")
@@ -574,16 +489,16 @@ class SecretsManagerProvider(CredentialProvider):
         self._client = client
         self._region = region
 
-    def _target(self, region: str | None) -> _AwsTarget:
-        return _AwsTarget(
-            service="secretsmanager",
-            what=f"Secrets Manager secret {self.secret_id!r}",
-            action=f"secretsmanager:GetSecretValue on {self.secret_id!r}",
-            not_found_fix=(
+    def _target(self, region: str | None) -> AwsCall:
+        return _aws_call(
+            "secretsmanager",
+            f"Secrets Manager secret {self.secret_id!r}",
+            f"secretsmanager:GetSecretValue on {self.secret_id!r}",
+            (
                 "create the secret or fix the credentials 'secret_arn' setting to name an "
                 "existing one"
             ),
-            region=region,
+            region,
         )
 
     def prepare(self) -> None:
@@ -596,7 +511,7 @@ class SecretsManagerProvider(CredentialProvider):
 
     def _fetch(self) -> DbCredentials:
         client = self._secretsmanager()
-        with _translated_aws_errors(self._target(client.meta.region_name)):
+        with translate_aws_errors(self._target(client.meta.region_name)):
             response = client.get_secret_value(SecretId=self.secret_id)
         text = response.get("SecretString")
         if text is None:
@@ -756,18 +671,18 @@ class ClusterIamProvider(CredentialProvider):
         self._client = client
         self._region = region
 
-    def _target(self, region: str | None) -> _AwsTarget:
+    def _target(self, region: str | None) -> AwsCall:
         action = (
             "redshift:GetClusterCredentialsWithIAM"
             if self.with_iam
             else "redshift:GetClusterCredentials"
         )
-        return _AwsTarget(
-            service="redshift",
-            what=f"Redshift cluster {self.cluster_identifier!r}",
-            action=f"{action} on cluster {self.cluster_identifier!r}",
-            not_found_fix="fix the cluster_identifier setting to name an existing cluster",
-            region=region,
+        return _aws_call(
+            "redshift",
+            f"Redshift cluster {self.cluster_identifier!r}",
+            f"{action} on cluster {self.cluster_identifier!r}",
+            "fix the cluster_identifier setting to name an existing cluster",
+            region,
         )
 
     def prepare(self) -> None:
@@ -780,7 +695,7 @@ class ClusterIamProvider(CredentialProvider):
 
     def _fetch(self) -> DbCredentials:
         client = self._redshift()
-        with _translated_aws_errors(self._target(client.meta.region_name)):
+        with translate_aws_errors(self._target(client.meta.region_name)):
             if self.with_iam:
                 response: Mapping[str, Any] = client.get_cluster_credentials_with_iam(
                     ClusterIdentifier=self.cluster_identifier,
@@ -847,13 +762,13 @@ class ServerlessIamProvider(CredentialProvider):
         self._client = client
         self._region = region
 
-    def _target(self, region: str | None) -> _AwsTarget:
-        return _AwsTarget(
-            service="redshift-serverless",
-            what=f"Redshift Serverless workgroup {self.workgroup!r}",
-            action=f"redshift-serverless:GetCredentials on workgroup {self.workgroup!r}",
-            not_found_fix="fix the workgroup setting to name an existing workgroup",
-            region=region,
+    def _target(self, region: str | None) -> AwsCall:
+        return _aws_call(
+            "redshift-serverless",
+            f"Redshift Serverless workgroup {self.workgroup!r}",
+            f"redshift-serverless:GetCredentials on workgroup {self.workgroup!r}",
+            "fix the workgroup setting to name an existing workgroup",
+            region,
         )
 
     def prepare(self) -> None:
@@ -868,7 +783,7 @@ class ServerlessIamProvider(CredentialProvider):
 
     def _fetch(self) -> DbCredentials:
         client = self._serverless()
-        with _translated_aws_errors(self._target(client.meta.region_name)):
+        with translate_aws_errors(self._target(client.meta.region_name)):
             response: Mapping[str, Any] = client.get_credentials(
                 workgroupName=self.workgroup,
                 dbName=self.database,

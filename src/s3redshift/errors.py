@@ -26,7 +26,7 @@ decide what to retry from the branch alone, never from message text.
         │   └── UnsafeIdentifierError    an identifier breaks Redshift's rules
         ├── CopyOptionsError             COPY options that cannot go together
         ├── ConfigError                  the configuration is wrong
-        ├── CredentialsError             a secret is missing or malformed
+        ├── CredentialsError             a secret or the AWS keys are missing or refused
         ├── DataRejectedError            COPY rejected rows (carries details)
         ├── TargetMissingError           the target table or schema is absent
         ├── PermissionDeniedError        the database or AWS said no
@@ -236,7 +236,7 @@ class ConfigError(PermanentError):
 
 
 class CredentialsError(PermanentError):
-    """Database credentials are missing, malformed or refused."""
+    """Credentials are missing, malformed or refused: the database's, or the loader's AWS keys."""
 
 
 @dataclass(frozen=True)

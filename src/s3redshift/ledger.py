@@ -67,6 +67,7 @@ __all__ = [
     "NEWER_MARKER",
     "ORDER_COLUMN",
     "PREVIOUS_LEDGER_TABLE",
+    "abort_sql",
     "add_order_column_sql",
     "batch_table_sql",
     "create_ledger_sql",
@@ -239,6 +240,18 @@ def guard_sql(ledger: TableRef) -> str:
         f"AS INTEGER) FROM {BATCH_TABLE.sql} AS b JOIN {ledger.sql} AS l "
         f"ON {_same_object('l', 'b')} LIMIT 1"
     )
+
+
+def abort_sql(note: str) -> str:
+    """A statement that always fails the way the guard does, ending in a rollback.
+
+    ``s3redshift check`` ends its probe transactions with it, so that what
+    they ran is undone on every transport (a Data API batch cannot end with a
+    ROLLBACK), and every transport reports its failure as the guard's own
+    (:class:`~s3redshift.errors.BatchConflictError`) when the step carries
+    the guard's purpose.
+    """
+    return f"SELECT CAST({portable_literal(GUARD_MARKER + note)} AS INTEGER)"
 
 
 def ledger_insert_sql(

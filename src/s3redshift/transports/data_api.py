@@ -73,7 +73,7 @@ cancelled, since it may be about to commit -- it keeps running in Redshift and
 the next attempt finds it as above.
 
 **Errors** are translated in one place, :meth:`DataApiTransport._translate`,
-from the tables :func:`s3redshift.aws_errors.aws_error_class` (API exceptions by code) and
+from :func:`s3redshift.aws_errors.aws_error` (API and botocore exceptions) and
 :data:`FAILURE_PATTERNS` (the cluster's error text of a ``FAILED`` statement).
 A rejected data COPY's rows are read back from ``SYS_LOAD_ERROR_DETAIL`` (and
 ``STL_LOAD_ERRORS`` on provisioned clusters) by the sub-statement's
@@ -90,12 +90,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from s3redshift.aws_errors import aws_error_class
+from s3redshift.aws_errors import AwsCall, aws_error
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
     ConfigError,
-    ConnectionLostError,
     CredentialsError,
     DataRejectedError,
     LoadErrorDetail,
@@ -759,7 +758,7 @@ class DataApiTransport:
     ) -> S3RedshiftError:
         """The project error for an API exception or a failed statement.
 
-        API exceptions go by :func:`~s3redshift.aws_errors.aws_error_class`; a
+        API exceptions go by :func:`~s3redshift.aws_errors.aws_error`; a
         failed statement's text by :data:`FAILURE_PATTERNS`, knowing which plan
         step failed (the guard, a data COPY). Unknown errors are retryable.
         """
@@ -881,42 +880,15 @@ def _answer_lost(exc: BaseException, error: S3RedshiftError) -> bool:
 
 
 def _translate_exception(exc: BaseException, action: str, table: str | None) -> S3RedshiftError:
-    """An exception from boto3/botocore as a project error (API codes by table)."""
-    from botocore.exceptions import (
-        BotoCoreError,
-        ClientError,
-        ConnectionError,
-        HTTPClientError,
-        NoCredentialsError,
-        ParamValidationError,
+    """An exception from boto3/botocore as a project error, by the one AWS mapping."""
+    call = AwsCall(
+        "redshift-data",
+        f"the Data API's {action}" if action else "the Data API",
+        permission=f"redshift-data:{action or '*'}",
+        fix=(
+            "check target.cluster_identifier / target.workgroup, target.database "
+            "and the credentials"
+        ),
+        table=table,
     )
-
-    call = f"the Data API's {action}" if action else "the Data API"
-    if isinstance(exc, ClientError):
-        info = exc.response.get("Error", {})
-        code = str(info.get("Code", "")) or "unknown"
-        cls = aws_error_class("redshift-data", code)
-        text = scrub_database_text(str(info.get("Message", "")))
-        hint = ""
-        if cls is PermissionDeniedError:
-            hint = f"; allow redshift-data:{action or '*'} to the caller's IAM role"
-        elif cls in (PermanentError, ConfigError):
-            hint = (
-                "; check target.cluster_identifier / target.workgroup, target.database "
-                "and the credentials"
-            )
-        return cls(f"{call} failed ({code}): {text}{hint}", table=table)
-    if isinstance(exc, NoCredentialsError):
-        return CredentialsError(
-            f"{call}: no AWS credentials were found for the caller", table=table
-        )
-    if isinstance(exc, ParamValidationError):
-        # botocore's report may quote parameter values -- statement text included.
-        return PermanentError(f"{call}: the request was invalid before it was sent", table=table)
-    if isinstance(exc, ConnectionError | HTTPClientError):
-        return ConnectionLostError(
-            f"{call} could not be reached ({type(exc).__name__})", table=table
-        )
-    if isinstance(exc, BotoCoreError):
-        return RetryableError(f"{call} failed ({type(exc).__name__})", table=table)
-    return RetryableError(f"unexpected {type(exc).__name__} from {call}", table=table)
+    return aws_error(exc, call)
