@@ -49,6 +49,7 @@ from s3redshift.errors import (
     ConnectionLostError,
     CredentialsError,
     DataRejectedError,
+    KeyCollisionError,
     LoadErrorDetail,
     OutcomeUnknownError,
     PermanentError,
@@ -65,7 +66,13 @@ from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.manifest import ManifestEntry
 from s3redshift.planner import entries_from_events, plan_event, plan_transaction
-from s3redshift.transaction import CopyStep, SqlStep, TransactionPlan
+from s3redshift.transaction import (
+    KEYS_GUARD_PURPOSE,
+    NEWER_GUARD_PURPOSE,
+    CopyStep,
+    SqlStep,
+    TransactionPlan,
+)
 from s3redshift.transports.data_api import (
     FAILURE_PATTERNS,
     MAX_SQL_BYTES,
@@ -1619,3 +1626,35 @@ def test_a_batch_of_unknown_fate_keeps_its_files_and_its_redelivery_is_a_duplica
     again = loader.load([obj])
     assert again.outcomes() == ["duplicate"]
     assert len(api.batches) == submitted
+
+
+REDSHIFT_CAST_FAILURE = (
+    "ERROR: Invalid digit, Value 's', Pos 0, Type: Integer DETAIL: error: Invalid digit, "
+    "Value 's', Pos 0, Type: Integer code: 1207 context: query: 9876"
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "purpose", "cls"),
+    [
+        (
+            {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]},
+            KEYS_GUARD_PURPOSE,
+            KeyCollisionError,
+        ),
+        ({"mode": "replace"}, NEWER_GUARD_PURPOSE, BatchConflictError),
+    ],
+)
+def test_each_guard_fails_as_its_own_class_however_redshift_words_the_cast(
+    stubbed: Any, rule: dict[str, Any], purpose: str, cls: type[S3RedshiftError]
+) -> None:
+    """Stubber: the keys guard (upsert without order_by) and the newer-snapshot guard (replace).
+
+    Redshift reports their deliberate cast without the marker text; the step
+    that failed says which guard it was, and so which class the loader gets.
+    """
+    plan = plan_for(rule, "kpis/a.csv", "kpis/b.csv")
+    [step] = [n for n, s in enumerate(plan.steps, start=1) if getattr(s, "purpose", "") == purpose]
+    error = run_failing(stubbed, plan, step, REDSHIFT_CAST_FAILURE)
+    assert type(error) is cls
+    assert error.table == "public.kpis"
