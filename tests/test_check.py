@@ -352,7 +352,10 @@ def test_parquet_and_orc_rules_get_a_copy_role_check_redshift_takes(
         if "has_" in sql:
             return [[{"booleanValue": True}]]
         if "information_schema.columns" in sql:
-            return [[{"stringValue": "id"}], [{"stringValue": "name"}]]
+            return [
+                [{"stringValue": "id"}, {"stringValue": "integer"}],
+                [{"stringValue": "name"}, {"stringValue": "character varying"}],
+            ]
         return []
 
     for kind in ("parquet", "orc"):

@@ -1183,7 +1183,8 @@ def test_a_submitted_batch_that_cannot_be_looked_at_is_of_unknown_fate(
     assert (error.retryable, error.batch_may_still_run, error.table) == (True, True, "public.kpis")
     assert plan.batch_id in error.message
     assert STATEMENT in error.message
-    assert f"DescribeStatement failed ({fault})" in error.message
+    # The cause in the one AWS-error wording (aws_errors): the call and the code.
+    assert re.search(rf"DescribeStatement\b.*\({fault}\)", error.message), error.message
     assert isinstance(error.__cause__, ClientError)
 
 

@@ -33,7 +33,8 @@ def test_demo_prints_the_four_items_and_leaves_nothing_running() -> None:
     # 0. `s3redshift check` against the demo's stand-in: every check passes or is skipped.
     start = lines.index("0. `s3redshift check s3://s3redshift-demo/` against the stand-in:")
     checks = lines[start + 1 : lines.index("", start)]
-    assert checks[-1] == "   11 checks done, 0 failed"
+    assert checks[-1] == "   14 checks done, 0 failed"  # a load transaction line per table
+    assert sum("load transaction public." in line for line in checks) == 3
     assert not [line for line in checks if line.startswith("   \N{HEAVY BALLOT X}")]
     assert (
         "   \N{HEAVY CHECK MARK} table public.orders: exists, 3 column(s), INSERT allowed" in checks
