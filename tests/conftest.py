@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,9 @@ from s3redshift.local import EmbeddedEnvironment
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from redshift_relay import Relay
+    from s3redshift.local.standin import LoadErrorTable
 
 
 # moto's server logs every request at INFO; test output should show failures.
@@ -85,6 +88,27 @@ def bucket(embedded_env: EmbeddedEnvironment) -> str:
 def s3(embedded_env: EmbeddedEnvironment, bucket: str) -> S3Client:
     """A boto3 S3 client of the moto server; the test's fresh bucket is `bucket`."""
     return embedded_env.boto3_client("s3")
+
+
+@pytest.fixture
+def relays(embedded_env: EmbeddedEnvironment, s3: S3Client) -> Iterator[Callable[..., Relay]]:
+    """Loopback relays for the real ``redshift_connector`` (tests/redshift_relay.py).
+
+    Each call starts one on 127.0.0.1, in front of the stand-in, answering
+    the load-error reads for ``load_error_tables``; all are closed after the test.
+    """
+    from redshift_relay import Relay  # the driver is imported only by tests that use it
+
+    started: list[Relay] = []
+
+    def start(load_error_tables: tuple[LoadErrorTable, ...] = ("sys",)) -> Relay:
+        relay = Relay(embedded_env.dsn, s3_client=s3, load_error_tables=load_error_tables)
+        started.append(relay)
+        return relay
+
+    yield start
+    for relay in started:
+        relay.close()
 
 
 def dsn_with_password(dsn: str, password: str) -> str:

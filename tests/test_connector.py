@@ -1,11 +1,23 @@
 """The Redshift connector transport, run for real on the stand-in.
 
-Production and these tests build the same class, :class:`ConnectorTransport`;
-only its connection factory differs: :class:`RedshiftConnector` (the
-``redshift_connector`` driver) in production, :class:`StandInConnector` (a
-pg8000 session that carries out COPY from S3 on the embedded PostgreSQL)
-here. Every loader built below checks that substitution, and the loader
-issue's exactly-once scenarios run through it unchanged.
+Production and these tests build the same class, :class:`ConnectorTransport`.
+The tests that talk to a database run it on both of these connection
+factories (the ``sessions`` fixture):
+
+* ``redshift_connector``: the production :class:`RedshiftConnector` and the
+  real driver, through a loopback relay in front of the embedded PostgreSQL
+  (tests/redshift_relay.py: it drops the Redshift-only start-up parameters
+  and lets the stand-in's code answer COPY from S3 and the load-error
+  reads). What it proves: the driver's own exceptions, transaction
+  handling (autocommit off, its ``begin transaction``) and result rows reach
+  the transport's translation. Not TLS (off here) nor Redshift's wording of
+  its own errors.
+* ``pg8000``: :class:`StandInConnector` (a pg8000 session that carries out
+  COPY from S3 itself), the factory of ``kind = "postgres"`` targets; these
+  runs prove the stand-in that users run locally behaves the same.
+
+Every loader built below checks that only the factory differs, and the
+loader issue's exactly-once scenarios run through it unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pg8000.dbapi
 import pytest
@@ -29,6 +42,7 @@ from pydantic import SecretStr
 from sqlglot import exp
 
 import test_loader
+from redshift_relay import Relay, real_driver
 from s3redshift.config import LoaderConfig
 from s3redshift.copy import (
     AvroFormat,
@@ -64,7 +78,7 @@ from s3redshift.errors import (
 from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
-from s3redshift.local.standin import CopyTextError, StandInConnector, parse_copy
+from s3redshift.local.standin import CopyTextError, LoadErrorTable, StandInConnector, parse_copy
 from s3redshift.local.transport import stand_in_transport
 from s3redshift.manifest import ManifestEntry, batch_id
 from s3redshift.transaction import SqlStep, TransactionPlan
@@ -112,7 +126,7 @@ def assert_only_the_factory_differs(production: Any, local: Any) -> None:
     assert type(production) is ConnectorTransport
     assert type(local) is ConnectorTransport
     assert isinstance(production._connect, RedshiftConnector)
-    assert isinstance(local._connect, StandInConnector)
+    assert isinstance(local._connect, StandInConnector | RedshiftConnector)
     state = {"name", "_connect", "_copy_runner", "_connection", "_clock"}
     assert set(vars(local)) == set(vars(production)) == state
     assert {k: v for k, v in vars(local).items() if k != "_connect"} == {
@@ -121,12 +135,45 @@ def assert_only_the_factory_differs(production: Any, local: Any) -> None:
     assert local._copy_runner.__name__ == "_run_copy_as_sql"  # COPY runs as its SQL text
 
 
-def stand_in_for(config: LoaderConfig, dsn: str, s3: S3Client) -> ConnectorTransport:
-    """The production transport for ``config`` with the stand-in's factory instead."""
+def stand_in_for(config: LoaderConfig, connect: Callable[[], Any]) -> ConnectorTransport:
+    """The production transport for ``config`` with the test's connection factory instead."""
     production = ConnectorTransport.from_config(config)
-    local = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    local = ConnectorTransport(connect)
     assert_only_the_factory_differs(production, local)
     return local
+
+
+Sessions = Callable[..., Callable[[], Any]]
+
+
+def dsn_as(dsn: str, user: str) -> str:
+    """``dsn`` logging in as ``user`` (the stand-in trusts local sessions)."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.netloc.rpartition('@')[2]}"))
+
+
+@pytest.fixture(params=["redshift_connector", "pg8000"])
+def sessions(
+    request: pytest.FixtureRequest,
+    dsn: str,
+    pg_database: str,
+    s3: S3Client,
+    relays: Callable[..., Relay],
+) -> Sessions:
+    """Connection factories to the test's database, on the driver of this run (module doc)."""
+
+    def factory(
+        *, user: str | None = None, load_error_tables: tuple[LoadErrorTable, ...] = ("sys",)
+    ) -> Callable[[], Any]:
+        if request.param == "pg8000":
+            target = dsn if user is None else dsn_as(dsn, user)
+            return StandInConnector.from_dsn(
+                target, s3_client=s3, load_error_tables=load_error_tables
+            )
+        relay = relays(load_error_tables)
+        return real_driver(relay, database=pg_database, user=user or "postgres")
+
+    return factory
 
 
 @pytest.fixture
@@ -141,13 +188,13 @@ def server_dsn(embedded_env: EmbeddedEnvironment) -> str:
 
 
 @pytest.fixture
-def make_loader(dsn: str, s3: S3Client) -> Iterator[Callable[..., Loader]]:
+def make_loader(sessions: Sessions, s3: S3Client) -> Iterator[Callable[..., Loader]]:
     """Loaders for a Redshift configuration whose transport talks to the stand-in."""
     made: list[Loader] = []
 
     def factory(*rules: dict[str, Any], ledger: bool = True) -> Loader:
         config = redshift_config(*rules, ledger=ledger)
-        loader = Loader(config, transport=stand_in_for(config, dsn, s3), s3_client=s3)
+        loader = Loader(config, transport=stand_in_for(config, sessions()), s3_client=s3)
         made.append(loader)
         return loader
 
@@ -249,13 +296,8 @@ class RecordingConnection:
 
 
 def recording_transport(
-    dsn: str,
-    s3: S3Client,
-    log: list[str],
-    clock: Callable[[], float] = time.monotonic,
-    **stand_in: Any,
+    sessions: Callable[[], Any], log: list[str], clock: Callable[[], float] = time.monotonic
 ) -> ConnectorTransport:
-    sessions = StandInConnector.from_dsn(dsn, s3_client=s3, **stand_in)
     return ConnectorTransport(lambda: RecordingConnection(sessions(), log), clock=clock)
 
 
@@ -359,7 +401,7 @@ UPSERT_STEPS = [
 
 @pytest.mark.parametrize("mode", ["append", "replace", "upsert"])
 def test_golden_connector_transaction_per_mode(
-    mode: str, pg: Any, dsn: str, s3: S3Client, bucket: str
+    mode: str, pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(
         pg,
@@ -371,7 +413,7 @@ def test_golden_connector_transaction_per_mode(
         rule |= {"keys": ["id"], "order_by": "ts"}
     config = redshift_config(rule)
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, clock=lambda: 100.0)
+    transport = recording_transport(sessions(), log, clock=lambda: 100.0)
     loader = Loader(config, transport=transport, s3_client=s3, clock=lambda: 100.0, now=lambda: T0)
     body = "id,val,ts\n1,new,5\n2,two,5\n"
     key = f"kpis/{mode}.csv"
@@ -505,10 +547,10 @@ def plan_of(*statements: str) -> TransactionPlan:
 
 
 def test_a_real_1023_from_the_server_rolls_back_and_is_retryable(
-    pg: Any, dsn: str, s3: S3Client
+    pg: Any, sessions: Sessions
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    transport = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    transport = ConnectorTransport(sessions())
     conflict = plan_of(
         "INSERT INTO kpis VALUES (1, 'a')",
         # The server raises exactly what Redshift sends for error 1023.
@@ -528,10 +570,10 @@ def test_a_real_1023_from_the_server_rolls_back_and_is_retryable(
 
 @pytest.mark.timeout(60)
 def test_backend_killed_mid_transaction_is_connection_lost_then_a_fresh_session_works(
-    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, dsn: str, s3: S3Client
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, sessions: Sessions
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    transport = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    transport = ConnectorTransport(sessions())
     [(victim,)] = transport.query("SELECT pg_backend_pid()")
     plan = plan_of('LOCK "public"."kpis"', "INSERT INTO kpis VALUES (1, 'a')")
     blocker = embedded_env.connect(database=pg_database)
@@ -583,11 +625,11 @@ def load_error_reads(log: list[str]) -> list[str]:
 
 
 def test_rejected_copy_reads_sys_load_error_detail_after_rollback(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log)
+    transport = recording_transport(sessions(), log)
     assert transport.query("SELECT pg_last_copy_id()") == [(-1,)]
     bad = put(s3, bucket, "kpis/bad.csv", "id,name\n1,a\nnot-a-number,b\n")
     loader = Loader(redshift_config(), transport=transport, s3_client=s3)
@@ -619,11 +661,11 @@ def test_rejected_copy_reads_sys_load_error_detail_after_rollback(
 
 
 def test_rejected_copy_falls_back_to_stl_load_errors_and_trims_its_char_columns(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(3))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, load_error_tables=("stl",))
+    transport = recording_transport(sessions(load_error_tables=("stl",)), log)
     key = "kpis/" + "k" * 300 + ".csv"  # longer than STL_LOAD_ERRORS.filename (CHAR(256))
     bad = put(s3, bucket, key, "id,name\n1,abcd\n")
     loader = Loader(redshift_config(), transport=transport, s3_client=s3)
@@ -644,11 +686,11 @@ def test_rejected_copy_falls_back_to_stl_load_errors_and_trims_its_char_columns(
 
 
 def test_without_load_error_tables_a_one_file_copy_is_named_from_the_error_text(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, load_error_tables=())
+    transport = recording_transport(sessions(load_error_tables=()), log)
     bad = put(s3, bucket, "kpis/bad.csv", "id,name\nx,a\n")
     loader = Loader(redshift_config(), transport=transport, s3_client=s3)
     report = loader.load([bad])
@@ -668,8 +710,8 @@ def test_without_load_error_tables_a_one_file_copy_is_named_from_the_error_text(
     loader.close()
 
 
-def test_non_canonical_copy_text_is_a_permanent_syntax_error(server_dsn: str, s3: S3Client) -> None:
-    transport = ConnectorTransport(StandInConnector.from_dsn(server_dsn, s3_client=s3))
+def test_non_canonical_copy_text_is_a_permanent_syntax_error(sessions: Sessions) -> None:
+    transport = ConnectorTransport(sessions())
     plan = plan_of('COPY "public"."kpis" FROM \'s3://bucket/a.csv\' IAM_ROLE default CSV')
     with pytest.raises(PermanentError) as caught:
         transport.run(plan)
@@ -854,11 +896,9 @@ def test_password_configuration_asks_the_configured_provider() -> None:
 # --- (f) the statement timeout from the time budget ---------------------------------------
 
 
-def test_time_budget_becomes_a_transaction_local_statement_timeout(
-    pg: Any, dsn: str, s3: S3Client
-) -> None:
+def test_time_budget_becomes_a_transaction_local_statement_timeout(sessions: Sessions) -> None:
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log)
+    transport = recording_transport(sessions(), log)
     observe = plan_of(
         "CREATE TEMP TABLE seen AS SELECT current_setting('statement_timeout') AS timeout"
     )
@@ -1049,12 +1089,12 @@ def test_parse_copy_refuses_text_the_builder_never_writes(text: str) -> None:
 
 
 def test_a_multi_file_rejection_naming_no_file_is_isolated_one_object_at_a_time(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     """With no readable error tables, the loader finds the bad file by loading files alone."""
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, load_error_tables=())
+    transport = recording_transport(sessions(load_error_tables=()), log)
     good1 = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n")
     bad = put(s3, bucket, "kpis/2.csv", "id,name\nx,b\n")
     good2 = put(s3, bucket, "kpis/3.csv", "id,name\n3,c\n")

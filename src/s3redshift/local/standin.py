@@ -616,6 +616,21 @@ class StandInConnection:
                 "current transaction is aborted, commands ignored until end of transaction block",
             )
 
+    def emulates(self, sql: str) -> bool:
+        """Whether the stand-in answers ``sql`` (without arguments) itself.
+
+        The statements :meth:`StandInCursor.execute` does not pass to
+        PostgreSQL unchanged: names too long for it, the three reads, COPY
+        from S3 and the ledger's SORTKEY DDL. A relay in front of the server
+        uses this to know what to run through the stand-in's code.
+        """
+        return (
+            _too_long_name(sql) is not None
+            or self.answer(sql) is not None
+            or sql.startswith("COPY ")
+            or sortkey_as_index(sql) != [sql]
+        )
+
     def answer(self, sql: str) -> tuple[tuple[str, ...], list[tuple[Any, ...]]] | None:
         """The emulated result of one of the three read statements, else None."""
         text = sql.strip()
