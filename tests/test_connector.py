@@ -22,11 +22,13 @@ loader issue's exactly-once scenarios run through it unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -66,22 +68,24 @@ from s3redshift.credentials import (
     StaticCredentials,
 )
 from s3redshift.errors import (
+    BatchConflictError,
     ConnectionLostError,
     CopyOptionsError,
     CredentialsError,
     DataRejectedError,
     PermanentError,
+    PermissionDeniedError,
     SerializationConflictError,
     TimeBudgetExceededError,
     UnsafeIdentifierError,
 )
-from s3redshift.identifiers import TableRef
+from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.local.standin import CopyTextError, LoadErrorTable, StandInConnector, parse_copy
 from s3redshift.local.transport import stand_in_transport
 from s3redshift.manifest import ManifestEntry, batch_id
-from s3redshift.transaction import SqlStep, TransactionPlan
+from s3redshift.transaction import GUARD_PURPOSE, SqlStep, TransactionPlan
 from s3redshift.transports.connector import (
     STL_LOAD_ERRORS_SQL,
     SYS_LOAD_ERRORS_SQL,
@@ -93,7 +97,7 @@ from s3redshift.transports.connector import (
     connect_kwargs,
 )
 from s3redshift.transports.dbapi import translate_error
-from test_loader import CSV_RULE, execute, put, rows
+from test_loader import CSV_RULE, execute, ledger_of, put, rows
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -718,6 +722,171 @@ def test_non_canonical_copy_text_is_a_permanent_syntax_error(sessions: Sessions)
     assert caught.value.message.startswith("database error 42601: syntax error in COPY")
     assert transport.query("SELECT 1") == [(1,)]  # rolled back, session usable
     transport.close()
+
+
+# --- (d2) the ledger guard names its own cause only ----------------------------------
+
+
+def guard_plan(guard_sql: str) -> TransactionPlan:
+    """A plan whose guard step is ``guard_sql`` (after a write it must undo)."""
+    steps = (
+        SqlStep("INSERT INTO kpis VALUES (1, 'a')", "test"),
+        SqlStep(guard_sql, GUARD_PURPOSE),
+    )
+    return TransactionPlan(target=KPIS, batch_id="0" * 32, mode="append", steps=steps)
+
+
+def raising(code: str, message: str, detail: str = "") -> str:
+    """A statement the server fails with exactly this SQLSTATE, message and detail."""
+    return (
+        f"DO $$ BEGIN RAISE EXCEPTION '{message}' USING ERRCODE = '{code}', "
+        f"DETAIL = '{detail}'; END $$"
+    )
+
+
+@pytest.mark.parametrize(
+    ("guard", "budget", "expected"),
+    [
+        (
+            raising("XX000", "1023", "Serializable isolation violation on table - 100123"),
+            None,
+            SerializationConflictError,
+        ),
+        (raising("40001", "could not serialize access"), None, SerializationConflictError),
+        ("SELECT pg_sleep(5)", 0.5, TimeBudgetExceededError),
+        (
+            raising("42501", "permission denied for relation load_ledger"),
+            None,
+            PermissionDeniedError,
+        ),
+        # Redshift's compute nodes name only the first character of the failed cast.
+        (
+            raising("XX000", "Invalid digit, Value ''s'', Pos 0, Type: Integer"),
+            None,
+            BatchConflictError,
+        ),
+        (
+            "SELECT CAST('s3redshift: already loaded: ' || 'kpis/a.csv' AS INTEGER)",
+            None,
+            BatchConflictError,
+        ),
+    ],
+    ids=["1023", "40001", "statement-timeout", "42501", "redshift-cast", "marker"],
+)
+def test_only_the_guards_own_failure_is_a_batch_conflict(
+    pg: Any, sessions: Sessions, guard: str, budget: float | None, expected: type[Exception]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    transport = ConnectorTransport(sessions())
+    with pytest.raises(expected) as caught:
+        transport.run(guard_plan(guard), time_budget=budget)
+    assert type(caught.value) is expected
+    assert caught.value.table == "public.kpis"
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]  # rolled back
+    assert transport.query("SELECT 1") == [(1,)]  # and the session is usable
+    transport.close()
+
+
+@contextlib.contextmanager
+def login_role(pg: Any, embedded_env: EmbeddedEnvironment) -> Iterator[str]:
+    """A fresh login role (roles are server-wide), dropped with its grants afterwards."""
+    role = f"loader_{uuid.uuid4().hex[:12]}"
+    execute(pg, f"CREATE ROLE {role} LOGIN")
+    pg.commit()
+    try:
+        yield role
+    finally:
+        pg.rollback()
+        execute(pg, f"DROP OWNED BY {role}")
+        pg.commit()
+        admin = embedded_env.connect()
+        admin.autocommit = True
+        admin.cursor().execute(f"DROP ROLE {role}")
+        admin.close()
+
+
+def test_a_role_that_cannot_read_the_ledger_is_refused_at_the_guard_not_a_conflict(
+    pg: Any,
+    embedded_env: EmbeddedEnvironment,
+    sessions: Sessions,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    pg.commit()
+    owner = make_loader()  # the ledger's owner creates it with a first load
+    first = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    assert owner.load([first]).outcomes() == ["loaded"]
+    new = put(s3, bucket, "kpis/b.csv", "id,name\n2,b\n")
+    target = owner.mapper.resolve(new)
+    assert target is not None
+    plan = owner.plan_target(
+        target, [ManifestEntry(bucket, "kpis/b.csv", new.etag or "", new.size or 0)], write=True
+    )
+    with login_role(pg, embedded_env) as role:
+        # LOCK needs UPDATE; the guard's SELECT on the ledger is what is missing.
+        execute(
+            pg,
+            f"GRANT USAGE ON SCHEMA s3redshift TO {role}",
+            f"GRANT UPDATE ON {ledger_of('kpis')} TO {role}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON kpis TO {role}",
+        )
+        pg.commit()
+        log: list[str] = []
+        transport = recording_transport(sessions(user=role), log)
+        with pytest.raises(PermissionDeniedError) as caught:
+            transport.run(plan)
+        transport.close()
+    assert caught.value.retryable is False
+    assert "permission denied" in caught.value.message
+    guard = next(step.text() for step in plan.steps if step.purpose == GUARD_PURPOSE)
+    assert log.count(guard) == 1
+    assert log[log.index(guard) + 1 :] == [ROLLBACK]
+    assert rows(pg, "SELECT id FROM kpis") == [(1,)]
+
+
+def test_a_permission_error_at_the_guard_fails_the_load_once_without_conflict_retries(
+    pg: Any,
+    embedded_env: EmbeddedEnvironment,
+    sessions: Sessions,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+) -> None:
+    """The loader retries a batch conflict five times; a refused guard is not one."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    pg.commit()
+    owner = make_loader()
+    assert owner.load([put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")]).outcomes() == ["loaded"]
+    with login_role(pg, embedded_env) as role:
+        database = quote_identifier(rows(pg, "SELECT current_database()")[0][0])
+        # The role owns the ledger and may read it (the loader's look-up works), but may
+        # not run the guard's text concatenation, so its first refusal is at the guard.
+        execute(
+            pg,
+            f"GRANT CREATE ON DATABASE {database} TO {role}",
+            f"GRANT USAGE, CREATE ON SCHEMA s3redshift TO {role}",
+            f"ALTER TABLE {ledger_of('kpis')} OWNER TO {role}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON kpis TO {role}",
+            "REVOKE EXECUTE ON FUNCTION pg_catalog.textcat(text, text) FROM PUBLIC",
+        )
+        pg.commit()
+        log: list[str] = []
+        config = redshift_config()
+        loader = Loader(
+            config, transport=recording_transport(sessions(user=role), log), s3_client=s3
+        )
+        report = loader.load([put(s3, bucket, "kpis/b.csv", "id,name\n2,b\n")])
+        loader.close()
+    assert report.outcomes() == ["failed"]
+    error = report.objects[0].error
+    assert type(error) is PermissionDeniedError
+    assert "textcat" in error.message
+    [result] = report.targets
+    assert result.attempts == 1
+    assert sum(sql.startswith("LOCK ") for sql in log) == 1
+    assert rows(pg, "SELECT id FROM kpis") == [(1,)]
 
 
 # --- password rotation and the real driver ------------------------------------------------

@@ -66,6 +66,7 @@ __all__ = [
     "PREVIOUS_LEDGER_TABLE",
     "batch_table_sql",
     "create_ledger_sql",
+    "guard_fired",
     "guard_sql",
     "is_ledger_table",
     "ledger_insert_sql",
@@ -77,6 +78,28 @@ __all__ = [
 
 GUARD_MARKER = "s3redshift: already loaded: "
 """Text of the guard's deliberate error; transports look for it."""
+
+_GUARD_CAST_FAILURE = re.compile(
+    rf"Invalid digit, Value '{re.escape(GUARD_MARKER[0])}', Pos 0, Type: Integer", re.IGNORECASE
+)
+"""Redshift's compute-node text for the guard's failed cast (code 1207).
+
+It names only the first character of the value, not the marker. [verify] on a
+cluster whether the error's DETAIL also carries the whole value.
+"""
+
+
+def guard_fired(text: str, *, at_guard: bool) -> bool:
+    """Whether a database error's text is the guard's own abort.
+
+    The marker means it anywhere. Redshift's cast failure naming the
+    marker's first character at position 0 means it only when the statement
+    that failed is the guard (``at_guard``), whose cast is the only one of a
+    plan. Any other error at the guard (a permission, a serialization
+    conflict, a timeout) is not the guard firing and keeps its own cause.
+    """
+    return GUARD_MARKER in text or (at_guard and _GUARD_CAST_FAILURE.search(text) is not None)
+
 
 BATCH_TABLE = TableRef.temporary("s3redshift_batch")
 """Session-temporary table holding the objects of the batch being loaded."""

@@ -40,7 +40,7 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
     scrub_database_text,
 )
-from s3redshift.ledger import GUARD_MARKER
+from s3redshift.ledger import guard_fired
 from s3redshift.transaction import (
     GUARD_PURPOSE,
     UNLIMITED,
@@ -107,13 +107,20 @@ def is_load_error(exc: BaseException) -> bool:
 
 
 def translate_error(
-    exc: BaseException, *, table: str | None = None, s3_uri: str | None = None
+    exc: BaseException,
+    *,
+    table: str | None = None,
+    s3_uri: str | None = None,
+    at_guard: bool = False,
 ) -> S3RedshiftError:
     """The project error for a driver error (already-translated errors pass through).
 
     Unknown errors are retryable: a transport failure that is not understood
     is more often passing than permanent, and a retry is bounded by the
-    caller's time budget.
+    caller's time budget. ``at_guard`` says the failed statement is the
+    ledger guard, whose abort Redshift may report without the marker
+    (:func:`~s3redshift.ledger.guard_fired`); any other error there is
+    translated as anywhere else.
     """
     if isinstance(exc, S3RedshiftError):
         return exc
@@ -128,7 +135,7 @@ def translate_error(
     code = str(fields.get("C", ""))
     text = _text(fields)
     message = f"database error {code}: {text}" if code else f"database error: {text}"
-    if GUARD_MARKER in text:
+    if guard_fired(text, at_guard=at_guard):
         return BatchConflictError(
             "some objects of the batch were loaded by a concurrent transaction",
             table=table,
@@ -235,18 +242,8 @@ class DbApiTransport:
         s3_uri = None
         if isinstance(step, CopyStep) and len(step.objects) == 1:
             s3_uri = step.objects[0]
-        error = translate_error(exc, table=str(plan.target), s3_uri=s3_uri)
-        if (
-            isinstance(step, SqlStep)
-            and step.purpose == GUARD_PURPOSE
-            and not isinstance(error, ConnectionLostError | BatchConflictError)
-        ):
-            # The guard fails only on purpose; the text of a failed cast is the
-            # database's (Redshift may say "Invalid digit" without our marker).
-            error = BatchConflictError(
-                "some objects of the batch were loaded by a concurrent transaction",
-                table=str(plan.target),
-            )
+        at_guard = isinstance(step, SqlStep) and step.purpose == GUARD_PURPOSE
+        error = translate_error(exc, table=str(plan.target), s3_uri=s3_uri, at_guard=at_guard)
         return self._abandon(error)
 
     def query(self, sql: str, *, time_budget: float | None = None) -> list[tuple[Any, ...]]:
