@@ -76,6 +76,7 @@ from s3redshift.errors import (
     PermanentError,
     PermissionDeniedError,
     SerializationConflictError,
+    TargetMissingError,
     TimeBudgetExceededError,
     UnsafeIdentifierError,
 )
@@ -159,7 +160,7 @@ def dsn_as(dsn: str, user: str) -> str:
 @pytest.fixture(params=["redshift_connector", "pg8000"])
 def sessions(
     request: pytest.FixtureRequest,
-    dsn: str,
+    embedded_env: EmbeddedEnvironment,
     pg_database: str,
     s3: S3Client,
     relays: Callable[..., Relay],
@@ -167,15 +168,20 @@ def sessions(
     """Connection factories to the test's database, on the driver of this run (module doc)."""
 
     def factory(
-        *, user: str | None = None, load_error_tables: tuple[LoadErrorTable, ...] = ("sys",)
+        *,
+        user: str | None = None,
+        database: str | None = None,
+        load_error_tables: tuple[LoadErrorTable, ...] = ("sys",),
     ) -> Callable[[], Any]:
         if request.param == "pg8000":
-            target = dsn if user is None else dsn_as(dsn, user)
+            target = embedded_env.database_dsn(database or pg_database)
             return StandInConnector.from_dsn(
-                target, s3_client=s3, load_error_tables=load_error_tables
+                target if user is None else dsn_as(target, user),
+                s3_client=s3,
+                load_error_tables=load_error_tables,
             )
         relay = relays(load_error_tables)
-        return real_driver(relay, database=pg_database, user=user or "postgres")
+        return real_driver(relay, database=database or pg_database, user=user or "postgres")
 
     return factory
 
@@ -937,6 +943,34 @@ def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3:
     assert provider.fetches == 3
     assert caught.value.retryable is False
     assert "new-secret" not in str(caught.value)
+
+
+# These two run on the real driver only: pg8000 answers a FATAL start-up error by
+# failing to send its goodbye on the closed socket, so the stand-in reports a lost
+# connection instead (a difference of the local driver, not of the transport).
+
+
+def test_a_database_that_does_not_exist_is_a_permanent_error_naming_it(
+    relays: Callable[..., Relay],
+) -> None:
+    """A wrong ``target.database`` (3D000) is not retried as if it could pass."""
+    transport = ConnectorTransport(real_driver(relays(), database="no_such_database"))
+    with pytest.raises(TargetMissingError) as caught:
+        transport.query("SELECT 1")
+    assert caught.value.retryable is False
+    assert '"no_such_database" does not exist' in caught.value.message
+
+
+def test_a_login_the_server_refuses_is_a_credentials_error(
+    relays: Callable[..., Relay], pg_database: str
+) -> None:
+    """The driver's own refusal (28000, an unknown role) is read as a refused login."""
+    connector = real_driver(relays(), database=pg_database, user="no_such_role")
+    transport = ConnectorTransport(connector)
+    with pytest.raises(CredentialsError) as caught:
+        transport.query("SELECT 1")
+    assert caught.value.retryable is False
+    assert 'role "no_such_role" does not exist' in caught.value.message
 
 
 def test_the_real_driver_takes_the_kwargs_and_an_unreachable_cluster_is_connection_lost() -> None:

@@ -8,8 +8,14 @@ load-error read-back -- runs unchanged; only what answers it differs. It is
 "a DB-API connection of the same lineage": ``redshift_connector`` descends
 from pg8000, with the same ``format`` parameter style, autocommit off, and
 server errors whose ``args[0]`` is the protocol's field dict.
-(``redshift_connector`` itself cannot log in to PostgreSQL; reference
-section 9.)
+
+What it does not prove: the production driver's own exceptions and
+transaction handling (pg8000's differ in places: a FATAL error at start-up
+arrives as a lost connection). ``redshift_connector`` cannot log in to
+PostgreSQL directly (reference section 9); the project's tests run the
+transport on it through a loopback relay (``tests/redshift_relay.py``) that
+carries out these same emulations with :meth:`StandInConnection.emulates`
+and :class:`StandInCursor`.
 
 What the wrapper does, and what it emulates rather than runs:
 

@@ -65,6 +65,7 @@ _BY_CODE: Mapping[str, type[S3RedshiftError]] = {
     "57014": TimeBudgetExceededError,  # query_canceled (statement_timeout)
     "42P01": TargetMissingError,  # undefined_table
     "3F000": TargetMissingError,  # invalid_schema_name
+    "3D000": TargetMissingError,  # invalid_catalog_name: the configured database does not exist
     "42501": PermissionDeniedError,  # insufficient_privilege
 }
 _BY_CLASS: Mapping[str, type[S3RedshiftError]] = {
