@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import ssl
 import tempfile
 import threading
 import time
@@ -90,19 +91,38 @@ def s3(embedded_env: EmbeddedEnvironment, bucket: str) -> S3Client:
     return embedded_env.boto3_client("s3")
 
 
+@pytest.fixture(scope="session")
+def relay_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
+    """The relays' TLS context for 127.0.0.1 and the CA file the driver must trust."""
+    from redshift_relay import loopback_tls
+
+    return loopback_tls(tmp_path_factory.mktemp("relay-tls"))
+
+
 @pytest.fixture
-def relays(embedded_env: EmbeddedEnvironment, s3: S3Client) -> Iterator[Callable[..., Relay]]:
+def relays(
+    embedded_env: EmbeddedEnvironment,
+    s3: S3Client,
+    relay_tls: tuple[ssl.SSLContext, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., Relay]]:
     """Loopback relays for the real ``redshift_connector`` (tests/redshift_relay.py).
 
     Each call starts one on 127.0.0.1, in front of the stand-in, answering
-    the load-error reads for ``load_error_tables``; all are closed after the test.
+    the load-error reads for ``load_error_tables``; all are closed after the
+    test. They speak TLS, and the driver trusts their certificate for the
+    test (``SSL_CERT_FILE``), so its production arguments run unchanged.
     """
     from redshift_relay import Relay  # the driver is imported only by tests that use it
 
+    context, ca_file = relay_tls
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
     started: list[Relay] = []
 
     def start(load_error_tables: tuple[LoadErrorTable, ...] = ("sys",)) -> Relay:
-        relay = Relay(embedded_env.dsn, s3_client=s3, load_error_tables=load_error_tables)
+        relay = Relay(
+            embedded_env.dsn, s3_client=s3, load_error_tables=load_error_tables, tls=context
+        )
         started.append(relay)
         return relay
 

@@ -31,27 +31,38 @@ What the relay does, per accepted connection (a thread each, 127.0.0.1 only):
   driver with the protocol messages a server would send. An error there
   aborts the PostgreSQL transaction, as the server would have.
 
-What it does not prove: TLS (the tests connect with ``ssl=False``; the
-production keyword arguments are otherwise unchanged), Redshift's own
-authentication (trust here), and Redshift's wording of errors raised inside
-the emulated COPY by the stand-in itself (an S3 failure is answered as
-``XX000`` with the stand-in's message). The driver falls back to its base
+With ``tls`` (see :func:`loopback_tls`), it answers the driver's SSLRequest
+and terminates TLS with a certificate for 127.0.0.1 that the driver is made
+to trust, so the production arguments (``ssl=True``, ``sslmode='verify-full'``)
+run unchanged; without, it refuses TLS (the driver then gives up).
+
+What it does not prove: Redshift's own authentication (trust here), and
+Redshift's wording of errors raised inside the emulated COPY by the
+stand-in itself (an S3 failure is answered as ``XX000`` with the stand-in's
+message). The driver falls back to its base
 protocol, since PostgreSQL announces no ``server_protocol_version``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pg8000.dbapi
-import redshift_connector
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from s3redshift.credentials import StaticCredentials
 from s3redshift.errors import S3RedshiftError
@@ -436,8 +447,12 @@ class Relay:
         *,
         s3_client: S3Client,
         load_error_tables: tuple[LoadErrorTable, ...] = ("sys",),
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._backend = backend_address(dsn)
+        self._tls = tls
+        self.tls_sessions = 0
+        """Sessions whose driver asked for TLS and got it."""
         self._s3 = s3_client
         self._tables = load_error_tables
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -477,7 +492,8 @@ class Relay:
             backend = self._connect_backend()
             with self._lock:
                 self._sockets.add(backend)
-            if self._start(client, backend):
+            client = self._start(client, backend)
+            if client is not None:
                 session = RelayedSession(
                     client,
                     backend,
@@ -492,14 +508,25 @@ class Relay:
                     with contextlib.suppress(OSError):
                         sock.close()
 
-    def _start(self, client: socket.socket, backend: socket.socket) -> bool:
-        """Relay the start-up, rewritten, and the authentication; whether it succeeded."""
+    def _start(self, client: socket.socket, backend: socket.socket) -> socket.socket | None:
+        """Relay the start-up, rewritten, and the authentication.
+
+        Returns the client's socket (TLS-wrapped if it asked and ``tls`` was
+        given), or None when the server refused the session.
+        """
         while True:
             (length,) = struct.unpack("!i", _recv_exact(client, 4))
             body = _recv_exact(client, length - 4)
             if struct.unpack("!i", body[:4])[0] != SSL_REQUEST:
                 break
-            client.sendall(b"N")  # no TLS here (see the module docstring)
+            if self._tls is None:
+                client.sendall(b"N")
+                continue
+            client.sendall(b"S")
+            client = self._tls.wrap_socket(client, server_side=True)
+            with self._lock:
+                self._sockets.add(client)
+                self.tls_sessions += 1
         parameters = startup_parameters(body)
         self.dropped.update(set(parameters) - KEPT_STARTUP)
         kept = {k: v for k, v in parameters.items() if k in KEPT_STARTUP}
@@ -507,11 +534,11 @@ class Relay:
         for code, reply in _until_ready(backend):
             client.sendall(message(code, reply))
             if code == b"E":
-                return False
+                return None
             if code == b"R" and struct.unpack("!i", reply[:4])[0] in (3, 5, 10, 11):
                 answer_code, answer = read_message(client)  # the driver's password or SASL step
                 backend.sendall(message(answer_code, answer))
-        return True
+        return client
 
     def close(self) -> None:
         """Stop listening, end every relayed session and wait for their threads."""
@@ -545,20 +572,59 @@ def _until_ready(backend: socket.socket) -> Iterator[tuple[bytes, bytes]]:
             return
 
 
-def connect_without_tls(**kwargs: Any) -> Any:
-    """``redshift_connector.connect`` with the production arguments, TLS off (see the module)."""
-    return redshift_connector.connect(**(kwargs | {"ssl": False}))
-
-
 def real_driver(relay: Relay, *, database: str, user: str = "postgres") -> RedshiftConnector:
-    """The production connection factory, pointed at ``relay``: the real driver, no TLS.
+    """The production connection factory, pointed at ``relay``: the real driver, real arguments.
 
-    The password is sent but not checked (the stand-in trusts local sessions).
+    TLS with ``verify-full`` needs the relay's ``tls`` and its CA trusted
+    (``SSL_CERT_FILE``; the ``relays`` fixture does both). The password is
+    sent but not checked (the stand-in trusts local sessions).
     """
     return RedshiftConnector(
         host="127.0.0.1",
         port=relay.port,
         database=database,
         auth=PasswordAuth(StaticCredentials(user, "not-checked-by-the-stand-in")),
-        driver_connect=connect_without_tls,
     )
+
+
+def loopback_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 and the file of the CA the driver must trust.
+
+    One self-signed certificate (a CA that is also the server's), made fresh
+    with a throw-away key. ``redshift_connector`` trusts the system's
+    certificates (``load_default_certs``, which honours ``SSL_CERT_FILE``)
+    plus its bundled Redshift CA; pointing ``SSL_CERT_FILE`` at the returned
+    file makes it trust this one, and ``verify-full`` then checks the name
+    127.0.0.1 against the certificate's IP address.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "s3redshift test relay")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file = directory / "relay-ca.pem"
+    key_file = directory / "relay-key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file

@@ -5,13 +5,14 @@ The tests that talk to a database run it on both of these connection
 factories (the ``sessions`` fixture):
 
 * ``redshift_connector``: the production :class:`RedshiftConnector` and the
-  real driver, through a loopback relay in front of the embedded PostgreSQL
+  real driver with its production arguments (TLS, ``verify-full``), through
+  a loopback relay in front of the embedded PostgreSQL
   (tests/redshift_relay.py: it drops the Redshift-only start-up parameters
   and lets the stand-in's code answer COPY from S3 and the load-error
   reads). What it proves: the driver's own exceptions, transaction
   handling (autocommit off, its ``begin transaction``) and result rows reach
-  the transport's translation. Not TLS (off here) nor Redshift's wording of
-  its own errors.
+  the transport's translation. Not Redshift's authentication nor its
+  wording of its own errors.
 * ``pg8000``: :class:`StandInConnector` (a pg8000 session that carries out
   COPY from S3 itself), the factory of ``kind = "postgres"`` targets; these
   runs prove the stand-in that users run locally behaves the same.
@@ -69,6 +70,7 @@ from s3redshift.credentials import (
 )
 from s3redshift.errors import (
     BatchConflictError,
+    ConfigError,
     ConnectionLostError,
     CopyOptionsError,
     CredentialsError,
@@ -943,6 +945,33 @@ def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3:
     assert provider.fetches == 3
     assert caught.value.retryable is False
     assert "new-secret" not in str(caught.value)
+
+
+def test_the_production_arguments_reach_the_stand_in_over_verified_tls(
+    relays: Callable[..., Relay], pg_database: str
+) -> None:
+    relay = relays()
+    connector = real_driver(relay, database=pg_database)
+    assert connector.driver_connect is None  # redshift_connector.connect itself
+    assert connector.kwargs(connector.auth.provider.get())["sslmode"] == "verify-full"
+    transport = ConnectorTransport(connector)
+    assert transport.query("SELECT 41 + 1") == [(42,)]
+    assert relay.tls_sessions == 1
+    transport.close()
+
+
+def test_a_server_certificate_the_driver_cannot_verify_is_a_permanent_error(
+    relays: Callable[..., Relay], pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrying cannot make a certificate valid: the host name or the CA is wrong."""
+    relay = relays()
+    monkeypatch.delenv("SSL_CERT_FILE")  # the relay's certificate is not trusted now
+    transport = ConnectorTransport(real_driver(relay, database=pg_database))
+    with pytest.raises(ConfigError) as caught:
+        transport.query("SELECT 1")
+    assert caught.value.retryable is False
+    assert "certificate" in caught.value.message
+    assert "target.host" in caught.value.message
 
 
 # These two run on the real driver only: pg8000 answers a FATAL start-up error by

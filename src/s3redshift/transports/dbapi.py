@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
@@ -27,6 +28,7 @@ from typing import Any, Self
 from s3redshift.copy import CopyCommand
 from s3redshift.errors import (
     BatchConflictError,
+    ConfigError,
     ConnectionLostError,
     CredentialsError,
     DataRejectedError,
@@ -97,6 +99,23 @@ def _text(fields: Mapping[str, Any]) -> str:
     return scrub_database_text(" ".join(str(fields[k]) for k in ("M", "D") if fields.get(k)))
 
 
+def _certificate_refusal(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The TLS verification failure behind a driver error, if that is what it is.
+
+    ``redshift_connector`` wraps it: ``InterfaceError('communication error',
+    SSLCertVerificationError(...))``; pg8000 chains it.
+    """
+    seen: BaseException | None = exc
+    for _ in range(4):  # the error, its argument or cause, and theirs: never deeper
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        inner = next((a for a in seen.args if isinstance(a, BaseException)), None)
+        seen = inner or seen.__cause__ or seen.__context__
+    return None
+
+
 def is_load_error(exc: BaseException) -> bool:
     """Whether ``exc`` is a COPY that Redshift rejected for its data.
 
@@ -126,6 +145,16 @@ def translate_error(
     if isinstance(exc, S3RedshiftError):
         return exc
     fields = _fields(exc)
+    refused = _certificate_refusal(exc)
+    if refused is not None:
+        # Retrying cannot make the certificate valid; a person must correct the name or CA.
+        return ConfigError(
+            f"the database server's TLS certificate was refused ({refused.verify_message}): "
+            "check that target.host is the endpoint name the certificate carries "
+            "(sslmode verify-full checks it) and that it is a Redshift endpoint",
+            table=table,
+            s3_uri=s3_uri,
+        )
     if fields is None:
         name = type(exc).__name__
         if isinstance(exc, OSError | EOFError) or name in ("InterfaceError", "OperationalError"):
