@@ -316,7 +316,11 @@ class RelayedSession:
         self.backend.sendall(b"".join(message(c, b) for c, b in unit))
         answer = bytearray()
         while True:
-            code, body = read_message(self.backend)
+            try:
+                code, body = read_message(self.backend)
+            except EOFError:
+                self.client.sendall(answer)  # the server's last words (a FATAL), then EOF
+                raise
             answer += message(code, body)
             if code == b"Z":
                 self.status = body
