@@ -119,9 +119,15 @@ def relays(
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
     started: list[Relay] = []
 
-    def start(load_error_tables: tuple[LoadErrorTable, ...] = ("sys",)) -> Relay:
+    def start(
+        load_error_tables: tuple[LoadErrorTable, ...] = ("sys",), *, rewrite_startup: bool = True
+    ) -> Relay:
         relay = Relay(
-            embedded_env.dsn, s3_client=s3, load_error_tables=load_error_tables, tls=context
+            embedded_env.dsn,
+            s3_client=s3,
+            load_error_tables=load_error_tables,
+            tls=context,
+            rewrite_startup=rewrite_startup,
         )
         started.append(relay)
         return relay

@@ -452,9 +452,11 @@ class Relay:
         s3_client: S3Client,
         load_error_tables: tuple[LoadErrorTable, ...] = ("sys",),
         tls: ssl.SSLContext | None = None,
+        rewrite_startup: bool = True,
     ) -> None:
         self._backend = backend_address(dsn)
         self._tls = tls
+        self._rewrite = rewrite_startup
         self.tls_sessions = 0
         """Sessions whose driver asked for TLS and got it."""
         self._s3 = s3_client
@@ -532,9 +534,10 @@ class Relay:
                 self._sockets.add(client)
                 self.tls_sessions += 1
         parameters = startup_parameters(body)
-        self.dropped.update(set(parameters) - KEPT_STARTUP)
-        kept = {k: v for k, v in parameters.items() if k in KEPT_STARTUP}
-        backend.sendall(startup_message(kept | REDSHIFT_READING))
+        if self._rewrite:
+            self.dropped.update(set(parameters) - KEPT_STARTUP)
+            parameters = {k: v for k, v in parameters.items() if k in KEPT_STARTUP}
+        backend.sendall(startup_message(parameters | REDSHIFT_READING))
         for code, reply in _until_ready(backend):
             client.sendall(message(code, reply))
             if code == b"E":

@@ -795,6 +795,64 @@ def test_only_the_guards_own_failure_is_a_batch_conflict(
     transport.close()
 
 
+@pytest.mark.timeout(60)
+def test_two_loads_of_one_object_at_once_one_commits_the_other_is_a_batch_conflict(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    sessions: Sessions,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+) -> None:
+    """A genuine concurrent load still reaches the guard's own abort."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    pg.commit()
+    planner = make_loader()
+    first = put(s3, bucket, "kpis/0.csv", "id,name\n0,z\n")
+    assert planner.load([first]).outcomes() == ["loaded"]  # the ledger exists from here
+    obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    target = planner.mapper.resolve(obj)
+    assert target is not None
+    entry = ManifestEntry(bucket, "kpis/a.csv", obj.etag or "", obj.size or 0)
+    plan = planner.plan_target(target, [entry], write=True)
+    blocker = embedded_env.connect(database=pg_database)
+    blocker.cursor().execute("LOCK TABLE kpis")  # both loads queue behind it
+    outcomes: dict[int, BaseException | int] = {}
+
+    def load(n: int) -> None:
+        transport = ConnectorTransport(sessions())
+        try:
+            outcomes[n] = transport.run(plan)
+        except BaseException as exc:
+            outcomes[n] = exc
+        finally:
+            transport.close()
+
+    workers = [threading.Thread(target=load, args=(n,)) for n in range(2)]
+    for worker in workers:
+        worker.start()
+    for _ in range(250):  # both are waiting for the lock
+        waiting = rows(
+            pg,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND datname = '{pg_database}'",
+        )
+        pg.commit()
+        if waiting == [(2,)]:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the two loads never both waited for the lock")
+    blocker.rollback()
+    blocker.close()
+    for worker in workers:
+        worker.join(timeout=30)
+    results = sorted(outcomes.values(), key=lambda r: isinstance(r, BaseException))
+    assert [type(r) for r in results] == [int, BatchConflictError]
+    assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(0,), (1,)]
+
+
 @contextlib.contextmanager
 def login_role(pg: Any, embedded_env: EmbeddedEnvironment) -> Iterator[str]:
     """A fresh login role (roles are server-wide), dropped with its grants afterwards."""
@@ -945,6 +1003,28 @@ def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3:
     assert provider.fetches == 3
     assert caught.value.retryable is False
     assert "new-secret" not in str(caught.value)
+
+
+def test_the_driver_needs_only_its_redshift_start_up_parameters_dropped(
+    relays: Callable[..., Relay], pg_database: str
+) -> None:
+    """Why the relay rewrites the start-up message, and that it removes nothing else."""
+    plain = relays(rewrite_startup=False)
+    with pytest.raises(PermanentError) as caught:
+        ConnectorTransport(real_driver(plain, database=pg_database)).query("SELECT 1")
+    assert caught.value.message.startswith("database error 42704: unrecognized configuration")
+    relay = relays()
+    transport = ConnectorTransport(real_driver(relay, database=pg_database))
+    assert transport.query("SELECT current_user, current_setting('application_name')") == [
+        ("postgres", "s3redshift")
+    ]
+    transport.close()
+    assert relay.dropped == {
+        "client_protocol_version",
+        "driver_version",
+        "os_version",
+        "driver_discovery_version",
+    }
 
 
 def test_the_production_arguments_reach_the_stand_in_over_verified_tls(
