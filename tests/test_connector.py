@@ -1005,6 +1005,13 @@ def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3:
     assert "new-secret" not in str(caught.value)
 
 
+def test_a_statement_is_sent_as_written_percent_signs_included(sessions: Sessions) -> None:
+    """No statement binds parameters, so the drivers' ``format`` style never rewrites one."""
+    transport = ConnectorTransport(sessions())
+    assert transport.query("SELECT 'kpis/100%s_%d %% done.csv'") == [("kpis/100%s_%d %% done.csv",)]
+    transport.close()
+
+
 def test_the_driver_needs_only_its_redshift_start_up_parameters_dropped(
     relays: Callable[..., Relay], pg_database: str
 ) -> None:
