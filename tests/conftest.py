@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import ssl
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,9 @@ from s3redshift.local import EmbeddedEnvironment
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from redshift_relay import Relay
+    from s3redshift.local.standin import LoadErrorTable
 
 
 # moto's server logs every request at INFO; test output should show failures.
@@ -85,6 +89,52 @@ def bucket(embedded_env: EmbeddedEnvironment) -> str:
 def s3(embedded_env: EmbeddedEnvironment, bucket: str) -> S3Client:
     """A boto3 S3 client of the moto server; the test's fresh bucket is `bucket`."""
     return embedded_env.boto3_client("s3")
+
+
+@pytest.fixture(scope="session")
+def relay_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
+    """The relays' TLS context for 127.0.0.1 and the CA file the driver must trust."""
+    from redshift_relay import loopback_tls
+
+    return loopback_tls(tmp_path_factory.mktemp("relay-tls"))
+
+
+@pytest.fixture
+def relays(
+    embedded_env: EmbeddedEnvironment,
+    s3: S3Client,
+    relay_tls: tuple[ssl.SSLContext, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Callable[..., Relay]]:
+    """Loopback relays for the real ``redshift_connector`` (tests/redshift_relay.py).
+
+    Each call starts one on 127.0.0.1, in front of the stand-in, answering
+    the load-error reads for ``load_error_tables``; all are closed after the
+    test. They speak TLS, and the driver trusts their certificate for the
+    test (``SSL_CERT_FILE``), so its production arguments run unchanged.
+    """
+    from redshift_relay import Relay  # the driver is imported only by tests that use it
+
+    context, ca_file = relay_tls
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    started: list[Relay] = []
+
+    def start(
+        load_error_tables: tuple[LoadErrorTable, ...] = ("sys",), *, rewrite_startup: bool = True
+    ) -> Relay:
+        relay = Relay(
+            embedded_env.dsn,
+            s3_client=s3,
+            load_error_tables=load_error_tables,
+            tls=context,
+            rewrite_startup=rewrite_startup,
+        )
+        started.append(relay)
+        return relay
+
+    yield start
+    for relay in started:
+        relay.close()
 
 
 def dsn_with_password(dsn: str, password: str) -> str:

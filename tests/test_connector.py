@@ -1,23 +1,39 @@
 """The Redshift connector transport, run for real on the stand-in.
 
-Production and these tests build the same class, :class:`ConnectorTransport`;
-only its connection factory differs: :class:`RedshiftConnector` (the
-``redshift_connector`` driver) in production, :class:`StandInConnector` (a
-pg8000 session that carries out COPY from S3 on the embedded PostgreSQL)
-here. Every loader built below checks that substitution, and the loader
-issue's exactly-once scenarios run through it unchanged.
+Production and these tests build the same class, :class:`ConnectorTransport`.
+The tests that talk to a database run it on both of these connection
+factories (the ``sessions`` fixture):
+
+* ``redshift_connector``: the production :class:`RedshiftConnector` and the
+  real driver with its production arguments (TLS, ``verify-full``), through
+  a loopback relay in front of the embedded PostgreSQL
+  (tests/redshift_relay.py: it drops the Redshift-only start-up parameters
+  and lets the stand-in's code answer COPY from S3 and the load-error
+  reads). What it proves: the driver's own exceptions, transaction
+  handling (autocommit off, its ``begin transaction``) and result rows reach
+  the transport's translation. Not Redshift's authentication nor its
+  wording of its own errors.
+* ``pg8000``: :class:`StandInConnector` (a pg8000 session that carries out
+  COPY from S3 itself), the factory of ``kind = "postgres"`` targets; these
+  runs prove the stand-in that users run locally behaves the same.
+
+Every loader built below checks that only the factory differs, and the
+loader issue's exactly-once scenarios run through it unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pg8000.dbapi
 import pytest
@@ -29,6 +45,7 @@ from pydantic import SecretStr
 from sqlglot import exp
 
 import test_loader
+from redshift_relay import Relay, real_driver
 from s3redshift.config import LoaderConfig
 from s3redshift.copy import (
     AvroFormat,
@@ -52,22 +69,26 @@ from s3redshift.credentials import (
     StaticCredentials,
 )
 from s3redshift.errors import (
+    BatchConflictError,
+    ConfigError,
     ConnectionLostError,
     CopyOptionsError,
     CredentialsError,
     DataRejectedError,
     PermanentError,
+    PermissionDeniedError,
     SerializationConflictError,
+    TargetMissingError,
     TimeBudgetExceededError,
     UnsafeIdentifierError,
 )
-from s3redshift.identifiers import TableRef
+from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
-from s3redshift.local.standin import CopyTextError, StandInConnector, parse_copy
+from s3redshift.local.standin import CopyTextError, LoadErrorTable, StandInConnector, parse_copy
 from s3redshift.local.transport import stand_in_transport
 from s3redshift.manifest import ManifestEntry, batch_id
-from s3redshift.transaction import SqlStep, TransactionPlan
+from s3redshift.transaction import GUARD_PURPOSE, SqlStep, TransactionPlan
 from s3redshift.transports.connector import (
     STL_LOAD_ERRORS_SQL,
     SYS_LOAD_ERRORS_SQL,
@@ -79,7 +100,7 @@ from s3redshift.transports.connector import (
     connect_kwargs,
 )
 from s3redshift.transports.dbapi import translate_error
-from test_loader import CSV_RULE, execute, put, rows
+from test_loader import CSV_RULE, execute, ledger_of, put, rows
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -112,7 +133,7 @@ def assert_only_the_factory_differs(production: Any, local: Any) -> None:
     assert type(production) is ConnectorTransport
     assert type(local) is ConnectorTransport
     assert isinstance(production._connect, RedshiftConnector)
-    assert isinstance(local._connect, StandInConnector)
+    assert isinstance(local._connect, StandInConnector | RedshiftConnector)
     state = {"name", "_connect", "_copy_runner", "_connection", "_clock"}
     assert set(vars(local)) == set(vars(production)) == state
     assert {k: v for k, v in vars(local).items() if k != "_connect"} == {
@@ -121,12 +142,50 @@ def assert_only_the_factory_differs(production: Any, local: Any) -> None:
     assert local._copy_runner.__name__ == "_run_copy_as_sql"  # COPY runs as its SQL text
 
 
-def stand_in_for(config: LoaderConfig, dsn: str, s3: S3Client) -> ConnectorTransport:
-    """The production transport for ``config`` with the stand-in's factory instead."""
+def stand_in_for(config: LoaderConfig, connect: Callable[[], Any]) -> ConnectorTransport:
+    """The production transport for ``config`` with the test's connection factory instead."""
     production = ConnectorTransport.from_config(config)
-    local = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    local = ConnectorTransport(connect)
     assert_only_the_factory_differs(production, local)
     return local
+
+
+Sessions = Callable[..., Callable[[], Any]]
+
+
+def dsn_as(dsn: str, user: str) -> str:
+    """``dsn`` logging in as ``user`` (the stand-in trusts local sessions)."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.netloc.rpartition('@')[2]}"))
+
+
+@pytest.fixture(params=["redshift_connector", "pg8000"])
+def sessions(
+    request: pytest.FixtureRequest,
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    s3: S3Client,
+    relays: Callable[..., Relay],
+) -> Sessions:
+    """Connection factories to the test's database, on the driver of this run (module doc)."""
+
+    def factory(
+        *,
+        user: str | None = None,
+        database: str | None = None,
+        load_error_tables: tuple[LoadErrorTable, ...] = ("sys",),
+    ) -> Callable[[], Any]:
+        if request.param == "pg8000":
+            target = embedded_env.database_dsn(database or pg_database)
+            return StandInConnector.from_dsn(
+                target if user is None else dsn_as(target, user),
+                s3_client=s3,
+                load_error_tables=load_error_tables,
+            )
+        relay = relays(load_error_tables)
+        return real_driver(relay, database=database or pg_database, user=user or "postgres")
+
+    return factory
 
 
 @pytest.fixture
@@ -141,13 +200,13 @@ def server_dsn(embedded_env: EmbeddedEnvironment) -> str:
 
 
 @pytest.fixture
-def make_loader(dsn: str, s3: S3Client) -> Iterator[Callable[..., Loader]]:
+def make_loader(sessions: Sessions, s3: S3Client) -> Iterator[Callable[..., Loader]]:
     """Loaders for a Redshift configuration whose transport talks to the stand-in."""
     made: list[Loader] = []
 
     def factory(*rules: dict[str, Any], ledger: bool = True) -> Loader:
         config = redshift_config(*rules, ledger=ledger)
-        loader = Loader(config, transport=stand_in_for(config, dsn, s3), s3_client=s3)
+        loader = Loader(config, transport=stand_in_for(config, sessions()), s3_client=s3)
         made.append(loader)
         return loader
 
@@ -249,13 +308,8 @@ class RecordingConnection:
 
 
 def recording_transport(
-    dsn: str,
-    s3: S3Client,
-    log: list[str],
-    clock: Callable[[], float] = time.monotonic,
-    **stand_in: Any,
+    sessions: Callable[[], Any], log: list[str], clock: Callable[[], float] = time.monotonic
 ) -> ConnectorTransport:
-    sessions = StandInConnector.from_dsn(dsn, s3_client=s3, **stand_in)
     return ConnectorTransport(lambda: RecordingConnection(sessions(), log), clock=clock)
 
 
@@ -375,7 +429,7 @@ UPSERT_STEPS = [
 
 @pytest.mark.parametrize("mode", ["append", "replace", "upsert"])
 def test_golden_connector_transaction_per_mode(
-    mode: str, pg: Any, dsn: str, s3: S3Client, bucket: str
+    mode: str, pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(
         pg,
@@ -387,7 +441,7 @@ def test_golden_connector_transaction_per_mode(
         rule |= {"keys": ["id"], "order_by": "ts"}
     config = redshift_config(rule)
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, clock=lambda: 100.0)
+    transport = recording_transport(sessions(), log, clock=lambda: 100.0)
     loader = Loader(config, transport=transport, s3_client=s3, clock=lambda: 100.0, now=lambda: T0)
     body = "id,val,ts\n1,new,5\n2,two,5\n"
     key = f"kpis/{mode}.csv"
@@ -533,10 +587,10 @@ def plan_of(*statements: str) -> TransactionPlan:
 
 
 def test_a_real_1023_from_the_server_rolls_back_and_is_retryable(
-    pg: Any, dsn: str, s3: S3Client
+    pg: Any, sessions: Sessions
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    transport = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    transport = ConnectorTransport(sessions())
     conflict = plan_of(
         "INSERT INTO kpis VALUES (1, 'a')",
         # The server raises exactly what Redshift sends for error 1023.
@@ -556,10 +610,10 @@ def test_a_real_1023_from_the_server_rolls_back_and_is_retryable(
 
 @pytest.mark.timeout(60)
 def test_backend_killed_mid_transaction_is_connection_lost_then_a_fresh_session_works(
-    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, dsn: str, s3: S3Client
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, sessions: Sessions
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    transport = ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3))
+    transport = ConnectorTransport(sessions())
     [(victim,)] = transport.query("SELECT pg_backend_pid()")
     plan = plan_of('LOCK "public"."kpis"', "INSERT INTO kpis VALUES (1, 'a')")
     blocker = embedded_env.connect(database=pg_database)
@@ -611,11 +665,11 @@ def load_error_reads(log: list[str]) -> list[str]:
 
 
 def test_rejected_copy_reads_sys_load_error_detail_after_rollback(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log)
+    transport = recording_transport(sessions(), log)
     assert transport.query("SELECT pg_last_copy_id()") == [(-1,)]
     bad = put(s3, bucket, "kpis/bad.csv", "id,name\n1,a\nnot-a-number,b\n")
     loader = Loader(redshift_config(), transport=transport, s3_client=s3)
@@ -647,11 +701,11 @@ def test_rejected_copy_reads_sys_load_error_detail_after_rollback(
 
 
 def test_rejected_copy_falls_back_to_stl_load_errors_and_trims_its_char_columns(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(3))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, load_error_tables=("stl",))
+    transport = recording_transport(sessions(load_error_tables=("stl",)), log)
     key = "kpis/" + "k" * 300 + ".csv"  # longer than STL_LOAD_ERRORS.filename (CHAR(256))
     bad = put(s3, bucket, key, "id,name\n1,abcd\n")
     loader = Loader(redshift_config(), transport=transport, s3_client=s3)
@@ -672,11 +726,11 @@ def test_rejected_copy_falls_back_to_stl_load_errors_and_trims_its_char_columns(
 
 
 def test_without_load_error_tables_a_one_file_copy_is_named_from_the_error_text(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, load_error_tables=())
+    transport = recording_transport(sessions(load_error_tables=()), log)
     bad = put(s3, bucket, "kpis/bad.csv", "id,name\nx,a\n")
     loader = Loader(redshift_config(), transport=transport, s3_client=s3)
     report = loader.load([bad])
@@ -696,14 +750,237 @@ def test_without_load_error_tables_a_one_file_copy_is_named_from_the_error_text(
     loader.close()
 
 
-def test_non_canonical_copy_text_is_a_permanent_syntax_error(server_dsn: str, s3: S3Client) -> None:
-    transport = ConnectorTransport(StandInConnector.from_dsn(server_dsn, s3_client=s3))
+def test_non_canonical_copy_text_is_a_permanent_syntax_error(sessions: Sessions) -> None:
+    transport = ConnectorTransport(sessions())
     plan = plan_of('COPY "public"."kpis" FROM \'s3://bucket/a.csv\' IAM_ROLE default CSV')
     with pytest.raises(PermanentError) as caught:
         transport.run(plan)
     assert caught.value.message.startswith("database error 42601: syntax error in COPY")
     assert transport.query("SELECT 1") == [(1,)]  # rolled back, session usable
     transport.close()
+
+
+# --- (d2) the ledger guard names its own cause only ----------------------------------
+
+
+def guard_plan(guard_sql: str) -> TransactionPlan:
+    """A plan whose guard step is ``guard_sql`` (after a write it must undo)."""
+    steps = (
+        SqlStep("INSERT INTO kpis VALUES (1, 'a')", "test"),
+        SqlStep(guard_sql, GUARD_PURPOSE),
+    )
+    return TransactionPlan(target=KPIS, batch_id="0" * 32, mode="append", steps=steps)
+
+
+def raising(code: str, message: str, detail: str = "") -> str:
+    """A statement the server fails with exactly this SQLSTATE, message and detail."""
+    return (
+        f"DO $$ BEGIN RAISE EXCEPTION '{message}' USING ERRCODE = '{code}', "
+        f"DETAIL = '{detail}'; END $$"
+    )
+
+
+@pytest.mark.parametrize(
+    ("guard", "budget", "expected"),
+    [
+        (
+            raising("XX000", "1023", "Serializable isolation violation on table - 100123"),
+            None,
+            SerializationConflictError,
+        ),
+        (raising("40001", "could not serialize access"), None, SerializationConflictError),
+        ("SELECT pg_sleep(5)", 0.5, TimeBudgetExceededError),
+        (
+            raising("42501", "permission denied for relation load_ledger"),
+            None,
+            PermissionDeniedError,
+        ),
+        # Redshift's compute nodes name only the first character of the failed cast.
+        (
+            raising("XX000", "Invalid digit, Value ''s'', Pos 0, Type: Integer"),
+            None,
+            BatchConflictError,
+        ),
+        (
+            "SELECT CAST('s3redshift: already loaded: ' || 'kpis/a.csv' AS INTEGER)",
+            None,
+            BatchConflictError,
+        ),
+    ],
+    ids=["1023", "40001", "statement-timeout", "42501", "redshift-cast", "marker"],
+)
+def test_only_the_guards_own_failure_is_a_batch_conflict(
+    pg: Any, sessions: Sessions, guard: str, budget: float | None, expected: type[Exception]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    transport = ConnectorTransport(sessions())
+    with pytest.raises(expected) as caught:
+        transport.run(guard_plan(guard), time_budget=budget)
+    assert type(caught.value) is expected
+    assert caught.value.table == "public.kpis"
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]  # rolled back
+    assert transport.query("SELECT 1") == [(1,)]  # and the session is usable
+    transport.close()
+
+
+@pytest.mark.timeout(60)
+def test_two_loads_of_one_object_at_once_one_commits_the_other_is_a_batch_conflict(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    pg: Any,
+    sessions: Sessions,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+) -> None:
+    """A genuine concurrent load still reaches the guard's own abort."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    pg.commit()
+    planner = make_loader()
+    first = put(s3, bucket, "kpis/0.csv", "id,name\n0,z\n")
+    assert planner.load([first]).outcomes() == ["loaded"]  # the ledger exists from here
+    obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    target = planner.mapper.resolve(obj)
+    assert target is not None
+    entry = ManifestEntry(bucket, "kpis/a.csv", obj.etag or "", obj.size or 0)
+    plan = planner.plan_target(target, [entry], write=True)
+    blocker = embedded_env.connect(database=pg_database)
+    blocker.cursor().execute("LOCK TABLE kpis")  # both loads queue behind it
+    outcomes: dict[int, BaseException | int] = {}
+
+    def load(n: int) -> None:
+        transport = ConnectorTransport(sessions())
+        try:
+            outcomes[n] = transport.run(plan)
+        except BaseException as exc:
+            outcomes[n] = exc
+        finally:
+            transport.close()
+
+    workers = [threading.Thread(target=load, args=(n,)) for n in range(2)]
+    for worker in workers:
+        worker.start()
+    for _ in range(250):  # both are waiting for the lock
+        waiting = rows(
+            pg,
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND datname = '{pg_database}'",
+        )
+        pg.commit()
+        if waiting == [(2,)]:
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("the two loads never both waited for the lock")
+    blocker.rollback()
+    blocker.close()
+    for worker in workers:
+        worker.join(timeout=30)
+    results = sorted(outcomes.values(), key=lambda r: isinstance(r, BaseException))
+    assert [type(r) for r in results] == [int, BatchConflictError]
+    assert rows(pg, "SELECT id FROM kpis ORDER BY id") == [(0,), (1,)]
+
+
+@contextlib.contextmanager
+def login_role(pg: Any, embedded_env: EmbeddedEnvironment) -> Iterator[str]:
+    """A fresh login role (roles are server-wide), dropped with its grants afterwards."""
+    role = f"loader_{uuid.uuid4().hex[:12]}"
+    execute(pg, f"CREATE ROLE {role} LOGIN")
+    pg.commit()
+    try:
+        yield role
+    finally:
+        pg.rollback()
+        execute(pg, f"DROP OWNED BY {role}")
+        pg.commit()
+        admin = embedded_env.connect()
+        admin.autocommit = True
+        admin.cursor().execute(f"DROP ROLE {role}")
+        admin.close()
+
+
+def test_a_role_that_cannot_read_the_ledger_is_refused_at_the_guard_not_a_conflict(
+    pg: Any,
+    embedded_env: EmbeddedEnvironment,
+    sessions: Sessions,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    pg.commit()
+    owner = make_loader()  # the ledger's owner creates it with a first load
+    first = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    assert owner.load([first]).outcomes() == ["loaded"]
+    new = put(s3, bucket, "kpis/b.csv", "id,name\n2,b\n")
+    target = owner.mapper.resolve(new)
+    assert target is not None
+    plan = owner.plan_target(
+        target, [ManifestEntry(bucket, "kpis/b.csv", new.etag or "", new.size or 0)], write=True
+    )
+    with login_role(pg, embedded_env) as role:
+        # LOCK needs UPDATE; the guard's SELECT on the ledger is what is missing.
+        execute(
+            pg,
+            f"GRANT USAGE ON SCHEMA s3redshift TO {role}",
+            f"GRANT UPDATE ON {ledger_of('kpis')} TO {role}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON kpis TO {role}",
+        )
+        pg.commit()
+        log: list[str] = []
+        transport = recording_transport(sessions(user=role), log)
+        with pytest.raises(PermissionDeniedError) as caught:
+            transport.run(plan)
+        transport.close()
+    assert caught.value.retryable is False
+    assert "permission denied" in caught.value.message
+    guard = next(step.text() for step in plan.steps if step.purpose == GUARD_PURPOSE)
+    assert log.count(guard) == 1
+    assert log[log.index(guard) + 1 :] == [ROLLBACK]
+    assert rows(pg, "SELECT id FROM kpis") == [(1,)]
+
+
+def test_a_permission_error_at_the_guard_fails_the_load_once_without_conflict_retries(
+    pg: Any,
+    embedded_env: EmbeddedEnvironment,
+    sessions: Sessions,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+) -> None:
+    """The loader retries a batch conflict five times; a refused guard is not one."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    pg.commit()
+    owner = make_loader()
+    assert owner.load([put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")]).outcomes() == ["loaded"]
+    with login_role(pg, embedded_env) as role:
+        database = quote_identifier(rows(pg, "SELECT current_database()")[0][0])
+        # The role owns the ledger and may read it (the loader's look-up works), but may
+        # not run the guard's text concatenation, so its first refusal is at the guard.
+        execute(
+            pg,
+            f"GRANT CREATE ON DATABASE {database} TO {role}",
+            f"GRANT USAGE, CREATE ON SCHEMA s3redshift TO {role}",
+            f"ALTER TABLE {ledger_of('kpis')} OWNER TO {role}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON kpis TO {role}",
+            "REVOKE EXECUTE ON FUNCTION pg_catalog.textcat(text, text) FROM PUBLIC",
+        )
+        pg.commit()
+        log: list[str] = []
+        config = redshift_config()
+        loader = Loader(
+            config, transport=recording_transport(sessions(user=role), log), s3_client=s3
+        )
+        report = loader.load([put(s3, bucket, "kpis/b.csv", "id,name\n2,b\n")])
+        loader.close()
+    assert report.outcomes() == ["failed"]
+    error = report.objects[0].error
+    assert type(error) is PermissionDeniedError
+    assert "textcat" in error.message
+    [result] = report.targets
+    assert result.attempts == 1
+    assert sum(sql.startswith("LOCK ") for sql in log) == 1
+    assert rows(pg, "SELECT id FROM kpis") == [(1,)]
 
 
 # --- password rotation and the real driver ------------------------------------------------
@@ -754,6 +1031,90 @@ def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3:
     assert provider.fetches == 3
     assert caught.value.retryable is False
     assert "new-secret" not in str(caught.value)
+
+
+def test_a_statement_is_sent_as_written_percent_signs_included(sessions: Sessions) -> None:
+    """No statement binds parameters, so the drivers' ``format`` style never rewrites one."""
+    transport = ConnectorTransport(sessions())
+    assert transport.query("SELECT 'kpis/100%s_%d %% done.csv'") == [("kpis/100%s_%d %% done.csv",)]
+    transport.close()
+
+
+def test_the_driver_needs_only_its_redshift_start_up_parameters_dropped(
+    relays: Callable[..., Relay], pg_database: str
+) -> None:
+    """Why the relay rewrites the start-up message, and that it removes nothing else."""
+    plain = relays(rewrite_startup=False)
+    with pytest.raises(PermanentError) as caught:
+        ConnectorTransport(real_driver(plain, database=pg_database)).query("SELECT 1")
+    assert caught.value.message.startswith("database error 42704: unrecognized configuration")
+    relay = relays()
+    transport = ConnectorTransport(real_driver(relay, database=pg_database))
+    assert transport.query("SELECT current_user, current_setting('application_name')") == [
+        ("postgres", "s3redshift")
+    ]
+    transport.close()
+    assert relay.dropped == {
+        "client_protocol_version",
+        "driver_version",
+        "os_version",
+        "driver_discovery_version",
+    }
+
+
+def test_the_production_arguments_reach_the_stand_in_over_verified_tls(
+    relays: Callable[..., Relay], pg_database: str
+) -> None:
+    relay = relays()
+    connector = real_driver(relay, database=pg_database)
+    assert connector.driver_connect is None  # redshift_connector.connect itself
+    assert connector.kwargs(connector.auth.provider.get())["sslmode"] == "verify-full"
+    transport = ConnectorTransport(connector)
+    assert transport.query("SELECT 41 + 1") == [(42,)]
+    assert relay.tls_sessions == 1
+    transport.close()
+
+
+def test_a_server_certificate_the_driver_cannot_verify_is_a_permanent_error(
+    relays: Callable[..., Relay], pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrying cannot make a certificate valid: the host name or the CA is wrong."""
+    relay = relays()
+    monkeypatch.delenv("SSL_CERT_FILE")  # the relay's certificate is not trusted now
+    transport = ConnectorTransport(real_driver(relay, database=pg_database))
+    with pytest.raises(ConfigError) as caught:
+        transport.query("SELECT 1")
+    assert caught.value.retryable is False
+    assert "certificate" in caught.value.message
+    assert "target.host" in caught.value.message
+
+
+# These two run on the real driver only: pg8000 answers a FATAL start-up error by
+# failing to send its goodbye on the closed socket, so the stand-in reports a lost
+# connection instead (a difference of the local driver, not of the transport).
+
+
+def test_a_database_that_does_not_exist_is_a_permanent_error_naming_it(
+    relays: Callable[..., Relay],
+) -> None:
+    """A wrong ``target.database`` (3D000) is not retried as if it could pass."""
+    transport = ConnectorTransport(real_driver(relays(), database="no_such_database"))
+    with pytest.raises(TargetMissingError) as caught:
+        transport.query("SELECT 1")
+    assert caught.value.retryable is False
+    assert '"no_such_database" does not exist' in caught.value.message
+
+
+def test_a_login_the_server_refuses_is_a_credentials_error(
+    relays: Callable[..., Relay], pg_database: str
+) -> None:
+    """The driver's own refusal (28000, an unknown role) is read as a refused login."""
+    connector = real_driver(relays(), database=pg_database, user="no_such_role")
+    transport = ConnectorTransport(connector)
+    with pytest.raises(CredentialsError) as caught:
+        transport.query("SELECT 1")
+    assert caught.value.retryable is False
+    assert 'role "no_such_role" does not exist' in caught.value.message
 
 
 def test_the_real_driver_takes_the_kwargs_and_an_unreachable_cluster_is_connection_lost() -> None:
@@ -882,11 +1243,9 @@ def test_password_configuration_asks_the_configured_provider() -> None:
 # --- (f) the statement timeout from the time budget ---------------------------------------
 
 
-def test_time_budget_becomes_a_transaction_local_statement_timeout(
-    pg: Any, dsn: str, s3: S3Client
-) -> None:
+def test_time_budget_becomes_a_transaction_local_statement_timeout(sessions: Sessions) -> None:
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log)
+    transport = recording_transport(sessions(), log)
     observe = plan_of(
         "CREATE TEMP TABLE seen AS SELECT current_setting('statement_timeout') AS timeout"
     )
@@ -1077,12 +1436,12 @@ def test_parse_copy_refuses_text_the_builder_never_writes(text: str) -> None:
 
 
 def test_a_multi_file_rejection_naming_no_file_is_isolated_one_object_at_a_time(
-    pg: Any, dsn: str, s3: S3Client, bucket: str
+    pg: Any, sessions: Sessions, s3: S3Client, bucket: str
 ) -> None:
     """With no readable error tables, the loader finds the bad file by loading files alone."""
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
     log: list[str] = []
-    transport = recording_transport(dsn, s3, log, load_error_tables=())
+    transport = recording_transport(sessions(load_error_tables=()), log)
     good1 = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n")
     bad = put(s3, bucket, "kpis/2.csv", "id,name\nx,b\n")
     good2 = put(s3, bucket, "kpis/3.csv", "id,name\n3,c\n")

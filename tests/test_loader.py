@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from s3redshift.config import LoaderConfig
-from s3redshift.errors import BatchConflictError, DataRejectedError
+from s3redshift.errors import BatchConflictError, DataRejectedError, S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
@@ -506,28 +506,34 @@ def test_good_files_left_over_after_many_rejections_fail_retryably_not_as_bad(
     assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
 
 
-def test_a_failing_guard_step_is_a_conflict_whatever_the_database_says(
+def test_a_failing_guard_step_is_a_conflict_only_when_it_is_the_guards_own_abort(
     pg: Any, make_loader: Callable[..., Loader]
 ) -> None:
-    """Redshift may word a failed cast without the marker; the step, not the text, decides."""
+    """Redshift words the guard's failed cast without the marker; other failures keep their cause.
+
+    Redshift's compute nodes say "Invalid digit, Value 's', Pos 0, Type: Integer"
+    (the marker's first character): at the guard step that is the guard firing.
+    The same text at another step, or another failure at the guard, is not.
+    """
     loader = make_loader()
     table = TableRef("public", "kpis")
-    plan = TransactionPlan(
-        target=table,
-        batch_id="0" * 32,
-        mode="append",
-        steps=(SqlStep("SELECT CAST('Invalid digit' AS INTEGER)", GUARD_PURPOSE),),
+    redshift_cast = (
+        "DO $$ BEGIN RAISE EXCEPTION 'Invalid digit, Value ''s'', Pos 0, Type: Integer' "
+        "USING ERRCODE = 'XX000'; END $$"
     )
+
+    def plan(sql: str, purpose: str) -> TransactionPlan:
+        return TransactionPlan(
+            target=table, batch_id="0" * 32, mode="append", steps=(SqlStep(sql, purpose),)
+        )
+
     with pytest.raises(BatchConflictError):
-        loader.transport.run(plan)
-    other = TransactionPlan(
-        target=table,
-        batch_id="0" * 32,
-        mode="append",
-        steps=(SqlStep("SELECT CAST('Invalid digit' AS INTEGER)", "something else"),),
-    )
+        loader.transport.run(plan(redshift_cast, GUARD_PURPOSE))
+    with pytest.raises(S3RedshiftError) as caught:
+        loader.transport.run(plan(redshift_cast, "something else"))
+    assert not isinstance(caught.value, BatchConflictError)
     with pytest.raises(DataRejectedError):
-        loader.transport.run(other)
+        loader.transport.run(plan("SELECT CAST('Invalid digit' AS INTEGER)", GUARD_PURPOSE))
 
 
 def test_upsert_row_without_an_order_by_value_never_beats_a_dated_one(

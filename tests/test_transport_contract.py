@@ -6,8 +6,13 @@ nothing of another plan; ``query`` answering a list of tuples; ``execute``;
 a refusal, before anything is sent, of a plan over its limits; ``close``
 that may be called twice. The transports:
 
-* ``connector``: the production ``ConnectorTransport`` over the stand-in's
-  driver (real PostgreSQL; statements recorded at the driver connection);
+* ``connector``: the production ``ConnectorTransport`` with the production
+  factory and the real ``redshift_connector`` driver, through the loopback
+  relay in front of the stand-in (tests/redshift_relay.py; statements
+  recorded at the driver connection);
+* ``stand-in``: the same class over the stand-in's own pg8000 factory, the
+  transport of ``kind = "postgres"`` targets: kept because users run it
+  locally, and it must hold the same contract;
 * ``data-api``: the production ``DataApiTransport`` on a real boto3 client
   answered inside botocore (see ``answered_data_api``);
 * ``recording``: the fake below, which other code may use where no database
@@ -16,7 +21,7 @@ that may be called twice. The transports:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Self
 import pytest
 
 from answered_data_api import AnsweredDataApi, answered_client
+from redshift_relay import Relay, real_driver
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import PermanentError
 from s3redshift.ledger import create_ledger_sql
@@ -90,7 +96,7 @@ CONFIG = {
 }
 
 
-@pytest.fixture(params=["connector", "data-api", "recording"])
+@pytest.fixture(params=["connector", "stand-in", "data-api", "recording"])
 def subject(
     request: pytest.FixtureRequest,
     embedded_env: EmbeddedEnvironment,
@@ -98,12 +104,18 @@ def subject(
     pg: Any,
     s3: S3Client,
     bucket: str,
+    relays: Callable[..., Relay],
 ) -> Iterator[Subject]:
-    if request.param == "connector":
+    if request.param in ("connector", "stand-in"):
         pg.cursor().execute("CREATE TABLE kpis (id INT)")
         pg.commit()
         dsn = embedded_env.database_dsn(pg_database)
-        recorder = _Transactions(StandInConnector.from_dsn(dsn, s3_client=s3))
+        factory: Callable[[], Any]
+        if request.param == "connector":
+            factory = real_driver(relays(), database=pg_database)
+        else:
+            factory = StandInConnector.from_dsn(dsn, s3_client=s3)
+        recorder = _Transactions(factory)
         transport: Transport = ConnectorTransport(recorder)
         sent = lambda: recorder.committed  # noqa: E731 - a reader, kept beside its recorder
     elif request.param == "data-api":

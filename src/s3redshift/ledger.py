@@ -60,6 +60,7 @@ from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 __all__ = [
     "BATCH_TABLE",
     "GUARD_MARKER",
+    "GUARD_PREFIX",
     "LEDGER_COLUMNS",
     "LEDGER_QUERY_BYTES",
     "LEDGER_QUERY_CHUNK",
@@ -71,6 +72,7 @@ __all__ = [
     "add_order_column_sql",
     "batch_table_sql",
     "create_ledger_sql",
+    "guard_fired",
     "guard_sql",
     "is_ledger_table",
     "ledger_insert_sql",
@@ -82,11 +84,39 @@ __all__ = [
     "newest_order_sql",
 ]
 
-GUARD_MARKER = "s3redshift: already loaded: "
+GUARD_PREFIX = "s3redshift: "
+"""How every guard's deliberate error starts (:mod:`s3redshift.transaction`'s guards' too)."""
+
+GUARD_MARKER = GUARD_PREFIX + "already loaded: "
 """Text of the guard's deliberate error; transports look for it."""
 
-NEWER_MARKER = "s3redshift: a newer object is loaded: "
+NEWER_MARKER = GUARD_PREFIX + "a newer object is loaded: "
 """Text of the replace guard's deliberate error (:func:`newer_guard_sql`)."""
+_GUARD_CAST_FAILURE = re.compile(
+    rf"Invalid digit, Value '{re.escape(GUARD_PREFIX[0])}', Pos 0, Type: Integer", re.IGNORECASE
+)
+"""Redshift's compute-node text for a guard's failed cast (code 1207).
+
+It names only the first character of the value, not the marker. [verify] on a
+cluster whether the error's DETAIL also carries the whole value.
+"""
+
+
+def guard_fired(text: str, *, at_guard: bool) -> bool:
+    """Whether a database error's text is a guard's own abort.
+
+    The ledger guard's marker means it anywhere. At a guard step
+    (``at_guard``: the ledger guard, or one of :mod:`s3redshift.transaction`'s
+    other guards), any marker (they share :data:`GUARD_PREFIX`) or Redshift's
+    cast failure naming the prefix's first character at position 0 means it:
+    that step's cast is the only one it runs. Any other error at a guard (a
+    permission, a serialization conflict, a timeout) is not the guard firing
+    and keeps its own cause.
+    """
+    if GUARD_MARKER in text:
+        return True
+    return at_guard and (GUARD_PREFIX in text or _GUARD_CAST_FAILURE.search(text) is not None)
+
 
 BATCH_TABLE = TableRef.temporary("s3redshift_batch")
 """Session-temporary table holding the objects of the batch being loaded."""

@@ -41,6 +41,7 @@ from s3redshift.errors import BatchConflictError, KeyCollisionError, S3RedshiftE
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
     BATCH_TABLE,
+    GUARD_PREFIX,
     batch_table_sql,
     guard_sql,
     ledger_insert_sql,
@@ -76,7 +77,7 @@ NEWER_GUARD_PURPOSE = "abort if a newer object is loaded"
 KEYS_GUARD_PURPOSE = "abort if a key repeats among the objects"
 """The purpose of upsert's guard (no ``order_by``) against merging objects it cannot order."""
 
-KEYS_MARKER = "s3redshift: a key repeats among the objects: "
+KEYS_MARKER = GUARD_PREFIX + "a key repeats among the objects: "
 """Text of the keys guard's deliberate error."""
 
 GUARD_ERRORS: Mapping[str, tuple[type[S3RedshiftError], str]] = {

@@ -8,8 +8,14 @@ load-error read-back -- runs unchanged; only what answers it differs. It is
 "a DB-API connection of the same lineage": ``redshift_connector`` descends
 from pg8000, with the same ``format`` parameter style, autocommit off, and
 server errors whose ``args[0]`` is the protocol's field dict.
-(``redshift_connector`` itself cannot log in to PostgreSQL; reference
-section 9.)
+
+What it does not prove: the production driver's own exceptions and
+transaction handling (pg8000's differ in places: a FATAL error at start-up
+arrives as a lost connection). ``redshift_connector`` cannot log in to
+PostgreSQL directly (reference section 9); the project's tests run the
+transport on it through a loopback relay (``tests/redshift_relay.py``) that
+carries out these same emulations with :meth:`StandInConnection.emulates`
+and :class:`StandInCursor`.
 
 What the wrapper does, and what it emulates rather than runs:
 
@@ -615,6 +621,21 @@ class StandInConnection:
                 "25P02",
                 "current transaction is aborted, commands ignored until end of transaction block",
             )
+
+    def emulates(self, sql: str) -> bool:
+        """Whether the stand-in answers ``sql`` (without arguments) itself.
+
+        The statements :meth:`StandInCursor.execute` does not pass to
+        PostgreSQL unchanged: names too long for it, the three reads, COPY
+        from S3 and the ledger's SORTKEY DDL. A relay in front of the server
+        uses this to know what to run through the stand-in's code.
+        """
+        return (
+            _too_long_name(sql) is not None
+            or self.answer(sql) is not None
+            or sql.startswith("COPY ")
+            or sortkey_as_index(sql) != [sql]
+        )
 
     def answer(self, sql: str) -> tuple[tuple[str, ...], list[tuple[Any, ...]]] | None:
         """The emulated result of one of the three read statements, else None."""

@@ -110,7 +110,7 @@ from s3redshift.errors import (
     scrub_database_text,
 )
 from s3redshift.identifiers import quote_literal
-from s3redshift.ledger import GUARD_MARKER
+from s3redshift.ledger import GUARD_MARKER, guard_fired
 from s3redshift.transaction import GUARD_ERRORS, CopyStep, Limits, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
@@ -211,16 +211,6 @@ FAILURE_PATTERNS: tuple[tuple[re.Pattern[str], type[S3RedshiftError]], ...] = (
 
 Anything unmatched is retryable (the project's rule for transport errors);
 ``ABORTED`` statements are retryable too.
-"""
-
-_GUARD_CAST_FAILURE = re.compile(
-    r"invalid input syntax for (?:type )?integer|invalid digit, value|\b1207\b", re.IGNORECASE
-)
-"""How the guard's cast fails when Redshift does not echo the marker text.
-
-Redshift reports a failed cast on compute nodes as ``Invalid digit, Value 's',
-Pos 0, Type: Integer`` (code 1207), which names only the first character; a
-failed guard *statement* with that text is still the guard firing.
 """
 
 _CLUSTER_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -799,7 +789,7 @@ class DataApiTransport:
         if (
             guard is not None
             and cls is not SerializationConflictError
-            and (cls is BatchConflictError or _GUARD_CAST_FAILURE.search(failure.text))
+            and guard_fired(failure.text, at_guard=True)
         ):
             guard_error, why = guard
             return guard_error(f"{why}; the batch was rolled back", table=table)

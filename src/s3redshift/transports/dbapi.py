@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
@@ -27,6 +28,7 @@ from typing import Any, Self
 from s3redshift.copy import CopyCommand
 from s3redshift.errors import (
     BatchConflictError,
+    ConfigError,
     ConnectionLostError,
     CredentialsError,
     DataRejectedError,
@@ -40,7 +42,7 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
     scrub_database_text,
 )
-from s3redshift.ledger import GUARD_MARKER
+from s3redshift.ledger import guard_fired
 from s3redshift.transaction import (
     GUARD_ERRORS,
     UNLIMITED,
@@ -65,6 +67,7 @@ _BY_CODE: Mapping[str, type[S3RedshiftError]] = {
     "57014": TimeBudgetExceededError,  # query_canceled (statement_timeout)
     "42P01": TargetMissingError,  # undefined_table
     "3F000": TargetMissingError,  # invalid_schema_name
+    "3D000": TargetMissingError,  # invalid_catalog_name: the configured database does not exist
     "42501": PermissionDeniedError,  # insufficient_privilege
 }
 _BY_CLASS: Mapping[str, type[S3RedshiftError]] = {
@@ -96,6 +99,23 @@ def _text(fields: Mapping[str, Any]) -> str:
     return scrub_database_text(" ".join(str(fields[k]) for k in ("M", "D") if fields.get(k)))
 
 
+def _certificate_refusal(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The TLS verification failure behind a driver error, if that is what it is.
+
+    ``redshift_connector`` wraps it: ``InterfaceError('communication error',
+    SSLCertVerificationError(...))``; pg8000 chains it.
+    """
+    seen: BaseException | None = exc
+    for _ in range(4):  # the error, its argument or cause, and theirs: never deeper
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        inner = next((a for a in seen.args if isinstance(a, BaseException)), None)
+        seen = inner or seen.__cause__ or seen.__context__
+    return None
+
+
 def is_load_error(exc: BaseException) -> bool:
     """Whether ``exc`` is a COPY that Redshift rejected for its data.
 
@@ -107,17 +127,34 @@ def is_load_error(exc: BaseException) -> bool:
 
 
 def translate_error(
-    exc: BaseException, *, table: str | None = None, s3_uri: str | None = None
+    exc: BaseException,
+    *,
+    table: str | None = None,
+    s3_uri: str | None = None,
+    at_guard: bool = False,
 ) -> S3RedshiftError:
     """The project error for a driver error (already-translated errors pass through).
 
     Unknown errors are retryable: a transport failure that is not understood
     is more often passing than permanent, and a retry is bounded by the
-    caller's time budget.
+    caller's time budget. ``at_guard`` says the failed statement is the
+    ledger guard, whose abort Redshift may report without the marker
+    (:func:`~s3redshift.ledger.guard_fired`); any other error there is
+    translated as anywhere else.
     """
     if isinstance(exc, S3RedshiftError):
         return exc
     fields = _fields(exc)
+    refused = _certificate_refusal(exc)
+    if refused is not None:
+        # Retrying cannot make the certificate valid; a person must correct the name or CA.
+        return ConfigError(
+            f"the database server's TLS certificate was refused ({refused.verify_message}): "
+            "check that target.host is the endpoint name the certificate carries "
+            "(sslmode verify-full checks it) and that it is a Redshift endpoint",
+            table=table,
+            s3_uri=s3_uri,
+        )
     if fields is None:
         name = type(exc).__name__
         if isinstance(exc, OSError | EOFError) or name in ("InterfaceError", "OperationalError"):
@@ -128,7 +165,7 @@ def translate_error(
     code = str(fields.get("C", ""))
     text = _text(fields)
     message = f"database error {code}: {text}" if code else f"database error: {text}"
-    if GUARD_MARKER in text:
+    if guard_fired(text, at_guard=at_guard):
         return BatchConflictError(
             "some objects of the batch were loaded by a concurrent transaction",
             table=table,
@@ -235,12 +272,12 @@ class DbApiTransport:
         s3_uri = None
         if isinstance(step, CopyStep) and len(step.objects) == 1:
             s3_uri = step.objects[0]
-        error = translate_error(exc, table=str(plan.target), s3_uri=s3_uri)
         guard = GUARD_ERRORS.get(step.purpose) if isinstance(step, SqlStep) else None
-        if guard is not None and not isinstance(error, ConnectionLostError | BatchConflictError):
-            # A guard fails only on purpose; the text of a failed cast is the
-            # database's (Redshift may say "Invalid digit" without our marker).
-            cls, why = guard
+        error = translate_error(
+            exc, table=str(plan.target), s3_uri=s3_uri, at_guard=guard is not None
+        )
+        if guard is not None and isinstance(error, BatchConflictError):
+            cls, why = guard  # which guard fired says what it means
             error = cls(why, table=str(plan.target))
         return self._abandon(error)
 
