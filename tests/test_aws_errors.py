@@ -25,7 +25,7 @@ from botocore.stub import Stubber
 from answered_data_api import AnsweredDataApi, answered_client
 from s3redshift import errors
 from s3redshift.aws_errors import AWS_ERRORS, SERVICE_ERRORS, aws_error_class
-from s3redshift.backfill import list_prefix
+from s3redshift.listing import list_prefix
 from s3redshift.check import run_checks
 from s3redshift.config import LoaderConfig
 from s3redshift.credentials import SsmPasswordProvider

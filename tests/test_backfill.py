@@ -10,14 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from s3redshift.backfill import (
-    BackfillProgress,
-    backfill,
-    ledger_rows,
-    list_prefix,
-    not_loaded,
-    parse_s3_uri,
-)
+from s3redshift.backfill import BackfillProgress, backfill, ledger_rows, not_loaded
+from s3redshift.listing import list_prefix, parse_s3_uri
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, TimeBudgetExceededError
 from s3redshift.events import S3Object

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from s3redshift.backfill import backfill, not_loaded
@@ -281,3 +282,49 @@ def test_upsert_fills_columns_a_file_omits_with_their_defaults(
     obj = put(s3, bucket, "kpis/a.csv", "id,ts\n1,1\n", at=at(1))
     assert make_loader(rule).load([obj]).outcomes() == ["loaded"]
     assert rows(pg, "SELECT id, status FROM kpis") == [(1, "new")]
+
+
+# --- replace: a snapshot of several objects, grouped by a capture ----------------------
+
+SNAPSHOT = REPLACE | {"pattern": "{table}/{day}/*.csv", "snapshot": "{day}"}
+
+
+def test_replace_a_snapshot_of_parts_is_loaded_whole_whichever_part_arrives(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    loader = make_loader(SNAPSHOT)
+    put(s3, bucket, "kpis/d1/part-0.csv", "id,name\n1,d1\n", at=at(1))
+    second = put(s3, bucket, "kpis/d1/part-1.csv", "id,name\n2,d1\n", at=at(2))
+    put(s3, bucket, "kpis/d1-other/part-0.csv", "id,name\n99,other day\n", at=at(2))
+    # Only the second part's event arrives: the table holds the whole of day 1.
+    assert loader.load([second]).outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(1, "d1"), (2, "d1")]
+    assert loader.load([second]).outcomes() == ["duplicate"]
+    # Day 2 arrives in two batches: each loads the whole of what day 2 has.
+    d2a = put(s3, bucket, "kpis/d2/a.csv", "id,name\n3,d2\n", at=at(3))
+    assert loader.load([d2a]).outcomes() == ["loaded"]
+    d2b = put(s3, bucket, "kpis/d2/b.csv", "id,name\n4,d2\n", at=at(4))
+    late = put(s3, bucket, "kpis/d1/part-2.csv", "id,name\n5,d1\n", at=at(1))
+    assert loader.load([late, d2b]).outcomes() == ["superseded", "loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(3, "d2"), (4, "d2")]
+    # A late part of day 1 alone is older than day 2: never loaded over it.
+    assert loader.load([late]).outcomes() == ["superseded"]
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(2,)]
+
+
+def test_a_snapshot_needs_replace_and_a_capture_of_the_pattern() -> None:
+    from pydantic import ValidationError
+
+    from s3redshift.mapping import MappingRule, snapshot_prefix
+
+    with pytest.raises(ValidationError, match=r"field 'snapshot'.*set mode = \"replace\""):
+        MappingRule(pattern="{table}/{day}/*.csv", snapshot="{day}")
+    with pytest.raises(ValidationError, match=r"'\{hour\}' is not a capture.*\{table\}, \{day\}"):
+        MappingRule(pattern="{table}/{day}/*.csv", mode="replace", snapshot="{hour}")
+    rule = MappingRule(pattern="{table}/{day}/*.csv", mode="replace", snapshot="{day}")
+    assert snapshot_prefix(rule, "kpis/d1/part-0.csv") == "kpis/d1/"
+    flat = MappingRule(pattern="{table}/day={day}.csv", mode="replace", snapshot="{day}")
+    assert snapshot_prefix(flat, "kpis/day=3.csv") == "kpis/"
+    deep = MappingRule(pattern="{table}/**/{day}/*.csv", mode="replace", snapshot="{day}")
+    assert snapshot_prefix(deep, "kpis/x/y/d1/a.csv") == "kpis/"

@@ -7,14 +7,8 @@ the events go through, so the ledger decides what is new: objects loaded
 before, by an event or an earlier backfill, come back as ``duplicate`` and a
 second run loads nothing.
 
-Identity must match the one events record, or the ledger would not recognise
-an object an event already loaded. Events carry the version id on versioned
-buckets and the ETag otherwise (see :attr:`S3Object.identity`), so the bucket's
-versioning status is read first (``s3:GetBucketVersioning``): on a bucket that
-has never been versioned the listing is ``ListObjectsV2`` (``s3:ListBucket``);
-on a versioned or suspended one it is ``ListObjectVersions``
-(``s3:ListBucketVersions``), keeping the current version of each key and
-skipping delete markers.
+The listing (:func:`~s3redshift.listing.list_prefix`) describes each object
+as its event would, so the ledger recognises what an event already loaded.
 
 Objects are listed completely before the first load so that progress can be
 reported against a known total, then sorted into load order (last-modified
@@ -36,10 +30,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from s3redshift.aws_errors import translate_aws_errors
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
 from s3redshift.errors import (
@@ -64,13 +57,11 @@ from s3redshift.ledger import (
     loaded_identities_sql,
     lookup_chunks,
 )
+from s3redshift.listing import aware, list_prefix, parse_s3_uri
 from s3redshift.planner import load_order
 from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
-from s3redshift.s3_errors import s3_call
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
     from s3redshift.loader import Loader
     from s3redshift.mapping import Target
 
@@ -170,68 +161,6 @@ class BackfillSummary:
         }
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/prefix`` → ``(bucket, prefix)``; the prefix may be empty."""
-    if not uri.startswith("s3://"):
-        raise ConfigError(f"expected an S3 URI such as s3://bucket/prefix/, got {uri!r}")
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise ConfigError(f"the S3 URI {uri!r} names no bucket; write s3://bucket/prefix/")
-    return bucket, prefix
-
-
-def _versioned(s3: S3Client, bucket: str, uri: str) -> bool:
-    with translate_aws_errors(s3_call("GetBucketVersioning", "s3:GetBucketVersioning", s3_uri=uri)):
-        status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
-    return status in ("Enabled", "Suspended")
-
-
-def list_prefix(s3: S3Client, bucket: str, prefix: str) -> Iterator[S3Object]:
-    """The current object of every key under ``prefix``, as events would describe it.
-
-    ``event_time`` is the object's last-modified time; ``etag``, ``size`` and
-    (on versioned buckets) ``version_id`` come from the listing.
-    """
-    uri = f"s3://{bucket}/{prefix}"
-    versioned = _versioned(s3, bucket, uri)
-    action, permission = (
-        ("ListObjectVersions", "s3:ListBucketVersions")
-        if versioned
-        else ("ListObjectsV2", "s3:ListBucket")
-    )
-    with translate_aws_errors(s3_call(action, permission, s3_uri=uri)):
-        if not versioned:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    yield S3Object(
-                        bucket=bucket,
-                        key=item["Key"],
-                        size=int(item.get("Size", 0)),
-                        etag=item.get("ETag"),
-                        event_time=_aware(item["LastModified"]),
-                    )
-            return
-        versions = s3.get_paginator("list_object_versions")
-        for versions_page in versions.paginate(Bucket=bucket, Prefix=prefix):
-            # Delete markers are reported apart; a key whose latest entry is a
-            # marker has no IsLatest version among "Versions" and is skipped.
-            for version in versions_page.get("Versions", []):
-                if not version.get("IsLatest"):
-                    continue
-                yield S3Object(
-                    bucket=bucket,
-                    key=version["Key"],
-                    size=int(version.get("Size", 0)),
-                    etag=version.get("ETag"),
-                    version_id=version.get("VersionId"),
-                    event_time=_aware(version["LastModified"]),
-                )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def backfill(
     loader: Loader,
     prefix_uri: str,
@@ -266,7 +195,7 @@ def backfill(
     started = clock()
     bucket, prefix = parse_s3_uri(prefix_uri)
     if since is not None:
-        since = _aware(since)
+        since = aware(since)
     listed = before_since = 0
     candidates: list[S3Object] = []
     for obj in list_prefix(loader.s3, bucket, prefix):

@@ -25,7 +25,6 @@ from itertools import islice
 from typing import TYPE_CHECKING, Literal
 
 from s3redshift.aws_errors import aws_error_code, translate_aws_errors
-from s3redshift.backfill import list_prefix, parse_s3_uri
 from s3redshift.classify import classify
 from s3redshift.copy import (
     CopyCommand,
@@ -48,6 +47,7 @@ from s3redshift.errors import (
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import PREVIOUS_LEDGER_TABLE, abort_sql, create_ledger_sql
+from s3redshift.listing import list_prefix, parse_s3_uri
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import Target
 from s3redshift.s3_errors import s3_call

@@ -224,6 +224,15 @@ SECTIONS: tuple[Section, ...] = (
                     'loaded (see "What each load mode leaves in the table").'
                 ),
             ),
+            Key(
+                "snapshot",
+                '`""`',
+                (
+                    '`replace`: a capture of the pattern (`"{day}"`): the objects with one value '
+                    "form one snapshot, loaded whole (the loader lists them) when any of them "
+                    "arrives; empty: each object is a snapshot."
+                ),
+            ),
             Key("columns", "`[]`", "Optional COPY column list."),
             Key("format", "CSV", "The file format, below."),
             Key("options", "see below", "COPY's data conversion and load options, below."),

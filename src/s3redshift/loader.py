@@ -72,8 +72,9 @@ from s3redshift.ledger import (
     lookup_chunks,
     newest_order_sql,
 )
+from s3redshift.listing import list_prefix
 from s3redshift.manifest import ManifestEntry, ManifestWriter
-from s3redshift.mapping import TableMapper, Target
+from s3redshift.mapping import TableMapper, Target, snapshot_prefix
 from s3redshift.planner import (
     NEWER_IN_BATCH,
     PlannedTransaction,
@@ -86,6 +87,7 @@ from s3redshift.planner import (
     object_identity,
     object_order,
     plan_transaction,
+    snapshot_of,
 )
 from s3redshift.report import LoadReport, ObjectResult, TargetResult
 from s3redshift.transaction import TransactionPlan, tie_breakers
@@ -298,6 +300,7 @@ class Loader:
         written: list[str] = []  # the files the current attempt put to S3
         isolate = False  # one object per transaction, once a rejection named no file
         per_object = False  # upsert's objects staged one at a time, once keys collided
+        contents: list[ManifestEntry] = []  # a replace snapshot's objects, listed
         check_newer = target.rule.mode == "replace"  # replace: only the newest snapshot loads
 
         def budget() -> float | None:
@@ -324,12 +327,15 @@ class Loader:
                     pending = self._newest_snapshot(
                         target, ledger, members, pending, results, budget()
                     )
+                    contents = self._snapshot_contents(target, pending)
                     check_newer = False
                 if not pending:
                     break
                 transactions += 1
                 written.clear()
-                planned = self._next_transaction(target, pending, isolate, per_object, budget())
+                planned = self._next_transaction(
+                    target, pending, isolate, per_object, budget(), contents
+                )
                 chunk = pending[: len(planned.entries)]
                 self._write_documents(planned, written)
                 batch = planned.plan.batch_id
@@ -557,6 +563,7 @@ class Loader:
         isolate: bool,
         per_object: bool,
         time_budget: float | None,
+        contents: Sequence[ManifestEntry] = (),
     ) -> PlannedTransaction:
         """The next transaction: the longest head of ``pending`` the transport takes.
 
@@ -577,6 +584,7 @@ class Loader:
             loaded_at=ledger_timestamp(self._now()),
             limits=self.transport.limits,
             per_object=per_object,
+            contents=contents,
         )
 
     def _write_documents(self, planned: PlannedTransaction, written: list[str]) -> None:
@@ -641,8 +649,10 @@ class Loader:
         newest = max(
             pending, key=lambda m: (m.entry.order if m.entry else "", load_order(m.s3_object))
         )
+        snapshot = snapshot_of(self.mapper, target, newest.s3_object)
+        chosen = [m for m in pending if snapshot_of(self.mapper, target, m.s3_object) == snapshot]
         for m in pending:
-            if m is not newest:
+            if m not in chosen:
                 reason = NEWER_IN_BATCH
                 results[m.index] = ObjectResult(
                     m.s3_object, "superseded", table=table, reason=reason
@@ -651,11 +661,35 @@ class Loader:
             loaded = self.transport.query(newest_order_sql(ledger), time_budget=time_budget)
             top = max(((str(order), str(key)) for order, key in loaded), default=None)
             if top is not None and (newest.entry.order, newest.entry.key) < top:
-                results[newest.index] = ObjectResult(
-                    newest.s3_object, "superseded", table=table, reason=_NEWER_LOADED
-                )
+                for m in chosen:
+                    results[m.index] = ObjectResult(
+                        m.s3_object, "superseded", table=table, reason=_NEWER_LOADED
+                    )
                 return []
-        return [newest]
+        return chosen
+
+    def _snapshot_contents(self, target: Target, members: list[_Member]) -> list[ManifestEntry]:
+        """Every object of the members' snapshot, as S3 lists it now (a rule's ``snapshot``).
+
+        The events name the objects that arrived; the table must hold the
+        whole snapshot, so its objects are listed (those the rule maps with the
+        same capture value) and all of them loaded. Nothing for a snapshot of
+        one object.
+        """
+        if not target.rule.snapshot or not members:
+            return []
+        first = members[0].s3_object
+        value = snapshot_of(self.mapper, target, first)
+        found = []
+        for o in list_prefix(self.s3, first.bucket, snapshot_prefix(target.rule, first.key)):
+            try:
+                if self.mapper.resolve(o) != target or snapshot_of(self.mapper, target, o) != value:
+                    continue
+            except S3RedshiftError:
+                continue  # a key the rule cannot map safely is not part of any snapshot
+            identity = o.identity or ""
+            found.append(ManifestEntry(o.bucket, o.key, identity, o.size or 0, object_order(o)))
+        return sorted(found, key=lambda e: (e.order, e.key))
 
     def _head_objects(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]

@@ -76,6 +76,7 @@ __all__ = [
     "TableRef",
     "Target",
     "default_rule",
+    "snapshot_prefix",
     "unloadable_key",
 ]
 
@@ -345,6 +346,8 @@ class MappingRule(BaseModel):
     mode: Literal["append", "upsert", "replace"] = "append"
     keys: tuple[str, ...] = ()
     order_by: str = ""
+    snapshot: str = ""
+    """replace: the capture (``"{day}"``) whose value groups objects into one snapshot."""
     columns: tuple[str, ...] = ()
     format: FileFormat = CsvFormat()
     options: CopyOptions = CopyOptions()
@@ -412,6 +415,8 @@ class MappingRule(BaseModel):
                         f"{where}, field {name!r}: only used with mode 'upsert', but the mode "
                         f'is {self.mode!r}; set mode = "upsert" or remove {name}'
                     )
+        if self.snapshot:
+            _check_snapshot(where, self.snapshot, self.mode, captures)
         if self.columns:
             missing = [k for k in (*self.keys, self.order_by) if k and k not in self.columns]
             if missing:
@@ -424,6 +429,50 @@ class MappingRule(BaseModel):
         except (CopyOptionsError, UnsafeIdentifierError) as exc:
             raise ValueError(f"{where}, fields 'format' and 'options': {exc.message}") from exc
         return self
+
+    @property
+    def snapshot_capture(self) -> str:
+        """The name of the :attr:`snapshot` capture (``"day"``), or ``""``."""
+        return self.snapshot.removeprefix("{").removesuffix("}")
+
+
+def _check_snapshot(where: str, snapshot: str, mode: str, captures: tuple[str, ...]) -> None:
+    if mode != "replace":
+        raise ValueError(
+            f"{where}, field 'snapshot': a snapshot is what replace loads, but the mode is "
+            f'{mode!r}; set mode = "replace" or remove snapshot'
+        )
+    name = snapshot.removeprefix("{").removesuffix("}")
+    if not (snapshot.startswith("{") and snapshot.endswith("}")) or name not in captures:
+        defined = ", ".join("{" + c + "}" for c in captures) or "none"
+        raise ValueError(
+            f"{where}, field 'snapshot': {snapshot!r} is not a capture of the pattern "
+            f'(captures: {defined}); write one of them, braces included, e.g. "{{day}}"'
+        )
+
+
+def snapshot_prefix(rule: MappingRule, key: str) -> str:
+    """The key prefix under which every object of ``key``'s snapshot lies (listed to load it).
+
+    Up to and including the key segment that holds the snapshot capture, or
+    the one before it when that segment is the last (the file name); never
+    past a ``**``, after which keys differ in depth. Listing under it and
+    keeping the objects the rule maps with the same capture value gives the
+    snapshot.
+    """
+    name = rule.snapshot_capture
+    parts = key.split("/")
+    segments = _compile_pattern(rule.pattern).segments
+    end = len(segments) - 1
+    for index, segment in enumerate(segments):
+        if isinstance(segment, str):  # "**"
+            end = index
+            break
+        if any(isinstance(t, _Capture) and t.name == name for t in segment):
+            end = index + 1 if index < len(segments) - 1 else index
+            break
+    head = "/".join(parts[:end])
+    return head + "/" if head else ""
 
 
 def _column(name: str, info: ValidationInfo) -> str:

@@ -79,6 +79,7 @@ __all__ = [
     "object_order",
     "plan_event",
     "plan_transaction",
+    "snapshot_of",
     "split_batch",
 ]
 
@@ -109,6 +110,19 @@ def object_order(o: S3Object) -> str:
     if o.event_time is None:
         return ""
     return o.event_time.astimezone(UTC).strftime("%Y%m%d%H%M%S%f") + sequencer_key(o.sequencer)
+
+
+def snapshot_of(mapper: TableMapper, target: Target, o: S3Object) -> str | None:
+    """Which replace snapshot ``o`` belongs to: its key, or the value of the rule's capture.
+
+    A rule's ``snapshot`` names a capture; the objects it maps with one value
+    of it are one snapshot. None when ``o`` does not map to ``target``'s rule.
+    """
+    name = target.rule.snapshot_capture
+    if not name:
+        return o.key
+    resolved = mapper.resolve(o)
+    return None if resolved is None else resolved.captures.get(name)
 
 
 def object_identity(o: S3Object, mode: str) -> str | None:
@@ -217,12 +231,15 @@ class PlannedTransaction:
 
     plan: TransactionPlan
     entries: tuple[ManifestEntry, ...]
+    """The objects the transaction records as loaded (the batch's, in load order)."""
     documents: tuple[Document, ...]
+    contents: tuple[ManifestEntry, ...] = ()
+    """What its COPYs read, when more than ``entries`` (a replace snapshot's listed objects)."""
 
     @property
     def objects(self) -> tuple[str, ...]:
         """The ``s3://`` URIs of the objects it loads, in load order."""
-        return tuple(e.uri for e in self.entries)
+        return tuple(e.uri for e in self.contents or self.entries)
 
 
 def _compression_groups(
@@ -254,23 +271,27 @@ def plan_transaction(
     tie_columns: Sequence[str] | None = None,
     loaded_at: str,
     per_object: bool = False,
+    contents: Sequence[ManifestEntry] = (),
 ) -> PlannedTransaction:
     """The one transaction that loads ``entries`` (in this order) into ``target``.
 
     ``columns`` are the target's columns (upsert inserts by name),
     ``tie_columns`` those that break ties between rows of one key (default:
     every other column); ``loaded_at`` is the time the ledger records.
-    ``per_object`` stages an upsert's objects one at a time.
+    ``per_object`` stages an upsert's objects one at a time. ``contents``,
+    when given, are what the COPYs read instead of ``entries`` (a replace
+    snapshot: every object of it, while the ledger records the events' ones).
     """
     if not entries:
         raise ValueError("a transaction loads at least one object")
     rule = target.rule
     table = target.table
-    batch = batch_id(table, entries)
+    data = list(contents) or list(entries)
+    batch = batch_id(table, [*entries, *contents])
     prefix = settings.manifest_prefix
     bucket = settings.manifest_bucket or min(e.bucket for e in entries)
     columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
-    groups = _compression_groups(target, entries, per_object and rule.mode == "upsert")
+    groups = _compression_groups(target, data, per_object and rule.mode == "upsert")
     copy_table = STAGE_TABLE if rule.mode == "upsert" else table
     documents: list[Document] = []
     data_copies = []
@@ -324,7 +345,7 @@ def plan_transaction(
         tie_columns=tie_columns,
         per_object=per_object,
     )
-    return PlannedTransaction(plan, tuple(entries), tuple(documents))
+    return PlannedTransaction(plan, tuple(entries), tuple(documents), tuple(contents))
 
 
 def next_transaction(
@@ -337,6 +358,7 @@ def next_transaction(
     loaded_at: str,
     limits: Limits = UNLIMITED,
     per_object: bool = False,
+    contents: Sequence[ManifestEntry] = (),
 ) -> PlannedTransaction:
     """The transaction of the longest head of ``entries`` that fits ``limits``.
 
@@ -357,6 +379,7 @@ def next_transaction(
             tie_columns=tie_columns,
             loaded_at=loaded_at,
             per_object=per_object,
+            contents=contents,
         )
 
     if limits == UNLIMITED or not per_object:
@@ -534,9 +557,10 @@ def plan_event(
     transactions: list[PlannedTransaction] = []
     for target, members in classified.groups.items():
         if target.rule.mode == "replace" and len(members) > 1:
-            ordered = sorted((o for _, o in members), key=load_order)
-            skipped += [Skip(o.uri, NEWER_IN_BATCH) for o in ordered[:-1]]
-            members = [(0, ordered[-1])]
+            newest = snapshot_of(mapper, target, max((o for _, o in members), key=load_order))
+            chosen = [(i, o) for i, o in members if snapshot_of(mapper, target, o) == newest]
+            skipped += [Skip(o.uri, NEWER_IN_BATCH) for i, o in members if (i, o) not in chosen]
+            members = chosen
         if target.rule.mode == "upsert" and not target.rule.columns:
             raise ConfigError(
                 f"planning upsert into {target.table} offline needs the rule's 'columns' "

@@ -35,7 +35,7 @@ class SweepRequest(BaseModel):
     @field_validator("prefixes")
     @classmethod
     def _s3_uris(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from s3redshift.backfill import parse_s3_uri  # sweeps only, like the backfill
+        from s3redshift.listing import parse_s3_uri  # sweeps only, like the backfill
 
         for uri in value:
             try:
