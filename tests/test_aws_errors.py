@@ -25,7 +25,6 @@ from botocore.stub import Stubber
 from answered_data_api import AnsweredDataApi, answered_client
 from s3redshift import errors
 from s3redshift.aws_errors import AWS_ERRORS, SERVICE_ERRORS, aws_error_class
-from s3redshift.listing import list_prefix
 from s3redshift.check import run_checks
 from s3redshift.config import LoaderConfig
 from s3redshift.credentials import SsmPasswordProvider
@@ -38,6 +37,7 @@ from s3redshift.errors import (
     ThrottledError,
 )
 from s3redshift.events import S3Object
+from s3redshift.listing import list_prefix
 from s3redshift.loader import Loader
 from s3redshift.manifest import ManifestWriter
 from s3redshift.s3_errors import translate_s3_error

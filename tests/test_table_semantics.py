@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -36,7 +37,8 @@ def fail_heads_of(s3: S3Client, key: str) -> Callable[[], None]:
     """Make every HeadObject of ``key`` answer 503 SlowDown; returns the undo."""
 
     def answer(model: Any, params: dict[str, Any], **_: Any) -> Any:
-        if model.name != "HeadObject" or not str(params.get("url_path", "")).endswith(key):
+        path = unquote(str(params.get("url_path", "")))
+        if model.name != "HeadObject" or not path.endswith(key):
             return None
         response = AWSResponse(str(params.get("url", "")), 503, HTTPHeaders(), None)
         return response, {"Error": {"Code": "503", "Message": ""}}

@@ -53,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from s3redshift.events import WRITE_SEPARATOR
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
@@ -67,6 +68,7 @@ __all__ = [
     "LEDGER_TABLE_PREFIX",
     "NEWER_MARKER",
     "ORDER_COLUMN",
+    "ORDER_TIME_DIGITS",
     "PREVIOUS_LEDGER_TABLE",
     "abort_sql",
     "add_order_column_sql",
@@ -140,6 +142,9 @@ counts as older than every object (``MAX`` skips it).
 """
 
 ORDER_COLUMN = "object_order"
+
+ORDER_TIME_DIGITS = 20
+"""Characters of an order's time part: ``YYYYmmddHHMMSSffffff`` (``planner.object_order``)."""
 
 _OBJECT_COLUMNS = ("bucket", "object_key", "object_identity", "object_size", ORDER_COLUMN)
 
@@ -229,13 +234,15 @@ def newer_guard_sql(ledger: TableRef) -> str:
 
     The check before the transaction answers the usual case; this one, under
     the target's lock, stops a concurrent loader's newer snapshot from being
-    overwritten by an older one that passed that check at the same time.
+    overwritten by an older one that passed that check at the same time. It
+    compares the orders' time parts only: objects of one time are ordered by
+    key, which the client compares (see :func:`newest_order_sql`).
     """
     order = quote_identifier(ORDER_COLUMN)
     return (
         f"SELECT CAST({portable_literal(NEWER_MARKER)} || l.{order} AS INTEGER) "
-        f"FROM {ledger.sql} AS l WHERE l.{order} > "
-        f"(SELECT MAX(b.{order}) FROM {BATCH_TABLE.sql} AS b) LIMIT 1"
+        f"FROM {ledger.sql} AS l WHERE LEFT(l.{order}, {ORDER_TIME_DIGITS}) > "
+        f"(SELECT MAX(LEFT(b.{order}, {ORDER_TIME_DIGITS})) FROM {BATCH_TABLE.sql} AS b) LIMIT 1"
     )
 
 
@@ -324,10 +331,11 @@ def loaded_identities_sql(ledger: TableRef, objects: Sequence[tuple[str, str, st
         ValueError: a value contains a NUL character (no literal can hold one).
     """
     names = _columns(("bucket", "object_key", "object_identity"))
+    listed = f"{names}, {_key_bytes(_KEY)}, {quote_identifier('loaded_at')}"
     if not objects:
-        return f"SELECT {names}, {_key_bytes(_KEY)} FROM {ledger.sql} WHERE FALSE"
+        return f"SELECT {listed} FROM {ledger.sql} WHERE FALSE"
     keys = ", ".join(dict.fromkeys(portable_literal(key) for _, key, _ in objects))
-    return f"SELECT {names}, {_key_bytes(_KEY)} FROM {ledger.sql} WHERE {_KEY} IN ({keys})"
+    return f"SELECT {listed} FROM {ledger.sql} WHERE {_KEY} IN ({keys})"
 
 
 def loaded_among(
@@ -338,22 +346,36 @@ def loaded_among(
     Two keys are one object when they are equal without trailing blanks and
     equal in length in bytes (see the module docstring); buckets compare
     exactly. An identity naming one write (``etag@sequencer``, see
-    :func:`~s3redshift.events.write_identity`) matches that write only; one
+    :func:`~s3redshift.events.write_identity`) matches that write, or the
+    key's last load when a listing (which knows no sequencer) recorded it with
+    this content: the event of a write a sweep loaded first is a duplicate,
+    while a later rewrite with earlier content (``A -> B -> A``) is not. One
     naming content (an ETag from a listing, a version id) matches any write
     of that content.
     """
     writes: set[tuple[str, str, str, int]] = set()
     contents: set[tuple[str, str, str, int]] = set()
-    for bucket, key, identity, size in rows:
+    latest: dict[tuple[str, str, int], tuple[Any, str]] = {}
+    for bucket, key, identity, size, *loaded_at in rows:
         slot = (str(bucket), str(key).rstrip(" "), str(identity), int(str(size)))
         writes.add(slot)
         contents.add((*slot[:2], slot[2].partition(WRITE_SEPARATOR)[0], slot[3]))
-    return {
-        obj
-        for obj in objects
-        if (obj[0], obj[1].rstrip(" "), obj[2], _octets(obj[1]))
-        in (writes if WRITE_SEPARATOR in obj[2] else contents)
-    }
+        where = (slot[0], slot[1], slot[3])
+        if loaded_at and (where not in latest or loaded_at[0] > latest[where][0]):
+            latest[where] = (loaded_at[0], slot[2])
+
+    def held(obj: tuple[str, str, str]) -> bool:
+        bucket, key, identity = obj[0], obj[1].rstrip(" "), obj[2]
+        size = _octets(obj[1])
+        if WRITE_SEPARATOR not in identity:
+            return (bucket, key, identity, size) in contents
+        if (bucket, key, identity, size) in writes:
+            return True
+        # The key's last load was a listing's (content only) of this content.
+        last = latest.get((bucket, key, size))
+        return last is not None and last[1] == identity.partition(WRITE_SEPARATOR)[0]
+
+    return {obj for obj in objects if held(obj)}
 
 
 def _octets(key: str) -> int:

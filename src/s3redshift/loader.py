@@ -80,6 +80,7 @@ from s3redshift.planner import (
     PlannedTransaction,
     PlanSettings,
     entries_from_events,
+    entry_rank,
     ledger_timestamp,
     load_order,
     loader_mapper,
@@ -123,6 +124,12 @@ FAILURE_WRITE_S = 10.0
 
 _FORGET_CHUNK = 40
 """Objects per deleting statement (each key up to 1 KB: well under the Data API's 100 KB)."""
+
+
+def _rank(member: _Member) -> tuple[str, str, str]:
+    """A confirmed member's place in load order (:func:`~s3redshift.planner.entry_rank`)."""
+    assert member.entry is not None, "ranked before S3 confirmed the object"
+    return entry_rank(member.entry)
 
 
 def _failure_write_budget(time_budget: float | None) -> float:
@@ -316,6 +323,7 @@ class Loader:
                 check_ledger = False
                 if not headed:
                     pending = self._head_objects(target, pending, results)
+                    pending = self._hold_back(target, members, pending, results)
                     headed = True
                     if ledger is not None:
                         # Only where S3 named another identity than the event
@@ -324,9 +332,7 @@ class Loader:
                             target, ledger, pending, results, budget(), changed_only=True
                         )
                 if check_newer:
-                    pending = self._newest_snapshot(
-                        target, ledger, members, pending, results, budget()
-                    )
+                    pending = self._newest_snapshot(target, ledger, pending, results, budget())
                     contents = self._snapshot_contents(target, pending)
                     check_newer = False
                 if not pending:
@@ -620,35 +626,19 @@ class Loader:
         self,
         target: Target,
         ledger: TableRef | None,
-        members: list[_Member],
         pending: list[_Member],
         results: dict[int, ObjectResult],
         time_budget: float | None,
     ) -> list[_Member]:
         """Replace: the newest snapshot of the batch alone, unless the table holds a newer one.
 
-        A snapshot is one object; the newest is the last in load order. A
-        batch any of whose objects could not be checked loads nothing (the
-        unchecked one may be the newest): each pending object fails with that
-        object's error, retryable when it is, so the table keeps its content.
+        A snapshot is one object, or the objects a rule's ``snapshot``
+        capture groups; the newest holds the last object in load order.
         """
         table = str(target.table)
-        unchecked = [results[m.index] for m in members if results.get(m.index) is not None]
-        broken = next((r.error for r in unchecked if r.outcome == "failed" and r.error), None)
-        if broken is not None and pending:
-            error = (RetryableError if broken.retryable else PermanentError)(
-                f"not loaded: replace loads only the batch's newest snapshot and another object "
-                f"of the batch could not be checked ({broken.message})",
-                table=table,
-            )
-            for m in pending:
-                results[m.index] = self._failed(m, target, error)
-            return []
         if not pending:
             return pending
-        newest = max(
-            pending, key=lambda m: (m.entry.order if m.entry else "", load_order(m.s3_object))
-        )
+        newest = max(pending, key=_rank)
         snapshot = snapshot_of(self.mapper, target, newest.s3_object)
         chosen = [m for m in pending if snapshot_of(self.mapper, target, m.s3_object) == snapshot]
         for m in pending:
@@ -659,14 +649,59 @@ class Loader:
                 )
         if ledger is not None and newest.entry is not None:
             loaded = self.transport.query(newest_order_sql(ledger), time_budget=time_budget)
-            top = max(((str(order), str(key)) for order, key in loaded), default=None)
-            if top is not None and (newest.entry.order, newest.entry.key) < top:
+            held = (ManifestEntry("", str(key), "", 0, str(order)) for order, key in loaded)
+            top = max(map(entry_rank, held), default=None)
+            if top is not None and entry_rank(newest.entry) < top:
                 for m in chosen:
                     results[m.index] = ObjectResult(
                         m.s3_object, "superseded", table=table, reason=_NEWER_LOADED
                     )
                 return []
         return chosen
+
+    def _hold_back(
+        self,
+        target: Target,
+        members: list[_Member],
+        pending: list[_Member],
+        results: dict[int, ObjectResult],
+    ) -> list[_Member]:
+        """Objects whose outcome depends on one that could not be checked wait for it.
+
+        Where "later wins" (replace, upsert without ``order_by``), loading an
+        object before an earlier one that failed its check would let the
+        earlier one win when it is redelivered: replace loads nothing if a
+        failed object may be the newest; upsert loads only the objects before
+        the first failed one. The others fail, retryable, and come back with it.
+        """
+        rule = target.rule
+        if not pending or not (
+            rule.mode == "replace" or (rule.mode == "upsert" and not rule.order_by)
+        ):
+            return pending
+        unchecked = [
+            m.s3_object
+            for m in members
+            if m not in pending and m.index in results and results[m.index].outcome == "failed"
+        ]
+        if not unchecked:
+            return pending
+        first = min(unchecked, key=load_order)
+        if rule.mode == "replace":
+            newest = max((m.s3_object for m in pending), key=load_order)
+            last = max(unchecked, key=load_order)
+            blocked = last.event_time is None or load_order(last) > load_order(newest)
+            waiting = pending if blocked else []
+        else:
+            waiting = [m for m in pending if load_order(m.s3_object) > load_order(first)]
+        error = RetryableError(
+            f"not loaded yet: {first.uri} of the same batch could not be checked, and the "
+            "later object must not load before it; a retry loads them in order",
+            table=str(target.table),
+        )
+        for m in waiting:
+            results[m.index] = self._failed(m, target, error)
+        return [m for m in pending if m not in waiting]
 
     def _snapshot_contents(self, target: Target, members: list[_Member]) -> list[ManifestEntry]:
         """Every object of the members' snapshot, as S3 lists it now (a rule's ``snapshot``).
@@ -689,7 +724,7 @@ class Loader:
                 continue  # a key the rule cannot map safely is not part of any snapshot
             identity = o.identity or ""
             found.append(ManifestEntry(o.bucket, o.key, identity, o.size or 0, object_order(o)))
-        return sorted(found, key=lambda e: (e.order, e.key))
+        return sorted(found, key=entry_rank)
 
     def _head_objects(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
@@ -741,7 +776,7 @@ class Loader:
             when = o if o.event_time is not None else o.model_copy(update={"event_time": modified})
             m.entry = ManifestEntry(o.bucket, o.key, identity, size, object_order(when))
             pending.append(m)
-        return sorted(pending, key=lambda m: load_order(m.s3_object))
+        return sorted(pending, key=_rank)
 
     def _head(
         self, o: S3Object, target: Target
@@ -923,16 +958,20 @@ class Loader:
         Read at every transaction, never cached: a column added or dropped
         since the last batch must change what a warm loader inserts (one
         catalog query per upsert transaction). The rule's ``columns``, when
-        given, are inserted instead, ties then broken by every other of them.
+        given, are inserted instead; ties are broken by the orderable ones of
+        the inserted columns, in table order.
         """
-        if target.rule.mode != "upsert":
-            return (), None
-        if target.rule.columns:
-            return tuple(target.rule.columns), None
-        typed = self._typed_columns(target.table, time_budget)
         rule = target.rule
-        ties = tie_breakers(typed, keys=rule.keys, order_by=rule.order_by)
-        return tuple(name for name, _ in typed), ties
+        if rule.mode != "upsert":
+            return (), None
+        typed = self._typed_columns(target.table, time_budget)
+        inserted = rule.columns or tuple(name for name, _ in typed)
+        ties = tie_breakers(
+            [(name, kind) for name, kind in typed if name in inserted],
+            keys=rule.keys,
+            order_by=rule.order_by,
+        )
+        return tuple(inserted), ties
 
     def table_columns(
         self, table: TableRef, *, time_budget: float | None = None

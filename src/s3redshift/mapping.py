@@ -584,6 +584,9 @@ def _compile_rule(rule: MappingRule) -> _CompiledRule:
     return _CompiledRule(rule, pattern, schema, table)
 
 
+_COMMIT_MARKERS = ("_started_", "_committed_")
+"""Databricks' transactional-commit files beside the data they commit (never data)."""
+
 MAX_KEY_BYTES = 1024
 """S3's limit for a key, in UTF-8 bytes; the ledger's key column holds exactly that."""
 
@@ -638,7 +641,8 @@ class TableMapper:
 
     Some keys are skipped before any rule is tried because loading them is
     always wrong: the loader's own manifests (``ignore_prefixes``), Hadoop/Spark
-    job leftovers (``_SUCCESS``, ``*.tmp``, ``_temporary/``) and folder markers.
+    job leftovers (``_SUCCESS``, ``*.tmp``, ``_temporary/``, the Databricks
+    commit protocol's ``_started_<id>`` and ``_committed_<id>``) and folder markers.
     """
 
     def __init__(
@@ -791,6 +795,11 @@ class TableMapper:
                 return "ignored: _SUCCESS marker"
             if basename.endswith(".tmp"):
                 return "ignored: temporary file (.tmp)"
+        # A substring test first, so most keys are never split.
+        if ("_started_" in key or "_committed_" in key) and key.rpartition("/")[2].startswith(
+            _COMMIT_MARKERS
+        ):
+            return "ignored: commit-protocol marker (_started_/_committed_)"
         return ""
 
     @staticmethod

@@ -42,7 +42,7 @@ from s3redshift.events import (
     write_identity,
 )
 from s3redshift.identifiers import TableRef
-from s3redshift.ledger import BATCH_TABLE, ledger_table_for
+from s3redshift.ledger import BATCH_TABLE, ORDER_TIME_DIGITS, ledger_table_for
 from s3redshift.manifest import (
     ManifestEntry,
     batch_id,
@@ -72,6 +72,7 @@ __all__ = [
     "PlannedTransaction",
     "Skip",
     "entries_from_events",
+    "entry_rank",
     "load_order",
     "loader_mapper",
     "next_transaction",
@@ -110,6 +111,15 @@ def object_order(o: S3Object) -> str:
     if o.event_time is None:
         return ""
     return o.event_time.astimezone(UTC).strftime("%Y%m%d%H%M%S%f") + sequencer_key(o.sequencer)
+
+
+def entry_rank(entry: ManifestEntry) -> tuple[str, str, str]:
+    """:func:`load_order` of a confirmed object: its time, its key, then its sequencer.
+
+    The time is the event's, or S3's last-modified time where the event
+    named none (the loader fills it in from ``HeadObject``).
+    """
+    return (entry.order[:ORDER_TIME_DIGITS], entry.key, entry.order[ORDER_TIME_DIGITS:])
 
 
 def snapshot_of(mapper: TableMapper, target: Target, o: S3Object) -> str | None:

@@ -264,7 +264,6 @@ def _merge(
     cols = ", ".join(quote_identifier(c) for c in columns)
     partition = ", ".join(quote_identifier(k) for k in keys)
     rank, source = quote_identifier(_RANK), quote_identifier(_SOURCE)
-    newer = f" AND {source} = 1" if order_by else ""
     any_null = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in keys)
     return [
         SqlStep(
@@ -272,13 +271,13 @@ def _merge(
             f"(SELECT {cols}, {source}, ROW_NUMBER() OVER (PARTITION BY {partition} "
             f"ORDER BY {_ranking(order_by, tie_columns, keys)}) AS {rank} "
             f"FROM ({_candidates(target, keys, order_by, columns)}) AS candidates) AS ranked "
-            f"WHERE {rank} = 1{newer}",
-            "keep the winning row per key",
+            f"WHERE {rank} = 1",
+            "keep the winning row per key (the table's own row when it wins)",
         ),
         SqlStep(
             f"DELETE FROM {target.sql} USING {LATEST_TABLE.sql} "
             f"WHERE {_key_match(target, LATEST_TABLE, keys)}",
-            "remove rows being replaced",
+            "remove every row of the merged keys (rows the table repeated included)",
         ),
         SqlStep(
             f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {LATEST_TABLE.sql}",
