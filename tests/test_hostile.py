@@ -36,6 +36,8 @@ from s3redshift import errors
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, InvalidEventError
 from s3redshift.events import ParsedEvent, S3Object, parse_event, read_event
+from s3redshift.identifiers import TableRef
+from s3redshift.ledger import loaded_identities_sql
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.report import ObjectResult
@@ -593,9 +595,9 @@ def _describe(result: ObjectResult | None) -> str:
 
 
 _LEDGER_LOOKUP = re.compile(
-    r'SELECT "bucket", "object_key", "object_identity", OCTET_LENGTH\("object_key"\)'
-    r' FROM "[^"]+"\."load_ledger_[a-z0-9_]+"'
-    r' WHERE "object_key" IN \('
+    re.escape(loaded_identities_sql(TableRef("s", "t"), [("b", "k", "i")]).split(" FROM ")[0])
+    + r' FROM "[^"]+"\."load_ledger_[a-z0-9_]+"'
+    + r' WHERE "object_key" IN \('
 )
 """The head of a read-only look-up of one target's ledger (the keys follow as literals)."""
 
