@@ -82,6 +82,13 @@ def _count_s3(s3: Any, counts: Counter[str]) -> None:
     s3.meta.events.register("provide-client-params.s3.DeleteObjects", delete_many)
 
 
+def _columns(sql: str) -> list[list[dict[str, Any]]]:
+    """The catalog's answer for every table: ``(id INT, ts INT)``; nothing else is read."""
+    if "information_schema.columns" not in sql:
+        return []
+    return [[{"stringValue": name}, {"stringValue": "integer"}] for name in ("id", "ts")]
+
+
 def count() -> dict[str, int]:
     """Load the objects once and return what it took."""
     if str(TESTS) not in sys.path:
@@ -99,7 +106,7 @@ def count() -> dict[str, int]:
         objects = _put_objects(s3)
         s3_counts: Counter[str] = Counter()
         _count_s3(s3, s3_counts)
-        api = AnsweredDataApi()
+        api = AnsweredDataApi(reads=_columns)
         transport = DataApiTransport(database="dev", workgroup="wg-1", client=answered_client(api))
         with Loader(config(), transport=transport, s3_client=s3) as loader:
             report = loader.load(objects)

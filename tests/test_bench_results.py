@@ -33,10 +33,6 @@ PROMISED = (
 COUNTS = PROMISED[-4:]
 """Figures that count calls (bench/data_api_transactions.py): one run, a whole number."""
 
-NOT_YET_QUOTED = frozenset(COUNTS)
-"""Promised figures whose README row is still to be written (proposed with issue #21)."""
-
-
 def test_results_hold_every_promised_figure_with_its_spread_and_machine() -> None:
     assert set(RESULTS["machine"]) >= {"cores", "python", "date"}
     for name in PROMISED:
@@ -58,7 +54,7 @@ def _performance_rows() -> dict[str, str]:
 def test_the_readme_quotes_the_medians_of_bench_results() -> None:
     rows = _performance_rows()
     quoted_elsewhere = {"per_object_ms_1000", "per_object_ms_5000"}
-    assert set(PROMISED) - quoted_elsewhere - NOT_YET_QUOTED <= set(rows)
+    assert set(PROMISED) - quoted_elsewhere <= set(rows)
     for name, cell in rows.items():
         quoted = cell.split(" (")[0].split(" / ")[0].replace(",", "").lstrip("+")
         decimals = len(quoted.partition(".")[2])
