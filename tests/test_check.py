@@ -245,6 +245,18 @@ def test_without_aws_credentials_load_exits_2_and_check_names_the_fix(tmp_path: 
     assert "(NoCredentialsError); fix: set AWS_PROFILE" in listing
 
 
+def granted_reads(sql: str) -> list[list[dict[str, Any]]]:
+    """The Data API fake's answers for a user holding every grant on ``kpis (id, name)``."""
+    if "has_" in sql:
+        return [[{"booleanValue": True}]]
+    if "information_schema.columns" in sql:
+        return [
+            [{"stringValue": "id"}, {"stringValue": "integer"}],
+            [{"stringValue": "name"}, {"stringValue": "character varying"}],
+        ]
+    return []
+
+
 def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object(
     s3: S3Client, bucket: str
 ) -> None:
@@ -258,18 +270,8 @@ def test_on_redshift_the_copy_role_is_checked_by_a_noload_copy_of_a_probe_object
     from s3redshift.loader import Loader
     from s3redshift.transports.data_api import DataApiTransport
 
-    def reads(sql: str) -> list[list[dict[str, Any]]]:
-        if "has_" in sql:
-            return [[{"booleanValue": True}]]
-        if "information_schema.columns" in sql:
-            return [
-                [{"stringValue": "id"}, {"stringValue": "integer"}],
-                [{"stringValue": "name"}, {"stringValue": "character varying"}],
-            ]
-        return []
-
     put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
-    api = AnsweredDataApi(reads=reads)
+    api = AnsweredDataApi(reads=granted_reads)
     config = LoaderConfig.from_mapping(
         {
             "target": {"kind": "redshift", "transport": "data-api", "workgroup": "wg-1"},
@@ -348,19 +350,9 @@ def test_parquet_and_orc_rules_get_a_copy_role_check_redshift_takes(
     from answered_data_api import AnsweredDataApi
     from s3redshift.check import run_checks
 
-    def reads(sql: str) -> list[list[dict[str, Any]]]:
-        if "has_" in sql:
-            return [[{"booleanValue": True}]]
-        if "information_schema.columns" in sql:
-            return [
-                [{"stringValue": "id"}, {"stringValue": "integer"}],
-                [{"stringValue": "name"}, {"stringValue": "character varying"}],
-            ]
-        return []
-
     for kind in ("parquet", "orc"):
         put(s3, bucket, f"kpis/a.{kind}", "not really columnar\n")
-        api = AnsweredDataApi(reads=reads)
+        api = AnsweredDataApi(reads=granted_reads)
         with redshift_loader(s3, api, {"format": {"type": kind}}) as loader:
             checks = run_checks(loader, [f"s3://{bucket}/kpis/"], where="workgroup wg-1")
         statuses = {c.name: c.status for c in checks}

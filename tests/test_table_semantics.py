@@ -330,3 +330,21 @@ def test_a_snapshot_needs_replace_and_a_capture_of_the_pattern() -> None:
     assert snapshot_prefix(flat, "kpis/day=3.csv") == "kpis/"
     deep = MappingRule(pattern="{table}/**/{day}/*.csv", mode="replace", snapshot="{day}")
     assert snapshot_prefix(deep, "kpis/x/y/d1/a.csv") == "kpis/"
+
+
+def test_events_of_every_write_of_a_rewritten_key_in_one_batch_load_its_content_once(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    """A -> B -> A written before any delivery: the first and third events both pass their
+    check (the content is A's), but they name one object: its rows are loaded once."""
+    execute(pg, "CREATE TABLE snap (id INT, ts INT, v VARCHAR(9))", "CREATE TABLE ups (LIKE snap)")
+    for table, rule in (("snap", REPLACE), ("ups", UPSERT_LATEST)):
+        key = f"{table}/current.csv"
+        events = [
+            _write(s3, bucket, key, body, n=n)
+            for n, body in enumerate(("id,ts,v\n,1,A\n", "id,ts,v\n,1,B\n", "id,ts,v\n,1,A\n"), 1)
+        ]
+        loader = make_loader(rule | {"pattern": f"{table}/**", "table": table})
+        report = loader.load(events)
+        assert report.outcomes() == ["superseded", "superseded", "loaded"], table
+        assert rows(pg, f"SELECT v FROM {table}") == [("A",)], table

@@ -776,7 +776,26 @@ class Loader:
             when = o if o.event_time is not None else o.model_copy(update={"event_time": modified})
             m.entry = ManifestEntry(o.bucket, o.key, identity, size, object_order(when))
             pending.append(m)
-        return sorted(pending, key=_rank)
+        return self._last_write_of_each_key(target, sorted(pending, key=_rank), results)
+
+    def _last_write_of_each_key(
+        self, target: Target, pending: list[_Member], results: dict[int, ObjectResult]
+    ) -> list[_Member]:
+        """One object per key: COPY reads a key's current content, whichever event named it.
+
+        Two events of one key whose checks both passed (an unversioned key
+        rewritten with the same content, ``A -> B -> A``) name one object; the
+        later write's event loads it, the earlier one is superseded, so the
+        content is never read twice into one table.
+        """
+        last = {(m.s3_object.bucket, m.s3_object.key): m for m in pending}  # in load order
+        reason = "overwritten since the event; the newer version's event loads it"
+        for m in pending:
+            if last[(m.s3_object.bucket, m.s3_object.key)] is not m:
+                results[m.index] = ObjectResult(
+                    m.s3_object, "superseded", table=str(target.table), reason=reason
+                )
+        return [m for m in pending if last[(m.s3_object.bucket, m.s3_object.key)] is m]
 
     def _head(
         self, o: S3Object, target: Target

@@ -313,11 +313,13 @@ def _upsert(
     keys: Sequence[str],
     order_by: str,
     columns: Sequence[str],
-    tie_columns: Sequence[str],
+    tie_columns: Sequence[str] | None,
     per_object: bool,
 ) -> list[Step]:
     if not keys or not columns:
         raise ValueError("upsert needs keys and the target's columns")
+    if tie_columns is None:
+        tie_columns = [c for c in columns if c not in keys and c != order_by]
     steps: list[Step] = [
         SqlStep(
             f"CREATE TEMP TABLE {STAGE_TABLE.sql} (LIKE {target.sql} INCLUDING DEFAULTS)",
@@ -386,18 +388,13 @@ def build_plan(
         steps.append(SqlStep(f"DELETE FROM {target.sql}", "replace: empty the table"))
         steps += data_copies
     else:
-        ties = (
-            [c for c in columns if c not in keys and c != order_by]
-            if tie_columns is None
-            else tie_columns
-        )
         steps += _upsert(
             target,
             data_copies,
             keys=keys,
             order_by=order_by,
             columns=columns,
-            tie_columns=ties,
+            tie_columns=tie_columns,
             per_object=per_object,
         )
     if ledger is not None:
