@@ -33,6 +33,7 @@ PROMISED = (
 COUNTS = PROMISED[-4:]
 """Figures that count calls (bench/data_api_transactions.py): one run, a whole number."""
 
+
 def test_results_hold_every_promised_figure_with_its_spread_and_machine() -> None:
     assert set(RESULTS["machine"]) >= {"cores", "python", "date"}
     for name in PROMISED:

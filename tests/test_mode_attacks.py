@@ -51,6 +51,10 @@ IDENTITY_LIKE = (
     "stand-in limit: PostgreSQL's LIKE copies an identity column's NOT NULL but not its "
     "generator; Redshift's behaviour is not documented"
 )
+TABLE_REPEATS = (
+    "known limit: where the table's own row wins, it is left untouched, with rows the "
+    "table already repeated for that key (README, known limits)"
+)
 DROPPED_MID_LOAD = (
     "known limit: a column dropped between the loader's catalog read and its LOCK fails "
     "that attempt (README, known limits)"
@@ -375,6 +379,7 @@ def test_upsert_with_a_columns_list_holding_an_unorderable_column_still_loads(
 # --- upsert with order_by and a table that already repeats a key ------------------------------
 
 
+@pytest.mark.xfail(strict=True, reason=TABLE_REPEATS)
 def test_upsert_leaves_one_row_per_key_when_the_table_already_repeats_it(
     pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
 ) -> None:

@@ -186,7 +186,7 @@ def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
         '(SELECT "id", "val", "ts", 1 AS "s3redshift_source" FROM "s3redshift_stage" WHERE "id" '
         'IS NOT NULL UNION ALL SELECT t."id", t."val", t."ts", 0 FROM "public"."kpis" AS t JOIN '
         '(SELECT DISTINCT "id" FROM "s3redshift_stage") AS s ON t."id" = s."id") AS candidates) '
-        'AS ranked WHERE "s3redshift_rank" = 1'
+        'AS ranked WHERE "s3redshift_rank" = 1 AND "s3redshift_source" = 1'
     )
     assert sqls[7] == (
         'DELETE FROM "public"."kpis" USING "s3redshift_latest" WHERE '

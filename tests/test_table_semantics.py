@@ -348,3 +348,40 @@ def test_events_of_every_write_of_a_rewritten_key_in_one_batch_load_its_content_
         report = loader.load(events)
         assert report.outcomes() == ["superseded", "superseded", "loaded"], table
         assert rows(pg, f"SELECT v FROM {table}") == [("A",)], table
+
+
+def test_upsert_leaves_the_tables_winning_row_as_it_is(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    """An older file's row loses to the table's: the table's row keeps every column,
+    those the rule does not load included (here a status another process maintains)."""
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, ts INT, v VARCHAR(9), status VARCHAR(9) DEFAULT 'new')",
+        "INSERT INTO kpis VALUES (1, 10, 'x', 'done')",
+    )
+    rule = UPSERT | {"columns": ["id", "ts", "v"]}
+    older = put(s3, bucket, "kpis/old.csv", "id,ts,v\n1,5,y\n2,5,z\n", at=at(1))
+    assert make_loader(rule).load([older]).outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id, ts, v, status FROM kpis ORDER BY id") == [
+        (1, 10, "x", "done"),
+        (2, 5, "z", "new"),
+    ]
+
+
+def test_a_snapshot_is_one_buckets_objects(
+    pg: Any,
+    s3: S3Client,
+    bucket: str,
+    embedded_env: Any,
+    make_loader: Callable[..., Loader],
+) -> None:
+    """Two buckets' objects with one capture value are two snapshots, each listed in its bucket."""
+    other = f"{bucket}-b"
+    s3.create_bucket(Bucket=other)
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    a = put(s3, bucket, "kpis/d1/part.csv", "id,name\n1,a\n", at=at(1))
+    b = put(s3, other, "kpis/d1/part.csv", "id,name\n2,b\n", at=at(2))
+    report = make_loader(SNAPSHOT).load([a, b])
+    assert report.outcomes() == ["superseded", "loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis") == [(2, "b")]

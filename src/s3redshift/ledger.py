@@ -217,15 +217,16 @@ def add_order_column_sql(ledger: TableRef) -> str:
 
 
 def newest_order_sql(ledger: TableRef) -> str:
-    """``(object_order, object_key)`` of the newest objects loaded into the ledger's table.
+    """``(object_order, object_key)`` of the objects of the newest time the ledger's table holds.
 
-    The key breaks a tie of equal orders, compared by the client (text
-    comparison of keys differs between collations; the orders' does not).
+    Objects of one time are ordered by key, then sequencer: the client picks
+    the newest of them (sequencers of different keys do not compare).
     """
     order = quote_identifier(ORDER_COLUMN)
+    time = f"LEFT({order}, {ORDER_TIME_DIGITS})"
     return (
         f"SELECT {order}, {_KEY} FROM {ledger.sql} "
-        f"WHERE {order} = (SELECT MAX({order}) FROM {ledger.sql})"
+        f"WHERE {time} = (SELECT MAX({time}) FROM {ledger.sql})"
     )
 
 

@@ -72,7 +72,7 @@ from s3redshift.ledger import (
     lookup_chunks,
     newest_order_sql,
 )
-from s3redshift.listing import list_prefix
+from s3redshift.listing import aware, list_prefix
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import TableMapper, Target, snapshot_prefix
 from s3redshift.planner import (
@@ -114,6 +114,7 @@ HEAD_CONCURRENCY = 16
 """Parallel S3 HeadObject requests per target."""
 
 _REPEATED = "repeated in this batch"
+_OVERWRITTEN = "overwritten since the event; the newer version's event loads it"
 _NEWER_LOADED = "replace: a newer snapshot is already loaded into the table"
 
 _UNRECORDABLE = (ConnectionLostError, CredentialsError, TimeBudgetExceededError)
@@ -758,7 +759,7 @@ class Loader:
             if (o.version_id not in (None, "null") and version != o.version_id) or (
                 o.version_id in (None, "null") and o.etag is not None and etag != o.etag
             ):
-                reason = "overwritten since the event; the newer version's event loads it"
+                reason = _OVERWRITTEN
                 results[m.index] = ObjectResult(o, "superseded", table=table, reason=reason)
                 continue
             # The identity of what COPY will read, as S3 reports it now (the
@@ -789,7 +790,7 @@ class Loader:
         content is never read twice into one table.
         """
         last = {(m.s3_object.bucket, m.s3_object.key): m for m in pending}  # in load order
-        reason = "overwritten since the event; the newer version's event loads it"
+        reason = _OVERWRITTEN
         for m in pending:
             if last[(m.s3_object.bucket, m.s3_object.key)] is not m:
                 results[m.index] = ObjectResult(
@@ -810,9 +811,8 @@ class Loader:
             head = self.s3.head_object(Bucket=o.bucket, Key=o.key)
             etag = str(head.get("ETag", "")).strip('"') or None
             modified = head.get("LastModified")
-            if modified is not None and modified.tzinfo is None:
-                modified = modified.replace(tzinfo=UTC)
-            return etag, head.get("VersionId"), int(head.get("ContentLength", 0)), modified
+            when = None if modified is None else aware(modified)
+            return etag, head.get("VersionId"), int(head.get("ContentLength", 0)), when
         except Exception as exc:
             code = s3_error_code(exc)
             table = str(target.table)

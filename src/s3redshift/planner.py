@@ -10,9 +10,10 @@ load runs, split the same way.
 
 A batch is split when one transaction would not fit the transport's
 :class:`~s3redshift.transaction.Limits` (only an upsert without ``order_by``
-grows with the number of objects: six statements per object, while the Data
-API takes 40 per transaction). Each split transaction is its own exactly-once
-load of the longest head of the batch that fits, loaded in order.
+whose staged rows repeated a key grows with the number of objects, merged one
+at a time: seven statements per object, while the Data API takes 40 per
+transaction). Each split transaction is its own exactly-once load of the
+longest head of the batch that fits, loaded in order.
 """
 
 from __future__ import annotations
@@ -123,16 +124,18 @@ def entry_rank(entry: ManifestEntry) -> tuple[str, str, str]:
 
 
 def snapshot_of(mapper: TableMapper, target: Target, o: S3Object) -> str | None:
-    """Which replace snapshot ``o`` belongs to: its key, or the value of the rule's capture.
+    """Which replace snapshot ``o`` belongs to: the object, or its bucket and capture value.
 
-    A rule's ``snapshot`` names a capture; the objects it maps with one value
-    of it are one snapshot. None when ``o`` does not map to ``target``'s rule.
+    A rule's ``snapshot`` names a capture; the objects of one bucket it maps
+    with one value of it are one snapshot (listed in that bucket). None when
+    ``o`` does not map to ``target``'s rule.
     """
     name = target.rule.snapshot_capture
     if not name:
-        return o.key
+        return o.uri
     resolved = mapper.resolve(o)
-    return None if resolved is None else resolved.captures.get(name)
+    value = None if resolved is None else resolved.captures.get(name)
+    return None if value is None else f"s3://{o.bucket}/{{{name}={value}}}"
 
 
 def object_identity(o: S3Object, mode: str) -> str | None:
@@ -376,8 +379,8 @@ def next_transaction(
     then refuses it with an error that names the limit. The size is predicted
     from the plans of one and two objects and checked (then grown by
     doubling or bisected if the prediction is off), so a split costs about
-    four small plans, never one as large as the whole batch (an upsert
-    without ``order_by`` of 2,000 objects would be 12,000 statements).
+    four small plans, never one as large as the whole batch (2,000 objects
+    merged one at a time would be 14,000 statements).
     """
 
     def plan(count: int) -> PlannedTransaction:

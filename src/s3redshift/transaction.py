@@ -15,11 +15,16 @@ enabled)::
     [COPY s3redshift_batch FROM <objects.csv>]
     [SELECT CAST('s3redshift: already loaded: '...)]   the exactly-once guard
     append:  COPY <target> FROM <manifest> ...
-    replace: DELETE FROM <target>; COPY <target> FROM <manifest> ...
-    upsert:  CREATE TEMP TABLE s3redshift_stage (LIKE <target>)
-             per group: COPY stage; keep one row per key (the latest by order_by);
-                        DELETE matching rows from <target>; INSERT by column name;
-                        empty the stage
+    replace: [SELECT CAST('s3redshift: a newer object is loaded: '...)]
+             DELETE FROM <target>; COPY <target> FROM <manifest> ...
+    upsert:  CREATE TEMP TABLE s3redshift_stage (LIKE <target> INCLUDING DEFAULTS)
+             COPY stage (one per compression; or per object, each merged alone,
+                         the stage emptied between them)
+             [no order_by: SELECT CAST('s3redshift: a key repeats ...')]
+             keep the winning row per key (greatest order_by over the stage and
+                  the table's own row; ties by the other columns)
+             DELETE the rows it replaces; INSERT the winners by column name;
+             INSERT every staged row whose key has a NULL
              DROP TABLE s3redshift_stage
     [INSERT INTO <ledger> SELECT ... FROM s3redshift_batch]
     [DROP TABLE s3redshift_batch]
@@ -264,6 +269,9 @@ def _merge(
     cols = ", ".join(quote_identifier(c) for c in columns)
     partition = ", ".join(quote_identifier(k) for k in keys)
     rank, source = quote_identifier(_RANK), quote_identifier(_SOURCE)
+    # Where the table's own row wins, it is left as it is (with every column
+    # the merge does not insert); only keys a staged row wins are rewritten.
+    staged_won = f" AND {source} = 1" if order_by else ""
     any_null = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in keys)
     return [
         SqlStep(
@@ -271,13 +279,13 @@ def _merge(
             f"(SELECT {cols}, {source}, ROW_NUMBER() OVER (PARTITION BY {partition} "
             f"ORDER BY {_ranking(order_by, tie_columns, keys)}) AS {rank} "
             f"FROM ({_candidates(target, keys, order_by, columns)}) AS candidates) AS ranked "
-            f"WHERE {rank} = 1",
-            "keep the winning row per key (the table's own row when it wins)",
+            f"WHERE {rank} = 1{staged_won}",
+            "keep the winning row per key where a staged row wins",
         ),
         SqlStep(
             f"DELETE FROM {target.sql} USING {LATEST_TABLE.sql} "
             f"WHERE {_key_match(target, LATEST_TABLE, keys)}",
-            "remove every row of the merged keys (rows the table repeated included)",
+            "remove the rows being replaced",
         ),
         SqlStep(
             f"INSERT INTO {target.sql} ({cols}) SELECT {cols} FROM {LATEST_TABLE.sql}",
