@@ -385,3 +385,56 @@ def test_a_snapshot_is_one_buckets_objects(
     report = make_loader(SNAPSHOT).load([a, b])
     assert report.outcomes() == ["superseded", "loaded"]
     assert rows(pg, "SELECT id, name FROM kpis") == [(2, "b")]
+
+
+MARKED = SNAPSHOT | {"snapshot_marker": "_SUCCESS"}
+
+
+def test_replace_a_snapshot_with_a_marker_loads_only_once_the_marker_lands(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))", "INSERT INTO kpis VALUES (0, 'x')")
+    loader = make_loader(MARKED)
+    first = put(s3, bucket, "kpis/d1/part-0.csv", "id,name\n1,d1\n", at=at(1))
+    # A part before the marker: acknowledged, nothing loaded, the old table kept.
+    early = loader.load([first])
+    assert early.outcomes() == ["ignored"]
+    assert "_SUCCESS" in (early.objects[0].reason or "")
+    assert rows(pg, "SELECT id, name FROM kpis") == [(0, "x")]
+    put(s3, bucket, "kpis/d1/part-1.csv", "id,name\n2,d1\n", at=at(2))
+    marker = put(s3, bucket, "kpis/d1/_SUCCESS", "", at=at(3))
+    assert loader.load([marker]).outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(1, "d1"), (2, "d1")]
+    assert loader.load([marker]).outcomes() == ["duplicate"]
+
+
+def test_a_snapshot_marker_needs_a_snapshot_and_the_captures_in_its_folders() -> None:
+    from pydantic import ValidationError
+
+    from s3redshift.mapping import MappingRule, TableMapper
+
+    with pytest.raises(ValidationError, match="the rule has none; set snapshot"):
+        MappingRule(pattern="{table}/{day}/*.csv", mode="replace", snapshot_marker="_SUCCESS")
+    with pytest.raises(ValidationError, match=r"must capture \['day'\]"):
+        MappingRule(
+            pattern="{table}/day={day}.csv",
+            mode="replace",
+            snapshot="{day}",
+            snapshot_marker="_SUCCESS",
+        )
+    with pytest.raises(ValidationError, match="is not a file name"):
+        MappingRule(
+            pattern="{table}/{day}/*.csv",
+            mode="replace",
+            snapshot="{day}",
+            snapshot_marker="a/_SUCCESS",
+        )
+    mapper = TableMapper([MappingRule.model_validate(MARKED)])
+    target = mapper.resolve("kpis/d1/_SUCCESS")
+    assert target is not None
+    assert (str(target.table), dict(target.captures)) == (
+        "public.kpis",
+        {"table": "kpis", "day": "d1"},
+    )
+    assert mapper.resolve("kpis/d1/x/_SUCCESS") is None  # not a snapshot's folder
+    assert mapper.resolve("other/_SUCCESS") is None

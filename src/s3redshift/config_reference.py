@@ -233,6 +233,15 @@ SECTIONS: tuple[Section, ...] = (
                     "arrives; empty: each object is a snapshot."
                 ),
             ),
+            Key(
+                "snapshot_marker",
+                '`""`',
+                (
+                    '`replace` with `snapshot`: a file name (`"_SUCCESS"`) that completes a '
+                    "snapshot: its objects load once the marker is beside them (its event "
+                    "loads them), and are `ignored` before."
+                ),
+            ),
             Key("columns", "`[]`", "Optional COPY column list."),
             Key("format", "CSV", "The file format, below."),
             Key("options", "see below", "COPY's data conversion and load options, below."),

@@ -334,7 +334,7 @@ class Loader:
                         )
                 if check_newer:
                     pending = self._newest_snapshot(target, ledger, pending, results, budget())
-                    contents = self._snapshot_contents(target, pending)
+                    pending, contents = self._snapshot_contents(target, pending, results)
                     check_newer = False
                 if not pending:
                     break
@@ -704,28 +704,48 @@ class Loader:
             results[m.index] = self._failed(m, target, error)
         return [m for m in pending if m not in waiting]
 
-    def _snapshot_contents(self, target: Target, members: list[_Member]) -> list[ManifestEntry]:
+    def _snapshot_contents(
+        self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
+    ) -> tuple[list[_Member], list[ManifestEntry]]:
         """Every object of the members' snapshot, as S3 lists it now (a rule's ``snapshot``).
 
         The events name the objects that arrived; the table must hold the
         whole snapshot, so its objects are listed (those the rule maps with the
-        same capture value) and all of them loaded. Nothing for a snapshot of
-        one object.
+        same capture value) and all of them loaded. With a ``snapshot_marker``
+        the snapshot is complete only once the marker is listed beside them;
+        until then its objects are ``ignored`` (the marker's event loads it).
+        Returns the members still to load and what their COPY reads.
         """
-        if not target.rule.snapshot or not members:
-            return []
+        rule = target.rule
+        if not rule.snapshot or not members:
+            return members, []
         first = members[0].s3_object
         value = snapshot_of(self.mapper, target, first)
+        complete = not rule.snapshot_marker
         found = []
-        for o in list_prefix(self.s3, first.bucket, snapshot_prefix(target.rule, first.key)):
+        for o in list_prefix(self.s3, first.bucket, snapshot_prefix(rule, first.key)):
             try:
                 if self.mapper.resolve(o) != target or snapshot_of(self.mapper, target, o) != value:
                     continue
             except S3RedshiftError:
                 continue  # a key the rule cannot map safely is not part of any snapshot
+            if rule.snapshot_marker and o.key.rpartition("/")[2] == rule.snapshot_marker:
+                complete = True
+                continue
             identity = o.identity or ""
             found.append(ManifestEntry(o.bucket, o.key, identity, o.size or 0, object_order(o)))
-        return sorted(found, key=entry_rank)
+        if complete and found:
+            return members, sorted(found, key=entry_rank)
+        reason = (
+            "its snapshot lists no object to load"
+            if complete
+            else f"waiting for its snapshot's {rule.snapshot_marker}, whose arrival loads it"
+        )
+        for m in members:
+            results[m.index] = ObjectResult(
+                m.s3_object, "ignored", table=str(target.table), reason=reason
+            )
+        return [], []
 
     def _head_objects(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]

@@ -76,6 +76,7 @@ __all__ = [
     "TableRef",
     "Target",
     "default_rule",
+    "marker_pattern",
     "snapshot_prefix",
     "unloadable_key",
 ]
@@ -348,6 +349,8 @@ class MappingRule(BaseModel):
     order_by: str = ""
     snapshot: str = ""
     """replace: the capture (``"{day}"``) whose value groups objects into one snapshot."""
+    snapshot_marker: str = ""
+    """replace with ``snapshot``: the file (``"_SUCCESS"``) whose arrival completes one."""
     columns: tuple[str, ...] = ()
     format: FileFormat = CsvFormat()
     options: CopyOptions = CopyOptions()
@@ -417,6 +420,8 @@ class MappingRule(BaseModel):
                     )
         if self.snapshot:
             _check_snapshot(where, self.snapshot, self.mode, captures)
+        if self.snapshot_marker:
+            _check_marker(where, self)
         if self.columns:
             missing = [k for k in (*self.keys, self.order_by) if k and k not in self.columns]
             if missing:
@@ -448,6 +453,38 @@ def _check_snapshot(where: str, snapshot: str, mode: str, captures: tuple[str, .
         raise ValueError(
             f"{where}, field 'snapshot': {snapshot!r} is not a capture of the pattern "
             f'(captures: {defined}); write one of them, braces included, e.g. "{{day}}"'
+        )
+
+
+_MARKER_NAME = re.compile(r"[^/*{}]+")
+
+
+def marker_pattern(rule: MappingRule) -> str:
+    """The pattern of a rule's snapshot markers: its folders, then the marker's file name."""
+    folders = rule.pattern.split("/")[:-1]
+    return "/".join([*folders, rule.snapshot_marker])
+
+
+def _check_marker(where: str, rule: MappingRule) -> None:
+    if not rule.snapshot:
+        raise ValueError(
+            f"{where}, field 'snapshot_marker': a marker completes a snapshot, but the rule "
+            'has none; set snapshot = "{capture}" or remove snapshot_marker'
+        )
+    if _MARKER_NAME.fullmatch(rule.snapshot_marker) is None:
+        raise ValueError(
+            f"{where}, field 'snapshot_marker': {rule.snapshot_marker!r} is not a file name; "
+            "write the marker's name alone, e.g. \"_SUCCESS\" (no '/', '*' or braces)"
+        )
+    folders = _compile_pattern(marker_pattern(rule)).captures if "/" in rule.pattern else ()
+    templates = [rule.table, rule.target_schema or ""]
+    used = {c for text in templates for c in _parse_template(text).captures}
+    missing = sorted((used | {rule.snapshot_capture}) - set(folders))
+    if missing:
+        raise ValueError(
+            f"{where}, field 'snapshot_marker': the marker sits in the snapshot's folder, so "
+            f"the pattern's folders must capture {missing} (the file name cannot); move "
+            "those captures into a folder of the pattern or remove snapshot_marker"
         )
 
 
@@ -569,6 +606,8 @@ class _CompiledRule:
     pattern: _Pattern
     schema: _Template | None
     table: _Template
+    marker: _Pattern | None = None
+    """The rule's snapshot markers (mapped to its target, never ignored), if it has them."""
 
 
 def _compile_rule(rule: MappingRule) -> _CompiledRule:
@@ -581,7 +620,8 @@ def _compile_rule(rule: MappingRule) -> _CompiledRule:
             unknown = set(template.captures) - set(pattern.captures)
             if unknown:
                 raise ValueError(f"template {template.text!r} uses captures {sorted(unknown)}")
-    return _CompiledRule(rule, pattern, schema, table)
+    marker = _compile_pattern(marker_pattern(rule)) if rule.snapshot_marker else None
+    return _CompiledRule(rule, pattern, schema, table, marker)
 
 
 _COMMIT_MARKERS = ("_started_", "_committed_")
@@ -674,6 +714,7 @@ class TableMapper:
             except ValueError as exc:  # only reachable for unvalidated (constructed) rules
                 raise ConfigError(f"tables[{index}] (pattern {rule.pattern!r}): {exc}") from None
         self._rules = tuple(compiled)
+        self._marked = tuple((i, c) for i, c in enumerate(self._rules) if c.marker is not None)
         self._resolved: dict[tuple[int, tuple[str | Any, ...]], Resolution] = {}
 
     def reserving(self, *reserved: Reserved) -> TableMapper:
@@ -721,6 +762,9 @@ class TableMapper:
         key = obj if isinstance(obj, str) else obj.key
         if not isinstance(key, str):
             raise TypeError(f"an object key must be a str, got {type(key).__name__}")
+        marked = self._marker(key, obj)
+        if marked is not None:
+            return marked
         ignored = self._ignored(key)
         if ignored:
             return Resolution("ignored", None, ignored)
@@ -745,6 +789,18 @@ class TableMapper:
                     self._resolved[memo] = resolution
             return resolution
         return Resolution("unmapped", None, f"no rule matches key {key!r}")
+
+    def _marker(self, key: str, obj: S3ObjectLike | str) -> Resolution | None:
+        """A rule's snapshot marker maps to its target (``_SUCCESS`` is otherwise ignored)."""
+        for index, compiled in self._marked:
+            assert compiled.marker is not None
+            if not key.endswith("/" + compiled.rule.snapshot_marker):
+                continue
+            match = compiled.marker.regex.fullmatch(key)
+            if match is not None:
+                captures = {k: v for k, v in match.groupdict().items() if v is not None}
+                return self._mapped(key, _uri(obj), index, compiled, captures)
+        return None
 
     def _mapped(
         self,
