@@ -111,7 +111,14 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import quote_literal
 from s3redshift.ledger import GUARD_MARKER, guard_fired
-from s3redshift.transaction import GUARD_ERRORS, CopyStep, Limits, SqlStep, TransactionPlan
+from s3redshift.transaction import (
+    GUARD_ERRORS,
+    GUARD_PURPOSE,
+    CopyStep,
+    Limits,
+    SqlStep,
+    TransactionPlan,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
@@ -793,12 +800,9 @@ class DataApiTransport:
         ):
             guard_error, why = guard
             return guard_error(f"{why}; the batch was rolled back", table=table)
-        if cls is BatchConflictError:
-            return BatchConflictError(
-                "some objects of the batch were loaded by a concurrent transaction; the "
-                "batch was rolled back",
-                table=table,
-            )
+        if cls is BatchConflictError:  # the ledger guard's marker, echoed by another step
+            guard_error, why = GUARD_ERRORS[GUARD_PURPOSE]
+            return guard_error(f"{why}; the batch was rolled back", table=table)
         if cls is DataRejectedError:
             details: tuple[LoadErrorDetail, ...] = ()
             if isinstance(step, CopyStep) and failure.query_id is not None:

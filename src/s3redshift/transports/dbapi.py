@@ -45,6 +45,7 @@ from s3redshift.errors import (
 from s3redshift.ledger import guard_fired
 from s3redshift.transaction import (
     GUARD_ERRORS,
+    GUARD_PURPOSE,
     UNLIMITED,
     CopyStep,
     Limits,
@@ -166,11 +167,8 @@ def translate_error(
     text = _text(fields)
     message = f"database error {code}: {text}" if code else f"database error: {text}"
     if guard_fired(text, at_guard=at_guard):
-        return BatchConflictError(
-            "some objects of the batch were loaded by a concurrent transaction",
-            table=table,
-            s3_uri=s3_uri,
-        )
+        cls, why = GUARD_ERRORS[GUARD_PURPOSE]  # the caller says which guard it was
+        return cls(why, table=table, s3_uri=s3_uri)
     if _LOAD_ERROR_TEXT.search(text):
         return DataRejectedError(
             f"{message}; the rejected rows are in SYS_LOAD_ERROR_DETAIL (or STL_LOAD_ERRORS) "
