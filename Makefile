@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck checkov terraform-validate pytest terraform-e2e
+test: $(STAMP) lint typecheck checkov terraform-validate pytest
 
 # constraints.txt anew from the newest versions pyproject.toml admits (then
 # run `make test` and commit it); `make test-latest` runs ruff, mypy and pytest
@@ -32,8 +32,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite on two workers (one per core); the Terraform end-to-end run is one
+# of its tests (tests/test_terraform_e2e.py), started first, beside the rest.
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	S3REDSHIFT_TERRAFORM_E2E=1 $(BIN)/pytest -q -n 2
 
 demo: $(STAMP)
 	$(BIN)/s3redshift demo
@@ -85,6 +87,7 @@ terraform-validate: $(STAMP)
 	$(BIN)/python scripts/terraform_check.py validate
 
 # Every example planned, applied against moto's server on 127.0.0.1, read back
-# and checked with boto3, then destroyed (builds the Lambda zips if missing).
+# and checked with boto3, then destroyed (builds the Lambda zips if missing);
+# `make test` runs it as a test of its suite.
 terraform-e2e: $(STAMP)
 	$(BIN)/python scripts/terraform_check.py e2e

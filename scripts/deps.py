@@ -93,7 +93,7 @@ def latest() -> int:
     checks = [
         ("ruff", [str(bin_ / "ruff"), "check", "src", "adapters", "tests", "bench", "scripts"]),
         ("mypy", [str(bin_ / "mypy")]),
-        ("pytest", [str(bin_ / "pytest"), "-q", "-p", "no:cacheprovider"]),
+        ("pytest", [str(bin_ / "pytest"), "-q", "-p", "no:cacheprovider", "-n", "2"]),
     ]
     failed: list[tuple[str, int]] = []
     for name, command in checks:

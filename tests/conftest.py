@@ -179,6 +179,11 @@ def _listening_sockets() -> set[tuple[str, int]]:
     }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first: parallel workers then end at about the same time."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Send this run's temporary files to a private directory (see the module docstring)."""
     global _SESSION

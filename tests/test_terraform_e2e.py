@@ -1,7 +1,8 @@
 """The whole end-to-end run (every example applied against moto, checked, destroyed).
 
-It takes a few minutes, so it runs here only with S3REDSHIFT_TERRAFORM_E2E=1;
-``make terraform-e2e`` (part of ``make test``) runs the same thing directly.
+It takes a few minutes, so it runs here only with S3REDSHIFT_TERRAFORM_E2E=1,
+as ``make test`` sets it (marked ``long``: started first, on a worker of its
+own); ``make terraform-e2e`` runs the same thing directly.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.long
 @pytest.mark.timeout(1200)
 @pytest.mark.skipif(
     os.environ.get("S3REDSHIFT_TERRAFORM_E2E") != "1",

@@ -23,6 +23,7 @@ COMMAND = ".venv/bin/pytest -q tests/reliability"
 
 
 @pytest.mark.reliability
+@pytest.mark.long
 @pytest.mark.timeout(600)
 def test_no_object_is_lost_or_duplicated_and_no_table_is_wrong_under_injected_faults(
     embedded_env: EmbeddedEnvironment,
