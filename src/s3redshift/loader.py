@@ -642,8 +642,9 @@ class Loader:
         newest = max(pending, key=_rank)
         snapshot = snapshot_of(self.mapper, target, newest.s3_object)
         chosen = [m for m in pending if snapshot_of(self.mapper, target, m.s3_object) == snapshot]
+        kept = {m.index for m in chosen}
         for m in pending:
-            if m not in chosen:
+            if m.index not in kept:
                 reason = NEWER_IN_BATCH
                 results[m.index] = ObjectResult(
                     m.s3_object, "superseded", table=table, reason=reason
@@ -683,7 +684,7 @@ class Loader:
         unchecked = [
             m.s3_object
             for m in members
-            if m not in pending and m.index in results and results[m.index].outcome == "failed"
+            if m.index in results and results[m.index].outcome == "failed"
         ]
         if not unchecked:
             return pending
@@ -702,7 +703,8 @@ class Loader:
         )
         for m in waiting:
             results[m.index] = self._failed(m, target, error)
-        return [m for m in pending if m not in waiting]
+        held = {m.index for m in waiting}
+        return [m for m in pending if m.index not in held]
 
     def _snapshot_contents(
         self, target: Target, members: list[_Member], results: dict[int, ObjectResult]
