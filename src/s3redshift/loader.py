@@ -309,13 +309,15 @@ class Loader:
         isolate = False  # one object per transaction, once a rejection named no file
         per_object = False  # upsert's objects staged one at a time, once keys collided
         contents: list[ManifestEntry] = []  # a replace snapshot's objects, listed
-        check_newer = target.rule.mode == "replace"  # replace: only the newest snapshot loads
 
         def budget() -> float | None:
             return None if deadline is None else max(deadline - self._clock(), 0.0)
 
         while pending:
             try:
+                # Whatever makes the ledger worth asking again may have loaded
+                # a newer snapshot too: replace picks its snapshot afresh then.
+                pick_snapshot = check_ledger and target.rule.mode == "replace"
                 if check_ledger and ledger is not None:
                     # Ledger first: a replay is answered from the identities the
                     # events carry, without a request to S3 per object.
@@ -332,10 +334,9 @@ class Loader:
                         pending = self._drop_loaded(
                             target, ledger, pending, results, budget(), changed_only=True
                         )
-                if check_newer:
+                if pick_snapshot:
                     pending = self._newest_snapshot(target, ledger, pending, results, budget())
                     pending, contents = self._snapshot_contents(target, pending, results)
-                    check_newer = False
                 if not pending:
                     break
                 transactions += 1
@@ -360,7 +361,6 @@ class Loader:
                 if failures >= MAX_ATTEMPTS:
                     break
                 check_ledger = True
-                check_newer = target.rule.mode == "replace"
                 continue
             except DataRejectedError as exc:
                 self._clean_up(written, exc)
@@ -405,7 +405,6 @@ class Loader:
                     break
                 self._sleep(pause)
                 check_ledger = True  # the failed try may have committed before it broke
-                check_newer = target.rule.mode == "replace"
                 continue
             except PermanentError as exc:
                 self._clean_up(written, exc)
