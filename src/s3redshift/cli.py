@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from s3redshift.check import Check
     from s3redshift.events import S3Object
     from s3redshift.failures import Failure
+    from s3redshift.loader import Loader
     from s3redshift.report import ObjectResult
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
@@ -376,7 +377,6 @@ def _invoke(args: argparse.Namespace, out: TextIO) -> int:
 
     from s3redshift.events import decode_payload
     from s3redshift.handler import LOGGER_NAME, JsonFormatter, handle
-    from s3redshift.loader import Loader
 
     event = dict(decode_payload(_read_event(args.event)))
     config = _configuration(args)
@@ -389,7 +389,7 @@ def _invoke(args: argparse.Namespace, out: TextIO) -> int:
     stream.setFormatter(JsonFormatter())
     log.addHandler(stream)
     try:
-        with Loader(config) as loader:
+        with args.make_loader(config) as loader:
             context = LocalContext(int(args.timeout * 1000))
             response = handle(event, context, loader=loader, log=log)
     finally:
@@ -648,12 +648,11 @@ def summary_line(summary: BackfillSummary) -> str:
 
 def _load(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.backfill import backfill
-    from s3redshift.loader import Loader
 
     config = _configuration(args)
     # A dry run loads no batch: there is nothing to beat for while it reads the ledger.
     printer = ProgressPrinter(sys.stderr, heartbeat=not args.dry_run)
-    with Loader(config) as loader:
+    with args.make_loader(config) as loader:
         try:
             summary = backfill(
                 loader,
@@ -818,12 +817,11 @@ def _columns(
 def _ledger(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.backfill import last_failures, ledger_rows, not_loaded
     from s3redshift.identifiers import TableRef
-    from s3redshift.loader import Loader
 
     config = _configuration(args)
     table = str(TableRef.parse(args.table)) if args.table else None
     limit = args.limit or None
-    with Loader(config) as loader:
+    with args.make_loader(config) as loader:
         if args.failed:
             what = f"ledger --failed {args.failed}"
             with ListingHeartbeat(sys.stderr, what) as heartbeat:
@@ -932,7 +930,6 @@ def _timestamp_text(value: str) -> str:
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     from s3redshift.check import MARKS, run_checks
-    from s3redshift.loader import Loader
 
     config = _configuration(args)
     source = f" {args.config}" if args.config else ""
@@ -944,7 +941,7 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 
     if not args.json:
         out.write(f"{MARKS['ok']} configuration{source}: valid, {len(config.tables)} rule(s)\n")
-    with Loader(config) as loader:
+    with args.make_loader(config) as loader:
         checks = run_checks(
             loader,
             args.sources,
@@ -966,11 +963,22 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
 # --- main -----------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
-    """Run the command line; returns the exit code."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    make_loader: Callable[[LoaderConfig], Loader] | None = None,
+) -> int:
+    """Run the command line; returns the exit code.
+
+    ``make_loader`` builds the loader every command uses from the validated
+    configuration (default :class:`~s3redshift.loader.Loader`): the seam a
+    test environment, such as :mod:`s3redshift.local`, plugs its transport into.
+    """
     stdout = out or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
+    args.make_loader = make_loader or _default_loader
     try:
         if args.command == "plan":
             return _plan(args, stdout)
@@ -1009,6 +1017,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return EXIT_FAILED
     parser.error(f"unknown command {args.command!r}")
     return EXIT_USAGE  # pragma: no cover - parser.error exits
+
+
+def _default_loader(config: LoaderConfig) -> Loader:
+    from s3redshift.loader import Loader
+
+    return Loader(config)
 
 
 def _fail(exc: BaseException, debug: bool, code: int) -> int:
