@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lock test-latest test lint typecheck pytest demo bench reliability clean lambda-zip checkov terraform-validate terraform-e2e
+.PHONY: lock test-latest test check lint typecheck pytest demo bench reliability clean lambda-zip checkov terraform-validate terraform-e2e
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 test: $(STAMP) lint typecheck checkov terraform-validate pytest
+
+# The quick lane: ruff, mypy and the tests that need neither the stand-in nor
+# minutes (markers standin and long, tests/conftest.py), in about a minute.
+check: $(STAMP) lint typecheck
+	$(BIN)/pytest -q -n 2 -m "not standin and not long"
 
 # constraints.txt anew from the newest versions pyproject.toml admits (then
 # run `make test` and commit it); `make test-latest` runs ruff, mypy and pytest

@@ -36,12 +36,14 @@ from bench import (
     parallel_tables,
     plan_size,
     plan_speed,
+    shape,
     standin_load,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 FIGURES: dict[str, Callable[[], dict[str, list[float]]]] = {
+    "shape": shape.measure,
     "plan_speed": plan_speed.measure,
     "cold_start": cold_start.measure,
     "artifact_size": artifact_size.measure,

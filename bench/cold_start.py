@@ -8,13 +8,15 @@ A. ``import lambda_entry`` (INIT: the loader and its clients are built) and
    the whole first invocation -- a one-object S3 notification for a mapped
    table -- up to the moment the first AWS request would leave the process;
 B. ``import boto3``, creating the same clients and building the same first
-   request.
+   request;
+C. B plus ``import pydantic`` and one model validated: the floor the design
+   card sets, since it puts pydantic on the Lambda's path.
 
-Both stop in botocore's ``before-send`` event, which records the time and
-aborts the request: nothing reaches the network. A and B alternate in one
-loop (pairs), each in a fresh interpreter of the zip's Python (``-I -S``: no
-site-packages); the delta is A - B per pair, reported as the median (min and
-max for the spread). The zips are built for the Python 3.12 of this machine
+All stop in botocore's ``before-send`` event, which records the time and
+aborts the request: nothing reaches the network. A, B and C alternate in one
+loop, each in a fresh interpreter of the zip's Python (``-I -S``: no
+site-packages); the deltas are A - B and A - C per round, reported as the
+median (min and max for the spread). The zips are built for the Python 3.12 of this machine
 when there is one (else this interpreter's version), this machine's
 architecture. The data-api zip leaves boto3 to the runtime: a copy of this
 environment's boto3 (and its requirements), compiled for that Python, plays
@@ -158,6 +160,12 @@ except FirstRequest:
     pass
 """
 )
+PYDANTIC_RUN = BOTO3_RUN.replace(
+    "import boto3\n",
+    "import boto3\nimport pydantic\n"
+    "class Floor(pydantic.BaseModel):\n    key: str\n    size: int = 0\n"
+    "Floor(key='kpis/2026/11/05/daily.csv', size=120)\n",
+)
 
 
 def _seconds(module: str) -> float:
@@ -206,11 +214,13 @@ def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str
 
 
 def measure(repeats: int = 9) -> dict[str, list[float]]:
-    """Cold-start samples (ms) per pair: the adapter's delta over bare boto3, and each side.
+    """Cold-start samples (ms) per round: the adapter's deltas over both floors, and each side.
 
-    Keys: ``cold_start_delta_ms`` (data-api, the default transport), the same
-    with a ``_connector`` suffix, and each side (``cold_start_adapter_ms``,
-    ``cold_start_boto3_ms``, and their ``_connector`` forms).
+    Keys: ``cold_start_delta_ms`` (data-api, the default transport, over bare
+    boto3), ``cold_start_delta_ms_vs_pydantic_floor`` (over boto3 + pydantic),
+    the same with a ``_connector`` suffix, and each side
+    (``cold_start_adapter_ms``, ``cold_start_boto3_ms``,
+    ``cold_start_pydantic_floor_ms``, and their ``_connector`` forms).
     """
     builder = _builder()
     interpreter = builder.target_interpreter("3.12")
@@ -246,17 +256,21 @@ def measure(repeats: int = 9) -> dict[str, list[float]]:
                 **_AWS_ENV,
                 **CONFIGS[transport],
             }
-            adapter, bare, deltas = [], [], []
-            for _ in range(repeats):  # paired: A then B, alternating
-                a, _url = _time(interpreter, ADAPTER_RUN, env)
-                b, _ = _time(interpreter, BOTO3_RUN, env)
-                adapter.append(a)
-                bare.append(b)
-                deltas.append(a - b)
+            adapter, bare, floor = [], [], []
+            for _ in range(repeats):  # A, B, C in turn
+                adapter.append(_time(interpreter, ADAPTER_RUN, env)[0])
+                bare.append(_time(interpreter, BOTO3_RUN, env)[0])
+                floor.append(_time(interpreter, PYDANTIC_RUN, env)[0])
             suffix = "" if transport == "data-api" else "_connector"
-            results[f"cold_start_delta_ms{suffix}"] = deltas
+            results[f"cold_start_delta_ms{suffix}"] = [
+                a - b for a, b in zip(adapter, bare, strict=True)
+            ]
+            results[f"cold_start_delta_ms_vs_pydantic_floor{suffix}"] = [
+                a - c for a, c in zip(adapter, floor, strict=True)
+            ]
             results[f"cold_start_adapter_ms{suffix}"] = adapter
             results[f"cold_start_boto3_ms{suffix}"] = bare
+            results[f"cold_start_pydantic_floor_ms{suffix}"] = floor
     return results
 
 
@@ -268,10 +282,14 @@ def run() -> None:
     figures = {name: statistics.median(values) for name, values in samples.items()}
     for suffix, transport in (("", "data-api"), ("_connector", "connector")):
         deltas = samples[f"cold_start_delta_ms{suffix}"]
+        over_floor = samples[f"cold_start_delta_ms_vs_pydantic_floor{suffix}"]
         print(
             f"cold start, {transport} zip: adapter + first invocation up to the first AWS "
             f"request {figures[f'cold_start_adapter_ms{suffix}']:.0f} ms, boto3 + the same "
             f"clients {figures[f'cold_start_boto3_ms{suffix}']:.0f} ms, delta median "
             f"{figures[f'cold_start_delta_ms{suffix}']:+.0f} ms "
-            f"(min {min(deltas):+.0f}, max {max(deltas):+.0f})"
+            f"(min {min(deltas):+.0f}, max {max(deltas):+.0f}); over boto3 + pydantic "
+            f"{figures[f'cold_start_pydantic_floor_ms{suffix}']:.0f} ms: median "
+            f"{figures[f'cold_start_delta_ms_vs_pydantic_floor{suffix}']:+.0f} ms "
+            f"(min {min(over_floor):+.0f}, max {max(over_floor):+.0f})"
         )

@@ -179,8 +179,19 @@ def _listening_sockets() -> set[tuple[str, int]]:
     }
 
 
+STAND_IN_FIXTURES = frozenset({"embedded_env"})
+"""Fixtures that start the embedded stand-in: a test using one is marked ``standin``."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` first: parallel workers then end at about the same time."""
+    """Mark the tests that need the stand-in; run those marked ``long`` first.
+
+    ``make check`` runs the rest (``-m "not standin and not long"``); long
+    tests first make the parallel workers end at about the same time.
+    """
+    for item in items:
+        if STAND_IN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.standin)
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 

@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 import sqlglot
 from sqlglot import exp
 
 from s3redshift.config import SEED_ENV
+
+pytestmark = pytest.mark.standin  # each test runs the demo, which starts the stand-in
 
 
 def test_demo_prints_the_four_items_and_leaves_nothing_running() -> None:
