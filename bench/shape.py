@@ -38,7 +38,8 @@ def function_lengths(paths: list[Path]) -> dict[str, int]:
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                name = f"{path.relative_to(SRC)}:{node.lineno}:{node.name}"
+                where = path.relative_to(SRC) if path.is_relative_to(SRC) else path
+                name = f"{where}:{node.lineno}:{node.name}"
                 lengths[name] = (node.end_lineno or node.lineno) - node.lineno + 1
     return lengths
 
