@@ -323,6 +323,9 @@ class _AwsProvider(CredentialProvider):
     """The fix when the resource the provider names does not exist."""
 
     def __init__(self, source: str, permission: str, **settings: Unpack[AwsSettings]) -> None:
+        unknown = sorted(set(settings) - AwsSettings.__optional_keys__)
+        if unknown:  # a misspelt keyword must not pass for the default
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword(s) {unknown}")
         super().__init__(
             max_age=settings.get("max_age"),
             refresh_margin=settings.get("refresh_margin", DEFAULT_REFRESH_MARGIN),
