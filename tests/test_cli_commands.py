@@ -17,7 +17,7 @@ import pytest
 
 from conftest import dsn_with_password
 from s3redshift.backfill import BackfillProgress
-from s3redshift.cli import ProgressPrinter, format_bytes
+from s3redshift.cli.output import ProgressPrinter, format_bytes
 from s3redshift.config import SEED_ENV
 from s3redshift.local import EmbeddedEnvironment
 
@@ -505,10 +505,12 @@ def test_readme_copy_example_prints_what_the_readme_shows() -> None:
 
 
 def test_readme_cli_reference_covers_every_command_and_exit_code() -> None:
-    from s3redshift.cli import _parser
+    from s3redshift.cli.parser import build_parser
 
     section = _section(README.read_text(encoding="utf-8"), "CLI reference")
-    subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
     for name, sub in subparsers.choices.items():
         assert f"`s3redshift {name}" in section, name
         for action in sub._actions:

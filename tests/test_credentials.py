@@ -216,6 +216,13 @@ def test_ssm_secure_string_is_returned_decrypted(ssm: Any) -> None:
     )
 
 
+def test_a_misspelt_keyword_is_refused_not_ignored() -> None:
+    with pytest.raises(TypeError, match="regoin"):
+        SsmPasswordProvider("/pw", "loader", regoin="us-east-2")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="max_agee"):
+        ServerlessIamProvider("wg", "dev", max_agee=5)  # type: ignore[call-arg]
+
+
 def test_ssm_client_is_created_lazily_in_the_given_region(aws: None) -> None:
     boto3.client("ssm", region_name="us-east-2").put_parameter(
         Name="/pw", Value="ohio", Type="SecureString"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from s3redshift.backfill import BackfillProgress, backfill
-from s3redshift.cli import ProgressPrinter
+from s3redshift.cli.output import ProgressPrinter
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from test_scale import (
@@ -137,7 +137,7 @@ def test_ledger_failed_counts_the_keys_listed_while_it_runs(
     import re
 
     from s3redshift.backfill import not_loaded
-    from s3redshift.cli import ListingHeartbeat
+    from s3redshift.cli.output import ListingHeartbeat
 
     query(pg, "CREATE TABLE kpis (id INT)")
     for n in range(60):

@@ -1,41 +1,18 @@
 """Database credentials for the loader, and the providers that fetch them.
 
-A provider answers one question, "which user and password do I connect
-with right now?", from one source: a value given in code, an SSM parameter,
-a Secrets Manager secret, or temporary IAM credentials from Redshift
-(provisioned or Serverless). The answer is a frozen :class:`DbCredentials`
-whose password is a :class:`pydantic.SecretStr`, so it never appears in a
-``str``, ``repr``, log line or error message by accident.
+A provider answers "which user and password do I connect with right now?"
+from one source: a value given in code, an SSM parameter, a Secrets Manager
+secret, or temporary IAM credentials from Redshift (provisioned or
+Serverless). The answer is a frozen :class:`DbCredentials` whose password is
+a :class:`pydantic.SecretStr`, so it never appears in a ``str``, ``repr``,
+log line or error message by accident.
 
-Caching lives in :meth:`CredentialProvider.get` and nowhere else, so every
-source gets the same rules:
-
-* a result is reused for ``max_age`` seconds (the constructor argument, else
-  the ``S3REDSHIFT_CREDENTIALS_MAX_AGE`` environment variable, else 300);
-  ``0`` turns caching off;
-* credentials that expire (the IAM ones) are refreshed ``refresh_margin``
-  seconds before ``expires_at``, even when ``max_age`` has not passed, so a
-  connection is never opened with a password about to lapse;
-* failures are never cached: the next call asks the source again;
-* one lock per provider: threads that call :meth:`~CredentialProvider.get`
-  while a refresh is running wait for it and reuse its result, so a burst of
-  callers makes one API call.
-
-Age is measured with a monotonic clock because wall time may jump (NTP); the
-wall clock is read only to turn an AWS ``Expiration`` into a monotonic
-deadline. Both come from an injectable :class:`Clock`, so tests move time
-instead of sleeping.
-
-The module keeps no state of its own: a provider that should survive warm
-Lambda starts is created once by the Lambda adapter, not here.
-
-AWS errors are translated by :func:`s3redshift.aws_errors.translate_aws_errors`,
-the one translation every AWS call of the loader uses, always chained with
-``from`` so the botocore cause stays inspectable. Each provider says only what
-it asked for (the parameter, secret, cluster or workgroup, and its region),
-the IAM action that allows it and the fix when it does not exist: a not-found
-code becomes :class:`CredentialsError` naming them, a refusal a
-:class:`PermissionDeniedError` naming the action to allow.
+Caching lives in :meth:`CredentialProvider.get` alone, so every source gets
+the same rules; the AWS providers share one base (:class:`_AwsProvider`) that
+makes the client and translates its errors through
+:func:`s3redshift.aws_errors.translate_aws_errors`, naming what was asked,
+the IAM action that allows it and the fix. The module keeps no state: a
+provider that should survive warm Lambda starts is made by the adapter.
 """
 
 from __future__ import annotations
@@ -51,7 +28,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -102,9 +79,6 @@ _JSON_SHAPE_HINT = (
 _PORT_TEXT = re.compile(r"[0-9]{1,5}")
 
 
-# --- the value ---------------------------------------------------------------
-
-
 class DbCredentials(BaseModel):
     """A database user and password, and when they stop working.
 
@@ -137,21 +111,17 @@ class DbCredentials(BaseModel):
         return value.astimezone(UTC)
 
 
-# --- clocks ------------------------------------------------------------------
-
-
 class Clock(Protocol):
     """Where a provider reads time: monotonic for ages, wall time for expiries."""
 
     def monotonic(self) -> float:
         """Seconds on a clock that never goes backwards."""
-        ...
 
     def now(self) -> datetime:
         """The current wall time, timezone-aware."""
-        ...
 
 
+@dataclass(frozen=True)
 class SystemClock:
     """The real clocks: :func:`time.monotonic` and :func:`datetime.now` in UTC."""
 
@@ -163,12 +133,6 @@ class SystemClock:
         """The current time in UTC."""
         return datetime.now(UTC)
 
-    def __repr__(self) -> str:
-        return "SystemClock()"
-
-
-# --- the cache ---------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class _CacheEntry:
@@ -179,19 +143,25 @@ class _CacheEntry:
 class CredentialProvider(ABC):
     """Base of every provider: :meth:`get` caches, subclasses only fetch.
 
-    Args:
-        max_age: seconds a fetched result is reused; ``None`` reads
-            ``S3REDSHIFT_CREDENTIALS_MAX_AGE``, then falls back to 300.
-            ``0`` fetches on every call.
-        refresh_margin: seconds before ``expires_at`` at which credentials
-            count as stale, so a caller never receives a password that lapses
-            while it is connecting.
-        clock: the time source; tests pass a fake one.
+    * a result is reused for ``max_age`` seconds (the argument, else
+      ``S3REDSHIFT_CREDENTIALS_MAX_AGE``, else 300); ``0`` turns caching off;
+    * credentials that expire (the IAM ones) are refreshed ``refresh_margin``
+      seconds before ``expires_at``, so a connection is never opened with a
+      password about to lapse; :meth:`clear` forgets them after a refusal;
+    * failures are never cached: the next call asks the source again;
+    * one lock per provider: a burst of callers makes one API call.
+
+    Age is measured on the monotonic clock of an injectable :class:`Clock`
+    (wall time may jump); its wall clock only turns an AWS ``Expiration``
+    into a monotonic deadline.
 
     Raises:
         ConfigError: ``max_age`` (argument or environment) or
             ``refresh_margin`` is negative or not a number.
     """
+
+    _shown: ClassVar[tuple[str, ...]] = ()
+    """The settings ``repr`` shows: never a secret."""
 
     def __init__(
         self,
@@ -266,11 +236,8 @@ class CredentialProvider(ABC):
         """Ask the source for credentials; raise only s3redshift errors."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._describe()})"
-
-    def _describe(self) -> str:
-        """The provider's non-secret settings, for ``repr``."""
-        return ""
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+        return f"{type(self).__name__}({shown})"
 
 
 def _seconds(name: str, value: float) -> float:
@@ -318,57 +285,96 @@ def _credentials(source: str, **fields: Any) -> DbCredentials:
         ) from None
 
 
-def _aware_utc(value: datetime) -> datetime:
-    """AWS timestamps are UTC; botocore marks them with tzlocal, so convert."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-# --- AWS error translation -----------------------------------------------------
-
-
-def _aws_call(
-    service: Service, what: str, action: str, not_found_fix: str, region: str | None
-) -> AwsCall:
-    """A provider's AWS call, for :func:`~s3redshift.aws_errors.translate_aws_errors`."""
-    return AwsCall(
-        service,
-        what,
-        permission=action,
-        not_found=not_found_fix,
-        fix="fix the provider settings",
-        region=region,
-    )
-
-
-# --- providers -------------------------------------------------------------------
-
-
-def _new_client(service: str, region: str | None, target: AwsCall) -> Any:
-    """A boto3 client, made on a provider's first fetch (boto3 is imported here, lazily)."""
-    with translate_aws_errors(target):
-        import boto3
-
-        return boto3.session.Session().client(service, region_name=region)  # type: ignore[call-overload]
-
-
 class StaticCredentials(CredentialProvider):
     """A user and password given in code or configuration (tests, the local stand-in)."""
 
+    _shown = ("user",)
+
     def __init__(self, user: str, password: str | SecretStr) -> None:
         super().__init__(max_age=0)  # nothing to save by caching
-        secret = password if isinstance(password, SecretStr) else SecretStr(password)
-        self._credentials = _credentials("static credentials", user=user, password=secret)
+        self._credentials = _credentials("static credentials", user=user, password=password)
+        self.user = self._credentials.user
 
     def _fetch(self) -> DbCredentials:
         return self._credentials
 
-    def _describe(self) -> str:
-        return f"user={self._credentials.user!r}"
+
+class AwsSettings(TypedDict, total=False):
+    """Every AWS provider's keywords: its boto3 client (else made on first use), the region
+    to make it in (``None``: boto3's default) and :class:`CredentialProvider`'s caching."""
+
+    client: Any
+    region: str | None
+    max_age: float | None
+    refresh_margin: float
+    clock: Clock | None
 
 
-class SsmPasswordProvider(CredentialProvider):
+class _AwsProvider(CredentialProvider):
+    """A provider that asks one AWS API: its client, the call and the error translation.
+
+    Subclasses say what they ask (``_ask``) and how to read the answer
+    (``_read``); ``source`` names what is asked in every message, and
+    ``permission`` is the IAM action a refusal names.
+    """
+
+    _service: ClassVar[Service]
+    _not_found: ClassVar[str]
+    """The fix when the resource the provider names does not exist."""
+
+    def __init__(self, source: str, permission: str, **settings: Unpack[AwsSettings]) -> None:
+        unknown = sorted(set(settings) - AwsSettings.__optional_keys__)
+        if unknown:  # a misspelt keyword must not pass for the default
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword(s) {unknown}")
+        super().__init__(
+            max_age=settings.get("max_age"),
+            refresh_margin=settings.get("refresh_margin", DEFAULT_REFRESH_MARGIN),
+            clock=settings.get("clock"),
+        )
+        self.source = source
+        self._permission = permission
+        self._client = settings.get("client")
+        self.region = settings.get("region")
+
+    def _call(self, region: str | None) -> AwsCall:
+        return AwsCall(
+            self._service,
+            self.source,
+            permission=self._permission,
+            not_found=self._not_found,
+            fix="fix the provider settings",
+            region=region,
+        )
+
+    def prepare(self) -> None:
+        self._aws_client()
+
+    def _aws_client(self) -> Any:
+        """The boto3 client, made on first use (boto3 is imported here, lazily)."""
+        if self._client is None:
+            with translate_aws_errors(self._call(self.region)):
+                import boto3
+
+                session = boto3.session.Session()
+                self._client = session.client(self._service, region_name=self.region)
+        return self._client
+
+    def _fetch(self) -> DbCredentials:
+        client = self._aws_client()
+        with translate_aws_errors(self._call(client.meta.region_name)):
+            response = self._ask(client)
+        return self._read(response)
+
+    @abstractmethod
+    def _ask(self, client: Any) -> Mapping[str, Any]:
+        """The one AWS call, inside the error translation."""
+
+    @abstractmethod
+    def _read(self, response: Mapping[str, Any]) -> DbCredentials:
+        """The credentials in the call's response; raise :class:`CredentialsError` if none."""
+
+
+class SsmPasswordProvider(_AwsProvider):
     """The password in an SSM parameter, with the user given separately (the seed's way).
 
     The parameter should be a ``SecureString``; it is read with decryption.
@@ -382,58 +388,35 @@ class SsmPasswordProvider(CredentialProvider):
     when that key is customer-managed.
     """
 
-    def __init__(
-        self,
-        parameter: str,
-        user: str,
-        *,
-        client: SSMClient | None = None,
-        region: str | None = None,
-        max_age: float | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(max_age=max_age, refresh_margin=refresh_margin, clock=clock)
+    _service = "ssm"
+    _not_found = (
+        "create it as a SecureString or fix the credentials 'parameter' setting (DB_PW_PARAM)"
+    )
+    _shown = ("parameter", "user", "region")
+
+    def __init__(self, parameter: str, user: str, **settings: Unpack[AwsSettings]) -> None:
         if not parameter:
             raise ConfigError("SsmPasswordProvider needs the name of an SSM parameter")
         if not user:
             raise ConfigError(f"SsmPasswordProvider for SSM parameter {parameter!r} needs a user")
+        super().__init__(
+            f"SSM parameter {parameter!r}",
+            f"ssm:GetParameter on {parameter!r} (and kms:Decrypt on its key)",
+            **settings,
+        )
         self.parameter = parameter
         self.user = user
-        self._client = client
-        self._region = region
 
-    def _target(self, region: str | None) -> AwsCall:
-        return _aws_call(
-            "ssm",
-            f"SSM parameter {self.parameter!r}",
-            f"ssm:GetParameter on {self.parameter!r} (and kms:Decrypt on its key)",
-            (
-                "create it as a SecureString or fix the credentials 'parameter' setting "
-                "(DB_PW_PARAM)"
-            ),
-            region,
-        )
+    def _ask(self, client: SSMClient) -> Mapping[str, Any]:
+        return client.get_parameter(Name=self.parameter, WithDecryption=True)
 
-    def prepare(self) -> None:
-        self._ssm()
-
-    def _ssm(self) -> SSMClient:
-        if self._client is None:
-            self._client = _new_client("ssm", self._region, self._target(self._region))
-        return self._client
-
-    def _fetch(self) -> DbCredentials:
-        client = self._ssm()
-        with translate_aws_errors(self._target(client.meta.region_name)):
-            response = client.get_parameter(Name=self.parameter, WithDecryption=True)
+    def _read(self, response: Mapping[str, Any]) -> DbCredentials:
         parameter = response.get("Parameter", {})
         kind = parameter.get("Type")
-        value = parameter.get("Value")
         if kind == "StringList":
             raise CredentialsError(
-                f"SSM parameter {self.parameter!r} is a StringList, not a password; store the "
-                "password in a SecureString parameter"
+                f"{self.source} is a StringList, not a password; store the password in a "
+                "SecureString parameter"
             )
         if kind == "String":
             _log.warning(
@@ -443,19 +426,13 @@ class SsmPasswordProvider(CredentialProvider):
                 self.parameter,
                 self.parameter,
             )
+        value = parameter.get("Value")
         if not value:
-            raise CredentialsError(
-                f"SSM parameter {self.parameter!r} returned no value; store the password in it"
-            )
-        return _credentials(
-            f"SSM parameter {self.parameter!r}", user=self.user, password=SecretStr(value)
-        )
-
-    def _describe(self) -> str:
-        return f"parameter={self.parameter!r}, user={self.user!r}, region={self._region!r}"
+            raise CredentialsError(f"{self.source} returned no value; store the password in it")
+        return _credentials(self.source, user=self.user, password=SecretStr(value))
 
 
-class SecretsManagerProvider(CredentialProvider):
+class SecretsManagerProvider(_AwsProvider):
     """User, password and connection hints from a Secrets Manager secret.
 
     The secret holds Redshift's JSON shape: ``username`` and ``password`` are
@@ -472,106 +449,62 @@ class SecretsManagerProvider(CredentialProvider):
     customer-managed key).
     """
 
-    def __init__(
-        self,
-        secret_id: str,
-        *,
-        client: SecretsManagerClient | None = None,
-        region: str | None = None,
-        max_age: float | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(max_age=max_age, refresh_margin=refresh_margin, clock=clock)
+    _service = "secretsmanager"
+    _not_found = (
+        "create the secret or fix the credentials 'secret_arn' setting to name an existing one"
+    )
+    _shown = ("secret_id", "region")
+
+    def __init__(self, secret_id: str, **settings: Unpack[AwsSettings]) -> None:
         if not secret_id:
             raise ConfigError("SecretsManagerProvider needs a secret id or ARN")
-        self.secret_id = secret_id
-        self._client = client
-        self._region = region
-
-    def _target(self, region: str | None) -> AwsCall:
-        return _aws_call(
-            "secretsmanager",
-            f"Secrets Manager secret {self.secret_id!r}",
-            f"secretsmanager:GetSecretValue on {self.secret_id!r}",
-            (
-                "create the secret or fix the credentials 'secret_arn' setting to name an "
-                "existing one"
-            ),
-            region,
+        super().__init__(
+            f"Secrets Manager secret {secret_id!r}",
+            f"secretsmanager:GetSecretValue on {secret_id!r}",
+            **settings,
         )
+        self.secret_id = secret_id
 
-    def prepare(self) -> None:
-        self._secretsmanager()
+    def _ask(self, client: SecretsManagerClient) -> Mapping[str, Any]:
+        return client.get_secret_value(SecretId=self.secret_id)
 
-    def _secretsmanager(self) -> SecretsManagerClient:
-        if self._client is None:
-            self._client = _new_client("secretsmanager", self._region, self._target(self._region))
-        return self._client
-
-    def _fetch(self) -> DbCredentials:
-        client = self._secretsmanager()
-        with translate_aws_errors(self._target(client.meta.region_name)):
-            response = client.get_secret_value(SecretId=self.secret_id)
-        text = response.get("SecretString")
+    def _read(self, response: Mapping[str, Any]) -> DbCredentials:
+        text, where = response.get("SecretString"), self.source
         if text is None:
             raise CredentialsError(
-                f"Secrets Manager secret {self.secret_id!r} has no SecretString (it holds binary "
-                f"data); store it as text. {_JSON_SHAPE_HINT}"
+                f"{where} has no SecretString (it holds binary data); store it as text. "
+                f"{_JSON_SHAPE_HINT}"
             )
-        return _parse_redshift_secret(self.secret_id, text)
-
-    def _describe(self) -> str:
-        return f"secret_id={self.secret_id!r}, region={self._region!r}"
-
-
-def _parse_redshift_secret(secret_id: str, text: str) -> DbCredentials:
-    """Read Redshift's secret JSON; errors name keys, never values.
-
-    A ``JSONDecodeError`` keeps the whole document in its ``doc`` attribute,
-    so it is not chained (``from None``); its line and column are enough.
-    """
-    where = f"Secrets Manager secret {secret_id!r}"
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CredentialsError(
-            f"{where} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
-            f"{_JSON_SHAPE_HINT}"
-        ) from None
-    if not isinstance(document, dict):
-        raise CredentialsError(f"{where} holds JSON that is not an object; {_JSON_SHAPE_HINT}")
-    username = _required_text(document, "username", where)
-    password = _required_text(document, "password", where)
-    return _credentials(
-        where,
-        user=username,
-        password=SecretStr(password),
-        host=_optional_text(document, "host", where),
-        port=_optional_port(document, where),
-        database=_optional_text(document, "dbname", where),
-    )
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            # Not chained: the error's ``doc`` holds the whole secret.
+            raise CredentialsError(
+                f"{where} is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                f"{exc.colno}); {_JSON_SHAPE_HINT}"
+            ) from None
+        if not isinstance(document, dict):
+            raise CredentialsError(f"{where} holds JSON that is not an object; {_JSON_SHAPE_HINT}")
+        return _credentials(
+            where,
+            user=_text(document, "username", where, required=True),
+            password=_text(document, "password", where, required=True),
+            host=_text(document, "host", where, required=False),
+            port=_optional_port(document, where),
+            database=_text(document, "dbname", where, required=False),
+        )
 
 
-def _required_text(document: Mapping[str, Any], key: str, where: str) -> str:
-    if key not in document:
+def _text(document: Mapping[str, Any], key: str, where: str, *, required: bool) -> str | None:
+    """A string key of the secret; an optional one may be absent or empty."""
+    if required and key not in document:
         raise CredentialsError(f"{where} has no {key!r} key; add it. {_JSON_SHAPE_HINT}")
-    value = document[key]
-    if not isinstance(value, str) or not value:
-        raise CredentialsError(
-            f"{where}: key {key!r} must be a non-empty string; fix its value in the secret"
-        )
-    return value
-
-
-def _optional_text(document: Mapping[str, Any], key: str, where: str) -> str | None:
     value = document.get(key)
-    if value is None or value == "":
+    if not required and (value is None or value == ""):
         return None
-    if not isinstance(value, str):
-        raise CredentialsError(
-            f"{where}: key {key!r} must be a string; fix its value in the secret"
-        )
+    if not isinstance(value, str) or not value:
+        shape = "a non-empty string" if required else "a string"
+        raise CredentialsError(f"{where}: key {key!r} must be {shape}; fix its value in the secret")
     return value
 
 
@@ -592,18 +525,57 @@ def _optional_port(document: Mapping[str, Any], where: str) -> int | None:
     return port
 
 
-def _duration(value: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where}: duration_seconds must be an integer number of seconds")
-    if not _MIN_DURATION <= value <= _MAX_DURATION:
-        raise ConfigError(
-            f"{where}: duration_seconds={value} is outside {_MIN_DURATION}..{_MAX_DURATION}; "
-            "AWS issues temporary database credentials for 15 to 60 minutes"
+class _IamProvider(_AwsProvider):
+    """Temporary credentials from IAM for one database, for 15 to 60 minutes.
+
+    ``_fields`` name the user, password and expiration in the response, which
+    the two Redshift APIs spell differently.
+    """
+
+    _fields: ClassVar[tuple[str, str, str]]
+
+    def __init__(
+        self,
+        where: str,
+        database: str,
+        duration_seconds: int,
+        *call: str,
+        **settings: Unpack[AwsSettings],
+    ) -> None:
+        if not database:
+            raise ConfigError(f"{where} needs a database name")
+        if isinstance(duration_seconds, bool) or not isinstance(duration_seconds, int):
+            raise ConfigError(f"{where}: duration_seconds must be an integer number of seconds")
+        if not _MIN_DURATION <= duration_seconds <= _MAX_DURATION:
+            raise ConfigError(
+                f"{where}: duration_seconds={duration_seconds} is outside "
+                f"{_MIN_DURATION}..{_MAX_DURATION}; AWS issues temporary database credentials "
+                "for 15 to 60 minutes"
+            )
+        super().__init__(*call, **settings)
+        self.database = database
+        self.duration_seconds = duration_seconds
+
+    def _read(self, response: Mapping[str, Any]) -> DbCredentials:
+        missing = [name for name in self._fields if not response.get(name)]
+        if missing:
+            raise CredentialsError(
+                f"{self.source} returned no {', '.join(missing)}; the AWS response is "
+                "incomplete, retry or check the service status"
+            )
+        user, password, expiration = (response[name] for name in self._fields)
+        if not isinstance(expiration, datetime):
+            raise CredentialsError(
+                f"{self.source} returned an {self._fields[2]} that is not a time"
+            )
+        # AWS times are UTC; botocore marks them with tzlocal.
+        utc = expiration.astimezone(UTC) if expiration.tzinfo else expiration.replace(tzinfo=UTC)
+        return _credentials(
+            self.source, user=user, password=password, expires_at=utc, database=self.database
         )
-    return value
 
 
-class ClusterIamProvider(CredentialProvider):
+class ClusterIamProvider(_IamProvider):
     """Temporary credentials for a provisioned cluster from IAM.
 
     ``GetClusterCredentials`` signs in as ``db_user`` (returned as
@@ -617,6 +589,11 @@ class ClusterIamProvider(CredentialProvider):
             or a duration outside 900..3600 seconds.
     """
 
+    _service = "redshift"
+    _fields = ("DbUser", "DbPassword", "Expiration")
+    _not_found = "fix the cluster_identifier setting to name an existing cluster"
+    _shown = ("cluster_identifier", "database", "db_user", "with_iam", "region")
+
     def __init__(
         self,
         cluster_identifier: str,
@@ -627,18 +604,11 @@ class ClusterIamProvider(CredentialProvider):
         duration_seconds: int = _MIN_DURATION,
         auto_create: bool = False,
         db_groups: Sequence[str] = (),
-        client: RedshiftClient | None = None,
-        region: str | None = None,
-        max_age: float | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        clock: Clock | None = None,
+        **settings: Unpack[AwsSettings],
     ) -> None:
-        super().__init__(max_age=max_age, refresh_margin=refresh_margin, clock=clock)
         if not cluster_identifier:
             raise ConfigError("ClusterIamProvider needs a cluster_identifier")
         where = f"ClusterIamProvider for cluster {cluster_identifier!r}"
-        if not database:
-            raise ConfigError(f"{where} needs a database name")
         if isinstance(db_groups, str):
             raise ConfigError(f"{where}: db_groups must be a list of group names, not a string")
         if with_iam:
@@ -661,73 +631,41 @@ class ClusterIamProvider(CredentialProvider):
                 f"{where} needs db_user (GetClusterCredentials signs in as a named database "
                 "user); pass db_user=... or with_iam=True"
             )
+        action = "GetClusterCredentialsWithIAM" if with_iam else "GetClusterCredentials"
+        super().__init__(
+            where,
+            database,
+            duration_seconds,
+            f"Redshift cluster {cluster_identifier!r}",
+            f"redshift:{action} on cluster {cluster_identifier!r}",
+            **settings,
+        )
         self.cluster_identifier = cluster_identifier
-        self.database = database
         self.db_user = db_user
         self.with_iam = with_iam
-        self.duration_seconds = _duration(duration_seconds, where)
         self.auto_create = auto_create
         self.db_groups = tuple(db_groups)
-        self._client = client
-        self._region = region
 
-    def _target(self, region: str | None) -> AwsCall:
-        action = (
-            "redshift:GetClusterCredentialsWithIAM"
-            if self.with_iam
-            else "redshift:GetClusterCredentials"
-        )
-        return _aws_call(
-            "redshift",
-            f"Redshift cluster {self.cluster_identifier!r}",
-            f"{action} on cluster {self.cluster_identifier!r}",
-            "fix the cluster_identifier setting to name an existing cluster",
-            region,
-        )
-
-    def prepare(self) -> None:
-        self._redshift()
-
-    def _redshift(self) -> RedshiftClient:
-        if self._client is None:
-            self._client = _new_client("redshift", self._region, self._target(self._region))
-        return self._client
-
-    def _fetch(self) -> DbCredentials:
-        client = self._redshift()
-        with translate_aws_errors(self._target(client.meta.region_name)):
-            if self.with_iam:
-                response: Mapping[str, Any] = client.get_cluster_credentials_with_iam(
-                    ClusterIdentifier=self.cluster_identifier,
-                    DbName=self.database,
-                    DurationSeconds=self.duration_seconds,
-                )
-            else:
-                assert self.db_user is not None  # checked in __init__
-                extra: dict[str, Any] = {"DbGroups": list(self.db_groups)} if self.db_groups else {}
-                response = client.get_cluster_credentials(
-                    ClusterIdentifier=self.cluster_identifier,
-                    DbUser=self.db_user,
-                    DbName=self.database,
-                    DurationSeconds=self.duration_seconds,
-                    AutoCreate=self.auto_create,
-                    **extra,
-                )
-        return _temporary_credentials(
-            f"Redshift cluster {self.cluster_identifier!r}",
-            response,
-            ("DbUser", "DbPassword", "Expiration"),
-            database=self.database,
-        )
-
-    def _describe(self) -> str:
-        return (
-            f"cluster_identifier={self.cluster_identifier!r}, database={self.database!r}, "
-            f"db_user={self.db_user!r}, with_iam={self.with_iam!r}, region={self._region!r}"
+    def _ask(self, client: RedshiftClient) -> Mapping[str, Any]:
+        if self.with_iam:
+            return client.get_cluster_credentials_with_iam(
+                ClusterIdentifier=self.cluster_identifier,
+                DbName=self.database,
+                DurationSeconds=self.duration_seconds,
+            )
+        assert self.db_user is not None  # checked in __init__
+        extra: dict[str, Any] = {"DbGroups": list(self.db_groups)} if self.db_groups else {}
+        return client.get_cluster_credentials(
+            ClusterIdentifier=self.cluster_identifier,
+            DbUser=self.db_user,
+            DbName=self.database,
+            DurationSeconds=self.duration_seconds,
+            AutoCreate=self.auto_create,
+            **extra,
         )
 
 
-class ServerlessIamProvider(CredentialProvider):
+class ServerlessIamProvider(_IamProvider):
     """Temporary credentials for a Redshift Serverless workgroup from IAM.
 
     ``GetCredentials`` maps the caller's IAM identity to a database user
@@ -738,90 +676,34 @@ class ServerlessIamProvider(CredentialProvider):
             outside 900..3600 seconds.
     """
 
+    _service = "redshift-serverless"
+    _fields = ("dbUser", "dbPassword", "expiration")
+    _not_found = "fix the workgroup setting to name an existing workgroup"
+    _shown = ("workgroup", "database", "region")
+
     def __init__(
         self,
         workgroup: str,
         database: str,
         *,
         duration_seconds: int = _MIN_DURATION,
-        client: RedshiftServerlessClient | None = None,
-        region: str | None = None,
-        max_age: float | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        clock: Clock | None = None,
+        **settings: Unpack[AwsSettings],
     ) -> None:
-        super().__init__(max_age=max_age, refresh_margin=refresh_margin, clock=clock)
         if not workgroup:
             raise ConfigError("ServerlessIamProvider needs a workgroup name")
-        where = f"ServerlessIamProvider for workgroup {workgroup!r}"
-        if not database:
-            raise ConfigError(f"{where} needs a database name")
+        super().__init__(
+            f"ServerlessIamProvider for workgroup {workgroup!r}",
+            database,
+            duration_seconds,
+            f"Redshift Serverless workgroup {workgroup!r}",
+            f"redshift-serverless:GetCredentials on workgroup {workgroup!r}",
+            **settings,
+        )
         self.workgroup = workgroup
-        self.database = database
-        self.duration_seconds = _duration(duration_seconds, where)
-        self._client = client
-        self._region = region
 
-    def _target(self, region: str | None) -> AwsCall:
-        return _aws_call(
-            "redshift-serverless",
-            f"Redshift Serverless workgroup {self.workgroup!r}",
-            f"redshift-serverless:GetCredentials on workgroup {self.workgroup!r}",
-            "fix the workgroup setting to name an existing workgroup",
-            region,
+    def _ask(self, client: RedshiftServerlessClient) -> Mapping[str, Any]:
+        return client.get_credentials(
+            workgroupName=self.workgroup,
+            dbName=self.database,
+            durationSeconds=self.duration_seconds,
         )
-
-    def prepare(self) -> None:
-        self._serverless()
-
-    def _serverless(self) -> RedshiftServerlessClient:
-        if self._client is None:
-            self._client = _new_client(
-                "redshift-serverless", self._region, self._target(self._region)
-            )
-        return self._client
-
-    def _fetch(self) -> DbCredentials:
-        client = self._serverless()
-        with translate_aws_errors(self._target(client.meta.region_name)):
-            response: Mapping[str, Any] = client.get_credentials(
-                workgroupName=self.workgroup,
-                dbName=self.database,
-                durationSeconds=self.duration_seconds,
-            )
-        return _temporary_credentials(
-            f"Redshift Serverless workgroup {self.workgroup!r}",
-            response,
-            ("dbUser", "dbPassword", "expiration"),
-            database=self.database,
-        )
-
-    def _describe(self) -> str:
-        return f"workgroup={self.workgroup!r}, database={self.database!r}, region={self._region!r}"
-
-
-def _temporary_credentials(
-    source: str, response: Mapping[str, Any], names: tuple[str, str, str], *, database: str
-) -> DbCredentials:
-    """Turn an IAM credentials response into :class:`DbCredentials`.
-
-    ``names`` are the user, password and expiration fields, which the two
-    Redshift APIs spell differently.
-    """
-    user_field, password_field, expiration_field = names
-    missing = [name for name in names if not response.get(name)]
-    if missing:
-        raise CredentialsError(
-            f"{source} returned no {', '.join(missing)}; the AWS response is incomplete, retry "
-            "or check the service status"
-        )
-    expiration = response[expiration_field]
-    if not isinstance(expiration, datetime):
-        raise CredentialsError(f"{source} returned an {expiration_field} that is not a time")
-    return _credentials(
-        source,
-        user=response[user_field],
-        password=SecretStr(response[password_field]),
-        expires_at=_aware_utc(expiration),
-        database=database,
-    )

@@ -1,0 +1,65 @@
+"""``s3redshift plan``: the SQL each target of an event would run, without a database."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, TextIO
+
+from s3redshift.cli.common import EXIT_OK, configuration, read_event_file
+
+if TYPE_CHECKING:
+    from s3redshift.config import LoaderConfig
+
+__all__ = ["run"]
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the plan of the event in ``args.event``, as SQL or (``--json``) as JSON."""
+    from s3redshift.events import read_event
+    from s3redshift.planner import plan_event
+
+    config = configuration(args)
+    parsed = read_event(read_event_file(args.event))
+    if parsed.invalid:
+        raise parsed.invalid[0]
+    result = plan_event(config, parsed)
+    if args.json:
+        out.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    connector = config.target.transport == "connector"
+    parts: dict[str, int] = {}
+    for target in result.targets:
+        parts[str(target.plan.target)] = parts.get(str(target.plan.target), 0) + 1
+    seen: dict[str, int] = {}
+    for target in result.targets:
+        statements = target.plan.statements()
+        table = str(target.plan.target)
+        seen[table] = seen.get(table, 0) + 1
+        part = f", transaction {seen[table]} of {parts[table]}" if parts[table] > 1 else ""
+        out.write(
+            f"-- {target.plan.target} ({target.plan.mode}): {len(target.objects)} object(s), "
+            f"batch {target.plan.batch_id}{part}\n"
+        )
+        out.write(_framing(config, statements))
+        if connector:
+            out.write("BEGIN;\n-- SET LOCAL statement_timeout TO <the time budget, in ms>;\n")
+        out.writelines(statement + ";\n" for statement in statements)
+        out.write("COMMIT;\n\n" if connector else "\n")
+    if result.skipped:
+        out.write("-- skipped\n")
+        out.writelines(f"--   {skip.uri}: {skip.reason}\n" for skip in result.skipped)
+    if not result.targets:
+        out.write("-- nothing to load\n")
+    return EXIT_OK
+
+
+def _framing(config: LoaderConfig, statements: list[str]) -> str:
+    """How the transport sends one target's transaction, as a comment line."""
+    if config.target.transport == "data-api":
+        size = sum(len(text.encode()) for text in statements)
+        return (
+            f"-- Redshift Data API: one BatchExecuteStatement = one transaction; "
+            f"{len(statements)} statements (at most 40), {size} bytes of SQL (at most 100000)\n"
+        )
+    return "-- redshift_connector: one transaction on one session\n"
