@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.aws_errors import translate_aws_errors
 from s3redshift.errors import ConfigError, PermanentError, S3RedshiftError
@@ -77,32 +77,24 @@ def list_prefix(s3: S3Client, bucket: str, prefix: str) -> Iterator[S3Object]:
         if versioned
         else ("ListObjectsV2", "s3:ListBucket")
     )
+    # A versioned listing names every version: the current one ``IsLatest``.
+    # Delete markers are reported apart, so a key whose latest entry is a
+    # marker has no current version among "Versions" and is skipped.
     with translate_aws_errors(s3_call(action, permission, s3_uri=uri)):
-        if not versioned:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                for item in page.get("Contents", []):
-                    yield S3Object(
-                        bucket=bucket,
-                        key=item["Key"],
-                        size=int(item.get("Size", 0)),
-                        etag=item.get("ETag"),
-                        event_time=aware(item["LastModified"]),
-                    )
-            return
-        versions = s3.get_paginator("list_object_versions")
-        for versions_page in versions.paginate(Bucket=bucket, Prefix=prefix):
-            # Delete markers are reported apart; a key whose latest entry is a
-            # marker has no IsLatest version among "Versions" and is skipped.
-            for version in versions_page.get("Versions", []):
-                if not version.get("IsLatest"):
+        paginator: Any = s3.get_paginator(
+            "list_object_versions" if versioned else "list_objects_v2"
+        )
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Versions" if versioned else "Contents", []):
+                if versioned and not item.get("IsLatest"):
                     continue
                 yield S3Object(
                     bucket=bucket,
-                    key=version["Key"],
-                    size=int(version.get("Size", 0)),
-                    etag=version.get("ETag"),
-                    version_id=version.get("VersionId"),
-                    event_time=aware(version["LastModified"]),
+                    key=item["Key"],
+                    size=int(item.get("Size", 0)),
+                    etag=item.get("ETag"),
+                    version_id=item.get("VersionId") if versioned else None,
+                    event_time=aware(item["LastModified"]),
                 )
 
 

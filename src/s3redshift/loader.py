@@ -285,12 +285,9 @@ class _TargetLoad:
         return self.permanent(exc)
 
     def conflict(self, exc: S3RedshiftError) -> Settled:
-        """The ledger guard fired: another load has the objects; the ledger says which."""
+        """Another load has (some of) the objects: the ledger says which, before the next try."""
         self.last_error = exc
         self.failures += 1
-        return self._ask_ledger_again()
-
-    def _ask_ledger_again(self) -> Settled:
         if self.failures >= MAX_ATTEMPTS:
             self.stop = True
         else:
@@ -299,13 +296,13 @@ class _TargetLoad:
 
     def rejected(self, exc: DataRejectedError) -> Settled:
         """COPY rejected data: the files it named fail, the others go on without them."""
-        self.last_error = exc
-        self.failures += 1
         if exc.bad_files & set(self.written):
             # Our own manifest or object list was missing: a concurrent load of
-            # the same batch committed and removed them. Ask the ledger again;
-            # the next attempt writes them anew.
-            return self._ask_ledger_again()
+            # the same batch committed and removed them. The next attempt
+            # writes them anew.
+            return self.conflict(exc)
+        self.last_error = exc
+        self.failures += 1
         self.details.extend(exc.details)
         replace = self.target.rule.mode == "replace"
         bad = {m.s3_object.uri for m in self.pending} & exc.bad_files
@@ -500,30 +497,34 @@ class Loader:
         for target, group in classified.groups.items():
             members = [_Member(index, obj) for index, obj in group]
             if deadline is not None and self._clock() >= deadline:
-                error = TimeBudgetExceededError(
+                error: S3RedshiftError = TimeBudgetExceededError(
                     "the time budget ran out before this target was started",
                     table=str(target.table),
                 )
-                results.update((m.index, _failed(m, str(target.table), error)) for m in members)
-                targets.append(_not_started(target, error))
-                continue
-            ledger = self.ledger_for(target.table)
-            run = _TargetLoad(
-                target, members, ledger, deadline, self._clock, self._sleep, self._clock()
-            )
-            try:
-                targets.append(self._load_target(run))
-            except Exception as exc:  # a bug must not cost the other targets their load
-                unexpected = RetryableError(
-                    f"unexpected {type(exc).__name__} while loading this target; "
-                    "its objects were not loaded and a retry loads them",
-                    table=str(target.table),
+            else:
+                ledger = self.ledger_for(target.table)
+                run = _TargetLoad(
+                    target, members, ledger, deadline, self._clock, self._sleep, self._clock()
                 )
-                unexpected.__cause__ = exc
-                # A committed chunk keeps its "loaded".
-                run.settle({m.index: _failed(m, run.table, unexpected) for m in run.pending})
-                targets.append(_not_started(target, unexpected))
-            results.update(run.settled)
+                try:
+                    targets.append(self._load_target(run))
+                    results.update(run.settled)
+                    continue
+                except Exception as exc:  # a bug must not cost the other targets their load
+                    error = RetryableError(
+                        f"unexpected {type(exc).__name__} while loading this target; "
+                        "its objects were not loaded and a retry loads them",
+                        table=str(target.table),
+                    )
+                    error.__cause__ = exc
+                    results.update(run.settled)  # a committed chunk keeps its "loaded"
+            for m in members:
+                if m.index not in results:
+                    results[m.index] = _failed(m, str(target.table), error)
+            # Not started, or stopped by a bug: no transaction is reported.
+            targets.append(
+                TargetResult(str(target.table), target.rule.mode, None, 0, 0, 0, 0, error)
+            )
         duration = int((self._clock() - started) * 1000)
         ordered = tuple(results[i] for i in range(len(items)))
         return LoadReport(objects=ordered, targets=tuple(targets), duration_ms=duration)
@@ -934,17 +935,3 @@ class Loader:
             written.append(
                 writer.put(document.bucket, document.key, document.body(), document.content_type)
             )
-
-
-def _not_started(target: Target, error: S3RedshiftError) -> TargetResult:
-    """A target whose load did not run (no transaction, nothing loaded)."""
-    return TargetResult(
-        table=str(target.table),
-        mode=target.rule.mode,
-        batch_id=None,
-        objects=0,
-        rows=0,
-        attempts=0,
-        duration_ms=0,
-        error=error,
-    )
