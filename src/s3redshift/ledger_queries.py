@@ -26,6 +26,8 @@ from s3redshift.failures import (
 )
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
+    LEDGER_COLUMNS,
+    ORDER_COLUMN,
     is_ledger_table,
     loaded_among,
     loaded_identities_sql,
@@ -180,15 +182,8 @@ def ledger_rows(
     return rows, total
 
 
-_LEDGER_ROW_COLUMNS = (
-    "bucket",
-    "object_key",
-    "object_identity",
-    "object_size",
-    "target_table",
-    "batch_id",
-    "loaded_at",
-)
+_LEDGER_ROW_COLUMNS = tuple(name for name, _ in LEDGER_COLUMNS if name != ORDER_COLUMN)
+"""What :class:`LedgerRow` holds, in its order."""
 
 
 def _ledger_rows_sql(ledger: TableRef, where: str) -> str:
