@@ -1,7 +1,7 @@
 """What S3 says of objects: a prefix listed as events would describe it, and HeadObject.
 
-Everything the loader, the backfill and ``check`` ask S3 about an object goes
-through here, and every failure through :mod:`s3redshift.aws_errors`.
+What the loader, the backfill and ``check`` ask S3 about source objects is
+asked here, and every failure is translated through :mod:`s3redshift.aws_errors`.
 
 Identity must match the one events record, or the ledger would not recognise
 an object an event already loaded. Events carry the version id on versioned
