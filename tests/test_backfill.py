@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from s3redshift.backfill import BackfillProgress, backfill, ledger_rows, not_loaded
+from s3redshift.backfill import BackfillProgress, backfill
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, TimeBudgetExceededError
 from s3redshift.events import S3Object
+from s3redshift.ledger_queries import ledger_rows, not_loaded
 from s3redshift.listing import list_prefix, parse_s3_uri
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlglot
 
-from s3redshift.backfill import last_failures
 from s3redshift.failures import (
     REASON_BYTES,
     Failure,
@@ -23,6 +22,7 @@ from s3redshift.failures import (
     select_failures_sql,
     write_chunks,
 )
+from s3redshift.ledger_queries import last_failures
 from s3redshift.loader import Loader
 from test_loader import execute, make_loader, put, rows
 

@@ -10,7 +10,6 @@ import pytest
 from moto import mock_aws
 
 from answered_data_api import AnsweredDataApi, answered_client
-from s3redshift.backfill import not_loaded
 from s3redshift.config import LoaderConfig
 from s3redshift.handler import handle
 from s3redshift.identifiers import TableRef
@@ -20,6 +19,7 @@ from s3redshift.ledger import (
     loaded_identities_sql,
     lookup_chunks,
 )
+from s3redshift.ledger_queries import not_loaded
 from s3redshift.loader import Loader
 from s3redshift.transports.data_api import MAX_SQL_BYTES, DataApiTransport
 

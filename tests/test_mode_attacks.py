@@ -24,8 +24,9 @@ from urllib.parse import unquote
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
-from s3redshift.backfill import backfill, not_loaded
+from s3redshift.backfill import backfill
 from s3redshift.events import ParsedEvent, S3Object
+from s3redshift.ledger_queries import not_loaded
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.planner import load_order, plan_event

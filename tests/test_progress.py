@@ -136,8 +136,8 @@ def test_ledger_failed_counts_the_keys_listed_while_it_runs(
 ) -> None:
     import re
 
-    from s3redshift.backfill import not_loaded
     from s3redshift.cli.output import ListingHeartbeat
+    from s3redshift.ledger_queries import not_loaded
 
     query(pg, "CREATE TABLE kpis (id INT)")
     for n in range(60):

@@ -21,7 +21,6 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from s3redshift.backfill import ledger_rows, not_loaded
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
@@ -32,6 +31,7 @@ from s3redshift.ledger import (
     loaded_identities_sql,
     lookup_chunks,
 )
+from s3redshift.ledger_queries import ledger_rows, not_loaded
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.report import LoadReport

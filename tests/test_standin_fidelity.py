@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import pg8000.dbapi
 import pytest
 
-from s3redshift.backfill import not_loaded
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import PermanentError
 from s3redshift.events import S3Object
@@ -34,6 +33,7 @@ from s3redshift.ledger import (
     loaded_among,
     loaded_identities_sql,
 )
+from s3redshift.ledger_queries import not_loaded
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.local.standin import (

@@ -47,7 +47,7 @@ from s3redshift.errors import (
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import PREVIOUS_LEDGER_TABLE, abort_sql, create_ledger_sql
-from s3redshift.listing import list_prefix, parse_s3_uri
+from s3redshift.listing import list_prefix, parse_s3_uri, read_head
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import Target
 from s3redshift.s3_errors import s3_call
@@ -409,7 +409,7 @@ def _read_source(loader: Loader, source: _Source) -> Check:
     sample = source.objects[0]
     try:
         with translate_aws_errors(s3_call("HeadObject", "s3:GetObject", s3_uri=sample.uri)):
-            loader.s3.head_object(Bucket=sample.bucket, Key=sample.key)
+            read_head(loader.s3, sample.bucket, sample.key)
     except S3RedshiftError as exc:
         done = f"HeadObject of {sample.uri} failed"
         return _s3_failed(name, done, exc, f"{sample.bucket}/*", "s3:GetObject")

@@ -18,22 +18,35 @@ another loader, is never shown: readers list objects the ledger does not
 hold. Loads never read or lock this table inside their transaction, so it
 adds no wait between loads into different tables.
 
-All SQL here is built from validated identifiers and portable literals only.
+:class:`FailureLog` is the loader's side of it: it writes and deletes the
+rows through the loader's transport. All SQL here is built from validated
+identifiers and portable literals only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from s3redshift.deadline import Deadline
+from s3redshift.errors import S3RedshiftError
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
+
+if TYPE_CHECKING:
+    from s3redshift.events import S3Object
+    from s3redshift.report import ObjectResult
+    from s3redshift.transports.base import Transport
 
 __all__ = [
     "FAILURES_TABLE",
     "FAILURE_COLUMNS",
+    "FAILURE_WRITE_S",
     "REASON_BYTES",
     "WRITE_BYTES",
     "Failure",
+    "FailureLog",
     "by_bucket",
     "create_failures_sql",
     "delete_failures_sql",
@@ -52,6 +65,12 @@ REASON_BYTES = 1000
 
 WRITE_BYTES = 80_000
 """Bytes of SQL per failures statement at most: under the Data API's 100 KB, with room to spare."""
+
+FAILURE_WRITE_S = 10.0
+"""Longest a failures write may take: it must not spend the time other targets need."""
+
+_FORGET_CHUNK = 40
+"""Objects per deleting statement (each key up to 1 KB: well under the Data API's 100 KB)."""
 
 _ROW_BYTES = 300
 """What a row's SQL costs besides its texts' literals (time, flags, separators), rounded up."""
@@ -217,3 +236,97 @@ def latest_failures(rows: Iterable[Sequence[object]]) -> dict[tuple[str, str, st
         if slot not in latest or latest[slot].failed_at <= failure.failed_at:
             latest[slot] = failure
     return latest
+
+
+@dataclass
+class FailureLog:
+    """One loader's writes to the failures table ``table`` (None: the ledger is disabled).
+
+    It remembers the keys it recorded, per target, so that a later commit of
+    one of them deletes its row while a load that never failed pays nothing.
+    Every write is best effort and bounded by :data:`FAILURE_WRITE_S`.
+    """
+
+    table: TableRef | None
+    clock: Callable[[], float] = time.monotonic
+    _ready: bool = False
+    _recorded: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+
+    def _deadline(self, time_budget: float | None) -> Deadline:
+        seconds = FAILURE_WRITE_S if time_budget is None else min(time_budget, FAILURE_WRITE_S)
+        return Deadline.after(seconds, clock=self.clock)
+
+    def record(
+        self,
+        transport: Transport,
+        target: str,
+        failed: Sequence[ObjectResult],
+        failed_at: str,
+        time_budget: float | None,
+    ) -> None:
+        """Write why each of ``failed`` did not load; a write that fails changes nothing.
+
+        After the load's transaction, never inside it: that transaction rolled
+        back, and exactly-once rests on the ledger alone. Each piece of rows
+        (under the Data API's statement size) is inserted, then the rows it
+        replaces are deleted.
+        """
+        if self.table is None or (time_budget is not None and time_budget <= 0):
+            return
+        rows = [
+            Failure(
+                bucket=r.s3_object.bucket,
+                key=r.s3_object.key,
+                identity=r.s3_object.identity or "",
+                table=target,
+                failed_at=failed_at,
+                error=type(r.error).__name__ if r.error is not None else "S3RedshiftError",
+                retryable=r.error.retryable if r.error is not None else True,
+                reason=r.explanation,
+            )
+            for r in failed
+        ]
+        deadline = self._deadline(time_budget)
+        try:
+            if not self._ready:
+                transport.execute(create_failures_sql(self.table), time_budget=deadline.remaining())
+                self._ready = True
+            for chunk in write_chunks(rows):
+                if deadline.expired():
+                    return
+                # The new rows first, then the ones they replace: a write that
+                # fails half-way leaves the older reason, never none.
+                sql = insert_failures_sql(self.table, chunk)
+                transport.execute(sql, time_budget=deadline.remaining())
+                replaced = [(f.bucket, f.key) for f in chunk]
+                for bucket, keys in by_bucket(replaced).items():
+                    sql = delete_failures_sql(self.table, target, bucket, keys, before=failed_at)
+                    transport.execute(sql, time_budget=deadline.remaining())
+                self._recorded.setdefault(target, set()).update(replaced)
+        except (S3RedshiftError, ValueError):
+            return  # best effort: the load's own outcome stands as reported
+
+    def forget(
+        self,
+        transport: Transport,
+        target: str,
+        loaded: Iterable[S3Object],
+        time_budget: float | None,
+    ) -> None:
+        """Delete the rows of objects that have now loaded, where this log wrote some."""
+        recorded = self._recorded.get(target)
+        if not recorded or self.table is None:
+            return
+        done = [(o.bucket, o.key) for o in loaded if (o.bucket, o.key) in recorded]
+        if not done:
+            return
+        deadline = self._deadline(time_budget)
+        try:
+            for bucket, keys in by_bucket(done).items():
+                for start in range(0, len(keys), _FORGET_CHUNK):
+                    chunk = keys[start : start + _FORGET_CHUNK]
+                    sql = delete_failures_sql(self.table, target, bucket, chunk)
+                    transport.execute(sql, time_budget=deadline.remaining())
+                    recorded.difference_update((bucket, key) for key in chunk)
+        except (S3RedshiftError, ValueError):
+            return  # a stale row is never shown: readers list what the ledger lacks

@@ -18,7 +18,7 @@ longest head of the batch that fits, loaded in order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter, itemgetter
@@ -301,37 +301,13 @@ def plan_transaction(
     table = target.table
     data = list(contents) or list(entries)
     batch = batch_id(table, [*entries, *contents])
-    prefix = settings.manifest_prefix
     bucket = settings.manifest_bucket or min(e.bucket for e in entries)
-    columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
-    groups = _compression_groups(target, data, per_object and rule.mode == "upsert")
-    copy_table = STAGE_TABLE if rule.mode == "upsert" else table
-    documents: list[Document] = []
-    data_copies = []
-    for n, (compression, group) in enumerate(groups, start=1):
-        part = f"{n:05d}" if len(groups) > 1 else ""
-        manifest = Document(
-            bucket, manifest_key(prefix, table, batch, part=part), "manifest", tuple(group)
-        )
-        documents.append(manifest)
-        command = CopyCommand(
-            table=copy_table,
-            source=manifest.uri,
-            manifest=True,
-            format=rule.format,
-            compression=compression,
-            authorization=settings.authorization,
-            region=None if columnar else settings.region,
-            columns=rule.columns,
-            options=rule.options,
-        )
-        data_copies.append(CopyStep(command, "data", tuple(map(_URI, group))))
+    documents, data_copies = _data_copies(target, data, settings, bucket, batch, per_object)
     batch_list = None
     ledger = settings.ledger_for(table)
     if ledger is not None:
-        listing = Document(
-            bucket, object_list_key(prefix, table, batch), "object-list", tuple(entries)
-        )
+        key = object_list_key(settings.manifest_prefix, table, batch)
+        listing = Document(bucket, key, "object-list", tuple(entries))
         documents.append(listing)
         batch_list = CopyStep(
             CopyCommand(
@@ -359,6 +335,41 @@ def plan_transaction(
         per_object=per_object,
     )
     return PlannedTransaction(plan, tuple(entries), tuple(documents), tuple(contents))
+
+
+def _data_copies(
+    target: Target,
+    data: Sequence[ManifestEntry],
+    settings: PlanSettings,
+    bucket: str,
+    batch: str,
+    per_object: bool,
+) -> tuple[list[Document], list[CopyStep]]:
+    """The manifests of ``data`` (one per compression, or per object) and the COPY of each."""
+    rule, table = target.rule, target.table
+    columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
+    groups = _compression_groups(target, data, per_object and rule.mode == "upsert")
+    copy_table = STAGE_TABLE if rule.mode == "upsert" else table
+    documents: list[Document] = []
+    data_copies = []
+    for n, (compression, group) in enumerate(groups, start=1):
+        part = f"{n:05d}" if len(groups) > 1 else ""
+        key = manifest_key(settings.manifest_prefix, table, batch, part=part)
+        manifest = Document(bucket, key, "manifest", tuple(group))
+        documents.append(manifest)
+        command = CopyCommand(
+            table=copy_table,
+            source=manifest.uri,
+            manifest=True,
+            format=rule.format,
+            compression=compression,
+            authorization=settings.authorization,
+            region=None if columnar else settings.region,
+            columns=rule.columns,
+            options=rule.options,
+        )
+        data_copies.append(CopyStep(command, "data", tuple(map(_URI, group))))
+    return documents, data_copies
 
 
 def next_transaction(
@@ -405,10 +416,23 @@ def next_transaction(
     two = plan(2)
     if not limits.admit(two.plan):
         return one
-    # Each object adds the same steps, so two sizes predict the largest that
-    # fits; the prediction is checked, then grown or bisected if it is off.
-    fits, best, too_many = 2, two, len(entries) + 1
-    guess = min(max(_predicted_fit(limits, one=one.plan, two=two.plan), 3), len(entries))
+    return _largest_fit(plan, limits, one, two, len(entries))
+
+
+def _largest_fit(
+    plan: Callable[[int], PlannedTransaction],
+    limits: Limits,
+    one: PlannedTransaction,
+    two: PlannedTransaction,
+    count: int,
+) -> PlannedTransaction:
+    """The plan of the most of ``count`` objects that fits ``limits`` (two are known to fit).
+
+    Each object adds the same steps, so two sizes predict the largest that
+    fits; the prediction is checked, then grown or bisected if it is off.
+    """
+    fits, best, too_many = 2, two, count + 1
+    guess = min(max(_predicted_fit(limits, one=one.plan, two=two.plan), 3), count)
     if guess > fits:
         tried = plan(guess)
         if limits.admit(tried.plan):
@@ -416,8 +440,8 @@ def next_transaction(
         else:
             too_many = guess
     step = 1
-    while fits < len(entries) and too_many == len(entries) + 1:
-        size = min(fits + step, len(entries))
+    while fits < count and too_many == count + 1:
+        size = min(fits + step, count)
         tried = plan(size)
         if not limits.admit(tried.plan):
             too_many = size

@@ -349,6 +349,21 @@ def _upsert(
     return steps
 
 
+def _guard_steps(ledger: TableRef, batch_list_copy: CopyStep, mode: Mode) -> list[Step]:
+    """The batch's object list, and the guards that abort when the ledger holds any of it.
+
+    Replace also aborts when the ledger holds a newer object than the batch's newest.
+    """
+    steps: list[Step] = [
+        SqlStep(batch_table_sql(), "hold the batch's object list"),
+        batch_list_copy,
+        SqlStep(guard_sql(ledger), GUARD_PURPOSE),
+    ]
+    if mode == "replace":
+        steps.append(SqlStep(newer_guard_sql(ledger), NEWER_GUARD_PURPOSE))
+    return steps
+
+
 def build_plan(
     *,
     target: TableRef,
@@ -383,13 +398,7 @@ def build_plan(
     locked = [t.sql for t in (ledger, target) if t is not None]
     steps.append(SqlStep(f"LOCK {', '.join(locked)}", "serialize loads of this target"))
     if ledger is not None and batch_list_copy is not None:
-        steps += [
-            SqlStep(batch_table_sql(), "hold the batch's object list"),
-            batch_list_copy,
-            SqlStep(guard_sql(ledger), GUARD_PURPOSE),
-        ]
-        if mode == "replace":
-            steps.append(SqlStep(newer_guard_sql(ledger), NEWER_GUARD_PURPOSE))
+        steps += _guard_steps(ledger, batch_list_copy, mode)
     if mode == "append":
         steps += data_copies
     elif mode == "replace":

@@ -21,8 +21,8 @@ __all__ = ["run"]
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print the ledger's rows, newest first, or the mapped objects missing from it."""
-    from s3redshift.backfill import ledger_rows
     from s3redshift.identifiers import TableRef
+    from s3redshift.ledger_queries import ledger_rows
 
     config = configuration(args)
     table = str(TableRef.parse(args.table)) if args.table else None
@@ -65,7 +65,7 @@ def _missing(
     args: argparse.Namespace, loader: Loader, table: str | None, limit: int | None, out: TextIO
 ) -> int:
     """``--failed``: the mapped objects under the prefix the ledger does not hold."""
-    from s3redshift.backfill import last_failures, not_loaded
+    from s3redshift.ledger_queries import last_failures, not_loaded
 
     with ListingHeartbeat(sys.stderr, f"ledger --failed {args.failed}") as heartbeat:
         missing = not_loaded(
