@@ -17,8 +17,9 @@ exactly one function here, so injection-safety is argued in one place:
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 from s3redshift.errors import UnsafeIdentifierError
 
@@ -69,7 +70,7 @@ def validate_identifier(name: str, *, what: str = "identifier") -> str:
     if (
         _STANDARD_IDENTIFIER.fullmatch(folded) is None
         or not _is_encodable(folded)
-        or not all(c.isascii() or unicodedata.category(c) in _NAME_CATEGORIES for c in folded)
+        or not (folded.isascii() or _named_characters(folded))
     ):
         raise UnsafeIdentifierError(
             f"{what} {name!r} is not a valid Redshift name: use letters, digits, "
@@ -119,7 +120,7 @@ def portable_literal(value: str) -> str:
     if "\\" not in value:
         return _plain_literal(value)
     present = set(value)
-    stand_in = next((c for c in _STAND_INS if c not in present), None)
+    stand_in = next((c for c in _stand_ins() if c not in present), None)
     if stand_in is None:  # only a value using thousands of distinct characters
         return "(" + f" || {_BACKSLASH} || ".join(map(_plain_literal, value.split("\\"))) + ")"
     marked = _plain_literal(value.replace("\\", stand_in))
@@ -134,10 +135,16 @@ def _plain_literal(value: str) -> str:
 _BACKSLASH = "CHR(92)"
 """A backslash, spelt without one."""
 
-_STAND_INS = "|" + "".join(
-    c for c in map(chr, [*range(0x21, 0x7F), *range(0xE000, 0xF900)]) if c not in "|'\\"
-)
-"""Characters that may stand for a backslash: printable ASCII, then private use."""
+def _stand_ins() -> Iterator[str]:
+    """Characters that may stand for a backslash: ``|``, printable ASCII, then private use.
+
+    Generated while tried: few values hold a backslash, and a table of them
+    all would be built by every cold start.
+    """
+    yield "|"
+    for code in chain(range(0x21, 0x7F), range(0xE000, 0xF900)):
+        if chr(code) not in "|'\\":
+            yield chr(code)
 
 
 @dataclass(frozen=True, order=True)
@@ -187,6 +194,13 @@ Redshift accepts any multibyte character, but spaces, format characters
 (zero-width, bidi overrides) and symbols make names that read as something
 else; quoting would keep them safe in SQL, not honest in a report.
 """
+
+
+def _named_characters(name: str) -> bool:
+    """Whether every non-ASCII character of ``name`` is in :data:`_NAME_CATEGORIES`."""
+    from unicodedata import category  # only names beyond ASCII pay for the table
+
+    return all(c.isascii() or category(c) in _NAME_CATEGORIES for c in name)
 
 
 def _fold_ascii(name: str) -> str:
