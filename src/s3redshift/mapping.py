@@ -104,31 +104,44 @@ class S3ObjectLike(Protocol):
 # --- patterns ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Literal:
-    text: str
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@dataclass(frozen=True)
 class _Capture:
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
 
-@dataclass(frozen=True)
 class _Star:
     """``*`` inside a segment, or a whole segment when it is the only token."""
+
+    __slots__ = ()
 
 
 _Token = _Literal | _Capture | _Star
 _GLOBSTAR = "**"
 
 
-@dataclass(frozen=True)
 class _Pattern:
-    text: str
-    regex: re.Pattern[str]
-    captures: tuple[str, ...]
-    segments: tuple[tuple[_Token, ...] | str, ...]  # str only for "**"
+    __slots__ = ("captures", "regex", "segments", "text")
+
+    def __init__(
+        self,
+        text: str,
+        regex: re.Pattern[str],
+        captures: tuple[str, ...],
+        segments: tuple[tuple[_Token, ...] | str, ...],  # str only for "**"
+    ) -> None:
+        self.text = text
+        self.regex = regex
+        self.captures = captures
+        self.segments = segments
 
     def with_literals(self, values: Mapping[str, str]) -> str | None:
         """The pattern text with the given captures replaced by literal text.
@@ -262,7 +275,7 @@ def _tokenize_segment(raw: str) -> tuple[_Token, ...]:
 
 
 def _segment_regex(tokens: tuple[_Token, ...]) -> str:
-    if tokens == (_Star(),):
+    if len(tokens) == 1 and isinstance(tokens[0], _Star):
         return "[^/]+"
     out: list[str] = []
     for token in tokens:
@@ -278,10 +291,12 @@ def _segment_regex(tokens: tuple[_Token, ...]) -> str:
 # --- templates --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Template:
-    text: str
-    parts: tuple[_Literal | _Capture, ...]
+    __slots__ = ("parts", "text")
+
+    def __init__(self, text: str, parts: tuple[_Literal | _Capture, ...]) -> None:
+        self.text = text
+        self.parts = parts
 
     @property
     def captures(self) -> tuple[str, ...]:
@@ -600,14 +615,24 @@ class Resolution:
             raise ValueError("a Resolution has a target exactly when its outcome is 'mapped'")
 
 
-@dataclass(frozen=True)
 class _CompiledRule:
-    rule: MappingRule
-    pattern: _Pattern
-    schema: _Template | None
-    table: _Template
-    marker: _Pattern | None = None
-    """The rule's snapshot markers (mapped to its target, never ignored), if it has them."""
+    """A rule with its pattern and templates compiled; ``marker`` matches its snapshot markers."""
+
+    __slots__ = ("marker", "pattern", "rule", "schema", "table")
+
+    def __init__(
+        self,
+        rule: MappingRule,
+        pattern: _Pattern,
+        schema: _Template | None,
+        table: _Template,
+        marker: _Pattern | None,
+    ) -> None:
+        self.rule = rule
+        self.pattern = pattern
+        self.schema = schema
+        self.table = table
+        self.marker = marker
 
 
 def _compile_rule(rule: MappingRule) -> _CompiledRule:
