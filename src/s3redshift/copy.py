@@ -795,10 +795,13 @@ class TemporaryKeys(BaseModel):
     Not recommended (keys must outlive the COPY; roles refresh themselves), but
     needed where no role can be attached. The secret key and token are
     :class:`~pydantic.SecretStr` and inputs are hidden from validation errors,
-    so neither can leak through ``repr``, ``str`` or an error message.
+    so neither can leak through ``repr``, ``str`` or an error message. Built
+    on first use (``defer_build``): the configuration only names roles.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, defer_build=True
+    )
 
     access_key_id: str
     secret_access_key: SecretStr

@@ -25,9 +25,15 @@ SWEEP_KEY = "s3redshift_sweep"
 
 
 class SweepRequest(BaseModel):
-    """What a scheduled sweep asks for: the member ``s3redshift_sweep`` of its payload."""
+    """What a scheduled sweep asks for: the member ``s3redshift_sweep`` of its payload.
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    Built on first use (``defer_build``): an invocation that is not a sweep
+    never validates one.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", hide_input_in_errors=True, defer_build=True
+    )
 
     prefixes: tuple[str, ...] = Field(min_length=1)
     since: datetime | timedelta | None = None
