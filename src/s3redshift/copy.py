@@ -64,14 +64,14 @@ Sources: Redshift Developer Guide pages on COPY (see
 ``shared/reference/redshift.md`` section 1).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: pydantic would compile each
+# of the models' annotations from its text when the module is imported.
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -295,7 +295,7 @@ class CsvFormat(_Format):
         return _check_null_as(value)
 
     @model_validator(mode="after")
-    def _quote_is_not_delimiter(self) -> CsvFormat:
+    def _quote_is_not_delimiter(self) -> Self:
         if self.quote == self.delimiter:
             raise _conflict(
                 f"QUOTE (quote = {self.quote!r})",
@@ -610,7 +610,7 @@ class CopyOptions(BaseModel):
         raise ValueError("COMPUPDATE (comp_update) must be true, false or 'preset'")
 
     @model_validator(mode="after")
-    def _error_handling(self) -> CopyOptions:
+    def _error_handling(self) -> Self:
         if self.max_error and self.ignore_all_errors:
             raise _conflict(
                 f"MAXERROR (max_error = {self.max_error})",
