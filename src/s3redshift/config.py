@@ -15,8 +15,7 @@ reason whole numbers and switches are strict: TOML and JSON have real integers
 and booleans, so ``port = true`` or ``enabled = "yes"`` is reported, not coerced
 (``true`` would become port 1). The seed's variables are text by nature and are
 converted explicitly before validation, naming the variable when one is wrong.
-A ``target.dsn`` is checked for shape when it is read, so a malformed one never
-waits until the first load to fail. Every problem is raised as one
+Every problem is raised as one
 :class:`~s3redshift.errors.ConfigError` that lists each bad key with its
 location and the fix; input values are never echoed (a password may be among
 them).
@@ -30,7 +29,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
-from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -40,7 +38,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -72,42 +69,40 @@ SEED_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PW_PARAM", "DB_SCHEM
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 _PORT_DIGITS = re.compile(r"[0-9]{1,5}")
 _MAX_PORT = 65535
-_DSN_SCHEMES = ("postgresql", "postgres")
-_DSN_EXAMPLE = "postgresql://user:password@host:5432/dbname"
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+_STAND_IN_MOVED = (
+    "target.kind = 'postgres' and target.dsn were removed: the local stand-in is not a kind "
+    "of target but is plugged in from code (s3redshift.local: EmbeddedEnvironment.loader, "
+    'stand_in_loader, python -m s3redshift.local); name its PostgreSQL as transport = "connector" '
+    "with host, port and database, and sign in with [credentials]"
+)
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class TargetConfig(BaseModel):
-    """Where the data goes: Redshift (through a transport) or the local stand-in."""
+    """Where the data goes: a Redshift cluster or workgroup, through a transport."""
 
     model_config = _STRICT
 
-    kind: Literal["redshift", "postgres"] = "redshift"
+    kind: Literal["redshift"] = "redshift"
     transport: Literal["data-api", "connector"] = "data-api"
     host: str | None = None
     port: Annotated[StrictInt, Field(ge=1, le=_MAX_PORT)] = 5439
     database: str = "dev"
     cluster_identifier: str | None = None
     workgroup: str | None = None
-    dsn: SecretStr | None = None
 
-    @field_validator("dsn")
+    @model_validator(mode="before")
     @classmethod
-    def _dsn_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value():
-            _check_dsn(value.get_secret_value())
-        return value
+    def _no_stand_in_kind(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and (data.get("kind") == "postgres" or "dsn" in data):
+            raise ValueError(_STAND_IN_MOVED)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.kind == "postgres":
-            if self.dsn is None or not self.dsn.get_secret_value():
-                raise ValueError("target.kind = 'postgres' needs target.dsn")
-            return self
-        if self.dsn:
-            raise ValueError("target.dsn is only for kind = 'postgres'")
         if self.cluster_identifier and self.workgroup:
             raise ValueError(
                 "give target.cluster_identifier (provisioned) or target.workgroup "
@@ -357,7 +352,6 @@ class LoaderConfig(BaseModel):
         port = _seed_port(environ["DB_PORT"])
         data = {
             "target": {
-                "kind": "redshift",
                 "transport": "connector",
                 "host": environ["DB_HOST"],
                 "port": port,
@@ -453,47 +447,6 @@ def _seed_port(text: str) -> int:
             f"DB_PORT must be a port number from 1 to {_MAX_PORT} written in digits, such as 5439"
         )
     return int(text)
-
-
-def _check_dsn(dsn: str) -> None:
-    """Refuse a ``target.dsn`` the stand-in could never connect with.
-
-    Only the shape is checked (scheme, one host or socket directory, a port
-    in range); whether the server answers is for the load to find out. The
-    messages never quote the DSN, which may hold a password.
-
-    Raises:
-        ValueError: the DSN is malformed; the message says how and the fix.
-    """
-    try:
-        parts = urlsplit(dsn)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    except ValueError:
-        raise ValueError(
-            "cannot be read as a URI (an unclosed '[' around the host?): write it as "
-            f"{_DSN_EXAMPLE}"
-        ) from None
-    if parts.scheme not in _DSN_SCHEMES or not dsn.startswith(f"{parts.scheme}://"):
-        raise ValueError(f"must be a postgresql:// URI, such as {_DSN_EXAMPLE}")
-    host_and_port = parts.netloc.rpartition("@")[2]
-    if "," in host_and_port or "," in query.get("host", ""):
-        raise ValueError("names several hosts; the stand-in connects to exactly one")
-    if not (parts.hostname or query.get("host")):
-        raise ValueError(
-            f"names no host: write {_DSN_EXAMPLE}, or add ?host=/path/to/socket/dir "
-            "for a Unix socket"
-        )
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if "port" in query:
-        text = query["port"]
-        port = int(text) if _PORT_DIGITS.fullmatch(text) else 0
-    elif port is None:
-        return
-    if not 1 <= port <= _MAX_PORT:
-        raise ValueError(f"has a port that is not a number from 1 to {_MAX_PORT}, such as 5432")
 
 
 _BRANCHES = frozenset({"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth"})

@@ -55,7 +55,7 @@ SECTIONS: tuple[Section, ...] = (
             Key(
                 "kind",
                 '`"redshift"`',
-                "`redshift`, or `postgres` for the local stand-in (tests, the demo).",
+                "Always `redshift` (optional). The local stand-in is plugged in from code.",
             ),
             Key(
                 "transport",
@@ -74,7 +74,6 @@ SECTIONS: tuple[Section, ...] = (
                 "none",
                 "A Redshift Serverless workgroup. Give it or `cluster_identifier`, not both.",
             ),
-            Key("dsn", "none", "`postgres` only: a libpq URI such as `postgresql://user@host/db`."),
         ),
     ),
     Section(

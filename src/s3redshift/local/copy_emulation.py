@@ -90,7 +90,7 @@ a Redshift behaviour the docs do not settle):
   ``NUMERIC(18, 0)``; PostgreSQL's is unbounded).
 
 Options the stand-in cannot honour raise
-:class:`~s3redshift.errors.NotSupportedLocally` naming them, before anything
+:class:`~s3redshift.local.NotSupportedLocally` naming them, before anything
 is read: AVRO, PARQUET, ORC, FIXEDWIDTH, JSONPaths files, JSON ``'noshred'``,
 LZOP, ACCEPTANYDATE, ACCEPTINVCHARS, DATEFORMAT/TIMEFORMAT other than
 ``'auto'``, ENCODING other than UTF8, ESCAPE, EXPLICIT_IDS, FILLRECORD,
@@ -116,7 +116,7 @@ from s3redshift.errors import (
     DataRejectedError,
     LoadErrorDetail,
     LockTimeoutError,
-    NotSupportedLocally,
+    PermanentError,
     PermissionDeniedError,
     SerializationConflictError,
     TargetMissingError,
@@ -124,7 +124,16 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import quote_identifier, validate_identifier
 
-__all__ = ["run_copy_locally"]
+__all__ = ["NotSupportedLocally", "run_copy_locally"]
+
+
+class NotSupportedLocally(PermanentError):  # noqa: N818 - the name users know it by
+    """The local PostgreSQL stand-in cannot carry out a COPY option.
+
+    Raised instead of silently ignoring the option, so that a test on the
+    stand-in never passes for a load Redshift would carry out differently.
+    """
+
 
 # Redshift load error codes (DG r_Load_Error_Reference) used by the stand-in's parser.
 _EXTRA_COLUMNS = "1202"

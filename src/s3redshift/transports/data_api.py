@@ -383,10 +383,6 @@ class DataApiTransport:
             ConfigError: the configuration does not describe a Data API target.
         """
         target = config.target
-        if target.kind != "redshift" or target.transport != "data-api":
-            raise ConfigError(
-                "DataApiTransport needs target.kind = 'redshift' and target.transport = 'data-api'"
-            )
         credentials = config.credentials
         if credentials.provider in ("ssm", "static"):
             raise ConfigError(
