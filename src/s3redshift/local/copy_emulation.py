@@ -611,26 +611,36 @@ def _manifest_sources(
     entries = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise _manifest_error(command, 'must be a JSON object with an "entries" list')
-    sources = []
-    for index, entry in enumerate(entries):
-        url = entry.get("url") if isinstance(entry, dict) else None
-        mandatory = entry.get("mandatory", False) if isinstance(entry, dict) else None
-        if not isinstance(url, str) or not isinstance(mandatory, bool):
-            raise _manifest_error(
-                command,
-                f'entries[{index}] must be an object with a "url" string and an optional '
-                '"mandatory" true/false',
-            )
-        parts = _split_uri(url)
-        if parts is None or not parts[1] or parts[1].endswith("/"):
-            reason = f"entries[{index}].url {url!r} is not the full S3 path of one object"
-            raise DataRejectedError(
-                f"COPY into {command.table} failed: manifest {command.source} {reason}",
-                details=[LoadErrorDetail(url, None, None, reason, code=_MANIFEST_NEEDS_FULL_PATH)],
-                s3_uri=command.source,
-                table=str(command.table),
-            )
-        sources.append(_Source(url, parts[0], parts[1], mandatory))
+    sources = [_manifest_entry(command, index, entry) for index, entry in enumerate(entries)]
+    return _present(command, s3_client, sources, fetched)
+
+
+def _manifest_entry(command: CopyCommand, index: int, entry: object) -> _Source:
+    """One entry of the manifest as a source, or the COPY's rejection naming it."""
+    url = entry.get("url") if isinstance(entry, dict) else None
+    mandatory = entry.get("mandatory", False) if isinstance(entry, dict) else None
+    if not isinstance(url, str) or not isinstance(mandatory, bool):
+        raise _manifest_error(
+            command,
+            f'entries[{index}] must be an object with a "url" string and an optional '
+            '"mandatory" true/false',
+        )
+    parts = _split_uri(url)
+    if parts is None or not parts[1] or parts[1].endswith("/"):
+        reason = f"entries[{index}].url {url!r} is not the full S3 path of one object"
+        raise DataRejectedError(
+            f"COPY into {command.table} failed: manifest {command.source} {reason}",
+            details=[LoadErrorDetail(url, None, None, reason, code=_MANIFEST_NEEDS_FULL_PATH)],
+            s3_uri=command.source,
+            table=str(command.table),
+        )
+    return _Source(url, parts[0], parts[1], mandatory)
+
+
+def _present(
+    command: CopyCommand, s3_client: Any, sources: list[_Source], fetched: dict[str, bytes]
+) -> list[_Source]:
+    """The sources that exist, reading the first bytes of each into ``fetched`` as it checks."""
     exists: dict[str, bool] = {}
     held = 0
     for source in sources:
@@ -949,26 +959,9 @@ def _csv_quoted_record(
             i += 1
         if i < end and text[i] == quote:
             opened = i
-            chunks = []
-            i += 1
-            while True:
-                closing = text.find(quote, i)
-                if closing < 0:
-                    raise _Rejected(
-                        start_line,
-                        f"Invalid quote formatting for CSV: the field opened by {quote!r} on "
-                        "this line is never closed",
-                        _INVALID_LINE,
-                    )
-                chunks.append(text[i:closing])
-                if text.startswith(quote, closing + 1):  # a doubled quote is one quote
-                    chunks.append(quote)
-                    i = closing + 2
-                    continue
-                i = closing + 1
-                break
+            value, i = _csv_quoted_field(text, i + 1, quote, start_line)
             line += text.count("\n", opened, i)
-            fields.append("".join(chunks))
+            fields.append(value)
             while i < end and text[i] in padding:
                 i += 1
             if i >= end:
@@ -997,6 +990,25 @@ def _csv_quoted_record(
             continue
         fields.append(text[pos:stop].removesuffix("\r"))
         return fields, stop + 1, line + 1
+
+
+def _csv_quoted_field(text: str, i: int, quote: str, start_line: int) -> tuple[str, int]:
+    """The value of a quoted field whose text starts at ``i``, and the position after it."""
+    chunks = []
+    while True:
+        closing = text.find(quote, i)
+        if closing < 0:
+            raise _Rejected(
+                start_line,
+                f"Invalid quote formatting for CSV: the field opened by {quote!r} on "
+                "this line is never closed",
+                _INVALID_LINE,
+            )
+        chunks.append(text[i:closing])
+        if not text.startswith(quote, closing + 1):
+            return "".join(chunks), closing + 1
+        chunks.append(quote)  # a doubled quote is one quote
+        i = closing + 2
 
 
 def _refuse_constant(name: str) -> NoReturn:
