@@ -33,8 +33,6 @@ DESIGN_TOML = """
 [target]
 kind = "redshift"
 transport = "data-api"
-host = "example.abc.eu-west-1.redshift.amazonaws.com"
-port = 5439
 database = "dev"
 workgroup = "analytics-wg"
 
@@ -85,6 +83,14 @@ def test_the_design_file_form_reads_with_every_contract_key(tmp_path: Path) -> N
     path.write_text(DESIGN_TOML)
     config = LoaderConfig.from_file(path)
     assert config.target.workgroup == "analytics-wg"
+    # host and port are the connector's keys: the same file with that transport reads them.
+    connector = 'transport = "connector"\nhost = "example.abc.redshift.amazonaws.com"\nport = 5439'
+    path.write_text(DESIGN_TOML.replace('transport = "data-api"', connector))
+    other = LoaderConfig.from_file(path)
+    assert (other.target.transport, other.target.port) == ("connector", 5439)
+    path.write_text(DESIGN_TOML.replace('transport = "data-api"', 'host = "h"'))
+    with pytest.raises(ConfigError, match=r"target\.host: is not a key of 'data-api'"):
+        LoaderConfig.from_file(path)
     assert config.copy_.manifest_bucket == "my-bucket"
     [rule] = config.tables
     assert (rule.mode, rule.keys, rule.order_by) == ("upsert", ("id",), "ts")

@@ -33,10 +33,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
     StrictBool,
-    StrictInt,
+    Tag,
     ValidationError,
     model_validator,
 )
@@ -53,8 +54,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_ENV",
     "SEED_ENV",
+    "ConnectorTarget",
     "CopyConfig",
     "CredentialsConfig",
+    "DataApiTarget",
     "LedgerConfig",
     "LoaderConfig",
     "TargetConfig",
@@ -78,21 +81,27 @@ _STAND_IN_MOVED = (
     "with host, port and database, and sign in with [credentials]"
 )
 
+_TRANSPORT = (
+    "data-api (boto3 redshift-data: no VPC, no driver; the default) or connector "
+    "(redshift_connector over TCP in the VPC)."
+)
+
 _STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
-class TargetConfig(BaseModel):
-    """Where the data goes: a Redshift cluster or workgroup, through a transport."""
+class _Target(BaseModel):
+    """What every target names: the database, and the provisioned cluster or workgroup."""
 
     model_config = _STRICT
 
-    kind: Literal["redshift"] = "redshift"
-    transport: Literal["data-api", "connector"] = "data-api"
-    host: str | None = None
-    port: Annotated[StrictInt, Field(ge=1, le=_MAX_PORT)] = 5439
-    database: str = "dev"
-    cluster_identifier: str | None = None
-    workgroup: str | None = None
+    kind: Literal["redshift"] = Field("redshift", description="Always redshift (optional).")
+    database: str = Field("dev", description="Database name.")
+    cluster_identifier: str | None = Field(
+        None, description="A provisioned cluster (Data API, IAM credentials)."
+    )
+    workgroup: str | None = Field(
+        None, description="A Redshift Serverless workgroup. Give it or cluster_identifier."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -102,19 +111,52 @@ class TargetConfig(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self) -> Self:
+    def _one_warehouse(self) -> Self:
         if self.cluster_identifier and self.workgroup:
             raise ValueError(
                 "give target.cluster_identifier (provisioned) or target.workgroup "
                 "(Serverless), not both"
             )
-        if self.transport == "connector" and not self.host:
-            raise ValueError("target.transport = 'connector' needs target.host")
-        if self.transport == "data-api" and not (self.cluster_identifier or self.workgroup):
+        return self
+
+
+class DataApiTarget(_Target):
+    """Redshift through the Data API (boto3 redshift-data): no VPC, no driver, no password."""
+
+    transport: Literal["data-api"] = Field("data-api", description=_TRANSPORT)
+
+    @model_validator(mode="after")
+    def _warehouse_named(self) -> Self:
+        if not (self.cluster_identifier or self.workgroup):
             raise ValueError(
                 "target.transport = 'data-api' needs target.cluster_identifier or target.workgroup"
             )
         return self
+
+
+class ConnectorTarget(_Target):
+    """Redshift through ``redshift_connector``: a direct TCP session in the VPC."""
+
+    transport: Literal["connector"] = Field(description=_TRANSPORT)
+    host: str = Field(min_length=1, description="Cluster or workgroup endpoint (connector).")
+    port: int = Field(5439, strict=True, ge=1, le=_MAX_PORT, description="Database port.")
+
+
+def _transport_of(data: Any) -> str:
+    """The target's branch: ``transport``, data-api when the key is absent."""
+    found = data.get("transport") if isinstance(data, Mapping) else getattr(data, "transport", None)
+    return "data-api" if found is None else str(found)
+
+
+TargetConfig = Annotated[
+    Annotated[DataApiTarget, Tag("data-api")] | Annotated[ConnectorTarget, Tag("connector")],
+    Discriminator(
+        _transport_of,
+        custom_error_type="transport",
+        custom_error_message="target.transport must be 'data-api' or 'connector'",
+    ),
+]
+"""Where the data goes: a Data API or a connector target, told apart by ``transport``."""
 
 
 class CredentialsConfig(BaseModel):
@@ -122,11 +164,24 @@ class CredentialsConfig(BaseModel):
 
     model_config = _STRICT
 
-    provider: Literal["static", "ssm", "secrets-manager", "iam"] = "iam"
-    user: str | None = None
-    parameter: str | None = None
-    secret_arn: str | None = None
-    password: SecretStr | None = None
+    provider: Literal["static", "ssm", "secrets-manager", "iam"] = Field(
+        "iam",
+        description="static, ssm (a SecureString parameter, as the seed did), secrets-manager "
+        "(Redshift's JSON secret) or iam (GetClusterCredentials, or GetCredentials on Serverless).",
+    )
+    user: str | None = Field(
+        None,
+        min_length=1,
+        description="Database user (static, ssm). With iam on a cluster, the user to sign in "
+        "as; without it, the caller's IAM identity.",
+    )
+    parameter: str | None = Field(None, description="ssm: the parameter name.")
+    secret_arn: str | None = Field(None, description="secrets-manager: the secret's ARN.")
+    password: SecretStr | None = Field(
+        None,
+        description="static only (tests, local use). Keep real passwords in SSM or "
+        "Secrets Manager.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -153,10 +208,25 @@ class CopyConfig(BaseModel):
 
     model_config = _STRICT
 
-    iam_role: str | None = None
-    region: str | None = None
-    manifest_bucket: str | None = None
-    manifest_prefix: str = DEFAULT_IGNORE_PREFIXES[0]
+    iam_role: str | None = Field(
+        None,
+        description="IAM_ROLE for COPY: an ARN, several comma-separated ARNs (role chaining), "
+        "or default (the cluster's default role, also when unset).",
+    )
+    region: str | None = Field(
+        None,
+        description="Region of the bucket (COPY's REGION; not written for Parquet/ORC) and of "
+        "the AWS clients.",
+    )
+    manifest_bucket: str | None = Field(
+        None,
+        description="Where manifests and batch object lists are written (default: the "
+        "objects' bucket).",
+    )
+    manifest_prefix: str = Field(
+        DEFAULT_IGNORE_PREFIXES[0],
+        description="Key prefix of manifests. Keys under it are never loaded.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -194,8 +264,16 @@ class LedgerConfig(BaseModel):
 
     model_config = _STRICT
 
-    enabled: StrictBool = True
-    schema_: str = Field(default="s3redshift", alias="schema")
+    enabled: StrictBool = Field(
+        True,
+        description="Turn exactly-once bookkeeping off only if something else guarantees it.",
+    )
+    schema_: str = Field(
+        default="s3redshift",
+        alias="schema",
+        description="Schema of the ledger tables, one per target, named "
+        "load_ledger_SCHEMA_TABLE_HASH and created on first use. Never a load target.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -234,11 +312,20 @@ class LoaderConfig(BaseModel):
 
     model_config = _STRICT
 
-    target: TargetConfig
-    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
-    copy_: CopyConfig = Field(default_factory=CopyConfig, alias="copy")
-    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
-    tables: tuple[MappingRule, ...] = Field(default_factory=lambda: (default_rule(),))
+    target: TargetConfig = Field(description="Where the data goes.")
+    credentials: CredentialsConfig = Field(
+        default_factory=CredentialsConfig, description="How the loader signs in."
+    )
+    copy_: CopyConfig = Field(
+        default_factory=CopyConfig, alias="copy", description="What every COPY shares."
+    )
+    ledger: LedgerConfig = Field(
+        default_factory=LedgerConfig, description="The exactly-once bookkeeping."
+    )
+    tables: tuple[MappingRule, ...] = Field(
+        default_factory=lambda: (default_rule(),),
+        description="Mapping rules, first match wins; default: the seed's {table}/** as CSV.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -393,12 +480,15 @@ class LoaderConfig(BaseModel):
     def json_schema(cls) -> dict[str, Any]:
         """The JSON Schema of the file form (``s3redshift config-schema``), every key described.
 
-        The descriptions are the README's configuration tables
-        (:mod:`s3redshift.config_reference`), not the models' docstrings.
+        Each key's description is its field's, the one source of the README's
+        configuration tables; the models' docstrings, written for the code's
+        readers, are left out.
         """
-        from s3redshift.config_reference import describe_schema
-
-        return describe_schema(cls.model_json_schema(by_alias=True))
+        schema = cls.model_json_schema(by_alias=True)
+        for definition in schema.get("$defs", {}).values():
+            definition.pop("description", None)
+        schema["description"] = "s3redshift's configuration (README: Configuration reference)."
+        return schema
 
     # --- building the components --------------------------------------------
 
@@ -449,8 +539,10 @@ def _seed_port(text: str) -> int:
     return int(text)
 
 
-_BRANCHES = frozenset({"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth"})
-"""Tags of the format union that pydantic puts in an error's location."""
+_BRANCHES = frozenset(
+    {"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth", "data-api", "connector"}
+)
+"""Tags of the format and target unions that pydantic puts in an error's location."""
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -540,6 +632,10 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
 
     key = str(loc[-1])
     valid = _keys_at(LoaderConfig.json_schema(), loc[:-1])
+    if key in valid:  # a key of another branch of the union
+        branch = next((str(part) for part in reversed(loc) if part in _BRANCHES), "")
+        union = "transport" if branch in ("data-api", "connector") else "format type"
+        return f"is not a key of {branch!r}; another {union} takes it"
     close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
     if close:
         return f"unknown key (did you mean `{close[0]}`?)"

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from s3redshift.config import ConnectorTarget
 from s3redshift.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ def connect_target(config: LoaderConfig) -> Connection:
         ConfigError: the target is not a connector target, or signs in by IAM.
     """
     target = config.target
-    if target.transport != "connector" or target.host is None:
+    if not isinstance(target, ConnectorTarget):
         raise ConfigError(
             "the local stand-in connects to a connector target: set target.transport = "
             '"connector" with host (or the socket directory), port and database'

@@ -45,6 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from s3redshift.config import ConnectorTarget
 from s3redshift.errors import (
     ConfigError,
     DataRejectedError,
@@ -321,17 +322,16 @@ class ConnectorTransport(DbApiTransport):
         database user, or the caller's IAM identity when it is not set).
         """
         target, creds = config.target, config.credentials
-        assert target.host is not None  # validated by the configuration
+        assert isinstance(target, ConnectorTarget)  # open_transport dispatches on the type
         # copy.region is the bucket's Region (COPY's REGION clause), not the
         # cluster's: IAM sign-in uses the SDK's own Region (AWS_REGION on Lambda).
-        region = None
         auth: ConnectorAuth
         if creds.provider != "iam":
             auth = PasswordAuth(config.credential_provider())
         elif target.workgroup:
-            auth = ServerlessIamAuth(target.workgroup, region=region)
+            auth = ServerlessIamAuth(target.workgroup)
         elif target.cluster_identifier:
-            auth = ClusterIamAuth(target.cluster_identifier, db_user=creds.user, region=region)
+            auth = ClusterIamAuth(target.cluster_identifier, db_user=creds.user)
         else:
             raise ConfigError(
                 "credentials.provider = 'iam' with the connector transport needs "
