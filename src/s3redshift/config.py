@@ -15,10 +15,10 @@ reason whole numbers and switches are strict: TOML and JSON have real integers
 and booleans, so ``port = true`` or ``enabled = "yes"`` is reported, not coerced
 (``true`` would become port 1). The seed's variables are text by nature and are
 converted explicitly before validation, naming the variable when one is wrong.
-Every problem is raised as one
-:class:`~s3redshift.errors.ConfigError` that lists each bad key with its
-location and the fix; input values are never echoed (a password may be among
-them).
+Every problem is raised as one :class:`~s3redshift.errors.ConfigError` that
+lists each bad key with its location and the fix; input values are never
+echoed (a password may be among them). The target is one of two types, told
+apart by ``transport``: a key of the other one is refused by name.
 """
 
 from __future__ import annotations
@@ -571,6 +571,13 @@ _TYPE_MESSAGES = {
 }
 
 
+_REQUIRED = {
+    "target.host": "target.transport = 'connector' needs target.host (the cluster or "
+    "workgroup endpoint)",
+}
+"""Messages for required keys whose fix is worth saying."""
+
+
 def _kind(value: object) -> str:
     """What a configuration value is, in TOML/JSON words; never the value itself."""
     if isinstance(value, bool):
@@ -602,6 +609,8 @@ def _describe_errors(exc: ValidationError, source: str) -> str:
         kind = error["type"]
         if kind == "extra_forbidden":
             message = _unknown_key(error["loc"])
+        elif kind == "missing":
+            message = _REQUIRED.get(where, "is required")
         elif kind in _TYPE_MESSAGES:
             message = f"{_TYPE_MESSAGES[kind]} (got {_kind(error.get('input'))})"
         elif kind in ("model_type", "dict_type", "model_attributes_type"):
