@@ -18,8 +18,7 @@ import time
 from bench.standin import config_for, fresh_database
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import create_ledger_sql, loaded_among, loaded_identities_sql, lookup_chunks
-from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, stand_in_loader
 
 SIZES = {"10k": 10_000, "1m": 1_000_000}
 BATCH = 1000
@@ -68,7 +67,7 @@ def measure(repeats: int = 9) -> dict[str, list[float]]:
         loaders = {}
         batches = {}
         for (name, rows), db in zip(SIZES.items(), (small, large), strict=True):
-            loader = Loader(config_for(db.dsn))
+            loader = stand_in_loader(config_for(db.dsn))
             ledger = loader.ledger_for(TableRef("public", "t0"))
             assert ledger is not None
             for sql in create_ledger_sql(ledger):  # the loader's own DDL

@@ -91,7 +91,7 @@ def _child(dsn: str, table: int) -> None:
     import boto3
 
     from s3redshift.events import S3Object
-    from s3redshift.loader import Loader
+    from s3redshift.local import stand_in_loader
 
     logging.getLogger("s3redshift").setLevel(logging.WARNING)
     s3 = boto3.client("s3")
@@ -99,7 +99,7 @@ def _child(dsn: str, table: int) -> None:
     objects = [
         S3Object(bucket=BUCKET, key=o["Key"], size=o["Size"], etag=o["ETag"]) for o in listed
     ]
-    with Loader(config_for(dsn), s3_client=s3) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=s3) as loader:
         print("ready", flush=True)
         sys.stdin.readline()
         started = time.time()

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
-from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, connector_config, stand_in_loader
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -44,8 +43,7 @@ def upload(
 def config_for(dsn: str) -> LoaderConfig:
     return LoaderConfig.from_mapping(
         {
-            "target": {"kind": "postgres", "dsn": dsn},
-            "credentials": {"provider": "static", "user": "u", "password": "p"},
+            **connector_config(dsn),
             "ledger": {"schema": LEDGER_SCHEMA},
             "tables": [RULE],
         }
@@ -133,7 +131,7 @@ def timed_load(config: LoaderConfig, s3: S3Client, batches: list[list[S3Object]]
 def timed_loads(config: LoaderConfig, s3: S3Client, batches: list[list[S3Object]]) -> list[float]:
     """Seconds of each batch's ``load``, in order, with one loader for them all."""
     seconds = []
-    with Loader(config, s3_client=s3) as loader:
+    with stand_in_loader(config, s3_client=s3) as loader:
         for batch in batches:
             started = time.perf_counter()
             report = loader.load(batch)

@@ -37,8 +37,7 @@ from bench.standin import (
     upload,
     writing_transactions,
 )
-from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, stand_in_loader
 
 OBJECTS = 1000
 TABLES = 5
@@ -65,7 +64,7 @@ def measure(repeats: int = 2) -> dict[str, list[float]]:
                 add("commits_batched", writing_transactions(env, db, TABLES))
                 add("transactions_batched", committed_transactions(env, db))
                 # A cold loader, as a redelivery may meet.
-                with Loader(config, s3_client=s3) as loader, s3_requests(s3) as sent:
+                with stand_in_loader(config, s3_client=s3) as loader, s3_requests(s3) as sent:
                     started = time.perf_counter()
                     replay = loader.load(objects)
                     add("replay_ms_per_1000", (time.perf_counter() - started) * 1000)

@@ -15,6 +15,7 @@ pytest's own ``tmp_path`` directories stay where pytest keeps them.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -33,7 +34,7 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 
 from s3redshift.identifiers import quote_identifier
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import UNCHECKED_PASSWORD, EmbeddedEnvironment, connector_config
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -147,6 +148,19 @@ def dsn_with_password(dsn: str, password: str) -> str:
     user = parts.username or "postgres"
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}"))
+
+
+def stand_in_toml(dsn: str, *, password: str = UNCHECKED_PASSWORD, user: str | None = None) -> str:
+    """The ``[target]`` and ``[credentials]`` of a file naming the PostgreSQL of ``dsn``.
+
+    A connector target, as :func:`s3redshift.local.connector_config` writes
+    it; the CLI runs on it as ``python -m s3redshift.local``.
+    """
+    lines = []
+    for section, keys in connector_config(dsn, user=user, password=password).items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in keys.items()]
+    return "\n".join(lines) + "\n"
 
 
 # --- resource hygiene -------------------------------------------------------------------

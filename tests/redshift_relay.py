@@ -23,8 +23,10 @@ What the relay does, per accepted connection (a thread each, 127.0.0.1 only):
   own exception classes.
 * Except the statements the stand-in emulates (its
   :meth:`~s3redshift.local.standin.StandInConnection.emulates`: COPY from
-  S3, the load-error reads and ``pg_last_copy_id()``, the ledger's SORTKEY
-  DDL, names longer than PostgreSQL keeps): for those the relay plays the
+  S3, carried out from the command the test's transport handed over
+  (:func:`~s3redshift.local.standin.hand_over_copy`), the load-error reads
+  and ``pg_last_copy_id()``, the ledger's SORTKEY DDL, names longer than
+  PostgreSQL keeps): for those the relay plays the
   server. It runs them through the stand-in's own code
   (:class:`~s3redshift.local.standin.StandInCursor`) on the same PostgreSQL
   session, over a minimal client of the backend socket, and answers the

@@ -23,13 +23,13 @@ What that clean interpreter gets besides the unzipped artifact, and why:
 the data-api zip deliberately leaves boto3 to the Lambda runtime, so a second
 directory plays the runtime's part: it links boto3 and exactly its
 requirements (botocore, s3transfer, jmespath, python-dateutil, six, urllib3)
-from this virtualenv. The stand-in target (``kind = "postgres"``) also needs
-the ``local`` extra's driver, pg8000 (with scramp and asn1crypto); it goes in
-the same directory. The stand-in package itself (``s3redshift/local/``) is
-never in the artifact (a test says so); it is copied from ``src/`` beside the
-unzipped package for this run. Nothing else of the virtualenv is visible, and
-the test checks that pydantic, s3redshift and the adapter were imported from
-the zip.
+from this virtualenv. The stand-in, which the run plugs in where the adapter
+builds its loader, also needs the ``local`` extra's driver, pg8000 (with
+scramp and asn1crypto); it goes in the same directory. The stand-in package
+itself (``s3redshift/local/``) is never in the artifact (a test says so); it
+is copied from ``src/`` beside the unzipped package for this run. Nothing
+else of the virtualenv is visible, and the test checks that pydantic,
+s3redshift and the adapter were imported from the zip.
 """
 
 from __future__ import annotations
@@ -440,6 +440,8 @@ CLEAN_RUN = """
 import json, sys
 code, runtime, event_file, result_file = sys.argv[1:5]
 sys.path[:0] = [code, runtime]
+import s3redshift.loader, s3redshift.local.transport
+s3redshift.loader.Loader = s3redshift.local.transport.stand_in_loader  # the adapter's loader
 import lambda_entry
 event = json.load(open(event_file))
 result = lambda_entry.handler(event, None)
@@ -496,8 +498,7 @@ def test_unzipped_artifact_loads_an_s3_object_in_a_clean_interpreter(
         ]
     }
     config = {
-        "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
-        "credentials": {"provider": "static", "user": "loader", "password": "stand-in"},
+        **embedded_env.connector_config(pg_database),
         "copy": {"iam_role": "default"},
         "tables": [
             {

@@ -36,12 +36,11 @@ RULES = [
 def loader(embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client) -> Iterator[Loader]:
     config = LoaderConfig.from_mapping(
         {
-            "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
-            "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+            **embedded_env.connector_config(pg_database),
             "tables": RULES,
         }
     )
-    with Loader(config, s3_client=s3) as made:
+    with embedded_env.loader(config, s3_client=s3) as made:
         yield made
 
 

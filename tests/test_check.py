@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlglot
 
+from conftest import stand_in_toml
 from s3redshift.config import SEED_ENV
 from s3redshift.local import EmbeddedEnvironment
 from test_cli_commands import SENTINEL, Run, cli, config_file, put
@@ -48,9 +49,9 @@ def clean_env() -> dict[str, str]:
 
 
 def s3redshift(config: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """``python -m s3redshift ARGS --config CONFIG`` in ``env``, its output captured."""
+    """``python -m s3redshift.local ARGS --config CONFIG`` in ``env``, its output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "s3redshift", *args, "--config", str(config)],
+        [sys.executable, "-m", "s3redshift.local", *args, "--config", str(config)],
         env=env,
         capture_output=True,
         text=True,
@@ -139,11 +140,10 @@ def test_a_replace_rule_needs_delete_too_and_check_names_the_grant(
     ):
         cursor.execute(sql)
     pg.commit()
-    dsn = embedded_env.database_dsn(pg_database).replace("postgres@", f"{role}@", 1)
     config = tmp_path / "replace.toml"
     config.write_text(
-        f'[target]\nkind = "postgres"\ndsn = "{dsn}"\n'
-        '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\nmode = "replace"\n'
+        stand_in_toml(embedded_env.database_dsn(pg_database), user=role)
+        + '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\nmode = "replace"\n'
         '[tables.format]\ntype = "csv"\nignore_header = 1\n'
     )
     try:
@@ -196,10 +196,8 @@ def test_with_the_database_stopped_only_its_check_fails_and_the_rest_are_skipped
     config = tmp_path / "down.toml"
     # A port nothing listens on: the database is "stopped".
     config.write_text(
-        '[target]\nkind = "postgres"\ndsn = "postgresql://loader@127.0.0.1:9/none"\n'
-        '[credentials]\nprovider = "static"\nuser = "loader"\n'
-        f'password = "{SENTINEL}"\n'
-        '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
+        stand_in_toml("postgresql://loader@127.0.0.1:9/none", password=SENTINEL)
+        + '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
         '[tables.format]\ntype = "csv"\nignore_header = 1\n'
     )
     result = s3redshift(config, "check", f"s3://{bucket}/", env=clean_env() | embedded_env.aws_env)
@@ -229,7 +227,7 @@ def no_aws_credentials_env() -> dict[str, str]:
 
 def test_without_aws_credentials_load_exits_2_and_check_names_the_fix(tmp_path: Path) -> None:
     config = tmp_path / "offline.toml"
-    config.write_text('[target]\nkind = "postgres"\ndsn = "postgresql://u@127.0.0.1:9/none"\n')
+    config.write_text(stand_in_toml("postgresql://u@127.0.0.1:9/none"))
 
     load = s3redshift(config, "load", "s3://some-bucket/kpis/", env=no_aws_credentials_env())
     # Nothing was tried: a set-up problem (2), said once, with the fix.
@@ -478,11 +476,10 @@ def check_as_role(
     ):
         cursor.execute(sql)
     pg.commit()
-    dsn = embedded_env.database_dsn(pg_database).replace("postgres@", f"{role}@", 1)
     config = tmp_path / "role.toml"
     config.write_text(
-        f'[target]\nkind = "postgres"\ndsn = "{dsn}"\n'
-        f'[[tables]]\npattern = "kpis/**"\ntable = "kpis"\nmode = "{mode}"\n'
+        stand_in_toml(embedded_env.database_dsn(pg_database), user=role)
+        + f'[[tables]]\npattern = "kpis/**"\ntable = "kpis"\nmode = "{mode}"\n'
         + ('keys = ["id"]\n' if mode == "upsert" else "")
         + '[tables.format]\ntype = "csv"\nignore_header = 1\n'
     )

@@ -86,7 +86,7 @@ def test_plan_json_matches_the_design_shape(tmp_path: Path) -> None:
 def test_plan_never_prints_a_configured_password(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(
-        '[target]\nkind = "postgres"\ndsn = "postgresql://u@localhost/db"\n'
+        '[target]\ntransport = "connector"\nhost = "localhost"\ndatabase = "db"\n'
         f'[credentials]\nprovider = "static"\nuser = "u"\npassword = "{SENTINEL}"\n'
     )
     for extra in ((), ("--json",)):
@@ -115,17 +115,19 @@ def test_unknown_config_key_exits_2_naming_it(tmp_path: Path) -> None:
     assert "copy.iam_rol: unknown key" in result.stderr
 
 
-def test_plan_with_a_malformed_dsn_exits_2_before_anything_is_planned(tmp_path: Path) -> None:
+def test_plan_with_the_removed_stand_in_kind_exits_2_naming_what_replaced_it(
+    tmp_path: Path,
+) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text(
-        f'[target]\nkind = "postgres"\ndsn = "postgresql://loader:{SENTINEL}@db:port/dev"\n'
+        f'[target]\nkind = "postgres"\ndsn = "postgresql://loader:{SENTINEL}@db:5432/dev"\n'
     )
     result = run("plan", "--config", str(cfg), str(one_record_event(tmp_path)))
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("s3redshift: error: invalid configuration in ")
-    assert "target.dsn" in line
-    assert "port" in line
+    assert "target.kind = 'postgres' and target.dsn were removed" in line
+    assert "s3redshift.local" in line
     assert SENTINEL not in result.stdout + result.stderr
     assert result.stdout == ""
 
@@ -176,7 +178,7 @@ def test_plan_text_shows_how_each_transport_sends_the_transaction(tmp_path: Path
 
 # --- every error is one line, in TOML/JSON words, with the fix ----------------------
 
-CONFIG_HEAD = '[target]\nkind = "postgres"\ndsn = "postgresql://u@127.0.0.1:5/db"\n'
+CONFIG_HEAD = '[target]\ntransport = "connector"\nhost = "127.0.0.1"\nport = 5\ndatabase = "db"\n'
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

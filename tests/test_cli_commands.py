@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conftest import dsn_with_password
+from conftest import stand_in_toml
 from s3redshift.backfill import BackfillProgress
 from s3redshift.cli.output import ProgressPrinter, format_bytes
 from s3redshift.config import SEED_ENV
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, connector_config
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -38,14 +38,7 @@ def config_file(
     pg.commit()
     path = tmp_path / "s3redshift.toml"
     path.write_text(
-        "[target]\n"
-        'kind = "postgres"\n'
-        f'dsn = "{dsn_with_password(embedded_env.database_dsn(pg_database), SENTINEL)}"\n'
-        "[credentials]\n"
-        'provider = "static"\n'
-        'user = "loader"\n'
-        f'password = "{SENTINEL}"\n'
-        "[[tables]]\n"
+        stand_in_toml(embedded_env.database_dsn(pg_database), password=SENTINEL) + "[[tables]]\n"
         'pattern = "kpis/**"\n'
         'table = "kpis"\n'
         "[tables.format]\n"
@@ -64,7 +57,7 @@ def cli(embedded_env: EmbeddedEnvironment, config_file: Path) -> Run:
     def run(*args: str, config: bool = True) -> subprocess.CompletedProcess[str]:
         extra = ("--config", str(config_file)) if config else ()
         result = subprocess.run(
-            [sys.executable, "-m", "s3redshift.cli", *args, *extra],
+            [sys.executable, "-m", "s3redshift.local", *args, *extra],
             env=env,
             capture_output=True,
             text=True,
@@ -240,12 +233,12 @@ def test_load_with_debug_shows_each_failures_kind_and_cause(
 def offline_cli(embedded_env: EmbeddedEnvironment, tmp_path: Path) -> Run:
     """Like `cli`, for commands that fail before any database is reached."""
     path = tmp_path / "offline.toml"
-    path.write_text('[target]\nkind = "postgres"\ndsn = "postgresql://u@127.0.0.1:9/none"\n')
+    path.write_text(stand_in_toml("postgresql://u@127.0.0.1:9/none"))
     base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "s3redshift.cli", *args, "--config", str(path)],
+            [sys.executable, "-m", "s3redshift.local", *args, "--config", str(path)],
             env=base | embedded_env.aws_env,
             capture_output=True,
             text=True,
@@ -538,21 +531,13 @@ def test_load_with_the_database_down_prints_one_error_and_tries_one_batch(
 ) -> None:
     port = _closed_port()
     config = tmp_path / "down.toml"
-    config.write_text(
-        "[target]\n"
-        'kind = "postgres"\n'
-        f'dsn = "postgresql://loader:{SENTINEL}@127.0.0.1:{port}/dev"\n'
-        "[credentials]\n"
-        'provider = "static"\n'
-        'user = "loader"\n'
-        f'password = "{SENTINEL}"\n'
-    )
+    config.write_text(stand_in_toml(f"postgresql://loader@127.0.0.1:{port}/dev", password=SENTINEL))
     for n in range(50):
         put(s3, bucket, f"kpis/{n:02d}.csv", f"id,name\n{n},x\n")
     base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
     result = subprocess.run(
         [
-            *(sys.executable, "-m", "s3redshift", "load", f"s3://{bucket}/"),
+            *(sys.executable, "-m", "s3redshift.local", "load", f"s3://{bucket}/"),
             *("--batch-size", "10", "--config", str(config)),
         ],
         env=base | embedded_env.aws_env,
@@ -579,17 +564,14 @@ def test_a_backfill_stops_after_the_first_batch_when_the_database_is_down(
     from s3redshift.backfill import backfill
     from s3redshift.config import LoaderConfig
     from s3redshift.errors import ConnectionLostError
-    from s3redshift.loader import Loader
+    from s3redshift.local import stand_in_loader
 
     for n in range(30):
         put(s3, bucket, f"kpis/{n:02d}.csv", f"id,name\n{n},x\n")
     config = LoaderConfig.from_mapping(
-        {
-            "target": {"kind": "postgres", "dsn": f"postgresql://u@127.0.0.1:{_closed_port()}/d"},
-            "credentials": {"provider": "static", "user": "u", "password": "p"},
-        }
+        connector_config(f"postgresql://u@127.0.0.1:{_closed_port()}/d")
     )
-    with Loader(config, s3_client=s3) as loader:
+    with stand_in_loader(config, s3_client=s3) as loader:
         summary = backfill(loader, f"s3://{bucket}/", batch_size=10)
     assert len(summary.reports) == 1  # the other two batches were not tried
     assert isinstance(summary.stopped_by, ConnectionLostError)

@@ -13,7 +13,7 @@ import s3redshift
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
 from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, connector_config
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -49,8 +49,7 @@ def test_python_m_runs_the_same_command() -> None:
 def _config(dsn: str) -> LoaderConfig:
     return LoaderConfig.from_mapping(
         {
-            "target": {"kind": "postgres", "dsn": dsn},
-            "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+            **connector_config(dsn),
             "copy": {"iam_role": "default"},
             "tables": [{"pattern": "{table}/**", "schema": "public", "format": {"type": "csv"}}],
         }
@@ -64,7 +63,9 @@ def test_load_takes_one_object_as_well_as_many(
     pg.commit()
     etag = s3.put_object(Bucket=bucket, Key="kpis/a.csv", Body=b"1\n")["ETag"]
     one = S3Object(bucket=bucket, key="kpis/a.csv", size=2, etag=etag)
-    with Loader(_config(embedded_env.database_dsn(pg_database)), s3_client=s3) as loader:
+    with embedded_env.loader(
+        _config(embedded_env.database_dsn(pg_database)), s3_client=s3
+    ) as loader:
         assert loader.load(one).outcomes() == ["loaded"]
         assert loader.load([one]).outcomes() == ["duplicate"]
 

@@ -33,8 +33,6 @@ DESIGN_TOML = """
 [target]
 kind = "redshift"
 transport = "data-api"
-host = "example.abc.eu-west-1.redshift.amazonaws.com"
-port = 5439
 database = "dev"
 workgroup = "analytics-wg"
 
@@ -85,6 +83,14 @@ def test_the_design_file_form_reads_with_every_contract_key(tmp_path: Path) -> N
     path.write_text(DESIGN_TOML)
     config = LoaderConfig.from_file(path)
     assert config.target.workgroup == "analytics-wg"
+    # host and port are the connector's keys: the same file with that transport reads them.
+    connector = 'transport = "connector"\nhost = "example.abc.redshift.amazonaws.com"\nport = 5439'
+    path.write_text(DESIGN_TOML.replace('transport = "data-api"', connector))
+    other = LoaderConfig.from_file(path)
+    assert (other.target.transport, other.target.port) == ("connector", 5439)
+    path.write_text(DESIGN_TOML.replace('transport = "data-api"', 'host = "h"'))
+    with pytest.raises(ConfigError, match=r"target\.host: is not a key of 'data-api'"):
+        LoaderConfig.from_file(path)
     assert config.copy_.manifest_bucket == "my-bucket"
     [rule] = config.tables
     assert (rule.mode, rule.keys, rule.order_by) == ("upsert", ("id",), "ts")
@@ -116,16 +122,16 @@ def test_incomplete_seed_variables_name_the_missing_ones() -> None:
 
 
 def test_json_in_the_environment_wins_over_seed_variables() -> None:
-    document = {"target": {"kind": "postgres", "dsn": "postgresql://u@localhost/db"}}
+    document = {"target": {"transport": "connector", "host": "from-json.example"}}
     env = SEED | {"S3REDSHIFT_CONFIG": json.dumps(document)}
-    assert LoaderConfig.load(environ=env).target.kind == "postgres"
+    assert LoaderConfig.load(environ=env).target.host == "from-json.example"
 
 
 def test_unknown_keys_at_any_level_are_errors_naming_them() -> None:
     with pytest.raises(ConfigError) as info:
         LoaderConfig.from_mapping(
             {
-                "target": {"kind": "postgres", "dsn": "postgresql://u@h/db", "hots": "x"},
+                "target": {"transport": "connector", "host": "h", "hots": "x"},
                 "tables": [{"pattern": "{table}/**", "fromat": {}}],
             }
         )
@@ -144,28 +150,26 @@ def test_unknown_keys_at_any_level_are_errors_naming_them() -> None:
 )
 def test_copy_settings_are_checked_when_read(copy: dict[str, str], expected: str) -> None:
     with pytest.raises(ConfigError, match=expected):
-        LoaderConfig.from_mapping(
-            {"target": {"kind": "postgres", "dsn": "postgresql://u@h/db"}, "copy": copy}
-        )
+        LoaderConfig.from_mapping({"target": {"transport": "connector", "host": "h"}, "copy": copy})
 
 
-def test_dsn_and_static_password_never_show_in_repr_dump_or_errors() -> None:
-    dsn = f"postgresql://loader:{SENTINEL}@db.internal/dev"
+def test_a_static_password_never_shows_in_repr_dump_or_errors() -> None:
+    target = {"transport": "connector", "host": "db.internal"}
     config = LoaderConfig.from_mapping(
         {
-            "target": {"kind": "postgres", "dsn": dsn},
+            "target": target,
             "credentials": {"provider": "static", "user": "u", "password": SENTINEL},
         }
     )
     assert SENTINEL not in repr(config)
     assert SENTINEL not in str(config)
     assert SENTINEL not in config.model_dump_json()
-    assert config.target.dsn is not None
-    assert config.target.dsn.get_secret_value() == dsn
+    assert config.credentials.password is not None
+    assert config.credentials.password.get_secret_value() == SENTINEL
     with pytest.raises(ConfigError) as info:
         LoaderConfig.from_mapping(
             {
-                "target": {"kind": "postgres", "dsn": dsn, "port": "nope"},
+                "target": {**target, "port": "nope"},
                 "credentials": {"provider": "ssm", "user": "u", "password": SENTINEL},
             }
         )

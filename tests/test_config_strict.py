@@ -4,7 +4,8 @@ TOML and JSON have real integers and booleans, so a configuration that says
 ``port = true`` or ``enabled = "yes"`` is a mistake to report, not a value to
 coerce (``true`` used to become port 1). The seed's environment variables are
 text by nature and are converted explicitly, naming the variable when one is
-wrong. A malformed ``target.dsn`` is found when the configuration is read.
+wrong. The removed stand-in kind (``kind = "postgres"`` with ``dsn``) is refused
+when the configuration is read, naming what replaced it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from s3redshift.errors import ConfigError
 from s3redshift.mapping import MappingRule
 
 SENTINEL = "SENTINEL-DSN-PW-77c1"
-POSTGRES = {"kind": "postgres", "dsn": "postgresql://u@localhost/db"}
 SEED = {
     "DB_HOST": "example.abc.eu-west-1.redshift.amazonaws.com",
     "DB_PORT": "5439",
@@ -63,17 +63,17 @@ def _error(document: dict[str, Any]) -> str:
             "with a fraction)",
         ),
         (
-            '[target]\nkind = "postgres"\ndsn = "postgresql://u@h/db"\n[ledger]\nenabled = "yes"\n',
+            '[target]\ntransport = "connector"\nhost = "h"\n[ledger]\nenabled = "yes"\n',
             "  ledger.enabled: must be true or false, written without quotes (got a string)",
         ),
         (
-            '[target]\nkind = "postgres"\ndsn = "postgresql://u@h/db"\n'
+            '[target]\ntransport = "connector"\nhost = "h"\n'
             '[[tables]]\npattern = "{table}/**"\n[tables.options]\ntruncate_columns = "false"\n',
             "  tables[0].options.truncate_columns: must be true or false, written without quotes "
             "(got a string)",
         ),
         (
-            '[target]\nkind = "postgres"\ndsn = "postgresql://u@h/db"\n'
+            '[target]\ntransport = "connector"\nhost = "h"\n'
             '[[tables]]\npattern = "{table}/**"\n[tables.format]\ntype = "csv"\n'
             "ignore_header = true\n",
             "  tables[0].format.ignore_header: must be a whole number written without quotes "
@@ -99,16 +99,16 @@ def test_toml_values_of_the_wrong_type_are_refused_naming_the_key(
     ("document", "key"),
     [
         ({"target": CONNECTOR | {"port": "5439"}}, "target.port"),
-        ({"target": POSTGRES, "ledger": {"enabled": 1}}, "ledger.enabled"),
-        ({"target": POSTGRES, "tables": [_rule(options={"max_error": "10"})]}, "max_error"),
-        ({"target": POSTGRES, "tables": [_rule(options={"max_error": 10.0})]}, "max_error"),
-        ({"target": POSTGRES, "tables": [_rule(options={"comp_rows": True})]}, "comp_rows"),
-        ({"target": POSTGRES, "tables": [_rule(options={"blanks_as_null": 0})]}, "blanks_as_null"),
-        ({"target": POSTGRES, "tables": [_rule(options={"stat_update": "off"})]}, "stat_update"),
-        ({"target": POSTGRES, "tables": [_rule(format={"ignore_header": "1"})]}, "ignore_header"),
+        ({"target": CONNECTOR, "ledger": {"enabled": 1}}, "ledger.enabled"),
+        ({"target": CONNECTOR, "tables": [_rule(options={"max_error": "10"})]}, "max_error"),
+        ({"target": CONNECTOR, "tables": [_rule(options={"max_error": 10.0})]}, "max_error"),
+        ({"target": CONNECTOR, "tables": [_rule(options={"comp_rows": True})]}, "comp_rows"),
+        ({"target": CONNECTOR, "tables": [_rule(options={"blanks_as_null": 0})]}, "blanks_as_null"),
+        ({"target": CONNECTOR, "tables": [_rule(options={"stat_update": "off"})]}, "stat_update"),
+        ({"target": CONNECTOR, "tables": [_rule(format={"ignore_header": "1"})]}, "ignore_header"),
         (
             {
-                "target": POSTGRES,
+                "target": CONNECTOR,
                 "tables": [_rule(format={"type": "fixedwidth", "widths": {"id": "3"}})],
             },
             "tables[0].format.widths",
@@ -125,12 +125,12 @@ def test_json_values_of_the_wrong_type_are_refused_naming_the_key(
 
 
 def test_comp_update_takes_a_switch_or_preset_and_says_so() -> None:
-    message = _error({"target": POSTGRES, "tables": [_rule(options={"comp_update": "true"})]})
+    message = _error({"target": CONNECTOR, "tables": [_rule(options={"comp_update": "true"})]})
     assert message.partition(": ")[2] == (
         "tables[0].options.comp_update: COMPUPDATE (comp_update) must be true, false or 'preset'"
     )
     config = LoaderConfig.from_mapping(
-        {"target": POSTGRES, "tables": [_rule(options={"comp_update": "preset"})]}
+        {"target": CONNECTOR, "tables": [_rule(options={"comp_update": "preset"})]}
     )
     assert config.tables[0].options.comp_update == "preset"
 
@@ -173,44 +173,26 @@ def test_seed_port_in_digits_is_read() -> None:
     assert LoaderConfig.load(environ=SEED | {"DB_PORT": "5440"}).target.port == 5440
 
 
-# --- target.dsn ------------------------------------------------------------------------------
+# --- the removed stand-in kind ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("dsn", "problem"),
+    "target",
     [
-        (f"mysql://loader:{SENTINEL}@db:3306/dev", "must be a postgresql:// URI"),
-        (f"loader:{SENTINEL}@db/dev", "must be a postgresql:// URI"),
-        (f"postgresql://loader:{SENTINEL}@/dev", "names no host"),
-        (f"postgresql://loader:{SENTINEL}@db:99999/dev", "port"),
-        (f"postgresql://loader:{SENTINEL}@db:port/dev", "port"),
-        (f"postgresql://loader:{SENTINEL}@db/dev?port=x", "port"),
-        (f"postgresql://loader:{SENTINEL}@[::1/dev", "cannot be read as a URI"),
-        (f"postgresql://loader:{SENTINEL}@db1,db2/dev", "several hosts"),
+        {"kind": "postgres", "dsn": f"mysql://loader:{SENTINEL}@db:3306/dev"},
+        {"kind": "postgres", "dsn": f"postgresql://loader:{SENTINEL}@db:port/dev"},
+        {"kind": "postgres", "dsn": f"postgresql://loader:{SENTINEL}@db.example:5439/dev"},
+        {"kind": "postgres", "dsn": "postgresql://postgres@/postgres?host=/tmp/x/pgdata"},
+        {"kind": "postgres"},
+        {**CONNECTOR, "dsn": f"postgresql://loader:{SENTINEL}@db/dev"},
     ],
 )
-def test_malformed_dsn_is_a_config_error_when_read(dsn: str, problem: str) -> None:
-    message = _error({"target": {"kind": "postgres", "dsn": dsn}})
-    assert "target.dsn" in message
-    assert problem in message
+def test_the_stand_in_kind_is_refused_naming_what_replaced_it(target: dict[str, Any]) -> None:
+    message = _error({"target": target})
+    assert "target.kind = 'postgres' and target.dsn were removed" in message
+    assert "s3redshift.local" in message
+    assert 'transport = "connector"' in message
     assert SENTINEL not in message
-
-
-@pytest.mark.parametrize(
-    "dsn",
-    [
-        "postgresql://u@localhost/db",
-        f"postgresql://loader:{SENTINEL}@db.example:5439/dev?sslmode=disable",
-        "postgresql://postgres@/postgres?host=/tmp/s3redshift-local-x/pgdata",
-        "postgres://%2Fvar%2Frun%2Fpostgresql/analytics?user=ci&port=6543",
-        "postgresql://ci@[::1]/ci",
-        "postgresql://u@127.0.0.1:9/unused",
-    ],
-)
-def test_well_formed_dsns_are_accepted(dsn: str) -> None:
-    config = LoaderConfig.from_mapping({"target": {"kind": "postgres", "dsn": dsn}})
-    assert config.target.dsn is not None
-    assert config.target.dsn.get_secret_value() == dsn
 
 
 @pytest.mark.parametrize("name", ["s3redshift.yaml", "s3redshift.yml", "s3redshift.ini", "conf"])

@@ -14,8 +14,9 @@ factories (the ``sessions`` fixture):
   the transport's translation. Not Redshift's authentication nor its
   wording of its own errors.
 * ``pg8000``: :class:`StandInConnector` (a pg8000 session that carries out
-  COPY from S3 itself), the factory of ``kind = "postgres"`` targets; these
-  runs prove the stand-in that users run locally behaves the same.
+  COPY from S3 itself), the factory :mod:`s3redshift.local` plugs into the
+  loader; these runs prove the stand-in that users run locally behaves the
+  same.
 
 Every loader built below checks that only the factory differs, and the
 loader issue's exactly-once scenarios run through it unchanged.
@@ -39,29 +40,12 @@ import pg8000.dbapi
 import pytest
 import redshift_connector
 import sqlglot
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlglot import exp
 
 import test_loader
 from redshift_relay import Relay, real_driver
 from s3redshift.config import LoaderConfig
-from s3redshift.copy import (
-    AvroFormat,
-    Compression,
-    CopyCommand,
-    CopyOptions,
-    CsvFormat,
-    DelimitedFormat,
-    FixedWidthFormat,
-    IamRole,
-    JsonFormat,
-    OrcFormat,
-    ParquetFormat,
-    TemporaryKeys,
-    check_compatible,
-)
 from s3redshift.credentials import (
     CredentialProvider,
     DbCredentials,
@@ -72,7 +56,6 @@ from s3redshift.errors import (
     BatchConflictError,
     ConfigError,
     ConnectionLostError,
-    CopyOptionsError,
     CredentialsError,
     DataRejectedError,
     PermanentError,
@@ -80,12 +63,11 @@ from s3redshift.errors import (
     SerializationConflictError,
     TargetMissingError,
     TimeBudgetExceededError,
-    UnsafeIdentifierError,
 )
 from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
-from s3redshift.local.standin import CopyTextError, LoadErrorTable, StandInConnector, parse_copy
+from s3redshift.local import EmbeddedEnvironment, connector_config, stand_in_loader
+from s3redshift.local.standin import LoadErrorTable, StandInConnector, hand_over_copy
 from s3redshift.local.transport import stand_in_transport
 from s3redshift.manifest import ManifestEntry, batch_id
 from s3redshift.transaction import GUARD_PURPOSE, SqlStep, TransactionPlan
@@ -129,23 +111,38 @@ def redshift_config(
 
 
 def assert_only_the_factory_differs(production: Any, local: Any) -> None:
-    """Same class, same copy runner, same state: only ``_connect`` is another object."""
+    """Same class, same state: only ``_connect`` and the COPY runner are other objects.
+
+    The stand-in's runner hands the CopyCommand over, then sends the same
+    text through the same cursor (``name`` says which transport it is).
+    """
     assert type(production) is ConnectorTransport
     assert type(local) is ConnectorTransport
     assert isinstance(production._connect, RedshiftConnector)
     assert isinstance(local._connect, StandInConnector | RedshiftConnector)
     state = {"name", "_connect", "_copy_runner", "_connection", "_clock"}
     assert set(vars(local)) == set(vars(production)) == state
-    assert {k: v for k, v in vars(local).items() if k != "_connect"} == {
-        k: v for k, v in vars(production).items() if k != "_connect"
+    own = {"_connect", "_copy_runner", "name"}
+    assert {k: v for k, v in vars(local).items() if k not in own} == {
+        k: v for k, v in vars(production).items() if k not in own
     }
-    assert local._copy_runner.__name__ == "_run_copy_as_sql"  # COPY runs as its SQL text
+    assert production._copy_runner.__name__ == "_run_copy_as_sql"  # COPY runs as its SQL text
+    assert local._copy_runner is hand_over_copy
+
+
+def on_stand_in(connect: Callable[[], Any], **options: Any) -> ConnectorTransport:
+    """The connector transport over ``connect``, handing each COPY command to the stand-in.
+
+    The stand-in answers COPY from S3 whichever driver talks to it (pg8000
+    here, the real driver through the relay), from the command handed over.
+    """
+    return ConnectorTransport(connect, copy_runner=hand_over_copy, **options)
 
 
 def stand_in_for(config: LoaderConfig, connect: Callable[[], Any]) -> ConnectorTransport:
     """The production transport for ``config`` with the test's connection factory instead."""
     production = ConnectorTransport.from_config(config)
-    local = ConnectorTransport(connect)
+    local = on_stand_in(connect)
     assert_only_the_factory_differs(production, local)
     return local
 
@@ -249,13 +246,15 @@ def test_the_stand_in_target_is_the_connector_class_with_the_stand_in_factory(
     assert production._connect == RedshiftConnector(
         host=HOST, port=5439, database="dev", auth=production._connect.auth
     )
-    # The postgres target of a configuration, as the loader opens it.
-    postgres_config = LoaderConfig.from_mapping(
-        {"target": {"kind": "postgres", "dsn": server_dsn}, "copy": {"iam_role": "default"}}
+    # The stand-in plugged into a loader for a connector configuration naming its server.
+    local_config = LoaderConfig.from_mapping(
+        {**connector_config(server_dsn), "copy": {"iam_role": "default"}}
     )
-    opened = Loader(postgres_config, s3_client=s3).transport
+    opened = stand_in_loader(local_config, s3_client=s3).transport
     assert_only_the_factory_differs(production, opened)
-    assert_only_the_factory_differs(production, stand_in_transport(server_dsn, s3_client=s3))
+    assert opened.name == "stand-in"
+    sessions = StandInConnector.from_dsn(server_dsn, s3_client=s3)
+    assert_only_the_factory_differs(production, stand_in_transport(sessions))
     # Nothing of the class is replaced: run, query and execute are the connector's own.
     for name in ("run", "query", "execute", "_prelude", "_failure"):
         assert getattr(type(opened), name) is getattr(ConnectorTransport, name)
@@ -310,7 +309,7 @@ class RecordingConnection:
 def recording_transport(
     sessions: Callable[[], Any], log: list[str], clock: Callable[[], float] = time.monotonic
 ) -> ConnectorTransport:
-    return ConnectorTransport(lambda: RecordingConnection(sessions(), log), clock=clock)
+    return on_stand_in(lambda: RecordingConnection(sessions(), log), clock=clock)
 
 
 def one_expression_each(statements: list[str]) -> list[str]:
@@ -590,7 +589,7 @@ def test_a_real_1023_from_the_server_rolls_back_and_is_retryable(
     pg: Any, sessions: Sessions
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    transport = ConnectorTransport(sessions())
+    transport = on_stand_in(sessions())
     conflict = plan_of(
         "INSERT INTO kpis VALUES (1, 'a')",
         # The server raises exactly what Redshift sends for error 1023.
@@ -613,7 +612,7 @@ def test_backend_killed_mid_transaction_is_connection_lost_then_a_fresh_session_
     embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, sessions: Sessions
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    transport = ConnectorTransport(sessions())
+    transport = on_stand_in(sessions())
     [(victim,)] = transport.query("SELECT pg_backend_pid()")
     plan = plan_of('LOCK "public"."kpis"', "INSERT INTO kpis VALUES (1, 'a')")
     blocker = embedded_env.connect(database=pg_database)
@@ -750,12 +749,15 @@ def test_without_load_error_tables_a_one_file_copy_is_named_from_the_error_text(
     loader.close()
 
 
-def test_non_canonical_copy_text_is_a_permanent_syntax_error(sessions: Sessions) -> None:
-    transport = ConnectorTransport(sessions())
+def test_copy_text_not_handed_over_is_a_permanent_syntax_error(sessions: Sessions) -> None:
+    """The stand-in carries out the CopyCommand handed over, never text it would have to parse."""
+    transport = on_stand_in(sessions())
     plan = plan_of('COPY "public"."kpis" FROM \'s3://bucket/a.csv\' IAM_ROLE default CSV')
     with pytest.raises(PermanentError) as caught:
         transport.run(plan)
-    assert caught.value.message.startswith("database error 42601: syntax error in COPY")
+    assert caught.value.message.startswith(
+        "database error 42601: the local stand-in carries out COPY commands"
+    )
     assert transport.query("SELECT 1") == [(1,)]  # rolled back, session usable
     transport.close()
 
@@ -813,7 +815,7 @@ def test_only_the_guards_own_failure_is_a_batch_conflict(
     pg: Any, sessions: Sessions, guard: str, budget: float | None, expected: type[Exception]
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    transport = ConnectorTransport(sessions())
+    transport = on_stand_in(sessions())
     with pytest.raises(expected) as caught:
         transport.run(guard_plan(guard), time_budget=budget)
     assert type(caught.value) is expected
@@ -849,7 +851,7 @@ def test_two_loads_of_one_object_at_once_one_commits_the_other_is_a_batch_confli
     outcomes: dict[int, BaseException | int] = {}
 
     def load(n: int) -> None:
-        transport = ConnectorTransport(sessions())
+        transport = on_stand_in(sessions())
         try:
             outcomes[n] = transport.run(plan)
         except BaseException as exc:
@@ -1016,7 +1018,7 @@ def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3:
             )
         return sessions()
 
-    transport = ConnectorTransport(
+    transport = on_stand_in(
         RedshiftConnector(host=HOST, auth=PasswordAuth(provider), driver_connect=driver)
     )
     assert transport.query("SELECT current_database() IS NOT NULL") == [(True,)]
@@ -1035,7 +1037,7 @@ def test_refused_login_clears_the_provider_and_retries_once(server_dsn: str, s3:
 
 def test_a_statement_is_sent_as_written_percent_signs_included(sessions: Sessions) -> None:
     """No statement binds parameters, so the drivers' ``format`` style never rewrites one."""
-    transport = ConnectorTransport(sessions())
+    transport = on_stand_in(sessions())
     assert transport.query("SELECT 'kpis/100%s_%d %% done.csv'") == [("kpis/100%s_%d %% done.csv",)]
     transport.close()
 
@@ -1046,10 +1048,10 @@ def test_the_driver_needs_only_its_redshift_start_up_parameters_dropped(
     """Why the relay rewrites the start-up message, and that it removes nothing else."""
     plain = relays(rewrite_startup=False)
     with pytest.raises(PermanentError) as caught:
-        ConnectorTransport(real_driver(plain, database=pg_database)).query("SELECT 1")
+        on_stand_in(real_driver(plain, database=pg_database)).query("SELECT 1")
     assert caught.value.message.startswith("database error 42704: unrecognized configuration")
     relay = relays()
-    transport = ConnectorTransport(real_driver(relay, database=pg_database))
+    transport = on_stand_in(real_driver(relay, database=pg_database))
     assert transport.query("SELECT current_user, current_setting('application_name')") == [
         ("postgres", "s3redshift")
     ]
@@ -1069,7 +1071,7 @@ def test_the_production_arguments_reach_the_stand_in_over_verified_tls(
     connector = real_driver(relay, database=pg_database)
     assert connector.driver_connect is None  # redshift_connector.connect itself
     assert connector.kwargs(connector.auth.provider.get())["sslmode"] == "verify-full"
-    transport = ConnectorTransport(connector)
+    transport = on_stand_in(connector)
     assert transport.query("SELECT 41 + 1") == [(42,)]
     assert relay.tls_sessions == 1
     transport.close()
@@ -1081,7 +1083,7 @@ def test_a_server_certificate_the_driver_cannot_verify_is_a_permanent_error(
     """Retrying cannot make a certificate valid: the host name or the CA is wrong."""
     relay = relays()
     monkeypatch.delenv("SSL_CERT_FILE")  # the relay's certificate is not trusted now
-    transport = ConnectorTransport(real_driver(relay, database=pg_database))
+    transport = on_stand_in(real_driver(relay, database=pg_database))
     with pytest.raises(ConfigError) as caught:
         transport.query("SELECT 1")
     assert caught.value.retryable is False
@@ -1098,7 +1100,7 @@ def test_a_database_that_does_not_exist_is_a_permanent_error_naming_it(
     relays: Callable[..., Relay],
 ) -> None:
     """A wrong ``target.database`` (3D000) is not retried as if it could pass."""
-    transport = ConnectorTransport(real_driver(relays(), database="no_such_database"))
+    transport = on_stand_in(real_driver(relays(), database="no_such_database"))
     with pytest.raises(TargetMissingError) as caught:
         transport.query("SELECT 1")
     assert caught.value.retryable is False
@@ -1110,7 +1112,7 @@ def test_a_login_the_server_refuses_is_a_credentials_error(
 ) -> None:
     """The driver's own refusal (28000, an unknown role) is read as a refused login."""
     connector = real_driver(relays(), database=pg_database, user="no_such_role")
-    transport = ConnectorTransport(connector)
+    transport = on_stand_in(connector)
     with pytest.raises(CredentialsError) as caught:
         transport.query("SELECT 1")
     assert caught.value.retryable is False
@@ -1122,7 +1124,7 @@ def test_the_real_driver_takes_the_kwargs_and_an_unreachable_cluster_is_connecti
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     auth = PasswordAuth(StaticCredentials("loader", "pw"))
-    transport = ConnectorTransport(RedshiftConnector(host="127.0.0.1", port=port, auth=auth))
+    transport = on_stand_in(RedshiftConnector(host="127.0.0.1", port=port, auth=auth))
     with pytest.raises(ConnectionLostError) as caught:
         transport.query("SELECT 1")
     assert caught.value.retryable is True
@@ -1269,170 +1271,11 @@ def test_a_spent_time_budget_sends_nothing(server_dsn: str, s3: S3Client) -> Non
         opened.append(1)
         return sessions()
 
-    transport = ConnectorTransport(connect)
+    transport = on_stand_in(connect)
     with pytest.raises(TimeBudgetExceededError) as caught:
         transport.run(plan_of("SELECT 1"), time_budget=0)
     assert caught.value.table == "public.kpis"
     assert opened == []
-
-
-# --- the stand-in's COPY parser ---------------------------------------------------------
-
-identifiers = st.from_regex(r"[a-z_][a-z0-9_$]{0,8}", fullmatch=True)
-texts = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
-)
-role_arns = st.from_regex(r"arn:aws:iam::[0-9]{12}:role/[A-Za-z0-9_+=.@/-]{1,16}", fullmatch=True)
-delimiters = st.sampled_from([",", "|", "\t", ";", "'", "\\", "\\036"])
-null_strings = st.none() | st.sampled_from(["", "\\N", "NULL", "\\0", "it's"])
-headers = st.integers(0, 3)
-formats = st.one_of(
-    st.tuples(delimiters, st.sampled_from(['"', "'", "%"]))
-    .filter(lambda pair: pair[0] != pair[1])  # the builder refuses quote == delimiter
-    .flatmap(
-        lambda pair: st.builds(
-            CsvFormat,
-            delimiter=st.just(pair[0]),
-            quote=st.just(pair[1]),
-            ignore_header=headers,
-            null_as=null_strings,
-        )
-    ),
-    st.builds(DelimitedFormat, delimiter=delimiters, ignore_header=headers, null_as=null_strings),
-    st.builds(
-        JsonFormat,
-        json_paths=st.sampled_from(
-            ["auto", "auto ignorecase", "noshred", "s3://paths-bucket/it's\\.jsonpaths"]
-        ),
-    ),
-    st.builds(AvroFormat, json_paths=st.sampled_from(["auto", "s3://paths-bucket/a.avsc"])),
-    st.builds(
-        FixedWidthFormat,
-        widths=st.lists(st.tuples(identifiers, st.integers(1, 500)), min_size=1, max_size=3).map(
-            tuple
-        ),
-        ignore_header=headers,
-        null_as=null_strings,
-    ),
-    st.just(ParquetFormat()),
-    st.just(OrcFormat()),
-)
-option_values: dict[str, st.SearchStrategy[Any]] = {
-    "accept_any_date": st.just(True),
-    "accept_inv_chars": st.sampled_from(["?", "'", "\\"]),
-    "blanks_as_null": st.just(True),
-    "date_format": st.sampled_from(["auto", "YYYY-MM-DD", "MM/DD/YYYY"]),
-    "empty_as_null": st.just(True),
-    "encoding": st.sampled_from(["UTF8", "UTF16", "UTF16LE", "UTF16BE"]),
-    "escape": st.just(True),
-    "explicit_ids": st.just(True),
-    "fill_record": st.just(True),
-    "ignore_blank_lines": st.just(True),
-    "remove_quotes": st.just(True),
-    "round_dec": st.just(True),
-    "time_format": st.sampled_from(["auto", "epochsecs", "YYYY-MM-DD HH:MI:SS"]),
-    "trim_blanks": st.just(True),
-    "truncate_columns": st.just(True),
-    "comp_rows": st.integers(1000, 2147483647),
-    "comp_update": st.sampled_from([None, True, False, "preset"]),
-    "ignore_all_errors": st.just(True),
-    "max_error": st.integers(0, 100000),
-    "no_load": st.just(True),
-    "stat_update": st.sampled_from([None, True, False]),
-}
-authorizations = st.one_of(
-    st.just(IamRole(arns="default")),
-    st.builds(IamRole, arns=st.lists(role_arns, min_size=1, max_size=2).map(tuple)),
-    st.builds(
-        TemporaryKeys,
-        access_key_id=st.from_regex(r"[A-Z0-9]{16,20}", fullmatch=True),
-        secret_access_key=texts.filter(bool),
-        session_token=st.none() | texts.filter(bool),
-    ),
-)
-
-
-@st.composite
-def copy_commands(draw: st.DrawFn, *, canonical: bool) -> CopyCommand:
-    fmt = draw(formats)
-    columnar = isinstance(fmt, ParquetFormat | OrcFormat)
-    names = draw(st.lists(st.sampled_from(sorted(option_values)), unique=True, max_size=5))
-    values = {name: draw(option_values[name]) for name in names}
-    if columnar and canonical:
-        values.pop("comp_update", None)  # never written for Parquet/ORC: not recoverable
-    try:
-        options = CopyOptions(**values)
-        check_compatible(fmt, options)
-    except CopyOptionsError:
-        assume(False)
-    compression = None
-    if isinstance(fmt, CsvFormat | DelimitedFormat | JsonFormat | FixedWidthFormat):
-        compression = draw(st.none() | st.sampled_from(list(Compression)))
-        if compression is not None and not canonical:
-            fmt = fmt.model_copy(update={"compression": compression.value.lower()})
-    table = draw(
-        st.builds(TableRef, identifiers, identifiers) | st.builds(TableRef.temporary, identifiers)
-    )
-    try:
-        return CopyCommand(
-            table=table,
-            source=draw(st.builds("s3://{}/{}".format, st.just("data-bucket"), texts)),
-            format=fmt,
-            authorization=draw(authorizations),
-            manifest=draw(st.booleans()),
-            compression=compression,
-            region=None if columnar else draw(st.none() | st.just("eu-west-1")),
-            columns=tuple(draw(st.lists(identifiers, unique=True, max_size=3))),
-            options=options,
-        )
-    except (CopyOptionsError, UnsafeIdentifierError):
-        assume(False)
-        raise
-
-
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(copy_commands(canonical=True))
-def test_parse_copy_inverts_to_sql(command: CopyCommand) -> None:
-    assert parse_copy(command.to_sql()) == command
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(copy_commands(canonical=False))
-def test_parse_copy_keeps_the_text_of_every_command(command: CopyCommand) -> None:
-    assert parse_copy(command.to_sql()).to_sql() == command.to_sql()
-
-
-CANONICAL = (
-    'COPY "public"."kpis" ("id") FROM \'s3://b-1/it\'\'s \\\\ key.csv\' IAM_ROLE default '
-    "FORMAT AS CSV GZIP REGION AS 'eu-west-1' MANIFEST IGNOREHEADER AS 1 COMPUPDATE OFF "
-    "MAXERROR AS 0 STATUPDATE OFF"
-)
-
-
-def test_parse_copy_reads_a_literal_with_quote_and_backslash() -> None:
-    command = parse_copy(CANONICAL)
-    assert command.source == "s3://b-1/it's \\ key.csv"
-    assert command.columns == ("id",)
-    assert command.compression is Compression.GZIP
-    assert command.to_sql() == CANONICAL
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        CANONICAL.replace("COPY", "copy", 1),
-        CANONICAL.replace("GZIP REGION AS 'eu-west-1'", "REGION AS 'eu-west-1' GZIP"),
-        CANONICAL.replace(" MAXERROR AS 0", ""),
-        CANONICAL.replace("\\\\ key", "\\ key"),
-        CANONICAL + " NOLOAD",
-        CANONICAL.replace('"kpis"', "kpis"),
-        CANONICAL + ";",
-    ],
-    ids=["case", "order", "maxerror", "lone-backslash", "late-clause", "bare-name", "semicolon"],
-)
-def test_parse_copy_refuses_text_the_builder_never_writes(text: str) -> None:
-    with pytest.raises(CopyTextError):
-        parse_copy(text)
 
 
 def test_a_multi_file_rejection_naming_no_file_is_isolated_one_object_at_a_time(

@@ -1336,27 +1336,46 @@ def test_plan_over_100_kb_is_refused(stubbed: Any) -> None:
 # --- configuration ------------------------------------------------------------------------
 
 
+IAM: dict[str, Any] = {"provider": "iam"}
+
+
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("target", "credentials", "message"),
     [
-        ({}, "exactly one of target.cluster_identifier"),
-        ({"cluster_identifier": CLUSTER, "workgroup": WORKGROUP}, "exactly one of"),
-        ({"cluster_identifier": "Analytics_1"}, "is not a cluster identifier"),
-        ({"workgroup": "wg"}, "is not a workgroup name"),
-        ({"workgroup": WORKGROUP, "database": ""}, "needs target.database"),
+        ({}, IAM, "needs target.cluster_identifier or target.workgroup"),
+        ({"cluster_identifier": CLUSTER, "workgroup": WORKGROUP}, IAM, "not both"),
+        ({"cluster_identifier": "Analytics_1"}, IAM, "is not a cluster identifier"),
+        ({"workgroup": "wg"}, IAM, "is not a workgroup name"),
+        ({"workgroup": WORKGROUP, "database": ""}, IAM, "needs target.database"),
+        ({"workgroup": WORKGROUP}, {"provider": "iam", "user": "loader"}, "provisioned cluster"),
         (
-            {"cluster_identifier": CLUSTER, "secret_arn": SECRET_ARN, "db_user": "loader"},
-            "not both",
+            {"workgroup": WORKGROUP},
+            {"provider": "secrets-manager", "secret_arn": "my-secret"},
+            "Secrets Manager secret ARN",
         ),
-        ({"workgroup": WORKGROUP, "db_user": "loader"}, "provisioned cluster only"),
-        ({"workgroup": WORKGROUP, "secret_arn": "my-secret"}, "Secrets Manager secret ARN"),
-        ({"workgroup": WORKGROUP, "time_budget": 0}, "time_budget must be positive"),
     ],
 )
-def test_invalid_target_or_sign_in_is_a_config_error(kwargs: dict[str, Any], message: str) -> None:
-    """No AWS: contradictory or malformed settings fail at construction, saying the fix."""
+def test_invalid_target_or_sign_in_is_a_config_error(
+    target: dict[str, Any], credentials: dict[str, Any], message: str
+) -> None:
+    """No AWS: contradictory or malformed settings fail when read or opened, saying the fix.
+
+    The transport's constructor trusts what the configuration validated; a
+    secret and a named user never reach it together (from_config passes one).
+    """
+    document = {"target": {"transport": "data-api"} | target, "credentials": credentials}
+
+    def read_and_open() -> None:
+        config = LoaderConfig.from_mapping(document)
+        DataApiTransport.from_config(config, client=real_client())
+
     with pytest.raises(ConfigError, match=message):
-        DataApiTransport(**({"database": "dev"} | kwargs))
+        read_and_open()
+
+
+def test_a_time_budget_that_is_not_positive_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="time_budget must be positive"):
+        DataApiTransport(database="dev", workgroup=WORKGROUP, time_budget=0)
 
 
 def test_from_config_maps_credentials_to_sign_in() -> None:
@@ -1415,7 +1434,7 @@ def test_open_transport_builds_the_data_api_transport_from_config() -> None:
             },
         }
     )
-    transport = open_transport(config, s3_client=boto3.client("s3", region_name="eu-west-1"))
+    transport = open_transport(config)
     assert isinstance(transport, DataApiTransport)
     assert transport.max_statements == 40
     assert transport.workgroup == "analytics-wg"

@@ -20,9 +20,9 @@ from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
 from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, connector_config, stand_in_loader
 from s3redshift.local.standin import StandInConnector
-from s3redshift.transports.connector import ConnectorTransport
+from s3redshift.local.transport import stand_in_transport
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -109,8 +109,7 @@ def put(s3: S3Client, bucket: str, key: str, body: str) -> S3Object:
 
 def config_for(dsn: str, **overrides: Any) -> LoaderConfig:
     document: dict[str, Any] = {
-        "target": {"kind": "postgres", "dsn": dsn},
-        "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+        **connector_config(dsn),
         "copy": {"iam_role": "default"},
         "tables": [
             {"pattern": "{table}/**", "schema": "public", "format": {"type": "csv"}},
@@ -159,7 +158,7 @@ def test_same_object_with_and_without_its_etag_in_one_batch_loads_once(
     execute(pg, "CREATE TABLE kpis (id INT)")
     named = put(s3, bucket, "kpis/a.csv", "1\n2\n")
     bare = S3Object(bucket=bucket, key="kpis/a.csv")  # the README's hand-built form
-    loader = Loader(config_for(dsn), s3_client=s3)
+    loader = stand_in_loader(config_for(dsn), s3_client=s3)
     loaders.append(loader)
 
     report = loader.load([named, bare])
@@ -177,7 +176,7 @@ def test_same_version_named_by_version_id_and_by_etag_loads_once(
     response = s3.put_object(Bucket=bucket, Key="kpis/v.csv", Body=b"7\n")
     by_version = S3Object(bucket=bucket, key="kpis/v.csv", version_id=response["VersionId"])
     by_etag = S3Object(bucket=bucket, key="kpis/v.csv", etag=response["ETag"])
-    loader = Loader(config_for(dsn), s3_client=s3)
+    loader = stand_in_loader(config_for(dsn), s3_client=s3)
     loaders.append(loader)
 
     report = loader.load([by_version, by_etag])
@@ -209,7 +208,7 @@ def test_an_interrupted_transaction_is_never_committed_later(
     execute(pg, "CREATE TABLE kpis (id INT)", "CREATE TABLE other (id INT)")
     first = put(s3, bucket, "kpis/a.csv", "1\n2\n")
     trap = Trap(StandInConnector.from_dsn(dsn, s3_client=s3), step)
-    loader = Loader(config_for(dsn), s3_client=s3, transport=ConnectorTransport(trap))
+    loader = Loader(config_for(dsn), s3_client=s3, transport=stand_in_transport(trap))
     loaders.append(loader)
 
     with pytest.raises(Interrupted):
@@ -244,7 +243,7 @@ def test_a_key_naming_the_ledger_through_a_capture_is_refused_and_forges_nothing
     rules = [{"pattern": "{schema}/{table}/**", "schema": "{schema}", "table": "{table}"}]
     for rule in rules:
         rule["format"] = {"type": "csv"}  # type: ignore[assignment]
-    loader = Loader(config_for(dsn, tables=rules), s3_client=s3)
+    loader = stand_in_loader(config_for(dsn, tables=rules), s3_client=s3)
     loaders.append(loader)
     genuine = put(s3, bucket, "sales/orders/next.csv", "5\n")
     # A forged ledger row claiming that sales/orders/next.csv is already loaded.
@@ -312,7 +311,7 @@ def test_an_s3_error_writing_one_targets_manifest_fails_that_target_only(
     client.meta.events.register(
         "before-parameter-build.s3.PutObject", _fail_put_for(f"{MANIFESTS}public.kpis/")
     )
-    with Loader(config_for(dsn), s3_client=client) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=client) as loader:
         report = loader.load(objects)
 
     outcome = {r.s3_object.key: r for r in report.objects}
@@ -335,7 +334,7 @@ def test_a_botocore_error_on_head_fails_that_object_only(
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
 
     client.meta.events.register("before-parameter-build.s3.HeadObject", unreachable)
-    with Loader(config_for(dsn), s3_client=client) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=client) as loader:
         report = loader.load(objects)
 
     outcome = {r.s3_object.key: r for r in report.objects}
@@ -381,7 +380,7 @@ def test_a_403_on_head_for_a_deleted_object_is_superseded_not_failed(
     longer = put(s3, bucket, "kpis/a.csv.1", "2\n")
     s3.delete_object(Bucket=bucket, Key=gone.key)
     client = _prefix_limited_client(embedded_env, s3, bucket)
-    with Loader(config_for(dsn), s3_client=client) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=client) as loader:
         report = loader.load([gone, longer])
 
     outcome = {r.s3_object.key: r for r in report.objects}
@@ -398,7 +397,7 @@ def test_a_403_on_head_for_an_object_that_is_listed_is_a_permission_error(
     denied = put(s3, bucket, "kpis/denied.csv", "1\n")
     fine = put(s3, bucket, "kpis/fine.csv", "2\n")
     client = _prefix_limited_client(embedded_env, s3, bucket, frozenset({denied.key}))
-    with Loader(config_for(dsn), s3_client=client) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=client) as loader:
         report = loader.load([denied, fine])
 
     outcome = {r.s3_object.key: r for r in report.objects}
@@ -423,7 +422,7 @@ def test_a_403_on_head_with_the_listing_refused_too_is_a_permission_error(
         raise _forbidden("ListObjectsV2")
 
     client.meta.events.register("before-parameter-build.s3.ListObjectsV2", refuse)
-    with Loader(config_for(dsn), s3_client=client) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=client) as loader:
         report = loader.load([gone])
 
     (result,) = report.objects
@@ -447,7 +446,7 @@ def test_a_403_on_head_with_an_empty_truncated_listing_is_not_taken_for_gone(
         return AWSResponse("https://s3.invalid", 200, {}, None), page
 
     client.meta.events.register_first("before-call.s3.ListObjectsV2", short_page)
-    with Loader(config_for(dsn), s3_client=client) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=client) as loader:
         report = loader.load([there])
 
     (result,) = report.objects
@@ -461,7 +460,7 @@ def test_an_event_for_a_bucket_that_does_not_exist_fails_naming_the_bucket(
     execute(pg, "CREATE TABLE kpis (id INT)")
     fine = put(s3, bucket, "kpis/fine.csv", "2\n")
     nowhere = S3Object(bucket=f"{bucket}-gone", key="kpis/a.csv", etag="0" * 32, size=2)
-    with Loader(config_for(dsn), s3_client=s3) as loader:
+    with stand_in_loader(config_for(dsn), s3_client=s3) as loader:
         report = loader.load([nowhere, fine])
 
     outcome = {r.s3_object.uri: r for r in report.objects}
@@ -478,7 +477,7 @@ def test_a_key_with_nul_fails_before_any_sql_and_its_neighbours_load(
     good = put(s3, bucket, "kpis/good.csv", "3\n")
     nul = S3Object(bucket=bucket, key="kpis/bad\x00.csv", etag="0" * 32, size=2)
     trap = Trap(StandInConnector.from_dsn(dsn, s3_client=s3), lambda sql: False)
-    loader = Loader(config_for(dsn), s3_client=s3, transport=ConnectorTransport(trap))
+    loader = Loader(config_for(dsn), s3_client=s3, transport=stand_in_transport(trap))
     loaders.append(loader)
 
     report = loader.load([nul, good])
@@ -498,7 +497,7 @@ def test_manifests_and_object_lists_are_removed_after_commit_and_after_failure(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    loader = Loader(config_for(dsn), s3_client=s3)
+    loader = stand_in_loader(config_for(dsn), s3_client=s3)
     loaders.append(loader)
     good = put(s3, bucket, "kpis/a.csv", "1\n")
     bad = put(s3, bucket, "kpis/b.csv", "not a number\n")
@@ -537,7 +536,7 @@ def test_a_concurrent_cleanup_of_the_same_batchs_files_costs_a_retry_not_the_obj
         lambda sql: sql.startswith("LOCK"),
         other_loader_cleans_up,
     )
-    loader = Loader(config_for(dsn), s3_client=s3, transport=ConnectorTransport(trap))
+    loader = Loader(config_for(dsn), s3_client=s3, transport=stand_in_transport(trap))
     loaders.append(loader)
 
     report = loader.load(objects)

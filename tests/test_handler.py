@@ -26,7 +26,6 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from conftest import dsn_with_password
 from eventfixtures import load_event
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import InvalidEventError, LoadFailedError
@@ -38,7 +37,8 @@ from s3redshift.handler import (
     handle,
 )
 from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, connector_config
+from s3redshift.local.transport import stand_in_loader
 from s3redshift.report import OUTCOMES
 
 if TYPE_CHECKING:
@@ -153,11 +153,7 @@ def counts(**given: int) -> dict[str, int]:
 
 def config_data(env: EmbeddedEnvironment, database: str) -> dict[str, Any]:
     return {
-        "target": {
-            "kind": "postgres",
-            "dsn": dsn_with_password(env.database_dsn(database), SECRET),
-        },
-        "credentials": {"provider": "static", "user": "loader", "password": SECRET},
+        **env.connector_config(database, password=SECRET),
         "copy": {"iam_role": "default"},
         "tables": [
             {
@@ -172,7 +168,7 @@ def config_data(env: EmbeddedEnvironment, database: str) -> dict[str, Any]:
 @pytest.fixture
 def loader(embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client) -> Iterator[Loader]:
     config = LoaderConfig.from_mapping(config_data(embedded_env, pg_database))
-    with Loader(config, s3_client=s3) as made:
+    with embedded_env.loader(config, s3_client=s3) as made:
         yield made
 
 
@@ -256,9 +252,9 @@ def run(loader: Loader, lines: Lines) -> Callable[..., Any]:
 def offline_run(embedded_env: EmbeddedEnvironment, lines: Lines) -> Callable[..., Any]:
     """The handler with a loader whose database is never reached (payload checks only)."""
     data = config_data(embedded_env, "unused")
-    data["target"]["dsn"] = "postgresql://nobody@127.0.0.1:9/unused"
+    data |= connector_config("postgresql://nobody@127.0.0.1:9/unused", password=SECRET)
     config = LoaderConfig.from_mapping(data)
-    return caller(Loader(config, s3_client=embedded_env.boto3_client("s3")), lines)
+    return caller(embedded_env.loader(config), lines)
 
 
 # --- direct invocations --------------------------------------------------------------------------
@@ -691,12 +687,19 @@ def test_an_invocation_that_raises_still_writes_its_metrics_and_none_disables_th
 
 
 def fresh_adapter() -> ModuleType:
-    """``adapters/lambda_entry.py`` imported anew, as a new Lambda container would."""
+    """``adapters/lambda_entry.py`` imported anew, as a new Lambda container would.
+
+    The stand-in is plugged in where the adapter builds its loader: while it
+    is imported, ``Loader(config)`` is :func:`s3redshift.local.stand_in_loader`
+    (the configuration names the stand-in's PostgreSQL as a connector target).
+    """
     spec = importlib.util.spec_from_file_location(f"lambda_entry_{uuid.uuid4().hex}", ADAPTER)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("s3redshift.loader.Loader", stand_in_loader)
+        spec.loader.exec_module(module)
     return module
 
 

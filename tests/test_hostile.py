@@ -525,8 +525,7 @@ def _run_load(env: EmbeddedEnvironment, database: str, load: dict[str, Any], off
         try:
             config = LoaderConfig.from_mapping(
                 {
-                    "target": {"kind": "postgres", "dsn": env.database_dsn(database)},
-                    "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+                    **env.connector_config(database),
                     "copy": {"iam_role": "default"},
                     "ledger": {"schema": load["ledger_schema"]},
                     "tables": load["config"]["tables"],
@@ -538,7 +537,7 @@ def _run_load(env: EmbeddedEnvironment, database: str, load: dict[str, Any], off
                 raise
             run.config_refused = str(exc)
             return run
-        with Loader(config, s3_client=s3) as loader:
+        with env.loader(config, s3_client=s3) as loader:
             record_statements(loader, run.statements)
             try:
                 run.first = _by_name(run.cases, loader.load(objects).objects)

@@ -122,39 +122,53 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) == []
 
 
-WITHOUT_THE_STAND_IN = """
-import sys
-from importlib.abc import MetaPathFinder
+def imports_of_the_stand_in() -> list[tuple[str, str, bool]]:
+    """``(module, imported, lazily)`` for each import of ``s3redshift.local`` outside it.
 
-class Absent(MetaPathFinder):
-    def find_spec(self, name, path, target=None):
+    ``lazily``: the import sits inside a function, so importing the module
+    does not load the stand-in.
+    """
+    found = []
+    for path in (SRC / "s3redshift").rglob("*.py"):
+        name = _module_name(path)
         if name == "s3redshift.local" or name.startswith("s3redshift.local."):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        lazy = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            for inner in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            imported = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                imported = [a.name for a in node.names]
+            for module in imported:
+                if module == "s3redshift.local" or module.startswith("s3redshift.local."):
+                    found.append((name, module, id(node) in lazy))
+    return found
 
-sys.meta_path.insert(0, Absent())
-from s3redshift.config import LoaderConfig
-from s3redshift.errors import ConfigError
-from s3redshift.transports import open_transport
 
-config = LoaderConfig.from_mapping({
-    "target": {"kind": "postgres", "dsn": "postgresql://loader@127.0.0.1:5432/dev"},
-    "credentials": {"provider": "static", "user": "loader", "password": "pw"},
-})
-try:
-    open_transport(config, s3_client=None)
-except ConfigError as exc:
-    print(exc)
-"""
-
-
-def test_a_stand_in_target_where_the_stand_in_is_not_installed_is_a_config_error() -> None:
-    """As in the Lambda artifact, which leaves ``s3redshift.local`` out."""
-    run = subprocess.run(
-        [sys.executable, "-c", WITHOUT_THE_STAND_IN],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert "the local stand-in, which the Lambda artifact does not include" in run.stdout
+def test_no_module_of_the_product_imports_the_stand_in() -> None:
+    """Only the CLI's ``demo`` command loads it, lazily, when it runs."""
+    found = imports_of_the_stand_in()
+    allowed = [
+        (module, imported, lazily)
+        for module, imported, lazily in found
+        if module.startswith("s3redshift.cli")
+        and imported.startswith("s3redshift.local.demo")
+        and lazily
+    ]
+    assert found == allowed
+    assert allowed, "the CLI's demo command loads the stand-in's demo"
+    for module in (
+        "s3redshift.handler",
+        "s3redshift.cli",
+        "s3redshift.transports.connector",
+        "s3redshift.transports.data_api",
+    ):
+        loaded = modules_after_import(module)
+        assert not [m for m in loaded if m.startswith("s3redshift.local")], module

@@ -57,14 +57,13 @@ def make_loader(
     def factory(*rules: dict[str, Any], ledger: bool = True) -> Loader:
         config = LoaderConfig.from_mapping(
             {
-                "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
-                "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+                **embedded_env.connector_config(pg_database),
                 "copy": {"iam_role": "default"},
                 "ledger": {"enabled": ledger},
                 "tables": list(rules or (CSV_RULE,)),
             }
         )
-        loader = Loader(config, s3_client=s3)
+        loader = embedded_env.loader(config, s3_client=s3)
         made.append(loader)
         return loader
 

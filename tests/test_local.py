@@ -20,8 +20,15 @@ import pg8000.dbapi
 import psutil
 import pytest
 
+from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError
-from s3redshift.local import DSN_ENV_VAR, EmbeddedEnvironment, _parse_dsn
+from s3redshift.local import (
+    DSN_ENV_VAR,
+    EmbeddedEnvironment,
+    _parse_dsn,
+    connect_target,
+    connector_config,
+)
 
 
 class _BodyError(Exception):
@@ -373,3 +380,38 @@ def test_bad_dsn_is_a_config_error_that_hides_the_password(
         assert message.startswith(source)
         assert fragment in message
         assert "hunter2" not in message
+
+
+@pytest.mark.parametrize(
+    ("document", "fragment"),
+    [
+        ({"target": {"workgroup": "analytics-wg"}}, "connects to a connector target"),
+        (
+            {"target": {"transport": "connector", "host": "h", "workgroup": "analytics-wg"}},
+            "signs in with a password",
+        ),
+    ],
+)
+def test_the_stand_in_needs_a_connector_target_with_a_password(
+    document: dict[str, Any], fragment: str
+) -> None:
+    config = LoaderConfig.from_mapping(document)
+    with pytest.raises(ConfigError, match=fragment):
+        connect_target(config)
+
+
+def test_connector_config_names_the_server_of_a_dsn() -> None:
+    sections = connector_config("postgresql://ci:pw@db.example:6543/analytics")
+    assert sections == {
+        "target": {
+            "transport": "connector",
+            "host": "db.example",
+            "port": 6543,
+            "database": "analytics",
+        },
+        "credentials": {"provider": "static", "user": "ci", "password": "pw"},
+    }
+    on_socket = connector_config("postgresql://postgres@/postgres?host=/tmp/x/pgdata", user="u")
+    assert on_socket["target"]["host"] == "/tmp/x/pgdata"
+    assert on_socket["credentials"] == {"provider": "static", "user": "u", "password": "stand-in"}
+    assert LoaderConfig.from_mapping(on_socket).target.transport == "connector"

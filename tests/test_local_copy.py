@@ -32,12 +32,11 @@ from s3redshift.copy import (
 from s3redshift.errors import (
     DataRejectedError,
     LoadErrorDetail,
-    NotSupportedLocally,
     PermissionDeniedError,
     TargetMissingError,
 )
 from s3redshift.identifiers import TableRef, quote_identifier
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, NotSupportedLocally
 from s3redshift.local.copy_emulation import run_copy_locally
 
 if TYPE_CHECKING:

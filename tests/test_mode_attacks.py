@@ -234,7 +234,7 @@ def test_replace_an_older_snapshot_whose_checks_went_stale_is_superseded_by_the_
             interleaved.append(newer.load([tuesday]).outcomes()[0])
 
     old_s3.meta.events.register("before-call.s3.PutObject", race)
-    with Loader(newer.config, s3_client=old_s3) as older:
+    with embedded_env.loader(newer.config, s3_client=old_s3) as older:
         report = older.load([monday])
     assert interleaved == ["loaded"]
     assert report.outcomes() == ["superseded"]
@@ -554,7 +554,7 @@ def test_upsert_an_older_row_whose_checks_went_stale_does_not_win(
             interleaved.append(other.load([newer]).outcomes()[0])
 
     first_s3.meta.events.register("before-call.s3.PutObject", race)
-    with Loader(other.config, s3_client=first_s3) as first:
+    with embedded_env.loader(other.config, s3_client=first_s3) as first:
         report = first.load([older])
     assert interleaved == ["loaded"]
     assert report.outcomes() == ["loaded"]

@@ -8,7 +8,8 @@ because the event carries the ETags S3 confirms.
 
 How the sent statements are captured, per transport:
 
-* connector and postgres (the stand-in): the driver connection the real
+* connector (a Redshift cluster's configuration) and the stand-in's own
+  configuration, both loaded on the stand-in: the driver connection the real
   ``ConnectorTransport`` uses is wrapped, and the statements executed between
   two commits or rollbacks are one transaction (the stand-in really runs them
   on PostgreSQL, so the loads also succeed);
@@ -37,9 +38,9 @@ from s3redshift.cli import main
 from s3redshift.config import LoaderConfig
 from s3redshift.events import read_event
 from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, connector_config
 from s3redshift.local.standin import StandInConnector
-from s3redshift.transports.connector import ConnectorTransport
+from s3redshift.local.transport import stand_in_transport
 from s3redshift.transports.data_api import MAX_SQL_BYTES, MAX_STATEMENTS, DataApiTransport
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ def planned(tmp_path: Path, config: dict[str, Any], event: dict[str, Any]) -> li
 STAND_IN_COUNT = 7
 
 
-@pytest.mark.parametrize("kind", ["postgres", "connector"])
+@pytest.mark.parametrize("kind", ["stand-in", "connector"])
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_the_stand_in_runs_what_the_plan_shows(
     kind: str,
@@ -196,8 +197,8 @@ def test_the_stand_in_runs_what_the_plan_shows(
     cursor.execute("CREATE TABLE kpis (id INT, ts INT)")
     pg.commit()
     dsn = embedded_env.database_dsn(pg_database)
-    if kind == "postgres":
-        target: dict[str, Any] = {"kind": "postgres", "dsn": dsn}
+    if kind == "stand-in":
+        target: dict[str, Any] = connector_config(dsn)["target"]
     else:
         target = {"kind": "redshift", "transport": "connector", "host": "cluster.invalid"}
     config = document(target, mode)
@@ -209,7 +210,7 @@ def test_the_stand_in_runs_what_the_plan_shows(
 
     recorder = _Transactions(StandInConnector.from_dsn(dsn, s3_client=s3))
     loader = Loader(
-        LoaderConfig.from_mapping(config), transport=ConnectorTransport(recorder), s3_client=s3
+        LoaderConfig.from_mapping(config), transport=stand_in_transport(recorder), s3_client=s3
     )
     with loader:
         report = loader.load(read_event(event).objects)

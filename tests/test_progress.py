@@ -174,6 +174,7 @@ def test_the_cli_beats_every_5_s_while_a_batch_is_held(
     import subprocess
     import sys
 
+    from conftest import stand_in_toml
     from s3redshift.config import SEED_ENV
 
     query(pg, "CREATE TABLE kpis (id INT)")
@@ -181,12 +182,13 @@ def test_the_cli_beats_every_5_s_while_a_batch_is_held(
     hold_copies_into(pg, "kpis")
     config = tmp_path / "s3redshift.toml"
     config.write_text(
-        f'[target]\nkind = "postgres"\ndsn = "{embedded_env.database_dsn(pg_database)}"\n'
-        '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
+        stand_in_toml(embedded_env.database_dsn(pg_database))
+        + '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
         '[tables.format]\ntype = "csv"\nignore_header = 1\n'
     )
     base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
-    argv = [sys.executable, "-m", "s3redshift", "load", f"s3://{bucket}/", "--config", str(config)]
+    argv = [sys.executable, "-m", "s3redshift.local", "load", f"s3://{bucket}/"]
+    argv += ["--config", str(config)]
     run = subprocess.Popen(
         argv,
         env=base | embedded_env.aws_env,

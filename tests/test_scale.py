@@ -54,12 +54,11 @@ def make_loader(
     def factory() -> Loader:
         config = LoaderConfig.from_mapping(
             {
-                "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
-                "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+                **embedded_env.connector_config(pg_database),
                 "tables": [RULE],
             }
         )
-        made.append(Loader(config, s3_client=s3))
+        made.append(embedded_env.loader(config, s3_client=s3))
         return made[-1]
 
     yield factory
@@ -367,8 +366,7 @@ def test_two_rules_into_one_table_are_both_listed_when_missing(
     csv = {"type": "csv", "ignore_header": 1}
     config = LoaderConfig.from_mapping(
         {
-            "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
-            "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+            **embedded_env.connector_config(pg_database),
             "tables": [
                 {"pattern": "kpis/*.csv", "table": "kpis", "format": csv},
                 {"pattern": "kpis/*.csv.gz", "table": "kpis", "format": csv},
@@ -377,7 +375,7 @@ def test_two_rules_into_one_table_are_both_listed_when_missing(
     )
     put(s3, bucket, "kpis/a.csv", "id\n1\n")
     put(s3, bucket, "kpis/b.csv.gz", "not read")
-    with Loader(config, s3_client=s3) as loader:
+    with embedded_env.loader(config, s3_client=s3) as loader:
         missing = not_loaded(loader, f"s3://{bucket}/")
         assert sorted(o.key for o, _ in missing) == ["kpis/a.csv", "kpis/b.csv.gz"]
         by_spelling = not_loaded(loader, f"s3://{bucket}/", table="Public.KPIs")

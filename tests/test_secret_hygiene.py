@@ -18,6 +18,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -29,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conftest import dsn_with_password
+from conftest import dsn_with_password, stand_in_toml
 from s3redshift.cli import main
 from s3redshift.config import SEED_ENV, LoaderConfig
 from s3redshift.events import S3Object
-from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local import EmbeddedEnvironment, connector_config
+from s3redshift.local.transport import stand_in_loader
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -161,8 +162,7 @@ def secret_env(
 
 def config_data(dsn: str) -> dict[str, Any]:
     return {
-        "target": {"kind": "postgres", "dsn": dsn},
-        "credentials": {"provider": "static", "user": "loader", "password": PASSWORD},
+        **connector_config(dsn, password=PASSWORD),
         "copy": {"iam_role": "default"},
         "tables": [
             {"pattern": "kpis/**", "table": "kpis", "format": {"type": "csv", "ignore_header": 1}}
@@ -172,9 +172,7 @@ def config_data(dsn: str) -> dict[str, Any]:
 
 def toml_config(dsn: str) -> str:
     return (
-        f'[target]\nkind = "postgres"\ndsn = "{dsn}"\n'
-        f'[credentials]\nprovider = "static"\nuser = "loader"\npassword = "{PASSWORD}"\n'
-        '[copy]\niam_role = "default"\n'
+        stand_in_toml(dsn, password=PASSWORD) + '[copy]\niam_role = "default"\n'
         '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
         '[tables.format]\ntype = "csv"\nignore_header = 1\n'
     )
@@ -250,7 +248,7 @@ def run_cli(
     """``s3redshift ARGV`` in this process; its output goes into the evidence."""
     label = "s3redshift " + " ".join(a if len(a) < 60 else a[:57] + "..." for a in argv)
     try:
-        code = main(argv)
+        code = main(argv, make_loader=stand_in_loader)
     except SystemExit as exc:  # argparse's own exit
         code = exc.code if isinstance(exc.code, int) else 2
     except BaseException as exc:
@@ -311,10 +309,10 @@ def _bad_configs(world: World) -> dict[str, str]:
         "unterminated_password": good.replace(
             f'password = "{PASSWORD}"', f'password = "{PASSWORD}'
         ),
-        "password_as_port": good.replace(
-            'kind = "postgres"', f'kind = "redshift"\ntransport = "connector"\nport = "{PASSWORD}"'
+        "password_as_port": re.sub(r"(?m)^port = .*$", f'port = "{PASSWORD}"', good),
+        "stand_in_kind": good.replace(
+            'transport = "connector"', f'kind = "postgres"\ndsn = "{world.dsn}"'
         ),
-        "malformed_dsn": good.replace(world.dsn, f"host=db.internal password={PASSWORD}"),
         "unknown_key_beside_password": good.replace("[copy]", f'[copy]\niam_rol = "{PASSWORD}"'),
     }
 
@@ -376,7 +374,7 @@ def test_reports_and_exception_chains_of_failed_loads_keep_the_secrets(
         config = LoaderConfig.from_mapping(config_data(dsn))
         evidence.add(f"{name}: config repr", repr(config))
         evidence.add(f"{name}: config dump", config.model_dump_json())
-        with Loader(config, s3_client=s3) as loader:
+        with stand_in_loader(config, s3_client=s3) as loader:
             report = loader.load(world.objects)
         assert report.counts["failed"] == len(world.objects), report.to_json()
         evidence.add(f"{name}: report", report.to_json())
@@ -384,7 +382,7 @@ def test_reports_and_exception_chains_of_failed_loads_keep_the_secrets(
         for error in failed:
             if error is not None:
                 evidence.add_exception(f"{name}: result error", error)
-    with Loader(LoaderConfig.from_mapping(config_data(world.dsn)), s3_client=s3) as loader:
+    with stand_in_loader(LoaderConfig.from_mapping(config_data(world.dsn)), s3_client=s3) as loader:
         report = loader.load(world.objects)
     assert report.outcomes() == ["loaded", "failed"], report.to_json()
     evidence.add("rejected data: report", report.to_json())
@@ -400,12 +398,19 @@ def test_reports_and_exception_chains_of_failed_loads_keep_the_secrets(
 
 
 def fresh_adapter() -> ModuleType:
-    """``adapters/lambda_entry.py`` imported anew, as a new Lambda container would."""
+    """``adapters/lambda_entry.py`` imported anew, as a new Lambda container would.
+
+    The stand-in is plugged in where the adapter builds its loader: while it
+    is imported, ``Loader(config)`` is :func:`s3redshift.local.stand_in_loader`
+    (the configuration names the stand-in's PostgreSQL as a connector target).
+    """
     spec = importlib.util.spec_from_file_location(f"lambda_entry_{uuid.uuid4().hex}", ADAPTER)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("s3redshift.loader.Loader", stand_in_loader)
+        spec.loader.exec_module(module)
     return module
 
 
@@ -492,7 +497,7 @@ def test_the_lambda_handler_keeps_the_secrets(
 
 def _subprocess(argv: list[str], env: dict[str, str], evidence: Evidence) -> int:
     result = subprocess.run(
-        [sys.executable, "-m", "s3redshift.cli", *argv],
+        [sys.executable, "-m", "s3redshift.local", *argv],
         env=env,
         capture_output=True,
         text=True,

@@ -74,20 +74,19 @@ def session(embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client) -
 def make_loader(
     embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client
 ) -> Iterator[Callable[..., Loader]]:
-    """Loaders of kind "postgres" on the test database; all are closed afterwards."""
+    """Loaders on the stand-in, on the test database; all are closed afterwards."""
     made: list[Loader] = []
 
     def factory(*rules: dict[str, Any]) -> Loader:
         config = LoaderConfig.from_mapping(
             {
-                "target": {"kind": "postgres", "dsn": embedded_env.database_dsn(pg_database)},
-                "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+                **embedded_env.connector_config(pg_database),
                 "copy": {"iam_role": "default"},
                 "ledger": {"enabled": True, "schema": "s3redshift"},
                 "tables": list(rules or (CSV_RULE,)),
             }
         )
-        loader = Loader(config, s3_client=s3)
+        loader = embedded_env.loader(config, s3_client=s3)
         made.append(loader)
         return loader
 

@@ -11,8 +11,8 @@ that may be called twice. The transports:
   relay in front of the stand-in (tests/redshift_relay.py; statements
   recorded at the driver connection);
 * ``stand-in``: the same class over the stand-in's own pg8000 factory, the
-  transport of ``kind = "postgres"`` targets: kept because users run it
-  locally, and it must hold the same contract;
+  transport :mod:`s3redshift.local` plugs into the loader: kept because users
+  run it locally, and it must hold the same contract;
 * ``data-api``: the production ``DataApiTransport`` on a real boto3 client
   answered inside botocore (see ``answered_data_api``);
 * ``recording``: the fake below, which other code may use where no database
@@ -35,11 +35,11 @@ from s3redshift.errors import PermanentError
 from s3redshift.ledger import create_ledger_sql
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.local.standin import StandInConnector
+from s3redshift.local.transport import stand_in_transport
 from s3redshift.manifest import ManifestEntry
 from s3redshift.planner import PlanSettings, plan_transaction
 from s3redshift.transaction import Limits, TransactionPlan
 from s3redshift.transports.base import Transport
-from s3redshift.transports.connector import ConnectorTransport
 from s3redshift.transports.data_api import DataApiTransport
 from test_plan_is_the_load import _Transactions
 
@@ -116,7 +116,8 @@ def subject(
         else:
             factory = StandInConnector.from_dsn(dsn, s3_client=s3)
         recorder = _Transactions(factory)
-        transport: Transport = ConnectorTransport(recorder)
+        # Both hand the COPY command to the stand-in (the relay's, or the session's).
+        transport: Transport = stand_in_transport(recorder)
         sent = lambda: recorder.committed  # noqa: E731 - a reader, kept beside its recorder
     elif request.param == "data-api":
         api = AnsweredDataApi(reads=lambda sql: [[{"longValue": 1}]])

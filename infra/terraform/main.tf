@@ -122,10 +122,10 @@ locals {
         kind      = "redshift"
         transport = var.redshift.transport
         database  = var.redshift.database
-        port      = var.redshift.port
       },
       { for k, v in {
-        host               = var.redshift.host
+        port               = var.redshift.transport == "connector" ? var.redshift.port : null
+        host               = var.redshift.transport == "connector" ? var.redshift.host : null
         cluster_identifier = var.redshift.cluster_identifier
         workgroup          = var.redshift.workgroup_name
       } : k => v if v != null },

@@ -71,7 +71,6 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "errors",
     "CredentialsError": "errors",
     "DataRejectedError": "errors",
-    "NotSupportedLocally": "errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -124,7 +123,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         DataRejectedError,
         InvalidEventError,
         MappingError,
-        NotSupportedLocally,
         PermanentError,
         RetryableError,
         S3RedshiftError,

@@ -15,11 +15,10 @@ reason whole numbers and switches are strict: TOML and JSON have real integers
 and booleans, so ``port = true`` or ``enabled = "yes"`` is reported, not coerced
 (``true`` would become port 1). The seed's variables are text by nature and are
 converted explicitly before validation, naming the variable when one is wrong.
-A ``target.dsn`` is checked for shape when it is read, so a malformed one never
-waits until the first load to fail. Every problem is raised as one
-:class:`~s3redshift.errors.ConfigError` that lists each bad key with its
-location and the fix; input values are never echoed (a password may be among
-them).
+Every problem is raised as one :class:`~s3redshift.errors.ConfigError` that
+lists each bad key with its location and the fix; input values are never
+echoed (a password may be among them). The target is one of two types, told
+apart by ``transport``: a key of the other one is refused by name.
 """
 
 from __future__ import annotations
@@ -30,17 +29,16 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
-from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SecretStr,
     StrictBool,
-    StrictInt,
+    Tag,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
@@ -56,8 +54,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CONFIG_ENV",
     "SEED_ENV",
+    "ConnectorTarget",
     "CopyConfig",
     "CredentialsConfig",
+    "DataApiTarget",
     "LedgerConfig",
     "LoaderConfig",
     "TargetConfig",
@@ -72,54 +72,91 @@ SEED_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PW_PARAM", "DB_SCHEM
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 _PORT_DIGITS = re.compile(r"[0-9]{1,5}")
 _MAX_PORT = 65535
-_DSN_SCHEMES = ("postgresql", "postgres")
-_DSN_EXAMPLE = "postgresql://user:password@host:5432/dbname"
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+_STAND_IN_MOVED = (
+    "target.kind = 'postgres' and target.dsn were removed: the local stand-in is not a kind "
+    "of target but is plugged in from code (s3redshift.local: EmbeddedEnvironment.loader, "
+    'stand_in_loader, python -m s3redshift.local); name its PostgreSQL as transport = "connector" '
+    "with host, port and database, and sign in with [credentials]"
+)
+
+_TRANSPORT = (
+    "data-api (boto3 redshift-data: no VPC, no driver; the default) or connector "
+    "(redshift_connector over TCP in the VPC)."
+)
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
-class TargetConfig(BaseModel):
-    """Where the data goes: Redshift (through a transport) or the local stand-in."""
+class _Target(BaseModel):
+    """What every target names: the database, and the provisioned cluster or workgroup."""
 
     model_config = _STRICT
 
-    kind: Literal["redshift", "postgres"] = "redshift"
-    transport: Literal["data-api", "connector"] = "data-api"
-    host: str | None = None
-    port: Annotated[StrictInt, Field(ge=1, le=_MAX_PORT)] = 5439
-    database: str = "dev"
-    cluster_identifier: str | None = None
-    workgroup: str | None = None
-    dsn: SecretStr | None = None
+    kind: Literal["redshift"] = Field("redshift", description="Always redshift (optional).")
+    database: str = Field("dev", description="Database name.")
+    cluster_identifier: str | None = Field(
+        None, description="A provisioned cluster (Data API, IAM credentials)."
+    )
+    workgroup: str | None = Field(
+        None, description="A Redshift Serverless workgroup. Give it or cluster_identifier."
+    )
 
-    @field_validator("dsn")
+    @model_validator(mode="before")
     @classmethod
-    def _dsn_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and value.get_secret_value():
-            _check_dsn(value.get_secret_value())
-        return value
+    def _no_stand_in_kind(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and (data.get("kind") == "postgres" or "dsn" in data):
+            raise ValueError(_STAND_IN_MOVED)
+        return data
 
     @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.kind == "postgres":
-            if self.dsn is None or not self.dsn.get_secret_value():
-                raise ValueError("target.kind = 'postgres' needs target.dsn")
-            return self
-        if self.dsn:
-            raise ValueError("target.dsn is only for kind = 'postgres'")
+    def _one_warehouse(self) -> Self:
         if self.cluster_identifier and self.workgroup:
             raise ValueError(
                 "give target.cluster_identifier (provisioned) or target.workgroup "
                 "(Serverless), not both"
             )
-        if self.transport == "connector" and not self.host:
-            raise ValueError("target.transport = 'connector' needs target.host")
-        if self.transport == "data-api" and not (self.cluster_identifier or self.workgroup):
+        return self
+
+
+class DataApiTarget(_Target):
+    """Redshift through the Data API (boto3 redshift-data): no VPC, no driver, no password."""
+
+    transport: Literal["data-api"] = Field("data-api", description=_TRANSPORT)
+
+    @model_validator(mode="after")
+    def _warehouse_named(self) -> Self:
+        if not (self.cluster_identifier or self.workgroup):
             raise ValueError(
                 "target.transport = 'data-api' needs target.cluster_identifier or target.workgroup"
             )
         return self
+
+
+class ConnectorTarget(_Target):
+    """Redshift through ``redshift_connector``: a direct TCP session in the VPC."""
+
+    transport: Literal["connector"] = Field(description=_TRANSPORT)
+    host: str = Field(min_length=1, description="Cluster or workgroup endpoint (connector).")
+    port: int = Field(5439, strict=True, ge=1, le=_MAX_PORT, description="Database port.")
+
+
+def _transport_of(data: Any) -> str:
+    """The target's branch: ``transport``, data-api when the key is absent."""
+    found = data.get("transport") if isinstance(data, Mapping) else getattr(data, "transport", None)
+    return "data-api" if found is None else str(found)
+
+
+TargetConfig = Annotated[
+    Annotated[DataApiTarget, Tag("data-api")] | Annotated[ConnectorTarget, Tag("connector")],
+    Discriminator(
+        _transport_of,
+        custom_error_type="transport",
+        custom_error_message="target.transport must be 'data-api' or 'connector'",
+    ),
+]
+"""Where the data goes: a Data API or a connector target, told apart by ``transport``."""
 
 
 class CredentialsConfig(BaseModel):
@@ -127,11 +164,24 @@ class CredentialsConfig(BaseModel):
 
     model_config = _STRICT
 
-    provider: Literal["static", "ssm", "secrets-manager", "iam"] = "iam"
-    user: str | None = None
-    parameter: str | None = None
-    secret_arn: str | None = None
-    password: SecretStr | None = None
+    provider: Literal["static", "ssm", "secrets-manager", "iam"] = Field(
+        "iam",
+        description="static, ssm (a SecureString parameter, as the seed did), secrets-manager "
+        "(Redshift's JSON secret) or iam (GetClusterCredentials, or GetCredentials on Serverless).",
+    )
+    user: str | None = Field(
+        None,
+        min_length=1,
+        description="Database user (static, ssm). With iam on a cluster, the user to sign in "
+        "as; without it, the caller's IAM identity.",
+    )
+    parameter: str | None = Field(None, description="ssm: the parameter name.")
+    secret_arn: str | None = Field(None, description="secrets-manager: the secret's ARN.")
+    password: SecretStr | None = Field(
+        None,
+        description="static only (tests, local use). Keep real passwords in SSM or "
+        "Secrets Manager.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -158,10 +208,25 @@ class CopyConfig(BaseModel):
 
     model_config = _STRICT
 
-    iam_role: str | None = None
-    region: str | None = None
-    manifest_bucket: str | None = None
-    manifest_prefix: str = DEFAULT_IGNORE_PREFIXES[0]
+    iam_role: str | None = Field(
+        None,
+        description="IAM_ROLE for COPY: an ARN, several comma-separated ARNs (role chaining), "
+        "or default (the cluster's default role, also when unset).",
+    )
+    region: str | None = Field(
+        None,
+        description="Region of the bucket (COPY's REGION; not written for Parquet/ORC) and of "
+        "the AWS clients.",
+    )
+    manifest_bucket: str | None = Field(
+        None,
+        description="Where manifests and batch object lists are written (default: the "
+        "objects' bucket).",
+    )
+    manifest_prefix: str = Field(
+        DEFAULT_IGNORE_PREFIXES[0],
+        description="Key prefix of manifests. Keys under it are never loaded.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -199,8 +264,16 @@ class LedgerConfig(BaseModel):
 
     model_config = _STRICT
 
-    enabled: StrictBool = True
-    schema_: str = Field(default="s3redshift", alias="schema")
+    enabled: StrictBool = Field(
+        True,
+        description="Turn exactly-once bookkeeping off only if something else guarantees it.",
+    )
+    schema_: str = Field(
+        default="s3redshift",
+        alias="schema",
+        description="Schema of the ledger tables, one per target, named "
+        "load_ledger_SCHEMA_TABLE_HASH and created on first use. Never a load target.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -239,11 +312,20 @@ class LoaderConfig(BaseModel):
 
     model_config = _STRICT
 
-    target: TargetConfig
-    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
-    copy_: CopyConfig = Field(default_factory=CopyConfig, alias="copy")
-    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
-    tables: tuple[MappingRule, ...] = Field(default_factory=lambda: (default_rule(),))
+    target: TargetConfig = Field(description="Where the data goes.")
+    credentials: CredentialsConfig = Field(
+        default_factory=CredentialsConfig, description="How the loader signs in."
+    )
+    copy_: CopyConfig = Field(
+        default_factory=CopyConfig, alias="copy", description="What every COPY shares."
+    )
+    ledger: LedgerConfig = Field(
+        default_factory=LedgerConfig, description="The exactly-once bookkeeping."
+    )
+    tables: tuple[MappingRule, ...] = Field(
+        default_factory=lambda: (default_rule(),),
+        description="Mapping rules, first match wins; default: the seed's {table}/** as CSV.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -357,7 +439,6 @@ class LoaderConfig(BaseModel):
         port = _seed_port(environ["DB_PORT"])
         data = {
             "target": {
-                "kind": "redshift",
                 "transport": "connector",
                 "host": environ["DB_HOST"],
                 "port": port,
@@ -399,12 +480,15 @@ class LoaderConfig(BaseModel):
     def json_schema(cls) -> dict[str, Any]:
         """The JSON Schema of the file form (``s3redshift config-schema``), every key described.
 
-        The descriptions are the README's configuration tables
-        (:mod:`s3redshift.config_reference`), not the models' docstrings.
+        Each key's description is its field's, the one source of the README's
+        configuration tables; the models' docstrings, written for the code's
+        readers, are left out.
         """
-        from s3redshift.config_reference import describe_schema
-
-        return describe_schema(cls.model_json_schema(by_alias=True))
+        schema = cls.model_json_schema(by_alias=True)
+        for definition in schema.get("$defs", {}).values():
+            definition.pop("description", None)
+        schema["description"] = "s3redshift's configuration (README: Configuration reference)."
+        return schema
 
     # --- building the components --------------------------------------------
 
@@ -455,49 +539,10 @@ def _seed_port(text: str) -> int:
     return int(text)
 
 
-def _check_dsn(dsn: str) -> None:
-    """Refuse a ``target.dsn`` the stand-in could never connect with.
-
-    Only the shape is checked (scheme, one host or socket directory, a port
-    in range); whether the server answers is for the load to find out. The
-    messages never quote the DSN, which may hold a password.
-
-    Raises:
-        ValueError: the DSN is malformed; the message says how and the fix.
-    """
-    try:
-        parts = urlsplit(dsn)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    except ValueError:
-        raise ValueError(
-            "cannot be read as a URI (an unclosed '[' around the host?): write it as "
-            f"{_DSN_EXAMPLE}"
-        ) from None
-    if parts.scheme not in _DSN_SCHEMES or not dsn.startswith(f"{parts.scheme}://"):
-        raise ValueError(f"must be a postgresql:// URI, such as {_DSN_EXAMPLE}")
-    host_and_port = parts.netloc.rpartition("@")[2]
-    if "," in host_and_port or "," in query.get("host", ""):
-        raise ValueError("names several hosts; the stand-in connects to exactly one")
-    if not (parts.hostname or query.get("host")):
-        raise ValueError(
-            f"names no host: write {_DSN_EXAMPLE}, or add ?host=/path/to/socket/dir "
-            "for a Unix socket"
-        )
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if "port" in query:
-        text = query["port"]
-        port = int(text) if _PORT_DIGITS.fullmatch(text) else 0
-    elif port is None:
-        return
-    if not 1 <= port <= _MAX_PORT:
-        raise ValueError(f"has a port that is not a number from 1 to {_MAX_PORT}, such as 5432")
-
-
-_BRANCHES = frozenset({"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth"})
-"""Tags of the format union that pydantic puts in an error's location."""
+_BRANCHES = frozenset(
+    {"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth", "data-api", "connector"}
+)
+"""Tags of the format and target unions that pydantic puts in an error's location."""
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -524,6 +569,13 @@ _TYPE_MESSAGES = {
     "bool_type": "must be true or false, written without quotes",
     "float_type": "must be a number written without quotes",
 }
+
+
+_REQUIRED = {
+    "target.host": "target.transport = 'connector' needs target.host (the cluster or "
+    "workgroup endpoint)",
+}
+"""Messages for required keys whose fix is worth saying."""
 
 
 def _kind(value: object) -> str:
@@ -557,6 +609,8 @@ def _describe_errors(exc: ValidationError, source: str) -> str:
         kind = error["type"]
         if kind == "extra_forbidden":
             message = _unknown_key(error["loc"])
+        elif kind == "missing":
+            message = _REQUIRED.get(where, "is required")
         elif kind in _TYPE_MESSAGES:
             message = f"{_TYPE_MESSAGES[kind]} (got {_kind(error.get('input'))})"
         elif kind in ("model_type", "dict_type", "model_attributes_type"):
@@ -587,6 +641,10 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
 
     key = str(loc[-1])
     valid = _keys_at(LoaderConfig.json_schema(), loc[:-1])
+    if key in valid:  # a key of another branch of the union
+        branch = next((str(part) for part in reversed(loc) if part in _BRANCHES), "")
+        union = "transport" if branch in ("data-api", "connector") else "format type"
+        return f"is not a key of {branch!r}; another {union} takes it"
     close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.6)
     if close:
         return f"unknown key (did you mean `{close[0]}`?)"

@@ -177,6 +177,17 @@ def _conflict(first: str, second: str, fix: str) -> CopyOptionsError:
 # --- formats ---------------------------------------------------------------
 
 
+_TYPE = "csv, delimited, json, avro, parquet, orc or fixedwidth."
+_DELIMITER = "Field delimiter, one character."
+_IGNORE_HEADER = (
+    "csv, delimited, fixedwidth: header lines to skip in each file. The seed's rule (no "
+    "[[tables]]) skips 1; a CSV rule that leaves it unset gets a warning, so say 1 or 0."
+)
+_NULL_AS = "csv, delimited, fixedwidth: the text that means NULL."
+_JSON_PATHS = "json, avro: auto, auto ignorecase, an s3:// JSONPaths file (json also noshred)."
+_COMPRESSION = "auto (from the extension: .gz, .bz2, .zst, .lzo), none, gzip, bzip2, zstd or lzop."
+
+
 class _Format(BaseModel):
     """Shared behaviour of the file formats."""
 
@@ -265,12 +276,12 @@ class CsvFormat(_Format):
 
     keyword: ClassVar[str] = "CSV"
 
-    type: Literal["csv"] = "csv"
-    delimiter: str = ","
-    quote: str = '"'
-    ignore_header: _Count = 0
-    null_as: str | None = None
-    compression: CompressionSetting = "auto"
+    type: Literal["csv"] = Field("csv", description=_TYPE)
+    delimiter: str = Field(",", description=_DELIMITER)
+    quote: str = Field('"', description="csv: the quote character.")
+    ignore_header: _Count = Field(0, description=_IGNORE_HEADER)
+    null_as: str | None = Field(None, description=_NULL_AS)
+    compression: CompressionSetting = Field("auto", description=_COMPRESSION)
 
     @field_validator("delimiter")
     @classmethod
@@ -310,11 +321,11 @@ class DelimitedFormat(_Format):
 
     keyword: ClassVar[str] = "DELIMITER (delimited text)"
 
-    type: Literal["delimited"] = "delimited"
-    delimiter: str = "|"
-    ignore_header: _Count = 0
-    null_as: str | None = None
-    compression: CompressionSetting = "auto"
+    type: Literal["delimited"] = Field("delimited", description=_TYPE)
+    delimiter: str = Field("|", description=_DELIMITER)
+    ignore_header: _Count = Field(0, description=_IGNORE_HEADER)
+    null_as: str | None = Field(None, description=_NULL_AS)
+    compression: CompressionSetting = Field("auto", description=_COMPRESSION)
 
     @field_validator("delimiter")
     @classmethod
@@ -336,10 +347,10 @@ class JsonFormat(_Format):
 
     keyword: ClassVar[str] = "JSON"
 
-    type: Literal["json"] = "json"
-    json_paths: str = "auto"
-    ignore_header: _Count = 0
-    compression: CompressionSetting = "auto"
+    type: Literal["json"] = Field("json", description=_TYPE)
+    json_paths: str = Field("auto", description=_JSON_PATHS)
+    ignore_header: _Count = Field(0, description=_IGNORE_HEADER)
+    compression: CompressionSetting = Field("auto", description=_COMPRESSION)
 
     @field_validator("json_paths")
     @classmethod
@@ -357,9 +368,9 @@ class AvroFormat(_Format):
 
     keyword: ClassVar[str] = "AVRO"
 
-    type: Literal["avro"] = "avro"
-    json_paths: str = "auto"
-    compression: CompressionSetting = "auto"
+    type: Literal["avro"] = Field("avro", description=_TYPE)
+    json_paths: str = Field("auto", description=_JSON_PATHS)
+    compression: CompressionSetting = Field("auto", description=_COMPRESSION)
 
     @field_validator("json_paths")
     @classmethod
@@ -382,8 +393,8 @@ class ParquetFormat(_Format):
 
     keyword: ClassVar[str] = "PARQUET"
 
-    type: Literal["parquet"] = "parquet"
-    compression: CompressionSetting = "auto"
+    type: Literal["parquet"] = Field("parquet", description=_TYPE)
+    compression: CompressionSetting = Field("auto", description=_COMPRESSION)
 
     @field_validator("compression")
     @classmethod
@@ -396,8 +407,8 @@ class OrcFormat(_Format):
 
     keyword: ClassVar[str] = "ORC"
 
-    type: Literal["orc"] = "orc"
-    compression: CompressionSetting = "auto"
+    type: Literal["orc"] = Field("orc", description=_TYPE)
+    compression: CompressionSetting = Field("auto", description=_COMPRESSION)
 
     @field_validator("compression")
     @classmethod
@@ -414,13 +425,18 @@ class FixedWidthFormat(_Format):
 
     keyword: ClassVar[str] = "FIXEDWIDTH"
 
-    type: Literal["fixedwidth"] = "fixedwidth"
+    type: Literal["fixedwidth"] = Field("fixedwidth", description=_TYPE)
     widths: Annotated[
-        tuple[tuple[str, Annotated[StrictInt, Field(gt=0)]], ...], Field(min_length=1)
+        tuple[tuple[str, Annotated[StrictInt, Field(gt=0)]], ...],
+        Field(
+            min_length=1,
+            description='fixedwidth: "label:width,...", a table of label = width, or a list '
+            "of pairs.",
+        ),
     ]
-    ignore_header: _Count = 0
-    null_as: str | None = None
-    compression: CompressionSetting = "auto"
+    ignore_header: _Count = Field(0, description=_IGNORE_HEADER)
+    null_as: str | None = Field(None, description=_NULL_AS)
+    compression: CompressionSetting = Field("auto", description=_COMPRESSION)
 
     @field_validator("widths", mode="before")
     @classmethod
@@ -545,28 +561,44 @@ class CopyOptions(BaseModel):
     model_config = _MODEL_CONFIG
 
     # data conversion
-    accept_any_date: StrictBool = False
-    accept_inv_chars: str | None = None
-    blanks_as_null: StrictBool = False
-    date_format: str | None = None
-    empty_as_null: StrictBool = False
-    encoding: Literal["UTF8", "UTF16", "UTF16LE", "UTF16BE"] | None = None
-    escape: StrictBool = False
-    explicit_ids: StrictBool = False
-    fill_record: StrictBool = False
-    ignore_blank_lines: StrictBool = False
-    remove_quotes: StrictBool = False
-    round_dec: StrictBool = False
-    time_format: str | None = None
-    trim_blanks: StrictBool = False
-    truncate_columns: StrictBool = False
+    accept_any_date: StrictBool = Field(False, description="COPY option: ACCEPTANYDATE")
+    accept_inv_chars: str | None = Field(None, description="COPY option: ACCEPTINVCHARS AS 'c'")
+    blanks_as_null: StrictBool = Field(False, description="COPY option: BLANKSASNULL")
+    date_format: str | None = Field(
+        None, description="COPY option: DATEFORMAT AS '…' (auto or a format)"
+    )
+    empty_as_null: StrictBool = Field(False, description="COPY option: EMPTYASNULL")
+    encoding: Literal["UTF8", "UTF16", "UTF16LE", "UTF16BE"] | None = Field(
+        None, description="COPY option: ENCODING AS UTF8 | UTF16 | UTF16LE | UTF16BE"
+    )
+    escape: StrictBool = Field(False, description="COPY option: ESCAPE (delimited text only)")
+    explicit_ids: StrictBool = Field(False, description="COPY option: EXPLICIT_IDS")
+    fill_record: StrictBool = Field(False, description="COPY option: FILLRECORD")
+    ignore_blank_lines: StrictBool = Field(False, description="COPY option: IGNOREBLANKLINES")
+    remove_quotes: StrictBool = Field(False, description="COPY option: REMOVEQUOTES")
+    round_dec: StrictBool = Field(False, description="COPY option: ROUNDEC")
+    time_format: str | None = Field(
+        None,
+        description="COPY option: TIMEFORMAT AS '…' (auto, epochsecs, epochmillisecs or a format)",
+    )
+    trim_blanks: StrictBool = Field(False, description="COPY option: TRIMBLANKS")
+    truncate_columns: StrictBool = Field(False, description="COPY option: TRUNCATECOLUMNS")
     # load
-    comp_rows: Annotated[StrictInt, Field(ge=1000, le=2147483647)] | None = None
-    comp_update: StrictBool | Literal["preset"] | None = False
-    ignore_all_errors: StrictBool = False
-    max_error: Annotated[StrictInt, Field(ge=0, le=100000)] = 0
-    no_load: StrictBool = False
-    stat_update: StrictBool | None = False
+    comp_rows: Annotated[StrictInt, Field(ge=1000, le=2147483647)] | None = Field(
+        None, description="COPY option: COMPROWS n"
+    )
+    comp_update: StrictBool | Literal["preset"] | None = Field(
+        False,
+        description='COPY option: COMPUPDATE OFF | ON | PRESET ("preset"); JSON null leaves it out',
+    )
+    ignore_all_errors: StrictBool = Field(False, description="COPY option: IGNOREALLERRORS")
+    max_error: Annotated[StrictInt, Field(ge=0, le=100000)] = Field(
+        0, description="COPY option: MAXERROR AS n"
+    )
+    no_load: StrictBool = Field(False, description="COPY option: NOLOAD")
+    stat_update: StrictBool | None = Field(
+        False, description="COPY option: STATUPDATE OFF | ON; JSON null leaves it out"
+    )
 
     @field_validator("accept_inv_chars")
     @classmethod

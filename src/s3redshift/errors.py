@@ -29,8 +29,7 @@ decide what to retry from the branch alone, never from message text.
         ├── CredentialsError             a secret or the AWS keys are missing or refused
         ├── DataRejectedError            COPY rejected rows (carries details)
         ├── TargetMissingError           the target table or schema is absent
-        ├── PermissionDeniedError        the database or AWS said no
-        └── NotSupportedLocally          the local stand-in cannot honour an option
+        └── PermissionDeniedError        the database or AWS said no
 
 Unknown errors raised by a transport (driver or AWS) are retryable; errors from
 parsing, mapping, configuration and statement building are permanent.
@@ -62,7 +61,6 @@ __all__ = [
     "LoadFailedError",
     "LockTimeoutError",
     "MappingError",
-    "NotSupportedLocally",
     "OutcomeUnknownError",
     "PermanentError",
     "PermissionDeniedError",
@@ -285,14 +283,6 @@ class TargetMissingError(PermanentError):
 
 class PermissionDeniedError(PermanentError):
     """The database or an AWS API refused the operation."""
-
-
-class NotSupportedLocally(PermanentError):  # noqa: N818 - the name the contract uses
-    """The local PostgreSQL stand-in cannot carry out a COPY option.
-
-    Raised instead of silently ignoring the option, so that a test on the
-    stand-in never passes for a load Redshift would carry out differently.
-    """
 
 
 class FailedObject(Protocol):

@@ -437,7 +437,7 @@ class Loader:
         if self._transport is None:
             from s3redshift.transports import open_transport
 
-            self._transport = open_transport(self.config, s3_client=self.s3)
+            self._transport = open_transport(self.config)
         return self._transport
 
     def prepare(self) -> Loader:

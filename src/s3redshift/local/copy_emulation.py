@@ -90,7 +90,7 @@ a Redshift behaviour the docs do not settle):
   ``NUMERIC(18, 0)``; PostgreSQL's is unbounded).
 
 Options the stand-in cannot honour raise
-:class:`~s3redshift.errors.NotSupportedLocally` naming them, before anything
+:class:`~s3redshift.local.NotSupportedLocally` naming them, before anything
 is read: AVRO, PARQUET, ORC, FIXEDWIDTH, JSONPaths files, JSON ``'noshred'``,
 LZOP, ACCEPTANYDATE, ACCEPTINVCHARS, DATEFORMAT/TIMEFORMAT other than
 ``'auto'``, ENCODING other than UTF8, ESCAPE, EXPLICIT_IDS, FILLRECORD,
@@ -116,7 +116,7 @@ from s3redshift.errors import (
     DataRejectedError,
     LoadErrorDetail,
     LockTimeoutError,
-    NotSupportedLocally,
+    PermanentError,
     PermissionDeniedError,
     SerializationConflictError,
     TargetMissingError,
@@ -124,7 +124,16 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import quote_identifier, validate_identifier
 
-__all__ = ["run_copy_locally"]
+__all__ = ["NotSupportedLocally", "run_copy_locally"]
+
+
+class NotSupportedLocally(PermanentError):  # noqa: N818 - the name users know it by
+    """The local PostgreSQL stand-in cannot carry out a COPY option.
+
+    Raised instead of silently ignoring the option, so that a test on the
+    stand-in never passes for a load Redshift would carry out differently.
+    """
+
 
 # Redshift load error codes (DG r_Load_Error_Reference) used by the stand-in's parser.
 _EXTRA_COLUMNS = "1202"
@@ -602,26 +611,36 @@ def _manifest_sources(
     entries = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise _manifest_error(command, 'must be a JSON object with an "entries" list')
-    sources = []
-    for index, entry in enumerate(entries):
-        url = entry.get("url") if isinstance(entry, dict) else None
-        mandatory = entry.get("mandatory", False) if isinstance(entry, dict) else None
-        if not isinstance(url, str) or not isinstance(mandatory, bool):
-            raise _manifest_error(
-                command,
-                f'entries[{index}] must be an object with a "url" string and an optional '
-                '"mandatory" true/false',
-            )
-        parts = _split_uri(url)
-        if parts is None or not parts[1] or parts[1].endswith("/"):
-            reason = f"entries[{index}].url {url!r} is not the full S3 path of one object"
-            raise DataRejectedError(
-                f"COPY into {command.table} failed: manifest {command.source} {reason}",
-                details=[LoadErrorDetail(url, None, None, reason, code=_MANIFEST_NEEDS_FULL_PATH)],
-                s3_uri=command.source,
-                table=str(command.table),
-            )
-        sources.append(_Source(url, parts[0], parts[1], mandatory))
+    sources = [_manifest_entry(command, index, entry) for index, entry in enumerate(entries)]
+    return _present(command, s3_client, sources, fetched)
+
+
+def _manifest_entry(command: CopyCommand, index: int, entry: object) -> _Source:
+    """One entry of the manifest as a source, or the COPY's rejection naming it."""
+    url = entry.get("url") if isinstance(entry, dict) else None
+    mandatory = entry.get("mandatory", False) if isinstance(entry, dict) else None
+    if not isinstance(url, str) or not isinstance(mandatory, bool):
+        raise _manifest_error(
+            command,
+            f'entries[{index}] must be an object with a "url" string and an optional '
+            '"mandatory" true/false',
+        )
+    parts = _split_uri(url)
+    if parts is None or not parts[1] or parts[1].endswith("/"):
+        reason = f"entries[{index}].url {url!r} is not the full S3 path of one object"
+        raise DataRejectedError(
+            f"COPY into {command.table} failed: manifest {command.source} {reason}",
+            details=[LoadErrorDetail(url, None, None, reason, code=_MANIFEST_NEEDS_FULL_PATH)],
+            s3_uri=command.source,
+            table=str(command.table),
+        )
+    return _Source(url, parts[0], parts[1], mandatory)
+
+
+def _present(
+    command: CopyCommand, s3_client: Any, sources: list[_Source], fetched: dict[str, bytes]
+) -> list[_Source]:
+    """The sources that exist, reading the first bytes of each into ``fetched`` as it checks."""
     exists: dict[str, bool] = {}
     held = 0
     for source in sources:
@@ -940,26 +959,9 @@ def _csv_quoted_record(
             i += 1
         if i < end and text[i] == quote:
             opened = i
-            chunks = []
-            i += 1
-            while True:
-                closing = text.find(quote, i)
-                if closing < 0:
-                    raise _Rejected(
-                        start_line,
-                        f"Invalid quote formatting for CSV: the field opened by {quote!r} on "
-                        "this line is never closed",
-                        _INVALID_LINE,
-                    )
-                chunks.append(text[i:closing])
-                if text.startswith(quote, closing + 1):  # a doubled quote is one quote
-                    chunks.append(quote)
-                    i = closing + 2
-                    continue
-                i = closing + 1
-                break
+            value, i = _csv_quoted_field(text, i + 1, quote, start_line)
             line += text.count("\n", opened, i)
-            fields.append("".join(chunks))
+            fields.append(value)
             while i < end and text[i] in padding:
                 i += 1
             if i >= end:
@@ -988,6 +990,25 @@ def _csv_quoted_record(
             continue
         fields.append(text[pos:stop].removesuffix("\r"))
         return fields, stop + 1, line + 1
+
+
+def _csv_quoted_field(text: str, i: int, quote: str, start_line: int) -> tuple[str, int]:
+    """The value of a quoted field whose text starts at ``i``, and the position after it."""
+    chunks = []
+    while True:
+        closing = text.find(quote, i)
+        if closing < 0:
+            raise _Rejected(
+                start_line,
+                f"Invalid quote formatting for CSV: the field opened by {quote!r} on "
+                "this line is never closed",
+                _INVALID_LINE,
+            )
+        chunks.append(text[i:closing])
+        if not text.startswith(quote, closing + 1):
+            return "".join(chunks), closing + 1
+        chunks.append(quote)  # a doubled quote is one quote
+        i = closing + 2
 
 
 def _refuse_constant(name: str) -> NoReturn:

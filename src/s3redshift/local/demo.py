@@ -36,6 +36,9 @@ from s3redshift.config import LoaderConfig
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from s3redshift.loader import Loader
+    from s3redshift.local import EmbeddedEnvironment
+
 __all__ = ["DEMO_ROLE_ARN", "DEMO_TABLES", "DemoFile", "run_demo"]
 
 DEMO_ROLE_ARN = "arn:aws:iam::123456789012:role/RedshiftCopy"
@@ -193,7 +196,6 @@ def _redshift_variant() -> LoaderConfig:
     return LoaderConfig.from_mapping(
         {
             "target": {
-                "kind": "redshift",
                 "transport": "data-api",
                 "workgroup": "analytics-wg",
                 "database": "dev",
@@ -217,181 +219,206 @@ def _upload(s3: S3Client, bucket: str, files: tuple[DemoFile, ...]) -> dict[str,
 
 def run_demo(out: TextIO) -> int:
     """Run the demo, printing to ``out``; 0 when everything behaved as shown."""
-    from s3redshift.check import run_checks
-    from s3redshift.events import read_event
-    from s3redshift.handler import handle
-    from s3redshift.loader import Loader
     from s3redshift.local import EmbeddedEnvironment
-    from s3redshift.planner import plan_event
-    from s3redshift.transaction import CopyStep
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    def say(text: str = "") -> None:
-        out.write(text + "\n")
-        out.flush()
-
-    log = logging.getLogger("s3redshift.local.demo.handler")
-    log.propagate = False
-    log.setLevel(logging.INFO)
-    lines = _Lines()
-    log.addHandler(lines)
-    problems: list[str] = []
+    demo = _Demo(out)
     try:
         with EmbeddedEnvironment(region=DEMO_REGION) as env:
-            say("s3redshift demo: the whole job, offline")
-            say(
-                f"  stand-in: PostgreSQL for Redshift (pid {env.postgres_pid}, data in "
-                f"{env.temp_dir}), moto for S3 at {env.aws_endpoint_url}"
-            )
-            s3 = env.boto3_client("s3")
-            bucket = DEMO_BUCKET
-            s3.create_bucket(Bucket=bucket)
-            admin = env.connect()
-            try:
-                cursor = admin.cursor()
-                for ddl in DEMO_TABLES.values():
-                    cursor.execute(ddl)
-                admin.commit()
-            finally:
-                admin.close()
-            config = LoaderConfig.from_mapping(
-                {
-                    "target": {"kind": "postgres", "dsn": env.dsn},
-                    "credentials": {"provider": "static", "user": "demo", "password": "demo"},
-                    "copy": {"iam_role": DEMO_ROLE_ARN, "region": DEMO_REGION},
-                    "tables": RULES,
-                },
-                source="demo",
-            )
-            uploaded = _upload(s3, bucket, DIRECT_FILES + SQS_FILES)
-            say()
-            say(f"Uploaded {len(uploaded)} files to s3://{bucket}/:")
-            width = max(len(f.key) for f in DIRECT_FILES + SQS_FILES)
-            for f in DIRECT_FILES + SQS_FILES:
-                say(f"  {f.key.ljust(width)}  {uploaded[f.key][0]:>4} bytes  {f.kind}")
-
-            records = [
-                _s3_record(bucket, f.key, *uploaded[f.key], sequencer=n)
-                for n, f in enumerate(DIRECT_FILES, start=1)
-            ]
-            direct_event = {"Records": records}
-            # Stable ids keep the output the same from run to run.
-            message_ids = [
-                str(uuid.uuid5(uuid.NAMESPACE_URL, f"s3redshift-demo/{n}"))
-                for n in range(len(SQS_FILES))
-            ]
-            sqs_event = {
-                "Records": [
-                    _sqs_record(
-                        {
-                            "Records": [
-                                _s3_record(bucket, f.key, *uploaded[f.key], sequencer=10 + n)
-                            ]
-                        },
-                        message_ids[n],
-                    )
-                    for n, f in enumerate(SQS_FILES)
-                ]
-            }
-
-            # 0. Is the set-up ready? The same checks `s3redshift check` runs.
-            say()
-            say(f"0. `s3redshift check s3://{bucket}/` against the stand-in:")
-            with Loader(config, s3_client=s3) as checker:
-                checks = run_checks(
-                    checker,
-                    [f"s3://{bucket}/"],
-                    where=f"stand-in PostgreSQL, pid {env.postgres_pid}",
-                    on_check=lambda c: say(f"   {c.line()}"),
-                )
-            failed_checks = [c.name for c in checks if c.status == "failed"]
-            say(f"   {len(checks) - len(failed_checks)} checks done, {len(failed_checks)} failed")
-            if failed_checks:
-                problems.append(f"checks failed: {failed_checks}")
-
-            # 1. The Redshift COPY the direct event would run.
-            say()
-            say("1. The Redshift COPY the S3 event would run (redacted; Redshift Serverless,")
-            say("   Data API; `s3redshift plan EVENT.json` shows the whole transaction):")
-            planned = plan_event(_redshift_variant(), read_event(direct_event))
-            for target in planned.targets:
-                for step in target.plan.steps:
-                    if isinstance(step, CopyStep) and step.purpose == "data":
-                        say(f"   {step.text()};")
-
-            # Events through the real handler.
-            with Loader(config, s3_client=s3) as loader:
-                direct = _summary(handle(direct_event, None, loader=loader, log=log))
-                say()
-                say(
-                    f"S3 event, {len(records)} records, direct -> handler: "
-                    f"{_counts(direct['counts'])}, rows {direct['rows']}"
-                )
-                mark = len(lines.lines)
-                batch = handle(sqs_event, None, loader=loader, log=log)
-                failed_ids = [f["itemIdentifier"] for f in batch["batchItemFailures"]]
-                sqs_lines = [ln for ln in lines.lines[mark:] if ln["message"] == "object"]
-                tally = _tally(sqs_lines)
-                say(
-                    f"SQS batch, {len(SQS_FILES)} messages -> handler: {_counts(tally)}; "
-                    f"batchItemFailures: {json.dumps(failed_ids)}"
-                )
-                if failed_ids != [message_ids[-1]]:
-                    problems.append(f"expected only the bad file's message to fail: {failed_ids}")
-
-                # 2. Rows per table.
-                say()
-                say("2. Rows per table:")
-                expected: dict[str, int] = {}
-                for f in DIRECT_FILES + SQS_FILES:
-                    table = f.key.split("/", 1)[0]
-                    expected[table] = expected.get(table, 0) + f.rows
-                for table in DEMO_TABLES:
-                    [(count,)] = loader.transport.query(f"SELECT COUNT(*) FROM public.{table}")
-                    say(f"   public.{table.ljust(7)} {count} rows")
-                    if count != expected[table]:
-                        problems.append(f"public.{table}: {count} rows, expected {expected[table]}")
-
-                # 3. A replayed event.
-                mark = len(lines.lines)
-                replay = _summary(handle(direct_event, None, loader=loader, log=log))
-                say()
-                say(f"3. The same S3 event again (a redelivery) -> {_counts(replay['counts'])}:")
-                for ln in lines.lines[mark:]:
-                    if ln["message"] == "object":
-                        say(f"   {ln['uri']}: {ln['outcome']} ({ln['reason']})")
-                if replay["counts"]["duplicate"] != len(records) or replay["rows"] != 0:
-                    problems.append("the replayed event was not reported as duplicate")
-
-            # 4. The bad file.
-            say()
-            say("4. The bad file was rejected; nothing of it was loaded:")
-            rejected = [
-                ln for ln in sqs_lines if ln["outcome"] == "failed" and ln["uri"].endswith(BAD_KEY)
-            ]
-            for ln in rejected:
-                for detail in ln["load_errors"]:
-                    say(
-                        f"   {ln['uri']} line {detail['line']}, column {detail['column']}: "
-                        f"{detail['reason']}"
-                    )
-                say(
-                    f"   Lambda hands SQS message {ln['message_id']} back for redelivery; "
-                    "the other messages are done."
-                )
-            if not rejected or not rejected[0]["load_errors"]:
-                problems.append("the bad file's rejection was not reported with a line number")
-        say()
-        say("Stopped PostgreSQL and moto, removed the temporary directory.")
+            demo.set_up(env)
+            demo.check()
+            demo.show_copy()
+            demo.send_events()
+            demo.show_rejection()
+        demo.say()
+        demo.say("Stopped PostgreSQL and moto, removed the temporary directory.")
     finally:
-        log.removeHandler(lines)
-    if problems:
-        for problem in problems:
-            say(f"demo: unexpected: {problem}")
+        demo.log.removeHandler(demo.lines)
+    if demo.problems:
+        for problem in demo.problems:
+            demo.say(f"demo: unexpected: {problem}")
         return 1
-    say("Next: `make test`, `s3redshift --help`, README.md.")
+    demo.say("Next: `make test`, `s3redshift --help`, README.md.")
     return 0
+
+
+def _events(
+    bucket: str, uploaded: dict[str, tuple[int, str]]
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """The direct S3 event, the SQS batch and its message ids (stable from run to run)."""
+    records = [
+        _s3_record(bucket, f.key, *uploaded[f.key], sequencer=n)
+        for n, f in enumerate(DIRECT_FILES, start=1)
+    ]
+    message_ids = [
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"s3redshift-demo/{n}")) for n in range(len(SQS_FILES))
+    ]
+    messages = [
+        _sqs_record(
+            {"Records": [_s3_record(bucket, f.key, *uploaded[f.key], sequencer=10 + n)]},
+            message_ids[n],
+        )
+        for n, f in enumerate(SQS_FILES)
+    ]
+    return {"Records": records}, {"Records": messages}, message_ids
+
+
+class _Demo:
+    """The demo's steps, sharing the environment, the configuration and what went wrong."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.log = logging.getLogger("s3redshift.local.demo.handler")
+        self.log.propagate = False
+        self.log.setLevel(logging.INFO)
+        self.lines = _Lines()
+        self.log.addHandler(self.lines)
+        self.problems: list[str] = []
+        self.sqs_lines: list[dict[str, Any]] = []
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def set_up(self, env: EmbeddedEnvironment) -> None:
+        """Tables, the bucket and its files, the configuration and the events."""
+        self.env, self.bucket = env, DEMO_BUCKET
+        self.say("s3redshift demo: the whole job, offline")
+        self.say(
+            f"  stand-in: PostgreSQL for Redshift (pid {env.postgres_pid}, data in "
+            f"{env.temp_dir}), moto for S3 at {env.aws_endpoint_url}"
+        )
+        self.s3 = env.boto3_client("s3")
+        self.s3.create_bucket(Bucket=self.bucket)
+        admin = env.connect()
+        try:
+            cursor = admin.cursor()
+            for ddl in DEMO_TABLES.values():
+                cursor.execute(ddl)
+            admin.commit()
+        finally:
+            admin.close()
+        self.config = LoaderConfig.from_mapping(
+            {
+                **env.connector_config(),
+                "copy": {"iam_role": DEMO_ROLE_ARN, "region": DEMO_REGION},
+                "tables": RULES,
+            },
+            source="demo",
+        )
+        files = DIRECT_FILES + SQS_FILES
+        uploaded = _upload(self.s3, self.bucket, files)
+        self.say()
+        self.say(f"Uploaded {len(uploaded)} files to s3://{self.bucket}/:")
+        width = max(len(f.key) for f in files)
+        for f in files:
+            self.say(f"  {f.key.ljust(width)}  {uploaded[f.key][0]:>4} bytes  {f.kind}")
+        self.direct_event, self.sqs_event, self.message_ids = _events(self.bucket, uploaded)
+
+    def check(self) -> None:
+        """0. Is the set-up ready? The same checks ``s3redshift check`` runs."""
+        from s3redshift.check import run_checks
+
+        self.say()
+        self.say(f"0. `s3redshift check s3://{self.bucket}/` against the stand-in:")
+        with self.env.loader(self.config, s3_client=self.s3) as checker:
+            checks = run_checks(
+                checker,
+                [f"s3://{self.bucket}/"],
+                where=f"stand-in PostgreSQL, pid {self.env.postgres_pid}",
+                on_check=lambda c: self.say(f"   {c.line()}"),
+            )
+        failed = [c.name for c in checks if c.status == "failed"]
+        self.say(f"   {len(checks) - len(failed)} checks done, {len(failed)} failed")
+        if failed:
+            self.problems.append(f"checks failed: {failed}")
+
+    def show_copy(self) -> None:
+        """1. The Redshift COPY the direct event would run."""
+        from s3redshift.events import read_event
+        from s3redshift.planner import plan_event
+        from s3redshift.transaction import CopyStep
+
+        self.say()
+        self.say("1. The Redshift COPY the S3 event would run (redacted; Redshift Serverless,")
+        self.say("   Data API; `s3redshift plan EVENT.json` shows the whole transaction):")
+        planned = plan_event(_redshift_variant(), read_event(self.direct_event))
+        for target in planned.targets:
+            for step in target.plan.steps:
+                if isinstance(step, CopyStep) and step.purpose == "data":
+                    self.say(f"   {step.text()};")
+
+    def send_events(self) -> None:
+        """The events through the real handler, then 2. rows per table and 3. a replay."""
+        from s3redshift.handler import handle
+
+        with self.env.loader(self.config, s3_client=self.s3) as loader:
+            direct = _summary(handle(self.direct_event, None, loader=loader, log=self.log))
+            self.say()
+            self.say(
+                f"S3 event, {len(DIRECT_FILES)} records, direct -> handler: "
+                f"{_counts(direct['counts'])}, rows {direct['rows']}"
+            )
+            mark = len(self.lines.lines)
+            batch = handle(self.sqs_event, None, loader=loader, log=self.log)
+            failed_ids = [f["itemIdentifier"] for f in batch["batchItemFailures"]]
+            self.sqs_lines = [ln for ln in self.lines.lines[mark:] if ln["message"] == "object"]
+            self.say(
+                f"SQS batch, {len(SQS_FILES)} messages -> handler: "
+                f"{_counts(_tally(self.sqs_lines))}; batchItemFailures: {json.dumps(failed_ids)}"
+            )
+            if failed_ids != [self.message_ids[-1]]:
+                self.problems.append(f"expected only the bad file's message to fail: {failed_ids}")
+            self.show_rows(loader)
+            self.replay(loader)
+
+    def show_rows(self, loader: Loader) -> None:
+        """2. Rows per table."""
+        self.say()
+        self.say("2. Rows per table:")
+        expected: dict[str, int] = {}
+        for f in DIRECT_FILES + SQS_FILES:
+            table = f.key.split("/", 1)[0]
+            expected[table] = expected.get(table, 0) + f.rows
+        for table in DEMO_TABLES:
+            [(count,)] = loader.transport.query(f"SELECT COUNT(*) FROM public.{table}")
+            self.say(f"   public.{table.ljust(7)} {count} rows")
+            if count != expected[table]:
+                self.problems.append(f"public.{table}: {count} rows, expected {expected[table]}")
+
+    def replay(self, loader: Loader) -> None:
+        """3. A replayed event: every object a duplicate."""
+        from s3redshift.handler import handle
+
+        mark = len(self.lines.lines)
+        replay = _summary(handle(self.direct_event, None, loader=loader, log=self.log))
+        self.say()
+        self.say(f"3. The same S3 event again (a redelivery) -> {_counts(replay['counts'])}:")
+        for ln in self.lines.lines[mark:]:
+            if ln["message"] == "object":
+                self.say(f"   {ln['uri']}: {ln['outcome']} ({ln['reason']})")
+        if replay["counts"]["duplicate"] != len(DIRECT_FILES) or replay["rows"] != 0:
+            self.problems.append("the replayed event was not reported as duplicate")
+
+    def show_rejection(self) -> None:
+        """4. The bad file, with its line and column, and the message handed back."""
+        self.say()
+        self.say("4. The bad file was rejected; nothing of it was loaded:")
+        rejected = [
+            ln for ln in self.sqs_lines if ln["outcome"] == "failed" and ln["uri"].endswith(BAD_KEY)
+        ]
+        for ln in rejected:
+            for detail in ln["load_errors"]:
+                self.say(
+                    f"   {ln['uri']} line {detail['line']}, column {detail['column']}: "
+                    f"{detail['reason']}"
+                )
+            self.say(
+                f"   Lambda hands SQS message {ln['message_id']} back for redelivery; "
+                "the other messages are done."
+            )
+        if not rejected or not rejected[0]["load_errors"]:
+            self.problems.append("the bad file's rejection was not reported with a line number")
 
 
 def _summary(response: object) -> dict[str, Any]:

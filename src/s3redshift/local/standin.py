@@ -4,7 +4,8 @@
 :class:`~s3redshift.transports.connector.ConnectorTransport`, in place of the
 production :class:`~s3redshift.transports.connector.RedshiftConnector`: the
 transport's code -- transaction, statement timeout, error translation, the
-load-error read-back -- runs unchanged; only what answers it differs. It is
+load-error read-back -- runs unchanged; only what answers it differs, and the
+COPY runner that hands each command over (:mod:`s3redshift.local.transport`). It is
 "a DB-API connection of the same lineage": ``redshift_connector`` descends
 from pg8000, with the same ``format`` parameter style, autocommit off, and
 server errors whose ``args[0]`` is the protocol's field dict.
@@ -19,12 +20,13 @@ and :class:`StandInCursor`.
 
 What the wrapper does, and what it emulates rather than runs:
 
-* A statement starting with ``COPY`` is Redshift's COPY from S3 as
-  :meth:`~s3redshift.copy.CopyCommand.to_sql` writes it. :func:`parse_copy`
-  reads that canonical text back into the :class:`CopyCommand` (text in any
-  other form is refused with SQLSTATE 42601, as a syntax error), and
-  :func:`~s3redshift.local.copy_emulation.run_copy_locally` carries it out
-  inside the session's transaction. ``rowcount`` is the rows loaded.
+* COPY is never read back from text. The stand-in transport's COPY runner
+  (:func:`hand_over_copy`) hands the plan's
+  :class:`~s3redshift.copy.CopyCommand` over, keyed by the exact text it then
+  sends, and :func:`~s3redshift.local.copy_emulation.run_copy_locally`
+  carries that command out inside the session's transaction. COPY text that
+  was not handed over is refused with SQLSTATE 42601. ``rowcount`` is the
+  rows loaded.
 * Rejected data raises what Redshift raises: a ``ProgrammingError`` whose
   ``args[0]`` has ``'C': 'XX000'`` and an ``'M'`` of the form "Load into table
   't' failed.  Check 'sys_load_error_detail' system table for details." The
@@ -80,39 +82,27 @@ import itertools
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from s3redshift.copy import (
-    AvroFormat,
-    Compression,
-    CopyCommand,
-    CopyOptions,
-    CsvFormat,
-    DelimitedFormat,
-    FixedWidthFormat,
-    IamRole,
-    JsonFormat,
-    OrcFormat,
-    ParquetFormat,
-    TemporaryKeys,
-)
+from s3redshift.copy import CopyCommand
 from s3redshift.errors import DataRejectedError, LoadErrorDetail, S3RedshiftError
-from s3redshift.identifiers import MAX_IDENTIFIER_BYTES, TableRef
+from s3redshift.identifiers import MAX_IDENTIFIER_BYTES
 from s3redshift.transports.connector import STL_LOAD_ERRORS_SQL, SYS_LOAD_ERRORS_SQL
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from s3redshift.config import LoaderConfig
+
 __all__ = [
+    "HANDED_OVER",
     "LAST_COPY_ID_SQL",
     "REDSHIFT_LITERALS_SQL",
     "STANDIN_IDENTIFIER_BYTES",
-    "CopyTextError",
     "StandInConnection",
     "StandInConnector",
     "StandInCursor",
-    "parse_copy",
+    "hand_over_copy",
     "sortkey_as_index",
 ]
 
@@ -131,273 +121,56 @@ STANDIN_IDENTIFIER_BYTES = 63
 LoadErrorTable = Literal["sys", "stl"]
 
 
-# --- reading the builder's COPY text back --------------------------------------------
+# --- the hand-over of COPY commands ----------------------------------------------------
 
 
-class CopyTextError(ValueError):
-    """COPY text that is not in the exact form :meth:`CopyCommand.to_sql` writes."""
+class _HandedOver:
+    """The commands the stand-in's transport is running, by the text it sends for each.
 
-
-_TOKEN = re.compile(
-    r"""
-      (?P<space>\s+)
-    | (?P<ident>"(?:[^"]|"")*")
-    | (?P<literal>'(?:[^'\\]|''|\\\\)*')
-    | (?P<punct>[(),.])
-    | (?P<word>[^\s"'(),.]+)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_COMPRESSIONS = {c.value: c for c in Compression}
-_FLAGS_BEFORE_HEADER = (
-    ("ESCAPE", "escape"),
-    ("EXPLICIT_IDS", "explicit_ids"),
-    ("FILLRECORD", "fill_record"),
-    ("IGNOREBLANKLINES", "ignore_blank_lines"),
-)
-_FLAGS_AFTER_NULL = (("REMOVEQUOTES", "remove_quotes"), ("ROUNDEC", "round_dec"))
-_FLAGS_AFTER_TIME = (("TRIMBLANKS", "trim_blanks"), ("TRUNCATECOLUMNS", "truncate_columns"))
-_SWITCHES: dict[str, bool | Literal["preset"]] = {"OFF": False, "ON": True, "PRESET": "preset"}
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    text: str
-    position: int
-
-
-def _tokens(sql: str) -> list[_Token]:
-    found: list[_Token] = []
-    position = 0
-    while position < len(sql):
-        match = _TOKEN.match(sql, position)
-        if match is None:
-            raise CopyTextError(
-                f"COPY text is not canonical at character {position}: {sql[position:][:20]!r}"
-            )
-        kind = match.lastgroup
-        assert kind is not None
-        if kind != "space":
-            found.append(_Token(kind, match.group(), position))
-        position = match.end()
-    return found
-
-
-class _Reader:
-    """A cursor over the tokens that knows the canonical spellings."""
-
-    def __init__(self, sql: str) -> None:
-        self._tokens = _tokens(sql)
-        self._at = 0
-
-    def _peek(self, ahead: int = 0) -> _Token | None:
-        index = self._at + ahead
-        return self._tokens[index] if index < len(self._tokens) else None
-
-    def error(self, expected: str) -> CopyTextError:
-        """The error for finding something else than ``expected`` here."""
-        token = self._peek()
-        found = "the end" if token is None else f"{token.text[:30]!r} at {token.position}"
-        return CopyTextError(f"COPY text: expected {expected}, found {found}")
-
-    def accept(self, *words: str) -> bool:
-        """Consume ``words`` if the next tokens are exactly these bare words."""
-        for offset, word in enumerate(words):
-            token = self._peek(offset)
-            if token is None or token.kind != "word" or token.text != word:
-                return False
-        self._at += len(words)
-        return True
-
-    def expect(self, *words: str) -> None:
-        if not self.accept(*words):
-            raise self.error(" ".join(words))
-
-    def accept_punct(self, mark: str) -> bool:
-        token = self._peek()
-        if token is not None and token.kind == "punct" and token.text == mark:
-            self._at += 1
-            return True
-        return False
-
-    def _take(self, kind: str, expected: str) -> str:
-        token = self._peek()
-        if token is None or token.kind != kind:
-            raise self.error(expected)
-        self._at += 1
-        return token.text
-
-    def word(self) -> str:
-        return self._take("word", "a keyword")
-
-    def number(self) -> int:
-        text = self._take("word", "a whole number")
-        if not text.isdigit() or not text.isascii():
-            raise CopyTextError(f"COPY text: expected a whole number, found {text!r}")
-        return int(text)
-
-    def identifier(self) -> str:
-        return self._take("ident", 'a "quoted" identifier')[1:-1].replace('""', '"')
-
-    def literal(self) -> str:
-        raw = self._take("literal", "a 'quoted' literal")[1:-1]
-        # quote_literal doubled backslashes first, then quotes: undo in reverse.
-        return raw.replace("''", "'").replace("\\\\", "\\")
-
-    def end(self) -> None:
-        if self._peek() is not None:
-            raise self.error("the end of the statement")
-
-
-def parse_copy(sql: str) -> CopyCommand:
-    """The :class:`CopyCommand` whose :meth:`~CopyCommand.to_sql` is ``sql``.
-
-    Reads exactly the builder's grammar (see :mod:`s3redshift.copy`): clauses
-    in its order, its spellings, each at most once. What the text does not
-    show is given its canonical value: the format's ``compression`` setting
-    is ``'auto'`` (the resolved keyword is kept in ``compression``), and for
-    Parquet/ORC, which never show COMPUPDATE or MAXERROR, those options keep
-    their defaults. So ``parse_copy(c.to_sql()).to_sql() == c.to_sql()`` for
-    every command, and ``parse_copy(c.to_sql()) == c`` for canonical ones.
-
-    Raises:
-        CopyTextError: the text is not in the builder's form.
-        CopyOptionsError, UnsafeIdentifierError: the parts do not make a
-            valid command (the builder would never have written it).
+    The text is only a key: what the stand-in carries out is the command
+    itself, so nothing reads COPY text back. A command is held while its
+    statement runs (the same text twice is counted), then forgotten.
     """
-    r = _Reader(sql)
-    r.expect("COPY")
-    first = r.identifier()
-    table = TableRef(first, r.identifier()) if r.accept_punct(".") else TableRef.temporary(first)
-    columns: list[str] = []
-    if r.accept_punct("("):
-        columns.append(r.identifier())
-        while r.accept_punct(","):
-            columns.append(r.identifier())
-        if not r.accept_punct(")"):
-            raise r.error("')' closing the column list")
-    r.expect("FROM")
-    source = r.literal()
-    authorization = _authorization(r)
-    kind, format_fields = _format(r)
-    compression = None
-    for value, member in _COMPRESSIONS.items():
-        if r.accept(value):
-            compression = member
-            break
-    region = r.literal() if r.accept("REGION", "AS") else None
-    manifest = r.accept("MANIFEST")
-    options: dict[str, Any] = {}
-    if r.accept("ACCEPTANYDATE"):
-        options["accept_any_date"] = True
-    if r.accept("ACCEPTINVCHARS", "AS"):
-        options["accept_inv_chars"] = r.literal()
-    if r.accept("BLANKSASNULL"):
-        options["blanks_as_null"] = True
-    if r.accept("DATEFORMAT", "AS"):
-        options["date_format"] = r.literal()
-    if r.accept("EMPTYASNULL"):
-        options["empty_as_null"] = True
-    if r.accept("ENCODING", "AS"):
-        options["encoding"] = r.word()
-    for keyword, name in _FLAGS_BEFORE_HEADER:
-        if r.accept(keyword):
-            options[name] = True
-    if r.accept("IGNOREHEADER", "AS"):
-        format_fields["ignore_header"] = r.number()
-    if r.accept("NULL", "AS"):
-        format_fields["null_as"] = r.literal()
-    for keyword, name in _FLAGS_AFTER_NULL:
-        if r.accept(keyword):
-            options[name] = True
-    if r.accept("TIMEFORMAT", "AS"):
-        options["time_format"] = r.literal()
-    for keyword, name in _FLAGS_AFTER_TIME:
-        if r.accept(keyword):
-            options[name] = True
-    columnar = kind in (ParquetFormat, OrcFormat)
-    if r.accept("COMPROWS"):
-        options["comp_rows"] = r.number()
-    if r.accept("COMPUPDATE"):
-        options["comp_update"] = _switch(r, allow_preset=True)
-    elif not columnar:
-        options["comp_update"] = None  # the builder writes it unless it is None
-    if r.accept("IGNOREALLERRORS"):
-        options["ignore_all_errors"] = True
-    if r.accept("MAXERROR", "AS"):
-        options["max_error"] = r.number()
-    elif not columnar and not options.get("ignore_all_errors"):
-        raise r.error("MAXERROR AS n (the builder always writes it for this format)")
-    if r.accept("NOLOAD"):
-        options["no_load"] = True
-    options["stat_update"] = _switch(r, allow_preset=False) if r.accept("STATUPDATE") else None
-    r.end()
-    return CopyCommand(
-        table=table,
-        source=source,
-        format=kind(**format_fields),
-        authorization=authorization,
-        manifest=manifest,
-        compression=compression,
-        region=region,
-        columns=tuple(columns),
-        options=CopyOptions(**options),
-    )
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[CopyCommand, int]] = {}
+
+    def hold(self, sql: str, command: CopyCommand) -> None:
+        with self._lock:
+            count = self._held.get(sql, (command, 0))[1]
+            self._held[sql] = (command, count + 1)
+
+    def release(self, sql: str) -> None:
+        with self._lock:
+            command, count = self._held.pop(sql, (None, 0))
+            if command is not None and count > 1:
+                self._held[sql] = (command, count - 1)
+
+    def get(self, sql: str) -> CopyCommand | None:
+        with self._lock:
+            held = self._held.get(sql)
+        return None if held is None else held[0]
 
 
-def _authorization(r: _Reader) -> IamRole | TemporaryKeys:
-    if r.accept("IAM_ROLE"):
-        return IamRole(arns="default" if r.accept("default") else r.literal())
-    if r.accept("ACCESS_KEY_ID"):
-        key_id = r.literal()
-        r.expect("SECRET_ACCESS_KEY")
-        secret = r.literal()
-        token = r.literal() if r.accept("SESSION_TOKEN") else None
-        return TemporaryKeys.model_validate(
-            {"access_key_id": key_id, "secret_access_key": secret, "session_token": token}
-        )
-    raise r.error("IAM_ROLE or ACCESS_KEY_ID")
+HANDED_OVER = _HandedOver()
+"""Every stand-in session (and the tests' relay) finds its COPY command here."""
 
 
-_FormatKind = (
-    type[CsvFormat]
-    | type[DelimitedFormat]
-    | type[FixedWidthFormat]
-    | type[JsonFormat]
-    | type[AvroFormat]
-    | type[ParquetFormat]
-    | type[OrcFormat]
-)
+def hand_over_copy(cursor: Any, command: CopyCommand) -> int:
+    """The stand-in transport's COPY runner: hand ``command`` over, then send its text.
 
-
-def _format(r: _Reader) -> tuple[_FormatKind, dict[str, Any]]:
-    if r.accept("FORMAT", "AS", "CSV"):
-        fields: dict[str, Any] = {}
-        if r.accept("QUOTE", "AS"):
-            fields["quote"] = r.literal()
-        if r.accept("DELIMITER", "AS"):
-            fields["delimiter"] = r.literal()
-        return CsvFormat, fields
-    for keyword, kind in (("JSON", JsonFormat), ("AVRO", AvroFormat)):
-        if r.accept("FORMAT", "AS", keyword):
-            return kind, {"json_paths": r.literal()}
-    if r.accept("FORMAT", "AS", "PARQUET"):
-        return ParquetFormat, {}
-    if r.accept("FORMAT", "AS", "ORC"):
-        return OrcFormat, {}
-    if r.accept("DELIMITER", "AS"):
-        return DelimitedFormat, {"delimiter": r.literal()}
-    if r.accept("FIXEDWIDTH"):
-        return FixedWidthFormat, {"widths": r.literal()}
-    raise r.error("a format clause")
-
-
-def _switch(r: _Reader, *, allow_preset: bool) -> bool | Literal["preset"]:
-    word = r.word()
-    if word not in _SWITCHES or (word == "PRESET" and not allow_preset):
-        raise CopyTextError(f"COPY text: expected OFF or ON, found {word!r}")
-    return _SWITCHES[word]
+    The statement goes through the cursor like any other (so wrappers around
+    the session see it), and the stand-in's cursor carries out the command
+    handed over for that text.
+    """
+    sql = command.to_sql()
+    HANDED_OVER.hold(sql, command)
+    try:
+        cursor.execute(sql)
+        return max(int(cursor.rowcount), 0)
+    finally:
+        HANDED_OVER.release(sql)
 
 
 # --- the wrapped session ----------------------------------------------------------------
@@ -666,15 +439,17 @@ class StandInConnection:
         return None
 
     def copy(self, cursor: Any, sql: str) -> int:
-        """Carry out Redshift COPY text on PostgreSQL; raise as Redshift would."""
+        """Carry out the COPY command handed over for ``sql`` on PostgreSQL, as Redshift would."""
         from s3redshift.local.copy_emulation import run_copy_locally
 
-        try:
-            command = parse_copy(sql)
-        except (CopyTextError, S3RedshiftError) as exc:
+        command = HANDED_OVER.get(sql)
+        if command is None:
             self.aborted = True
-            message = exc.message if isinstance(exc, S3RedshiftError) else str(exc)
-            raise _server_error("42601", f"syntax error in COPY: {message}") from None
+            raise _server_error(
+                "42601",
+                "the local stand-in carries out COPY commands its transport hands over, not "
+                "COPY text: run the load through s3redshift.local (stand_in_transport)",
+            )
         copy_id = _next_copy_id()
         try:
             loaded = run_copy_locally(cursor, command, self._s3)
@@ -746,10 +521,25 @@ class StandInConnector:
         load_error_tables: Sequence[LoadErrorTable] = ("sys",),
     ) -> StandInConnector:
         """Sessions on the PostgreSQL a ``postgresql://`` URI names."""
-        from s3redshift.local import connect_dsn
+        from s3redshift.local.sessions import connect_dsn
 
         return cls(
             lambda: connect_dsn(dsn), s3_client=s3_client, load_error_tables=load_error_tables
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: LoaderConfig,
+        *,
+        s3_client: S3Client,
+        load_error_tables: Sequence[LoadErrorTable] = ("sys",),
+    ) -> StandInConnector:
+        """Sessions on the PostgreSQL a connector target names, signed in with its credentials."""
+        from s3redshift.local.sessions import connect_target
+
+        return cls(
+            lambda: connect_target(config), s3_client=s3_client, load_error_tables=load_error_tables
         )
 
     def __call__(self) -> StandInConnection:

@@ -1,30 +1,68 @@
-"""The local stand-in target (``kind = "postgres"``): the connector's code on PostgreSQL.
+"""The stand-in plugged into the loader: the connector's code on PostgreSQL.
 
-There is no separate PostgreSQL transport any more. A postgres target gets
-exactly :class:`~s3redshift.transports.connector.ConnectorTransport`, the
-class that talks to Redshift, built with the stand-in's connection factory
-(:class:`~s3redshift.local.standin.StandInConnector`) instead of the
-driver's; so every load on the stand-in runs the production transaction,
-statement timeout, error translation and load-error read-back. See
-:mod:`s3redshift.local.standin` for what the stand-in emulates.
+There is no PostgreSQL transport and no stand-in kind of target. A
+configuration names an ordinary connector target (``transport =
+"connector"``: host, port, database, and a password provider); this module
+builds exactly :class:`~s3redshift.transports.connector.ConnectorTransport`,
+the class that talks to Redshift, over the stand-in's connection factory
+(:class:`~s3redshift.local.standin.StandInConnector`) and with the COPY
+runner that hands each plan's :class:`~s3redshift.copy.CopyCommand` to it.
+Every load on the stand-in therefore runs the production transaction,
+statement timeout, error translation and load-error read-back, and is given
+to the loader through its seam: ``Loader(config, transport=...)``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from s3redshift.local.standin import StandInConnector
+from s3redshift.loader import Loader
+from s3redshift.local.standin import LoadErrorTable, StandInConnector, hand_over_copy
 from s3redshift.transports.connector import ConnectorTransport
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["stand_in_transport"]
+    from s3redshift.config import LoaderConfig
+
+__all__ = ["STAND_IN", "stand_in_loader", "stand_in_transport"]
+
+STAND_IN = "stand-in"
+"""The name of the stand-in's transport (:attr:`Transport.name`)."""
 
 
-def stand_in_transport(dsn: str, *, s3_client: S3Client) -> ConnectorTransport:
-    """The connector transport over the stand-in PostgreSQL a ``postgresql://`` URI names.
+def stand_in_transport(connect: Callable[[], Any]) -> ConnectorTransport:
+    """The connector transport over stand-in sessions from ``connect``.
 
-    Connecting happens on first use; ``s3_client`` reads the objects COPY names.
+    ``connect`` is a :class:`StandInConnector` or a wrapper around one (a
+    test's trap); connecting happens on first use.
     """
-    return ConnectorTransport(StandInConnector.from_dsn(dsn, s3_client=s3_client))
+    return ConnectorTransport(connect, copy_runner=hand_over_copy, name=STAND_IN)
+
+
+def stand_in_loader(
+    config: LoaderConfig,
+    *,
+    s3_client: S3Client | None = None,
+    load_error_tables: Sequence[LoadErrorTable] = ("sys",),
+    **loader_options: Any,
+) -> Loader:
+    """A :class:`~s3redshift.loader.Loader` for ``config`` whose database is the stand-in.
+
+    The PostgreSQL is the one ``config.target`` names (a ``host`` starting
+    with ``/`` is the directory of its Unix socket, as for libpq), signed in
+    with the configured password provider. ``s3_client`` reads the objects
+    (default: ``boto3.client("s3")``, which ``AWS_ENDPOINT_URL`` may point at
+    moto); ``loader_options`` go to the loader.
+    """
+    if s3_client is None:
+        import boto3
+
+        s3_client = boto3.client("s3", region_name=config.copy_.region)
+    sessions = StandInConnector.from_config(
+        config, s3_client=s3_client, load_error_tables=load_error_tables
+    )
+    return Loader(
+        config, transport=stand_in_transport(sessions), s3_client=s3_client, **loader_options
+    )

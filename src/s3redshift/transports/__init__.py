@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from s3redshift.errors import ConfigError
 from s3redshift.transaction import UNLIMITED, Limits
 from s3redshift.transports.base import Transport
 
 if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
-
     from s3redshift.config import LoaderConfig
 
 __all__ = ["Transport", "limits_for", "open_transport"]
@@ -27,30 +24,20 @@ def limits_for(config: LoaderConfig) -> Limits:
     ``s3redshift plan`` splits an event's batches with these, as the loader
     splits them with its open transport's :attr:`Transport.limits`.
     """
-    target = config.target
-    if target.kind == "redshift" and target.transport == "data-api":
+    if config.target.transport == "data-api":
         from s3redshift.transports.data_api import DATA_API_LIMITS
 
         return DATA_API_LIMITS
     return UNLIMITED
 
 
-def open_transport(config: LoaderConfig, *, s3_client: S3Client) -> Transport:
-    """The transport ``config.target`` describes (connecting happens on first use)."""
-    target = config.target
-    if target.kind == "postgres":
-        try:
-            from s3redshift.local.transport import stand_in_transport
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not exc.name.startswith("s3redshift.local"):
-                raise
-            raise ConfigError(
-                "target.kind = 'postgres' is the local stand-in, which the Lambda artifact "
-                "does not include; deploy with kind = 'redshift'"
-            ) from None
+def open_transport(config: LoaderConfig) -> Transport:
+    """The transport ``config.target`` describes (connecting happens on first use).
 
-        assert target.dsn is not None  # validated by TargetConfig
-        return stand_in_transport(target.dsn.get_secret_value(), s3_client=s3_client)
+    A test environment hands the loader its own transport instead
+    (``Loader(config, transport=...)``; see :mod:`s3redshift.local`).
+    """
+    target = config.target
     if target.transport == "data-api":
         from s3redshift.transports.data_api import DataApiTransport
 

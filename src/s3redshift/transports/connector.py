@@ -11,9 +11,9 @@ local stand-in is only the connection factory it is given:
   a long COPY (reference section 8). Work is bounded instead by ``SET LOCAL
   statement_timeout`` at the start of each load transaction, from the time
   budget the loader passes to :meth:`ConnectorTransport.run`.
-* :class:`~s3redshift.local.standin.StandInConnector` (the stand-in)
-  opens a pg8000 session whose cursor carries out Redshift's COPY-from-S3
-  text on PostgreSQL.
+* the local stand-in (:mod:`s3redshift.local`, outside the product) plugs
+  in its own factory, a pg8000 session that carries out COPY on PostgreSQL,
+  and a COPY runner that hands it each :class:`~s3redshift.copy.CopyCommand`.
 
 Authentication (:class:`PasswordAuth`, :class:`ClusterIamAuth`,
 :class:`ServerlessIamAuth`): a password from any
@@ -41,11 +41,11 @@ from __future__ import annotations
 import importlib
 import math
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from s3redshift.config import ConnectorTarget
 from s3redshift.errors import (
     ConfigError,
     DataRejectedError,
@@ -304,21 +304,17 @@ def statement_timeout_sql(time_budget: float) -> str:
 class ConnectorTransport(DbApiTransport):
     """Runs load plans on Redshift over a DB-API session from ``connect``.
 
-    COPY steps run as their SQL text. With a ``time_budget``, each
-    transaction starts with :func:`statement_timeout_sql`; a budget already
-    spent raises :class:`TimeBudgetExceededError` before anything is sent.
-    Each statement is bounded by the whole remaining budget, so the budget
-    should leave the caller time to report.
+    COPY steps run as their SQL text (unless a ``copy_runner`` says
+    otherwise). With a ``time_budget``, each transaction starts with
+    :func:`statement_timeout_sql`; a budget already spent raises
+    :class:`TimeBudgetExceededError` before anything is sent. Each statement
+    is bounded by the whole remaining budget, so the budget should leave the
+    caller time to report.
     """
-
-    def __init__(
-        self, connect: Callable[[], Any], *, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        super().__init__(connect, name="connector", clock=clock)
 
     @classmethod
     def from_config(cls, config: LoaderConfig) -> ConnectorTransport:
-        """The transport for a ``kind = "redshift"``, ``transport = "connector"`` target.
+        """The transport for a ``transport = "connector"`` target.
 
         Password providers (static, ssm, secrets-manager) log in with the
         configured user; ``provider = "iam"`` uses the driver's IAM login for
@@ -326,20 +322,16 @@ class ConnectorTransport(DbApiTransport):
         database user, or the caller's IAM identity when it is not set).
         """
         target, creds = config.target, config.credentials
-        if target.kind != "redshift" or target.host is None:
-            raise ConfigError(
-                "the connector transport needs target.kind = 'redshift' and target.host"
-            )
+        assert isinstance(target, ConnectorTarget)  # open_transport dispatches on the type
         # copy.region is the bucket's Region (COPY's REGION clause), not the
         # cluster's: IAM sign-in uses the SDK's own Region (AWS_REGION on Lambda).
-        region = None
         auth: ConnectorAuth
         if creds.provider != "iam":
             auth = PasswordAuth(config.credential_provider())
         elif target.workgroup:
-            auth = ServerlessIamAuth(target.workgroup, region=region)
+            auth = ServerlessIamAuth(target.workgroup)
         elif target.cluster_identifier:
-            auth = ClusterIamAuth(target.cluster_identifier, db_user=creds.user, region=region)
+            auth = ClusterIamAuth(target.cluster_identifier, db_user=creds.user)
         else:
             raise ConfigError(
                 "credentials.provider = 'iam' with the connector transport needs "

@@ -91,6 +91,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from s3redshift.aws_errors import AwsCall, aws_error
+from s3redshift.config import DataApiTarget
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
@@ -123,7 +124,7 @@ from s3redshift.transaction import (
 if TYPE_CHECKING:
     from mypy_boto3_redshift_data import RedshiftDataAPIServiceClient
 
-    from s3redshift.config import LoaderConfig
+    from s3redshift.config import CredentialsConfig, LoaderConfig
 
 __all__ = [
     "DATA_API_LIMITS",
@@ -220,8 +221,10 @@ Anything unmatched is retryable (the project's rule for transport errors);
 ``ABORTED`` statements are retryable too.
 """
 
+
 _CLUSTER_ID = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _WORKGROUP = re.compile(r"[a-z0-9-]{3,63}|arn:aws[a-z-]*:redshift-serverless:[^\s]+:workgroup/\S+")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[^:\s]+:\d{12}:secret:\S+")
 
 
 def _digest(*parts: str) -> str:
@@ -280,10 +283,11 @@ class DataApiTransport:
     ``region`` when not given. ``time_budget`` (seconds) bounds the wait of
     each call; :attr:`deadline` bounds all of them. ``clock`` and ``sleep`` are
     injectable so polling is testable without waiting. Used from one thread
-    at a time.
+    at a time. The settings are taken as :class:`~s3redshift.config.LoaderConfig`
+    validated them (:meth:`from_config`).
 
     Raises (at construction):
-        ConfigError: a missing or contradictory target or sign-in setting.
+        ConfigError: a time budget that is not positive.
     """
 
     max_statements: int = MAX_STATEMENTS
@@ -312,44 +316,6 @@ class DataApiTransport:
         sleep: Callable[[float], None] = time.sleep,
         name: str = "data-api",
     ) -> None:
-        if bool(cluster_identifier) == bool(workgroup):
-            raise ConfigError(
-                "the Data API needs exactly one of target.cluster_identifier (provisioned) "
-                "or target.workgroup (Serverless)"
-            )
-        if cluster_identifier and _CLUSTER_ID.fullmatch(cluster_identifier) is None:
-            raise ConfigError(
-                f"target.cluster_identifier {cluster_identifier!r} is not a cluster "
-                "identifier: lowercase letters, digits and single hyphens, starting "
-                "with a letter"
-            )
-        if workgroup and _WORKGROUP.fullmatch(workgroup) is None:
-            raise ConfigError(
-                f"target.workgroup {workgroup!r} is not a workgroup name (3-63 lowercase "
-                "letters, digits or hyphens) or workgroup ARN"
-            )
-        if not database:
-            raise ConfigError("the Data API needs target.database")
-        if secret_arn is not None and db_user is not None:
-            raise ConfigError(
-                "give credentials.secret_arn (provider 'secrets-manager') or a database "
-                "user (provider 'iam' with credentials.user), not both"
-            )
-        if secret_arn is not None and not re.fullmatch(
-            r"arn:aws[a-z-]*:secretsmanager:[^:\s]+:\d{12}:secret:\S+", secret_arn
-        ):
-            raise ConfigError(
-                "credentials.secret_arn must be a Secrets Manager secret ARN "
-                "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
-            )
-        if db_user is not None and workgroup:
-            raise ConfigError(
-                "a named database user (credentials.user) works with a provisioned cluster "
-                "only; on Serverless the user comes from the IAM identity or a secret "
-                "(credentials.secret_arn)"
-            )
-        if db_user is not None and not db_user:
-            raise ConfigError("credentials.user must not be empty")
         if time_budget is not None and time_budget <= 0:
             raise ConfigError(f"time_budget must be positive seconds, not {time_budget!r}")
         self.name = name
@@ -376,24 +342,15 @@ class DataApiTransport:
 
         ``credentials.provider`` ``secrets-manager`` signs in with the secret,
         ``iam`` with ``credentials.user`` as a named database user (provisioned)
-        or, without a user, as the IAM identity. Password providers (``ssm``,
-        ``static``) cannot be used: the Data API takes no password.
+        or, without a user, as the IAM identity.
 
         Raises:
-            ConfigError: the configuration does not describe a Data API target.
+            ConfigError: a target or credentials the Data API cannot use.
         """
-        target = config.target
-        if target.kind != "redshift" or target.transport != "data-api":
-            raise ConfigError(
-                "DataApiTransport needs target.kind = 'redshift' and target.transport = 'data-api'"
-            )
-        credentials = config.credentials
-        if credentials.provider in ("ssm", "static"):
-            raise ConfigError(
-                f"credentials.provider = {credentials.provider!r} gives a password, which the "
-                "Data API cannot use; use provider 'secrets-manager' (credentials.secret_arn) "
-                "or 'iam' (the IAM identity, or credentials.user on a provisioned cluster)"
-            )
+        target, credentials = config.target, config.credentials
+        assert isinstance(target, DataApiTarget)  # open_transport dispatches on the type
+        _check_target(target)
+        _refuse_sign_in(target, credentials)
         by_secret = credentials.provider == "secrets-manager"
         return cls(
             database=target.database,
@@ -886,3 +843,46 @@ def _translate_exception(exc: BaseException, action: str, table: str | None) -> 
         table=table,
     )
     return aws_error(exc, call)
+
+
+def _check_target(target: DataApiTarget) -> None:
+    """Refuse names the Data API would refuse, before any call."""
+    cluster, workgroup = target.cluster_identifier, target.workgroup
+    if cluster and _CLUSTER_ID.fullmatch(cluster) is None:
+        raise ConfigError(
+            f"target.cluster_identifier {cluster!r} is not a cluster identifier: lowercase "
+            "letters, digits and single hyphens, starting with a letter"
+        )
+    if workgroup and _WORKGROUP.fullmatch(workgroup) is None:
+        raise ConfigError(
+            f"target.workgroup {workgroup!r} is not a workgroup name (3-63 lowercase letters, "
+            "digits or hyphens) or workgroup ARN"
+        )
+    if not target.database:
+        raise ConfigError("the Data API needs target.database")
+
+
+def _refuse_sign_in(target: DataApiTarget, credentials: CredentialsConfig) -> None:
+    """Refuse credentials the Data API cannot sign in with.
+
+    It takes no password; a secret is named by its ARN; a named database
+    user exists on a provisioned cluster only.
+    """
+    if credentials.provider in ("ssm", "static"):
+        raise ConfigError(
+            f"credentials.provider = {credentials.provider!r} gives a password, which the "
+            "Data API cannot use; use provider 'secrets-manager' (credentials.secret_arn) "
+            "or 'iam' (the IAM identity, or credentials.user on a provisioned cluster)"
+        )
+    arn = credentials.secret_arn
+    if credentials.provider == "secrets-manager" and not _SECRET_ARN.fullmatch(arn or ""):
+        raise ConfigError(
+            "credentials.secret_arn must be a Secrets Manager secret ARN "
+            "(arn:aws:secretsmanager:<region>:<account>:secret:<name>)"
+        )
+    if credentials.provider == "iam" and credentials.user is not None and target.workgroup:
+        raise ConfigError(
+            "a named database user (credentials.user) works with a provisioned cluster "
+            "only; on Serverless the user comes from the IAM identity or a secret "
+            "(credentials.secret_arn)"
+        )
