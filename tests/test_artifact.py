@@ -60,6 +60,8 @@ from s3redshift.local import EmbeddedEnvironment
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+pytestmark = pytest.mark.long  # builds the Lambda zips: about a minute
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "build_lambda.py"
 MB = 1_000_000

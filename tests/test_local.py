@@ -161,6 +161,7 @@ def test_aws_endpoint_is_loopback_with_fake_keys(embedded_env: EmbeddedEnvironme
 # --- lifecycle: nothing leaks ------------------------------------------------
 
 
+@pytest.mark.standin  # starts a stand-in of its own
 @pytest.mark.parametrize("body_raises", [False, True], ids=["clean-exit", "body-raised"])
 def test_exit_stops_both_servers_and_removes_the_temp_dir(
     body_raises: bool, monkeypatch: pytest.MonkeyPatch

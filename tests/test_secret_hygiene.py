@@ -512,6 +512,7 @@ def _subprocess(argv: list[str], env: dict[str, str], evidence: Evidence) -> int
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.standin  # runs the demo, which starts the stand-in
 def test_the_demo_and_cli_processes_keep_the_secrets(
     world: World, evidence: Evidence, secret_env: dict[str, str]
 ) -> None:
