@@ -82,9 +82,9 @@ class S3Object(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    bucket: str
-    key: str
-    size: int | None = None
+    bucket: str = Field(min_length=1)
+    key: str = Field(min_length=1)
+    size: int | None = Field(default=None, ge=0)
     etag: str | None = None
     version_id: str | None = None
     sequencer: str | None = None
@@ -92,15 +92,6 @@ class S3Object(BaseModel):
     event_time: AwareDatetime | None = Field(default=None, strict=False)
     message_id: str | None = None
     event_name: str | None = None
-
-    @field_validator("bucket", "key", "size")
-    @classmethod
-    def _not_empty_or_negative(cls, value: str | int | None) -> str | int | None:
-        if value == "":
-            raise ValueError("must not be empty")
-        if isinstance(value, int) and value < 0:
-            raise ValueError("must not be negative")
-        return value
 
     @field_validator("etag")
     @classmethod
@@ -180,7 +171,12 @@ def parse_event(payload: Mapping[str, Any] | str | bytes) -> list[S3Object]:
 
 
 def read_event(payload: Mapping[str, Any] | str | bytes) -> ParsedEvent:
-    """Read a Lambda event (a mapping or its JSON text); a bad SQS message fails alone."""
+    """Read a Lambda event (a mapping or its JSON text), failing SQS messages one by one.
+
+    Raises:
+        InvalidEventError: malformed outside any SQS message, or an SQS record
+            without a usable ``messageId`` (it could not be failed alone).
+    """
     reader = _Reader()
     try:
         reader.document(decode_payload(payload), "", batch=True, sns_envelope=False)
