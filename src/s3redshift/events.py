@@ -222,8 +222,8 @@ class _Reader:
     def document(self, document: _Json, path: str, *, batch: bool, sns_envelope: bool) -> None:
         """A JSON document, told apart by its members; a Lambda ``batch`` holds any record."""
         if "Records" in document:
-            for record_path, record in _records(document, path):
-                self.record(record, record_path, batch=batch)
+            for index, record in enumerate(_records(document, path)):
+                self.record(record, f"{path}.Records[{index}]", batch=batch)
         elif "Event" in document:
             if (event := _required(document, "Event", path)) != SKIP_TEST_EVENT:
                 message = f"unknown S3 service event {event!r}: only 's3:TestEvent' has this shape"
@@ -403,8 +403,8 @@ def _type_name(value: object) -> str:
     )
 
 
-def _records(document: _Json, path: str) -> list[tuple[str, _Json]]:
-    """The ``Records`` of ``document`` with their paths, every one checked to be an object."""
+def _records(document: _Json, path: str) -> list[_Json]:
+    """The ``Records`` of ``document``, every one checked to be an object before any is read."""
     path = f"{path}.Records"
     if not isinstance(records := document["Records"], list):
         raise _ShapeError(path, f"must be a list of records, got {_type_name(records)}")
@@ -412,7 +412,7 @@ def _records(document: _Json, path: str) -> list[tuple[str, _Json]]:
         if not isinstance(record, Mapping):
             message = f"a record must be an object, got {_type_name(record)}"
             raise _ShapeError(f"{path}[{index}]", message)
-    return [(f"{path}[{index}]", record) for index, record in enumerate(records)]
+    return records
 
 
 def _required(container: _Json, name: str, path: str, kind: type = str) -> Any:
