@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from s3redshift.identifiers import TableRef
 
@@ -41,10 +40,11 @@ BATCH_ID_LENGTH = 32
 """Hex characters of the batch id (128 bits of SHA-256)."""
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class ManifestEntry:
+class ManifestEntry(NamedTuple):
     """One object of a batch, as the manifest and the ledger see it: frozen, ordered by its
-    fields, hashable; slotted, as a plan makes one per object (10,000 in a full SQS batch)."""
+    fields, hashable. A plan makes one per object (10,000 in a full SQS batch): a named tuple
+    is made in half the time of a frozen dataclass and, holding only text and an integer,
+    leaves the garbage collector's tracking."""
 
     bucket: str
     key: str
