@@ -31,10 +31,10 @@ The zip holds, at its root:
   ``lambda_entry.handler``;
 * the dependencies of the chosen transport and nothing else:
 
-  - ``data-api``: pydantic, msgspec and what they require. boto3 is *not* bundled: the
+  - ``data-api``: pydantic and what it requires. boto3 is *not* bundled: the
     Lambda Python runtime provides it, and the Data API has been in the
     runtime's boto3 for years.
-  - ``connector``: pydantic, msgspec, redshift-connector and what they require. That
+  - ``connector``: pydantic, redshift-connector and what they require. That
     includes boto3, because redshift-connector requires a newer boto3
     (>= 1.42) than a runtime may carry, and a bundled copy shadows the
     runtime's. botocore's ``data/`` keeps only the API models of the services
@@ -96,8 +96,8 @@ ARCHITECTURES = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch
 """Lambda architecture name → the wheel platform tag pip resolves for it."""
 
 BUNDLED: dict[str, tuple[str, ...]] = {
-    "data-api": ("pydantic", "msgspec"),
-    "connector": ("pydantic", "msgspec", "boto3", "redshift-connector"),
+    "data-api": ("pydantic",),
+    "connector": ("pydantic", "boto3", "redshift-connector"),
 }
 """Distributions installed (with their requirements) per transport."""
 

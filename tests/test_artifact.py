@@ -252,13 +252,21 @@ def test_no_zip_holds_the_stand_in(lambda_builds: dict[str, Built], transport: s
     assert not [n for n in listed if n.startswith("s3redshift/") and "standin" in n]
 
 
-def test_data_api_zip_bundles_pydantic_and_msgspec_and_leaves_boto3_to_the_runtime(
+def test_data_api_zip_bundles_pydantic_and_leaves_boto3_to_the_runtime(
     lambda_builds: dict[str, Built],
 ) -> None:
     path = lambda_builds["data-api"].path
     tops = top_level(path)
-    assert {"pydantic", "pydantic_core", "msgspec", "s3redshift", "lambda_entry.py"} <= tops
-    for absent in ("boto3", "botocore", "s3transfer", "redshift_connector", "pg8000", "lxml"):
+    assert {"pydantic", "pydantic_core", "s3redshift", "lambda_entry.py"} <= tops
+    for absent in (
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "redshift_connector",
+        "pg8000",
+        "lxml",
+        "msgspec",
+    ):
         assert absent not in tops, absent
     # pydantic_core's compiled part is Lambda's, not this machine's.
     assert any(
@@ -268,7 +276,6 @@ def test_data_api_zip_bundles_pydantic_and_msgspec_and_leaves_boto3_to_the_runti
     distributions = {n.split("-")[0] for n in tops if n.endswith(".dist-info")}
     assert distributions == {
         "annotated_types",
-        "msgspec",
         "pydantic",
         "pydantic_core",
         "typing_extensions",
@@ -281,8 +288,9 @@ def test_connector_zip_bundles_the_driver_and_a_recent_boto3(
 ) -> None:
     path = lambda_builds["connector"].path
     tops = top_level(path)
-    assert {"redshift_connector", "boto3", "botocore", "pydantic", "msgspec", "s3redshift"} <= tops
+    assert {"redshift_connector", "boto3", "botocore", "pydantic", "s3redshift"} <= tops
     assert "pg8000" not in tops  # the stand-in's driver, not Redshift's
+    assert "msgspec" not in tops
     (boto3_info,) = [n for n in tops if n.startswith("boto3-") and n.endswith(".dist-info")]
     major, minor = (int(part) for part in boto3_info.split("-")[1].split(".")[:2])
     assert (major, minor) >= (1, 42)  # redshift-connector requires boto3>=1.42
@@ -450,7 +458,7 @@ result = lambda_entry.handler(event, None)
 origins = {
     name: sys.modules[name].__file__
     for name in (
-        "lambda_entry", "s3redshift", "pydantic", "pydantic_core", "msgspec", "boto3", "pg8000"
+        "lambda_entry", "s3redshift", "pydantic", "pydantic_core", "boto3", "pg8000"
     )
 }
 with open(result_file, "w") as out:
@@ -470,7 +478,7 @@ def test_unzipped_artifact_loads_an_s3_object_in_a_clean_interpreter(
     code, runtime, _ = unzipped
     closure = distribution_closure(*RUNTIME_DISTRIBUTIONS)
     assert {"boto3", "botocore", "pg8000"} <= closure
-    assert not closure & {"pydantic", "pydantic-core", "msgspec", "s3redshift", "typing-extensions"}
+    assert not closure & {"pydantic", "pydantic-core", "s3redshift", "typing-extensions"}
     link_distributions(runtime, closure)
 
     cursor = pg.cursor()
@@ -546,7 +554,7 @@ def test_unzipped_artifact_loads_an_s3_object_in_a_clean_interpreter(
     assert result["counts"]["failed"] == 0
     assert result["rows"] == 2
     origins = {name: Path(file) for name, file in outcome["origins"].items()}
-    for name in ("lambda_entry", "s3redshift", "pydantic", "pydantic_core", "msgspec"):
+    for name in ("lambda_entry", "s3redshift", "pydantic", "pydantic_core"):
         assert origins[name].is_relative_to(code), (name, origins[name])
     for name in ("boto3", "pg8000"):
         assert origins[name].is_relative_to(runtime), (name, origins[name])

@@ -11,6 +11,7 @@ RESULTS = json.loads((ROOT / "bench/results.json").read_text(encoding="utf-8"))
 
 PROMISED = (
     "plan_10k_ms",
+    "plan_10k_vs_powertools",
     "cold_start_delta_ms",
     "cold_start_delta_ms_connector",
     "zip_mb_data_api",

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from eventfixtures import EVENT_FIXTURES, event_text, load_event
 from s3redshift.errors import InvalidEventError, PermanentError
 from s3redshift.events import (
+    MAX_JSON_DEPTH,
     MAX_KEY_BYTES,
     SKIP_CLOUDTRAIL_API_CALL,
     SKIP_FOLDER_MARKER,
@@ -583,6 +584,137 @@ def test_sqs_record_without_body_is_collected() -> None:
     parsed = read_event(event)
     assert [(e.path, e.message_id) for e in parsed.invalid] == [("Records[0].body", BATCH_IDS[0])]
     assert len(parsed.objects) == 3
+
+
+# --- SQS messages of every shape -----------------------------------------------------
+
+MESSAGE_ID = "6a1f0c4e-3b2d-4e5f-9a8b-7c6d5e4f3a2b"
+_ABSENT = object()
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    """An SQS batch of ``bodies``, one message each (ids ending 00, 01, ...)."""
+    template = load_event("sqs_batch")["Records"][0]
+    return {
+        "Records": [
+            {**template, "messageId": f"{MESSAGE_ID[:-2]}{n:02d}", "body": body}
+            for n, body in enumerate(bodies)
+        ]
+    }
+
+
+def common_body(**object_fields: Any) -> str:
+    """The first body of the SQS batch fixture (one created object), its object changed."""
+    record = json.loads(load_event("sqs_batch")["Records"][0]["body"])["Records"][0]
+    record["s3"]["object"].update(object_fields)
+    return json.dumps({"Records": [record]})
+
+
+def test_the_bodies_aws_writes_are_read_and_brackets_in_text_are_not_nesting() -> None:
+    bodies = [record["body"] for record in load_event("sqs_batch")["Records"]]
+    parsed = read_event(sqs_event(*bodies))
+    assert (len(parsed.objects), parsed.skipped, parsed.invalid) == (4, (), ())
+    [versioned] = parse_event(sqs_event(common_body(versionId="3HL4kqtJlcpXroDTDmJ")))
+    assert versioned.version_id == versioned.identity == "3HL4kqtJlcpXroDTDmJ"
+    removed = json.loads(common_body())
+    removed["Records"][0]["eventName"] = "ObjectRemoved:Delete"
+    assert [s.reason for s in read_event(sqs_event(json.dumps(removed))).skipped] == [
+        SKIP_OBJECT_REMOVED
+    ]
+    brackets = "[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1)
+    [obj] = parse_event(sqs_event(common_body(sequencer="0A", eTag=brackets)))
+    assert (obj.etag, obj.sequencer) == (brackets, "0A")
+
+
+_IN_BODY = "Records[0].body.Records[0]"
+
+
+@pytest.mark.parametrize(
+    ("body", "read"),
+    [
+        pytest.param(common_body(key="kpis/a+b.csv"), "kpis/a b.csv", id="key-to-decode"),
+        pytest.param(common_body(size="12"), 12, id="size-as-text"),
+        pytest.param(common_body(note="x"), "kpis/2026/11/05/m1.csv", id="unknown-member"),
+        pytest.param(common_body(size=-1), f"{_IN_BODY}.s3.object.size", id="negative-size"),
+        pytest.param(common_body(size=True), f"{_IN_BODY}.s3.object.size", id="boolean-size"),
+        pytest.param(common_body(size=1.0), f"{_IN_BODY}.s3.object.size", id="float-size"),
+        pytest.param(
+            common_body(sequencer="12G"), f"{_IN_BODY}.s3.object.sequencer", id="non-hex-sequencer"
+        ),
+        pytest.param("\ufeff" + common_body(), "Records[0].body", id="byte-order-mark"),
+        pytest.param(
+            common_body().replace("Z", ""), f"{_IN_BODY}.eventTime", id="time-without-offset"
+        ),
+        pytest.param(common_body(key="kpis/\ud800"), f"{_IN_BODY}.s3.object.key", id="surrogate"),
+        pytest.param(
+            common_body().replace('"size": 10', '"size": ' + "7" * 4301),
+            "Records[0].body",
+            id="size-longer-than-json-reads",
+        ),
+        pytest.param(json.dumps({"Event": "s3:TestEvent"}), SKIP_TEST_EVENT, id="test-event"),
+        pytest.param(
+            json.dumps(json.loads(load_event("eventbridge_sqs")["Records"][0]["body"])),
+            "exports/a+b c.csv",
+            id="eventbridge",
+        ),
+        pytest.param(
+            load_event("sns_sqs_envelope")["Records"][0]["body"],
+            "kpis/2026/11/05/via sns.csv",
+            id="sns-envelope",
+        ),
+    ],
+)
+def test_every_kind_of_sqs_body_is_read_skipped_or_fails_alone(body: str, read: Any) -> None:
+    parsed = read_event(sqs_event(body, common_body()))
+    assert [o.message_id for o in parsed.objects][-1] == f"{MESSAGE_ID[:-2]}01"  # the neighbour
+    mine = [o for o in parsed.objects if o.message_id == f"{MESSAGE_ID[:-2]}00"]
+    if isinstance(read, int):
+        assert [o.size for o in mine] == [read]
+    elif read == SKIP_TEST_EVENT:
+        assert (mine, [s.reason for s in parsed.skipped]) == ([], [SKIP_TEST_EVENT])
+    elif read.startswith("Records["):
+        assert mine == []
+        assert [(e.path, e.message_id) for e in parsed.invalid] == [(read, f"{MESSAGE_ID[:-2]}00")]
+    else:
+        assert [o.key for o in mine] == [read]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "raised", "path"),
+    [
+        ("EventSource", "aws:sns", True, "Records[1].Sns"),
+        ("EventSource", "aws:sqs", False, None),
+        ("EventSource", None, True, "Records[1].EventSource"),
+        ("eventSource", "aws:sqs ", True, "Records[1].eventSource"),
+        ("eventSource", None, True, "Records[1].eventSource"),
+        ("eventSource", _ABSENT, True, "Records[1].eventSource"),
+        ("messageId", "", True, "Records[1].messageId"),
+        ("messageId", None, True, "Records[1].messageId"),
+        ("messageId", 5, True, "Records[1].messageId"),
+        ("messageId", _ABSENT, True, "Records[1].messageId"),
+        ("body", "", False, "Records[1].body"),
+        ("body", None, False, "Records[1].body"),
+        ("body", {"Records": []}, False, "Records[1].body"),
+        ("body", _ABSENT, False, "Records[1].body"),
+    ],
+    ids=lambda v: "absent" if v is _ABSENT else repr(v),
+)
+def test_every_sqs_record_variant_fails_its_message_or_the_payload(
+    name: str, value: Any, raised: bool, path: str | None
+) -> None:
+    event = sqs_event(common_body(), common_body())
+    if value is _ABSENT:
+        del event["Records"][1][name]
+    else:
+        event["Records"][1][name] = value
+    if raised:
+        assert _invalid(event).path == path
+        return
+    parsed = read_event(event)
+    assert [(e.path, e.message_id) for e in parsed.invalid] == (
+        [(path, f"{MESSAGE_ID[:-2]}01")] if path else []
+    )
+    assert len(parsed.objects) == (1 if path else 2)
 
 
 # --- the S3Object model ---------------------------------------------------------------

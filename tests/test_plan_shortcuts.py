@@ -74,6 +74,7 @@ def test_entries_in_load_order_are_the_sorted_objects_entries(
             key=st.sampled_from(("kpis/a.csv", "kpis/b.csv", "kpis/B.csv", "kpis/ä.csv")),
             identity=st.sampled_from(("v1", "v2", "e")),
             size=st.integers(0, 2),
+            order=st.just(""),
         ),
         max_size=10,
     )
