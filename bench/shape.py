@@ -17,7 +17,8 @@ PACKAGE = SRC / "s3redshift"
 STAND_IN = PACKAGE / "local"
 
 
-def _module_name(path: Path) -> str:
+def module_name(path: Path) -> str:
+    """``s3redshift.cli.load`` for src/s3redshift/cli/load.py."""
     parts = list(path.relative_to(SRC).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
@@ -52,7 +53,7 @@ def import_graph() -> dict[str, set[str]]:
     understood (or moved) one without the other. The package's ``__init__``,
     which re-exports lazily, is left out.
     """
-    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         found: set[str] = set()

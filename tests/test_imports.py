@@ -7,9 +7,9 @@ import importlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from bench.shape import PACKAGE, find_cycle, import_graph, module_name
 
 import s3redshift
 
@@ -56,59 +56,6 @@ def test_exports_are_sorted_and_unknown_names_raise() -> None:
 
 # --- the import graph: no cycles --------------------------------------------------------
 
-SRC = Path(__file__).resolve().parent.parent / "src"
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def import_graph() -> dict[str, set[str]]:
-    """Every project module → the project modules it imports, anywhere in it.
-
-    Imports under ``TYPE_CHECKING`` and inside functions count too: a cycle
-    that only a lazy import hides is still two modules that cannot be
-    understood (or moved) one without the other. The package's ``__init__``,
-    which re-exports lazily, is left out.
-    """
-    modules = {_module_name(p): p for p in (SRC / "s3redshift").rglob("*.py")}
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                for alias in node.names:
-                    sub = f"{node.module}.{alias.name}"
-                    found.add(sub if sub in modules else node.module)
-            elif isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-        graph[name] = {m for m in found if m in modules and m not in (name, "s3redshift")}
-    return graph
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str]:
-    """One import cycle as a path of module names, or [] when there is none."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: finished
-    path: list[str] = []
-
-    def visit(module: str) -> list[str]:
-        state[module] = 1
-        path.append(module)
-        for imported in sorted(graph[module]):
-            if state.get(imported) == 1:
-                return [*path[path.index(imported) :], imported]
-            if imported not in state and (cycle := visit(imported)):
-                return cycle
-        path.pop()
-        state[module] = 2
-        return []
-
-    for module in sorted(graph):
-        if module not in state and (cycle := visit(module)):
-            return cycle
-    return []
-
 
 def test_the_project_has_no_import_cycle() -> None:
     graph = import_graph()
@@ -129,8 +76,8 @@ def imports_of_the_stand_in() -> list[tuple[str, str, bool]]:
     does not load the stand-in.
     """
     found = []
-    for path in (SRC / "s3redshift").rglob("*.py"):
-        name = _module_name(path)
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
         if name == "s3redshift.local" or name.startswith("s3redshift.local."):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
