@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
@@ -41,9 +41,6 @@ from s3redshift.ledger import loaded_identities_sql
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.report import ObjectResult
-
-if TYPE_CHECKING:
-    pass
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 

@@ -34,7 +34,7 @@ import pytest
 from moto import mock_aws
 
 from answered_data_api import AnsweredDataApi, answered_client
-from helpers import Transactions
+from helpers import Transactions, put
 from s3redshift.cli import main
 from s3redshift.config import LoaderConfig
 from s3redshift.events import read_event
@@ -79,7 +79,7 @@ def put_objects(s3: S3Client, bucket: str, count: int, *, keys: int = 3) -> dict
             import gzip
 
             body = gzip.compress(body, mtime=0)
-        etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
+        etag = put(s3, bucket, key, body).etag
         records.append(
             {
                 "eventVersion": "2.1",
