@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from helpers import put
 from s3redshift.backfill import BackfillProgress, backfill
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, TimeBudgetExceededError
@@ -61,11 +62,6 @@ def tables(pg: Any) -> Callable[[str], list[tuple[Any, ...]]]:
     return query
 
 
-def put(s3: S3Client, bucket: str, key: str, body: str) -> int:
-    s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
-    return len(body.encode())
-
-
 def kpi(n: int) -> str:
     return f"id,name\n{n},k{n}\n"
 
@@ -73,8 +69,8 @@ def kpi(n: int) -> str:
 def test_loads_mapped_objects_in_batches_with_exact_progress_and_skips_ignored_keys(
     s3: S3Client, bucket: str, loader: Loader, tables: Callable[[str], list[tuple[Any, ...]]]
 ) -> None:
-    sizes = [put(s3, bucket, f"kpis/2026/{n}.csv", kpi(n)) for n in range(4)]
-    sizes.append(put(s3, bucket, "events/e.json", '{"id": 9, "kind": "view"}\n'))
+    sizes = [put(s3, bucket, f"kpis/2026/{n}.csv", kpi(n)).size for n in range(4)]
+    sizes.append(put(s3, bucket, "events/e.json", '{"id": 9, "kind": "view"}\n').size)
     for ignored in ("kpis/_SUCCESS", "kpis/part.tmp", "kpis/_temporary/0/x.csv", "kpis/dir/"):
         put(s3, bucket, ignored, "")
     put(s3, bucket, "unknown/x.csv", "id\n1\n")
@@ -143,7 +139,7 @@ def test_prefix_limits_the_listing(
 def test_dry_run_reads_the_ledger_names_what_would_load_and_writes_nothing(
     s3: S3Client, bucket: str, loader: Loader, tables: Callable[[str], list[tuple[Any, ...]]]
 ) -> None:
-    size = put(s3, bucket, "kpis/a.csv", kpi(1)) + put(s3, bucket, "kpis/b.csv", kpi(2))
+    size = put(s3, bucket, "kpis/a.csv", kpi(1)).size + put(s3, bucket, "kpis/b.csv", kpi(2)).size
     put(s3, bucket, "kpis/_SUCCESS", "")
     seen: list[BackfillProgress] = []
     summary = backfill(loader, f"s3://{bucket}/", dry_run=True, progress=seen.append)

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import sqlglot
 
 from conftest import stand_in_toml
+from helpers import put
 from s3redshift.config import SEED_ENV
 from s3redshift.local import EmbeddedEnvironment
-from test_cli_commands import SENTINEL, Run, cli, config_file, put
+from test_cli_commands import SENTINEL, Run, cli, config_file
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

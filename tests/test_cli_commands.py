@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conftest import stand_in_toml
+from helpers import put
 from s3redshift.backfill import BackfillProgress
 from s3redshift.cli.output import ProgressPrinter, format_bytes
 from s3redshift.config import SEED_ENV
@@ -70,11 +71,6 @@ def cli(embedded_env: EmbeddedEnvironment, config_file: Path) -> Run:
     return run
 
 
-def put(s3: S3Client, bucket: str, key: str, body: str) -> tuple[int, str]:
-    response = s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
-    return len(body.encode()), response["ETag"].strip('"')
-
-
 def progress_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("[")]
 
@@ -101,7 +97,7 @@ def s3_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
 def test_load_shows_progress_loads_once_and_a_second_run_loads_nothing(
     cli: Run, s3: S3Client, bucket: str, pg: Any
 ) -> None:
-    sizes = [put(s3, bucket, f"kpis/{n}.csv", f"id,name\n{n},k{n}\n")[0] for n in range(5)]
+    sizes = [put(s3, bucket, f"kpis/{n}.csv", f"id,name\n{n},k{n}\n").size for n in range(5)]
     put(s3, bucket, "kpis/_SUCCESS", "")
     put(s3, bucket, "other/x.csv", "id\n1\n")
     total = sum(sizes)
@@ -134,7 +130,7 @@ def test_load_shows_progress_loads_once_and_a_second_run_loads_nothing(
 
 
 def test_load_dry_run_and_since(cli: Run, s3: S3Client, bucket: str) -> None:
-    size, _ = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    size = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n").size
     dry = cli("load", f"s3://{bucket}/", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout == (
@@ -152,7 +148,7 @@ def test_load_with_a_bad_file_exits_1_naming_it_and_its_line(
     cli: Run, s3: S3Client, bucket: str
 ) -> None:
     put(s3, bucket, "kpis/good.csv", "id,name\n1,a\n")
-    bad_size, _ = put(s3, bucket, "kpis/bad.csv", "id,name\n2,b\nx,c\n")
+    bad_size = put(s3, bucket, "kpis/bad.csv", "id,name\n2,b\nx,c\n").size
     result = cli("load", f"s3://{bucket}/")
     assert result.returncode == 1
     [failure] = [line for line in result.stderr.splitlines() if "failed:" in line]
@@ -314,9 +310,9 @@ def test_ledger_lists_loaded_objects_newest_first_with_table_filter_and_limit(
 def test_invoke_runs_the_handler_and_a_replay_is_duplicate(
     cli: Run, s3: S3Client, bucket: str, tmp_path: Path
 ) -> None:
-    size, etag = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n2,b\n")
+    obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n2,b\n")
     event = tmp_path / "event.json"
-    event.write_text(json.dumps(s3_event(bucket, "kpis/a.csv", size, etag)))
+    event.write_text(json.dumps(s3_event(bucket, obj.key, obj.size, obj.etag)))
 
     first = cli("invoke", str(event))
     assert first.returncode == 0, first.stderr
@@ -349,8 +345,8 @@ def test_invoke_for_a_bucket_that_does_not_exist_fails_saying_so(cli: Run, tmp_p
 def test_invoke_exit_codes_for_failed_objects_and_bad_events(
     cli: Run, s3: S3Client, bucket: str, tmp_path: Path
 ) -> None:
-    size, etag = put(s3, bucket, "kpis/bad.csv", "id,name\nnope,a\n")
-    record = s3_event(bucket, "kpis/bad.csv", size, etag)
+    obj = put(s3, bucket, "kpis/bad.csv", "id,name\nnope,a\n")
+    record = s3_event(bucket, obj.key, obj.size, obj.etag)
     direct = tmp_path / "direct.json"
     direct.write_text(json.dumps(record))
     raised = cli("invoke", str(direct))

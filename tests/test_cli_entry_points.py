@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import s3redshift
+from helpers import put
 from s3redshift.config import LoaderConfig
-from s3redshift.events import S3Object
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment, connector_config
 
@@ -61,8 +61,7 @@ def test_load_takes_one_object_as_well_as_many(
 ) -> None:
     pg.cursor().execute("CREATE TABLE kpis (id INT)")
     pg.commit()
-    etag = s3.put_object(Bucket=bucket, Key="kpis/a.csv", Body=b"1\n")["ETag"]
-    one = S3Object(bucket=bucket, key="kpis/a.csv", size=2, etag=etag)
+    one = put(s3, bucket, "kpis/a.csv", b"1\n", at=None)
     with embedded_env.loader(
         _config(embedded_env.database_dsn(pg_database)), s3_client=s3
     ) as loader:

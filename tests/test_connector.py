@@ -44,6 +44,7 @@ from pydantic import SecretStr
 from sqlglot import exp
 
 import test_loader
+from helpers import RecordingConnection, put
 from redshift_relay import Relay, real_driver
 from s3redshift.config import LoaderConfig
 from s3redshift.credentials import (
@@ -82,7 +83,7 @@ from s3redshift.transports.connector import (
     connect_kwargs,
 )
 from s3redshift.transports.dbapi import translate_error
-from test_loader import CSV_RULE, execute, ledger_of, put, rows
+from test_loader import CSV_RULE, execute, ledger_of, rows
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -265,51 +266,17 @@ def test_the_stand_in_target_is_the_connector_class_with_the_stand_in_factory(
 # --- (c) golden transactions per mode ---------------------------------------------------
 
 
-class RecordingCursor:
-    """Passes every call on to the real cursor, noting each statement first."""
-
-    def __init__(self, cursor: Any, log: list[str]) -> None:
-        self._cursor = cursor
-        self._log = log
-
-    def execute(self, sql: str, *args: Any, **kwargs: Any) -> None:
-        self._log.append(sql)
-        self._cursor.execute(sql, *args, **kwargs)
-
-    def fetchall(self) -> list[Any]:
-        return list(self._cursor.fetchall())
-
-    @property
-    def rowcount(self) -> int:
-        return int(self._cursor.rowcount)
-
-
-class RecordingConnection:
-    """A real connection that notes statements, commits and rollbacks in order."""
-
-    def __init__(self, connection: Any, log: list[str]) -> None:
-        self._connection = connection
-        self._log = log
-
-    def cursor(self) -> RecordingCursor:
-        return RecordingCursor(self._connection.cursor(), self._log)
-
-    def commit(self) -> None:
-        self._log.append(COMMIT)
-        self._connection.commit()
-
-    def rollback(self) -> None:
-        self._log.append(ROLLBACK)
-        self._connection.rollback()
-
-    def close(self) -> None:
-        self._connection.close()
-
-
 def recording_transport(
     sessions: Callable[[], Any], log: list[str], clock: Callable[[], float] = time.monotonic
 ) -> ConnectorTransport:
-    return on_stand_in(lambda: RecordingConnection(sessions(), log), clock=clock)
+    """A transport whose log holds statements, commits and rollbacks in order."""
+
+    def ended(committed: bool) -> None:
+        log.append(COMMIT if committed else ROLLBACK)
+
+    return on_stand_in(
+        lambda: RecordingConnection(sessions(), log.append, ended=ended), clock=clock
+    )
 
 
 def one_expression_each(statements: list[str]) -> list[str]:

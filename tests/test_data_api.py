@@ -40,6 +40,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from sqlglot import exp
 
 from answered_data_api import AnsweredDataApi, answered_client
+from helpers import put
 from s3redshift.config import LoaderConfig
 from s3redshift.copy import CopyCommand, CsvFormat, TemporaryKeys
 from s3redshift.errors import (
@@ -1490,18 +1491,10 @@ def loader_on_data_api(stubbed: Any, s3: Any) -> tuple[Loader, Stubber, Any]:
     return loader, stubber, fake
 
 
-def put_event_object(s3: Any) -> Any:
-    from s3redshift.events import S3Object
-
-    body = b"id,name\n1,a\n"
-    etag = s3.put_object(Bucket="data-bucket", Key="kpis/a.csv", Body=body)["ETag"]
-    return S3Object(bucket="data-bucket", key="kpis/a.csv", size=len(body), etag=etag)
-
-
 def test_loader_on_data_api_loads_and_counts_the_data_copy_rows(stubbed: Any, moto_s3: Any) -> None:
     """Stubber (moto has no BatchExecuteStatement): the loader's whole conversation."""
     loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
-    obj = put_event_object(moto_s3)
+    obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
     expect_first_batch(stubber)
     subs = [sub(n, ResultRows=7 if n == 5 else 0) for n in range(1, 8)]
     expect_describe(stubber, described("FINISHED", subs))
@@ -1515,7 +1508,7 @@ def test_loader_on_data_api_turns_a_guard_failure_into_duplicate(
 ) -> None:
     """Stubber: FAILED at the guard (as Redshift words a failed cast) → re-read → duplicate."""
     loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
-    obj = put_event_object(moto_s3)
+    obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
     expect_first_batch(stubber)
     error = "ERROR: Invalid digit, Value 's', Pos 0, Type: Integer"
     subs = [sub(n) for n in range(1, 4)] + [sub(4, "FAILED", Error=error)]
@@ -1538,7 +1531,7 @@ def test_loader_on_data_api_retries_a_throttled_submit_then_loads(
 ) -> None:
     """Stubber: ThrottlingException on BatchExecuteStatement → backoff → loaded."""
     loader, stubber, fake = loader_on_data_api(stubbed, moto_s3)
-    obj = put_event_object(moto_s3)
+    obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
     expect_single(stubber, 0, rows=[])  # no earlier one-table ledger
     expect_single(stubber, 1)
     expect_single(stubber, 2)
@@ -1559,7 +1552,7 @@ def test_loader_on_data_api_reports_a_rejected_file_with_its_details(
 ) -> None:
     """Stubber: the data COPY FAILED; details read back by query id → failed, permanent."""
     loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
-    obj = put_event_object(moto_s3)
+    obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
     expect_first_batch(stubber)
     error = "ERROR: Load into table 'kpis' failed. Check 'sys_load_error_detail' system table"
     subs = [sub(n) for n in range(1, 5)]
@@ -1606,7 +1599,7 @@ def test_a_batch_of_unknown_fate_keeps_its_files_and_its_redelivery_is_a_duplica
     the batch has committed (the ledger holds the object) a redelivery is a
     duplicate with no further batch: exactly once.
     """
-    obj = put_event_object(moto_s3)
+    obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
     committed = False
     ledger_row = [
         {"stringValue": obj.bucket},

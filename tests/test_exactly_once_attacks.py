@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from helpers import put
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, MappingError, PermissionDeniedError, RetryableError
 from s3redshift.events import S3Object
@@ -102,11 +103,6 @@ def execute(pg: Any, *statements: str) -> None:
     pg.commit()
 
 
-def put(s3: S3Client, bucket: str, key: str, body: str) -> S3Object:
-    response = s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
-    return S3Object(bucket=bucket, key=key, size=len(body), etag=response["ETag"])
-
-
 def config_for(dsn: str, **overrides: Any) -> LoaderConfig:
     document: dict[str, Any] = {
         **connector_config(dsn),
@@ -156,7 +152,7 @@ def test_same_object_with_and_without_its_etag_in_one_batch_loads_once(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    named = put(s3, bucket, "kpis/a.csv", "1\n2\n")
+    named = put(s3, bucket, "kpis/a.csv", "1\n2\n", at=None)
     bare = S3Object(bucket=bucket, key="kpis/a.csv")  # the README's hand-built form
     loader = stand_in_loader(config_for(dsn), s3_client=s3)
     loaders.append(loader)
@@ -206,7 +202,7 @@ def test_an_interrupted_transaction_is_never_committed_later(
     step: Callable[[str], bool],
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)", "CREATE TABLE other (id INT)")
-    first = put(s3, bucket, "kpis/a.csv", "1\n2\n")
+    first = put(s3, bucket, "kpis/a.csv", "1\n2\n", at=None)
     trap = Trap(StandInConnector.from_dsn(dsn, s3_client=s3), step)
     loader = Loader(config_for(dsn), s3_client=s3, transport=stand_in_transport(trap))
     loaders.append(loader)
@@ -218,7 +214,7 @@ def test_an_interrupted_transaction_is_never_committed_later(
 
     # The same warm Loader goes on: a later load must not commit the
     # interrupted transaction's rows, and must not trip over its leftovers.
-    second = put(s3, bucket, "other/b.csv", "10\n")
+    second = put(s3, bucket, "other/b.csv", "10\n", at=None)
     again = loader.load([second])
     assert [r.outcome for r in again.objects] == ["loaded"]
     assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
@@ -245,14 +241,14 @@ def test_a_key_naming_the_ledger_through_a_capture_is_refused_and_forges_nothing
         rule["format"] = {"type": "csv"}  # type: ignore[assignment]
     loader = stand_in_loader(config_for(dsn, tables=rules), s3_client=s3)
     loaders.append(loader)
-    genuine = put(s3, bucket, "sales/orders/next.csv", "5\n")
+    genuine = put(s3, bucket, "sales/orders/next.csv", "5\n", at=None)
     # A forged ledger row claiming that sales/orders/next.csv is already loaded.
     forged_row = (
         f'"{bucket}","sales/orders/next.csv","{genuine.etag}",2,'
         '"sales.orders","x",2026-01-01 00:00:00\n'
     )
-    forged = put(s3, bucket, "s3redshift/load_ledger/forged.csv", forged_row)
-    sibling = put(s3, bucket, "s3redshift/notes/x.csv", "1\n")
+    forged = put(s3, bucket, "s3redshift/load_ledger/forged.csv", forged_row, at=None)
+    sibling = put(s3, bucket, "s3redshift/notes/x.csv", "1\n", at=None)
 
     report = loader.load([forged, sibling, genuine])
 
@@ -306,7 +302,10 @@ def test_an_s3_error_writing_one_targets_manifest_fails_that_target_only(
     pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)", "CREATE TABLE other (id INT)")
-    objects = [put(s3, bucket, "kpis/a.csv", "1\n"), put(s3, bucket, "other/b.csv", "2\n")]
+    objects = [
+        put(s3, bucket, "kpis/a.csv", "1\n", at=None),
+        put(s3, bucket, "other/b.csv", "2\n", at=None),
+    ]
     client = embedded_env.boto3_client("s3")
     client.meta.events.register(
         "before-parameter-build.s3.PutObject", _fail_put_for(f"{MANIFESTS}public.kpis/")
@@ -326,7 +325,10 @@ def test_a_botocore_error_on_head_fails_that_object_only(
     pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    objects = [put(s3, bucket, "kpis/a.csv", "1\n"), put(s3, bucket, "kpis/b.csv", "2\n")]
+    objects = [
+        put(s3, bucket, "kpis/a.csv", "1\n", at=None),
+        put(s3, bucket, "kpis/b.csv", "2\n", at=None),
+    ]
     client = embedded_env.boto3_client("s3")
 
     def unreachable(params: dict[str, Any], **_: Any) -> None:
@@ -374,10 +376,10 @@ def test_a_403_on_head_for_a_deleted_object_is_superseded_not_failed(
     pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    gone = put(s3, bucket, "kpis/a.csv", "1\n")
+    gone = put(s3, bucket, "kpis/a.csv", "1\n", at=None)
     # A longer key that the deleted one is a prefix of: a listing shows it
     # first, and it must not be taken for the deleted key.
-    longer = put(s3, bucket, "kpis/a.csv.1", "2\n")
+    longer = put(s3, bucket, "kpis/a.csv.1", "2\n", at=None)
     s3.delete_object(Bucket=bucket, Key=gone.key)
     client = _prefix_limited_client(embedded_env, s3, bucket)
     with stand_in_loader(config_for(dsn), s3_client=client) as loader:
@@ -394,8 +396,8 @@ def test_a_403_on_head_for_an_object_that_is_listed_is_a_permission_error(
     pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    denied = put(s3, bucket, "kpis/denied.csv", "1\n")
-    fine = put(s3, bucket, "kpis/fine.csv", "2\n")
+    denied = put(s3, bucket, "kpis/denied.csv", "1\n", at=None)
+    fine = put(s3, bucket, "kpis/fine.csv", "2\n", at=None)
     client = _prefix_limited_client(embedded_env, s3, bucket, frozenset({denied.key}))
     with stand_in_loader(config_for(dsn), s3_client=client) as loader:
         report = loader.load([denied, fine])
@@ -414,7 +416,7 @@ def test_a_403_on_head_with_the_listing_refused_too_is_a_permission_error(
     pg: Any, s3: S3Client, bucket: str, dsn: str, embedded_env: EmbeddedEnvironment
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    gone = put(s3, bucket, "kpis/a.csv", "1\n")
+    gone = put(s3, bucket, "kpis/a.csv", "1\n", at=None)
     s3.delete_object(Bucket=bucket, Key=gone.key)
     client = _prefix_limited_client(embedded_env, s3, bucket)
 
@@ -436,7 +438,7 @@ def test_a_403_on_head_with_an_empty_truncated_listing_is_not_taken_for_gone(
 ) -> None:
     """S3 may return fewer keys than MaxKeys (even none) with IsTruncated: that proves nothing."""
     execute(pg, "CREATE TABLE kpis (id INT)")
-    there = put(s3, bucket, "kpis/a.csv", "1\n")
+    there = put(s3, bucket, "kpis/a.csv", "1\n", at=None)
     client = _prefix_limited_client(embedded_env, s3, bucket, frozenset({there.key}))
 
     def short_page(**_: Any) -> tuple[Any, dict[str, Any]]:
@@ -458,7 +460,7 @@ def test_an_event_for_a_bucket_that_does_not_exist_fails_naming_the_bucket(
     pg: Any, s3: S3Client, bucket: str, dsn: str
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    fine = put(s3, bucket, "kpis/fine.csv", "2\n")
+    fine = put(s3, bucket, "kpis/fine.csv", "2\n", at=None)
     nowhere = S3Object(bucket=f"{bucket}-gone", key="kpis/a.csv", etag="0" * 32, size=2)
     with stand_in_loader(config_for(dsn), s3_client=s3) as loader:
         report = loader.load([nowhere, fine])
@@ -474,7 +476,7 @@ def test_a_key_with_nul_fails_before_any_sql_and_its_neighbours_load(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
-    good = put(s3, bucket, "kpis/good.csv", "3\n")
+    good = put(s3, bucket, "kpis/good.csv", "3\n", at=None)
     nul = S3Object(bucket=bucket, key="kpis/bad\x00.csv", etag="0" * 32, size=2)
     trap = Trap(StandInConnector.from_dsn(dsn, s3_client=s3), lambda sql: False)
     loader = Loader(config_for(dsn), s3_client=s3, transport=stand_in_transport(trap))
@@ -499,8 +501,8 @@ def test_manifests_and_object_lists_are_removed_after_commit_and_after_failure(
     execute(pg, "CREATE TABLE kpis (id INT)")
     loader = stand_in_loader(config_for(dsn), s3_client=s3)
     loaders.append(loader)
-    good = put(s3, bucket, "kpis/a.csv", "1\n")
-    bad = put(s3, bucket, "kpis/b.csv", "not a number\n")
+    good = put(s3, bucket, "kpis/a.csv", "1\n", at=None)
+    bad = put(s3, bucket, "kpis/b.csv", "not a number\n", at=None)
 
     report = loader.load([good, bad])
     assert {r.s3_object.key: r.outcome for r in report.objects} == {
@@ -525,7 +527,10 @@ def test_a_concurrent_cleanup_of_the_same_batchs_files_costs_a_retry_not_the_obj
     same objects does after its commit.
     """
     execute(pg, "CREATE TABLE kpis (id INT)")
-    objects = [put(s3, bucket, "kpis/a.csv", "1\n"), put(s3, bucket, "kpis/b.csv", "2\n")]
+    objects = [
+        put(s3, bucket, "kpis/a.csv", "1\n", at=None),
+        put(s3, bucket, "kpis/b.csv", "2\n", at=None),
+    ]
 
     def other_loader_cleans_up(sql: str) -> None:
         for key in manifest_files(s3, bucket):

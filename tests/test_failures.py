@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlglot
 
+from helpers import put
 from s3redshift.failures import (
     REASON_BYTES,
     Failure,
@@ -24,7 +25,7 @@ from s3redshift.failures import (
 )
 from s3redshift.ledger_queries import last_failures
 from s3redshift.loader import Loader
-from test_loader import execute, make_loader, put, rows
+from test_loader import execute, make_loader, rows
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -27,8 +27,10 @@ from urllib.parse import quote_plus
 import pytest
 
 from eventfixtures import load_event
+from helpers import put
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import InvalidEventError, LoadFailedError
+from s3redshift.events import S3Object
 from s3redshift.handler import (
     LOGGER_NAME,
     SWEEP_KEY,
@@ -68,37 +70,21 @@ class Context:
         return self.remaining_ms
 
 
-@dataclass(frozen=True)
-class Uploaded:
-    """An object put to S3, with what its notification carries."""
-
-    bucket: str
-    key: str
-    etag: str
-    size: int
-    sequencer: str
-
-    @property
-    def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
-
-
 _sequence = iter(range(1, 1_000_000))
 
 
-def upload(s3: S3Client, bucket: str, key: str, body: str) -> Uploaded:
-    data = body.encode()
-    response = s3.put_object(Bucket=bucket, Key=key, Body=data)
-    return Uploaded(bucket, key, response["ETag"].strip('"'), len(data), f"{next(_sequence):018X}")
+def sequencer() -> str:
+    """The next sequencer, so later writes order after earlier ones as S3's do."""
+    return f"{next(_sequence):018X}"
 
 
-def upload_many(s3: S3Client, bucket: str, files: dict[str, str]) -> dict[str, Uploaded]:
+def upload_many(s3: S3Client, bucket: str, files: dict[str, str]) -> dict[str, S3Object]:
     with ThreadPoolExecutor(max_workers=16) as pool:
-        done = pool.map(lambda item: upload(s3, bucket, *item), files.items())
-        return {u.key: u for u in done}
+        done = pool.map(lambda item: put(s3, bucket, *item, sequencer=sequencer()), files.items())
+        return {o.key: o for o in done}
 
 
-def s3_record(obj: Uploaded) -> dict[str, Any]:
+def s3_record(obj: S3Object) -> dict[str, Any]:
     """One S3 notification record for ``obj``, key form-URL-encoded as S3 does."""
     record = copy.deepcopy(S3_RECORD)
     record["s3"]["bucket"]["name"] = obj.bucket
@@ -112,7 +98,7 @@ def s3_record(obj: Uploaded) -> dict[str, Any]:
     return record
 
 
-def s3_event(*objects: Uploaded) -> dict[str, Any]:
+def s3_event(*objects: S3Object) -> dict[str, Any]:
     return {"Records": [s3_record(o) for o in objects]}
 
 
@@ -264,7 +250,9 @@ def offline_run(embedded_env: EmbeddedEnvironment, lines: Lines) -> Callable[...
 def test_direct_s3_event_loads_its_object_and_returns_a_summary(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    obj = upload(s3, bucket, "kpis/2026/11/daily report.csv", "id,name\n1,a\n2,b\n")
+    obj = put(
+        s3, bucket, "kpis/2026/11/daily report.csv", "id,name\n1,a\n2,b\n", sequencer=sequencer()
+    )
     summary = run(s3_event(obj))
     assert summary.pop("duration_ms") >= 0
     assert summary == {
@@ -286,7 +274,7 @@ def test_direct_s3_event_loads_its_object_and_returns_a_summary(
 def test_direct_event_with_a_bad_row_raises_and_loads_nothing(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any], lines: Lines
 ) -> None:
-    bad = upload(s3, bucket, "kpis/bad.csv", "id,name\n1,a\nnot-a-number,b\n")
+    bad = put(s3, bucket, "kpis/bad.csv", "id,name\n1,a\nnot-a-number,b\n", sequencer=sequencer())
     with pytest.raises(LoadFailedError) as caught:
         run(s3_event(bad))
     error = caught.value
@@ -308,8 +296,8 @@ def test_direct_event_with_a_bad_row_raises_and_loads_nothing(
 def test_sns_and_eventbridge_invocations_load_like_s3_ones(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    via_sns = upload(s3, bucket, "orders/via sns.csv", "id,name\n7,s\n")
-    via_eb = upload(s3, bucket, "orders/a+b c.csv", "id,name\n8,e\n")
+    via_sns = put(s3, bucket, "orders/via sns.csv", "id,name\n7,s\n", sequencer=sequencer())
+    via_eb = put(s3, bucket, "orders/a+b c.csv", "id,name\n8,e\n", sequencer=sequencer())
     sns = copy.deepcopy(SNS_EVENT)
     sns["Records"][0]["Sns"]["Message"] = json.dumps(s3_event(via_sns))
     eventbridge = copy.deepcopy(EVENTBRIDGE_EVENT)
@@ -400,10 +388,10 @@ def test_sqs_batch_of_500_fails_exactly_the_bad_file_and_the_malformed_message(
 def test_batch_failures_are_per_message_deduplicated_and_in_batch_order(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    good = upload(s3, bucket, "kpis/good.csv", "id,name\n1,a\n")
-    bad = upload(s3, bucket, "orders/bad.csv", "id,name\nx,a\n")
-    other = upload(s3, bucket, "clicks/c.csv", "id,name\n3,c\n")
-    unmapped = upload(s3, bucket, "toplevel.csv", "id,name\n4,d\n")
+    good = put(s3, bucket, "kpis/good.csv", "id,name\n1,a\n", sequencer=sequencer())
+    bad = put(s3, bucket, "orders/bad.csv", "id,name\nx,a\n", sequencer=sequencer())
+    other = put(s3, bucket, "clicks/c.csv", "id,name\n3,c\n", sequencer=sequencer())
+    unmapped = put(s3, bucket, "toplevel.csv", "id,name\n4,d\n", sequencer=sequencer())
     m1, m2, m3, m4 = (message_id() for _ in range(4))
     batch = sqs_batch(
         (m1, json.dumps(s3_event(good, bad))),  # one message, two objects, one failed
@@ -422,9 +410,9 @@ def test_batch_failures_are_per_message_deduplicated_and_in_batch_order(
 def test_fifo_batch_returns_the_first_failure_and_every_message_after_it(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    first = upload(s3, bucket, "kpis/1.csv", "id,name\n1,a\n")
-    bad = upload(s3, bucket, "kpis/2.csv", "id,name\nx,b\n")
-    third = upload(s3, bucket, "kpis/3.csv", "id,name\n3,c\n")
+    first = put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n", sequencer=sequencer())
+    bad = put(s3, bucket, "kpis/2.csv", "id,name\nx,b\n", sequencer=sequencer())
+    third = put(s3, bucket, "kpis/3.csv", "id,name\n3,c\n", sequencer=sequencer())
     m1, m2, m3 = message_id(), message_id(), message_id()
     batch = sqs_batch(
         *((m, json.dumps(s3_event(o))) for m, o in [(m1, first), (m2, bad), (m3, third)])
@@ -439,7 +427,7 @@ def test_fifo_batch_returns_the_first_failure_and_every_message_after_it(
 def test_an_sqs_batch_that_all_loads_answers_an_empty_failure_list(
     s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    obj = upload(s3, bucket, "kpis/ok.csv", "id,name\n1,a\n")
+    obj = put(s3, bucket, "kpis/ok.csv", "id,name\n1,a\n", sequencer=sequencer())
     assert run(sqs_batch((message_id(), json.dumps(s3_event(obj))))) == failures()
 
 
@@ -450,7 +438,9 @@ def test_an_sqs_batch_that_all_loads_answers_an_empty_failure_list(
 def test_almost_no_time_left_reports_every_message_for_retry_and_loads_nothing(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any], lines: Lines
 ) -> None:
-    objects = [upload(s3, bucket, f"{t}/late.csv", "id,name\n1,a\n") for t in TABLES]
+    objects = [
+        put(s3, bucket, f"{t}/late.csv", "id,name\n1,a\n", sequencer=sequencer()) for t in TABLES
+    ]
     message_ids = [message_id() for _ in objects]
     batch = sqs_batch(
         *((m, json.dumps(s3_event(o))) for m, o in zip(message_ids, objects, strict=True))
@@ -471,7 +461,7 @@ def test_almost_no_time_left_reports_every_message_for_retry_and_loads_nothing(
 def test_direct_event_out_of_time_raises_a_retryable_failure(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    obj = upload(s3, bucket, "kpis/late.csv", "id,name\n1,a\n")
+    obj = put(s3, bucket, "kpis/late.csv", "id,name\n1,a\n", sequencer=sequencer())
     with pytest.raises(LoadFailedError) as caught:
         run(s3_event(obj), Context(remaining_ms=1_000))
     assert [e.kind for e in caught.value.errors] == ["TimeBudgetExceededError"]
@@ -482,7 +472,7 @@ def test_direct_event_out_of_time_raises_a_retryable_failure(
 def test_a_context_without_a_clock_loads_without_a_budget(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    obj = upload(s3, bucket, "kpis/any.csv", "id,name\n5,a\n")
+    obj = put(s3, bucket, "kpis/any.csv", "id,name\n5,a\n", sequencer=sequencer())
     summary = run(s3_event(obj), object())
     assert (summary["request_id"], summary["counts"]) == (None, counts(loaded=1))
     assert ids(pg, "kpis") == [5]
@@ -502,11 +492,13 @@ def sweep(*prefixes: str, since: str | None = None) -> dict[str, Any]:
 def test_sweep_loads_objects_whose_notification_never_came_and_only_once(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    notified = upload(s3, bucket, "kpis/notified.csv", "id,name\n1,a\n")
+    notified = put(s3, bucket, "kpis/notified.csv", "id,name\n1,a\n", sequencer=sequencer())
     run(s3_event(notified))
-    upload(s3, bucket, "kpis/lost.csv", "id,name\n2,b\n")
-    upload(s3, bucket, "orders/lost too.csv", "id,name\n3,c\n")
-    upload(s3, bucket, "elsewhere/x.csv", "id,name\n9,z\n")  # outside the swept prefixes
+    put(s3, bucket, "kpis/lost.csv", "id,name\n2,b\n", sequencer=sequencer())
+    put(s3, bucket, "orders/lost too.csv", "id,name\n3,c\n", sequencer=sequencer())
+    put(
+        s3, bucket, "elsewhere/x.csv", "id,name\n9,z\n", sequencer=sequencer()
+    )  # outside the swept prefixes
 
     first = run(sweep(f"s3://{bucket}/kpis/", f"s3://{bucket}/orders/"))
     assert first["source"] == "sweep"
@@ -528,7 +520,7 @@ def test_sweep_loads_objects_whose_notification_never_came_and_only_once(
 def test_sweep_since_takes_a_time_or_a_duration(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any]
 ) -> None:
-    upload(s3, bucket, "kpis/recent.csv", "id,name\n1,a\n")
+    put(s3, bucket, "kpis/recent.csv", "id,name\n1,a\n", sequencer=sequencer())
     future = run(sweep(f"s3://{bucket}/kpis/", since="2999-01-01T00:00:00Z"))
     assert future["counts"] == counts()
     assert future["prefixes"][0]["listed"] == 1
@@ -542,8 +534,8 @@ def test_sweep_since_takes_a_time_or_a_duration(
 def test_sweep_with_a_bad_file_loads_the_rest_then_raises(
     pg: Any, s3: S3Client, bucket: str, run: Callable[..., Any], lines: Lines
 ) -> None:
-    upload(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
-    bad = upload(s3, bucket, "kpis/b.csv", "id,name\nx,b\n")
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n", sequencer=sequencer())
+    bad = put(s3, bucket, "kpis/b.csv", "id,name\nx,b\n", sequencer=sequencer())
     missing_bucket = f"s3://missing-{uuid.uuid4().hex}/p/"
     with pytest.raises(LoadFailedError) as caught:
         run(sweep(missing_bucket, f"s3://{bucket}/kpis/"))
@@ -584,9 +576,9 @@ def test_malformed_sweep_payload_names_the_bad_member(
 def test_every_line_is_json_one_per_object_and_one_summary_without_the_secret(
     s3: S3Client, bucket: str, run: Callable[..., Any], lines: Lines
 ) -> None:
-    good = upload(s3, bucket, "kpis/good.csv", "id,name\n1,a\n")
-    bad = upload(s3, bucket, "orders/bad.csv", "id,name\n1,a\nx,b\n")
-    ignored = upload(s3, bucket, "kpis/_SUCCESS", "")
+    good = put(s3, bucket, "kpis/good.csv", "id,name\n1,a\n", sequencer=sequencer())
+    bad = put(s3, bucket, "orders/bad.csv", "id,name\n1,a\nx,b\n", sequencer=sequencer())
+    ignored = put(s3, bucket, "kpis/_SUCCESS", "", sequencer=sequencer())
     m1, m2, m3 = message_id(), message_id(), message_id()
     batch = sqs_batch(
         (m1, json.dumps(s3_event(good, ignored))), (m2, json.dumps(s3_event(bad))), (m3, "{")
@@ -638,8 +630,8 @@ def test_every_line_is_json_one_per_object_and_one_summary_without_the_secret(
 def test_metrics_lines_follow_the_embedded_metric_format_per_invocation_and_per_table(
     s3: S3Client, bucket: str, run: Callable[..., Any], lines: Lines
 ) -> None:
-    good = upload(s3, bucket, "kpis/good.csv", "id,name\n1,a\n2,b\n")
-    bad = upload(s3, bucket, "orders/bad.csv", "id,name\n1,a\nx,b\n")
+    good = put(s3, bucket, "kpis/good.csv", "id,name\n1,a\n2,b\n", sequencer=sequencer())
+    bad = put(s3, bucket, "orders/bad.csv", "id,name\n1,a\nx,b\n", sequencer=sequencer())
     m1, m2 = message_id(), message_id()
     run(sqs_batch((m1, json.dumps(s3_event(good))), (m2, json.dumps(s3_event(bad)))))
     run(sqs_batch((message_id(), json.dumps(s3_event(good)))))  # a replay: a duplicate
@@ -727,8 +719,8 @@ def test_adapter_builds_the_loader_once_and_logs_json_to_stdout(
     for name, value in embedded_env.aws_env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("S3REDSHIFT_CONFIG", json.dumps(config_data(embedded_env, pg_database)))
-    first = upload(s3, bucket, "kpis/one.csv", "id,name\n1,a\n")
-    second = upload(s3, bucket, "kpis/two.csv", "id,name\n2,b\n")
+    first = put(s3, bucket, "kpis/one.csv", "id,name\n1,a\n", sequencer=sequencer())
+    second = put(s3, bucket, "kpis/two.csv", "id,name\n2,b\n", sequencer=sequencer())
     adapter = fresh_adapter()
     try:
         # Importing (Lambda's INIT) built the loader; the invocations reuse it.

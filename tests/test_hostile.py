@@ -24,14 +24,14 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
 
 from eventfixtures import load_event
+from helpers import RecordingConnection, put
 from s3redshift import errors
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, InvalidEventError
@@ -41,9 +41,6 @@ from s3redshift.ledger import loaded_identities_sql
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.report import ObjectResult
-
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 
@@ -316,40 +313,6 @@ def test_the_6mb_batch_really_is_about_6mb() -> None:
 
 # --- keys: loads on the stand-in -----------------------------------------------------------
 
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-class _RecordingCursor:
-    """A DB-API cursor that notes every statement before running it."""
-
-    def __init__(self, inner: Any, statements: list[str]) -> None:
-        self._inner = inner
-        self._statements = statements
-
-    def execute(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
-        self._statements.append(str(operation))
-        return self._inner.execute(operation, *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-class _RecordingConnection:
-    """A DB-API connection whose cursors record what they are sent."""
-
-    def __init__(self, inner: Any, statements: list[str]) -> None:
-        object.__setattr__(self, "_inner", inner)
-        object.__setattr__(self, "_statements", statements)
-
-    def cursor(self) -> _RecordingCursor:
-        return _RecordingCursor(self._inner.cursor(), self._statements)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._inner, name, value)
-
 
 def record_statements(loader: Loader, statements: list[str]) -> None:
     """Wrap the loader's transport's connection factory so every statement is noted."""
@@ -357,8 +320,8 @@ def record_statements(loader: Loader, statements: list[str]) -> None:
     connect: Callable[[], Any] | None = getattr(transport, "_connect", None)
     assert connect is not None, "the stand-in transport keeps its connection factory in _connect"
 
-    def recording() -> _RecordingConnection:
-        return _RecordingConnection(connect(), statements)
+    def recording() -> RecordingConnection:
+        return RecordingConnection(connect(), statements.append)
 
     transport._connect = recording  # type: ignore[attr-defined]
 
@@ -435,20 +398,6 @@ def _forge(bucket: str, case: KeyCase) -> None:
     ).encode()
 
 
-def _put(s3: S3Client, bucket: str, key: str, body: bytes, *, upload: bool = True) -> S3Object:
-    etag = hashlib.md5(body).hexdigest()  # noqa: S324 - S3's ETag of a simple PUT
-    if upload:
-        etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
-    return S3Object(
-        bucket=bucket,
-        key=key,
-        size=len(body),
-        etag=etag,
-        event_time=T0,
-        event_name="ObjectCreated:Put",
-    )
-
-
 def _sql_rows(pg: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     cursor = pg.cursor()
     try:
@@ -521,7 +470,7 @@ def _run_load(env: EmbeddedEnvironment, database: str, load: dict[str, Any], off
             if "forge_victim" in case.spec:
                 _forge(bucket, case)
             upload = case.spec.get("upload", True)
-            objects.append(_put(s3, bucket, case.key, case.body, upload=upload))
+            objects.append(put(s3, bucket, case.key, case.body, upload=upload))
         try:
             config = LoaderConfig.from_mapping(
                 {
@@ -544,7 +493,7 @@ def _run_load(env: EmbeddedEnvironment, database: str, load: dict[str, Any], off
                 run.replay = _by_name(run.cases, loader.load(objects).objects)
                 for case in run.cases.values():
                     if case.victim is not None:
-                        victim = _put(s3, bucket, *case.victim)
+                        victim = put(s3, bucket, *case.victim)
                         [run.victims[case.name]] = loader.load([victim]).objects
             except Exception as exc:  # reported by every case of the load
                 run.failure = f"Loader.load() raised {exc!r}"[:500]

@@ -13,14 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from helpers import T0, put
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import BatchConflictError, DataRejectedError, S3RedshiftError
-from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
 from s3redshift.loader import Loader
@@ -31,8 +31,6 @@ from s3redshift.transaction import GUARD_PURPOSE, SqlStep, TransactionPlan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def ledger_of(table: str) -> str:
@@ -70,20 +68,6 @@ def make_loader(
     yield factory
     for loader in made:
         loader.close()
-
-
-def put(s3: S3Client, bucket: str, key: str, body: bytes | str, *, at: datetime = T0) -> S3Object:
-    """Upload an object and return the S3Object its notification would carry."""
-    data = body.encode() if isinstance(body, str) else body
-    response = s3.put_object(Bucket=bucket, Key=key, Body=data)
-    return S3Object(
-        bucket=bucket,
-        key=key,
-        size=len(data),
-        etag=response["ETag"],
-        event_time=at,
-        event_name="ObjectCreated:Put",
-    )
 
 
 def rows(pg: Any, sql: str) -> list[tuple[Any, ...]]:

@@ -17,6 +17,7 @@ import pytest
 import zstandard
 from pg8000.dbapi import DatabaseError
 
+from helpers import put
 from s3redshift.copy import (
     Compression,
     CopyCommand,
@@ -44,11 +45,6 @@ if TYPE_CHECKING:
 
 DEFAULT_ROLE = IamRole(arns="default")
 TABLE = TableRef("public", "t")
-
-
-def put(s3: S3Client, bucket: str, key: str, data: bytes | str) -> None:
-    body = data.encode("utf-8") if isinstance(data, str) else data
-    s3.put_object(Bucket=bucket, Key=key, Body=body)
 
 
 def command(

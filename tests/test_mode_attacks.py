@@ -24,13 +24,14 @@ from urllib.parse import unquote
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from helpers import put
 from s3redshift.backfill import backfill
 from s3redshift.events import ParsedEvent, S3Object
 from s3redshift.ledger_queries import not_loaded
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.planner import load_order, plan_event
-from test_loader import CSV_RULE, execute, ledger_of, make_loader, put, rows
+from test_loader import CSV_RULE, execute, ledger_of, make_loader, rows
 from test_table_semantics import REPLACE, UPSERT, UPSERT_LATEST, at, fail_heads_of
 
 if TYPE_CHECKING:
@@ -704,21 +705,6 @@ def test_replace_after_a_sweep_and_both_late_events_the_table_holds_the_later_wr
 # --- versioned buckets: a listing and an event name one version alike -------------------------
 
 
-def _put_version(s3: S3Client, bucket: str, key: str, body: str, *, n: int) -> S3Object:
-    """Write a version of ``key`` and return its event (version id, sequencer, time)."""
-    response = s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
-    return S3Object(
-        bucket=bucket,
-        key=key,
-        size=len(body.encode()),
-        etag=response["ETag"],
-        version_id=response["VersionId"],
-        sequencer=f"{n:016X}",
-        event_time=at(n),
-        event_name="ObjectCreated:Put",
-    )
-
-
 def test_upsert_latest_versioned_an_event_after_a_sweep_loaded_its_version_is_a_duplicate(
     pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
 ) -> None:
@@ -731,9 +717,25 @@ def test_upsert_latest_versioned_an_event_after_a_sweep_loaded_its_version_is_a_
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     execute(pg, "CREATE TABLE kpis (id INT, v VARCHAR(9))")
     loader = make_loader(UPSERT_LATEST)
-    x = _put_version(s3, bucket, "kpis/x.csv", "id,v\n1,old\n", n=1)
+    x = put(
+        s3,
+        bucket,
+        "kpis/x.csv",
+        "id,v\n1,old\n",
+        at=at(1),
+        sequencer="0000000000000001",
+        versioned=True,
+    )
     assert backfill(loader, f"s3://{bucket}/kpis/").counts["loaded"] == 1
-    y = _put_version(s3, bucket, "kpis/y.csv", "id,v\n1,new\n", n=2)
+    y = put(
+        s3,
+        bucket,
+        "kpis/y.csv",
+        "id,v\n1,new\n",
+        at=at(2),
+        sequencer="0000000000000002",
+        versioned=True,
+    )
     assert loader.load([y]).outcomes() == ["loaded"]
     assert loader.load([x]).outcomes() == ["duplicate"]
     assert rows(pg, "SELECT id, v FROM kpis") == [(1, "new")]
@@ -752,7 +754,7 @@ def test_replace_versioned_a_to_b_to_a_ends_with_a_and_a_late_first_write_is_sup
     execute(pg, "CREATE TABLE snap (id INT, v VARCHAR(9))")
     loader = make_loader(REPLACE | {"pattern": "snap/**", "table": "snap"})
     writes = [
-        _put_version(s3, bucket, "snap/cur.csv", body, n=n)
+        put(s3, bucket, "snap/cur.csv", body, at=at(n), sequencer=f"{n:016X}", versioned=True)
         for n, body in enumerate(("id,v\n1,A\n", "id,v\n2,B\n", "id,v\n1,A\n"), start=1)
     ]
     outcomes = [loader.load([writes[i]]).outcomes()[0] for i in (2, 0, 1)]

@@ -34,6 +34,7 @@ import pytest
 from moto import mock_aws
 
 from answered_data_api import AnsweredDataApi, answered_client
+from helpers import Transactions, put
 from s3redshift.cli import main
 from s3redshift.config import LoaderConfig
 from s3redshift.events import read_event
@@ -64,60 +65,6 @@ def untimed(statements: list[str]) -> list[str]:
 # --- capturing what is sent ---------------------------------------------------------
 
 
-class _RecordingCursor:
-    def __init__(self, cursor: Any, log: _Transactions) -> None:
-        self._cursor = cursor
-        self._log = log
-
-    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
-        self._log.current.append(sql)
-        return self._cursor.execute(sql, *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-
-class _RecordingConnection:
-    def __init__(self, connection: Any, log: _Transactions) -> None:
-        self._connection = connection
-        self._log = log
-
-    def cursor(self) -> _RecordingCursor:
-        return _RecordingCursor(self._connection.cursor(), self._log)
-
-    def commit(self) -> None:
-        self._connection.commit()
-        self._log.end(committed=True)
-
-    def rollback(self) -> None:
-        self._connection.rollback()
-        self._log.end(committed=False)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._connection, name)
-
-
-class _Transactions:
-    """A connection factory recording each session's statements, one list per commit."""
-
-    def __init__(self, factory: Any) -> None:
-        self._factory = factory
-        self.current: list[str] = []
-        self.committed: list[list[str]] = []
-
-    def __call__(self) -> _RecordingConnection:
-        return _RecordingConnection(self._factory(), self)
-
-    def end(self, *, committed: bool) -> None:
-        if committed and self.current:
-            self.committed.append(self.current)
-        self.current = []
-
-    def loads(self) -> list[list[str]]:
-        """The committed load transactions (every plan starts with its LOCK)."""
-        return [t for t in self.committed if t[0].startswith("LOCK ")]
-
-
 # --- the same objects, planned and loaded ---------------------------------------------
 
 
@@ -132,7 +79,7 @@ def put_objects(s3: S3Client, bucket: str, count: int, *, keys: int = 3) -> dict
             import gzip
 
             body = gzip.compress(body, mtime=0)
-        etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"].strip('"')
+        etag = put(s3, bucket, key, body).etag
         records.append(
             {
                 "eventVersion": "2.1",
@@ -208,7 +155,7 @@ def test_the_stand_in_runs_what_the_plan_shows(
     event = put_objects(s3, bucket, STAND_IN_COUNT, keys=keys)
     shown = planned(tmp_path, config, event)
 
-    recorder = _Transactions(StandInConnector.from_dsn(dsn, s3_client=s3))
+    recorder = Transactions(StandInConnector.from_dsn(dsn, s3_client=s3))
     loader = Loader(
         LoaderConfig.from_mapping(config), transport=stand_in_transport(recorder), s3_client=s3
     )

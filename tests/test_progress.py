@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from helpers import put
 from s3redshift.backfill import BackfillProgress, backfill
 from s3redshift.cli.output import ProgressPrinter
 from s3redshift.loader import Loader
@@ -23,7 +24,6 @@ from test_scale import (
     hold_copies_into,
     holder,
     make_loader,
-    put,
     query,
     wait_for_backends,
 )

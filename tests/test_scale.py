@@ -21,6 +21,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from helpers import put
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
@@ -64,11 +65,6 @@ def make_loader(
     yield factory
     for loader in made:
         loader.close()
-
-
-def put(s3: S3Client, bucket: str, key: str, body: str) -> S3Object:
-    etag = s3.put_object(Bucket=bucket, Key=key, Body=body.encode())["ETag"]
-    return S3Object(bucket=bucket, key=key, size=len(body.encode()), etag=etag)
 
 
 def query(pg: Any, sql: str, *args: object) -> list[tuple[Any, ...]]:
@@ -159,15 +155,18 @@ def test_a_load_into_one_table_completes_while_a_load_into_another_is_held_mid_c
     query(pg, "CREATE TABLE orders (id INT)")
     # Both tables have loaded before: their ledgers exist, as in a running system.
     warm = make_loader().load(
-        [put(s3, bucket, "kpis/0.csv", "id\n0\n"), put(s3, bucket, "orders/0.csv", "id\n0\n")]
+        [
+            put(s3, bucket, "kpis/0.csv", "id\n0\n", at=None),
+            put(s3, bucket, "orders/0.csv", "id\n0\n", at=None),
+        ]
     )
     assert warm.outcomes() == ["loaded", "loaded"]
     hold_copies_into(pg, "kpis")
 
-    held = Background(make_loader(), [put(s3, bucket, "kpis/1.csv", "id\n1\n")])
+    held = Background(make_loader(), [put(s3, bucket, "kpis/1.csv", "id\n1\n", at=None)])
     wait_for_backends(pg, "advisory")  # the kpis load is inside its COPY, locks taken
 
-    other = Background(make_loader(), [put(s3, bucket, "orders/1.csv", "id\n1\n")])
+    other = Background(make_loader(), [put(s3, bucket, "orders/1.csv", "id\n1\n", at=None)])
     assert other.finished(timeout=30), "the orders load waited for the held kpis load"
     assert other.outcomes() == ["loaded"]
     assert query(pg, "SELECT id FROM orders ORDER BY id") == [(0,), (1,)]
@@ -183,12 +182,14 @@ def test_two_loads_into_one_table_never_interleave(
     pg: Any, s3: S3Client, bucket: str, make_loader: Callable[[], Loader], holder: Any
 ) -> None:
     query(pg, "CREATE TABLE kpis (id INT)")
-    assert make_loader().load([put(s3, bucket, "kpis/0.csv", "id\n0\n")]).outcomes() == ["loaded"]
+    assert make_loader().load([put(s3, bucket, "kpis/0.csv", "id\n0\n", at=None)]).outcomes() == [
+        "loaded"
+    ]
     hold_copies_into(pg, "kpis")
 
-    first = Background(make_loader(), [put(s3, bucket, "kpis/1.csv", "id\n1\n")])
+    first = Background(make_loader(), [put(s3, bucket, "kpis/1.csv", "id\n1\n", at=None)])
     wait_for_backends(pg, "advisory")
-    second = Background(make_loader(), [put(s3, bucket, "kpis/2.csv", "id\n2\n")])
+    second = Background(make_loader(), [put(s3, bucket, "kpis/2.csv", "id\n2\n", at=None)])
     # The second load waits for the first's locks (its ledger look-up or its own
     # LOCK): nothing of it runs while the first is inside its COPY.
     wait_for_backends(pg, "relation")
@@ -228,7 +229,7 @@ def test_a_replay_of_already_loaded_objects_asks_s3_nothing(
     for table in tables:
         query(pg, f"CREATE TABLE {table} (id INT)")
     objects = [
-        put(s3, bucket, f"{tables[n % 3]}/2026/12/03/part-{n:05d}.csv", f"id\n{n}\n")
+        put(s3, bucket, f"{tables[n % 3]}/2026/12/03/part-{n:05d}.csv", f"id\n{n}\n", at=None)
         for n in range(300)
     ]
     assert make_loader().load(objects).counts["loaded"] == 300
@@ -244,8 +245,8 @@ def test_a_changed_object_under_a_replayed_event_is_still_checked_in_s3(
 ) -> None:
     """Ledger-first must not trust the event for what the ledger does not hold."""
     query(pg, "CREATE TABLE kpis (id INT)")
-    old = put(s3, bucket, "kpis/a.csv", "id\n1\n")
-    put(s3, bucket, "kpis/a.csv", "id\n2\n")  # overwritten before its event is handled
+    old = put(s3, bucket, "kpis/a.csv", "id\n1\n", at=None)
+    put(s3, bucket, "kpis/a.csv", "id\n2\n", at=None)  # overwritten before its event is handled
     sent = count_requests(s3)
     report = make_loader().load([old])
     assert report.outcomes() == ["superseded"], report.to_json()
@@ -301,11 +302,14 @@ def test_the_ledger_reads_as_one_across_the_targets_ledger_tables(
     for table in ("kpis", "orders"):
         query(pg, f"CREATE TABLE {table} (id INT)")
     loader = make_loader()
-    first = [put(s3, bucket, "kpis/1.csv", "id\n1\n"), put(s3, bucket, "orders/1.csv", "id\n1\n")]
+    first = [
+        put(s3, bucket, "kpis/1.csv", "id\n1\n", at=None),
+        put(s3, bucket, "orders/1.csv", "id\n1\n", at=None),
+    ]
     assert loader.load(first).outcomes() == ["loaded", "loaded"]
-    later = put(s3, bucket, "orders/2.csv", "id\n2\n")
+    later = put(s3, bucket, "orders/2.csv", "id\n2\n", at=None)
     assert loader.load([later]).outcomes() == ["loaded"]
-    missing = put(s3, bucket, "kpis/2.csv", "id\n2\n")  # its notification was lost
+    missing = put(s3, bucket, "kpis/2.csv", "id\n2\n", at=None)  # its notification was lost
 
     rows, total = ledger_rows(loader)
     assert total == 3
@@ -329,7 +333,7 @@ def test_a_loader_refuses_to_load_beside_the_one_table_ledger_of_an_earlier_vers
 ) -> None:
     """Its rows say what was loaded before the upgrade: ignoring them would load it all again."""
     query(pg, "CREATE TABLE kpis (id INT)")
-    obj = put(s3, bucket, "kpis/a.csv", "id\n1\n")
+    obj = put(s3, bucket, "kpis/a.csv", "id\n1\n", at=None)
     query(pg, "CREATE SCHEMA s3redshift")
     query(
         pg,
@@ -373,8 +377,8 @@ def test_two_rules_into_one_table_are_both_listed_when_missing(
             ],
         }
     )
-    put(s3, bucket, "kpis/a.csv", "id\n1\n")
-    put(s3, bucket, "kpis/b.csv.gz", "not read")
+    put(s3, bucket, "kpis/a.csv", "id\n1\n", at=None)
+    put(s3, bucket, "kpis/b.csv.gz", "not read", at=None)
     with embedded_env.loader(config, s3_client=s3) as loader:
         missing = not_loaded(loader, f"s3://{bucket}/")
         assert sorted(o.key for o, _ in missing) == ["kpis/a.csv", "kpis/b.csv.gz"]
@@ -387,7 +391,7 @@ def test_only_tables_named_as_ledgers_are_read_as_the_ledger(
 ) -> None:
     query(pg, "CREATE TABLE kpis (id INT)")
     loader = make_loader()
-    assert loader.load([put(s3, bucket, "kpis/a.csv", "id\n1\n")]).outcomes() == ["loaded"]
+    assert loader.load([put(s3, bucket, "kpis/a.csv", "id\n1\n", at=None)]).outcomes() == ["loaded"]
     ledger = ledger_table_for("s3redshift", TableRef("public", "kpis")).sql
     # An operator's copy beside the ledger tables is not one of them.
     query(pg, f"CREATE TABLE s3redshift.load_ledger_backup AS SELECT * FROM {ledger}")

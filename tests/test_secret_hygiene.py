@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conftest import dsn_with_password, stand_in_toml
+from helpers import put
 from s3redshift.cli import main
 from s3redshift.config import SEED_ENV, LoaderConfig
 from s3redshift.events import S3Object
@@ -230,8 +231,7 @@ def world(
     pg.commit()
     objects = []
     for key, body in (("kpis/good.csv", "id,name\n1,a\n"), ("kpis/bad.csv", "id,name\nx,b\n")):
-        etag = s3.put_object(Bucket=bucket, Key=key, Body=body.encode())["ETag"]
-        objects.append(S3Object(bucket=bucket, key=key, size=len(body), etag=etag))
+        objects.append(put(s3, bucket, key, body, at=None))
     dsn = dsn_with_password(embedded_env.database_dsn(pg_database), PASSWORD)
     config = tmp_path / "s3redshift.toml"
     config.write_text(toml_config(dsn), encoding="utf-8")

@@ -11,15 +11,14 @@ real ledger SQL, the real stand-in session or the real loader against it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pg8000.dbapi
 import pytest
 
+from helpers import put
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import PermanentError
-from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier, quote_literal
 from s3redshift.ledger import (
     BATCH_TABLE,
@@ -93,19 +92,6 @@ def make_loader(
     yield factory
     for loader in made:
         loader.close()
-
-
-def put(s3: S3Client, bucket: str, key: str, body: str) -> S3Object:
-    """Upload an object and return the S3Object its notification would carry."""
-    response = s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
-    return S3Object(
-        bucket=bucket,
-        key=key,
-        size=len(body.encode()),
-        etag=response["ETag"],
-        event_time=datetime(2026, 11, 28, 12, 0, tzinfo=UTC),
-        event_name="ObjectCreated:Put",
-    )
 
 
 def run(connection: Any, *statements: str) -> list[tuple[Any, ...]]:

@@ -17,12 +17,13 @@ from urllib.parse import unquote
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+from helpers import T0, put
 from s3redshift.backfill import backfill
 from s3redshift.events import S3Object
 from s3redshift.ledger_queries import not_loaded
 from s3redshift.loader import Loader
 from s3redshift.planner import NEWER_IN_BATCH
-from test_loader import CSV_RULE, T0, execute, ledger_of, make_loader, put, rows
+from test_loader import CSV_RULE, execute, ledger_of, make_loader, rows
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

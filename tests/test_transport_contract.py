@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Self
 import pytest
 
 from answered_data_api import AnsweredDataApi, answered_client
+from helpers import Transactions
 from redshift_relay import Relay, real_driver
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import PermanentError
@@ -41,7 +42,6 @@ from s3redshift.planner import PlanSettings, plan_transaction
 from s3redshift.transaction import Limits, TransactionPlan
 from s3redshift.transports.base import Transport
 from s3redshift.transports.data_api import DataApiTransport
-from test_plan_is_the_load import _Transactions
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -115,7 +115,7 @@ def subject(
             factory = real_driver(relays(), database=pg_database)
         else:
             factory = StandInConnector.from_dsn(dsn, s3_client=s3)
-        recorder = _Transactions(factory)
+        recorder = Transactions(factory)
         # Both hand the COPY command to the stand-in (the relay's, or the session's).
         transport: Transport = stand_in_transport(recorder)
         sent = lambda: recorder.committed  # noqa: E731 - a reader, kept beside its recorder

@@ -1,0 +1,138 @@
+"""What many test modules need: objects put to S3, and DB-API doubles that record statements.
+
+``put`` writes to whichever S3 client it is given (moto's or the embedded
+environment's) and returns the ``S3Object`` a notification would carry, so a
+test hands the loader exactly what the Lambda would. The recording connection
+wraps a real session (the stand-in's or a driver's) and notes every statement
+before sending it, so a test can compare what was sent with what was planned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from s3redshift.events import S3Object
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def put(
+    s3: S3Client,
+    bucket: str,
+    key: str,
+    body: bytes | str,
+    *,
+    at: datetime | None = T0,
+    sequencer: str | None = None,
+    versioned: bool = False,
+    upload: bool = True,
+) -> S3Object:
+    """Upload an object and return the S3Object its notification would carry.
+
+    ``at`` is the notification's event time (an ``ObjectCreated:Put``); with
+    ``at=None`` the object is named without time or event, as a listing names
+    it, and the loader takes its time from HeadObject. ``versioned`` keeps the
+    version id S3 returned; ``upload=False`` names an object never written,
+    with the ETag a simple PUT of ``body`` would have had.
+    """
+    data = body.encode() if isinstance(body, str) else body
+    etag = hashlib.md5(data).hexdigest()  # noqa: S324 - S3's ETag of a simple PUT
+    version_id = None
+    if upload:
+        response = s3.put_object(Bucket=bucket, Key=key, Body=data)
+        etag = response["ETag"]
+        version_id = response["VersionId"] if versioned else None
+    return S3Object(
+        bucket=bucket,
+        key=key,
+        size=len(data),
+        etag=etag,
+        version_id=version_id,
+        sequencer=sequencer,
+        event_time=at,
+        event_name=None if at is None else "ObjectCreated:Put",
+    )
+
+
+class RecordingCursor:
+    """A DB-API cursor that notes every statement before running it."""
+
+    def __init__(self, inner: Any, note: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._note = note
+
+    def execute(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
+        self._note(str(operation))
+        return self._inner.execute(operation, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class RecordingConnection:
+    """A DB-API connection whose cursors note what they are sent.
+
+    ``ended`` hears each commit (True) and rollback (False) once the wrapped
+    connection has done it, so a recorder can group statements by transaction.
+    Every other attribute, read or set, is the wrapped connection's.
+    """
+
+    def __init__(
+        self,
+        inner: Any,
+        note: Callable[[str], None],
+        *,
+        ended: Callable[[bool], None] | None = None,
+    ) -> None:
+        object.__setattr__(self, "_inner", inner)
+        object.__setattr__(self, "_note", note)
+        object.__setattr__(self, "_ended", ended)
+
+    def cursor(self) -> RecordingCursor:
+        return RecordingCursor(self._inner.cursor(), self._note)
+
+    def commit(self) -> None:
+        self._inner.commit()
+        if self._ended is not None:
+            self._ended(True)
+
+    def rollback(self) -> None:
+        self._inner.rollback()
+        if self._ended is not None:
+            self._ended(False)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._inner, name, value)
+
+
+class Transactions:
+    """A connection factory recording each session's statements, one list per commit."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self.current: list[str] = []
+        self.committed: list[list[str]] = []
+
+    def __call__(self) -> RecordingConnection:
+        return RecordingConnection(self._factory(), self.note, ended=self.end)
+
+    def note(self, sql: str) -> None:
+        self.current.append(sql)
+
+    def end(self, committed: bool) -> None:
+        if committed and self.current:
+            self.committed.append(self.current)
+        self.current = []
+
+    def loads(self) -> list[list[str]]:
+        """The committed load transactions (every plan starts with its LOCK)."""
+        return [t for t in self.committed if t[0].startswith("LOCK ")]
