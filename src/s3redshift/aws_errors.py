@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Literal
 
 from s3redshift.errors import (
@@ -157,6 +158,7 @@ BOTOCORE_ERRORS: Mapping[str, type[S3RedshiftError]] = {
 """botocore's own exceptions (no error code) by class name; a subclass takes its base's entry."""
 
 
+@dataclass(frozen=True)
 class AwsCall:
     """What a call to AWS was about, so that its error names it and says what to do.
 
@@ -166,25 +168,14 @@ class AwsCall:
     ``fix`` the fix when AWS (or botocore) refuses the request as invalid.
     """
 
-    def __init__(
-        self,
-        service: Service,
-        subject: str,
-        permission: str = "",
-        not_found: str = "",
-        fix: str = "check the settings the request was made from",
-        region: str | None = None,
-        s3_uri: str | None = None,
-        table: str | None = None,
-    ) -> None:
-        self.service = service
-        self.subject = subject
-        self.permission = permission
-        self.not_found = not_found
-        self.fix = fix
-        self.region = region
-        self.s3_uri = s3_uri
-        self.table = table
+    service: Service
+    subject: str
+    permission: str = ""
+    not_found: str = ""
+    fix: str = "check the settings the request was made from"
+    region: str | None = None
+    s3_uri: str | None = None
+    table: str | None = None
 
 
 def aws_error_class(service: Service, code: str) -> type[S3RedshiftError]:

@@ -9,6 +9,7 @@ Doing that in one place keeps those three answers from drifting apart.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from s3redshift.errors import MappingError
 from s3redshift.events import S3Object
@@ -18,6 +19,7 @@ from s3redshift.report import ObjectResult, Outcome
 __all__ = ["Classified", "classify", "reserve_ledger"]
 
 
+@dataclass
 class Classified:
     """The objects of one call, by target, and the outcome of each one without a target.
 
@@ -25,11 +27,8 @@ class Classified:
     positions in the input, so a report can list outcomes in input order.
     """
 
-    __slots__ = ("groups", "skipped")
-
-    def __init__(self) -> None:
-        self.groups: dict[Target, list[tuple[int, S3Object]]] = {}
-        self.skipped: dict[int, ObjectResult] = {}
+    groups: dict[Target, list[tuple[int, S3Object]]] = field(default_factory=dict)
+    skipped: dict[int, ObjectResult] = field(default_factory=dict)
 
 
 def classify(mapper: TableMapper, objects: Iterable[S3Object]) -> Classified:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_CLI_TIMEOUT_S", "Deadline"]
 
@@ -18,14 +19,12 @@ DEFAULT_CLI_TIMEOUT_S = 3600.0
 backfill, short enough that a statement that never finishes cannot hang it."""
 
 
+@dataclass(frozen=True)
 class Deadline:
     """A point in ``clock()`` time (None: no deadline)."""
 
-    __slots__ = ("at", "clock")
-
-    def __init__(self, at: float | None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.at = at
-        self.clock = clock
+    at: float | None
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
 
     @classmethod
     def after(

@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -152,31 +153,23 @@ def _error_text(error: BaseException) -> str:
     return f"unexpected {type(error).__name__}; see the function's error report"
 
 
+@dataclass
 class Invocation:
     """The tallies and log lines of one invocation (never reused across invocations)."""
 
-    def __init__(
-        self,
-        log: logging.Logger,
-        source: str,
-        request_id: str | None,
-        function_name: str | None,
-        *,
-        metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE,
-    ) -> None:
-        self.log = log
-        self.source = source
-        self.request_id = request_id
-        self.function_name = function_name
-        self.metrics_namespace = metrics_namespace
-        self.started = time.monotonic()
-        self.counts: dict[str, int] = dict.fromkeys(OUTCOMES, 0)
-        self.rows = 0
-        self.invalid_messages = 0
-        self.skipped_records = 0
-        self.batch_item_failures: int | None = None
-        # Per target table: outcome counts, rows and load time, for the metrics lines.
-        self.tables: dict[str, dict[str, float]] = {}
+    log: logging.Logger
+    source: str
+    request_id: str | None
+    function_name: str | None
+    started: float = field(default_factory=time.monotonic)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    rows: int = 0
+    invalid_messages: int = 0
+    skipped_records: int = 0
+    batch_item_failures: int | None = None
+    metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
+    # Per target table: outcome counts, rows and load time, for the metrics lines.
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def _table(self, table: str) -> dict[str, float]:
         return self.tables.setdefault(

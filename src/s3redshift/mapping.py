@@ -104,44 +104,31 @@ class S3ObjectLike(Protocol):
 # --- patterns ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class _Literal:
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
+    text: str
 
 
+@dataclass(frozen=True)
 class _Capture:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
+    name: str
 
 
+@dataclass(frozen=True)
 class _Star:
     """``*`` inside a segment, or a whole segment when it is the only token."""
-
-    __slots__ = ()
 
 
 _Token = _Literal | _Capture | _Star
 _GLOBSTAR = "**"
 
 
+@dataclass(frozen=True)
 class _Pattern:
-    __slots__ = ("captures", "regex", "segments", "text")
-
-    def __init__(
-        self,
-        text: str,
-        regex: re.Pattern[str],
-        captures: tuple[str, ...],
-        segments: tuple[tuple[_Token, ...] | str, ...],  # str only for "**"
-    ) -> None:
-        self.text = text
-        self.regex = regex
-        self.captures = captures
-        self.segments = segments
+    text: str
+    regex: re.Pattern[str]
+    captures: tuple[str, ...]
+    segments: tuple[tuple[_Token, ...] | str, ...]  # str only for "**"
 
     def with_literals(self, values: Mapping[str, str]) -> str | None:
         """The pattern text with the given captures replaced by literal text.
@@ -275,7 +262,7 @@ def _tokenize_segment(raw: str) -> tuple[_Token, ...]:
 
 
 def _segment_regex(tokens: tuple[_Token, ...]) -> str:
-    if len(tokens) == 1 and isinstance(tokens[0], _Star):
+    if tokens == (_Star(),):
         return "[^/]+"
     out: list[str] = []
     for token in tokens:
@@ -291,12 +278,10 @@ def _segment_regex(tokens: tuple[_Token, ...]) -> str:
 # --- templates --------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class _Template:
-    __slots__ = ("parts", "text")
-
-    def __init__(self, text: str, parts: tuple[_Literal | _Capture, ...]) -> None:
-        self.text = text
-        self.parts = parts
+    text: str
+    parts: tuple[_Literal | _Capture, ...]
 
     @property
     def captures(self) -> tuple[str, ...]:
@@ -641,24 +626,14 @@ class Resolution:
             raise ValueError("a Resolution has a target exactly when its outcome is 'mapped'")
 
 
+@dataclass(frozen=True)
 class _CompiledRule:
-    """A rule with its pattern and templates compiled; ``marker`` matches its snapshot markers."""
-
-    __slots__ = ("marker", "pattern", "rule", "schema", "table")
-
-    def __init__(
-        self,
-        rule: MappingRule,
-        pattern: _Pattern,
-        schema: _Template | None,
-        table: _Template,
-        marker: _Pattern | None,
-    ) -> None:
-        self.rule = rule
-        self.pattern = pattern
-        self.schema = schema
-        self.table = table
-        self.marker = marker
+    rule: MappingRule
+    pattern: _Pattern
+    schema: _Template | None
+    table: _Template
+    marker: _Pattern | None = None
+    """The rule's snapshot markers (mapped to its target, never ignored), if it has them."""
 
 
 def _compile_rule(rule: MappingRule) -> _CompiledRule:
