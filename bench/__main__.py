@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import platform
 import statistics
@@ -79,6 +80,7 @@ def summarise(samples: list[float]) -> dict[str, float | int]:
 
 
 def main(argv: list[str]) -> int:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server: a line per request
     chosen = argv or list(FIGURES)
     unknown = [name for name in chosen if name not in FIGURES and name not in DETAIL]
     if unknown:

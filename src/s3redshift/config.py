@@ -42,7 +42,7 @@ from pydantic import (
     model_validator,
 )
 
-from s3redshift.copy import CsvFormat, IamRole
+from s3redshift.copy import REGION_NAME, CsvFormat, IamRole
 from s3redshift.errors import ConfigError, CopyOptionsError, S3RedshiftError
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
@@ -69,7 +69,6 @@ CONFIG_ENV = "S3REDSHIFT_CONFIG"
 SEED_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PW_PARAM", "DB_SCHEMA", "IAM_ROLE")
 """The seed loader's environment variables, all required when used."""
 
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
 _PORT_DIGITS = re.compile(r"[0-9]{1,5}")
 _MAX_PORT = 65535
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -235,7 +234,7 @@ class CopyConfig(BaseModel):
                 IamRole(arns=self.iam_role)
             except ValidationError as exc:
                 raise ValueError(f"copy.iam_role: {_first_message(exc)}") from None
-        if self.region is not None and _REGION.fullmatch(self.region) is None:
+        if self.region is not None and REGION_NAME.fullmatch(self.region) is None:
             raise ValueError(f"copy.region {self.region!r} is not a Region name like 'eu-west-1'")
         if self.manifest_bucket is not None and _BUCKET.fullmatch(self.manifest_bucket) is None:
             raise ValueError(

@@ -90,6 +90,7 @@ from s3redshift.errors import CopyOptionsError, UnsafeIdentifierError
 from s3redshift.identifiers import TableRef, quote_identifier, quote_literal, validate_identifier
 
 __all__ = [
+    "REGION_NAME",
     "Authorization",
     "AvroFormat",
     "Compression",
@@ -162,7 +163,8 @@ _UTF16_ENCODINGS = frozenset({"UTF16", "UTF16LE", "UTF16BE"})
 # Legacy S3 bucket names (us-east-1 before 2018) could be up to 255 characters
 # with upper case and '_'; accept the loosest form ever allowed, never more.
 _S3_URI = re.compile(r"s3://(?P<bucket>[A-Za-z0-9._-]{3,255})(?:/(?P<key>.*))?", re.DOTALL)
-_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+REGION_NAME = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+")
+"""An AWS Region's name, such as ``eu-west-1``: COPY's ``REGION`` and ``[copy] region``."""
 # Role names allow ',' in IAM, but a ',' would split a chained-role literal, so
 # it is refused here: no ARN with a comma can be passed to IAM_ROLE anyway.
 _ROLE_ARN = re.compile(r"arn:aws[-a-z]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=.@/-]+")
@@ -981,7 +983,7 @@ class CopyCommand:
                 f"FROM (source = {self.source!r}) must be an S3 URI s3://bucket/key with a "
                 "bucket name of at least 3 letters, digits, '.', '-' or '_'"
             )
-        if self.region is not None and _REGION.fullmatch(self.region) is None:
+        if self.region is not None and REGION_NAME.fullmatch(self.region) is None:
             raise CopyOptionsError(
                 f"REGION (region = {self.region!r}) is not an AWS Region name such as 'eu-west-1'"
             )

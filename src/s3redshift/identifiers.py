@@ -135,6 +135,7 @@ def _plain_literal(value: str) -> str:
 _BACKSLASH = "CHR(92)"
 """A backslash, spelt without one."""
 
+
 def _stand_ins() -> Iterator[str]:
     """Characters that may stand for a backslash: ``|``, printable ASCII, then private use.
 
