@@ -68,9 +68,8 @@ Sources: Redshift Developer Guide pages on COPY (see
 # of the models' annotations from its text when the module is imported.
 import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
@@ -108,7 +107,6 @@ __all__ = [
     "TemporaryKeys",
     "check_compatible",
     "resolve_compression",
-    "resolve_compressions",
 ]
 
 
@@ -513,24 +511,6 @@ def resolve_compression(format: FileFormat, key: str) -> Compression | None:
         if lowered.endswith(suffix):
             return compression
     return None
-
-
-_LONGEST_EXTENSION = max(len(suffix) for suffix, _ in _EXTENSIONS)
-_KEY_TAIL = itemgetter(slice(-_LONGEST_EXTENSION, None))
-"""A key's last :data:`_LONGEST_EXTENSION` characters, as one C-level call."""
-
-
-def resolve_compressions(format: FileFormat, keys: Iterable[str]) -> list[Compression | None]:
-    """:func:`resolve_compression` of each key, worked out once per key ending.
-
-    The answer depends on the key's last few characters only: every
-    extension is ASCII, and lower-casing never turns a non-ASCII character
-    into one of its letters, so the last :data:`_LONGEST_EXTENSION`
-    characters of the key decide it as the whole key would.
-    """
-    tails = list(map(_KEY_TAIL, keys))
-    known = {tail: resolve_compression(format, tail) for tail in dict.fromkeys(tails)}
-    return list(map(known.__getitem__, tails))
 
 
 # --- options ---------------------------------------------------------------

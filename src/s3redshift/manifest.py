@@ -63,8 +63,6 @@ _ENTRY_ORDER = attrgetter("bucket", "key", "identity", "size")
 """The order of :class:`ManifestEntry` values (their field order), as one C-level key."""
 _HASHED_PARTS = attrgetter("bucket", "key", "identity")
 """What the batch id hashes of each entry, in that order."""
-_BUCKET = attrgetter("bucket")
-_KEY = attrgetter("key")
 
 
 def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
@@ -72,26 +70,11 @@ def batch_id(table: TableRef, entries: Iterable[ManifestEntry]) -> str:
     digest = hashlib.sha256(str(table).encode())
     # Each part is hashed as NUL + its UTF-8; encoding the joined text gives
     # the same bytes (the encoder works code point by code point), in one call.
-    ordered = _in_entry_order(list(entries))
+    ordered = sorted(entries, key=_ENTRY_ORDER)
     if ordered:
         parts = "\x00".join(chain.from_iterable(map(_HASHED_PARTS, ordered)))
         digest.update(("\x00" + parts).encode("utf-8", errors="surrogatepass"))
     return digest.hexdigest()[:BATCH_ID_LENGTH]
-
-
-def _in_entry_order(entries: list[ManifestEntry]) -> list[ManifestEntry]:
-    """``sorted(entries)``, by the key alone where it decides the order.
-
-    In the usual batch every entry is of one bucket and no key appears
-    twice, so the key orders the entries as all four fields would; sorting
-    text keys takes the sort's fast path for strings, several times quicker
-    than comparing tuples.
-    """
-    keys = list(map(_KEY, entries))
-    if len(set(map(_BUCKET, entries))) <= 1 and len(set(keys)) == len(keys):
-        order = sorted(range(len(entries)), key=keys.__getitem__)
-        return [entries[i] for i in order]
-    return sorted(entries, key=_ENTRY_ORDER)
 
 
 def manifest_key(prefix: str, table: TableRef, batch: str, *, part: str = "") -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.classify import classify, reserve_ledger
@@ -32,13 +32,12 @@ from s3redshift.copy import (
     CsvFormat,
     OrcFormat,
     ParquetFormat,
-    resolve_compressions,
+    resolve_compression,
 )
 from s3redshift.errors import ConfigError
 from s3redshift.events import (
     ParsedEvent,
     S3Object,
-    content_identity,
     sequencer_key,
     write_identity,
 )
@@ -151,29 +150,7 @@ def object_identity(o: S3Object, mode: str) -> str | None:
     return write_identity(o.version_id, o.etag, o.sequencer)
 
 
-# An attribute of a pydantic model is read through the model's ``__getattr__``
-# hook, several times slower than a dict look-up; what runs once per object
-# of a batch reads the fields from the object's ``__dict__`` instead.
-_FIELDS = attrgetter("__dict__")
-_TIME_AND_KEY = itemgetter("event_time", "key")
 _URI = attrgetter("uri")
-
-
-def _entries_in_load_order(objects: list[S3Object], mode: str) -> list[ManifestEntry]:
-    """``entries_from_events(sorted(objects, key=load_order), mode)``, reading each object once.
-
-    The sequencer only orders objects of equal event time and key. When every
-    object has an event time and no two share time and key (a batch of
-    notifications, each key written once), sorting by those two alone gives
-    the same order, and the entries are made from the fields already read;
-    anything else is sorted by :func:`load_order` itself.
-    """
-    fields = list(map(_FIELDS, objects))
-    keys = list(map(_TIME_AND_KEY, fields))
-    if mode != "append" or any(t is None for t, _ in keys) or len(set(keys)) < len(keys):
-        return entries_from_events(sorted(objects, key=load_order), mode)
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    return list(map(_entry, map(fields.__getitem__, order)))
 
 
 def ledger_timestamp(now: datetime) -> str:
@@ -264,7 +241,7 @@ def _compression_groups(
     ``order_by`` whose objects share keys).
     """
     rule = target.rule
-    compressions = resolve_compressions(rule.format, [e.key for e in entries])
+    compressions = [resolve_compression(rule.format, e.key) for e in entries]
     if per_object:
         return [(c, [e]) for c, e in zip(compressions, entries, strict=True)]
     if len(set(compressions)) == 1:  # the usual batch: one kind of file
@@ -510,20 +487,16 @@ def split_batch(
 
 def entries_from_events(objects: Iterable[S3Object], mode: str = "append") -> list[ManifestEntry]:
     """Manifest entries from event data alone (for plans shown without AWS calls)."""
-    if mode == "append":
-        return list(map(_entry, map(_FIELDS, objects)))
     return [
         ManifestEntry(
-            o.bucket, o.key, object_identity(o, mode) or "unknown", o.size or 0, object_order(o)
+            o.bucket,
+            o.key,
+            object_identity(o, mode) or "unknown",
+            o.size or 0,
+            "" if mode == "append" else object_order(o),
         )
         for o in objects
     ]
-
-
-def _entry(fields: dict[str, Any]) -> ManifestEntry:
-    """The append-mode manifest entry of the object whose ``__dict__`` is ``fields``."""
-    identity = content_identity(fields["version_id"], fields["etag"]) or "unknown"
-    return ManifestEntry(fields["bucket"], fields["key"], identity, fields["size"] or 0)
 
 
 def loader_mapper(config: LoaderConfig, mapper: TableMapper | None = None) -> TableMapper:
@@ -603,7 +576,8 @@ def plan_event(
                 f"planning upsert into {target.table} offline needs the rule's 'columns' "
                 f"(pattern {target.rule.pattern!r}); the loader reads them from the database"
             )
-        entries = _entries_in_load_order([o for _, o in members], target.rule.mode)
+        in_order = sorted((o for _, o in members), key=load_order)
+        entries = entries_from_events(in_order, target.rule.mode)
         transactions += split_batch(
             target,
             entries,

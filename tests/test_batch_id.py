@@ -1,27 +1,24 @@
-"""Planning's shortcuts give what the plain definitions give, whatever the batch.
+"""A batch's entries: their load order, their value semantics and the batch id they give.
 
-The planner orders a target's objects, makes their manifest entries, orders
-entries for the batch id and resolves compressions with shortcuts that skip
-work deciding nothing in the usual batch (every key once, one bucket, one
-kind of file). Each test here draws batches that also hold the unusual cases
-(ties of time and key, missing times, other offsets, several buckets,
-repeated keys, version ids ``"null"``) and compares with the definition.
+The batches drawn here hold the unusual cases too (ties of time and key,
+missing times, other offsets, several buckets, repeated keys, version ids
+``"null"``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from s3redshift.copy import CsvFormat, JsonFormat, resolve_compression, resolve_compressions
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
-from s3redshift.manifest import BATCH_ID_LENGTH, ManifestEntry, _in_entry_order, batch_id
-from s3redshift.planner import _entries_in_load_order, entries_from_events, load_order
+from s3redshift.manifest import BATCH_ID_LENGTH, ManifestEntry, batch_id
+from s3redshift.planner import entries_from_events, load_order
 
 _START = datetime(2026, 11, 5, 9, 0, tzinfo=UTC)
 _TIMES = st.one_of(
@@ -50,19 +47,19 @@ _TIE = {"bucket": "data-bucket", "key": "kpis/a.csv", "event_time": _START}
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(_OBJECTS, max_size=12), st.booleans())
+@given(st.lists(_OBJECTS, max_size=12))
 @example(  # one key written twice at one time: the sequencer decides
-    [S3Object(**_TIE, sequencer="0B", etag="later"), S3Object(**_TIE, sequencer="A", etag="first")],
-    False,
+    [S3Object(**_TIE, sequencer="0B", etag="later"), S3Object(**_TIE, sequencer="A", etag="first")]
 )
-def test_entries_in_load_order_are_the_sorted_objects_entries(
-    objects: list[S3Object], distinct: bool
-) -> None:
-    if distinct:  # the usual batch: the shortcut's own case
-        objects = list({(o.event_time, o.key): o for o in objects if o.event_time}.values())
-    expected = entries_from_events(sorted(objects, key=load_order))
-    assert _entries_in_load_order(objects, "append") == expected
-    assert [type(e) for e in expected] == [ManifestEntry] * len(expected)
+def test_entries_follow_event_time_then_key_then_the_sequencer(objects: list[S3Object]) -> None:
+    entries = entries_from_events(sorted(objects, key=load_order))
+    assert [type(e) for e in entries] == [ManifestEntry] * len(objects)
+    ordered = sorted(objects, key=load_order)
+    for earlier, later in itertools.pairwise(ordered):
+        if (earlier.event_time, earlier.key) == (later.event_time, later.key):
+            assert int(earlier.sequencer or "0", 16) <= int(later.sequencer or "0", 16)
+    if [o.etag for o in objects] == ["later", "first"]:
+        assert [e.identity for e in entries] == ["first", "later"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -80,9 +77,6 @@ def test_entries_in_load_order_are_the_sorted_objects_entries(
     )
 )
 def test_entry_order_and_batch_id_follow_every_field(entries: list[ManifestEntry]) -> None:
-    assert _in_entry_order(entries) == sorted(entries)
-    unique = list({e.key: e for e in entries if e.bucket == "data-bucket"}.values())
-    assert _in_entry_order(unique) == sorted(unique)
     table = TableRef("public", "kpis")
     assert batch_id(table, entries) == _batch_id_by_definition(table, entries)
 
@@ -108,12 +102,3 @@ def test_manifest_entry_is_a_frozen_ordered_value() -> None:
     assert entry.uri == "s3://b/k"
     with pytest.raises(AttributeError):
         entry.key = "other"  # type: ignore[misc]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(("a.csv", "b.CSV.GZ", "c.json.bz2", "d.zst", "e", "f.gz"))))
-def test_compressions_are_each_keys_own(keys: list[str]) -> None:
-    for file_format in (CsvFormat(), JsonFormat(), CsvFormat(compression="none")):
-        assert resolve_compressions(file_format, keys) == [
-            resolve_compression(file_format, key) for key in keys
-        ]
