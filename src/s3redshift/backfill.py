@@ -308,8 +308,7 @@ def _dry_run(
     for target, members in groups.items():
         by_table.setdefault(target.table, []).extend(obj for _, obj in members)
     known: set[tuple[str, str, str]] = set()
-    if loader.config.ledger.enabled:
-        schema = loader.config.ledger.schema_name
+    if (schema := loader.config.ledger.active_schema) is not None:
         known = in_ledger(loader, schema, by_table, Deadline.after(time_budget))
     plan: dict[str, tuple[S3Object, ...]] = {}
     already = 0

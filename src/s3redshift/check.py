@@ -159,8 +159,7 @@ def run_checks(
     database = add(_guarded(name, lambda: _database(loader, where, deadline)))
     reachable = database.status == "ok"
     ledger_ok = True
-    if config.ledger.enabled:
-        schema = config.ledger.schema_name
+    if (schema := config.ledger.active_schema) is not None:
         ledger = _skipped("ledger", "the database is unreachable")
         if reachable:
             ledger = _guarded(f"ledger (schema {schema})", lambda: _ledger(loader, deadline))

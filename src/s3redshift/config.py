@@ -301,6 +301,11 @@ class LedgerConfig(BaseModel):
         assert schema is not None
         return schema
 
+    @property
+    def active_schema(self) -> str | None:
+        """The ledger's schema when the ledger is on, else None: what every reader asks."""
+        return self.schema_name if self.enabled else None
+
     def table_for(self, target: TableRef) -> TableRef:
         """The ledger table that records loads into ``target``."""
         return ledger_table_for(self.schema_name, target)

@@ -6,14 +6,13 @@ event, an EventBridge event or an SNS envelope) and EventBridge ``aws.s3`` event
 Non-creation events, test events, folder markers and CloudTrail calls that create
 no object are skipped with a ``SKIP_*`` reason; anything not shaped as AWS
 documents is an ``InvalidEventError`` whose ``path`` names the field from the top
-(``Records[1].body.Message.Records[0].s3.object.key``). A malformed SQS message
-fails alone. JSON text is bounded in size and depth before it is decoded, so
-100,000 ``[`` fail their message, not the batch with a ``RecursionError``.
+(``Records[1].body.Message.Records[0].s3.object.key``); a malformed SQS message fails
+alone. JSON text is bounded in size and depth before it is decoded: 100,000 ``[`` fail
+their message, not the batch with a ``RecursionError``.
 
-One plain reader over :mod:`json`, not declarative models: Lambda hands the
-event over decoded, so reading is dict look-ups with each check beside the path
-it reports. On 10,000 SQS records pydantic envelope models took three times as
-long (mostly in the garbage collector), and Powertools' parser nine times.
+One plain reader over :mod:`json`, not declarative models: reading is dict look-ups with
+each check beside the path it reports. On 10,000 SQS records pydantic envelope models took
+three times as long (mostly in the garbage collector), and Powertools' parser nine times.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote_plus
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from s3redshift.errors import InvalidEventError
 
@@ -358,7 +357,12 @@ class _Reader:
             self.skip(path, SKIP_FOLDER_MARKER, uri)
             return
         values.update(bucket=bucket, key=key, message_id=self.message_id, event_name=name)
-        self.objects.append(S3Object(**values))
+        try:
+            self.objects.append(S3Object(**values))
+        except ValidationError as exc:  # what the model refuses fails its message alone
+            field = str(exc.errors()[0]["loc"][0])
+            at = f"{container_path}.bucket.name" if field == "bucket" else f"{where}.{field}"
+            raise _ShapeError(at, f"{field}: {exc.errors()[0]['msg']}", uri) from None
 
     def skip(self, path: str, reason: str, uri: str | None) -> None:
         self.skipped.append(SkippedRecord(path[1:] or "$", reason, uri, self.message_id))

@@ -56,12 +56,13 @@ class LedgerRow:
 
 
 def _ledger_schema(loader: Loader) -> str:
-    if not loader.config.ledger.enabled:
+    schema = loader.config.ledger.active_schema
+    if schema is None:
         raise ConfigError(
             "the ledger is disabled (ledger.enabled = false), so nothing records what was "
             "loaded; enable it to use this command"
         )
-    return loader.config.ledger.schema_name
+    return schema
 
 
 def _schema_tables(loader: Loader, schema: str, deadline: Deadline) -> list[str]:

@@ -181,7 +181,7 @@ class PlanSettings:
             manifest_bucket=config.copy_.manifest_bucket,
             region=config.copy_.region,
             authorization=config.copy_.authorization,
-            ledger_schema=config.ledger.schema_name if config.ledger.enabled else None,
+            ledger_schema=config.ledger.active_schema,
         )
 
 
@@ -502,9 +502,8 @@ def entries_from_events(objects: Iterable[S3Object], mode: str = "append") -> li
 def loader_mapper(config: LoaderConfig, mapper: TableMapper | None = None) -> TableMapper:
     """The mapper a load uses: ``mapper`` (default: the configuration's), ledger reserved."""
     mapper = mapper or config.mapper()
-    if not config.ledger.enabled:
-        return mapper
-    return reserve_ledger(mapper, ledger_schema=config.ledger.schema_name)
+    schema = config.ledger.active_schema
+    return mapper if schema is None else reserve_ledger(mapper, ledger_schema=schema)
 
 
 # --- `s3redshift plan`: an event's transactions, offline -------------------------------
