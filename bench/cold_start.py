@@ -213,7 +213,7 @@ def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str
     return float(first["ms"]), str(first["url"])
 
 
-def measure(repeats: int = 9) -> dict[str, list[float]]:
+def measure(repeats: int = 13) -> dict[str, list[float]]:
     """Cold-start samples (ms) per round: the adapter's deltas over both floors, and each side.
 
     Keys: ``cold_start_delta_ms`` (data-api, the default transport, over bare
