@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -42,7 +42,7 @@ from pydantic import (
     model_validator,
 )
 
-from s3redshift.copy import REGION_NAME, CsvFormat, IamRole
+from s3redshift.copy import REGION_NAME, CsvFormat, FileFormat, IamRole
 from s3redshift.errors import ConfigError, CopyOptionsError, S3RedshiftError
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
@@ -144,7 +144,7 @@ class ConnectorTarget(_Target):
 def _transport_of(data: Any) -> str:
     """The target's branch: ``transport``, data-api when the key is absent."""
     found = data.get("transport") if isinstance(data, Mapping) else getattr(data, "transport", None)
-    return "data-api" if found is None else str(found)
+    return str(DataApiTarget.model_fields["transport"].default if found is None else found)
 
 
 TargetConfig = Annotated[
@@ -544,7 +544,12 @@ def _seed_port(text: str) -> int:
 
 
 _BRANCHES = frozenset(
-    {"csv", "delimited", "json", "avro", "parquet", "orc", "fixedwidth", "data-api", "connector"}
+    str(get_args(model.model_fields[tag].annotation)[0])
+    for model, tag in (
+        *((form, "type") for form in get_args(get_args(FileFormat)[0])),
+        (DataApiTarget, "transport"),
+        (ConnectorTarget, "transport"),
+    )
 )
 """Tags of the format and target unions that pydantic puts in an error's location."""
 
