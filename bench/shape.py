@@ -1,6 +1,6 @@
 """The code's shape, read from the source: size, longest function, import cycles.
 
-These are the renovation's measured bounds (the product, without the
+These are the code's measured bounds (the product, without the
 stand-in, in at most 11,000 lines; no function over 60 lines; ``events.py``
 in at most 500; no import cycle). The tests assert the bounds that hold
 (tests/test_shape.py, tests/test_imports.py) with the same functions; the
