@@ -31,6 +31,7 @@ from s3redshift.ledger_queries import not_loaded
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.planner import load_order, plan_event
+from s3redshift.report import LoadReport
 from test_loader import CSV_RULE, execute, ledger_of, make_loader, rows
 from test_table_semantics import REPLACE, UPSERT, UPSERT_LATEST, at, fail_heads_of
 
@@ -206,6 +207,27 @@ def test_replace_plan_shows_the_snapshot_the_load_loads(
     assert loaded == planned.objects
 
 
+def _load_raced(
+    env: EmbeddedEnvironment, racer: Loader, objects: list[S3Object], racing: list[S3Object]
+) -> tuple[list[str], LoadReport]:
+    """Load ``objects`` while ``racer`` loads ``racing`` at the first loader's first S3 put.
+
+    The first loader has made its checks by then (ledger, HeadObject) and is
+    writing its manifest; it has an S3 client of its own, so the hook is its alone.
+    Returns the racer's outcomes and the first loader's report.
+    """
+    first_s3 = env.boto3_client("s3")
+    interleaved: list[str] = []
+
+    def race(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if not interleaved:
+            interleaved.extend(racer.load(racing).outcomes())
+
+    first_s3.meta.events.register("before-call.s3.PutObject", race)
+    with env.loader(racer.config, s3_client=first_s3) as first:
+        return interleaved, first.load(objects)
+
+
 # --- replace: two loaders at once -------------------------------------------------------------
 
 
@@ -226,17 +248,7 @@ def test_replace_an_older_snapshot_whose_checks_went_stale_is_superseded_by_the_
     execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(9))")
     monday = put(s3, bucket, "kpis/mon.csv", "id,name\n1,mon\n", at=at(1))
     tuesday = put(s3, bucket, "kpis/tue.csv", "id,name\n2,tue\n", at=at(2))
-    newer = make_loader(REPLACE)
-    old_s3 = embedded_env.boto3_client("s3")  # its own client: the hook is the old loader's
-    interleaved: list[str] = []
-
-    def race(model: Any, params: dict[str, Any], **_: Any) -> None:
-        if not interleaved:
-            interleaved.append(newer.load([tuesday]).outcomes()[0])
-
-    old_s3.meta.events.register("before-call.s3.PutObject", race)
-    with embedded_env.loader(newer.config, s3_client=old_s3) as older:
-        report = older.load([monday])
+    interleaved, report = _load_raced(embedded_env, make_loader(REPLACE), [monday], [tuesday])
     assert interleaved == ["loaded"]
     assert report.outcomes() == ["superseded"]
     assert rows(pg, "SELECT id, name FROM kpis") == [(2, "tue")]
@@ -546,17 +558,7 @@ def test_upsert_an_older_row_whose_checks_went_stale_does_not_win(
     execute(pg, "CREATE TABLE kpis (id INT, ts INT, v VARCHAR(9))")
     older = put(s3, bucket, "kpis/old.csv", "id,ts,v\n1,1,old\n2,1,old\n", at=at(1))
     newer = put(s3, bucket, "kpis/new.csv", "id,ts,v\n1,2,new\n", at=at(2))
-    other = make_loader(UPSERT)
-    first_s3 = embedded_env.boto3_client("s3")  # its own client: the hook is the first loader's
-    interleaved: list[str] = []
-
-    def race(model: Any, params: dict[str, Any], **_: Any) -> None:
-        if not interleaved:
-            interleaved.append(other.load([newer]).outcomes()[0])
-
-    first_s3.meta.events.register("before-call.s3.PutObject", race)
-    with embedded_env.loader(other.config, s3_client=first_s3) as first:
-        report = first.load([older])
+    interleaved, report = _load_raced(embedded_env, make_loader(UPSERT), [older], [newer])
     assert interleaved == ["loaded"]
     assert report.outcomes() == ["loaded"]
     assert rows(pg, "SELECT id, ts, v FROM kpis ORDER BY id") == [(1, 2, "new"), (2, 1, "old")]
