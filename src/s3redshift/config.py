@@ -85,6 +85,10 @@ _TRANSPORT = (
     "(redshift_connector over TCP in the VPC)."
 )
 
+MAX_IN_FLIGHT = 8
+"""Default tables in flight at once: well under the Data API's 200 active statements per
+cluster and Redshift's 50 WLM slots, with room for several Lambda containers."""
+
 _STRICT = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
@@ -100,6 +104,17 @@ class _Target(BaseModel):
     )
     workgroup: str | None = Field(
         None, description="A Redshift Serverless workgroup. Give it or cluster_identifier."
+    )
+    max_in_flight: int = Field(
+        MAX_IN_FLIGHT,
+        strict=True,
+        ge=1,
+        le=50,
+        description=(
+            "Tables of one batch loaded at once, each in its own transaction (on the Data API "
+            "one active statement each, on the connector one session each); 1 loads them one "
+            "after another."
+        ),
     )
 
     @model_validator(mode="before")
