@@ -1,4 +1,4 @@
-"""What many test modules need: objects put to S3, and DB-API doubles that record statements.
+"""What many test modules need: objects put to S3, DB-API doubles that record statements, time.
 
 ``put`` writes to whichever S3 client it is given (moto's or the embedded
 environment's) and returns the ``S3Object`` a notification would carry, so a
@@ -136,3 +136,21 @@ class Transactions:
     def loads(self) -> list[list[str]]:
         """The committed load transactions (every plan starts with its LOCK)."""
         return [t for t in self.committed if t[0].startswith("LOCK ")]
+
+
+class FakeTime:
+    """A clock that moves only when something sleeps on it; records each pause."""
+
+    def __init__(self, on_sleep: Callable[[], None] | None = None) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+        self._on_sleep = on_sleep
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self._on_sleep is not None:
+            self._on_sleep()

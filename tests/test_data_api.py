@@ -39,8 +39,8 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from sqlglot import exp
 
-from answered_data_api import AnsweredDataApi, answered_client
-from helpers import put
+from answered_data_api import AnsweredDataApi, answered_client, data_api_client
+from helpers import FakeTime, put
 from s3redshift.config import LoaderConfig
 from s3redshift.copy import CopyCommand, CsvFormat, TemporaryKeys
 from s3redshift.errors import (
@@ -94,32 +94,14 @@ CREATED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 # --- helpers -------------------------------------------------------------------
 
 
-class FakeTime:
-    """A clock that moves only when the transport sleeps; records each pause."""
-
-    def __init__(self, on_sleep: Callable[[], None] | None = None) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-        self._on_sleep = on_sleep
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self._on_sleep is not None:
-            self._on_sleep()
-
-
 def real_client() -> Any:
-    """A real redshift-data client; Stubber answers it, nothing leaves the process."""
-    return boto3.client(
-        "redshift-data",
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    """A real redshift-data client without long polls; Stubber answers it, nothing leaves.
+
+    Its model is botocore's without ``WaitTimeSeconds`` (an older botocore, as a
+    Lambda runtime may have): these tests pin the polling cadence; the long
+    polls are tested with the answering fake (tests/test_data_api_latency.py).
+    """
+    return data_api_client(long_polls=False, region=REGION)
 
 
 @pytest.fixture
@@ -1474,14 +1456,20 @@ def expect_single(stubber: Stubber, n: int, rows: list[list[dict[str, Any]]] | N
         )
 
 
-def expect_first_batch(stubber: Stubber) -> None:
-    """No earlier one-table ledger, ledger DDL, a look-up finding nothing, then the submit."""
-    expect_single(stubber, 0, rows=[])  # information_schema: no s3redshift.load_ledger
-    expect_single(stubber, 1)  # CREATE SCHEMA
-    expect_single(stubber, 2)  # CREATE TABLE
+def expect_first_batch(stubber: Stubber, *, submitted: bool = True) -> None:
+    """Set-up in two requests, a look-up finding nothing, then (``submitted``) the submit.
+
+    The catalog finds neither the ledger nor an earlier one-table ledger, and
+    one batch makes the schema and the ledger.
+    """
+    expect_single(stubber, 0, rows=[])  # information_schema: nothing there yet
+    sid = f"{STATEMENT[:-2]}01"
+    stubber.add_response("batch_execute_statement", {"Id": sid, "CreatedAt": CREATED})
+    expect_describe(stubber, described("FINISHED", [sub(1), sub(2)], sid=sid))
     expect_single(stubber, 3, rows=[])  # ledger look-up: nothing loaded yet
     stubber.add_response("list_statements", {"Statements": []})
-    stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
+    if submitted:
+        stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
 
 
 def loader_on_data_api(stubbed: Any, s3: Any) -> tuple[Loader, Stubber, Any]:
@@ -1532,11 +1520,7 @@ def test_loader_on_data_api_retries_a_throttled_submit_then_loads(
     """Stubber: ThrottlingException on BatchExecuteStatement → backoff → loaded."""
     loader, stubber, fake = loader_on_data_api(stubbed, moto_s3)
     obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
-    expect_single(stubber, 0, rows=[])  # no earlier one-table ledger
-    expect_single(stubber, 1)
-    expect_single(stubber, 2)
-    expect_single(stubber, 3, rows=[])
-    stubber.add_response("list_statements", {"Statements": []})
+    expect_first_batch(stubber, submitted=False)
     stubber.add_client_error("batch_execute_statement", "ThrottlingException", "Rate exceeded")
     expect_single(stubber, 4, rows=[])  # the ledger is read again before the retry
     stubber.add_response("list_statements", {"Statements": []})

@@ -53,6 +53,7 @@ class RecordingTransport:
 
     limits: Limits = field(default_factory=Limits)
     name: str = "recording"
+    max_in_flight: int = 1
     sent: list[list[str]] = field(default_factory=list)
     closed: bool = False
 
@@ -67,8 +68,8 @@ class RecordingTransport:
         self.sent.append([sql])
         return []
 
-    def execute(self, sql: str, *, time_budget: float | None = None) -> None:
-        self.sent.append([sql])
+    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+        self.sent.append(list(sqls))
 
     def close(self) -> None:
         self.closed = True

@@ -25,6 +25,7 @@ identifiers and portable literals only.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -244,13 +245,16 @@ class FailureLog:
 
     It remembers the keys it recorded, per target, so that a later commit of
     one of them deletes its row while a load that never failed pays nothing.
-    Every write is best effort and bounded by :data:`FAILURE_WRITE_S`.
+    Every write is best effort and bounded by :data:`FAILURE_WRITE_S`. The
+    targets of a batch, loading side by side, share it: each writes its own
+    target's rows, and the table is created once.
     """
 
     table: TableRef | None
     clock: Callable[[], float] = time.monotonic
     _ready: bool = False
     _recorded: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    _creating: threading.Lock = field(default_factory=threading.Lock)
 
     def _deadline(self, time_budget: float | None) -> Deadline:
         seconds = FAILURE_WRITE_S if time_budget is None else min(time_budget, FAILURE_WRITE_S)
@@ -288,9 +292,11 @@ class FailureLog:
         ]
         deadline = self._deadline(time_budget)
         try:
-            if not self._ready:
-                transport.execute(create_failures_sql(self.table), time_budget=deadline.remaining())
-                self._ready = True
+            with self._creating:  # targets loading side by side create it once
+                if not self._ready:
+                    sql = create_failures_sql(self.table)
+                    transport.execute(sql, time_budget=deadline.remaining())
+                    self._ready = True
             for chunk in write_chunks(rows):
                 if deadline.expired():
                     return

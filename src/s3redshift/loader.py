@@ -21,17 +21,25 @@ objects per target and, for each target:
    neighbours; on a retryable error, retries with backoff inside the caller's
    time budget.
 
-A ``Loader`` owns one transport connection and is used from one thread at a
-time; make one loader per thread for parallel loads.
+The targets of a batch load side by side, up to the transport's
+``max_in_flight`` at once, each on a worker thread of its own: a batch waits
+about as long as its slowest table, not as long as all of them. Each target's
+outcome is its own; they share no table (each has its own ledger table) and
+no transaction. Before they start, every ledger of the batch is made ready in
+one catalog query and one request (:meth:`Loader._ensure_ledgers`).
+
+A ``Loader`` is called from one thread at a time; make one per thread for
+loads of separate batches in parallel.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from s3redshift.classify import classify
 from s3redshift.config import LoaderConfig
@@ -62,7 +70,7 @@ from s3redshift.ledger import (
     lookup_chunks,
     newest_order_sql,
 )
-from s3redshift.listing import head_objects, list_prefix
+from s3redshift.listing import HEAD_CONCURRENCY, head_objects, list_prefix
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import TableMapper, Target, snapshot_prefix
 from s3redshift.planner import (
@@ -109,6 +117,16 @@ _UNRECORDABLE = (ConnectionLostError, CredentialsError, TimeBudgetExceededError)
 
 Settled = dict[int, ObjectResult]
 """Outcomes a step decides, by the object's position in the batch."""
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _by_schema(ledgers: Iterable[TableRef]) -> dict[str, list[TableRef]]:
+    grouped: dict[str, list[TableRef]] = {}
+    for ledger in ledgers:
+        grouped.setdefault(ledger.schema or "", []).append(ledger)
+    return grouped
 
 
 def _rank(member: _Member) -> tuple[str, str, str]:
@@ -413,9 +431,10 @@ class Loader:
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        self._ledgers_ready: set[TableRef] = set()  # created (or found) by this loader
-        self._no_previous_ledger: set[str] = set()  # schemas checked for the earlier layout
-        self._ordered_ledgers: set[TableRef] = set()  # known to have object_order
+        # Ledgers this loader created or found, and those known to have
+        # object_order: a ledger does not go away under a running loader.
+        self._ledgers_ready: set[TableRef] = set()
+        self._ordered: set[TableRef] = set()
         schema = self.settings.ledger_schema
         failures = None if schema is None else failures_table_for(schema)
         self._failure_log = FailureLog(failures, clock=clock)
@@ -427,8 +446,10 @@ class Loader:
         """The S3 client (HEAD checks, manifest writes)."""
         if self._s3 is None:
             import boto3
+            from botocore.config import Config
 
-            self._s3 = boto3.client("s3", region_name=self.config.copy_.region)
+            pool = Config(max_pool_connections=HEAD_CONCURRENCY)  # a connection per HEAD thread
+            self._s3 = boto3.client("s3", region_name=self.config.copy_.region, config=pool)
         return self._s3
 
     @property
@@ -493,41 +514,66 @@ class Loader:
             )
         classified = classify(self.mapper, items)
         results: dict[int, ObjectResult] = dict(classified.skipped)
+        groups = list(classified.groups.items())
+        if groups:
+            self._set_up_early([target for target, _ in groups], deadline)
+        loads = self._side_by_side(
+            lambda group: self._load_group(group[0], group[1], deadline), groups
+        )
         targets: list[TargetResult] = []
-        for target, group in classified.groups.items():
-            members = [_Member(index, obj) for index, obj in group]
-            if deadline is not None and self._clock() >= deadline:
-                error: S3RedshiftError = TimeBudgetExceededError(
-                    "the time budget ran out before this target was started",
-                    table=str(target.table),
-                )
-            else:
-                ledger = self.ledger_for(target.table)
-                run = _TargetLoad(
-                    target, members, ledger, deadline, self._clock, self._sleep, self._clock()
-                )
-                try:
-                    targets.append(self._load_target(run))
-                    results.update(run.settled)
-                    continue
-                except Exception as exc:  # a bug must not cost the other targets their load
-                    error = RetryableError(
-                        f"unexpected {type(exc).__name__} while loading this target; "
-                        "its objects were not loaded and a retry loads them",
-                        table=str(target.table),
-                    )
-                    error.__cause__ = exc
-                    results.update(run.settled)  # a committed chunk keeps its "loaded"
-            for m in members:
-                if m.index not in results:
-                    results[m.index] = _failed(m, str(target.table), error)
-            # Not started, or stopped by a bug: no transaction is reported.
-            targets.append(
-                TargetResult(str(target.table), target.rule.mode, None, 0, 0, 0, 0, error)
-            )
+        for settled, result in loads:
+            results.update(settled)
+            targets.append(result)
         duration = int((self._clock() - started) * 1000)
         ordered = tuple(results[i] for i in range(len(items)))
         return LoadReport(objects=ordered, targets=tuple(targets), duration_ms=duration)
+
+    def _side_by_side(self, work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+        """``work`` on each item, up to the transport's ``max_in_flight`` at once; in order.
+
+        One thread each: the transport waits for each target's statements on
+        the thread that sent them, so the targets' waits overlap.
+        """
+        workers = min(len(items), getattr(self.transport, "max_in_flight", 1))
+        if workers <= 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(workers, thread_name_prefix="s3redshift-target") as pool:
+            return list(pool.map(work, items))
+
+    def _load_group(
+        self, target: Target, group: Sequence[tuple[int, S3Object]], deadline: float | None
+    ) -> tuple[Settled, TargetResult]:
+        """One target's objects settled, and its line of the report; never raises.
+
+        A target's failure (or a bug met while loading it) is its own: the
+        other targets' transactions are neither stopped nor touched by it.
+        """
+        members = [_Member(index, obj) for index, obj in group]
+        table = str(target.table)
+        if deadline is not None and self._clock() >= deadline:
+            error: S3RedshiftError = TimeBudgetExceededError(
+                "the time budget ran out before this target was started", table=table
+            )
+            settled: Settled = {}
+        else:
+            ledger = self.ledger_for(target.table)
+            run = _TargetLoad(
+                target, members, ledger, deadline, self._clock, self._sleep, self._clock()
+            )
+            try:
+                return run.settled, self._load_target(run)
+            except Exception as exc:  # a bug must not cost the other targets their load
+                error = RetryableError(
+                    f"unexpected {type(exc).__name__} while loading this target; "
+                    "its objects were not loaded and a retry loads them",
+                    table=table,
+                )
+                error.__cause__ = exc
+                settled = dict(run.settled)  # a committed chunk keeps its "loaded"
+        for m in members:
+            settled.setdefault(m.index, _failed(m, table, error))
+        # Not started, or stopped by a bug: no transaction is reported.
+        return settled, TargetResult(table, target.rule.mode, None, 0, 0, 0, 0, error)
 
     def _load_target(self, run: _TargetLoad) -> TargetResult:
         """Settle every member of one target: the steps, then attempts until none is pending."""
@@ -572,7 +618,7 @@ class Loader:
         # snapshot too: replace picks its snapshot afresh then.
         pick_snapshot = run.check_ledger and mode == "replace"
         if run.check_ledger and run.ledger is not None:
-            self._ensure_ledger(run.ledger, run.budget(), ordered=mode == "replace")
+            self._ensure_ledgers([run.target], run.budget())
             run.settle(self._drop_loaded(run, run.ledger))
         run.check_ledger = False
         if not run.headed:
@@ -765,75 +811,103 @@ class Loader:
         )
         return {m.index: _result(m, "ignored", run.table, reason) for m in run.pending}, []
 
-    def _ensure_ledger(
-        self, ledger: TableRef, time_budget: float | None, *, ordered: bool = False
-    ) -> None:
-        """Create ``ledger`` (and its schema) unless this loader has already.
+    def _set_up_early(self, targets: Sequence[Target], deadline: float | None) -> None:
+        """Every ledger of the batch made ready at once, before the targets start.
 
-        ``ordered`` (replace) also makes sure it has ``object_order``.
+        A failure here is left to each target, which tries again on its own
+        (:meth:`_ensure_ledgers`) and reports what it meets.
         """
-        if ordered and ledger not in self._ordered_ledgers:
-            self._ensure_ledger(ledger, time_budget)
-            self._add_order_column(ledger, time_budget)
-            self._ordered_ledgers.add(ledger)
-        if ledger in self._ledgers_ready:
-            return
-        self._refuse_previous_ledger(ledger, time_budget)
-        statements = create_ledger_sql(ledger)
+        budget = None if deadline is None else max(deadline - self._clock(), 0.0)
         try:
-            for sql in statements:
-                self.transport.execute(sql, time_budget=time_budget)
+            self._ensure_ledgers(targets, budget)
         except S3RedshiftError:
-            # Two loaders creating the ledger at once: "IF NOT EXISTS" is not
-            # atomic, and the loser gets a duplicate-key error. Once the
-            # winner has committed, running the statements again succeeds.
+            return
+
+    def _ensure_ledgers(self, targets: Sequence[Target], time_budget: float | None) -> None:
+        """Create the ledgers of ``targets`` (with their schema) unless this loader has already.
+
+        One catalog query finds what exists, one request creates the rest
+        (and gives ``object_order`` to a replace target's ledger made by an
+        earlier version): two round trips for a new container, one for a
+        warm one meeting a new table, none after that.
+        """
+        wanted: dict[TableRef, bool] = {}
+        for target in targets:
+            ledger = self.ledger_for(target.table)
+            if ledger is not None:
+                wanted[ledger] = wanted.get(ledger, False) or target.rule.mode == "replace"
+        todo = {
+            ledger: ordered
+            for ledger, ordered in wanted.items()
+            if ledger not in self._ledgers_ready or (ordered and ledger not in self._ordered)
+        }
+        if not todo:
+            return
+        try:
+            self._create_ledgers(todo, time_budget)
+        except ConfigError:
+            raise
+        except S3RedshiftError:
+            # Two loaders creating a ledger at once: "IF NOT EXISTS" is not
+            # atomic, and the loser's request fails. Once the winner has
+            # committed, asking again finds the ledger there.
             self._sleep(0.2)
-            for sql in statements:
-                self.transport.execute(sql, time_budget=time_budget)
-        self._ledgers_ready.add(ledger)
+            self._create_ledgers(todo, time_budget)
+        self._ledgers_ready.update(todo)
+        self._ordered.update(ledger for ledger, ordered in todo.items() if ordered)
 
-    def _add_order_column(self, ledger: TableRef, time_budget: float | None) -> None:
-        """Give a ledger made by an earlier version the ``object_order`` column.
+    def _create_ledgers(self, todo: Mapping[TableRef, bool], time_budget: float | None) -> None:
+        """Ask the catalog which of ``todo`` exist, then create the others in one request.
 
-        Two loaders may both find it missing; the loser's ``ADD COLUMN`` fails
-        and is fine once the column is there.
+        Refuses to go on while the one-table ledger of an earlier version is
+        in the schema: its rows are what an upgraded loader must not load
+        again (README, "Upgrading").
         """
-        sql = (
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-            f"{quote_literal(ledger.schema or '')} AND table_name = {quote_literal(ledger.table)} "
-            f"AND column_name = {quote_literal(ORDER_COLUMN)}"
+        schemas: list[str] = []
+        tables: list[str] = []
+        for schema, ledgers in _by_schema(todo).items():
+            found = self._ledger_columns(schema, [ledger.table for ledger in ledgers], time_budget)
+            if PREVIOUS_LEDGER_TABLE in found:
+                raise ConfigError(
+                    f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier "
+                    "version, still exists: copy its rows into the per-target ledger tables, "
+                    "then drop or rename it (README, 'Upgrading'); nothing loads until then, "
+                    "so nothing loads twice"
+                )
+            for ledger in ledgers:
+                columns = found.get(ledger.table)
+                if columns is None:
+                    *schema_sql, table_sql = create_ledger_sql(ledger)
+                    schemas += schema_sql
+                    tables.append(table_sql)
+                elif todo[ledger] and ORDER_COLUMN not in columns:
+                    tables.append(add_order_column_sql(ledger))
+        if not tables:
+            return
+        # One request if the transport takes them all; beyond that several,
+        # side by side, each making the schemas first.
+        schemas = list(dict.fromkeys(schemas))
+        limit = self.transport.limits.statements or len(schemas) + len(tables)
+        size = max(limit - len(schemas), 1)
+        requests = [schemas + tables[i : i + size] for i in range(0, len(tables), size)]
+        self._side_by_side(
+            lambda sqls: self.transport.execute(*sqls, time_budget=time_budget), requests
         )
-        if self.transport.query(sql, time_budget=time_budget):
-            return
-        try:
-            self.transport.execute(add_order_column_sql(ledger), time_budget=time_budget)
-        except S3RedshiftError:
-            if not self.transport.query(sql, time_budget=time_budget):
-                raise
 
-    def _refuse_previous_ledger(self, ledger: TableRef, time_budget: float | None) -> None:
-        """Refuse to load while the one-table ledger of an earlier version is in the schema.
-
-        Its rows are what an upgraded loader must not load again: without them
-        in the per-target tables, every replay, backfill and sweep of an object
-        loaded before the upgrade would load it a second time. Checked once per
-        loader and schema, before the first ledger table is made.
-        """
-        schema = ledger.schema or ""
-        if schema in self._no_previous_ledger:
-            return
+    def _ledger_columns(
+        self, schema: str, tables: Sequence[str], time_budget: float | None
+    ) -> dict[str, set[str]]:
+        """The columns of those of ``tables`` (and of the earlier one-table ledger) that exist."""
+        names = ", ".join(quote_literal(t) for t in (*tables, PREVIOUS_LEDGER_TABLE))
         rows = self.transport.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            f"{quote_literal(schema)} AND table_name = {quote_literal(PREVIOUS_LEDGER_TABLE)}",
+            "SELECT table_name, column_name FROM information_schema.columns WHERE "
+            f"table_schema = {quote_literal(schema)} AND table_name IN ({names})",
             time_budget=time_budget,
         )
-        if rows:
-            raise ConfigError(
-                f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier version, "
-                "still exists: copy its rows into the per-target ledger tables, then drop or "
-                "rename it (README, 'Upgrading'); nothing loads until then, so nothing loads twice"
-            )
-        self._no_previous_ledger.add(schema)
+        found: dict[str, set[str]] = {}
+        for table, column in rows:
+            found.setdefault(str(table), set()).add(str(column))
+        return found
 
     def _shape(
         self, target: Target, time_budget: float | None

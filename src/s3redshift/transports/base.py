@@ -22,10 +22,14 @@ class Transport(Protocol):
 
     Implementations translate every driver or API error into the
     :mod:`s3redshift.errors` tree in one place, chained with ``from``.
-    A transport is used from one thread at a time.
+    Up to :attr:`max_in_flight` calls may run at once, each from its own
+    thread (the loader loads that many tables of a batch together).
     """
 
     name: str
+
+    max_in_flight: int
+    """Calls that may run at once from different threads; 1: one thread at a time."""
 
     @property
     def limits(self) -> Limits:
@@ -46,8 +50,11 @@ class Transport(Protocol):
         """Run one read-only statement outside any load and return its rows."""
         ...
 
-    def execute(self, sql: str, *, time_budget: float | None = None) -> None:
-        """Run one statement in its own transaction (idempotent DDL)."""
+    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+        """Run ``sqls`` in order in one transaction of their own (idempotent DDL).
+
+        One call is one round trip where the transport can send them together.
+        """
         ...
 
     def close(self) -> None:

@@ -65,6 +65,24 @@ raises :class:`~s3redshift.errors.OutcomeUnknownError` (retryable), never the
 bare translated error: the batch may still be running, so the loader keeps
 its files, and the next attempt reads the ledger and looks for the batch again.
 
+**Waiting for a statement.** Where the client's botocore has the Data API's
+long poll (``WaitTimeSeconds`` on ``ExecuteStatement``,
+``BatchExecuteStatement`` and ``DescribeStatement``; feature-detected from the
+client's own service model, since a Lambda's runtime boto3 may predate it),
+each call waits up to :data:`LONG_POLL_MAX` seconds for the statement to end
+and returns the moment it does: a read is usually answered by its submission
+alone, and a 60 s COPY costs its submission and two ``DescribeStatement``
+calls. Without it, ``DescribeStatement`` is polled after
+:data:`POLL_FIRST` s, growing by :data:`POLL_FACTOR` to at most
+:data:`POLL_MAX` s (README, "Performance", has what either costs). A long poll
+that answers "still running" before half its wait is over (a throttled
+service, a test double) is followed by a pause of that cadence, so the loop
+never spins. Each statement is waited for by the thread that submitted it:
+up to :attr:`DataApiTransport.max_in_flight` calls run at once, one active
+statement each, well below the Data API's 200 active statements per cluster;
+past that the service answers ``ActiveStatementsExceededException``,
+retryable, and the loader tries again after a pause.
+
 **Time budget.** Polling stops at the earlier of ``time_budget`` seconds after
 a call started and :attr:`DataApiTransport.deadline` (a ``clock()`` reading the
 loader may set). Running out raises
@@ -84,6 +102,7 @@ temporary keys, and the cluster's error text is scrubbed of quoted secrets too.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -91,7 +110,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from s3redshift.aws_errors import AwsCall, aws_error
-from s3redshift.config import DataApiTarget
+from s3redshift.config import MAX_IN_FLIGHT, DataApiTarget
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
@@ -149,8 +168,13 @@ DATA_API_LIMITS: Final = Limits(statements=MAX_STATEMENTS, sql_bytes=MAX_SQL_BYT
 
 POLL_FIRST: Final = 0.25
 POLL_FACTOR: Final = 1.5
-POLL_MAX: Final = 5.0
-"""``DescribeStatement`` backoff: first pause, growth factor and longest pause (s)."""
+POLL_MAX: Final = 2.0
+"""``DescribeStatement`` cadence without long polls: first pause, growth factor, longest (s)."""
+
+LONG_POLL_MAX: Final = 30
+"""The longest ``WaitTimeSeconds`` the Data API takes (it takes 1 to 30)."""
+
+_LONG_POLLED: Final = ("ExecuteStatement", "BatchExecuteStatement", "DescribeStatement")
 
 RUNNING: Final = frozenset({"SUBMITTED", "PICKED", "STARTED"})
 FAILED_STATES: Final = frozenset({"FAILED", "ABORTED"})
@@ -234,6 +258,18 @@ def _digest(*parts: str) -> str:
     return digest.hexdigest()
 
 
+def _long_polled(client: Any) -> frozenset[str]:
+    """The operations whose ``WaitTimeSeconds`` this client's botocore knows (none if unsure)."""
+    try:
+        model = client.meta.service_model
+        shapes = {name: model.operation_model(name).input_shape for name in _LONG_POLLED}
+    except Exception:  # not a botocore client, or one that knows none of these operations
+        return frozenset()
+    return frozenset(
+        name for name, shape in shapes.items() if shape and "WaitTimeSeconds" in shape.members
+    )
+
+
 def _field_value(field: Mapping[str, Any]) -> Any:
     """One ``GetStatementResult`` field as a Python value."""
     if field.get("isNull"):
@@ -282,9 +318,11 @@ class DataApiTransport:
     ``client`` is a boto3 ``redshift-data`` client, created on first use in
     ``region`` when not given. ``time_budget`` (seconds) bounds the wait of
     each call; :attr:`deadline` bounds all of them. ``clock`` and ``sleep`` are
-    injectable so polling is testable without waiting. Used from one thread
-    at a time. The settings are taken as :class:`~s3redshift.config.LoaderConfig`
-    validated them (:meth:`from_config`).
+    injectable so polling is testable without waiting. Up to ``max_in_flight``
+    calls may run at once from different threads (boto3 clients are
+    thread-safe; one created here has a connection for each). The settings
+    are taken as :class:`~s3redshift.config.LoaderConfig` validated them
+    (:meth:`from_config`).
 
     Raises (at construction):
         ConfigError: a time budget that is not positive.
@@ -315,10 +353,12 @@ class DataApiTransport:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         name: str = "data-api",
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         if time_budget is not None and time_budget <= 0:
             raise ConfigError(f"time_budget must be positive seconds, not {time_budget!r}")
         self.name = name
+        self.max_in_flight = max_in_flight
         self.database = database
         self.cluster_identifier = cluster_identifier
         self.workgroup = workgroup
@@ -333,6 +373,7 @@ class DataApiTransport:
         self._clock = clock
         self._sleep = sleep
         self._failures: dict[str, int] = {}
+        self._long_polls: frozenset[str] | None = None
 
     @classmethod
     def from_config(
@@ -359,6 +400,7 @@ class DataApiTransport:
             secret_arn=credentials.secret_arn if by_secret else None,
             db_user=credentials.user if credentials.provider == "iam" else None,
             client=client,
+            max_in_flight=target.max_in_flight,
         )
 
     # --- identity ----------------------------------------------------------
@@ -394,9 +436,23 @@ class DataApiTransport:
         """The boto3 ``redshift-data`` client, created on first use."""
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("redshift-data", region_name=self._region)
+            # A connection for each call in flight (botocore's 60 s read
+            # time-out outlasts the longest poll).
+            pool = Config(max_pool_connections=max(10, self.max_in_flight + 2))
+            self._client = boto3.client("redshift-data", region_name=self._region, config=pool)
         return self._client
+
+    def _wait_time(self, operation: str, deadline: float | None) -> dict[str, int]:
+        """``WaitTimeSeconds`` for a call of ``operation``: up to the deadline, if it long-polls."""
+        if self._long_polls is None:
+            self._long_polls = _long_polled(self.client)
+        if operation not in self._long_polls:
+            return {}
+        left = LONG_POLL_MAX if deadline is None else math.floor(deadline - self._clock())
+        seconds = min(LONG_POLL_MAX, left)
+        return {"WaitTimeSeconds": seconds} if seconds >= 1 else {}
 
     def _target_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"Database": self.database}
@@ -450,7 +506,7 @@ class DataApiTransport:
             else:
                 failed_before += 1
         failed_before = max(failed_before, self._failures.get(name, 0))
-        statement_id = self._submit_batch(plan, sqls, name, failed_before)
+        statement_id = self._submit_batch(plan, sqls, name, failed_before, deadline)
         description = self._poll(statement_id, deadline, table=table, batch=plan.batch_id)
         if description.get("Status") == "FINISHED":
             return self._data_rows(plan, self._sub_statements(description))
@@ -463,12 +519,11 @@ class DataApiTransport:
         Raises:
             S3RedshiftError: translated as for :meth:`run`.
         """
-        statement_id = self._submit_single(sql)
-        description = self._poll(statement_id, self._call_deadline(time_budget))
-        if description.get("Status") != "FINISHED":
-            raise self._translate(self._failure_of(description))
+        deadline = self._call_deadline(time_budget)
+        description = self._run_statements((sql,), deadline)
         if not description.get("HasResultSet", True):
             return []
+        statement_id = str(description["Id"])
         rows: list[tuple[Any, ...]] = []
         token: str | None = None
         while True:
@@ -484,16 +539,39 @@ class DataApiTransport:
             if not token:
                 return rows
 
-    def execute(self, sql: str, *, time_budget: float | None = None) -> None:
-        """Run one statement in its own transaction (idempotent DDL).
+    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+        """Run ``sqls`` in one transaction of their own (idempotent DDL): one request.
+
+        Several statements go as one ``BatchExecuteStatement``, within the
+        batch limits.
 
         Raises:
+            PermanentError: more statements or text than one batch takes.
             S3RedshiftError: translated as for :meth:`run`.
         """
-        statement_id = self._submit_single(sql)
-        description = self._poll(statement_id, self._call_deadline(time_budget))
+        if len(sqls) > self.max_statements:
+            raise PermanentError(
+                f"{len(sqls)} statements are more than one Data API batch takes "
+                f"({self.max_statements}); run them in several calls"
+            )
+        self._run_statements(sqls, self._call_deadline(time_budget))
+
+    def _run_statements(self, sqls: Sequence[str], deadline: float | None) -> Mapping[str, Any]:
+        """Submit ``sqls`` (one statement, or one batch) and wait for them to finish.
+
+        A single statement whose submission's long poll saw it finish needs
+        no ``DescribeStatement``: its answer says whether it has rows.
+        """
+        if len(sqls) == 1:
+            answer = self._submit_single(sqls[0], deadline)
+        else:
+            answer = self._submit_statements(sqls, deadline)
+        if answer.get("Status") == "FINISHED" and len(sqls) == 1:
+            return answer
+        description = self._poll(str(answer["Id"]), deadline)
         if description.get("Status") != "FINISHED":
             raise self._translate(self._failure_of(description))
+        return description
 
     def close(self) -> None:
         """Close a client this transport created (an injected one is the caller's)."""
@@ -574,7 +652,12 @@ class DataApiTransport:
                 return found
 
     def _submit_batch(
-        self, plan: TransactionPlan, sqls: Sequence[str], name: str, failed_before: int
+        self,
+        plan: TransactionPlan,
+        sqls: Sequence[str],
+        name: str,
+        failed_before: int,
+        deadline: float | None,
     ) -> str:
         params = self._target_params() | {
             "Sqls": list(sqls),
@@ -582,6 +665,7 @@ class DataApiTransport:
             "ClientToken": self.client_token(plan.batch_id, sqls, failed_before),
             "WithEvent": False,
         }
+        params |= self._wait_time("BatchExecuteStatement", deadline)
         try:
             response = self.client.batch_execute_statement(**params)
         except Exception as exc:
@@ -595,13 +679,23 @@ class DataApiTransport:
             raise error from exc
         return str(response["Id"])
 
-    def _submit_single(self, sql: str) -> str:
+    def _submit_single(self, sql: str, deadline: float | None) -> Mapping[str, Any]:
         params = self._target_params() | {"Sql": sql, "WithEvent": False}
+        params |= self._wait_time("ExecuteStatement", deadline)
         try:
-            response = self.client.execute_statement(**params)
+            response: Mapping[str, Any] = self.client.execute_statement(**params)
         except Exception as exc:
             raise self._translate(exc, action="ExecuteStatement") from exc
-        return str(response["Id"])
+        return response
+
+    def _submit_statements(self, sqls: Sequence[str], deadline: float | None) -> Mapping[str, Any]:
+        params = self._target_params() | {"Sqls": list(sqls), "WithEvent": False}
+        params |= self._wait_time("BatchExecuteStatement", deadline)
+        try:
+            response: Mapping[str, Any] = self.client.batch_execute_statement(**params)
+        except Exception as exc:
+            raise self._translate(exc, action="BatchExecuteStatement") from exc
+        return response
 
     def _poll(
         self,
@@ -611,17 +705,24 @@ class DataApiTransport:
         table: str | None = None,
         batch: str | None = None,
     ) -> Mapping[str, Any]:
-        """``DescribeStatement`` with backoff until the statement ends or time runs out.
+        """``DescribeStatement`` until the statement ends or time runs out.
 
-        Throttled polls count as "still running": the statement's fate does
-        not change because a look at it was refused. Any other failed look at
-        a ``batch`` raises :class:`OutcomeUnknownError`: the batch was
-        submitted and may still commit.
+        Long polls follow each other at once while they wait in full;
+        otherwise (no long poll, an early answer, a refused look) the loop
+        pauses by the cadence. Throttled polls count as "still running": the
+        statement's fate does not change because a look at it was refused. Any
+        other failed look at a ``batch`` raises :class:`OutcomeUnknownError`:
+        the batch was submitted and may still commit.
         """
         pause = POLL_FIRST
         while True:
+            asked = self._clock()
+            wait = self._wait_time("DescribeStatement", deadline)
+            waited = False
             try:
-                description: Mapping[str, Any] = self.client.describe_statement(Id=statement_id)
+                description: Mapping[str, Any] = self.client.describe_statement(
+                    Id=statement_id, **wait
+                )
             except Exception as exc:
                 error = self._translate(exc, action="DescribeStatement", table=table)
                 if batch is not None and not isinstance(error, ThrottledError):
@@ -636,6 +737,7 @@ class DataApiTransport:
             else:
                 if description.get("Status") in TERMINAL:
                     return description
+                waited = bool(wait) and self._clock() - asked >= wait["WaitTimeSeconds"] / 2
             now = self._clock()
             if deadline is not None and now >= deadline:
                 what = f"batch {batch}" if batch else "the statement"
@@ -645,8 +747,9 @@ class DataApiTransport:
                     f"statement {statement_id}); it keeps running there{then}",
                     table=table,
                 )
-            wait = pause if deadline is None else min(pause, deadline - now)
-            self._sleep(wait)
+            if waited:
+                continue
+            self._sleep(pause if deadline is None else min(pause, deadline - now))
             pause = min(pause * POLL_FACTOR, POLL_MAX)
 
     @staticmethod
