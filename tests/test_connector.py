@@ -1244,6 +1244,38 @@ def test_time_budget_becomes_a_transaction_local_statement_timeout(sessions: Ses
     transport.close()
 
 
+@pytest.mark.parametrize("call", ["run", "execute"])
+def test_each_statement_is_bounded_by_the_budget_left_when_it_starts(
+    call: str, sessions: Sessions
+) -> None:
+    """The time a statement took is gone from the next one's timeout."""
+    now = [100.0]
+    log: list[str] = []
+
+    def note(sql: str) -> None:
+        log.append(sql)
+        if sql == "SELECT 1":
+            now[0] += 10  # the first statement takes 10 s
+
+    connect = sessions()
+    transport = on_stand_in(
+        lambda: RecordingConnection(connect(), note, ended=lambda ok: log.append(COMMIT)),
+        clock=lambda: now[0],
+    )
+    if call == "run":
+        assert transport.run(plan_of("SELECT 1", "SELECT 2"), time_budget=30) == 0
+    else:
+        transport.execute("SELECT 1", "SELECT 2", time_budget=30)
+    assert log == [
+        "SET LOCAL statement_timeout TO 30000",
+        "SELECT 1",
+        "SET LOCAL statement_timeout TO 20000",
+        "SELECT 2",
+        COMMIT,
+    ]
+    transport.close()
+
+
 def test_a_spent_time_budget_sends_nothing(server_dsn: str, s3: S3Client) -> None:
     opened: list[int] = []
     sessions = StandInConnector.from_dsn(server_dsn, s3_client=s3)
