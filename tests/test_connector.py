@@ -116,17 +116,31 @@ def assert_only_the_factory_differs(production: Any, local: Any) -> None:
 
     The stand-in's runner hands the CopyCommand over, then sends the same
     text through the same cursor (``name`` says which transport it is).
+    Each transport has a session pool of its own: the same limit, no
+    session open yet, and a lock of the same kind.
     """
     assert type(production) is ConnectorTransport
     assert type(local) is ConnectorTransport
     assert isinstance(production._connect, RedshiftConnector)
     assert isinstance(local._connect, StandInConnector | RedshiftConnector)
-    state = {"name", "_connect", "_copy_runner", "_connection", "_clock"}
+    state = {
+        "name",
+        "max_in_flight",
+        "_connect",
+        "_copy_runner",
+        "_clock",
+        "_pool",
+        "_idle",
+        "_opened",
+        "_generation",
+    }
     assert set(vars(local)) == set(vars(production)) == state
-    own = {"_connect", "_copy_runner", "name"}
+    own = {"_connect", "_copy_runner", "name", "_pool"}
     assert {k: v for k, v in vars(local).items() if k not in own} == {
         k: v for k, v in vars(production).items() if k not in own
     }
+    assert type(local._pool) is type(production._pool)
+    assert local._pool is not production._pool
     assert production._copy_runner.__name__ == "_run_copy_as_sql"  # COPY runs as its SQL text
     assert local._copy_runner is hand_over_copy
 
@@ -143,7 +157,7 @@ def on_stand_in(connect: Callable[[], Any], **options: Any) -> ConnectorTranspor
 def stand_in_for(config: LoaderConfig, connect: Callable[[], Any]) -> ConnectorTransport:
     """The production transport for ``config`` with the test's connection factory instead."""
     production = ConnectorTransport.from_config(config)
-    local = on_stand_in(connect)
+    local = on_stand_in(connect, max_in_flight=config.target.max_in_flight)
     assert_only_the_factory_differs(production, local)
     return local
 
@@ -255,7 +269,7 @@ def test_the_stand_in_target_is_the_connector_class_with_the_stand_in_factory(
     assert_only_the_factory_differs(production, opened)
     assert opened.name == "stand-in"
     sessions = StandInConnector.from_dsn(server_dsn, s3_client=s3)
-    assert_only_the_factory_differs(production, stand_in_transport(sessions))
+    assert_only_the_factory_differs(production, stand_in_transport(sessions, max_in_flight=8))
     # Nothing of the class is replaced: run, query and execute are the connector's own.
     for name in ("run", "query", "execute", "_prelude", "_failure"):
         assert getattr(type(opened), name) is getattr(ConnectorTransport, name)
@@ -1227,6 +1241,38 @@ def test_time_budget_becomes_a_transaction_local_statement_timeout(sessions: Ses
         transport.run(plan_of("SELECT pg_sleep(5)"), time_budget=0.25)
     assert time.monotonic() - started < 3
     assert caught.value.retryable is True
+    transport.close()
+
+
+@pytest.mark.parametrize("call", ["run", "execute"])
+def test_each_statement_is_bounded_by_the_budget_left_when_it_starts(
+    call: str, sessions: Sessions
+) -> None:
+    """The time a statement took is gone from the next one's timeout."""
+    now = [100.0]
+    log: list[str] = []
+
+    def note(sql: str) -> None:
+        log.append(sql)
+        if sql == "SELECT 1":
+            now[0] += 10  # the first statement takes 10 s
+
+    connect = sessions()
+    transport = on_stand_in(
+        lambda: RecordingConnection(connect(), note, ended=lambda ok: log.append(COMMIT)),
+        clock=lambda: now[0],
+    )
+    if call == "run":
+        assert transport.run(plan_of("SELECT 1", "SELECT 2"), time_budget=30) == 0
+    else:
+        transport.execute("SELECT 1", "SELECT 2", time_budget=30)
+    assert log == [
+        "SET LOCAL statement_timeout TO 30000",
+        "SELECT 1",
+        "SET LOCAL statement_timeout TO 20000",
+        "SELECT 2",
+        COMMIT,
+    ]
     transport.close()
 
 

@@ -32,13 +32,17 @@ STAND_IN = "stand-in"
 """The name of the stand-in's transport (:attr:`Transport.name`)."""
 
 
-def stand_in_transport(connect: Callable[[], Any]) -> ConnectorTransport:
+def stand_in_transport(connect: Callable[[], Any], *, max_in_flight: int = 1) -> ConnectorTransport:
     """The connector transport over stand-in sessions from ``connect``.
 
     ``connect`` is a :class:`StandInConnector` or a wrapper around one (a
-    test's trap); connecting happens on first use.
+    test's trap); connecting happens on first use. ``max_in_flight`` is
+    :attr:`~s3redshift.transports.dbapi.DbApiTransport.max_in_flight`: how
+    many calls may run at once, each on its own session.
     """
-    return ConnectorTransport(connect, copy_runner=hand_over_copy, name=STAND_IN)
+    return ConnectorTransport(
+        connect, copy_runner=hand_over_copy, name=STAND_IN, max_in_flight=max_in_flight
+    )
 
 
 def stand_in_loader(
@@ -63,6 +67,5 @@ def stand_in_loader(
     sessions = StandInConnector.from_config(
         config, s3_client=s3_client, load_error_tables=load_error_tables
     )
-    return Loader(
-        config, transport=stand_in_transport(sessions), s3_client=s3_client, **loader_options
-    )
+    transport = stand_in_transport(sessions, max_in_flight=config.target.max_in_flight)
+    return Loader(config, transport=transport, s3_client=s3_client, **loader_options)

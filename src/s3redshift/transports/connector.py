@@ -57,7 +57,7 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
 )
 from s3redshift.transports.base import Preparable
-from s3redshift.transports.dbapi import DbApiTransport, is_load_error
+from s3redshift.transports.dbapi import DbApiTransport, Session, is_load_error
 
 if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
@@ -302,14 +302,16 @@ def statement_timeout_sql(time_budget: float) -> str:
 
 
 class ConnectorTransport(DbApiTransport):
-    """Runs load plans on Redshift over a DB-API session from ``connect``.
+    """Runs load plans on Redshift over DB-API sessions from ``connect``.
 
-    COPY steps run as their SQL text (unless a ``copy_runner`` says
-    otherwise). With a ``time_budget``, each transaction starts with
-    :func:`statement_timeout_sql`; a budget already spent raises
-    :class:`TimeBudgetExceededError` before anything is sent. Each statement
-    is bounded by the whole remaining budget, so the budget should leave the
-    caller time to report.
+    Sessions are pooled, one per call in flight (see
+    :class:`~s3redshift.transports.dbapi.DbApiTransport`). COPY steps run as
+    their SQL text (unless a ``copy_runner`` says otherwise). With a
+    ``time_budget``, each statement of the transaction is preceded by
+    :func:`statement_timeout_sql` for what is left of it; a budget already
+    spent raises :class:`TimeBudgetExceededError` before anything is sent.
+    Each statement is bounded by the whole remaining budget, so the budget
+    should leave the caller time to report.
     """
 
     @classmethod
@@ -320,6 +322,7 @@ class ConnectorTransport(DbApiTransport):
         configured user; ``provider = "iam"`` uses the driver's IAM login for
         the configured workgroup or cluster (with ``credentials.user`` as the
         database user, or the caller's IAM identity when it is not set).
+        ``target.max_in_flight`` bounds the sessions open at once.
         """
         target, creds = config.target, config.credentials
         assert isinstance(target, ConnectorTarget)  # open_transport dispatches on the type
@@ -340,7 +343,8 @@ class ConnectorTransport(DbApiTransport):
         return cls(
             RedshiftConnector(
                 host=target.host, port=target.port, database=target.database, auth=auth
-            )
+            ),
+            max_in_flight=target.max_in_flight,
         )
 
     def prepare(self) -> None:
@@ -360,13 +364,17 @@ class ConnectorTransport(DbApiTransport):
         return (statement_timeout_sql(time_budget),)
 
     def _failure(
-        self, exc: Exception, plan: TransactionPlan, step: SqlStep | CopyStep | None
+        self,
+        exc: Exception,
+        plan: TransactionPlan,
+        step: SqlStep | CopyStep | None,
+        session: Session,
     ) -> S3RedshiftError:
-        error = super()._failure(exc, plan, step)  # rolled back by now
+        error = super()._failure(exc, plan, step, session)  # rolled back by now
         if not isinstance(error, DataRejectedError) or not is_load_error(exc):
             return error
         objects: tuple[str, ...] = getattr(step, "objects", ())
-        details = tuple(_detail(row, objects) for row in self._load_error_rows())
+        details = tuple(_detail(row, objects) for row in self._load_error_rows(session))
         if not details and len(objects) == 1:
             # The tables could not be read, but a one-file COPY names its bad file.
             details = (_detail_from_message(exc, objects[0]),)
@@ -386,12 +394,16 @@ class ConnectorTransport(DbApiTransport):
             table=str(plan.target),
         )
 
-    def _load_error_rows(self) -> list[tuple[Any, ...]]:
-        """This session's rejected rows of its last COPY, SYS view first."""
+    def _load_error_rows(self, session: Session) -> list[tuple[Any, ...]]:
+        """The rejected rows of ``session``'s last COPY, SYS view first.
+
+        ``session`` is the failed call's own, still lent to it: the copy id
+        belongs to the session, not to the transport.
+        """
         for sql in (SYS_LOAD_ERRORS_SQL, STL_LOAD_ERRORS_SQL):
-            connection = self._connection
-            if connection is None:
+            if session.closed:
                 return []
+            connection = session.connection
             try:
                 cursor = connection.cursor()
                 cursor.execute(sql)
@@ -401,7 +413,7 @@ class ConnectorTransport(DbApiTransport):
                 try:
                     connection.rollback()
                 except Exception:
-                    self.close()
+                    session.close()
                 continue
             if rows:
                 return rows

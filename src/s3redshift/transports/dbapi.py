@@ -21,8 +21,9 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
 from s3redshift.copy import CopyCommand
@@ -53,7 +54,7 @@ from s3redshift.transaction import (
     TransactionPlan,
 )
 
-__all__ = ["CopyRunner", "DbApiTransport", "is_load_error", "translate_error"]
+__all__ = ["CopyRunner", "DbApiTransport", "Session", "is_load_error", "translate_error"]
 
 CopyRunner = Callable[[Any, CopyCommand], int]
 """Carries out one COPY on a cursor and returns the rows loaded."""
@@ -191,14 +192,44 @@ def _run_copy_as_sql(cursor: Any, command: CopyCommand) -> int:
     return max(int(cursor.rowcount), 0)
 
 
-class DbApiTransport:
-    """Runs each plan in one transaction on a lazily opened DB-API connection.
+class Session:
+    """One DB-API connection of a transport's pool, lent to one call at a time.
 
-    The connection is kept between plans (a warm Lambda reuses it) and
-    dropped after an error that may have broken it. Not thread-safe, like
-    the drivers' connections (DB-API ``threadsafety = 1``). Subclasses say
-    what opens each load transaction (:meth:`_prelude`) and what a failure
-    becomes (:meth:`_failure`); the rest is shared.
+    ``generation`` is the transport's count of :meth:`DbApiTransport.close`
+    calls when the connection was opened: a session opened before the last
+    close is closed when it comes back instead of being kept. A closed
+    session (:meth:`close`) is never lent again.
+    """
+
+    __slots__ = ("closed", "connection", "generation")
+
+    def __init__(self, connection: Any, generation: int) -> None:
+        self.connection = connection
+        self.generation = generation
+        self.closed = False
+
+    def close(self) -> None:
+        """Close the connection (errors ignored: it is being given up)."""
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self.connection.close()
+
+
+class DbApiTransport:
+    """Runs each plan in one transaction on a pooled DB-API session.
+
+    Each call of :meth:`run`, :meth:`query` and :meth:`execute` takes an idle
+    session (or opens one with ``connect``), does its whole transaction on
+    it and puts it back, so sequential calls keep reusing one session (a
+    warm Lambda reuses it) and ``k`` calls at once from ``k`` threads open
+    ``k`` sessions, kept for later calls. At most ``max_in_flight`` sessions
+    are open at once; a call beyond that waits for one to come back (within
+    its time budget). A session that an error may have broken is closed, not
+    put back. The transport may be used from several threads at once; each
+    session is used by one call at a time, as the drivers require (DB-API
+    ``threadsafety = 1``). Subclasses say what opens each load transaction
+    (:meth:`_prelude`) and what a failure becomes (:meth:`_failure`); the
+    rest is shared.
     """
 
     limits: Limits = UNLIMITED
@@ -211,49 +242,122 @@ class DbApiTransport:
         copy_runner: CopyRunner | None = None,
         name: str = "connector",
         clock: Callable[[], float] = time.monotonic,
+        max_in_flight: int = 1,
     ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {max_in_flight}")
         self.name = name
+        self.max_in_flight = max_in_flight
+        """How many calls may run at once (from different threads), each on its own session."""
         self._connect = connect
         self._copy_runner = copy_runner or _run_copy_as_sql
         self._clock = clock
-        self._connection: Any = None
+        self._pool = threading.Condition()  # guards the three below
+        self._idle: list[Session] = []  # the last one back is lent first
+        self._opened = 0  # sessions open: idle, lent, or being opened
+        self._generation = 0  # close() calls so far
 
-    def _open(self) -> Any:
-        if self._connection is None:
-            try:
-                self._connection = self._connect()
-            except Exception as exc:
+    def _acquire(self, deadline: float | None, *, table: str) -> tuple[Session, bool]:
+        """An idle or new session, and whether the call had to wait for it.
+
+        Waits while ``max_in_flight`` sessions are out, until ``deadline``
+        (a :attr:`_clock` time) at the latest. Connecting happens outside
+        the lock, so that other calls take and return sessions meanwhile.
+        """
+        waited = False
+        with self._pool:
+            while not self._idle and self._opened >= self.max_in_flight:
+                left = None if deadline is None else deadline - self._clock()
+                if left is not None and left <= 0:
+                    raise TimeBudgetExceededError(
+                        f"the time budget ran out while {self.max_in_flight} database "
+                        "sessions (max_in_flight) were busy; the objects are loaded on the "
+                        "next attempt",
+                        table=table or None,
+                    )
+                self._pool.wait(left)
+                waited = True
+            if self._idle:
+                return self._idle.pop(), waited
+            self._opened += 1
+            generation = self._generation
+        try:
+            connection = self._connect()
+        except BaseException as exc:
+            self._forget()
+            if isinstance(exc, Exception):
                 raise translate_error(exc) from exc
-        return self._connection
+            raise
+        return Session(connection, generation), waited
+
+    def _forget(self) -> None:
+        """Give up the place of a session that is closed or was never opened."""
+        with self._pool:
+            self._opened -= 1
+            self._pool.notify()
+
+    def _release(self, session: Session) -> None:
+        """Put ``session`` back for the next call, or close it if it cannot be kept."""
+        with self._pool:
+            keep = not session.closed and session.generation == self._generation
+            if keep:
+                self._idle.append(session)
+                self._pool.notify()
+        if not keep:
+            if not session.closed:
+                session.close()  # outside the lock: closing may wait for the network
+            self._forget()
+
+    @contextlib.contextmanager
+    def _lend(
+        self, time_budget: float | None, *, table: str
+    ) -> Iterator[tuple[Session, Sequence[str], float | None]]:
+        """A session for one transaction, its prelude, and the budget's deadline.
+
+        A spent budget is refused before a session is taken. The prelude is
+        computed again when the call waited for a session. After an exit that
+        was not an error of the database, the session is discarded
+        (:meth:`_discard`). In every case it is then returned
+        (:meth:`_release`): kept for the next call unless it was closed.
+        """
+        deadline = None if time_budget is None else self._clock() + time_budget
+        prelude = self._prelude(time_budget, table=table)
+        session, waited = self._acquire(deadline, table=table)
+        try:
+            if waited and deadline is not None:
+                prelude = self._prelude(deadline - self._clock(), table=table)
+            yield session, prelude, deadline
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # errors: rolled back or closed by the call
+                self._discard(session)
+            raise
+        finally:
+            self._release(session)
 
     def run(self, plan: TransactionPlan, *, time_budget: float | None = None) -> int:
         table = str(plan.target)
-        deadline = None if time_budget is None else self._clock() + time_budget
-        prelude = self._prelude(time_budget, table=table)
-        connection = self._open()
-        rows = 0
-        step: SqlStep | CopyStep | None = None
-        try:
-            cursor = connection.cursor()
-            for step in plan.steps:
-                # Each statement gets what is left of the budget, so the whole
-                # transaction, not each statement, is bounded by it.
-                for sql in prelude:
-                    cursor.execute(sql)
-                if deadline is not None:
-                    prelude = self._prelude(deadline - self._clock(), table=table)
-                if isinstance(step, CopyStep):
-                    loaded = self._copy_runner(cursor, step.command)
-                    if step.purpose == "data":
-                        rows += loaded
-                else:
-                    cursor.execute(step.sql)
-            connection.commit()
-        except Exception as exc:
-            raise self._failure(exc, plan, step) from exc
-        except BaseException:
-            self._discard()
-            raise
+        with self._lend(time_budget, table=table) as (session, prelude, deadline):
+            connection = session.connection
+            rows = 0
+            step: SqlStep | CopyStep | None = None
+            try:
+                cursor = connection.cursor()
+                for n, step in enumerate(plan.steps):
+                    # Each statement gets what is left of the budget, so the whole
+                    # transaction, not each statement, is bounded by it.
+                    if n and deadline is not None:
+                        prelude = self._prelude(deadline - self._clock(), table=table)
+                    for sql in prelude:
+                        cursor.execute(sql)
+                    if isinstance(step, CopyStep):
+                        loaded = self._copy_runner(cursor, step.command)
+                        if step.purpose == "data":
+                            rows += loaded
+                    else:
+                        cursor.execute(step.sql)
+                connection.commit()
+            except Exception as exc:
+                raise self._failure(exc, plan, step, session) from exc
         return rows
 
     def _prelude(self, time_budget: float | None, *, table: str) -> Sequence[str]:
@@ -264,9 +368,13 @@ class DbApiTransport:
         return ()
 
     def _failure(
-        self, exc: Exception, plan: TransactionPlan, step: SqlStep | CopyStep | None
+        self,
+        exc: Exception,
+        plan: TransactionPlan,
+        step: SqlStep | CopyStep | None,
+        session: Session,
     ) -> S3RedshiftError:
-        """The error to raise for ``exc``, after the transaction was abandoned."""
+        """The error to raise for ``exc``, after the transaction on ``session`` was abandoned."""
         s3_uri = None
         if isinstance(step, CopyStep) and len(step.objects) == 1:
             s3_uri = step.objects[0]
@@ -277,68 +385,79 @@ class DbApiTransport:
         if guard is not None and isinstance(error, BatchConflictError):
             cls, why = guard  # which guard fired says what it means
             error = cls(why, table=str(plan.target))
-        return self._abandon(error)
+        return self._abandon(error, session)
 
     def query(self, sql: str, *, time_budget: float | None = None) -> list[tuple[Any, ...]]:
-        prelude = self._prelude(time_budget, table="")
-        connection = self._open()
-        try:
-            cursor = connection.cursor()
-            for setting in prelude:
-                cursor.execute(setting)
-            cursor.execute(sql)
-            rows = [tuple(row) for row in cursor.fetchall()]
-            connection.commit()
-        except Exception as exc:
-            raise self._abandon(translate_error(exc)) from exc
-        except BaseException:
-            self._discard()
-            raise
+        with self._lend(time_budget, table="") as (session, prelude, _):
+            connection = session.connection
+            try:
+                cursor = connection.cursor()
+                for setting in prelude:
+                    cursor.execute(setting)
+                cursor.execute(sql)
+                rows = [tuple(row) for row in cursor.fetchall()]
+                connection.commit()
+            except Exception as exc:
+                raise self._abandon(translate_error(exc), session) from exc
         return rows
 
-    def execute(self, sql: str, *, time_budget: float | None = None) -> None:
-        prelude = self._prelude(time_budget, table="")
-        connection = self._open()
-        try:
-            cursor = connection.cursor()
-            for setting in (*prelude, sql):
-                cursor.execute(setting)
-            connection.commit()
-        except Exception as exc:
-            raise self._abandon(translate_error(exc)) from exc
-        except BaseException:
-            self._discard()
-            raise
+    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+        """Run ``sqls`` in order in one transaction: one commit, or nothing of them.
 
-    def _abandon(self, error: S3RedshiftError) -> S3RedshiftError:
-        """Roll back after ``error``; drop the connection if it may be broken."""
-        if self._connection is not None:
-            if isinstance(error, ConnectionLostError):
-                self.close()  # a rollback could "succeed" on a dead socket
-            else:
-                try:
-                    self._connection.rollback()
-                except Exception:  # unusable: open a new one next time
-                    self.close()
+        Each statement is preceded by the prelude for what is left of the
+        budget, as the steps of :meth:`run` are.
+        """
+        if not sqls:
+            return
+        with self._lend(time_budget, table="") as (session, prelude, deadline):
+            connection = session.connection
+            try:
+                cursor = connection.cursor()
+                for n, sql in enumerate(sqls):
+                    if n and deadline is not None:
+                        prelude = self._prelude(deadline - self._clock(), table="")
+                    for statement in (*prelude, sql):
+                        cursor.execute(statement)
+                connection.commit()
+            except Exception as exc:
+                raise self._abandon(translate_error(exc), session) from exc
+
+    def _abandon(self, error: S3RedshiftError, session: Session) -> S3RedshiftError:
+        """Roll back after ``error``; close the session if it may be broken."""
+        if isinstance(error, ConnectionLostError):
+            session.close()  # a rollback could "succeed" on a dead socket
+        else:
+            try:
+                session.connection.rollback()
+            except Exception:  # unusable: the next call takes or opens another
+                session.close()
         return error
 
-    def _discard(self) -> None:
-        """Drop the session after an exit that was not an error of the database.
+    def _discard(self, session: Session) -> None:
+        """Close ``session`` after an exit that was not an error of the database.
 
         A ``KeyboardInterrupt``, ``SystemExit`` or a timeout library's
         exception may arrive half-way through a statement, when the protocol
         state is unknown: a rollback could hang or "succeed" on a confused
         socket. Closing the session makes the server roll the transaction back
-        and drop its temporary tables, and the next call opens a fresh one, so
-        nothing of the interrupted transaction can be committed later.
+        and drop its temporary tables, and the next call takes another or
+        opens a fresh one, so nothing of the interrupted transaction can be
+        committed later.
         """
-        self.close()
+        session.close()
 
     def close(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                self._connection.close()
-            self._connection = None
+        """Close every idle session; a session lent now is closed when it comes back.
+
+        The transport stays usable: a later call opens a new session.
+        """
+        with self._pool:
+            idle, self._idle = self._idle, []
+            self._opened -= len(idle)
+            self._generation += 1
+            self._pool.notify_all()
+        for session in idle:
+            session.close()
 
     def __enter__(self) -> Self:
         return self
