@@ -25,6 +25,8 @@ from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
+from s3redshift.local.standin import StandInConnector
+from s3redshift.local.transport import stand_in_transport
 from s3redshift.manifest import ManifestEntry
 from s3redshift.planner import NEWER_IN_BATCH
 from s3redshift.transaction import GUARD_PURPOSE, SqlStep, TransactionPlan
@@ -553,3 +555,71 @@ def test_replace_with_a_bad_newest_file_keeps_the_old_rows_and_loads_nothing(
     assert good_result.reason == NEWER_IN_BATCH
     assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(100, "old"), (101, "old")]
     assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(0,)]
+
+
+def test_a_batchs_tables_are_in_their_transactions_at_once_and_keep_their_own_outcomes(
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, s3: S3Client, bucket: str
+) -> None:
+    """Three tables' first transactions wait at one barrier after their LOCK: all open together.
+
+    One after another, the first would wait alone and the barrier break. Then
+    each outcome is the table's own: a bad row fails its file and the rest of
+    that table loads on a second try; a missing table fails; the good table
+    commits once. Nothing of one table's failure shows in another.
+    """
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "CREATE TABLE other (id INT, name VARCHAR(20))",
+    )
+    barrier = threading.Barrier(3, timeout=30)
+    locks = iter(range(3))
+    sessions = StandInConnector.from_dsn(embedded_env.database_dsn(pg_database), s3_client=s3)
+
+    class Meeting:
+        """A session whose first three LOCKs (one per table) meet at the barrier first."""
+
+        def __init__(self) -> None:
+            self._session = sessions()
+
+        def cursor(self) -> Any:
+            cursor = self._session.cursor()
+            execute_ = cursor.execute
+
+            def execute(sql: str, *args: Any) -> Any:
+                if sql.startswith("LOCK ") and next(locks, None) is not None:
+                    barrier.wait()
+                return execute_(sql, *args)
+
+            cursor.execute = execute
+            return cursor
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._session, name)
+
+    config = LoaderConfig.from_mapping(
+        {
+            **embedded_env.connector_config(pg_database),
+            "copy": {"iam_role": "default"},
+            "tables": [CSV_RULE],
+        }
+    )
+    transport = stand_in_transport(Meeting, max_in_flight=config.target.max_in_flight)
+    objects = [
+        put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n"),
+        put(s3, bucket, "other/1.csv", "id,name\n1,a\n"),
+        put(s3, bucket, "other/2.csv", "id,name\nnot-a-number,b\n"),
+        put(s3, bucket, "nosuch/1.csv", "id,name\n1,a\n"),
+    ]
+    with Loader(config, transport=transport, s3_client=s3) as loader:
+        report = loader.load(objects)
+    assert not barrier.broken
+    assert report.outcomes() == ["loaded", "loaded", "failed", "failed"]
+    kinds = [o.error.kind if o.error else None for o in report.objects]
+    assert kinds == [None, None, "DataRejectedError", "TargetMissingError"]
+    assert rows(pg, "SELECT id FROM kpis") == [(1,)]
+    assert rows(pg, "SELECT id FROM other") == [(1,)]
+    attempts = {t.table: t.attempts for t in report.targets}
+    assert attempts == {"public.kpis": 1, "public.other": 2, "public.nosuch": 1}
+    loaded = rows(pg, f"SELECT object_key FROM {ledger_of('other')}")
+    assert loaded == [("other/1.csv",)]

@@ -8,7 +8,9 @@ HeadObject fault inside one table's batch. The bucket is unversioned, now
 and then versioned; every event carries an S3-like sequencer.
 Each round deals the unacknowledged objects to the loaders in overlapping
 batches (and, like SQS, now and then delivers an acknowledged one again); the
-loaders run at once, each on its own thread with its own warm ``Loader``.
+loaders run at once, each on its own thread with its own warm ``Loader``,
+whose batch's tables load side by side (``target.max_in_flight``), each on a
+session of its own.
 An object reported ``loaded`` or ``duplicate`` (or skipped with a reason) is
 acknowledged; a failed one comes back next round; an escaped
 ``BaseException`` is a crashed invocation whose whole batch comes back.
@@ -600,7 +602,8 @@ class _World:
 
         return Loader(
             self.config,
-            transport=stand_in_transport(connect),
+            # Its tables in flight together, a session each (target.max_in_flight).
+            transport=stand_in_transport(connect, max_in_flight=self.config.target.max_in_flight),
             s3_client=hooked_loader.client,
             # Real pauses, shortened: backoff shapes the race, not its outcome.
             sleep=lambda seconds: time.sleep(min(seconds, 0.2)),
