@@ -78,7 +78,8 @@ def config(*, max_in_flight: int = 8) -> LoaderConfig:
 
 
 @contextmanager
-def moto_bucket() -> Iterator[Any]:
+def moto_bucket(bucket: str = BUCKET) -> Iterator[Any]:
+    """An S3 client of moto in this process, with ``bucket`` made."""
     with mock_aws():
         s3 = boto3.client(
             "s3",
@@ -86,30 +87,41 @@ def moto_bucket() -> Iterator[Any]:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - moto's fake key
         )
-        s3.create_bucket(Bucket=BUCKET)
+        s3.create_bucket(Bucket=bucket)
         yield s3
 
 
 def put_objects(s3: Any, tables: int, per_table: int, batch: int = 0) -> list[S3Object]:
     """``per_table`` new CSV objects for each of ``tables`` tables ``t0``, ``t1``, ..."""
-    objects = []
-    for t in range(tables):
-        for n in range(per_table):
-            key = f"t{t}/{batch:03d}/{n:05d}.csv"
-            body = f"{t},{n}\n".encode()
-            etag = s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"]
-            objects.append(S3Object(bucket=BUCKET, key=key, size=len(body), etag=etag))
-    return objects
+    return [
+        put_object(s3, BUCKET, f"t{t}/{batch:03d}/{n:05d}.csv", f"{t},{n}\n")
+        for t in range(tables)
+        for n in range(per_table)
+    ]
+
+
+def put_object(s3: Any, bucket: str, key: str, text: str) -> S3Object:
+    """Put ``text`` at ``key``; the object as its event names it."""
+    body = text.encode()
+    etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
+    return S3Object(bucket=bucket, key=key, size=len(body), etag=etag)
 
 
 def loader_on(
-    api: AnsweredDataApi, s3: Any, *, long_polls: bool = True, max_in_flight: int = 8
+    api: AnsweredDataApi,
+    s3: Any,
+    *,
+    long_polls: bool = True,
+    max_in_flight: int = 8,
+    loader_config: LoaderConfig | None = None,
 ) -> Loader:
+    """The real loader and transport on the fake (``loader_config``: :func:`config`)."""
     client = answered_client(api, long_polls=long_polls)
     transport = DataApiTransport(
         database="dev", workgroup="wg-1", client=client, max_in_flight=max_in_flight
     )
-    return Loader(config(max_in_flight=max_in_flight), transport=transport, s3_client=s3)
+    chosen = loader_config or config(max_in_flight=max_in_flight)
+    return Loader(chosen, transport=transport, s3_client=s3)
 
 
 def _copy_time(sqls: Sequence[str], speed_up: float) -> float:
@@ -166,19 +178,13 @@ def setup_requests(tables: int) -> tuple[int, int]:
     return catalog + len(api.scripts), catalog + waves
 
 
-def statement_end(
-    seconds: float, *, long_polls: bool = True, honour_waits: bool = True
-) -> tuple[int, float]:
-    """(DescribeStatement calls, seconds late) for one batch of ``seconds`` on a virtual clock.
-
-    ``honour_waits=False``: a Data API that answers long polls at once.
-    """
+def on_virtual_clock(
+    seconds: float, *, long_polls: bool = True, **api_options: Any
+) -> tuple[DataApiTransport, AnsweredDataApi, FakeTime]:
+    """A transport and the fake sharing a virtual clock; every statement takes ``seconds``."""
     time_ = FakeTime()
     api = AnsweredDataApi(
-        durations=lambda sqls: seconds,
-        clock=time_.clock,
-        sleep=time_.sleep,
-        honour_waits=honour_waits,
+        durations=lambda sqls: seconds, clock=time_.clock, sleep=time_.sleep, **api_options
     )
     transport = DataApiTransport(
         database="dev",
@@ -186,6 +192,19 @@ def statement_end(
         client=answered_client(api, long_polls=long_polls),
         clock=time_.clock,
         sleep=time_.sleep,
+    )
+    return transport, api, time_
+
+
+def statement_end(
+    seconds: float, *, long_polls: bool = True, honour_waits: bool = True
+) -> tuple[int, float]:
+    """(DescribeStatement calls, seconds late) for one batch of ``seconds`` on a virtual clock.
+
+    ``honour_waits=False``: a Data API that answers long polls at once.
+    """
+    transport, api, time_ = on_virtual_clock(
+        seconds, long_polls=long_polls, honour_waits=honour_waits
     )
     transport.execute("SELECT 1", "SELECT 2")
     [sid] = api.ended

@@ -14,25 +14,17 @@ object lists (keys deleted) beside it. The counts do not depend on the machine.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-import boto3
-from moto import mock_aws
-
+from bench.data_api_latency import AnsweredDataApi, loader_on, moto_bucket, put_object
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
-from s3redshift.loader import Loader
-from s3redshift.transports.data_api import DataApiTransport
 
 OBJECTS = 1000
 TABLES = 5
 BUCKET = "bench-upsert"
-REGION = "us-east-1"
 FIGURE = "data_api_transactions_upsert_1000"
-TESTS = Path(__file__).resolve().parent.parent / "tests"
 
 
 def config() -> LoaderConfig:
@@ -56,13 +48,10 @@ def config() -> LoaderConfig:
 
 
 def _put_objects(s3: Any) -> list[S3Object]:
-    objects = []
-    for n in range(OBJECTS):
-        key = f"t{n % TABLES}/2026/12/{n:05d}.csv"
-        body = f"id,ts\n{n},{n}\n".encode()
-        etag = s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"]
-        objects.append(S3Object(bucket=BUCKET, key=key, size=len(body), etag=etag))
-    return objects
+    return [
+        put_object(s3, BUCKET, f"t{n % TABLES}/2026/12/{n:05d}.csv", f"id,ts\n{n},{n}\n")
+        for n in range(OBJECTS)
+    ]
 
 
 def _count_s3(s3: Any, counts: Counter[str]) -> None:
@@ -91,24 +80,12 @@ def _columns(sql: str) -> list[list[dict[str, Any]]]:
 
 def count() -> dict[str, int]:
     """Load the objects once and return what it took."""
-    if str(TESTS) not in sys.path:
-        sys.path.insert(0, str(TESTS))
-    from answered_data_api import AnsweredDataApi, answered_client
-
-    with mock_aws():
-        s3 = boto3.client(
-            "s3",
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's fake key
-        )
-        s3.create_bucket(Bucket=BUCKET)
+    with moto_bucket(BUCKET) as s3:
         objects = _put_objects(s3)
         s3_counts: Counter[str] = Counter()
         _count_s3(s3, s3_counts)
         api = AnsweredDataApi(reads=_columns)
-        transport = DataApiTransport(database="dev", workgroup="wg-1", client=answered_client(api))
-        with Loader(config(), transport=transport, s3_client=s3) as loader:
+        with loader_on(api, s3, loader_config=config()) as loader:
             report = loader.load(objects)
     outcomes = Counter(report.outcomes())
     if outcomes != {"loaded": OBJECTS}:

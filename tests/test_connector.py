@@ -312,20 +312,18 @@ def one_expression_each(statements: list[str]) -> list[str]:
 LEDGER = '"s3redshift"."load_ledger_public_kpis_54cfea16"'
 
 
-def ledger_prelude(bucket: str, key: str, identity: str, *, ordered: bool = False) -> list[str]:
-    """What a cold loader asks before its first load; ``ordered`` (replace) adds the order."""
-    order_column = [
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 's3redshift' "
-        "AND table_name = 'load_ledger_public_kpis_54cfea16' AND column_name = 'object_order'",
-        COMMIT,
-    ]
+def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
+    """What a cold loader asks before its first load: one catalog query, one DDL transaction.
+
+    The catalog finds neither the ledger nor the one-table ledger of earlier
+    versions (which must not be there: README, Upgrading); the ledger is made
+    with every column, ``object_order`` included.
+    """
     return [
-        # The one-table ledger of earlier versions must not be there (README, Upgrading).
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 's3redshift' "
-        "AND table_name = 'load_ledger'",
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = "
+        "'s3redshift' AND table_name IN ('load_ledger_public_kpis_54cfea16', 'load_ledger')",
         COMMIT,
         'CREATE SCHEMA IF NOT EXISTS "s3redshift"',
-        COMMIT,
         'CREATE TABLE IF NOT EXISTS "s3redshift"."load_ledger_public_kpis_54cfea16" '
         '("bucket" VARCHAR(63) NOT NULL, '
         '"object_key" VARCHAR(1024) NOT NULL, "object_identity" VARCHAR(1024) NOT NULL, '
@@ -333,7 +331,6 @@ def ledger_prelude(bucket: str, key: str, identity: str, *, ordered: bool = Fals
         '"batch_id" VARCHAR(64) NOT NULL, "loaded_at" TIMESTAMP NOT NULL, '
         '"object_order" VARCHAR(64)) SORTKEY ("object_key")',
         COMMIT,
-        *(order_column if ordered else []),
         'SELECT "bucket", "object_key", "object_identity", OCTET_LENGTH("object_key"), '
         '"loaded_at" FROM "s3redshift"."load_ledger_public_kpis_54cfea16" '
         f"WHERE \"object_key\" IN ('{key}')",
@@ -432,7 +429,7 @@ def test_golden_connector_transaction_per_mode(
 
     identity = hashlib.md5(body.encode()).hexdigest()  # noqa: S324 - S3's ETag
     batch = batch_id(KPIS, [ManifestEntry(bucket, key, identity, len(body))])
-    expected = ledger_prelude(bucket, key, identity, ordered=mode == "replace")
+    expected = ledger_prelude(bucket, key, identity)
     if mode == "replace":  # the newest object the table holds, before a snapshot loads
         expected += [
             f'SELECT "object_order", "object_key" FROM {LEDGER} WHERE LEFT("object_order", 20) '

@@ -19,15 +19,15 @@ from bench.data_api_latency import (
     calls_per_target,
     loader_on,
     moto_bucket,
+    on_virtual_clock,
     put_objects,
     setup_requests,
     statement_end,
 )
 
-from answered_data_api import AnsweredDataApi, answered_client
-from helpers import FakeTime
+from answered_data_api import AnsweredDataApi
 from s3redshift.errors import TimeBudgetExceededError
-from s3redshift.transports.data_api import LONG_POLL_MAX, POLL_MAX, DataApiTransport
+from s3redshift.transports.data_api import LONG_POLL_MAX, POLL_MAX
 
 
 def _table_of(sqls: Sequence[str]) -> str | None:
@@ -179,15 +179,7 @@ def test_a_long_poll_answered_at_once_does_not_spin() -> None:
 
 def test_long_polls_never_wait_past_the_time_budget() -> None:
     """A 60 s statement with 5 s left: no wait asks for more than what is left, then it stops."""
-    time_ = FakeTime()
-    api = AnsweredDataApi(durations=lambda sqls: 60.0, clock=time_.clock, sleep=time_.sleep)
-    transport = DataApiTransport(
-        database="dev",
-        workgroup="wg-1",
-        client=answered_client(api),
-        clock=time_.clock,
-        sleep=time_.sleep,
-    )
+    transport, api, time_ = on_virtual_clock(60.0)
     with pytest.raises(TimeBudgetExceededError):
         transport.execute("SELECT 1", "SELECT 2", time_budget=5.0)
     assert api.waits
@@ -197,7 +189,6 @@ def test_long_polls_never_wait_past_the_time_budget() -> None:
 
 def test_a_refused_long_poll_keeps_waiting_for_the_statement() -> None:
     """ActiveWaitingRequestsExceededException on a describe is "still running", not a failure."""
-    time_ = FakeTime()
     refused: list[str] = []
 
     def refuse(operation: str, params: dict[str, Any]) -> str | None:
@@ -206,16 +197,7 @@ def test_a_refused_long_poll_keeps_waiting_for_the_statement() -> None:
             return "ActiveWaitingRequestsExceededException"
         return None
 
-    api = AnsweredDataApi(
-        durations=lambda sqls: 40.0, clock=time_.clock, sleep=time_.sleep, refuse=refuse
-    )
-    transport = DataApiTransport(
-        database="dev",
-        workgroup="wg-1",
-        client=answered_client(api),
-        clock=time_.clock,
-        sleep=time_.sleep,
-    )
+    transport, api, time_ = on_virtual_clock(40.0, refuse=refuse)
     transport.execute("SELECT 1", "SELECT 2")
     [sid] = api.ended
     assert len(refused) == 2

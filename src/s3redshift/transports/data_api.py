@@ -562,10 +562,7 @@ class DataApiTransport:
         A single statement whose submission's long poll saw it finish needs
         no ``DescribeStatement``: its answer says whether it has rows.
         """
-        if len(sqls) == 1:
-            answer = self._submit_single(sqls[0], deadline)
-        else:
-            answer = self._submit_statements(sqls, deadline)
+        answer = self._submit(sqls, deadline)
         if answer.get("Status") == "FINISHED" and len(sqls) == 1:
             return answer
         description = self._poll(str(answer["Id"]), deadline)
@@ -679,22 +676,18 @@ class DataApiTransport:
             raise error from exc
         return str(response["Id"])
 
-    def _submit_single(self, sql: str, deadline: float | None) -> Mapping[str, Any]:
-        params = self._target_params() | {"Sql": sql, "WithEvent": False}
-        params |= self._wait_time("ExecuteStatement", deadline)
+    def _submit(self, sqls: Sequence[str], deadline: float | None) -> Mapping[str, Any]:
+        """One statement as ``ExecuteStatement``, several as one ``BatchExecuteStatement``."""
+        single = len(sqls) == 1
+        operation = "ExecuteStatement" if single else "BatchExecuteStatement"
+        params = self._target_params() | {"WithEvent": False}
+        params |= {"Sql": sqls[0]} if single else {"Sqls": list(sqls)}
+        params |= self._wait_time(operation, deadline)
+        submit = self.client.execute_statement if single else self.client.batch_execute_statement
         try:
-            response: Mapping[str, Any] = self.client.execute_statement(**params)
+            response: Mapping[str, Any] = submit(**params)
         except Exception as exc:
-            raise self._translate(exc, action="ExecuteStatement") from exc
-        return response
-
-    def _submit_statements(self, sqls: Sequence[str], deadline: float | None) -> Mapping[str, Any]:
-        params = self._target_params() | {"Sqls": list(sqls), "WithEvent": False}
-        params |= self._wait_time("BatchExecuteStatement", deadline)
-        try:
-            response: Mapping[str, Any] = self.client.batch_execute_statement(**params)
-        except Exception as exc:
-            raise self._translate(exc, action="BatchExecuteStatement") from exc
+            raise self._translate(exc, action=operation) from exc
         return response
 
     def _poll(
