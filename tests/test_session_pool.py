@@ -180,7 +180,7 @@ class Calls:
         for thread in self._threads:
             thread.join(timeout=WAIT)
             assert not thread.is_alive()
-        return self.outcomes
+        return dict(sorted(self.outcomes.items()))
 
 
 @pytest.fixture
@@ -484,6 +484,47 @@ def test_several_statements_run_in_one_transaction_and_fail_as_one(
     transport.close()
 
 
+class TwoLoads:
+    """Stand-in sessions that note (session number, statement) and pace two loads.
+
+    The rejected load, once its COPY is rolled back, waits until the other
+    load is ``busy``: inside its transaction after its own COPY, where it
+    waits for ``go``.
+    """
+
+    def __init__(self, stand_in: StandInConnector) -> None:
+        self._stand_in = stand_in
+        self._numbers = itertools.count(1)
+        self.sent: list[tuple[int, str]] = []
+        self.rejected_on: list[int] = []
+        self.rolled_back, self.busy, self.go = (
+            threading.Event(),
+            threading.Event(),
+            threading.Event(),
+        )
+
+    def __call__(self) -> RecordingConnection:
+        number = next(self._numbers)
+        return RecordingConnection(
+            self._stand_in(),
+            lambda sql: self._note(number, sql),
+            ended=lambda committed: self._ended(number, committed),
+        )
+
+    def _note(self, number: int, sql: str) -> None:
+        self.sent.append((number, sql))
+        if sql.startswith('COPY "public"."kpis" FROM '):
+            self.rejected_on.append(number)
+        if sql.startswith(f"INSERT INTO {ledger_of('other')} ") and not self.busy.is_set():
+            self.busy.set()  # after the data COPY, before the commit
+            assert self.go.wait(timeout=WAIT)
+
+    def _ended(self, number: int, committed: bool) -> None:
+        if not committed and self.rejected_on == [number] and not self.rolled_back.is_set():
+            self.rolled_back.set()  # the rejected COPY's transaction is rolled back
+            assert self.busy.wait(timeout=WAIT)
+
+
 def test_a_rejected_copy_reads_its_own_sessions_load_errors_while_another_session_is_busy(
     stand_in: StandInConnector,
     pg: Any,
@@ -504,49 +545,27 @@ def test_a_rejected_copy_reads_its_own_sessions_load_errors_while_another_sessio
         "CREATE TABLE kpis (id INT, name VARCHAR(20))",
         "CREATE TABLE other (id INT, name VARCHAR(20))",
     )
-    sent: list[tuple[int, str]] = []
-    numbers = itertools.count(1)
-    rejected_on: list[int] = []
-    rolled_back, busy, go = threading.Event(), threading.Event(), threading.Event()
-
-    def connect() -> Any:
-        number = next(numbers)
-
-        def note(sql: str) -> None:
-            sent.append((number, sql))
-            if sql.startswith('COPY "public"."kpis" FROM '):
-                rejected_on.append(number)
-            if sql.startswith(f"INSERT INTO {ledger_of('other')} ") and not busy.is_set():
-                busy.set()  # after the data COPY, before the commit
-                assert go.wait(timeout=WAIT)
-
-        def ended(committed: bool) -> None:
-            if not committed and rejected_on == [number] and not rolled_back.is_set():
-                rolled_back.set()  # the rejected COPY's transaction is rolled back
-                assert busy.wait(timeout=WAIT)
-
-        return RecordingConnection(stand_in(), note, ended=ended)
-
-    transport = on_stand_in(connect, max_in_flight=2)
+    paced = TwoLoads(stand_in)
+    transport = on_stand_in(paced, max_in_flight=2)
     config = redshift_config()
     rejecting = Loader(config, transport=transport, s3_client=s3)
     other = Loader(config, transport=transport, s3_client=s3)
     bad = put(s3, bucket, "kpis/bad.csv", "id,name\n1,a\nnot-a-number,b\n")
     good = put(s3, bucket, "other/good.csv", "id,name\n1,a\n")
     failing = threads(lambda: rejecting.load([bad]))
-    assert rolled_back.wait(timeout=WAIT)
+    assert paced.rolled_back.wait(timeout=WAIT)
     loading = threads(lambda: other.load([good]))
     [report] = failing.join().values()
-    go.set()
+    paced.go.set()
     [loaded] = loading.join().values()
     assert loaded.outcomes() == ["loaded"]
     assert report.outcomes() == ["failed"]
     [detail] = report.objects[0].load_errors
     assert (detail.file, detail.line, detail.column) == (bad.uri, 3, "id")
-    held = next(n for n, sql in sent if sql.startswith(f"INSERT INTO {ledger_of('other')} "))
-    read = [n for n, sql in sent if sql == SYS_LOAD_ERRORS_SQL]
-    assert read == rejected_on
-    assert held not in rejected_on
+    held = next(n for n, sql in paced.sent if sql.startswith(f"INSERT INTO {ledger_of('other')} "))
+    read = [n for n, sql in paced.sent if sql == SYS_LOAD_ERRORS_SQL]
+    assert read == paced.rejected_on
+    assert held not in paced.rejected_on
     assert rows(pg, "SELECT id FROM other") == [(1,)]
     assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
     rejecting.close()

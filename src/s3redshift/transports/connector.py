@@ -9,8 +9,8 @@ local stand-in is only the connection factory it is given:
   (``sslmode='verify-full'`` by default), TCP keep-alive and **no** socket
   ``timeout``: the driver applies that timeout to every read, so it would cut
   a long COPY (reference section 8). Work is bounded instead by ``SET LOCAL
-  statement_timeout`` at the start of each load transaction, from the time
-  budget the loader passes to :meth:`ConnectorTransport.run`.
+  statement_timeout`` before each statement of a load transaction, from what
+  is left of the time budget the loader passes to :meth:`ConnectorTransport.run`.
 * the local stand-in (:mod:`s3redshift.local`, outside the product) plugs
   in its own factory, a pg8000 session that carries out COPY on PostgreSQL,
   and a COPY runner that hands it each :class:`~s3redshift.copy.CopyCommand`.
@@ -309,9 +309,9 @@ class ConnectorTransport(DbApiTransport):
     their SQL text (unless a ``copy_runner`` says otherwise). With a
     ``time_budget``, each statement of the transaction is preceded by
     :func:`statement_timeout_sql` for what is left of it; a budget already
-    spent raises :class:`TimeBudgetExceededError` before anything is sent.
-    Each statement is bounded by the whole remaining budget, so the budget
-    should leave the caller time to report.
+    spent raises :class:`TimeBudgetExceededError` before anything more is
+    sent. A statement may use all that is left, so the budget should leave
+    the caller time to report.
     """
 
     @classmethod
