@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from bench.data_api_latency import (
     calls_per_target,
+    config,
     loader_on,
     moto_bucket,
     on_virtual_clock,
@@ -26,6 +27,7 @@ from bench.data_api_latency import (
 )
 
 from answered_data_api import AnsweredDataApi
+from s3redshift.config import LoaderConfig
 from s3redshift.errors import TimeBudgetExceededError
 from s3redshift.transports.data_api import LONG_POLL_MAX, POLL_MAX
 
@@ -202,3 +204,21 @@ def test_a_refused_long_poll_keeps_waiting_for_the_statement() -> None:
     [sid] = api.ended
     assert len(refused) == 2
     assert time_.now - api.ended[sid] <= POLL_MAX
+
+
+def test_rules_sharing_a_table_load_one_after_another_in_the_batchs_order() -> None:
+    """Two rules into t0 would only queue on its lock: they share a lane; t1 runs beside them."""
+    rules = config().model_dump(by_alias=True)
+    csv = rules["tables"][0]
+    rules["tables"] = [csv | {"pattern": "t0/000/00000.csv", "table": "t0"}, csv]
+    api = AnsweredDataApi(durations=lambda sqls: 1.0 if _table_of(sqls) else 0.0)
+    with moto_bucket() as s3, loader_on(api, s3, loader_config=LoaderConfig(**rules)) as loader:
+        report = loader.load(put_objects(s3, 2, 2))
+    assert Counter(report.outcomes()) == {"loaded": 4}
+    assert [t.table for t in report.targets] == ["public.t0", "public.t0", "public.t1"]
+    tables = [_table_of(batch) for batch in api.batches]
+    spans = api.load_batches()
+    first, second = [span for table, span in zip(tables, spans, strict=True) if table == "t0"]
+    [beside] = [span for table, span in zip(tables, spans, strict=True) if table == "t1"]
+    assert first[1] <= second[0]  # the second rule's batch starts after the first ended
+    assert beside[0] < first[1]  # t1 was in flight meanwhile

@@ -517,11 +517,17 @@ class Loader:
         groups = list(classified.groups.items())
         if groups:
             self._set_up_early([target for target, _ in groups], deadline)
+        # One lane per table: rules sharing a table would only queue on its
+        # lock, so they load one after another, in the batch's order.
+        lanes: dict[TableRef, list[tuple[Target, Sequence[tuple[int, S3Object]]]]] = {}
+        for target, group in groups:
+            lanes.setdefault(target.table, []).append((target, group))
         loads = self._side_by_side(
-            lambda group: self._load_group(group[0], group[1], deadline), groups
+            lambda lane: [self._load_group(target, group, deadline) for target, group in lane],
+            list(lanes.values()),
         )
         targets: list[TargetResult] = []
-        for settled, result in loads:
+        for settled, result in (load for lane in loads for load in lane):
             results.update(settled)
             targets.append(result)
         duration = int((self._clock() - started) * 1000)
