@@ -1258,7 +1258,7 @@ def test_ten_thousand_object_append_fits_one_batch() -> None:
     assert len(plan.data_objects) == 10_000
     assert len(sqls) == 8 <= MAX_STATEMENTS
     assert sum(len(s.encode()) for s in sqls) < 2_000 <= MAX_SQL_BYTES
-    DataApiTransport(database="dev", workgroup=WORKGROUP)._check_limits(plan, sqls)
+    DataApiTransport(database="dev", workgroup=WORKGROUP)._check_limits(sqls, plan)
 
 
 def test_plan_over_forty_statements_is_refused_before_any_call(stubbed: Any) -> None:
@@ -1297,7 +1297,7 @@ def test_plan_over_forty_statements_is_refused_before_any_call(stubbed: Any) -> 
         transport.run(plan)
     four = one_at_a_time(4)
     assert len(four.steps) == 35
-    transport._check_limits(four, four.statements(redact=False))
+    transport._check_limits(four.statements(redact=False), four)
 
 
 def test_plan_over_100_kb_is_refused(stubbed: Any) -> None:

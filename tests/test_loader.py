@@ -557,6 +557,46 @@ def test_replace_with_a_bad_newest_file_keeps_the_old_rows_and_loads_nothing(
     assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(0,)]
 
 
+class Trapped:
+    """A stand-in session handing each statement to ``before`` first (it may wait or raise)."""
+
+    def __init__(self, session: Any, before: Callable[[str], None]) -> None:
+        self._session = session
+        self._before = before
+
+    def cursor(self) -> Any:
+        cursor = self._session.cursor()
+        execute_ = cursor.execute
+
+        def execute(sql: str, *args: Any) -> Any:
+            self._before(sql)
+            return execute_(sql, *args)
+
+        cursor.execute = execute
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def trapped_loader(
+    embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client, before: Callable[[str], None]
+) -> Loader:
+    """A loader on the stand-in whose sessions are :class:`Trapped`; its tables side by side."""
+    sessions = StandInConnector.from_dsn(embedded_env.database_dsn(pg_database), s3_client=s3)
+    config = LoaderConfig.from_mapping(
+        {
+            **embedded_env.connector_config(pg_database),
+            "copy": {"iam_role": "default"},
+            "tables": [CSV_RULE],
+        }
+    )
+    transport = stand_in_transport(
+        lambda: Trapped(sessions(), before), max_in_flight=config.target.max_in_flight
+    )
+    return Loader(config, transport=transport, s3_client=s3, sleep=lambda seconds: None)
+
+
 def test_a_batchs_tables_are_in_their_transactions_at_once_and_keep_their_own_outcomes(
     embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, s3: S3Client, bucket: str
 ) -> None:
@@ -574,44 +614,18 @@ def test_a_batchs_tables_are_in_their_transactions_at_once_and_keep_their_own_ou
     )
     barrier = threading.Barrier(3, timeout=30)
     locks = iter(range(3))
-    sessions = StandInConnector.from_dsn(embedded_env.database_dsn(pg_database), s3_client=s3)
 
-    class Meeting:
-        """A session whose first three LOCKs (one per table) meet at the barrier first."""
+    def meet(sql: str) -> None:  # the first three LOCKs, one per table
+        if sql.startswith("LOCK ") and next(locks, None) is not None:
+            barrier.wait()
 
-        def __init__(self) -> None:
-            self._session = sessions()
-
-        def cursor(self) -> Any:
-            cursor = self._session.cursor()
-            execute_ = cursor.execute
-
-            def execute(sql: str, *args: Any) -> Any:
-                if sql.startswith("LOCK ") and next(locks, None) is not None:
-                    barrier.wait()
-                return execute_(sql, *args)
-
-            cursor.execute = execute
-            return cursor
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._session, name)
-
-    config = LoaderConfig.from_mapping(
-        {
-            **embedded_env.connector_config(pg_database),
-            "copy": {"iam_role": "default"},
-            "tables": [CSV_RULE],
-        }
-    )
-    transport = stand_in_transport(Meeting, max_in_flight=config.target.max_in_flight)
     objects = [
         put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n"),
         put(s3, bucket, "other/1.csv", "id,name\n1,a\n"),
         put(s3, bucket, "other/2.csv", "id,name\nnot-a-number,b\n"),
         put(s3, bucket, "nosuch/1.csv", "id,name\n1,a\n"),
     ]
-    with Loader(config, transport=transport, s3_client=s3) as loader:
+    with trapped_loader(embedded_env, pg_database, s3, meet) as loader:
         report = loader.load(objects)
     assert not barrier.broken
     assert report.outcomes() == ["loaded", "loaded", "failed", "failed"]
@@ -623,3 +637,51 @@ def test_a_batchs_tables_are_in_their_transactions_at_once_and_keep_their_own_ou
     assert attempts == {"public.kpis": 1, "public.other": 2, "public.nosuch": 1}
     loaded = rows(pg, f"SELECT object_key FROM {ledger_of('other')}")
     assert loaded == [("other/1.csv",)]
+
+
+class Interrupted(BaseException):
+    """What a timeout library or Ctrl-C raises: not an error of the database."""
+
+
+def test_an_interrupt_returns_at_once_and_the_other_tables_start_no_further_transaction(
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, s3: S3Client, bucket: str
+) -> None:
+    """kpis is interrupted while other's first transaction is held inside it.
+
+    ``load`` raises at once, before other's transaction ends; other's
+    transaction then ends whole (its COPY rejects a file, so it rolls back)
+    and, interrupted, it tries no second one for its good file.
+    """
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "CREATE TABLE other (id INT, name VARCHAR(20))",
+    )
+    held, release = threading.Event(), threading.Event()
+    locks: list[str] = []
+
+    def before(sql: str) -> None:
+        if sql.startswith("LOCK ") and '"other"' in sql:
+            locks.append(sql)
+            held.set()
+            assert release.wait(timeout=30)
+        if sql.startswith("LOCK ") and '"kpis"' in sql:
+            assert held.wait(timeout=30)
+            raise Interrupted
+
+    objects = [
+        put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n"),
+        put(s3, bucket, "other/1.csv", "id,name\n1,a\n"),
+        put(s3, bucket, "other/2.csv", "id,name\nnot-a-number,b\n"),
+    ]
+    with trapped_loader(embedded_env, pg_database, s3, before) as loader:
+        with pytest.raises(Interrupted):
+            loader.load(objects)
+        assert not release.is_set()  # load() did not wait for the held transaction
+        release.set()
+        for thread in threading.enumerate():
+            if thread.name.startswith("s3redshift-target"):
+                thread.join(timeout=30)
+    assert len(locks) == 1  # no second transaction for other's good file
+    assert rows(pg, "SELECT count(*) FROM other") == [(0,)]
+    assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]

@@ -26,7 +26,7 @@ from s3redshift.errors import (
     TargetMissingError,
     TimeBudgetExceededError,
 )
-from s3redshift.loader import Loader
+from s3redshift.loader import MAX_ATTEMPTS, Loader
 from s3redshift.local import EmbeddedEnvironment, connector_config, stand_in_loader
 from s3redshift.local.standin import StandInConnector
 from s3redshift.transports.connector import SYS_LOAD_ERRORS_SQL, ConnectorTransport
@@ -322,7 +322,7 @@ def test_the_statement_timeout_after_a_wait_is_what_is_left_of_the_budget(
         ("reject", False),  # an error of the data, rolled back: the session is kept
     ],
 )
-def test_a_session_an_error_may_have_broken_is_never_lent_again_the_others_are(
+def test_a_session_an_error_may_have_broken_is_never_lent_again(
     call: str, breaks: str, closed: bool, threads: Callable[..., Calls]
 ) -> None:
     sessions = Sessions(parties=2)
@@ -348,11 +348,49 @@ def test_a_session_an_error_may_have_broken_is_never_lent_again_the_others_are(
         calls[call]()
     assert victim.log[-1] == (statement if closed else ROLLBACK)
     assert victim.closed is closed
+    if breaks == "lose":  # the idle one went quiet as long: closed too, a fresh one serves
+        assert other.closed
+        assert transport.query("SELECT 1") == [(3,)]
+        assert len(sessions.opened) == 3
+        return
     for _ in range(2):
         assert transport.query("SELECT 1") == [(other.number if closed else victim.number,)]
     assert len(sessions.opened) == 2  # the other session served: nothing new was opened
     assert not other.closed
     transport.close()
+
+
+def test_after_a_lost_connection_a_warm_pool_of_dead_sessions_costs_one_retry(
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, s3: S3Client, bucket: str
+) -> None:
+    """More idle sessions than a target has attempts, all dead (a frozen container): it loads.
+
+    The first call meets a dead socket; the transport then drops every idle
+    session, and the retry opens a fresh one. Lending the dead ones in turn
+    would spend every attempt on them.
+    """
+    config = LoaderConfig.from_mapping(
+        {
+            **embedded_env.connector_config(pg_database),
+            "copy": {"iam_role": "default"},
+            "tables": [{"pattern": "{table}/**", "schema": "public", "format": {"type": "csv"}}],
+        }
+    )
+    with stand_in_loader(config, s3_client=s3, sleep=lambda seconds: None) as loader:
+        warm = [put(s3, bucket, f"t{n}/warm.csv", "1,a\n") for n in range(8)]
+        for n in range(8):
+            execute(pg, f"CREATE TABLE t{n} (id INT, name VARCHAR(20))")
+        assert set(loader.load(warm).outcomes()) == {"loaded"}
+        others = f"datname = '{pg_database}' AND pid <> pg_backend_pid()"
+        [(idle,)] = rows(pg, f"SELECT count(*) FROM pg_stat_activity WHERE {others}")
+        assert idle > MAX_ATTEMPTS  # more dead sessions than a target has attempts
+        execute(
+            pg,
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}",
+        )
+        report = loader.load([put(s3, bucket, "t0/later.csv", "2,b\n")])
+    assert report.outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id FROM t0 ORDER BY id") == [(1,), (2,)]
 
 
 def test_a_session_lent_when_the_transport_is_closed_is_closed_when_it_comes_back(

@@ -34,15 +34,18 @@ loads of separate batches in parallel.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from s3redshift.classify import classify
 from s3redshift.config import LoaderConfig
+from s3redshift.deadline import Deadline
 from s3redshift.errors import (
     BatchConflictError,
     ConfigError,
@@ -179,6 +182,7 @@ class _TargetLoad:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     started: float
+    halt: threading.Event  # set when the load was interrupted: start no further transaction
     pending: list[_Member] = field(init=False)
     settled: Settled = field(default_factory=dict)
     transactions: int = 0
@@ -206,7 +210,17 @@ class _TargetLoad:
 
     def budget(self) -> float | None:
         """Seconds left of the caller's time budget (None: unbounded)."""
-        return None if self.deadline is None else max(self.deadline - self.clock(), 0.0)
+        return Deadline(self.deadline, self.clock).remaining()
+
+    def halted(self) -> bool:
+        """Whether the load was interrupted; if so, what is pending fails with why."""
+        if self.halt.is_set():
+            self.last_error = RetryableError(
+                "not loaded: the load was interrupted before this transaction; a retry loads it",
+                table=self.table,
+            )
+            self.stop = True
+        return self.stop
 
     def settle(self, settled: Settled) -> None:
         """Record ``settled``: those members are decided and leave ``pending``."""
@@ -448,7 +462,9 @@ class Loader:
             import boto3
             from botocore.config import Config
 
-            pool = Config(max_pool_connections=HEAD_CONCURRENCY)  # a connection per HEAD thread
+            # A connection for each HEAD thread of each table in flight.
+            lanes = self.config.target.max_in_flight
+            pool = Config(max_pool_connections=HEAD_CONCURRENCY * lanes)
             self._s3 = boto3.client("s3", region_name=self.config.copy_.region, config=pool)
         return self._s3
 
@@ -522,9 +538,11 @@ class Loader:
         lanes: dict[TableRef, list[tuple[Target, Sequence[tuple[int, S3Object]]]]] = {}
         for target, group in groups:
             lanes.setdefault(target.table, []).append((target, group))
+        halt = threading.Event()
         loads = self._side_by_side(
-            lambda lane: [self._load_group(target, group, deadline) for target, group in lane],
+            lambda lane: [self._load_group(t, group, deadline, halt) for t, group in lane],
             list(lanes.values()),
+            halt=halt,
         )
         targets: list[TargetResult] = []
         for settled, result in (load for lane in loads for load in lane):
@@ -534,20 +552,39 @@ class Loader:
         ordered = tuple(results[i] for i in range(len(items)))
         return LoadReport(objects=ordered, targets=tuple(targets), duration_ms=duration)
 
-    def _side_by_side(self, work: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    def _side_by_side(
+        self, work: Callable[[_T], _R], items: Sequence[_T], *, halt: threading.Event | None = None
+    ) -> list[_R]:
         """``work`` on each item, up to the transport's ``max_in_flight`` at once; in order.
 
         One thread each: the transport waits for each target's statements on
-        the thread that sent them, so the targets' waits overlap.
+        the thread that sent them, so the targets' waits overlap. An
+        interrupt (or a ``BaseException`` of one item) returns at once: items
+        not started never start, ``halt`` tells the running ones to start no
+        further transaction, and those in flight end whole, committed or
+        rolled back, on their own threads.
         """
+        # A transport written before max_in_flight is run one call at a time.
         workers = min(len(items), getattr(self.transport, "max_in_flight", 1))
         if workers <= 1:
             return [work(item) for item in items]
-        with ThreadPoolExecutor(workers, thread_name_prefix="s3redshift-target") as pool:
-            return list(pool.map(work, items))
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="s3redshift-target")
+        try:
+            done = [future.result() for future in [pool.submit(work, i) for i in items]]
+        except BaseException:
+            if halt is not None:
+                halt.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return done
 
     def _load_group(
-        self, target: Target, group: Sequence[tuple[int, S3Object]], deadline: float | None
+        self,
+        target: Target,
+        group: Sequence[tuple[int, S3Object]],
+        deadline: float | None,
+        halt: threading.Event,
     ) -> tuple[Settled, TargetResult]:
         """One target's objects settled, and its line of the report; never raises.
 
@@ -564,7 +601,7 @@ class Loader:
         else:
             ledger = self.ledger_for(target.table)
             run = _TargetLoad(
-                target, members, ledger, deadline, self._clock, self._sleep, self._clock()
+                target, members, ledger, deadline, self._clock, self._sleep, self._clock(), halt
             )
             try:
                 return run.settled, self._load_target(run)
@@ -584,7 +621,7 @@ class Loader:
     def _load_target(self, run: _TargetLoad) -> TargetResult:
         """Settle every member of one target: the steps, then attempts until none is pending."""
         run.settle(run.repeats())
-        while run.pending and not run.stop:
+        while run.pending and not run.halted():
             try:
                 self._narrow(run)
                 if not run.pending:
@@ -606,7 +643,7 @@ class Loader:
         run.settle(run.unloaded())
         failed = [run.settled[m.index] for m in run.members]
         failed = [r for r in failed if r.outcome == "failed"]
-        if failed and not isinstance(run.last_error, _UNRECORDABLE):
+        if failed and not isinstance(run.last_error, _UNRECORDABLE) and not run.halt.is_set():
             failed_at = ledger_timestamp(self._now())
             self._failure_log.record(self.transport, run.table, failed, failed_at, run.budget())
         return run.result(int((self._clock() - run.started) * 1000))
@@ -818,15 +855,17 @@ class Loader:
         return {m.index: _result(m, "ignored", run.table, reason) for m in run.pending}, []
 
     def _set_up_early(self, targets: Sequence[Target], deadline: float | None) -> None:
-        """Every ledger of the batch made ready at once, before the targets start.
+        """The clients and every ledger of the batch made ready before the targets start.
 
-        A failure here is left to each target, which tries again on its own
-        (:meth:`_ensure_ledgers`) and reports what it meets.
+        The clients are made here, on the calling thread: botocore does not
+        promise that clients are made safely from several threads at once. A
+        failure here is left to each target, which meets it again on its own
+        (:meth:`_ensure_ledgers`), translated, and reports it.
         """
-        budget = None if deadline is None else max(deadline - self._clock(), 0.0)
         try:
-            self._ensure_ledgers(targets, budget)
-        except S3RedshiftError:
+            self.prepare()
+            self._ensure_ledgers(targets, Deadline(deadline, self._clock).remaining())
+        except Exception:
             return
 
     def _ensure_ledgers(self, targets: Sequence[Target], time_budget: float | None) -> None:
@@ -849,16 +888,17 @@ class Loader:
         }
         if not todo:
             return
+        deadline = Deadline.after(time_budget, clock=self._clock)
         try:
-            self._create_ledgers(todo, time_budget)
-        except ConfigError:
+            self._create_ledgers(todo, deadline.remaining())
+        except (ConfigError, TimeBudgetExceededError):
             raise
         except S3RedshiftError:
             # Two loaders creating a ledger at once: "IF NOT EXISTS" is not
             # atomic, and the loser's request fails. Once the winner has
             # committed, asking again finds the ledger there.
             self._sleep(0.2)
-            self._create_ledgers(todo, time_budget)
+            self._create_ledgers(todo, deadline.remaining())
         self._ledgers_ready.update(todo)
         self._ordered.update(ledger for ledger, ordered in todo.items() if ordered)
 
@@ -871,6 +911,7 @@ class Loader:
         """
         schemas: list[str] = []
         tables: list[str] = []
+        alters: list[str] = []
         for schema, ledgers in _by_schema(todo).items():
             found = self._ledger_columns(schema, [ledger.table for ledger in ledgers], time_budget)
             if PREVIOUS_LEDGER_TABLE in found:
@@ -887,18 +928,28 @@ class Loader:
                     schemas += schema_sql
                     tables.append(table_sql)
                 elif todo[ledger] and ORDER_COLUMN not in columns:
-                    tables.append(add_order_column_sql(ledger))
-        if not tables:
-            return
-        # One request if the transport takes them all; beyond that several,
-        # side by side, each making the schemas first.
-        schemas = list(dict.fromkeys(schemas))
-        limit = self.transport.limits.statements or len(schemas) + len(tables)
-        size = max(limit - len(schemas), 1)
-        requests = [schemas + tables[i : i + size] for i in range(0, len(tables), size)]
-        self._side_by_side(
-            lambda sqls: self.transport.execute(*sqls, time_budget=time_budget), requests
-        )
+                    alters.append(add_order_column_sql(ledger))
+        self._run_set_up(list(dict.fromkeys(schemas)), tables, alters, time_budget)
+
+    def _run_set_up(
+        self, schemas: list[str], tables: list[str], alters: list[str], time_budget: float | None
+    ) -> None:
+        """The schemas and as many tables as one request takes first; then the rest side by side.
+
+        Past one request's statements (the Data API takes 40), the other
+        tables' requests run together once the schema exists; an earlier
+        version's ledger getting ``object_order`` is a request of its own, so
+        a lock held on it holds back no other ledger.
+        """
+        limit = self.transport.limits.statements
+        size = max(len(tables) if limit is None else limit - len(schemas), 1)
+        chunks = [tables[i : i + size] for i in range(0, len(tables), size)]
+        requests = [schemas + chunks[0], *chunks[1:]] if chunks else []
+        requests += [[sql] for sql in alters]
+        execute = partial(self.transport.execute, time_budget=time_budget)
+        for sqls in requests[:1]:
+            execute(*sqls)
+        self._side_by_side(lambda sqls: execute(*sqls), requests[1:])
 
     def _ledger_columns(
         self, schema: str, tables: Sequence[str], time_budget: float | None

@@ -71,8 +71,8 @@ long poll (``WaitTimeSeconds`` on ``ExecuteStatement``,
 client's own service model, since a Lambda's runtime boto3 may predate it),
 each call waits up to :data:`LONG_POLL_MAX` seconds for the statement to end
 and returns the moment it does: a read is usually answered by its submission
-alone, and a 60 s COPY costs its submission and two ``DescribeStatement``
-calls. Without it, ``DescribeStatement`` is polled after
+alone, and a 60 s COPY costs its submission and one ``DescribeStatement``
+call (each long poll waits up to 30 s). Without it, ``DescribeStatement`` is polled after
 :data:`POLL_FIRST` s, growing by :data:`POLL_FACTOR` to at most
 :data:`POLL_MAX` s (README, "Performance", has what either costs). A long poll
 that answers "still running" before half its wait is over (a throttled
@@ -263,11 +263,11 @@ def _long_polled(client: Any) -> frozenset[str]:
     try:
         model = client.meta.service_model
         shapes = {name: model.operation_model(name).input_shape for name in _LONG_POLLED}
+        return frozenset(
+            name for name, shape in shapes.items() if shape and "WaitTimeSeconds" in shape.members
+        )
     except Exception:  # not a botocore client, or one that knows none of these operations
         return frozenset()
-    return frozenset(
-        name for name, shape in shapes.items() if shape and "WaitTimeSeconds" in shape.members
-    )
 
 
 def _field_value(field: Mapping[str, Any]) -> Any:
@@ -482,7 +482,7 @@ class DataApiTransport:
         """
         table = str(plan.target)
         sqls = plan.statements(redact=False)
-        self._check_limits(plan, sqls)
+        self._check_limits(sqls, plan)
         deadline = self._call_deadline(time_budget)
         name = self.statement_name(plan.batch_id)
         earlier = self._earlier(name, table=table)
@@ -549,11 +549,7 @@ class DataApiTransport:
             PermanentError: more statements or text than one batch takes.
             S3RedshiftError: translated as for :meth:`run`.
         """
-        if len(sqls) > self.max_statements:
-            raise PermanentError(
-                f"{len(sqls)} statements are more than one Data API batch takes "
-                f"({self.max_statements}); run them in several calls"
-            )
+        self._check_limits(sqls)
         self._run_statements(sqls, self._call_deadline(time_budget))
 
     def _run_statements(self, sqls: Sequence[str], deadline: float | None) -> Mapping[str, Any]:
@@ -584,27 +580,28 @@ class DataApiTransport:
 
     # --- steps ------------------------------------------------------------------
 
-    def _check_limits(self, plan: TransactionPlan, sqls: Sequence[str]) -> None:
-        table = str(plan.target)
+    def _check_limits(self, sqls: Sequence[str], plan: TransactionPlan | None = None) -> None:
+        """Refuse, before anything is sent, statements one batch cannot take."""
+        table = None if plan is None else str(plan.target)
+        what = "the statements" if plan is None else "the plan"
+        fix = "run fewer at once" if plan is None else "load fewer objects per transaction"
         if len(sqls) > self.max_statements:
             hint = (
                 " (upsert without order_by merges objects that share keys one at a time, "
                 "7 statements each: set the rule's order_by to stage all objects at once)"
-                if plan.mode == "upsert"
+                if plan is not None and plan.mode == "upsert"
                 else ""
             )
             raise PermanentError(
-                f"the plan has {len(sqls)} statements, and a Data API batch takes at most "
-                f"{self.max_statements} (BatchExecuteStatement's limit); load fewer objects "
-                f"per transaction{hint}",
+                f"{what} are {len(sqls)} statements, and a Data API batch takes at most "
+                f"{self.max_statements} (BatchExecuteStatement's limit); {fix}{hint}",
                 table=table,
             )
         size = sum(len(sql.encode("utf-8", errors="surrogatepass")) for sql in sqls)
         if size > self.max_sql_bytes:
             raise PermanentError(
-                f"the plan's SQL is {size} bytes, and a Data API batch takes at most "
-                f"{self.max_sql_bytes} bytes of statement text (100 KB); load fewer "
-                "objects per transaction",
+                f"{what} are {size} bytes of SQL, and a Data API batch takes at most "
+                f"{self.max_sql_bytes} bytes of statement text (100 KB); {fix}",
                 table=table,
             )
 
@@ -662,8 +659,8 @@ class DataApiTransport:
             "ClientToken": self.client_token(plan.batch_id, sqls, failed_before),
             "WithEvent": False,
         }
-        params |= self._wait_time("BatchExecuteStatement", deadline)
         try:
+            params |= self._wait_time("BatchExecuteStatement", deadline)
             response = self.client.batch_execute_statement(**params)
         except Exception as exc:
             error = self._translate(exc, action="BatchExecuteStatement", table=str(plan.target))
@@ -682,9 +679,11 @@ class DataApiTransport:
         operation = "ExecuteStatement" if single else "BatchExecuteStatement"
         params = self._target_params() | {"WithEvent": False}
         params |= {"Sql": sqls[0]} if single else {"Sqls": list(sqls)}
-        params |= self._wait_time(operation, deadline)
-        submit = self.client.execute_statement if single else self.client.batch_execute_statement
         try:
+            params |= self._wait_time(operation, deadline)
+            submit = (
+                self.client.execute_statement if single else self.client.batch_execute_statement
+            )
             response: Mapping[str, Any] = submit(**params)
         except Exception as exc:
             raise self._translate(exc, action=operation) from exc
@@ -710,9 +709,10 @@ class DataApiTransport:
         pause = POLL_FIRST
         while True:
             asked = self._clock()
-            wait = self._wait_time("DescribeStatement", deadline)
+            wait: dict[str, int] = {}
             waited = False
             try:
+                wait = self._wait_time("DescribeStatement", deadline)
                 description: Mapping[str, Any] = self.client.describe_statement(
                     Id=statement_id, **wait
                 )

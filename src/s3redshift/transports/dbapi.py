@@ -423,9 +423,15 @@ class DbApiTransport:
                 raise self._abandon(translate_error(exc), session) from exc
 
     def _abandon(self, error: S3RedshiftError, session: Session) -> S3RedshiftError:
-        """Roll back after ``error``; close the session if it may be broken."""
+        """Roll back after ``error``; close the session if it may be broken.
+
+        A lost connection closes the idle sessions too: they went quiet for
+        as long (a frozen Lambda container, a dropped network), and lending
+        each one in turn would spend a load's attempts on dead sockets.
+        """
         if isinstance(error, ConnectionLostError):
             session.close()  # a rollback could "succeed" on a dead socket
+            self.close()
         else:
             try:
                 session.connection.rollback()
