@@ -15,9 +15,10 @@ loader sends, waits and sees an end. S3 is moto in this process.
   its COPY). ``..._one_at_a_time`` is the same with ``max_in_flight = 1``.
 - ``data_api_calls_per_target``: Data API calls per table of a warm loader's
   batch (5 tables, 20 new objects each), long polls on and off.
-- ``data_api_setup_round_trips``: requests a new container's first batch of 5
-  tables waits for before loading (``..._60_tables``: 60 tables, whose DDL
-  goes as two batches side by side).
+- ``data_api_setup_round_trips``: requests one after another that a new
+  container's first batch of 5 tables waits for before loading
+  (``..._60_tables``: 60 tables, whose DDL takes two batches: the schema
+  with the first 39 ledgers, then the rest).
 - ``describe_calls_<d>s_statement`` and ``end_seen_late_ms_<d>s_statement``:
   one batch of ``d`` seconds on a virtual clock, with long polls and (``_no_long_poll``)
   without.
@@ -60,6 +61,8 @@ SPEED_UP = 4
 STATEMENTS_S = (0.5, 2.0, 10.0, 60.0, 300.0)
 """Statement times for the describe-calls and lateness figures."""
 WALL_RUNS = 3
+SETUP_S = 0.3
+"""How long each set-up request takes in the set-up figure."""
 
 
 def config(*, max_in_flight: int = 8) -> LoaderConfig:
@@ -166,16 +169,26 @@ def calls_per_target(*, long_polls: bool = True, tables: int = 5) -> float:
 def setup_requests(tables: int) -> tuple[int, int]:
     """(requests, round trips) a new container's first batch waits for before loading.
 
-    The catalog query, then the DDL batches, which run side by side.
+    The catalog query, then the DDL batches; each set-up statement takes
+    :data:`SETUP_S`, and a round trip is a request sent after the one before
+    it ended (requests side by side are one), read from the fake's timeline.
     """
-    api = AnsweredDataApi()
+    api = AnsweredDataApi(durations=lambda sqls: SETUP_S if _is_set_up(sqls) else 0.0)
     with moto_bucket() as s3, loader_on(api, s3) as loader:
         report = loader.load(put_objects(s3, tables, 1))
     if set(report.outcomes()) != {"loaded"}:
         raise RuntimeError(f"the batch did not load: {Counter(report.outcomes())}")
-    catalog = sum(1 for sql in api.statements if "information_schema.columns" in sql)
-    waves = math.ceil(len(api.scripts) / config().target.max_in_flight)
-    return catalog + len(api.scripts), catalog + waves
+    spans = [(start, end) for start, end, sqls, _ in api.timeline() if _is_set_up(sqls)]
+    round_trips, ended = 0, -math.inf
+    for start, end in spans:
+        if start >= ended:
+            round_trips += 1
+        ended = end if start >= ended else max(ended, end)
+    return len(spans), round_trips
+
+
+def _is_set_up(sqls: Sequence[str]) -> bool:
+    return "information_schema.columns" in sqls[0] or sqls[0].startswith("CREATE ")
 
 
 def on_virtual_clock(

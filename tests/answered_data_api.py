@@ -22,7 +22,8 @@ fails at its first such statement); ``refuse(operation, params)`` an error
 code to answer a call with instead (``ThrottlingException``,
 ``ActiveStatementsExceededException``). ``ListStatements`` and
 ``ClientToken`` behave as the service's: a token sent again answers with the
-statement it named.
+statement it named. ``on_submit(sqls)`` sees each submission first (a test's
+barrier: several submissions in flight at once).
 
 ``unreadable`` makes every ``DescribeStatement`` of a load batch (a named one) fail while it is
 set (an AWS error code, or an exception raised as the network would), as when
@@ -127,6 +128,7 @@ class AnsweredDataApi:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         honour_waits: bool = True,
+        on_submit: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.batches: list[list[str]] = []
         self.scripts: list[list[str]] = []
@@ -137,6 +139,7 @@ class AnsweredDataApi:
         self.unreadable: str | BaseException | None = None
         self.waits: list[int] = []
         self._honour_waits = honour_waits
+        self._on_submit = on_submit or (lambda sqls: None)
         self._reads = reads or (lambda sql: [])
         self._durations = durations or (lambda sqls: 0.0)
         self._fail = fail or (lambda sql: None)
@@ -178,6 +181,7 @@ class AnsweredDataApi:
         raise AssertionError(f"unexpected Data API call {name}")
 
     def _submit(self, operation: str, body: dict[str, Any]) -> _Statement:
+        self._on_submit(body.get("Sqls") or [body["Sql"]])
         with self._lock:
             token = body.get("ClientToken")
             if token in self._tokens:
@@ -208,9 +212,13 @@ class AnsweredDataApi:
 
     def load_batches(self) -> list[tuple[float, float]]:
         """(submitted, ended) of each load transaction (named batch), in submission order."""
+        return [(start, end) for start, end, _, named in self.timeline() if named]
+
+    def timeline(self) -> list[tuple[float, float, list[str], bool]]:
+        """(submitted, ended, statements, named) of every statement, in submission order."""
         with self._lock:
-            named = [s for s in self._statements.values() if s.batch and s.name]
-        return [(s.submitted, s.ends) for s in named]
+            known = list(self._statements.values())
+        return [(s.submitted, s.ends, s.sqls, bool(s.batch and s.name)) for s in known]
 
     def _status(self, statement: _Statement) -> str:
         if self._clock() < statement.ends:

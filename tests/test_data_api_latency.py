@@ -54,11 +54,16 @@ def test_a_warm_loader_costs_five_calls_per_table_with_long_polls_and_six_withou
     assert calls_per_target(tables=1) == 5  # per table, however many tables
 
 
-def test_a_new_container_sets_up_in_two_round_trips_for_any_number_of_tables() -> None:
-    """One catalog query, then one DDL request (two side by side past 39 ledgers)."""
+def test_a_new_container_sets_up_in_two_round_trips_up_to_39_tables() -> None:
+    """One catalog query, then one DDL request; past 39 ledgers the schema's request goes first.
+
+    Two requests making one schema at once would collide (``IF NOT EXISTS``
+    is not atomic), so the rest waits for the first.
+    """
     assert setup_requests(1) == (2, 2)
     assert setup_requests(5) == (2, 2)
-    assert setup_requests(60) == (3, 2)
+    assert setup_requests(39) == (2, 2)
+    assert setup_requests(60) == (3, 3)
 
 
 def test_a_warm_loader_meeting_ledgers_that_exist_creates_nothing() -> None:
@@ -88,20 +93,23 @@ def test_a_warm_loader_meeting_ledgers_that_exist_creates_nothing() -> None:
 # --- tables in flight together -----------------------------------------------------
 
 
-def test_every_table_of_a_batch_is_submitted_before_any_ends() -> None:
-    """Five tables whose batches each take 2 s: all five are running at once.
+def test_every_table_of_a_batch_is_in_flight_at_once() -> None:
+    """Five tables' batches meet at one barrier as they are submitted: all five at once.
 
-    One after another, the second would be submitted only after the first
-    ended (the same test with ``max_in_flight = 1`` shows it).
+    One after another, the first would wait alone and the barrier break.
     """
-    for in_flight, seconds, together in ((8, 2.0, True), (1, 0.5, False)):
-        api = AnsweredDataApi(durations=lambda sqls, s=seconds: s if _table_of(sqls) else 0.0)
-        with moto_bucket() as s3, loader_on(api, s3, max_in_flight=in_flight) as loader:
-            report = loader.load(put_objects(s3, 5, 3))
-        assert Counter(report.outcomes()) == {"loaded": 15}
-        spans = api.load_batches()
-        assert len(spans) == 5
-        assert (max(start for start, _ in spans) < min(end for _, end in spans)) is together
+    barrier = threading.Barrier(5, timeout=30)
+
+    def meet(sqls: list[str]) -> None:
+        if _table_of(sqls):
+            barrier.wait()
+
+    api = AnsweredDataApi(on_submit=meet)
+    with moto_bucket() as s3, loader_on(api, s3) as loader:
+        report = loader.load(put_objects(s3, 5, 3))
+    assert not barrier.broken
+    assert Counter(report.outcomes()) == {"loaded": 15}
+    assert len(api.load_batches()) == 5
 
 
 def test_a_failing_throttled_or_retried_table_leaves_the_others_loaded_once() -> None:
@@ -207,11 +215,23 @@ def test_a_refused_long_poll_keeps_waiting_for_the_statement() -> None:
 
 
 def test_rules_sharing_a_table_load_one_after_another_in_the_batchs_order() -> None:
-    """Two rules into t0 would only queue on its lock: they share a lane; t1 runs beside them."""
+    """Two rules into t0 would only queue on its lock: they share a lane; t1 runs beside them.
+
+    t1's batch meets t0's first at a barrier as both are submitted; t0's
+    second is submitted only after its first ended (the fake's timeline).
+    """
     rules = config().model_dump(by_alias=True)
     csv = rules["tables"][0]
     rules["tables"] = [csv | {"pattern": "t0/000/00000.csv", "table": "t0"}, csv]
-    api = AnsweredDataApi(durations=lambda sqls: 1.0 if _table_of(sqls) else 0.0)
+    barrier = threading.Barrier(2, timeout=30)
+    met: list[str | None] = []
+
+    def meet(sqls: list[str]) -> None:
+        if _table_of(sqls) and len(met) < 2:
+            met.append(_table_of(sqls))
+            barrier.wait()
+
+    api = AnsweredDataApi(durations=lambda sqls: 0.2 if _table_of(sqls) else 0.0, on_submit=meet)
     with moto_bucket() as s3, loader_on(api, s3, loader_config=LoaderConfig(**rules)) as loader:
         report = loader.load(put_objects(s3, 2, 2))
     assert Counter(report.outcomes()) == {"loaded": 4}
@@ -219,6 +239,6 @@ def test_rules_sharing_a_table_load_one_after_another_in_the_batchs_order() -> N
     tables = [_table_of(batch) for batch in api.batches]
     spans = api.load_batches()
     first, second = [span for table, span in zip(tables, spans, strict=True) if table == "t0"]
-    [beside] = [span for table, span in zip(tables, spans, strict=True) if table == "t1"]
     assert first[1] <= second[0]  # the second rule's batch starts after the first ended
-    assert beside[0] < first[1]  # t1 was in flight meanwhile
+    assert not barrier.broken
+    assert sorted(met, key=str) == ["t0", "t1"]  # t1 was in flight beside t0's first

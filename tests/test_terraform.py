@@ -31,7 +31,7 @@ from typing import Any
 import hcl2
 import pytest
 
-from s3redshift.config import LoaderConfig
+from s3redshift.config import MAX_IN_FLIGHT, LoaderConfig
 from s3redshift.handler import (
     MIN_FUNCTION_TIMEOUT_S,
     MIN_LOAD_S,
@@ -923,3 +923,19 @@ def test_complete_example_alarm_topic_key_admits_cloudwatch() -> None:
     conditions = {c["variable"]: c for c in cloudwatch["condition"]}
     assert conditions["aws:SourceAccount"]["test"] == "StringEquals"
     assert "alarm:*" in conditions["aws:SourceArn"]["values"][0]
+
+
+@needs_terraform
+def test_max_in_flight_reaches_the_loader_and_a_count_below_one_is_refused(
+    console_dir: Path,
+) -> None:
+    """The tables an invocation loads at once: the loader's default unless given, 1-50."""
+    default = LoaderConfig.from_json(evaluate(console_dir, BASE)["config"])
+    assert default.target.max_in_flight == MAX_IN_FLIGHT
+    given = BASE | {"redshift": BASE["redshift"] | {"max_in_flight": 3}}
+    assert LoaderConfig.from_json(evaluate(console_dir, given)["config"]).target.max_in_flight == 3
+    for wrong in (0, 51, 2.5):
+        refused = BASE | {"redshift": BASE["redshift"] | {"max_in_flight": wrong}}
+        assert "redshift.max_in_flight must be a whole number from 1 to 50" in rejected(
+            console_dir, refused
+        )

@@ -128,6 +128,7 @@ locals {
         host               = var.redshift.transport == "connector" ? var.redshift.host : null
         cluster_identifier = var.redshift.cluster_identifier
         workgroup          = var.redshift.workgroup_name
+        max_in_flight      = var.redshift.max_in_flight
       } : k => v if v != null },
     )
     credentials = { for k, v in {

@@ -93,7 +93,8 @@ variable "sqs" {
     batch_size: messages per invocation (1-10000; above 10 needs a batching window).
     maximum_batching_window_in_seconds: how long Lambda gathers a batch (0-300).
     maximum_concurrency: the cap on concurrent invocations from the queue (2-1000);
-    this, not a low reserved concurrency, is what protects the cluster.
+    this, not a low reserved concurrency, is what protects the cluster: each
+    invocation loads up to redshift.max_in_flight tables at once.
     visibility_timeout_seconds: null computes 6 x timeout + batching window (AWS's
     advice); a given value must be at least that.
     message_retention_seconds: main queue retention (60-1209600).
@@ -200,9 +201,13 @@ variable "redshift" {
     or workgroup_name + workgroup_arn) or "connector" (redshift_connector over TCP,
     usually in a VPC; needs host). Give cluster_identifier for a provisioned cluster
     or workgroup_name and workgroup_arn for Redshift Serverless (the ARN holds the
-    workgroup id, which IAM policies need), not both.
+    workgroup id, which IAM policies need), not both. max_in_flight: the tables of one
+    batch an invocation loads at once (null: the loader's default, 8), each one Data
+    API statement or one connector session; up to max_in_flight x the concurrent
+    invocations load at once.
   EOT
   type = object({
+    max_in_flight      = optional(number)
     transport          = optional(string, "data-api")
     database           = string
     cluster_identifier = optional(string)
@@ -211,6 +216,11 @@ variable "redshift" {
     host               = optional(string)
     port               = optional(number, 5439)
   })
+
+  validation {
+    condition     = var.redshift.max_in_flight == null ? true : (var.redshift.max_in_flight >= 1 && var.redshift.max_in_flight <= 50 && floor(var.redshift.max_in_flight) == var.redshift.max_in_flight)
+    error_message = "redshift.max_in_flight must be a whole number from 1 to 50."
+  }
 
   validation {
     condition     = contains(["data-api", "connector"], var.redshift.transport)

@@ -247,14 +247,15 @@ class FailureLog:
     one of them deletes its row while a load that never failed pays nothing.
     Every write is best effort and bounded by :data:`FAILURE_WRITE_S`. The
     targets of a batch, loading side by side, share it: each writes its own
-    target's rows, and the table is created once.
+    target's rows, one write at a time (:attr:`_writing`): the table is created
+    once, and two transactions on it never conflict with each other.
     """
 
     table: TableRef | None
     clock: Callable[[], float] = time.monotonic
     _ready: bool = False
     _recorded: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-    _creating: threading.Lock = field(default_factory=threading.Lock)
+    _writing: threading.Lock = field(default_factory=threading.Lock)
 
     def _deadline(self, time_budget: float | None) -> Deadline:
         seconds = FAILURE_WRITE_S if time_budget is None else min(time_budget, FAILURE_WRITE_S)
@@ -291,26 +292,38 @@ class FailureLog:
             for r in failed
         ]
         deadline = self._deadline(time_budget)
-        try:
-            with self._creating:  # targets loading side by side create it once
-                if not self._ready:
-                    sql = create_failures_sql(self.table)
-                    transport.execute(sql, time_budget=deadline.remaining())
-                    self._ready = True
-            for chunk in write_chunks(rows):
-                if deadline.expired():
-                    return
-                # The new rows first, then the ones they replace: a write that
-                # fails half-way leaves the older reason, never none.
-                sql = insert_failures_sql(self.table, chunk)
+        with self._writing:
+            try:
+                self._write(transport, target, rows, failed_at, deadline)
+            except (S3RedshiftError, ValueError):
+                return  # best effort: the load's own outcome stands as reported
+
+    def _write(
+        self,
+        transport: Transport,
+        target: str,
+        rows: Sequence[Failure],
+        failed_at: str,
+        deadline: Deadline,
+    ) -> None:
+        """Create the table once, then each piece: its new rows, then the rows they replace."""
+        assert self.table is not None
+        if not self._ready:
+            transport.execute(create_failures_sql(self.table), time_budget=deadline.remaining())
+            self._ready = True
+        for chunk in write_chunks(rows):
+            if deadline.expired():
+                return
+            # The new rows first, then the ones they replace: a write that
+            # fails half-way leaves the older reason, never none.
+            transport.execute(
+                insert_failures_sql(self.table, chunk), time_budget=deadline.remaining()
+            )
+            replaced = [(f.bucket, f.key) for f in chunk]
+            for bucket, keys in by_bucket(replaced).items():
+                sql = delete_failures_sql(self.table, target, bucket, keys, before=failed_at)
                 transport.execute(sql, time_budget=deadline.remaining())
-                replaced = [(f.bucket, f.key) for f in chunk]
-                for bucket, keys in by_bucket(replaced).items():
-                    sql = delete_failures_sql(self.table, target, bucket, keys, before=failed_at)
-                    transport.execute(sql, time_budget=deadline.remaining())
-                self._recorded.setdefault(target, set()).update(replaced)
-        except (S3RedshiftError, ValueError):
-            return  # best effort: the load's own outcome stands as reported
+            self._recorded.setdefault(target, set()).update(replaced)
 
     def forget(
         self,
@@ -327,12 +340,13 @@ class FailureLog:
         if not done:
             return
         deadline = self._deadline(time_budget)
-        try:
-            for bucket, keys in by_bucket(done).items():
-                for start in range(0, len(keys), _FORGET_CHUNK):
-                    chunk = keys[start : start + _FORGET_CHUNK]
-                    sql = delete_failures_sql(self.table, target, bucket, chunk)
-                    transport.execute(sql, time_budget=deadline.remaining())
-                    recorded.difference_update((bucket, key) for key in chunk)
-        except (S3RedshiftError, ValueError):
-            return  # a stale row is never shown: readers list what the ledger lacks
+        with self._writing:
+            try:
+                for bucket, keys in by_bucket(done).items():
+                    for start in range(0, len(keys), _FORGET_CHUNK):
+                        chunk = keys[start : start + _FORGET_CHUNK]
+                        sql = delete_failures_sql(self.table, target, bucket, chunk)
+                        transport.execute(sql, time_budget=deadline.remaining())
+                        recorded.difference_update((bucket, key) for key in chunk)
+            except (S3RedshiftError, ValueError):
+                return  # a stale row is never shown: readers list what the ledger lacks

@@ -450,7 +450,9 @@ class DataApiTransport:
             self._long_polls = _long_polled(self.client)
         if operation not in self._long_polls:
             return {}
-        left = LONG_POLL_MAX if deadline is None else math.floor(deadline - self._clock())
+        # Half of what is left: botocore may send a call again after a
+        # throttled or failed answer, and the second wait must end in time too.
+        left = LONG_POLL_MAX if deadline is None else math.floor((deadline - self._clock()) / 2)
         seconds = min(LONG_POLL_MAX, left)
         return {"WaitTimeSeconds": seconds} if seconds >= 1 else {}
 
