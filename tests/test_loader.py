@@ -685,3 +685,46 @@ def test_an_interrupt_returns_at_once_and_the_other_tables_start_no_further_tran
     assert len(locks) == 1  # no second transaction for other's good file
     assert rows(pg, "SELECT count(*) FROM other") == [(0,)]
     assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
+
+
+def test_an_interrupt_while_a_table_checks_its_objects_starts_no_transaction_for_it(
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, s3: S3Client, bucket: str
+) -> None:
+    """other is still asking S3 about its object when kpis is interrupted: other never locks."""
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "CREATE TABLE other (id INT, name VARCHAR(20))",
+    )
+    heading, release = threading.Event(), threading.Event()
+    locks: list[str] = []
+
+    def head(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Key", "").startswith("other/"):
+            heading.set()
+            assert release.wait(timeout=30)
+
+    def before(sql: str) -> None:
+        if sql.startswith("LOCK "):
+            locks.append(sql)
+        if sql.startswith("LOCK ") and '"kpis"' in sql:
+            assert heading.wait(timeout=30)
+            raise Interrupted
+
+    s3.meta.events.register("before-parameter-build.s3.HeadObject", head)
+    objects = [
+        put(s3, bucket, "kpis/1.csv", "id,name\n1,a\n"),
+        put(s3, bucket, "other/1.csv", "id,name\n1,a\n"),
+    ]
+    try:
+        with trapped_loader(embedded_env, pg_database, s3, before) as loader:
+            with pytest.raises(Interrupted):
+                loader.load(objects)
+            release.set()
+            for thread in threading.enumerate():
+                if thread.name.startswith("s3redshift-target"):
+                    thread.join(timeout=30)
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3.HeadObject", head)
+    assert [sql for sql in locks if '"other"' in sql] == []
+    assert rows(pg, "SELECT count(*) FROM other") == [(0,)]

@@ -247,8 +247,9 @@ class FailureLog:
     one of them deletes its row while a load that never failed pays nothing.
     Every write is best effort and bounded by :data:`FAILURE_WRITE_S`. The
     targets of a batch, loading side by side, share it: each writes its own
-    target's rows, one write at a time (:attr:`_writing`): the table is created
-    once, and two transactions on it never conflict with each other.
+    target's rows, one write at a time (:attr:`_writing`; a write that cannot
+    have its turn within its time is skipped): the table is created once, and
+    two transactions on it never conflict with each other.
     """
 
     table: TableRef | None
@@ -292,11 +293,14 @@ class FailureLog:
             for r in failed
         ]
         deadline = self._deadline(time_budget)
-        with self._writing:
-            try:
-                self._write(transport, target, rows, failed_at, deadline)
-            except (S3RedshiftError, ValueError):
-                return  # best effort: the load's own outcome stands as reported
+        if not self._writing.acquire(timeout=deadline.remaining() or 0.0):
+            return  # other tables' writes took the time: best effort
+        try:
+            self._write(transport, target, rows, failed_at, deadline)
+        except (S3RedshiftError, ValueError):
+            return  # best effort: the load's own outcome stands as reported
+        finally:
+            self._writing.release()
 
     def _write(
         self,
@@ -340,13 +344,16 @@ class FailureLog:
         if not done:
             return
         deadline = self._deadline(time_budget)
-        with self._writing:
-            try:
-                for bucket, keys in by_bucket(done).items():
-                    for start in range(0, len(keys), _FORGET_CHUNK):
-                        chunk = keys[start : start + _FORGET_CHUNK]
-                        sql = delete_failures_sql(self.table, target, bucket, chunk)
-                        transport.execute(sql, time_budget=deadline.remaining())
-                        recorded.difference_update((bucket, key) for key in chunk)
-            except (S3RedshiftError, ValueError):
-                return  # a stale row is never shown: readers list what the ledger lacks
+        if not self._writing.acquire(timeout=deadline.remaining() or 0.0):
+            return  # a stale row is never shown (below)
+        try:
+            for bucket, keys in by_bucket(done).items():
+                for start in range(0, len(keys), _FORGET_CHUNK):
+                    chunk = keys[start : start + _FORGET_CHUNK]
+                    sql = delete_failures_sql(self.table, target, bucket, chunk)
+                    transport.execute(sql, time_budget=deadline.remaining())
+                    recorded.difference_update((bucket, key) for key in chunk)
+        except (S3RedshiftError, ValueError):
+            return  # a stale row is never shown: readers list what the ledger lacks
+        finally:
+            self._writing.release()

@@ -26,7 +26,8 @@ The targets of a batch load side by side, up to the transport's
 about as long as its slowest table, not as long as all of them. Each target's
 outcome is its own; they share no table (each has its own ledger table) and
 no transaction. Before they start, every ledger of the batch is made ready in
-one catalog query and one request (:meth:`Loader._ensure_ledgers`).
+one catalog query and one request (:meth:`Loader._ensure_ledgers`; more, side
+by side, past 39 ledgers).
 
 A ``Loader`` is called from one thread at a time; make one per thread for
 loads of separate batches in parallel.
@@ -34,6 +35,7 @@ loads of separate batches in parallel.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -559,10 +561,11 @@ class Loader:
 
         One thread each: the transport waits for each target's statements on
         the thread that sent them, so the targets' waits overlap. An
-        interrupt (or a ``BaseException`` of one item) returns at once: items
-        not started never start, ``halt`` tells the running ones to start no
-        further transaction, and those in flight end whole, committed or
-        rolled back, on their own threads.
+        interrupt (a ``BaseException`` that is not an error, here or in one
+        item) returns at once: items not started never start, ``halt`` tells
+        the running ones to start no further transaction, and those in flight
+        end whole, committed or rolled back, on their own threads. An error
+        of one item is raised once the others have ended.
         """
         # A transport written before max_in_flight is run one call at a time.
         workers = min(len(items), getattr(self.transport, "max_in_flight", 1))
@@ -571,6 +574,9 @@ class Loader:
         pool = ThreadPoolExecutor(workers, thread_name_prefix="s3redshift-target")
         try:
             done = [future.result() for future in [pool.submit(work, i) for i in items]]
+        except Exception:
+            pool.shutdown(cancel_futures=True)  # an error: the others end before it is raised
+            raise
         except BaseException:
             if halt is not None:
                 halt.set()
@@ -624,7 +630,7 @@ class Loader:
         while run.pending and not run.halted():
             try:
                 self._narrow(run)
-                if not run.pending:
+                if not run.pending or run.halted():
                     break
                 loaded_rows = self._attempt(run)
             except (RetryableError, PermanentError) as exc:
@@ -862,19 +868,18 @@ class Loader:
         failure here is left to each target, which meets it again on its own
         (:meth:`_ensure_ledgers`), translated, and reports it.
         """
-        try:
+        with contextlib.suppress(Exception):  # each target meets it again, as said above
             self.prepare()
+        with contextlib.suppress(Exception):
             self._ensure_ledgers(targets, Deadline(deadline, self._clock).remaining())
-        except Exception:
-            return
 
     def _ensure_ledgers(self, targets: Sequence[Target], time_budget: float | None) -> None:
         """Create the ledgers of ``targets`` (with their schema) unless this loader has already.
 
         One catalog query finds what exists, one request creates the rest
-        (and gives ``object_order`` to a replace target's ledger made by an
-        earlier version): two round trips for a new container, one for a
-        warm one meeting a new table, none after that.
+        (past 39 ledgers, or for an earlier version's ledger getting
+        ``object_order``, more, side by side: :meth:`_run_set_up`): two
+        round trips for a new container, none once they are ready.
         """
         wanted: dict[TableRef, bool] = {}
         for target in targets:
@@ -903,7 +908,7 @@ class Loader:
         self._ordered.update(ledger for ledger, ordered in todo.items() if ordered)
 
     def _create_ledgers(self, todo: Mapping[TableRef, bool], time_budget: float | None) -> None:
-        """Ask the catalog which of ``todo`` exist, then create the others in one request.
+        """Ask the catalog which of ``todo`` exist, then create the others (:meth:`_run_set_up`).
 
         Refuses to go on while the one-table ledger of an earlier version is
         in the schema: its rows are what an upgraded loader must not load
@@ -934,7 +939,7 @@ class Loader:
     def _run_set_up(
         self, schemas: list[str], tables: list[str], alters: list[str], time_budget: float | None
     ) -> None:
-        """The schemas and as many tables as one request takes first; then the rest side by side.
+        """The schemas with as many tables as one request takes first; then the rest side by side.
 
         Past one request's statements (the Data API takes 40), the other
         tables' requests run together once the schema exists; an earlier
@@ -944,12 +949,11 @@ class Loader:
         limit = self.transport.limits.statements
         size = max(len(tables) if limit is None else limit - len(schemas), 1)
         chunks = [tables[i : i + size] for i in range(0, len(tables), size)]
-        requests = [schemas + chunks[0], *chunks[1:]] if chunks else []
-        requests += [[sql] for sql in alters]
+        requests = [*chunks[1:], *([sql] for sql in alters)]
         execute = partial(self.transport.execute, time_budget=time_budget)
-        for sqls in requests[:1]:
-            execute(*sqls)
-        self._side_by_side(lambda sqls: execute(*sqls), requests[1:])
+        if chunks:  # the schema's request alone first: two making it at once would collide
+            execute(*schemas, *chunks[0])
+        self._side_by_side(lambda sqls: execute(*sqls), requests)
 
     def _ledger_columns(
         self, schema: str, tables: Sequence[str], time_budget: float | None
