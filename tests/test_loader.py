@@ -557,6 +557,21 @@ def test_replace_with_a_bad_newest_file_keeps_the_old_rows_and_loads_nothing(
     assert rows(pg, f"SELECT count(*) FROM {ledger_of('kpis')}") == [(0,)]
 
 
+def two_tables(pg: Any) -> None:
+    execute(
+        pg,
+        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
+        "CREATE TABLE other (id INT, name VARCHAR(20))",
+    )
+
+
+def join_lanes() -> None:
+    """Wait for the loader's table threads that an interrupt left running."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("s3redshift-target"):
+            thread.join(timeout=30)
+
+
 class Trapped:
     """A stand-in session handing each statement to ``before`` first (it may wait or raise)."""
 
@@ -607,11 +622,7 @@ def test_a_batchs_tables_are_in_their_transactions_at_once_and_keep_their_own_ou
     that table loads on a second try; a missing table fails; the good table
     commits once. Nothing of one table's failure shows in another.
     """
-    execute(
-        pg,
-        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
-        "CREATE TABLE other (id INT, name VARCHAR(20))",
-    )
+    two_tables(pg)
     barrier = threading.Barrier(3, timeout=30)
     locks = iter(range(3))
 
@@ -652,11 +663,7 @@ def test_an_interrupt_returns_at_once_and_the_other_tables_start_no_further_tran
     transaction then ends whole (its COPY rejects a file, so it rolls back)
     and, interrupted, it tries no second one for its good file.
     """
-    execute(
-        pg,
-        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
-        "CREATE TABLE other (id INT, name VARCHAR(20))",
-    )
+    two_tables(pg)
     held, release = threading.Event(), threading.Event()
     locks: list[str] = []
 
@@ -679,9 +686,7 @@ def test_an_interrupt_returns_at_once_and_the_other_tables_start_no_further_tran
             loader.load(objects)
         assert not release.is_set()  # load() did not wait for the held transaction
         release.set()
-        for thread in threading.enumerate():
-            if thread.name.startswith("s3redshift-target"):
-                thread.join(timeout=30)
+        join_lanes()
     assert len(locks) == 1  # no second transaction for other's good file
     assert rows(pg, "SELECT count(*) FROM other") == [(0,)]
     assert rows(pg, "SELECT count(*) FROM kpis") == [(0,)]
@@ -691,11 +696,7 @@ def test_an_interrupt_while_a_table_checks_its_objects_starts_no_transaction_for
     embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, s3: S3Client, bucket: str
 ) -> None:
     """other is still asking S3 about its object when kpis is interrupted: other never locks."""
-    execute(
-        pg,
-        "CREATE TABLE kpis (id INT, name VARCHAR(20))",
-        "CREATE TABLE other (id INT, name VARCHAR(20))",
-    )
+    two_tables(pg)
     heading, release = threading.Event(), threading.Event()
     locks: list[str] = []
 
@@ -721,9 +722,7 @@ def test_an_interrupt_while_a_table_checks_its_objects_starts_no_transaction_for
             with pytest.raises(Interrupted):
                 loader.load(objects)
             release.set()
-            for thread in threading.enumerate():
-                if thread.name.startswith("s3redshift-target"):
-                    thread.join(timeout=30)
+            join_lanes()
     finally:
         s3.meta.events.unregister("before-parameter-build.s3.HeadObject", head)
     assert [sql for sql in locks if '"other"' in sql] == []
