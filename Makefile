@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck checkov terraform-validate pytest
+# checkov (most of its time is making its own venv) runs beside the suite,
+# each one's output kept together (a fresh clone: 9 min 0 s, against 9 min
+# 13 s one after the other); Terraform's own checks go first, as the suite's
+# end-to-end run shares their provider cache.
+test: $(STAMP) lint typecheck terraform-validate
+	$(MAKE) --no-print-directory --output-sync=target -j2 checkov pytest
 
 # The quick lane: ruff, mypy and the tests that need neither the stand-in nor
 # minutes (markers standin and long, tests/conftest.py), in about a minute.
