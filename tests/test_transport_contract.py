@@ -2,7 +2,8 @@
 
 The loader relies on a transport for exactly this: its ``limits``; ``run`` of a
 plan as one transaction that sends the plan's statements, in order, and
-nothing of another plan; ``query`` answering a list of tuples; ``execute``;
+nothing of another plan; ``query`` answering a list of tuples; ``execute`` of
+several statements as one transaction; ``max_in_flight``;
 a refusal, before anything is sent, of a plan over its limits; ``close``
 that may be called twice. The transports:
 
@@ -123,7 +124,7 @@ def subject(
     elif request.param == "data-api":
         api = AnsweredDataApi(reads=lambda sql: [[{"longValue": 1}]])
         transport = DataApiTransport(database="dev", workgroup="wg-1", client=answered_client(api))
-        sent = lambda: api.batches  # noqa: E731
+        sent = lambda: api.batches + api.scripts  # noqa: E731 - load batches, then set-up
     else:
         transport = RecordingTransport(limits=Limits(statements=40, sql_bytes=100_000))
         sent = lambda: [t for t in transport.sent if len(t) > 1]  # noqa: E731
@@ -202,6 +203,17 @@ def test_a_plan_over_the_limits_is_refused_before_anything_is_sent(
     with pytest.raises(PermanentError):
         subject.transport.run(plan)
     assert subject.sent() == before
+
+
+def test_several_statements_are_executed_as_one_transaction(subject: Subject) -> None:
+    """``execute(*sqls)`` sends them together, in order, as one transaction of their own."""
+    statements = [
+        "CREATE SCHEMA IF NOT EXISTS contract_a",
+        "CREATE SCHEMA IF NOT EXISTS contract_b",
+    ]
+    subject.transport.execute(*statements)
+    assert statements in subject.sent()
+    assert subject.transport.max_in_flight >= 1
 
 
 def test_close_may_be_called_twice(subject: Subject) -> None:
