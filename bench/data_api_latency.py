@@ -48,7 +48,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 from answered_data_api import AnsweredDataApi, answered_client  # noqa: E402
-from helpers import FakeTime  # noqa: E402
+from helpers import FakeTime, put  # noqa: E402
 
 BUCKET = "bench-latency"
 REGION = "us-east-1"
@@ -97,17 +97,10 @@ def moto_bucket(bucket: str = BUCKET) -> Iterator[Any]:
 def put_objects(s3: Any, tables: int, per_table: int, batch: int = 0) -> list[S3Object]:
     """``per_table`` new CSV objects for each of ``tables`` tables ``t0``, ``t1``, ..."""
     return [
-        put_object(s3, BUCKET, f"t{t}/{batch:03d}/{n:05d}.csv", f"{t},{n}\n")
+        put(s3, BUCKET, f"t{t}/{batch:03d}/{n:05d}.csv", f"{t},{n}\n", at=None)
         for t in range(tables)
         for n in range(per_table)
     ]
-
-
-def put_object(s3: Any, bucket: str, key: str, text: str) -> S3Object:
-    """Put ``text`` at ``key``; the object as its event names it."""
-    body = text.encode()
-    etag = s3.put_object(Bucket=bucket, Key=key, Body=body)["ETag"]
-    return S3Object(bucket=bucket, key=key, size=len(body), etag=etag)
 
 
 def loader_on(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from bench.data_api_latency import AnsweredDataApi, loader_on, moto_bucket, put_object
+from bench.data_api_latency import AnsweredDataApi, loader_on, moto_bucket, put
 from s3redshift.config import LoaderConfig
 from s3redshift.events import S3Object
 
@@ -49,7 +49,7 @@ def config() -> LoaderConfig:
 
 def _put_objects(s3: Any) -> list[S3Object]:
     return [
-        put_object(s3, BUCKET, f"t{n % TABLES}/2026/12/{n:05d}.csv", f"id,ts\n{n},{n}\n")
+        put(s3, BUCKET, f"t{n % TABLES}/2026/12/{n:05d}.csv", f"id,ts\n{n},{n}\n", at=None)
         for n in range(OBJECTS)
     ]
 
