@@ -64,6 +64,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PermanentError",
     "PermissionDeniedError",
+    "SchemaMismatchError",
     "RetryableError",
     "S3RedshiftError",
     "SerializationConflictError",
@@ -283,6 +284,14 @@ class TargetMissingError(PermanentError):
 
 class PermissionDeniedError(PermanentError):
     """The database or an AWS API refused the operation."""
+
+
+class SchemaMismatchError(PermanentError):
+    """A file's schema cannot be read, or does not fit its table under the rule's policy.
+
+    The message names the column and both types (or what could not be read);
+    the object is named by ``s3_uri``.
+    """
 
 
 class FailedObject(Protocol):

@@ -1,0 +1,233 @@
+"""Redshift column types as values: how files' types map, merge and fit a table.
+
+One rule set decides, for a schema policy, whether a file's column fits a
+table's column as it is, needs the column widened, or cannot load safely; the
+same rule merges the types of a batch's files (the wider of two files is the
+one the other fits). Redshift can change a column's type only by growing a
+VARCHAR (``ALTER COLUMN ... TYPE``), so every other difference that needs a
+wider type is a conflict, never a rewrite of the table.
+
+A file's type is *declared* (Parquet, ORC and Avro say what each column
+holds) or *observed* (CSV and JSON lines: read off a sample of values, so a
+length or a number's range is a lower bound).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+__all__ = [
+    "VARCHAR_MAX",
+    "ColumnType",
+    "Fit",
+    "fit",
+    "from_catalog",
+    "merge",
+    "varchar_size",
+]
+
+Kind = Literal[
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "DECIMAL",
+    "REAL",
+    "DOUBLE PRECISION",
+    "BOOLEAN",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "TIMESTAMPTZ",
+    "CHAR",
+    "VARCHAR",
+    "SUPER",
+]
+
+VARCHAR_MAX = 65535
+"""Redshift's longest VARCHAR, in bytes."""
+
+DECIMAL_MAX_PRECISION = 38
+
+_VARCHAR_FLOOR = 256
+"""The shortest VARCHAR a created column gets: room for short codes to grow."""
+
+_INTEGERS: tuple[Kind, ...] = ("SMALLINT", "INTEGER", "BIGINT")
+_INTEGER_DIGITS = {"SMALLINT": 5, "INTEGER": 10, "BIGINT": 19}
+_FLOATS: tuple[Kind, ...] = ("REAL", "DOUBLE PRECISION")
+_TIMES: tuple[Kind, ...] = ("DATE", "TIMESTAMP", "TIMESTAMPTZ")
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A column's Redshift type.
+
+    ``length`` is in bytes (VARCHAR, CHAR); None where the file does not say
+    (a Parquet string). ``observed``: the sizes come from sampled values.
+    """
+
+    kind: Kind
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    observed: bool = False
+
+    @property
+    def sql(self) -> str:
+        """The type as a column definition writes it (a created column's size)."""
+        if self.kind == "VARCHAR":
+            return f"VARCHAR({varchar_size(self.length)})"
+        if self.kind == "CHAR":
+            return f"CHAR({self.length or 1})"
+        if self.kind == "DECIMAL":
+            return f"DECIMAL({self.precision or 18},{self.scale or 0})"
+        if self.kind in _INTEGERS and self.observed:
+            return "BIGINT"  # a sample's range says little about the next file's
+        return self.kind
+
+    def __str__(self) -> str:
+        if self.kind in ("VARCHAR", "CHAR"):
+            return f"{self.kind}({self.length})" if self.length else self.kind
+        return self.sql if self.kind == "DECIMAL" else self.kind
+
+
+def varchar_size(observed_bytes: int | None) -> int:
+    """The VARCHAR length a column holding values of ``observed_bytes`` gets.
+
+    Twice the longest value seen, rounded up to a power of two, at least 256
+    and at most 65535; a file that does not say (None) gets 65535.
+    """
+    if observed_bytes is None:
+        return VARCHAR_MAX
+    size = _VARCHAR_FLOOR
+    while size < 2 * observed_bytes and size < VARCHAR_MAX:
+        size *= 2
+    return min(size, VARCHAR_MAX)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How a file's column meets a table's: ``fits``, ``widen`` to ``to``, or ``conflict``."""
+
+    outcome: Literal["fits", "widen", "conflict"]
+    to: ColumnType | None = None
+    why: str = ""
+
+
+_FITS = Fit("fits")
+
+
+def fit(table: ColumnType, file: ColumnType) -> Fit:
+    """Whether values of ``file``'s type load into a column of ``table``'s type.
+
+    ``widen`` is only ever a longer VARCHAR, the one change Redshift can make
+    to a column; a wider number, a smaller DECIMAL scale or text into a
+    number is a ``conflict`` whose ``why`` says what the column would need.
+    """
+    t, f = table.kind, file.kind
+    if t == "SUPER":
+        return _FITS
+    if t in ("VARCHAR", "CHAR"):
+        return _fit_text(table, file)
+    if t in _INTEGERS:
+        if f in _INTEGERS:
+            wider = _INTEGERS.index(f) > _INTEGERS.index(t)
+            return _conflict(f"its values need {f}") if wider and file.observed else _FITS
+        return _conflict(f"the file holds {file}")
+    if t == "DECIMAL":
+        return _fit_decimal(table, file)
+    if t in _FLOATS:
+        narrower = t == "REAL" and f == "DOUBLE PRECISION"
+        if f in (*_INTEGERS, "DECIMAL", *_FLOATS) and not narrower:
+            return _FITS
+        return _conflict(f"the file holds {file}")
+    if t in _TIMES and f in _TIMES and _TIMES.index(f) <= _TIMES.index(t):
+        return _FITS
+    if t == f:
+        return _FITS
+    return _conflict(f"the file holds {file}")
+
+
+def _conflict(why: str) -> Fit:
+    return Fit("conflict", why=why)
+
+
+def _fit_text(table: ColumnType, file: ColumnType) -> Fit:
+    if file.kind not in ("VARCHAR", "CHAR") or file.length is None or table.length is None:
+        return _FITS  # any value has a text form; a length nobody knows is not checked
+    if file.length <= table.length:
+        return _FITS
+    if file.length > VARCHAR_MAX:
+        return _conflict(f"values of {file.length} bytes, longer than VARCHAR({VARCHAR_MAX})")
+    if table.kind == "CHAR":
+        return _conflict(f"values of {file.length} bytes; Redshift cannot widen a CHAR")
+    return Fit("widen", ColumnType("VARCHAR", max(varchar_size(file.length), table.length)))
+
+
+def _fit_decimal(table: ColumnType, file: ColumnType) -> Fit:
+    precision, scale = table.precision or 18, table.scale or 0
+    if file.kind in _INTEGERS:
+        digits = _INTEGER_DIGITS[file.kind]
+        return _FITS if file.observed or digits <= precision - scale else _digits(file)
+    if file.kind != "DECIMAL":
+        return _conflict(f"the file holds {file}")
+    f_precision, f_scale = file.precision or 18, file.scale or 0
+    if f_scale > scale:
+        return _conflict(f"{f_scale} decimal places (a smaller scale would round them)")
+    if f_precision - f_scale > precision - scale:
+        return _digits(file)
+    return _FITS
+
+
+def _digits(file: ColumnType) -> Fit:
+    return _conflict(f"{file} values, with more digits before the point")
+
+
+def merge(first: ColumnType, second: ColumnType) -> ColumnType | None:
+    """The type holding both files' values, or None when neither fits the other.
+
+    The same rule as :func:`fit`: the one the other fits, or the widened one.
+    """
+    for wide, narrow in ((first, second), (second, first)):
+        outcome = fit(wide, narrow)
+        if outcome.outcome == "fits":
+            return replace(wide, observed=wide.observed and narrow.observed)
+        if outcome.outcome == "widen" and outcome.to is not None:
+            return replace(outcome.to, length=max(wide.length or 0, narrow.length or 0))
+    return None
+
+
+_CATALOG_KINDS: dict[str, Kind] = {
+    "smallint": "SMALLINT",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "numeric": "DECIMAL",
+    "real": "REAL",
+    "double precision": "DOUBLE PRECISION",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "time without time zone": "TIME",
+    "timestamp without time zone": "TIMESTAMP",
+    "timestamp with time zone": "TIMESTAMPTZ",
+    "character": "CHAR",
+    "character varying": "VARCHAR",
+    "super": "SUPER",
+}
+
+
+def from_catalog(
+    data_type: str, length: int | None, precision: int | None, scale: int | None
+) -> ColumnType | None:
+    """A table column's type from ``information_schema.columns``; None for a type not judged.
+
+    A column of a type these rules do not know (GEOMETRY, HLLSKETCH...) is
+    left to COPY: no schema change is planned for it.
+    """
+    kind = _CATALOG_KINDS.get(data_type.lower())
+    if kind is None:
+        return None
+    if kind == "DECIMAL":
+        return ColumnType(kind, precision=precision, scale=scale)
+    if kind in ("VARCHAR", "CHAR"):
+        return ColumnType(kind, length=length)
+    return ColumnType(kind)
