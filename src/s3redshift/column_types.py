@@ -76,6 +76,8 @@ class ColumnType:
     def sql(self) -> str:
         """The type as a column definition writes it (a created column's size)."""
         if self.kind == "VARCHAR":
+            if self.length is not None and not self.observed:
+                return f"VARCHAR({min(max(self.length, 1), VARCHAR_MAX)})"
             return f"VARCHAR({varchar_size(self.length)})"
         if self.kind == "CHAR":
             return f"CHAR({self.length or 1})"
@@ -161,7 +163,8 @@ def _fit_text(table: ColumnType, file: ColumnType) -> Fit:
         return _conflict(f"values of {file.length} bytes, longer than VARCHAR({VARCHAR_MAX})")
     if table.kind == "CHAR":
         return _conflict(f"values of {file.length} bytes; Redshift cannot widen a CHAR")
-    return Fit("widen", ColumnType("VARCHAR", max(varchar_size(file.length), table.length)))
+    size = varchar_size(file.length) if file.observed else file.length
+    return Fit("widen", ColumnType("VARCHAR", max(size, table.length)))
 
 
 def _fit_decimal(table: ColumnType, file: ColumnType) -> Fit:
@@ -192,8 +195,8 @@ def merge(first: ColumnType, second: ColumnType) -> ColumnType | None:
         outcome = fit(wide, narrow)
         if outcome.outcome == "fits":
             return replace(wide, observed=wide.observed and narrow.observed)
-        if outcome.outcome == "widen" and outcome.to is not None:
-            return replace(outcome.to, length=max(wide.length or 0, narrow.length or 0))
+        if outcome.outcome == "widen":  # two texts, the second one longer
+            return replace(narrow, observed=wide.observed and narrow.observed)
     return None
 
 

@@ -50,13 +50,23 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 
-from s3redshift.copy import CopyOptions, CsvFormat, FileFormat, check_compatible
+from s3redshift.copy import (
+    AvroFormat,
+    CopyOptions,
+    CsvFormat,
+    DelimitedFormat,
+    FileFormat,
+    FixedWidthFormat,
+    JsonFormat,
+    check_compatible,
+)
 from s3redshift.errors import (
     ConfigError,
     CopyOptionsError,
@@ -72,6 +82,7 @@ __all__ = [
     "Reserved",
     "Resolution",
     "S3ObjectLike",
+    "SchemaPolicy",
     "TableMapper",
     "TableRef",
     "Target",
@@ -329,6 +340,77 @@ def _where(info: ValidationInfo) -> str:
     return f"rule {pattern!r}" if isinstance(pattern, str) else "rule"
 
 
+class SchemaPolicy(BaseModel):
+    """``[tables.schema_policy]``: how a rule's table follows its files' schemas.
+
+    Opt-in: the default is COPY's own behaviour (by position, the table must
+    exist, nothing changes it). Never drops, renames or narrows a column.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    match: Literal["position", "name"] = Field(
+        "position",
+        description="\"position\": COPY's own rule (the file's columns in the table's order); "
+        '"name": each file column loads into the table column of its name, in any order.',
+    )
+    create: StrictBool = Field(
+        False,
+        description="Create the table from the batch's files when it does not exist.",
+    )
+    evolve: tuple[Literal["add_columns", "widen"], ...] = Field(
+        (),
+        description='Changes made before a load: "add_columns" adds a file\'s new columns '
+        '(nullable); "widen" grows a VARCHAR that its values outgrow. Needs match = "name".',
+    )
+
+    @property
+    def active(self) -> bool:
+        """Whether the files' schemas are read at all."""
+        return self.match == "name" or self.create or bool(self.evolve)
+
+
+def _check_schema_policy(where: str, rule: MappingRule) -> None:
+    """What the policy needs of the rule's format and columns."""
+    policy, fmt = rule.schema_policy, rule.format
+    field = f"{where}, field 'schema_policy'"
+    if len(set(policy.evolve)) != len(policy.evolve):
+        raise ValueError(f"{field}: evolve lists a change twice; list each once")
+    if policy.evolve and policy.match != "name":
+        raise ValueError(
+            f'{field}: evolve needs match = "name" (by position, where a new column sits in '
+            'the file decides which table column it fills); set match = "name" or evolve = []'
+        )
+    if (rule.sort_key or rule.dist_key) and not policy.create:
+        raise ValueError(
+            f"{where}, fields 'sort_key' and 'dist_key': only used when the loader creates "
+            "the table; set schema_policy.create = true or remove them"
+        )
+    if not policy.active:
+        return
+    if isinstance(fmt, FixedWidthFormat):
+        raise ValueError(
+            f"{field}: fixed-width files name no columns, so their schema cannot be read; "
+            "remove schema_policy or use a format whose files name their columns"
+        )
+    if isinstance(fmt, CsvFormat | DelimitedFormat) and fmt.ignore_header < 1:
+        raise ValueError(
+            f"{field}: the column names are read from each file's header line, but "
+            "format.ignore_header is 0; set ignore_header = 1 for files with a header"
+        )
+    paths = getattr(fmt, "json_paths", "auto")
+    if isinstance(fmt, JsonFormat | AvroFormat) and paths not in ("auto", "auto ignorecase"):
+        raise ValueError(
+            f"{field}: json_paths = {paths!r} maps fields by path, not by name; use "
+            "json_paths = 'auto' or 'auto ignorecase', or remove schema_policy"
+        )
+    if policy.match == "name" and rule.columns:
+        raise ValueError(
+            f'{field}: with match = "name" each file\'s own columns are loaded; remove '
+            'the column list (columns) or use match = "position"'
+        )
+
+
 class MappingRule(BaseModel):
     """One ``[[tables]]`` entry: which keys it claims and how they are loaded.
 
@@ -380,6 +462,14 @@ class MappingRule(BaseModel):
     options: CopyOptions = Field(
         CopyOptions(), description="COPY's data conversion and load options ([tables.options])."
     )
+    schema_policy: SchemaPolicy = Field(
+        SchemaPolicy(),
+        description="How the table follows its files' schemas ([tables.schema_policy]).",
+    )
+    sort_key: tuple[str, ...] = Field(
+        (), description="schema_policy.create: the created table's SORTKEY columns."
+    )
+    dist_key: str = Field("", description="schema_policy.create: the created table's DISTKEY.")
 
     @field_validator("pattern")
     @classmethod
@@ -390,7 +480,7 @@ class MappingRule(BaseModel):
             raise ValueError(f"rule {value!r}, field 'pattern': {exc}") from None
         return value
 
-    @field_validator("keys", "columns")
+    @field_validator("keys", "columns", "sort_key")
     @classmethod
     def _column_names(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         folded = tuple(_column(name, info) for name in value)
@@ -404,7 +494,7 @@ class MappingRule(BaseModel):
             seen.add(name)
         return folded
 
-    @field_validator("order_by")
+    @field_validator("order_by", "dist_key")
     @classmethod
     def _order_by(cls, value: str, info: ValidationInfo) -> str:
         return _column(value, info) if value else value
@@ -459,6 +549,7 @@ class MappingRule(BaseModel):
             check_compatible(self.format, self.options, columns=self.columns)
         except (CopyOptionsError, UnsafeIdentifierError) as exc:
             raise ValueError(f"{where}, fields 'format' and 'options': {exc.message}") from exc
+        _check_schema_policy(where, self)
         return self
 
     @property
