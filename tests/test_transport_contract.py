@@ -69,7 +69,9 @@ class RecordingTransport:
         self.sent.append([sql])
         return []
 
-    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+    def execute(
+        self, *sqls: str, time_budget: float | None = None, autocommit: bool = False
+    ) -> None:
         self.sent.append(list(sqls))
 
     def close(self) -> None:

@@ -189,10 +189,11 @@ def _digits(file: ColumnType) -> Fit:
 def merge(first: ColumnType, second: ColumnType) -> ColumnType | None:
     """The type holding both files' values, or None when neither fits the other.
 
-    The same rule as :func:`fit`: the one the other fits, or the widened one.
+    The same rule as :func:`fit`: the one the other fits, or the widened one;
+    sizes are compared as if seen (a declared BIGINT does not fit an INTEGER).
     """
     for wide, narrow in ((first, second), (second, first)):
-        outcome = fit(wide, narrow)
+        outcome = fit(wide, replace(narrow, observed=True))
         if outcome.outcome == "fits":
             return replace(wide, observed=wide.observed and narrow.observed)
         if outcome.outcome == "widen":  # two texts, the second one longer

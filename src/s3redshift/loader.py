@@ -64,6 +64,7 @@ from s3redshift.errors import (
 )
 from s3redshift.events import S3Object
 from s3redshift.failures import FailureLog, failures_table_for
+from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
     ORDER_COLUMN,
@@ -94,6 +95,9 @@ from s3redshift.planner import (
     snapshot_of,
 )
 from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
+from s3redshift.schema_plan import FileShape
+from s3redshift.schema_reads import read_schemas
+from s3redshift.schema_sync import catalog_rows, fit_table
 from s3redshift.transaction import TransactionPlan, tie_breakers
 
 if TYPE_CHECKING:
@@ -200,6 +204,8 @@ class _TargetLoad:
     contents: list[ManifestEntry] = field(default_factory=list)  # a replace snapshot's objects
     chunk: list[_Member] = field(default_factory=list)  # what the current attempt loads
     written: list[str] = field(default_factory=list)  # the files the current attempt put to S3
+    schemas: dict[str, FileSchema | S3RedshiftError] = field(default_factory=dict)  # read once
+    shapes: Mapping[str, FileShape] = field(default_factory=dict)  # the files' columns, by URI
     stop: bool = False
 
     def __post_init__(self) -> None:
@@ -632,6 +638,9 @@ class Loader:
                 self._narrow(run)
                 if not run.pending or run.halted():
                     break
+                self._follow_schema(run)
+                if not run.pending:
+                    break
                 loaded_rows = self._attempt(run)
             except (RetryableError, PermanentError) as exc:
                 self._clean_up(run.written, exc)
@@ -708,11 +717,46 @@ class Loader:
             limits=self.transport.limits,
             per_object=run.per_object,
             contents=run.contents,
+            shapes=run.shapes,
         )
         run.chunk = run.pending[: len(planned.entries)]
         self._write_documents(planned, run.written)
         run.batch = planned.plan.batch_id
         return self.transport.run(planned.plan, time_budget=run.budget())
+
+    def _follow_schema(self, run: _TargetLoad) -> None:
+        """With a schema policy: read the files' schemas, make the table fit, note each shape.
+
+        Before every attempt, from the catalog as it is then (another loader
+        may have changed the table); each file is read once per load. A file
+        that cannot load fails alone; a failing object of a replace snapshot
+        fails the snapshot.
+        """
+        rule = run.target.rule
+        if not rule.schema_policy.active:
+            return
+        entries = run.contents or [m.entry for m in run.pending if m.entry is not None]
+        unread = [e for e in entries if e.uri not in run.schemas]
+        for entry, read in zip(unread, read_schemas(self.s3, unread, rule, run.table), strict=True):
+            run.schemas[entry.uri] = read
+        files = [
+            (e.uri, read) for e in entries if isinstance(read := run.schemas[e.uri], FileSchema)
+        ]
+        plan = fit_table(self.transport, rule, run.target.table, files, run.budget())
+        errors = {e.uri: r for e in entries if isinstance(r := run.schemas[e.uri], S3RedshiftError)}
+        errors.update(plan.failures)
+        run.shapes = plan.shapes
+        if run.contents and errors:
+            error = next(iter(errors.values()))
+            run.settle({m.index: _failed(m, run.table, error) for m in run.pending})
+            return
+        run.settle(
+            {
+                m.index: _failed(m, run.table, errors[m.s3_object.uri])
+                for m in run.pending
+                if m.s3_object.uri in errors
+            }
+        )
 
     def _head_objects(self, run: _TargetLoad) -> Settled:
         """Overwritten and deleted objects out; fill in identity and size from S3.
@@ -1000,12 +1044,7 @@ class Loader:
         return tuple(name for name, _ in self._typed_columns(table, time_budget))
 
     def _typed_columns(self, table: TableRef, time_budget: float | None) -> list[tuple[str, str]]:
-        rows = self.transport.query(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
-            f"{quote_literal(table.schema or '')} AND table_name = "
-            f"{quote_literal(table.table)} ORDER BY ordinal_position",
-            time_budget=time_budget,
-        )
+        rows = catalog_rows(self.transport, table, time_budget)
         if not rows:
             raise TargetMissingError(
                 "the target table does not exist; create it before loading", table=str(table)

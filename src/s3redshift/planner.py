@@ -18,18 +18,21 @@ longest head of the batch that fits, loaded in order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.classify import classify, reserve_ledger
+from s3redshift.column_types import ColumnType
 from s3redshift.copy import (
     Authorization,
     Compression,
     CopyCommand,
     CsvFormat,
+    DelimitedFormat,
     OrcFormat,
     ParquetFormat,
     resolve_compression,
@@ -51,12 +54,15 @@ from s3redshift.manifest import (
     object_list_csv,
     object_list_key,
 )
-from s3redshift.mapping import TableMapper, Target
+from s3redshift.mapping import MappingRule, TableMapper, Target
+from s3redshift.schema_plan import FileShape
 from s3redshift.transaction import (
     STAGE_TABLE,
     UNLIMITED,
     CopyStep,
+    DataCopy,
     Limits,
+    ShapedCopy,
     TransactionPlan,
     build_plan,
 )
@@ -151,6 +157,7 @@ def object_identity(o: S3Object, mode: str) -> str | None:
 
 
 _URI = attrgetter("uri")
+_NO_SHAPES: Mapping[str, FileShape] = MappingProxyType({})
 
 
 def ledger_timestamp(now: datetime) -> str:
@@ -232,24 +239,53 @@ class PlannedTransaction:
         return tuple(e.uri for e in self.contents or self.entries)
 
 
-def _compression_groups(
-    target: Target, entries: Sequence[ManifestEntry], per_object: bool
-) -> list[tuple[Compression | None, list[ManifestEntry]]]:
-    """One COPY per compression (COPY takes one keyword for all its files).
+_Group = tuple[Compression | None, FileShape | None, list[ManifestEntry]]
+
+
+def _copy_groups(
+    target: Target,
+    entries: Sequence[ManifestEntry],
+    per_object: bool,
+    shapes: Mapping[str, FileShape],
+) -> list[_Group]:
+    """One COPY per compression and file shape (COPY takes one of each for all its files).
 
     ``per_object``: one COPY per object, in load order (an upsert without
-    ``order_by`` whose objects share keys).
+    ``order_by`` whose objects share keys). A shape is only told apart where
+    the load names the files' columns (:func:`_loaded_shape`).
     """
     rule = target.rule
-    compressions = [resolve_compression(rule.format, e.key) for e in entries]
+    keys = [
+        (resolve_compression(rule.format, e.key), _loaded_shape(rule, shapes.get(e.uri)))
+        for e in entries
+    ]
     if per_object:
-        return [(c, [e]) for c, e in zip(compressions, entries, strict=True)]
-    if len(set(compressions)) == 1:  # the usual batch: one kind of file
-        return [(compressions[0], list(entries))]
-    merged: dict[Compression | None, list[ManifestEntry]] = {}
-    for compression, entry in zip(compressions, entries, strict=True):
-        merged.setdefault(compression, []).append(entry)
-    return list(merged.items())
+        return [(c, shape, [e]) for (c, shape), e in zip(keys, entries, strict=True)]
+    if len(set(keys)) == 1:  # the usual batch: one kind of file
+        return [(*keys[0], list(entries))]
+    merged: dict[tuple[Compression | None, FileShape | None], list[ManifestEntry]] = {}
+    for key, entry in zip(keys, entries, strict=True):
+        merged.setdefault(key, []).append(entry)
+    return [(*key, group) for key, group in merged.items()]
+
+
+def _loaded_shape(rule: MappingRule, shape: FileShape | None) -> FileShape | None:
+    """The part of a file's shape its COPY depends on, when the rule loads by name.
+
+    CSV and delimited text: the header's names (a column list); Parquet and
+    ORC: names and types (a table shaped like the file). JSON and Avro match
+    by name on their own ('auto').
+    """
+    if shape is None or rule.schema_policy.match != "name":
+        return None
+    if isinstance(rule.format, ParquetFormat | OrcFormat):
+        return shape
+    if isinstance(rule.format, CsvFormat | DelimitedFormat):
+        return tuple((name, _ANY) for name, _ in shape)
+    return None
+
+
+_ANY = ColumnType("VARCHAR")
 
 
 def plan_transaction(
@@ -262,6 +298,7 @@ def plan_transaction(
     loaded_at: str,
     per_object: bool = False,
     contents: Sequence[ManifestEntry] = (),
+    shapes: Mapping[str, FileShape] = _NO_SHAPES,
 ) -> PlannedTransaction:
     """The one transaction that loads ``entries`` (in this order) into ``target``.
 
@@ -271,6 +308,7 @@ def plan_transaction(
     ``per_object`` stages an upsert's objects one at a time. ``contents``,
     when given, are what the COPYs read instead of ``entries`` (a replace
     snapshot: every object of it, while the ledger records the events' ones).
+    ``shapes`` are the files' columns by URI, for a rule that loads by name.
     """
     if not entries:
         raise ValueError("a transaction loads at least one object")
@@ -279,7 +317,7 @@ def plan_transaction(
     data = list(contents) or list(entries)
     batch = batch_id(table, [*entries, *contents])
     bucket = settings.manifest_bucket or min(e.bucket for e in entries)
-    documents, data_copies = _data_copies(target, data, settings, bucket, batch, per_object)
+    documents, data_copies = _data_copies(target, data, settings, bucket, batch, per_object, shapes)
     batch_list = None
     ledger = settings.ledger_for(table)
     if ledger is not None:
@@ -321,31 +359,37 @@ def _data_copies(
     bucket: str,
     batch: str,
     per_object: bool,
-) -> tuple[list[Document], list[CopyStep]]:
+    shapes: Mapping[str, FileShape],
+) -> tuple[list[Document], list[DataCopy]]:
     """The manifests of ``data`` (one per compression, or per object) and the COPY of each."""
     rule, table = target.rule, target.table
     columnar = isinstance(rule.format, ParquetFormat | OrcFormat)
-    groups = _compression_groups(target, data, per_object and rule.mode == "upsert")
+    groups = _copy_groups(target, data, per_object and rule.mode == "upsert", shapes)
     copy_table = STAGE_TABLE if rule.mode == "upsert" else table
     documents: list[Document] = []
-    data_copies = []
-    for n, (compression, group) in enumerate(groups, start=1):
+    data_copies: list[DataCopy] = []
+    for n, (compression, shape, group) in enumerate(groups, start=1):
         part = f"{n:05d}" if len(groups) > 1 else ""
         key = manifest_key(settings.manifest_prefix, table, batch, part=part)
         manifest = Document(bucket, key, "manifest", tuple(group))
         documents.append(manifest)
+        shaped = columnar and shape is not None
         command = CopyCommand(
-            table=copy_table,
+            table=TableRef.temporary(f"s3redshift_file_{n}") if shaped else copy_table,
             source=manifest.uri,
             manifest=True,
             format=rule.format,
             compression=compression,
             authorization=settings.authorization,
             region=None if columnar else settings.region,
-            columns=rule.columns,
+            columns=rule.columns if shape is None or shaped else tuple(c for c, _ in shape),
             options=rule.options,
         )
-        data_copies.append(CopyStep(command, "data", tuple(map(_URI, group))))
+        step = CopyStep(command, "data", tuple(map(_URI, group)))
+        if shaped and shape is not None:
+            data_copies.append(ShapedCopy(step, tuple((c, t.sql) for c, t in shape)))
+        else:
+            data_copies.append(step)
     return documents, data_copies
 
 
@@ -360,6 +404,7 @@ def next_transaction(
     limits: Limits = UNLIMITED,
     per_object: bool = False,
     contents: Sequence[ManifestEntry] = (),
+    shapes: Mapping[str, FileShape] = _NO_SHAPES,
 ) -> PlannedTransaction:
     """The transaction of the longest head of ``entries`` that fits ``limits``.
 
@@ -381,6 +426,7 @@ def next_transaction(
             loaded_at=loaded_at,
             per_object=per_object,
             contents=contents,
+            shapes=shapes,
         )
 
     if limits == UNLIMITED or not per_object:

@@ -64,7 +64,9 @@ __all__ = [
     "UNLIMITED",
     "UNORDERED_TYPES",
     "CopyStep",
+    "DataCopy",
     "Limits",
+    "ShapedCopy",
     "SqlStep",
     "Step",
     "TransactionPlan",
@@ -141,6 +143,52 @@ class CopyStep:
 
 
 Step = SqlStep | CopyStep
+
+
+@dataclass(frozen=True)
+class ShapedCopy:
+    """Columnar files loaded by name: a COPY into a table shaped like them, then INSERT.
+
+    Redshift's COPY from Parquet and ORC fills columns by position and needs
+    as many columns as the file has, so files whose columns differ from the
+    table's (in order or number) are copied into a temporary table of their
+    own shape (``copy`` targets it) and moved into the destination by name.
+    """
+
+    copy: CopyStep
+    columns: tuple[tuple[str, str], ...]
+    """The files' columns in file order: folded name and type SQL."""
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        """The S3 URIs its COPY reads."""
+        return self.copy.objects
+
+    def steps(self, into: TableRef) -> list[Step]:
+        """Create the shaped table, COPY, INSERT by name into ``into``, drop it."""
+        shaped = self.copy.command.table
+        names = ", ".join(quote_identifier(name) for name, _ in self.columns)
+        body = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in self.columns)
+        return [
+            SqlStep(f"CREATE TEMP TABLE {shaped.sql} ({body})", "a table shaped like the files"),
+            self.copy,
+            SqlStep(
+                f"INSERT INTO {into.sql} ({names}) SELECT {names} FROM {shaped.sql}",
+                "load the files' columns by name",
+            ),
+            SqlStep(f"DROP TABLE {shaped.sql}", "clean up"),
+        ]
+
+
+DataCopy = CopyStep | ShapedCopy
+"""How a plan's files reach the target (or an upsert's stage)."""
+
+
+def _into(copies: Sequence[DataCopy], into: TableRef) -> list[Step]:
+    steps: list[Step] = []
+    for copy in copies:
+        steps += copy.steps(into) if isinstance(copy, ShapedCopy) else [copy]
+    return steps
 
 
 @dataclass(frozen=True)
@@ -316,7 +364,7 @@ def keys_guard_sql(keys: Sequence[str]) -> str:
 
 def _upsert(
     target: TableRef,
-    data_copies: Sequence[CopyStep],
+    data_copies: Sequence[DataCopy],
     *,
     keys: Sequence[str],
     order_by: str,
@@ -339,7 +387,7 @@ def _upsert(
     for n, group in enumerate(groups):
         if n:
             steps.append(SqlStep(f"DELETE FROM {STAGE_TABLE.sql}", "empty the stage"))
-        steps += group
+        steps += _into(group, STAGE_TABLE)
         if guard:
             steps.append(SqlStep(keys_guard_sql(keys), KEYS_GUARD_PURPOSE))
         steps += _merge(
@@ -369,7 +417,7 @@ def build_plan(
     target: TableRef,
     batch_id: str,
     mode: Mode,
-    data_copies: Sequence[CopyStep],
+    data_copies: Sequence[DataCopy],
     ledger: TableRef | None,
     batch_list_copy: CopyStep | None,
     loaded_at: str,
@@ -381,7 +429,8 @@ def build_plan(
 ) -> TransactionPlan:
     """Assemble one target's transaction.
 
-    For ``upsert``, ``data_copies`` must already target :data:`STAGE_TABLE`;
+    For ``upsert``, a ``CopyStep`` of ``data_copies`` must already target
+    :data:`STAGE_TABLE` (a :class:`ShapedCopy` inserts into it);
     ``columns`` are the target's columns, inserted by name. Per key the
     winner is the row with the greatest ``order_by`` among the staged rows
     and the table's own row (NULL lowest); a tie goes to the greater row by
@@ -400,10 +449,10 @@ def build_plan(
     if ledger is not None and batch_list_copy is not None:
         steps += _guard_steps(ledger, batch_list_copy, mode)
     if mode == "append":
-        steps += data_copies
+        steps += _into(data_copies, target)
     elif mode == "replace":
         steps.append(SqlStep(f"DELETE FROM {target.sql}", "replace: empty the table"))
-        steps += data_copies
+        steps += _into(data_copies, target)
     else:
         steps += _upsert(
             target,

@@ -50,10 +50,14 @@ class Transport(Protocol):
         """Run one read-only statement outside any load and return its rows."""
         ...
 
-    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+    def execute(
+        self, *sqls: str, time_budget: float | None = None, autocommit: bool = False
+    ) -> None:
         """Run ``sqls`` in order in one transaction of their own (idempotent DDL).
 
         One call is one round trip where the transport can send them together.
+        ``autocommit``: each statement runs alone, outside any transaction
+        block (Redshift runs ``ALTER COLUMN ... TYPE`` no other way).
         """
         ...
 

@@ -541,18 +541,23 @@ class DataApiTransport:
             if not token:
                 return rows
 
-    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+    def execute(
+        self, *sqls: str, time_budget: float | None = None, autocommit: bool = False
+    ) -> None:
         """Run ``sqls`` in one transaction of their own (idempotent DDL): one request.
 
         Several statements go as one ``BatchExecuteStatement``, within the
-        batch limits.
+        batch limits. ``autocommit``: one ``ExecuteStatement`` each, which
+        Redshift runs outside any transaction block.
 
         Raises:
             PermanentError: more statements or text than one batch takes.
             S3RedshiftError: translated as for :meth:`run`.
         """
         self._check_limits(sqls)
-        self._run_statements(sqls, self._call_deadline(time_budget))
+        deadline = self._call_deadline(time_budget)
+        for batch in [(sql,) for sql in sqls] if autocommit else [sqls]:
+            self._run_statements(batch, deadline)
 
     def _run_statements(self, sqls: Sequence[str], deadline: float | None) -> Mapping[str, Any]:
         """Submit ``sqls`` (one statement, or one batch) and wait for them to finish.

@@ -401,26 +401,35 @@ class DbApiTransport:
                 raise self._abandon(translate_error(exc), session) from exc
         return rows
 
-    def execute(self, *sqls: str, time_budget: float | None = None) -> None:
+    def execute(
+        self, *sqls: str, time_budget: float | None = None, autocommit: bool = False
+    ) -> None:
         """Run ``sqls`` in order in one transaction: one commit, or nothing of them.
 
         Each statement is preceded by the prelude for what is left of the
-        budget, as the steps of :meth:`run` are.
+        budget, as the steps of :meth:`run` are. ``autocommit``: the driver
+        sends no ``BEGIN``, and each statement commits on its own.
         """
         if not sqls:
             return
         with self._lend(time_budget, table="") as (session, prelude, deadline):
             connection = session.connection
             try:
+                connection.autocommit = autocommit
                 cursor = connection.cursor()
                 for n, sql in enumerate(sqls):
                     if n and deadline is not None:
                         prelude = self._prelude(deadline - self._clock(), table="")
                     for statement in (*prelude, sql):
                         cursor.execute(statement)
-                connection.commit()
+                if not autocommit:
+                    connection.commit()
             except Exception as exc:
                 raise self._abandon(translate_error(exc), session) from exc
+            finally:
+                if autocommit and not session.closed:
+                    with contextlib.suppress(Exception):
+                        connection.autocommit = False
 
     def _abandon(self, error: S3RedshiftError, session: Session) -> S3RedshiftError:
         """Roll back after ``error``; close the session if it may be broken.

@@ -1,0 +1,272 @@
+"""The pure schema rules: how file types fit and merge, and the DDL a batch needs.
+
+The statements are checked as exact strings and parsed as Redshift SQL; the
+stand-in tests (tests/test_schema_policy.py) run them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlglot
+
+from s3redshift.column_types import ColumnType, fit, from_catalog, merge, varchar_size
+from s3redshift.errors import SchemaMismatchError
+from s3redshift.file_schema import FileColumn, FileSchema
+from s3redshift.identifiers import TableRef
+from s3redshift.mapping import MappingRule
+from s3redshift.schema_plan import plan_schema
+
+TABLE = TableRef("public", "events")
+BIGINT_SEEN = ColumnType("BIGINT", observed=True)
+
+
+def text(length: int, *, observed: bool = True) -> ColumnType:
+    return ColumnType("VARCHAR", length, observed=observed)
+
+
+def rule(fmt: str = "parquet", **policy: Any) -> MappingRule:
+    extra: dict[str, Any] = {"ignore_header": 1} if fmt == "csv" else {}
+    return MappingRule.model_validate(
+        {"pattern": "{table}/*", "format": {"type": fmt, **extra}, "schema_policy": policy}
+    )
+
+
+def schema(*columns: tuple[str, ColumnType]) -> FileSchema:
+    return FileSchema(tuple(FileColumn(n, t) for n, t in columns))
+
+
+def parses(sql: str) -> None:
+    assert sqlglot.parse_one(sql, read="redshift") is not None
+
+
+def test_varchar_sizes_double_the_longest_value_within_redshifts_bounds() -> None:
+    assert [varchar_size(n) for n in (0, 1, 128, 129, 1000, 40_000)] == [
+        256,
+        256,
+        256,
+        512,
+        2048,
+        65535,
+    ]
+    assert varchar_size(None) == 65535
+    assert text(300).sql == "VARCHAR(1024)"
+    assert text(100, observed=False).sql == "VARCHAR(100)"
+
+
+@pytest.mark.parametrize(
+    ("table", "file", "outcome"),
+    [
+        (ColumnType("INTEGER"), ColumnType("SMALLINT"), "fits"),
+        (ColumnType("INTEGER"), ColumnType("BIGINT"), "fits"),  # declared: values decide
+        (ColumnType("INTEGER"), BIGINT_SEEN, "conflict"),  # seen values need BIGINT
+        (ColumnType("INTEGER"), text(3), "conflict"),  # text into a number
+        (
+            ColumnType("DECIMAL", precision=10, scale=2),
+            ColumnType("DECIMAL", None, 10, 4),
+            "conflict",
+        ),
+        (ColumnType("DECIMAL", precision=12, scale=2), ColumnType("DECIMAL", None, 10, 2), "fits"),
+        (ColumnType("DECIMAL", precision=4, scale=2), ColumnType("INTEGER"), "conflict"),
+        (ColumnType("DOUBLE PRECISION"), ColumnType("REAL"), "fits"),
+        (ColumnType("REAL"), ColumnType("DOUBLE PRECISION"), "conflict"),
+        (ColumnType("TIMESTAMPTZ"), ColumnType("DATE"), "fits"),
+        (ColumnType("DATE"), ColumnType("TIMESTAMP"), "conflict"),
+        (text(100, observed=False), text(80), "fits"),
+        (text(100, observed=False), text(300), "widen"),
+        (text(100, observed=False), ColumnType("VARCHAR"), "fits"),  # a length nobody knows
+        (ColumnType("CHAR", 4), text(9), "conflict"),
+        (text(100, observed=False), text(70_000), "conflict"),
+        (ColumnType("SUPER"), text(70_000), "fits"),
+        (ColumnType("BOOLEAN"), BIGINT_SEEN, "conflict"),
+    ],
+)
+def test_a_file_type_fits_widens_or_conflicts(
+    table: ColumnType, file: ColumnType, outcome: str
+) -> None:
+    assert fit(table, file).outcome == outcome
+
+
+def test_widening_grows_to_the_headroom_size_and_never_shrinks() -> None:
+    assert fit(text(100, observed=False), text(300)).to == ColumnType("VARCHAR", 1024)
+    assert fit(text(100, observed=False), text(300, observed=False)).to == ColumnType(
+        "VARCHAR", 300
+    )
+
+
+def test_merge_takes_the_type_the_other_fits_and_refuses_text_with_numbers() -> None:
+    assert merge(ColumnType("INTEGER"), ColumnType("BIGINT")) == ColumnType("BIGINT")
+    assert merge(text(10), text(700)) == text(700)
+    assert merge(BIGINT_SEEN, text(5)) == text(5)  # sampled numbers and text: text
+    assert merge(ColumnType("BOOLEAN"), ColumnType("DATE")) is None
+
+
+def test_catalog_types_read_back() -> None:
+    assert from_catalog("character varying", 40, None, None) == ColumnType("VARCHAR", 40)
+    assert from_catalog("numeric", None, 12, 3) == ColumnType("DECIMAL", None, 12, 3)
+    assert from_catalog("super", None, None, None) == ColumnType("SUPER")
+    assert from_catalog("geometry", None, None, None) is None
+
+
+def test_create_takes_the_first_files_order_and_later_files_new_columns() -> None:
+    files = [
+        ("s3://b/events/1.parquet", schema(("ID", ColumnType("INTEGER")), ("name", text(5)))),
+        ("s3://b/events/2.parquet", schema(("name", text(700)), ("Extra", ColumnType("BOOLEAN")))),
+    ]
+    plan = plan_schema(rule(match="name", create=True), TABLE, None, files)
+    assert plan.ddl == (
+        'CREATE TABLE IF NOT EXISTS "public"."events" ("id" INTEGER, "name" VARCHAR(2048), '
+        '"extra" BOOLEAN)',
+    )
+    parses(plan.ddl[0])
+    assert plan.created == ("id", "name", "extra")
+    assert not plan.failures
+    assert plan.shapes["s3://b/events/2.parquet"][0] == ("name", text(700))
+
+
+def test_create_by_position_fails_a_file_whose_columns_are_in_another_order() -> None:
+    files = [
+        ("s3://b/events/1.csv", schema(("a", BIGINT_SEEN), ("b", text(3)))),
+        ("s3://b/events/2.csv", schema(("b", text(3)), ("a", BIGINT_SEEN))),
+    ]
+    plan = plan_schema(rule("csv", create=True), TABLE, None, files)
+    assert plan.ddl == (
+        'CREATE TABLE IF NOT EXISTS "public"."events" ("a" BIGINT, "b" VARCHAR(256))',
+    )
+    failure = plan.failures["s3://b/events/2.csv"]
+    assert isinstance(failure, SchemaMismatchError)
+    assert failure.s3_uri == "s3://b/events/2.csv" and failure.table == "public.events"
+    assert "(b, a) are not the table's (a, b)" in failure.message
+    assert list(plan.shapes) == ["s3://b/events/1.csv"]
+
+
+def test_sort_and_dist_keys_go_into_the_created_table() -> None:
+    created = MappingRule.model_validate(
+        {
+            "pattern": "{table}/*",
+            "format": {"type": "parquet"},
+            "schema_policy": {"match": "name", "create": True},
+            "sort_key": ["At"],
+            "dist_key": "id",
+        }
+    )
+    files = [
+        (
+            "s3://b/t/1.parquet",
+            schema(("id", ColumnType("BIGINT")), ("at", ColumnType("TIMESTAMP"))),
+        )
+    ]
+    [ddl] = plan_schema(created, TABLE, None, files).ddl
+    assert ddl.endswith(' DISTKEY("id") SORTKEY("at")')
+    parses(ddl)
+
+
+def test_evolve_adds_new_columns_and_widens_varchars_once_for_the_batch() -> None:
+    existing = [("id", ColumnType("BIGINT")), ("name", ColumnType("VARCHAR", 10))]
+    files = [
+        ("s3://b/t/1.csv", schema(("name", text(40)), ("id", BIGINT_SEEN), ("city", text(4)))),
+        ("s3://b/t/2.csv", schema(("id", BIGINT_SEEN), ("name", text(300)))),
+    ]
+    plan = plan_schema(
+        rule("csv", match="name", evolve=["add_columns", "widen"]), TABLE, existing, files
+    )
+    assert plan.ddl == (
+        'ALTER TABLE "public"."events" ADD COLUMN "city" VARCHAR(256)',
+        'ALTER TABLE "public"."events" ALTER COLUMN "name" TYPE VARCHAR(1024)',
+    )
+    for sql in plan.ddl:
+        parses(sql)
+    assert plan.added == ("city",) and plan.widened == ("name",)
+    assert not plan.failures
+
+
+@pytest.mark.parametrize(
+    ("evolve", "column", "message"),
+    [
+        ([], "city", 'set schema_policy.evolve = ["add_columns"]'),
+        (["add_columns"], "name", 'set schema_policy.evolve = ["widen"]'),
+    ],
+)
+def test_without_the_change_the_file_fails_naming_what_it_needs(
+    evolve: list[str], column: str, message: str
+) -> None:
+    existing = [("name", ColumnType("VARCHAR", 10))]
+    shape = (
+        schema(("name", text(4)), ("city", text(4)))
+        if column == "city"
+        else schema(("name", text(40)))
+    )
+    plan = plan_schema(
+        rule("csv", match="name", evolve=evolve), TABLE, existing, [("s3://b/t/1.csv", shape)]
+    )
+    assert plan.ddl == ()
+    assert message in plan.failures["s3://b/t/1.csv"].message
+    assert repr(column) in plan.failures["s3://b/t/1.csv"].message
+
+
+def test_an_unsafe_change_fails_that_file_alone_naming_column_and_both_types() -> None:
+    existing = [("id", ColumnType("INTEGER")), ("n", ColumnType("VARCHAR", 10))]
+    files = [
+        ("s3://b/t/bad.csv", schema(("id", text(3)), ("new", text(3)))),
+        (
+            "s3://b/t/good.csv",
+            schema(("id", BIGINT_SEEN.__class__("SMALLINT", observed=True)), ("n", text(2))),
+        ),
+    ]
+    plan = plan_schema(
+        rule("csv", match="name", evolve=["add_columns", "widen"]), TABLE, existing, files
+    )
+    assert plan.ddl == ()  # the failing file's new column is not added
+    message = plan.failures["s3://b/t/bad.csv"].message
+    assert "column 'id' is INTEGER" in message and "VARCHAR(3)" in message
+    assert list(plan.shapes) == ["s3://b/t/good.csv"]
+
+
+def test_file_names_that_collide_or_miss_json_auto_fail_the_file() -> None:
+    twice = schema(("Id", BIGINT_SEEN), ("ID", BIGINT_SEEN))
+    plan = plan_schema(
+        rule(match="name", create=True), TABLE, None, [("s3://b/t/1.parquet", twice)]
+    )
+    assert "both name column 'id'" in plan.failures["s3://b/t/1.parquet"].message
+    camel = schema(("userId", BIGINT_SEEN))
+    plan = plan_schema(rule("json", create=True), TABLE, None, [("s3://b/t/1.json", camel)])
+    assert "json_paths = 'auto ignorecase'" in plan.failures["s3://b/t/1.json"].message
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"schema_policy": {"evolve": ["widen"]}}, 'evolve needs match = "name"'),
+        ({"schema_policy": {"match": "name"}, "format": {"type": "csv"}}, "ignore_header is 0"),
+        (
+            {"schema_policy": {"create": True}, "format": {"type": "fixedwidth", "widths": "a:1"}},
+            "fixed-width files name no columns",
+        ),
+        ({"sort_key": ["a"]}, "set schema_policy.create = true"),
+        (
+            {"schema_policy": {"match": "name"}, "format": {"type": "parquet"}, "columns": ["a"]},
+            "remove the column list",
+        ),
+        (
+            {
+                "schema_policy": {"create": True},
+                "format": {"type": "json", "json_paths": "noshred"},
+            },
+            "json_paths = 'noshred' maps fields by path",
+        ),
+        (
+            {"schema_policy": {"match": "name", "evolve": ["widen", "widen"]}},
+            "lists a change twice",
+        ),
+        ({"schema_policy": {"match": "names"}}, "'position' or 'name'"),
+    ],
+)
+def test_a_policy_the_rule_cannot_honour_is_refused_with_the_fix(
+    fields: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ValueError, match="schema_policy|sort_key") as caught:
+        MappingRule.model_validate(
+            {"pattern": "{table}/*", "format": {"type": "parquet"}, **fields}
+        )
+    assert says in str(caught.value)
