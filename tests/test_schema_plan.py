@@ -136,7 +136,8 @@ def test_create_by_position_fails_a_file_whose_columns_are_in_another_order() ->
     )
     failure = plan.failures["s3://b/events/2.csv"]
     assert isinstance(failure, SchemaMismatchError)
-    assert failure.s3_uri == "s3://b/events/2.csv" and failure.table == "public.events"
+    assert failure.s3_uri == "s3://b/events/2.csv"
+    assert failure.table == "public.events"
     assert "(b, a) are not the table's (a, b)" in failure.message
     assert list(plan.shapes) == ["s3://b/events/1.csv"]
 
@@ -158,7 +159,7 @@ def test_sort_and_dist_keys_go_into_the_created_table() -> None:
         )
     ]
     [ddl] = plan_schema(created, TABLE, None, files).ddl
-    assert ddl.endswith(' DISTKEY("id") SORTKEY("at")')
+    assert ddl.endswith(' DISTKEY ("id") SORTKEY ("at")')
     parses(ddl)
 
 
@@ -177,7 +178,8 @@ def test_evolve_adds_new_columns_and_widens_varchars_once_for_the_batch() -> Non
     )
     for sql in plan.ddl:
         parses(sql)
-    assert plan.added == ("city",) and plan.widened == ("name",)
+    assert plan.added == ("city",)
+    assert plan.widened == ("name",)
     assert not plan.failures
 
 
@@ -219,7 +221,8 @@ def test_an_unsafe_change_fails_that_file_alone_naming_column_and_both_types() -
     )
     assert plan.ddl == ()  # the failing file's new column is not added
     message = plan.failures["s3://b/t/bad.csv"].message
-    assert "column 'id' is INTEGER" in message and "VARCHAR(3)" in message
+    assert "column 'id' is INTEGER" in message
+    assert "VARCHAR(3)" in message
     assert list(plan.shapes) == ["s3://b/t/good.csv"]
 
 
@@ -265,7 +268,7 @@ def test_file_names_that_collide_or_miss_json_auto_fail_the_file() -> None:
 def test_a_policy_the_rule_cannot_honour_is_refused_with_the_fix(
     fields: dict[str, Any], says: str
 ) -> None:
-    with pytest.raises(ValueError, match="schema_policy|sort_key") as caught:
+    with pytest.raises(ValueError, match=r"schema_policy|sort_key") as caught:
         MappingRule.model_validate(
             {"pattern": "{table}/*", "format": {"type": "parquet"}, **fields}
         )

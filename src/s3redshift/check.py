@@ -50,6 +50,7 @@ from s3redshift.ledger import PREVIOUS_LEDGER_TABLE, abort_sql, create_ledger_sq
 from s3redshift.listing import list_prefix, parse_s3_uri, read_head
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import Target
+from s3redshift.planner import entries_from_events
 from s3redshift.s3_errors import s3_call
 from s3redshift.transaction import GUARD_PURPOSE, CopyStep, SqlStep, Step, TransactionPlan
 
@@ -251,6 +252,12 @@ def _target_checks(
             add(_skipped(transaction_name, "the database is unreachable"))
             continue
         table = add(_guarded(table_name, partial(_table, loader, target, deadline)))
+        if target.rule.schema_policy.active:
+            add(
+                _guarded(
+                    f"schema {target.table}", partial(_schema, loader, target, sample, deadline)
+                )
+            )
         if table.status != "ok" or not ledger_ok:
             add(_skipped(transaction_name, "needs the table and ledger checks to pass"))
             continue
@@ -468,6 +475,8 @@ def _table(loader: Loader, target: Target, deadline: Deadline) -> Check:
     try:
         columns = loader.table_columns(target.table, time_budget=deadline.remaining())
     except TargetMissingError:
+        if rule.schema_policy.create:
+            return _skipped(name, "it does not exist yet: the first load creates it")
         return _failed(name, "the table does not exist", f"create {target.table} before loading")
     except S3RedshiftError as exc:
         return _failed(name, exc.message, "check the database user's access to the table")
@@ -513,6 +522,25 @@ def _table(loader: Loader, target: Target, deadline: Deadline) -> Check:
             f"GRANT {', '.join(denied)} ON {target.table} to the loader's user",
         )
     return _ok(name, f"exists, {len(columns)} column(s), {', '.join(needed)} allowed")
+
+
+def _schema(loader: Loader, target: Target, sample: S3Object, deadline: Deadline) -> Check:
+    """What a load of the sample would do to the table first (schema_policy), or why it fails."""
+    name = f"schema {target.table}"
+    entries = entries_from_events([sample], target.rule.mode)
+    plan = loader.schema_plan(target, entries, time_budget=deadline.remaining())
+    for error in plan.failures.values():
+        return _failed(name, f"{sample.uri}: {error.message}", "see the message", error)
+    if plan.created:
+        return _ok(name, f"the first load creates the table: {', '.join(plan.created)}")
+    changes = []
+    if plan.added:
+        changes.append(f"adds column(s) {', '.join(plan.added)}")
+    if plan.widened:
+        changes.append(f"lengthens {', '.join(plan.widened)}")
+    if changes:
+        return _ok(name, f"a load of {sample.uri} {' and '.join(changes)}")
+    return _ok(name, f"{sample.uri} fits the table as it is")
 
 
 def _manifest_prefix(loader: Loader, bucket: str) -> Check:

@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -95,9 +95,9 @@ from s3redshift.planner import (
     snapshot_of,
 )
 from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
-from s3redshift.schema_plan import FileShape
+from s3redshift.schema_plan import FileShape, SchemaPlan, plan_schema
 from s3redshift.schema_reads import read_schemas
-from s3redshift.schema_sync import catalog_rows, fit_table
+from s3redshift.schema_sync import catalog_rows, fit_table, table_columns
 from s3redshift.transaction import TransactionPlan, tie_breakers
 
 if TYPE_CHECKING:
@@ -146,6 +146,17 @@ def _rank(member: _Member) -> tuple[str, str, str]:
 
 def _result(member: _Member, outcome: Outcome, table: str, reason: str) -> ObjectResult:
     return ObjectResult(member.s3_object, outcome, table=table, reason=reason)
+
+
+def _split_reads(
+    entries: Sequence[ManifestEntry], reads: Sequence[FileSchema | S3RedshiftError]
+) -> tuple[list[tuple[str, FileSchema]], dict[str, S3RedshiftError]]:
+    """The files whose schema was read, by URI, and the errors of the others."""
+    files = [(e.uri, r) for e, r in zip(entries, reads, strict=True) if isinstance(r, FileSchema)]
+    errors = {
+        e.uri: r for e, r in zip(entries, reads, strict=True) if not isinstance(r, FileSchema)
+    }
+    return files, errors
 
 
 def _failed(
@@ -737,26 +748,41 @@ class Loader:
             return
         entries = run.contents or [m.entry for m in run.pending if m.entry is not None]
         unread = [e for e in entries if e.uri not in run.schemas]
-        for entry, read in zip(unread, read_schemas(self.s3, unread, rule, run.table), strict=True):
-            run.schemas[entry.uri] = read
-        files = [
-            (e.uri, read) for e in entries if isinstance(read := run.schemas[e.uri], FileSchema)
-        ]
+        run.schemas.update(
+            zip([e.uri for e in unread], self._read_files(run.target, unread), strict=True)
+        )
+        files, errors = _split_reads(entries, [run.schemas[e.uri] for e in entries])
         plan = fit_table(self.transport, rule, run.target.table, files, run.budget())
-        errors = {e.uri: r for e in entries if isinstance(r := run.schemas[e.uri], S3RedshiftError)}
         errors.update(plan.failures)
         run.shapes = plan.shapes
         if run.contents and errors:
             error = next(iter(errors.values()))
             run.settle({m.index: _failed(m, run.table, error) for m in run.pending})
             return
-        run.settle(
-            {
-                m.index: _failed(m, run.table, errors[m.s3_object.uri])
-                for m in run.pending
-                if m.s3_object.uri in errors
-            }
-        )
+        failing = [m for m in run.pending if m.s3_object.uri in errors]
+        run.settle({m.index: _failed(m, run.table, errors[m.s3_object.uri]) for m in failing})
+
+    def _read_files(
+        self, target: Target, entries: Sequence[ManifestEntry]
+    ) -> list[FileSchema | S3RedshiftError]:
+        return read_schemas(self.s3, entries, target.rule, str(target.table))
+
+    def schema_plan(
+        self,
+        target: Target,
+        entries: Sequence[ManifestEntry],
+        *,
+        time_budget: float | None = None,
+    ) -> SchemaPlan:
+        """What a load of ``entries`` would first do to the table, as it is now; runs nothing.
+
+        The files' schemas are read (ranged GETs) and the table's columns
+        too; ``failures`` also holds the objects whose schema could not be read.
+        """
+        files, errors = _split_reads(entries, self._read_files(target, entries))
+        existing = table_columns(catalog_rows(self.transport, target.table, time_budget))
+        plan = plan_schema(target.rule, target.table, existing, files)
+        return replace(plan, failures={**errors, **plan.failures})
 
     def _head_objects(self, run: _TargetLoad) -> Settled:
         """Overwritten and deleted objects out; fill in identity and size from S3.

@@ -19,7 +19,7 @@ longest head of the batch that fits, loaded in order.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
 from types import MappingProxyType
@@ -37,7 +37,7 @@ from s3redshift.copy import (
     ParquetFormat,
     resolve_compression,
 )
-from s3redshift.errors import ConfigError
+from s3redshift.errors import ConfigError, S3RedshiftError
 from s3redshift.events import (
     ParsedEvent,
     S3Object,
@@ -55,7 +55,7 @@ from s3redshift.manifest import (
     object_list_key,
 )
 from s3redshift.mapping import MappingRule, TableMapper, Target
-from s3redshift.schema_plan import FileShape
+from s3redshift.schema_plan import FileShape, SchemaPlan
 from s3redshift.transaction import (
     STAGE_TABLE,
     UNLIMITED,
@@ -508,6 +508,7 @@ def split_batch(
     loaded_at: str,
     limits: Limits = UNLIMITED,
     per_object: bool = False,
+    shapes: Mapping[str, FileShape] = _NO_SHAPES,
 ) -> Iterator[PlannedTransaction]:
     """Every transaction of the batch, in load order, as the loader runs them.
 
@@ -526,6 +527,7 @@ def split_batch(
             loaded_at=loaded_at,
             limits=limits,
             per_object=per_object,
+            shapes=shapes,
         )
         yield planned
         rest = rest[len(planned.entries) :]
@@ -573,24 +575,44 @@ class EventPlan:
 
     targets: tuple[PlannedTransaction, ...]
     skipped: tuple[Skip, ...]
+    ddl: Mapping[TableRef, tuple[str, ...]] = field(default_factory=dict)
+    """Per table with a schema policy: the statements run before its first transaction."""
+    unplanned: Mapping[TableRef, str] = field(default_factory=dict)
+    """Per table with a schema policy: why its files' schemas could not be planned."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` shape of design §5, one ``targets`` entry per transaction."""
+        """The ``--json`` shape of design §5, one ``targets`` entry per transaction.
+
+        A table's schema statements (``ddl``) are in its first entry.
+        """
+        shown: set[TableRef] = set()
+        targets = []
+        for t in self.targets:
+            entry: dict[str, Any] = {
+                "table": str(t.plan.target),
+                "objects": list(t.objects),
+                "statements": t.plan.statements(),
+            }
+            if t.plan.target in self.ddl and t.plan.target not in shown:
+                entry["ddl"] = list(self.ddl[t.plan.target])
+                shown.add(t.plan.target)
+            targets.append(entry)
         return {
-            "targets": [
-                {
-                    "table": str(t.plan.target),
-                    "objects": list(t.objects),
-                    "statements": t.plan.statements(),
-                }
-                for t in self.targets
-            ],
+            "targets": targets,
             "skipped": [{"uri": s.uri, "reason": s.reason} for s in self.skipped],
         }
 
 
+SchemaPlanner = Callable[[Target, Sequence[ManifestEntry]], SchemaPlan]
+"""What a load would do to a table first (:meth:`~s3redshift.loader.Loader.schema_plan`)."""
+
+
 def plan_event(
-    config: LoaderConfig, parsed: ParsedEvent, *, now: datetime | None = None
+    config: LoaderConfig,
+    parsed: ParsedEvent,
+    *,
+    now: datetime | None = None,
+    schema: SchemaPlanner | None = None,
 ) -> EventPlan:
     """Plan the load of an already parsed event, offline.
 
@@ -598,7 +620,9 @@ def plan_event(
     against S3 or the ledger and nothing is written. What is shown is the
     statement list a load of those objects runs, up to the batch id (the
     loader derives it from the identities S3 confirms) and the ledger's
-    timestamp.
+    timestamp. A rule with a schema policy is planned by ``schema`` (which
+    reads the files and the table) when given: its DDL is shown and the
+    objects that could not load are skipped with why.
     """
     from s3redshift.transports import limits_for
 
@@ -610,6 +634,8 @@ def plan_event(
     skipped = [Skip(r.uri or r.path, r.reason) for r in parsed.skipped]
     skipped += [Skip(r.s3_object.uri, r.reason) for _, r in sorted(classified.skipped.items())]
     transactions: list[PlannedTransaction] = []
+    ddl: dict[TableRef, tuple[str, ...]] = {}
+    unplanned: dict[TableRef, str] = {}
     for target, members in classified.groups.items():
         if target.rule.mode == "replace" and len(members) > 1:
             newest = snapshot_of(mapper, target, max((o for _, o in members), key=load_order))
@@ -623,6 +649,16 @@ def plan_event(
             )
         in_order = sorted((o for _, o in members), key=load_order)
         entries = entries_from_events(in_order, target.rule.mode)
+        shapes: Mapping[str, FileShape] = _NO_SHAPES
+        if schema is not None and target.rule.schema_policy.active:
+            try:
+                planned = schema(target, entries)
+            except S3RedshiftError as exc:
+                unplanned[target.table] = exc.message
+            else:
+                skipped += [Skip(uri, e.message) for uri, e in planned.failures.items()]
+                entries = [e for e in entries if e.uri not in planned.failures]
+                ddl[target.table], shapes = planned.ddl, planned.shapes
         transactions += split_batch(
             target,
             entries,
@@ -630,5 +666,6 @@ def plan_event(
             columns=target.rule.columns,
             loaded_at=loaded_at,
             limits=limits,
+            shapes=shapes,
         )
-    return EventPlan(targets=tuple(transactions), skipped=tuple(skipped))
+    return EventPlan(tuple(transactions), tuple(skipped), ddl, unplanned)

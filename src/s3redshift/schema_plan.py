@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from s3redshift.column_types import ColumnType, fit, merge
 from s3redshift.copy import AvroFormat, JsonFormat
-from s3redshift.errors import SchemaMismatchError, UnsafeIdentifierError
+from s3redshift.errors import S3RedshiftError, SchemaMismatchError, UnsafeIdentifierError
 from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef, quote_identifier, quote_literal, validate_identifier
 from s3redshift.mapping import MappingRule
@@ -40,7 +40,7 @@ class SchemaPlan:
 
     ddl: tuple[str, ...] = ()
     shapes: Mapping[str, FileShape] = field(default_factory=dict)
-    failures: Mapping[str, SchemaMismatchError] = field(default_factory=dict)
+    failures: Mapping[str, S3RedshiftError] = field(default_factory=dict)
     created: tuple[str, ...] = ()
     """The columns of the table this plan creates (empty: it creates none)."""
     added: tuple[str, ...] = ()
@@ -65,7 +65,7 @@ def plan_schema(
 ) -> SchemaPlan:
     """The plan for loading ``files`` (URI and schema, in load order) into ``table``."""
     shapes: dict[str, FileShape] = {}
-    failures: dict[str, SchemaMismatchError] = {}
+    failures: dict[str, S3RedshiftError] = {}
     for uri, schema in files:
         try:
             shapes[uri] = file_shape(rule, schema)
@@ -118,7 +118,7 @@ def _create(
     rule: MappingRule,
     table: TableRef,
     shapes: dict[str, FileShape],
-    failures: dict[str, SchemaMismatchError],
+    failures: dict[str, S3RedshiftError],
 ) -> SchemaPlan:
     """CREATE TABLE from the files: the first file's columns, then later files' new ones."""
     by_name = rule.schema_policy.match == "name"
@@ -182,7 +182,7 @@ def _evolve(
     table: TableRef,
     existing: TableColumns,
     shapes: dict[str, FileShape],
-    failures: dict[str, SchemaMismatchError],
+    failures: dict[str, S3RedshiftError],
 ) -> SchemaPlan:
     """ADD COLUMN and widening for the files that can load once they are made."""
     evolve = rule.schema_policy.evolve
@@ -254,9 +254,9 @@ def create_table_sql(
     body = ", ".join(f"{quote_identifier(n)} {t.sql}" for n, t in columns.items())
     sql = f"CREATE TABLE IF NOT EXISTS {table.sql} ({body})"
     if dist_key:
-        sql += f" DISTKEY({quote_identifier(dist_key)})"
+        sql += f" DISTKEY ({quote_identifier(dist_key)})"
     if sort_key:
-        sql += f" SORTKEY({', '.join(quote_identifier(c) for c in sort_key)})"
+        sql += f" SORTKEY ({', '.join(quote_identifier(c) for c in sort_key)})"
     return sql
 
 

@@ -137,10 +137,15 @@ def _plan(commands: _Commands) -> None:
     plan = _command(
         commands,
         "plan",
-        "show the SQL each target of an event would run (no database or AWS call)",
+        "show the SQL each target of an event would run (no database or AWS call, "
+        "except to read the files' schemas and the table's columns for a rule with a "
+        "schema_policy)",
     )
     _event_argument(plan)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _timeout_option(
+        plan, DEFAULT_CLI_TIMEOUT_S, "the schema reads of rules with a schema_policy end by it"
+    )
 
 
 def _invoke(commands: _Commands) -> None:

@@ -10,12 +10,15 @@ from s3redshift.cli.common import EXIT_OK, configuration, read_event_file
 
 if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
+    from s3redshift.identifiers import TableRef
+    from s3redshift.planner import EventPlan
 
 __all__ = ["run"]
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print the plan of the event in ``args.event``, as SQL or (``--json``) as JSON."""
+    from s3redshift.deadline import Deadline
     from s3redshift.events import read_event
     from s3redshift.planner import plan_event
 
@@ -23,7 +26,16 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     parsed = read_event(read_event_file(args.event))
     if parsed.invalid:
         raise parsed.invalid[0]
-    result = plan_event(config, parsed)
+    if any(rule.schema_policy.active for rule in config.tables):
+        deadline = Deadline.after(args.timeout)
+        with args.make_loader(config) as loader:
+            result = plan_event(
+                config,
+                parsed,
+                schema=lambda t, e: loader.schema_plan(t, e, time_budget=deadline.remaining()),
+            )
+    else:
+        result = plan_event(config, parsed)
     if args.json:
         out.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
@@ -41,6 +53,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             f"-- {target.plan.target} ({target.plan.mode}): {len(target.objects)} object(s), "
             f"batch {target.plan.batch_id}{part}\n"
         )
+        if seen[table] == 1:
+            out.write(_schema_changes(result, target.plan.target))
         out.write(_framing(config, statements))
         if connector:
             out.write("BEGIN;\n-- SET LOCAL statement_timeout TO <the time budget, in ms>;\n")
@@ -49,9 +63,22 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if result.skipped:
         out.write("-- skipped\n")
         out.writelines(f"--   {skip.uri}: {skip.reason}\n" for skip in result.skipped)
+    for table_ref, why in result.unplanned.items():
+        out.write(f"-- {table_ref}: schema changes not planned: {why}\n")
     if not result.targets:
         out.write("-- nothing to load\n")
     return EXIT_OK
+
+
+def _schema_changes(result: EventPlan, table: TableRef) -> str:
+    """A table's schema statements, each run on its own before the load transaction."""
+    ddl = result.ddl.get(table)
+    if ddl is None:
+        return ""
+    if not ddl:
+        return "-- schema: the table fits the files; no change\n"
+    lines = "".join(f"{sql};\n" for sql in ddl)
+    return f"-- schema: run first, each statement on its own (outside the transaction)\n{lines}"
 
 
 def _framing(config: LoaderConfig, statements: list[str]) -> str:

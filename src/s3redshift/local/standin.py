@@ -254,22 +254,27 @@ def _name_too_long(name: str) -> Exception:
 
 
 _SORTKEY = re.compile(
-    r"(?P<create>CREATE TABLE IF NOT EXISTS (?P<table>\S+) \(.*\)) SORTKEY \((?P<columns>[^()]*)\)",
+    r"(?P<create>CREATE TABLE IF NOT EXISTS (?P<table>\S+) \(.*?\))"
+    r"(?P<distkey> DISTKEY \([^()]*\))?(?: SORTKEY \((?P<columns>[^()]*)\))?",
     re.DOTALL,
 )
+_ALTER_TYPE = re.compile(r"ALTER TABLE \S+ ALTER COLUMN \S+ TYPE ", re.IGNORECASE)
 
 
 def sortkey_as_index(sql: str) -> list[str]:
-    """``CREATE TABLE ... SORTKEY (c)`` as PostgreSQL's table and an index on ``c``.
+    """``CREATE TABLE ... [DISTKEY (d)] SORTKEY (c)`` as PostgreSQL's table and an index on ``c``.
 
     A sort key lets Redshift skip the blocks whose key range holds none of
     the values asked for; PostgreSQL has no sort keys, and an index is what
-    gives its look-ups the same independence from the table's size. Any
-    other statement is returned as it is.
+    gives its look-ups the same independence from the table's size. A
+    distribution key only places rows on slices: PostgreSQL's table leaves it
+    out. Any other statement is returned as it is.
     """
     match = _SORTKEY.fullmatch(sql)
-    if match is None:
+    if match is None or not (match["columns"] or match["distkey"]):
         return [sql]
+    if not match["columns"]:
+        return [match["create"]]
     table = match["table"]
     digest = hashlib.sha256(table.encode("utf-8", errors="surrogatepass")).hexdigest()[:16]
     return [
@@ -320,6 +325,11 @@ class StandInCursor:
         if sql.startswith("COPY ") and args is None and stream is None:
             self._copied = session.copy(self._cursor, sql)
             return
+        if not session.autocommit and _ALTER_TYPE.match(sql):
+            session.aborted = True  # Redshift's rule, which PostgreSQL does not have
+            raise _server_error(
+                "25001", "ALTER TABLE ALTER COLUMN cannot run inside a transaction block"
+            )
         statements = [sql] if args is not None else sortkey_as_index(sql)
         try:
             for statement in statements:
@@ -371,6 +381,15 @@ class StandInConnection:
     def raw(self) -> Any:
         """The pg8000 connection underneath."""
         return self._connection
+
+    @property
+    def autocommit(self) -> bool:
+        """DB-API's switch: each statement commits alone, no transaction block is opened."""
+        return bool(self._connection.autocommit)
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._connection.autocommit = value
 
     def cursor(self) -> StandInCursor:
         return StandInCursor(self, self._connection.cursor())
