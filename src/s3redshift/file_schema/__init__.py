@@ -14,27 +14,7 @@ each larger than the Lambda zips' headroom.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from s3redshift.file_schema.model import FileColumn, FileSchema, RangeFetch
+from s3redshift.file_schema.read import read_file_schema
 
-from s3redshift.column_types import ColumnType
-
-__all__ = ["FileColumn", "FileSchema", "RangeFetch"]
-
-RangeFetch = Callable[[int, int], bytes]
-"""``fetch(start, end)``: the object's bytes ``[start, end)``, fewer at its end."""
-
-
-@dataclass(frozen=True)
-class FileColumn:
-    """One column as the file names it (not yet folded) and its Redshift type."""
-
-    name: str
-    type: ColumnType
-
-
-@dataclass(frozen=True)
-class FileSchema:
-    """A file's top-level columns, in the file's order."""
-
-    columns: tuple[FileColumn, ...]
+__all__ = ["FileColumn", "FileSchema", "RangeFetch", "read_file_schema"]
