@@ -37,6 +37,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("[tables.options]", ("CopyOptions",)),
+    ("[tables.schema_policy]", ("SchemaPolicy",)),
 )
 """The README's tables, in its order, and the schema definitions each one lists."""
 LABELS = {"DataApiTarget": "data-api", "ConnectorTarget": "connector"}

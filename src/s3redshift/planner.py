@@ -305,15 +305,13 @@ def plan_transaction(
     ``columns`` are the target's columns (upsert inserts by name),
     ``tie_columns`` those that break ties between rows of one key (default:
     every other column); ``loaded_at`` is the time the ledger records.
-    ``per_object`` stages an upsert's objects one at a time. ``contents``,
-    when given, are what the COPYs read instead of ``entries`` (a replace
-    snapshot: every object of it, while the ledger records the events' ones).
-    ``shapes`` are the files' columns by URI, for a rule that loads by name.
+    ``per_object`` stages an upsert's objects one at a time. ``contents``: what
+    the COPYs read instead of ``entries`` (a replace snapshot's every object,
+    the ledger recording the events'); ``shapes``: the files' columns by URI.
     """
     if not entries:
         raise ValueError("a transaction loads at least one object")
-    rule = target.rule
-    table = target.table
+    rule, table = target.rule, target.table
     data = list(contents) or list(entries)
     batch = batch_id(table, [*entries, *contents])
     bucket = settings.manifest_bucket or min(e.bucket for e in entries)
@@ -607,6 +605,16 @@ SchemaPlanner = Callable[[Target, Sequence[ManifestEntry]], SchemaPlan]
 """What a load would do to a table first (:meth:`~s3redshift.loader.Loader.schema_plan`)."""
 
 
+def _schema_of(
+    schema: SchemaPlanner, target: Target, entries: Sequence[ManifestEntry]
+) -> SchemaPlan | str:
+    """The target's schema plan, or why it could not be made (the table could not be read)."""
+    try:
+        return schema(target, entries)
+    except S3RedshiftError as exc:
+        return exc.message
+
+
 def plan_event(
     config: LoaderConfig,
     parsed: ParsedEvent,
@@ -620,9 +628,8 @@ def plan_event(
     against S3 or the ledger and nothing is written. What is shown is the
     statement list a load of those objects runs, up to the batch id (the
     loader derives it from the identities S3 confirms) and the ledger's
-    timestamp. A rule with a schema policy is planned by ``schema`` (which
-    reads the files and the table) when given: its DDL is shown and the
-    objects that could not load are skipped with why.
+    timestamp. ``schema`` (which reads the files and the table) plans a rule
+    with a schema policy: its DDL, and the objects that cannot load skipped.
     """
     from s3redshift.transports import limits_for
 
@@ -651,10 +658,9 @@ def plan_event(
         entries = entries_from_events(in_order, target.rule.mode)
         shapes: Mapping[str, FileShape] = _NO_SHAPES
         if schema is not None and target.rule.schema_policy.active:
-            try:
-                planned = schema(target, entries)
-            except S3RedshiftError as exc:
-                unplanned[target.table] = exc.message
+            planned = _schema_of(schema, target, entries)
+            if isinstance(planned, str):
+                unplanned[target.table] = planned
             else:
                 skipped += [Skip(uri, e.message) for uri, e in planned.failures.items()]
                 entries = [e for e in entries if e.uri not in planned.failures]
