@@ -21,12 +21,13 @@ from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
 from s3redshift.planner import entries_from_events
 from s3redshift.schema_sync import fit_table
-from test_loader import execute, rows
+from test_loader import execute, make_loader, rows
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.standin
+__all__ = ["make_loader"]  # the fixture, shared with test_loader
 
 FORMAT_SETTINGS: dict[str, dict[str, Any]] = {
     "csv": {"type": "csv", "ignore_header": 1},

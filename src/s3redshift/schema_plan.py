@@ -76,8 +76,26 @@ def plan_schema(
             return SchemaPlan(shapes=shapes, failures=failures)
         return _create(rule, table, shapes, failures)
     if rule.schema_policy.match != "name":
-        return SchemaPlan(shapes=shapes, failures=failures)
+        return _in_table_order(table, existing, shapes, failures)
     return _evolve(rule, table, existing, shapes, failures)
+
+
+def _in_table_order(
+    table: TableRef,
+    existing: TableColumns,
+    shapes: dict[str, FileShape],
+    failures: dict[str, S3RedshiftError],
+) -> SchemaPlan:
+    """By position (a table the rule may create): each file must name the table's columns."""
+    columns = dict(existing)
+    for uri, shape in list(shapes.items()):
+        try:
+            _same_order(shape, columns)
+            _widenings(table, columns, shape, widen=False)
+        except SchemaMismatchError as exc:
+            failures[uri] = _named(exc, uri, table)
+            del shapes[uri]
+    return SchemaPlan(shapes=shapes, failures=failures)
 
 
 def file_shape(rule: MappingRule, schema: FileSchema) -> FileShape:
@@ -147,7 +165,7 @@ def _create(
     return SchemaPlan((ddl,), shapes, failures, created=tuple(columns))
 
 
-def _same_order(shape: FileShape, columns: Mapping[str, ColumnType]) -> None:
+def _same_order(shape: FileShape, columns: Mapping[str, ColumnType | None]) -> None:
     names = tuple(name for name, _ in shape)
     if names != tuple(columns):
         raise SchemaMismatchError(
