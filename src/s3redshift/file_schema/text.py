@@ -133,13 +133,18 @@ def _decompress(raw: bytes, compression: Compression) -> tuple[bytes, bool]:
 
 
 def _header_columns(sample: _Sample, format: CsvFormat | DelimitedFormat) -> tuple[FileColumn, ...]:
-    """The header record's names (the last line IGNOREHEADER skips), typed by the rows after it."""
+    """The header's names, typed by the rows after it.
+
+    The header is the last line IGNOREHEADER skips (the first line when it
+    skips none): COPY must skip it, and any lines above it are not columns.
+    """
     records = _records(sample, format)
     header = max(format.ignore_header, 1) - 1
     if len(records) <= header:
         raise SchemaMismatchError(
-            f"the file has no header line (line {header + 1}) in its first {_MORE + CHUNK} "
-            'bytes; write a header, or use match = "position" without create or evolve'
+            f"the file has no header line (line {header + 1}) in its first "
+            f"{len(sample.text)} characters read; write a header, or use "
+            'match = "position" without create or evolve'
         )
     names, rows = records[header], records[header + 1 :]
     if not sample.complete and rows:
@@ -233,9 +238,9 @@ def _typed(kinds: set[str], values: list[str]) -> ColumnType | None:
     """The one type of a set of value kinds, or None for a mix (then VARCHAR)."""
     if kinds == {"int"}:
         numbers = [int(value) for value in values]
-        return integer_type(min(numbers), max(numbers))
+        return _integer_type(min(numbers), max(numbers))
     if kinds <= {"int", "decimal"}:
-        return decimal_type(values)
+        return _decimal_type(values)
     if kinds <= {"date", "timestamp"}:
         return ColumnType("DATE" if kinds == {"date"} else "TIMESTAMP", observed=True)
     if kinds == {"bool"}:
@@ -245,7 +250,7 @@ def _typed(kinds: set[str], values: list[str]) -> ColumnType | None:
     return None
 
 
-def integer_type(low: int, high: int) -> ColumnType | None:
+def _integer_type(low: int, high: int) -> ColumnType | None:
     """The smallest integer kind holding ``[low, high]``; DECIMAL(38,0) past BIGINT."""
     for kind, bits in _INTEGER_BITS:
         if -(1 << (bits - 1)) <= low and high < 1 << (bits - 1):
@@ -255,7 +260,7 @@ def integer_type(low: int, high: int) -> ColumnType | None:
     return None
 
 
-def decimal_type(values: list[str]) -> ColumnType | None:
+def _decimal_type(values: list[str]) -> ColumnType | None:
     """DECIMAL(38, the largest scale seen), or None when 38 digits cannot hold them."""
     digits = scale = 0
     for value in values:
@@ -306,10 +311,10 @@ class _Values:
         if self.strings:
             parts.append(infer_text_type(self.strings))
         if self.integers:
-            parts.append(integer_type(min(self.integers), max(self.integers)) or _DOUBLE)
+            parts.append(_integer_type(min(self.integers), max(self.integers)) or _DOUBLE)
         if self.numbers:
             plain = all(_DECIMAL.fullmatch(number) for number in self.numbers)
-            parts.append((decimal_type(self.numbers) if plain else None) or _DOUBLE)
+            parts.append((_decimal_type(self.numbers) if plain else None) or _DOUBLE)
         merged = parts[0] if parts else None
         for part in parts[1:]:
             merged = merge(merged, part) if merged else None
@@ -322,9 +327,14 @@ _DOUBLE = ColumnType("DOUBLE PRECISION", observed=True)
 
 
 def _text_length(value: object) -> int:
-    """The value's length as text in UTF-8 bytes (a string's without quotes)."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return len(text.encode("utf-8"))
+    """A scalar's length as text in UTF-8 bytes (a string's without quotes).
+
+    An object or an array makes the key SUPER, which holds any other value,
+    so its length is never the one a VARCHAR needs.
+    """
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    return len(json.dumps(value)) if isinstance(value, int) else 0
 
 
 def _json_columns(sample: _Sample, ignore_header: int) -> tuple[FileColumn, ...]:
@@ -340,8 +350,8 @@ def _json_columns(sample: _Sample, ignore_header: int) -> tuple[FileColumn, ...]
         objects += 1
     if not objects:
         raise SchemaMismatchError(
-            f"the file has no JSON object in its first {_MORE + CHUNK} bytes; write one "
-            'object per line, or use match = "position" without create or evolve'
+            f"the file has no JSON object in its first {len(sample.text)} characters read; "
+            'write one object per line, or use match = "position" without create or evolve'
         )
     return tuple(FileColumn(key, values.type()) for key, values in keys.items())
 
