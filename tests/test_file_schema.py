@@ -868,6 +868,9 @@ def test_a_header_line_longer_than_64_kib_takes_a_second_read() -> None:
         (["-2147483649"], observed("BIGINT")),
         (["9223372036854775808"], observed("DECIMAL", precision=38, scale=0)),
         (["1" * 39], observed("VARCHAR", length=39)),
+        (["007", "12"], observed("VARCHAR", length=3)),  # a code: its zeros would be lost
+        (["0", "-0"], observed("SMALLINT")),
+        (["00.5"], observed("VARCHAR", length=4)),
         (["1.5", "2", "-0.125"], observed("DECIMAL", precision=38, scale=3)),
         (["1." + "0" * 40], observed("VARCHAR", length=42)),
         (["TRUE", "false", "t", "F"], observed("BOOLEAN")),

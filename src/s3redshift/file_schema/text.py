@@ -33,8 +33,9 @@ _MORE = 1024 * 1024
 """The second read, when the first holds no whole header line (a bzip2 block is ~900 KB)."""
 _TEXT_LIMIT = 4 * 1024 * 1024
 """The most text a compressed sample inflates to."""
-_INTEGER = re.compile(r"-?[0-9]+")
-_DECIMAL = re.compile(r"-?([0-9]+)\.([0-9]+)")
+# A leading zero ("007", a code or a postcode) is text: a number column would drop it.
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)\.([0-9]+)")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _TIMESTAMP = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]{1,6})?"
