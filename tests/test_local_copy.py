@@ -19,6 +19,7 @@ from pg8000.dbapi import DatabaseError
 
 from helpers import put
 from s3redshift.copy import (
+    AvroFormat,
     Compression,
     CopyCommand,
     CopyOptions,
@@ -791,11 +792,12 @@ def test_a_few_megabytes(pg: Any, s3: S3Client, bucket: str, table: str) -> None
 @pytest.mark.parametrize(
     ("fmt", "options", "kwargs", "named"),
     [
-        (ParquetFormat(), {}, {}, "PARQUET"),
-        (OrcFormat(), {}, {}, "ORC"),
         (FixedWidthFormat(widths="a:1"), {}, {}, "FIXEDWIDTH"),
         (JsonFormat(json_paths="noshred"), {}, {}, "noshred"),
         (JsonFormat(json_paths="s3://other/paths.json"), {}, {}, "JSONPaths"),
+        (AvroFormat(json_paths="s3://other/paths.json"), {}, {}, "JSONPaths"),
+        (ParquetFormat(), {"accept_inv_chars": "?"}, {}, "ACCEPTINVCHARS"),
+        (OrcFormat(), {"explicit_ids": True}, {}, "EXPLICIT_IDS"),
         (CsvFormat(), {}, {"compression": Compression.LZOP}, "LZOP"),
         (CsvFormat(), {"encoding": "UTF16"}, {}, "ENCODING"),
         (CsvFormat(), {"accept_any_date": True}, {}, "ACCEPTANYDATE"),

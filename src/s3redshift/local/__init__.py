@@ -35,6 +35,13 @@ takes the arguments of ``s3redshift`` and runs the CLI on it. Where the
 stand-in cannot carry out a COPY option it raises
 :class:`NotSupportedLocally`.
 
+Redshift's SUPER type exists on the embedded server as a domain over
+``jsonb``, made in ``template1`` and ``postgres`` when the server starts
+(:data:`REDSHIFT_TYPES_SQL`), so every database the server has or is later
+created with ``CREATE DATABASE`` takes ``CREATE TABLE t (c SUPER)``. A
+server named by a DSN is not changed: run those statements in its
+``template1`` to get the same.
+
 The PostgreSQL server listens on a Unix socket only, inside its data
 directory, so no TCP port of the machine is taken. Setting the environment
 variable ``S3REDSHIFT_TEST_DSN`` (or passing ``dsn=``) points the environment
@@ -58,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast, overload
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from s3redshift.errors import ConfigError
-from s3redshift.local.copy_emulation import NotSupportedLocally
+from s3redshift.local.copy_emulation import _SUPER_TYPE, NotSupportedLocally
 from s3redshift.local.sessions import (
     _DEFAULT_PORT,
     UNCHECKED_PASSWORD,
@@ -89,6 +96,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DSN_ENV_VAR",
     "FAKE_AWS_SECRET",
+    "REDSHIFT_TYPES_SQL",
     "UNCHECKED_PASSWORD",
     "EmbeddedEnvironment",
     "NotSupportedLocally",
@@ -103,6 +111,12 @@ DSN_ENV_VAR = "S3REDSHIFT_TEST_DSN"
 
 FAKE_AWS_SECRET = "testing"  # noqa: S105 - moto accepts any key; this one is public
 """Access key id, secret key and session token handed to every client of moto."""
+
+REDSHIFT_TYPES_SQL = (f"CREATE DOMAIN {_SUPER_TYPE} AS jsonb",)
+"""Redshift types PostgreSQL lacks, as the embedded server has them in every database."""
+
+_TEMPLATE_DATABASES = ("template1", "postgres")
+"""Where the types are made: every later CREATE DATABASE copies template1."""
 
 _SUPERUSER = "postgres"
 _STOP_TIMEOUT_S = 10.0
@@ -308,6 +322,19 @@ class EmbeddedEnvironment:
                 f"postgresql://{_SUPERUSER}@{info.hostname}:{info.port}/{_SUPERUSER}"
             )
         self._embedded_target = target
+        self._add_redshift_types()
+
+    def _add_redshift_types(self) -> None:
+        """Make :data:`REDSHIFT_TYPES_SQL` in the fresh server's template and default database."""
+        for database in _TEMPLATE_DATABASES:
+            connection = self.connect(database=database)
+            try:
+                cursor = connection.cursor()
+                for sql in REDSHIFT_TYPES_SQL:
+                    cursor.execute(sql)
+                connection.commit()
+            finally:
+                connection.close()
 
     def _stop_postgres(self) -> None:
         server, pid = self._pg_server, self._pg_pid
