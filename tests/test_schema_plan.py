@@ -273,3 +273,77 @@ def test_a_policy_the_rule_cannot_honour_is_refused_with_the_fix(
             {"pattern": "{table}/*", "format": {"type": "parquet"}, **fields}
         )
     assert says in str(caught.value)
+
+
+def _plan_with_shapes(fmt: dict[str, Any], shapes: dict[str, Any]) -> list[str]:
+    from s3redshift.config import LoaderConfig
+    from s3redshift.events import S3Object
+    from s3redshift.manifest import ManifestEntry
+    from s3redshift.planner import PlanSettings, plan_transaction
+
+    config = LoaderConfig.from_mapping(
+        {
+            "target": {"transport": "data-api", "database": "dev", "workgroup": "wg"},
+            "copy": {"iam_role": "default"},
+            "ledger": {"enabled": False},
+            "tables": [{"pattern": "{table}/*", "format": fmt, "schema_policy": {"match": "name"}}],
+        }
+    )
+    target = config.mapper().resolve(S3Object(bucket="bkt", key="events/1", size=1, etag="e"))
+    assert target is not None
+    entries = [ManifestEntry("bkt", key.removeprefix("s3://bkt/"), "e", 9) for key in shapes]
+    planned = plan_transaction(
+        target, entries, settings=PlanSettings.from_config(config), loaded_at="x", shapes=shapes
+    )
+    statements = planned.plan.statements()
+    for sql in statements:
+        if not sql.startswith("LOCK"):
+            parses(sql)
+    return statements
+
+
+def test_csv_by_name_copies_each_header_with_its_own_column_list() -> None:
+    same = (("name", text(1)), ("id", BIGINT_SEEN))
+    statements = _plan_with_shapes(
+        {"type": "csv", "ignore_header": 1},
+        {
+            "s3://bkt/events/1.csv": same,
+            "s3://bkt/events/2.csv": (("id", BIGINT_SEEN),),
+            "s3://bkt/events/3.csv": same,
+        },
+    )
+    copies = [s for s in statements if s.startswith("COPY")]
+    assert [c.split(" FROM ")[0] for c in copies] == [
+        'COPY "public"."events" ("name", "id")',
+        'COPY "public"."events" ("id")',
+    ]
+    assert all("IGNOREHEADER AS 1" in c for c in copies)
+
+
+def test_parquet_by_name_goes_through_a_table_shaped_like_the_file() -> None:
+    statements = _plan_with_shapes(
+        {"type": "parquet"},
+        {
+            "s3://bkt/events/1.parquet": (
+                ("name", ColumnType("VARCHAR")),
+                ("id", ColumnType("BIGINT")),
+            )
+        },
+    )
+    start = statements.index(
+        'CREATE TEMP TABLE "s3redshift_file_1" ("name" VARCHAR(65535), "id" BIGINT)'
+    )
+    assert statements[start + 1].startswith('COPY "s3redshift_file_1" FROM ')
+    assert statements[start + 1 : start + 4][1:] == [
+        'INSERT INTO "public"."events" ("name", "id") SELECT "name", "id" FROM "s3redshift_file_1"',
+        'DROP TABLE "s3redshift_file_1"',
+    ]
+
+
+def test_json_by_name_is_copys_own_auto_mapping() -> None:
+    statements = _plan_with_shapes(
+        {"type": "json"}, {"s3://bkt/events/1.json": (("id", BIGINT_SEEN),)}
+    )
+    [copy] = [s for s in statements if s.startswith("COPY")]
+    assert copy.startswith('COPY "public"."events" FROM ')
+    assert "FORMAT AS JSON 'auto'" in copy
