@@ -320,7 +320,12 @@ def test_nested_parquet_columns_load_into_super_as_json(pg: Any, s3: S3Client, b
         }
     )
     put(s3, bucket, "nested.parquet", parquet_bytes(table))
-    assert load(pg, s3, command(bucket, "nested.parquet", ParquetFormat())) == 2
+    # As Redshift, only with SERIALIZETOJSON.
+    refused = rejected(pg, s3, command(bucket, "nested.parquet", ParquetFormat()))
+    assert "only with SERIALIZETOJSON" in refused.details[0].reason
+    pg.rollback()
+    nested = ParquetFormat(serialize_to_json=True)
+    assert load(pg, s3, command(bucket, "nested.parquet", nested)) == 2
     assert rows(pg, "SELECT id, address, tags, scores FROM t ORDER BY id") == [
         (1, {"city": "Oslo", "zip": 150, "since": "2020-01-02"}, ["a", "b"], {"x": 1.5}),
         (2, None, [], {"y": None}),

@@ -347,3 +347,26 @@ def test_json_by_name_is_copys_own_auto_mapping() -> None:
     [copy] = [s for s in statements if s.startswith("COPY")]
     assert copy.startswith('COPY "public"."events" FROM ')
     assert "FORMAT AS JSON 'auto'" in copy
+
+
+def test_serializetojson_follows_the_columnar_format_keyword_and_only_there() -> None:
+    from s3redshift.copy import CopyCommand, CsvFormat, OrcFormat, ParquetFormat
+    from s3redshift.errors import CopyOptionsError
+
+    for fmt, keyword in (
+        (ParquetFormat(serialize_to_json=True), "PARQUET"),
+        (OrcFormat(serialize_to_json=True), "ORC"),
+    ):
+        sql = CopyCommand(
+            table=TABLE, source="s3://bkt/a", format=fmt, authorization=IamRoleDefault()
+        ).to_sql()
+        assert f" FORMAT AS {keyword} SERIALIZETOJSON " in sql
+        parses(sql)
+    with pytest.raises(CopyOptionsError, match="SERIALIZETOJSON"):
+        CsvFormat.model_validate({"serialize_to_json": True})
+
+
+def IamRoleDefault() -> Any:  # noqa: N802 - reads as the value it makes
+    from s3redshift.copy import IamRole
+
+    return IamRole(arns="default")

@@ -261,3 +261,29 @@ def test_redshift_refuses_alter_column_type_in_a_transaction_block_and_so_does_t
         loader.transport.execute(sql)
     loader.transport.execute(sql, autocommit=True)
     assert definition(pg) == [("name", "character varying(20)")]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "orc"])
+def test_nested_columns_create_super_and_load_with_serializetojson(
+    fmt: str, pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    obj = put_file(
+        s3,
+        bucket,
+        "1",
+        fmt,
+        ["id", "tags", "where"],
+        [{"id": 1, "tags": ["a", "b"], "where": {"x": 2}}],
+    )
+    loader = make_loader(rule(fmt, match="name", create=True))
+    assert loader.load([obj]).outcomes() == ["loaded"]
+    assert definition(pg) == [("id", "bigint"), ("tags", "super"), ("where", "super")]
+    assert rows(pg, 'SELECT id, tags, "where" FROM events') == [(1, ["a", "b"], {"x": 2})]
+    target = loader.mapper.resolve(obj)
+    assert target is not None
+    [entry] = entries_from_events([obj])
+    plan = loader.plan_target(
+        target, [entry], write=False, shapes=loader.schema_plan(target, [entry]).shapes
+    )
+    [copy] = [s for s in plan.statements() if s.startswith('COPY "s3redshift_file')]
+    assert f"FORMAT AS {fmt.upper()} SERIALIZETOJSON MANIFEST" in copy

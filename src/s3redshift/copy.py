@@ -147,6 +147,7 @@ _FORMAT_KEY_KEYWORDS: dict[str, str] = {
     "null_as": "NULL AS",
     "widths": "FIXEDWIDTH",
     "json_paths": "JSON/AVRO paths",
+    "serialize_to_json": "SERIALIZETOJSON",
 }
 
 _OCTAL_CHARACTER = re.compile(r"\\[0-7]{3}")
@@ -386,6 +387,10 @@ class AvroFormat(_Format):
 
 
 _COLUMNAR_WHY = "Redshift decompresses .gz, .snappy and .bz2 Parquet/ORC files itself"
+_SERIALIZE = (
+    "parquet, orc: SERIALIZETOJSON, so nested columns (structs, lists, maps) load into SUPER "
+    "columns; a schema policy adds it for files with nested columns."
+)
 
 
 class ParquetFormat(_Format):
@@ -395,6 +400,7 @@ class ParquetFormat(_Format):
 
     type: Literal["parquet"] = Field("parquet", description=_TYPE)
     compression: CompressionSetting = Field("auto", description=_COMPRESSION)
+    serialize_to_json: StrictBool = Field(False, description=_SERIALIZE)
 
     @field_validator("compression")
     @classmethod
@@ -409,6 +415,7 @@ class OrcFormat(_Format):
 
     type: Literal["orc"] = Field("orc", description=_TYPE)
     compression: CompressionSetting = Field("auto", description=_COMPRESSION)
+    serialize_to_json: StrictBool = Field(False, description=_SERIALIZE)
 
     @field_validator("compression")
     @classmethod
@@ -1062,6 +1069,8 @@ def _format_clause(format: FileFormat) -> list[str]:
         return ["FIXEDWIDTH", quote_literal(spec)]
     if isinstance(format, JsonFormat | AvroFormat):
         return [f"FORMAT AS {format.keyword}", quote_literal(format.json_paths)]
+    if isinstance(format, ParquetFormat | OrcFormat) and format.serialize_to_json:
+        return [f"FORMAT AS {format.keyword}", "SERIALIZETOJSON"]
     return [f"FORMAT AS {format.keyword}"]
 
 

@@ -1087,6 +1087,7 @@ class Loader:
         write: bool,
         time_budget: float | None = None,
         written: list[str] | None = None,
+        shapes: Mapping[str, FileShape] | None = None,
     ) -> TransactionPlan:
         """The one transaction loading ``entries`` (in this order) into ``target``, unsplit.
 
@@ -1094,7 +1095,8 @@ class Loader:
         loader's settings, the target's columns (read from the database for an
         upsert without a column list) and the current time. With ``write`` the
         manifests and the object list are put to S3 (their URIs appended to
-        ``written`` as each one lands).
+        ``written`` as each one lands). ``shapes``: the files' columns, as
+        :meth:`schema_plan` gives them, for a rule that loads by name.
         """
         columns, ties = self._shape(target, time_budget)
         planned = plan_transaction(
@@ -1104,6 +1106,7 @@ class Loader:
             columns=columns,
             tie_columns=ties,
             loaded_at=ledger_timestamp(self._now()),
+            shapes=shapes or {},
         )
         if write:
             self._write_documents(planned, [] if written is None else written)

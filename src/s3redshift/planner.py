@@ -33,6 +33,7 @@ from s3redshift.copy import (
     CopyCommand,
     CsvFormat,
     DelimitedFormat,
+    FileFormat,
     OrcFormat,
     ParquetFormat,
     resolve_compression,
@@ -376,7 +377,7 @@ def _data_copies(
             table=TableRef.temporary(f"s3redshift_file_{n}") if shaped else copy_table,
             source=manifest.uri,
             manifest=True,
-            format=rule.format,
+            format=_nested_as_json(rule.format, group, shapes),
             compression=compression,
             authorization=settings.authorization,
             region=None if columnar else settings.region,
@@ -389,6 +390,16 @@ def _data_copies(
         else:
             data_copies.append(step)
     return documents, data_copies
+
+
+def _nested_as_json(
+    fmt: FileFormat, group: Sequence[ManifestEntry], shapes: Mapping[str, FileShape]
+) -> FileFormat:
+    """Parquet/ORC files with nested columns load into SUPER only with SERIALIZETOJSON."""
+    if not isinstance(fmt, ParquetFormat | OrcFormat) or fmt.serialize_to_json:
+        return fmt
+    nested = any(t.kind == "SUPER" for e in group for _, t in shapes.get(e.uri, ()))
+    return fmt.model_copy(update={"serialize_to_json": True}) if nested else fmt
 
 
 def next_transaction(

@@ -100,12 +100,17 @@ class UnloadableValue(Exception):  # noqa: N818 - a rejection, as FileRejected
 
 
 def table_rows(
-    data: bytes, keyword: str, names: Sequence[str], super_columns: Sequence[bool]
+    data: bytes,
+    keyword: str,
+    names: Sequence[str],
+    super_columns: Sequence[bool],
+    serialize_to_json: bool = False,
 ) -> Iterator[list[Any]]:
     """The rows of a Parquet (``keyword`` ``"PARQUET"``) or ORC file, values by position.
 
     ``names`` are the columns COPY fills, in order, and ``super_columns``
-    says which of them are SUPER. The file is read and checked here, before
+    says which of them are SUPER (nested columns load into them only with
+    ``serialize_to_json``, SERIALIZETOJSON). The file is read and checked here, before
     the first row is asked for; the rows come a record batch at a time, as
     lists of the file's values (not yet :func:`as_json`).
 
@@ -115,7 +120,7 @@ def table_rows(
             is not SUPER.
     """
     table = _read_table(data, keyword)
-    _check_positions(table, keyword, names, super_columns)
+    _check_positions(table, keyword, names, super_columns, serialize_to_json)
     return _batches(table)
 
 
@@ -163,7 +168,11 @@ def _microseconds(kind: Any) -> Any:
 
 
 def _check_positions(
-    table: Any, keyword: str, names: Sequence[str], super_columns: Sequence[bool]
+    table: Any,
+    keyword: str,
+    names: Sequence[str],
+    super_columns: Sequence[bool],
+    serialize_to_json: bool,
 ) -> None:
     """Refuse the file unless its columns pair up with the COPY's by position."""
     fields = list(table.schema)
@@ -193,6 +202,14 @@ def _check_positions(
                 f"Redshift loads nested {keyword} columns only into SUPER (its error: "
                 f"incompatible {keyword} schema for column); make column {name!r} SUPER, or "
                 "write the value as a string",
+                SCHEMA,
+                column=name,
+            )
+        if is_nested(field.type) and not serialize_to_json:
+            raise FileRejected(
+                f"file column {position} ({field.name!r}) is nested ({field.type}): Redshift "
+                f"loads nested {keyword} columns into SUPER only with SERIALIZETOJSON; set "
+                "format.serialize_to_json = true",
                 SCHEMA,
                 column=name,
             )

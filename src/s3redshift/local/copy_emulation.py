@@ -360,7 +360,8 @@ def _file_records(
             records = columnar.avro_records(data)
             rows = (_by_name(record, names, ignorecase=ignorecase) for record in records)
         else:
-            rows = columnar.table_rows(data, fmt.keyword, names, [c.super_type for c in columns])
+            supers = [c.super_type for c in columns]
+            rows = columnar.table_rows(data, fmt.keyword, names, supers, fmt.serialize_to_json)
     except columnar.FileRejected as exc:
         raise _rejection(command, uri, _Rejected(None, exc.reason, exc.code, exc.column)) from None
     except columnar.CodecMissing as exc:
