@@ -31,7 +31,8 @@ What is emulated (Redshift Developer Guide, COPY pages; see
   column count differs from the columns COPY fills (the column list, else
   the table's) is rejected as a whole, naming both counts and the first
   column without a partner; a nested column (struct, list, map) loads only
-  into SUPER. A manifest entry needs ``meta.content_length``.
+  into SUPER, and only with SERIALIZETOJSON. A manifest entry needs
+  ``meta.content_length``.
 * Avro ``'auto'`` / ``'auto ignorecase'`` (fastavro; codecs null, deflate
   and snappy): record fields matched to column names as JSON keys are;
   missing fields load NULL, extra ones are ignored.
