@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from s3redshift.column_types import from_catalog
+from s3redshift.deadline import Deadline
 from s3redshift.errors import PermanentError, RetryableError, S3RedshiftError
 from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef
@@ -62,14 +63,15 @@ def fit_table(
             :data:`ROUNDS` rounds (the last error, as the transport raised it).
     """
     last: S3RedshiftError | None = None
+    deadline = Deadline.after(time_budget)
     for round_ in range(ROUNDS + 1):
-        existing = table_columns(catalog_rows(transport, table, time_budget))
+        existing = table_columns(catalog_rows(transport, table, deadline.remaining()))
         plan = plan_schema(rule, table, existing, files)
         if not plan.ddl or round_ == ROUNDS:
             break
         for sql in plan.ddl:
             try:
-                transport.execute(sql, time_budget=time_budget, autocommit=True)
+                transport.execute(sql, time_budget=deadline.remaining(), autocommit=True)
             except (RetryableError, PermanentError) as exc:
                 last = exc  # most often a concurrent loader's same change: plan again
                 break
