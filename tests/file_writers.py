@@ -48,32 +48,45 @@ def _arrow_table(columns: list[str], rows: list[dict[str, Any]]) -> Any:
     return pa.table({c: [r.get(c) for r in rows] for c in columns})
 
 
-def _parquet(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
+def parquet_bytes(table: Any, **options: Any) -> bytes:
+    """A ``pyarrow.Table`` as a Parquet file (``options`` go to ``write_table``)."""
     import pyarrow.parquet as pq
 
     sink = io.BytesIO()
-    pq.write_table(_arrow_table(columns, rows), sink)
+    pq.write_table(table, sink, **options)
     return sink.getvalue()
 
 
-def _orc(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
+def orc_bytes(table: Any, compression: str = "zlib") -> bytes:
+    """A ``pyarrow.Table`` as an ORC file."""
     import pyarrow.orc as orc
 
     sink = io.BytesIO()
-    orc.write_table(_arrow_table(columns, rows), sink, compression="zlib")
+    orc.write_table(table, sink, compression=compression)
     return sink.getvalue()
+
+
+def avro_bytes(schema: dict[str, Any], records: list[dict[str, Any]], codec: str = "null") -> bytes:
+    """``records`` as an Avro file of ``schema``."""
+    import fastavro
+
+    sink = io.BytesIO()
+    fastavro.writer(sink, fastavro.parse_schema(schema), records, codec=codec)
+    return sink.getvalue()
+
+
+def _parquet(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
+    return parquet_bytes(_arrow_table(columns, rows))
+
+
+def _orc(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
+    return orc_bytes(_arrow_table(columns, rows))
 
 
 def _avro(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
-    import fastavro
-
     fields = [{"name": c, "type": ["null", _avro_type(rows, c)]} for c in columns]
     schema = {"type": "record", "name": "row", "fields": fields}
-    sink = io.BytesIO()
-    fastavro.writer(
-        sink, fastavro.parse_schema(schema), [{c: r.get(c) for c in columns} for r in rows]
-    )
-    return sink.getvalue()
+    return avro_bytes(schema, [{c: r.get(c) for c in columns} for r in rows])
 
 
 def _avro_type(rows: list[dict[str, Any]], column: str) -> Any:

@@ -16,7 +16,6 @@ import contextlib
 import datetime
 import decimal
 import gzip
-import io
 import json
 import random
 import sys
@@ -25,14 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import fastavro
 import pyarrow as pa
-import pyarrow.orc as orc
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from file_writers import avro_bytes, orc_bytes, parquet_bytes
 from s3redshift.column_types import ColumnType
 from s3redshift.copy import (
     AvroFormat,
@@ -87,24 +84,6 @@ def observed(kind: Any, **sizes: Any) -> ColumnType:
 
 
 # --- writers ------------------------------------------------------------------------------
-
-
-def parquet_bytes(table: pa.Table, **options: Any) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, **options)
-    return buffer.getvalue()
-
-
-def orc_bytes(table: pa.Table, compression: str) -> bytes:
-    buffer = io.BytesIO()
-    orc.write_table(table, buffer, compression=compression)
-    return buffer.getvalue()
-
-
-def avro_bytes(schema: dict[str, Any], records: list[dict[str, Any]], codec: str = "null") -> bytes:
-    buffer = io.BytesIO()
-    fastavro.writer(buffer, fastavro.parse_schema(schema), records, codec=codec)
-    return buffer.getvalue()
 
 
 def typed_table() -> pa.Table:

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import fastavro
 import pyarrow as pa
-import pyarrow.orc as orc
-import pyarrow.parquet as pq
 import pytest
 
+from file_writers import avro_bytes, orc_bytes, parquet_bytes
 from helpers import put
 from s3redshift.copy import (
     AvroFormat,
@@ -54,24 +53,6 @@ if TYPE_CHECKING:
 __all__ = ["bucket", "module_database", "module_s3", "pg", "s3"]  # fixtures of test_local_copy
 
 BERLIN = timezone(timedelta(hours=1))
-
-
-def parquet_bytes(table: pa.Table, **options: Any) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(table, sink, **options)
-    return sink.getvalue()
-
-
-def orc_bytes(table: pa.Table, compression: str = "zlib") -> bytes:
-    sink = io.BytesIO()
-    orc.write_table(table, sink, compression=compression)
-    return sink.getvalue()
-
-
-def avro_bytes(schema: dict[str, Any], records: list[dict[str, Any]], codec: str = "null") -> bytes:
-    sink = io.BytesIO()
-    fastavro.writer(sink, fastavro.parse_schema(schema), records, codec=codec)
-    return sink.getvalue()
 
 
 def create(pg: Any, ddl: str) -> None:
