@@ -256,10 +256,12 @@ def _copy_groups(
     the load names the files' columns (:func:`_loaded_shape`).
     """
     rule = target.rule
-    keys = [
-        (resolve_compression(rule.format, e.key), _loaded_shape(rule, shapes.get(e.uri)))
-        for e in entries
-    ]
+    compressions = [resolve_compression(rule.format, e.key) for e in entries]
+    if shapes and rule.schema_policy.match == "name":
+        loaded = [_loaded_shape(rule, shapes.get(e.uri)) for e in entries]
+    else:
+        loaded = [None] * len(entries)  # the usual rule: no file's shape matters
+    keys = list(zip(compressions, loaded, strict=True))
     if per_object:
         return [(c, shape, [e]) for (c, shape), e in zip(keys, entries, strict=True)]
     if len(set(keys)) == 1:  # the usual batch: one kind of file
@@ -277,7 +279,7 @@ def _loaded_shape(rule: MappingRule, shape: FileShape | None) -> FileShape | Non
     ORC: names and types (a table shaped like the file). JSON and Avro match
     by name on their own ('auto').
     """
-    if shape is None or rule.schema_policy.match != "name":
+    if shape is None:
         return None
     if isinstance(rule.format, ParquetFormat | OrcFormat):
         return shape
