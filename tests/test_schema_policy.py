@@ -8,6 +8,7 @@ the table's definition and contents.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -287,3 +288,28 @@ def test_nested_columns_create_super_and_load_with_serializetojson(
     )
     [copy] = [s for s in plan.statements() if s.startswith('COPY "s3redshift_file')]
     assert f"FORMAT AS {fmt.upper()} SERIALIZETOJSON MANIFEST" in copy
+
+
+def test_a_schema_statement_outside_a_transaction_still_ends_by_its_budget(
+    make_loader: Callable[..., Loader], pg: Any
+) -> None:
+    from s3redshift.errors import TimeBudgetExceededError
+
+    execute(pg, "CREATE TABLE events (name VARCHAR(10))")
+    loader = make_loader()
+    cursor = pg.cursor()
+    cursor.execute("LOCK TABLE events")  # held: pg's transaction stays open
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeBudgetExceededError):
+            loader.transport.execute(
+                'ALTER TABLE "public"."events" ALTER COLUMN "name" TYPE VARCHAR(20)',
+                time_budget=1.0,
+                autocommit=True,
+            )
+    finally:
+        pg.rollback()
+    assert time.monotonic() - started < 5
+    # The session's own timeout was reset: later statements on it are not cut at 1 s.
+    [(timeout,)] = loader.transport.query("SHOW statement_timeout")
+    assert timeout == "0"

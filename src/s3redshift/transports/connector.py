@@ -290,15 +290,20 @@ def _driver_connect() -> Callable[..., Any]:
 # --- the transport -------------------------------------------------------------------
 
 
-def statement_timeout_sql(time_budget: float) -> str:
+def statement_timeout_sql(time_budget: float, *, local: bool = True) -> str:
     """The statement that bounds each statement of the transaction by ``time_budget`` seconds.
 
     ``SET LOCAL`` ends with the transaction, committed or not, so a short
     budget never lingers on a reused session. [verify] that Redshift honours
-    LOCAL for statement_timeout (its SET documents SESSION | LOCAL).
+    LOCAL for statement_timeout (its SET documents SESSION | LOCAL). Outside
+    a transaction block (``local=False``) the session's own setting bounds
+    the statement, and :data:`RESET_TIMEOUT_SQL` undoes it afterwards.
     """
     milliseconds = max(1, math.floor(time_budget * 1000))
-    return f"SET LOCAL statement_timeout TO {milliseconds:d}"
+    return f"SET {'LOCAL ' if local else ''}statement_timeout TO {milliseconds:d}"
+
+
+RESET_TIMEOUT_SQL = "RESET statement_timeout"
 
 
 class ConnectorTransport(DbApiTransport):
@@ -352,7 +357,9 @@ class ConnectorTransport(DbApiTransport):
         if isinstance(self._connect, Preparable):
             self._connect.prepare()
 
-    def _prelude(self, time_budget: float | None, *, table: str) -> Sequence[str]:
+    def _prelude(
+        self, time_budget: float | None, *, table: str, local: bool = True
+    ) -> Sequence[str]:
         if time_budget is None:
             return ()
         if time_budget <= 0:
@@ -361,7 +368,10 @@ class ConnectorTransport(DbApiTransport):
                 "the objects are loaded on the next attempt",
                 table=table,
             )
-        return (statement_timeout_sql(time_budget),)
+        return (statement_timeout_sql(time_budget, local=local),)
+
+    def _reset(self) -> Sequence[str]:
+        return (RESET_TIMEOUT_SQL,)
 
     def _failure(
         self,

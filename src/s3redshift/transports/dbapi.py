@@ -360,11 +360,19 @@ class DbApiTransport:
                 raise self._failure(exc, plan, step, session) from exc
         return rows
 
-    def _prelude(self, time_budget: float | None, *, table: str) -> Sequence[str]:
+    def _prelude(
+        self, time_budget: float | None, *, table: str, local: bool = True
+    ) -> Sequence[str]:
         """Statements that open every load transaction (none here).
 
         Called before anything is sent, so it may also refuse to start.
+        ``local=False``: for statements run outside a transaction block, set
+        for the session until :meth:`_reset` undoes them.
         """
+        return ()
+
+    def _reset(self) -> Sequence[str]:
+        """What undoes a prelude made with ``local=False`` (none here)."""
         return ()
 
     def _failure(
@@ -418,8 +426,9 @@ class DbApiTransport:
                 connection.autocommit = autocommit
                 cursor = connection.cursor()
                 for n, sql in enumerate(sqls):
-                    if n and deadline is not None:
-                        prelude = self._prelude(deadline - self._clock(), table="")
+                    if (n or autocommit) and deadline is not None:
+                        left = deadline - self._clock()
+                        prelude = self._prelude(left, table="", local=not autocommit)
                     for statement in (*prelude, sql):
                         cursor.execute(statement)
                 if not autocommit:
@@ -428,8 +437,15 @@ class DbApiTransport:
                 raise self._abandon(translate_error(exc), session) from exc
             finally:
                 if autocommit and not session.closed:
-                    with contextlib.suppress(Exception):
-                        connection.autocommit = False
+                    self._leave_autocommit(connection, reset=bool(prelude))
+
+    def _leave_autocommit(self, connection: Any, *, reset: bool) -> None:
+        """Undo a session-level prelude and go back to transactions (best effort)."""
+        with contextlib.suppress(Exception):
+            cursor = connection.cursor()
+            for statement in self._reset() if reset else ():
+                cursor.execute(statement)
+            connection.autocommit = False
 
     def _abandon(self, error: S3RedshiftError, session: Session) -> S3RedshiftError:
         """Roll back after ``error``; close the session if it may be broken.
