@@ -64,11 +64,16 @@ class CountingFetch:
 
 
 def read(
-    format: FileFormat, data: bytes, compression: Compression | None = None, max_fetches: int = 2
+    format: FileFormat,
+    data: bytes,
+    compression: Compression | None = None,
+    max_fetches: int = 2,
+    *,
+    iso_times: bool = False,
 ) -> tuple[FileSchema, CountingFetch]:
     """The schema of ``data``, checking the fetch budget on the way."""
     fetch = CountingFetch(data)
-    schema = read_file_schema(format, compression, len(data), fetch)
+    schema = read_file_schema(format, compression, len(data), fetch, iso_times=iso_times)
     assert 1 <= len(fetch.calls) <= max_fetches, fetch.calls
     if len(data) > BIG:
         assert all(end - start < len(data) for start, end in fetch.calls), fetch.calls
@@ -451,8 +456,8 @@ HAND_TYPES = [
     orc_type(7),
 ]
 HAND_EXPECTED = {
-    "Code": ColumnType("VARCHAR", length=20),
-    "Tag": ColumnType("CHAR", length=3),
+    "Code": ColumnType("VARCHAR", length=80),  # ORC's 20 characters, up to 4 bytes each
+    "Tag": ColumnType("VARCHAR", length=12),
     "Pick": ColumnType("SUPER"),
     "At": ColumnType("TIMESTAMPTZ"),
     "Amount": ColumnType("DECIMAL", precision=12, scale=4),
@@ -763,10 +768,20 @@ def gzip_bytes(text: str) -> bytes:
 )
 def test_csv_header_names_and_sampled_types(compress: Any, compression: Compression | None) -> None:
     schema, _fetch = read(
-        CsvFormat(ignore_header=1), compress(CSV_TEXT), compression, max_fetches=1
+        CsvFormat(ignore_header=1), compress(CSV_TEXT), compression, max_fetches=1, iso_times=True
     )
     assert types(schema) == CSV_EXPECTED
     assert [c.name for c in schema.columns] == list(CSV_EXPECTED)
+
+
+def test_without_timeformat_auto_only_copys_default_timestamps_are_times() -> None:
+    schema, _fetch = read(CsvFormat(ignore_header=1), CSV_TEXT.encode())
+    assert types(schema) | {"At": CSV_EXPECTED["At"], "AtTz": CSV_EXPECTED["AtTz"]} == CSV_EXPECTED
+    assert types(schema)["At"] == observed("VARCHAR", length=26)  # one value has a "T"
+    assert types(schema)["AtTz"] == observed("VARCHAR", length=25)
+    plain = "at\n2024-01-02 03:04:05\n2024-01-02 03:04:05.25\n"
+    schema, _fetch = read(CsvFormat(ignore_header=1), plain.encode())
+    assert types(schema) == {"at": observed("TIMESTAMP")}
 
 
 def test_csv_header_is_the_last_skipped_line_and_null_as_is_ignored() -> None:
@@ -869,7 +884,7 @@ def test_a_header_line_longer_than_64_kib_takes_a_second_read() -> None:
     ],
 )
 def test_infer_text_type(values: list[str], expected: ColumnType) -> None:
-    assert infer_text_type(values) == expected
+    assert infer_text_type(values, iso_times=True) == expected
 
 
 # --- JSON lines ---------------------------------------------------------------------------
@@ -924,7 +939,7 @@ def test_json_lines_keys_in_order_of_first_appearance(compression: Compression |
         Compression.GZIP: gzip_bytes(text),
         Compression.BZIP2: bz2.compress(text.encode()),
     }[compression]
-    schema, _ = read(JsonFormat(), data, compression, max_fetches=1)
+    schema, _ = read(JsonFormat(), data, compression, max_fetches=1, iso_times=True)
     assert [c.name for c in schema.columns] == list(JSON_EXPECTED)
     assert types(schema) == JSON_EXPECTED
 
@@ -1087,3 +1102,9 @@ def test_the_readers_import_only_the_standard_library_and_the_project() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 imported.add(node.module.split(".")[0])
     assert imported - set(sys.stdlib_module_names) == {"s3redshift"}
+
+
+def test_an_always_null_parquet_column_is_text_of_unknown_length_not_a_number() -> None:
+    table = pa.table({"id": [1, 2], "note": pa.array([None, None], pa.null())})
+    schema, _ = read(ParquetFormat(), parquet_bytes(table))
+    assert types(schema) == {"id": ColumnType("BIGINT"), "note": ColumnType("VARCHAR")}

@@ -68,9 +68,17 @@ def test_varchar_sizes_double_the_longest_value_within_redshifts_bounds() -> Non
             "conflict",
         ),
         (ColumnType("DECIMAL", precision=12, scale=2), ColumnType("DECIMAL", None, 10, 2), "fits"),
-        (ColumnType("DECIMAL", precision=4, scale=2), ColumnType("INTEGER"), "conflict"),
+        (ColumnType("DECIMAL", precision=4, scale=2), ColumnType("INTEGER"), "fits"),  # values
+        (ColumnType("DECIMAL", None, 4, 2), ColumnType("DECIMAL", None, 38, 2, True), "fits"),
         (ColumnType("DOUBLE PRECISION"), ColumnType("REAL"), "fits"),
+        (ColumnType("DOUBLE PRECISION"), ColumnType("INTEGER"), "fits"),
+        (ColumnType("DOUBLE PRECISION"), ColumnType("BIGINT"), "conflict"),  # rounds past 2**53
+        (ColumnType("DOUBLE PRECISION"), BIGINT_SEEN, "fits"),  # sampled text, parsed by COPY
+        (ColumnType("REAL"), ColumnType("INTEGER"), "conflict"),
         (ColumnType("REAL"), ColumnType("DOUBLE PRECISION"), "conflict"),
+        (ColumnType("DOUBLE PRECISION"), ColumnType("DECIMAL", None, 10, 2), "conflict"),
+        (text(100, observed=False), ColumnType("SUPER"), "conflict"),  # Parquet nested
+        (text(100, observed=False), ColumnType("SUPER", observed=True), "fits"),  # JSON text
         (ColumnType("TIMESTAMPTZ"), ColumnType("DATE"), "fits"),
         (ColumnType("DATE"), ColumnType("TIMESTAMP"), "conflict"),
         (text(100, observed=False), text(80), "fits"),
@@ -88,11 +96,19 @@ def test_a_file_type_fits_widens_or_conflicts(
     assert fit(table, file).outcome == outcome
 
 
-def test_widening_grows_to_the_headroom_size_and_never_shrinks() -> None:
-    assert fit(text(100, observed=False), text(300)).to == ColumnType("VARCHAR", 1024)
-    assert fit(text(100, observed=False), text(300, observed=False)).to == ColumnType(
-        "VARCHAR", 300
-    )
+def test_widening_always_goes_to_the_longest_varchar_so_no_two_loaders_disagree() -> None:
+    longest = ColumnType("VARCHAR", 65535)
+    assert fit(text(100, observed=False), text(300)).to == longest
+    assert fit(text(100, observed=False), text(300, observed=False)).to == longest
+
+
+def test_sampled_decimals_are_created_with_room_for_more_places_than_seen() -> None:
+    assert ColumnType("DECIMAL", None, 38, 1, observed=True).sql == "DECIMAL(38,18)"
+    assert ColumnType("DECIMAL", None, 38, 20, observed=True).sql == "DECIMAL(38,20)"
+    assert ColumnType("DECIMAL", None, 10, 2).sql == "DECIMAL(10,2)"
+    wider = merge(ColumnType("DECIMAL", None, 10, 2), ColumnType("DECIMAL", None, 10, 4))
+    assert wider == ColumnType("DECIMAL", None, 12, 4)
+    assert merge(ColumnType("DECIMAL", None, 38, 0), ColumnType("DECIMAL", None, 38, 10)) is None
 
 
 def test_merge_takes_the_type_the_other_fits_and_refuses_text_with_numbers() -> None:
@@ -173,8 +189,8 @@ def test_evolve_adds_new_columns_and_widens_varchars_once_for_the_batch() -> Non
         rule("csv", match="name", evolve=["add_columns", "widen"]), TABLE, existing, files
     )
     assert plan.ddl == (
-        'ALTER TABLE "public"."events" ADD COLUMN "city" VARCHAR(256)',
-        'ALTER TABLE "public"."events" ALTER COLUMN "name" TYPE VARCHAR(1024)',
+        'ALTER TABLE "public"."events" ADD COLUMN "city" VARCHAR(65535)',
+        'ALTER TABLE "public"."events" ALTER COLUMN "name" TYPE VARCHAR(65535)',
     )
     for sql in plan.ddl:
         parses(sql)
@@ -370,3 +386,73 @@ def IamRoleDefault() -> Any:  # noqa: N802 - reads as the value it makes
     from s3redshift.copy import IamRole
 
     return IamRole(arns="default")
+
+
+def test_a_file_column_named_like_the_loaders_own_is_refused() -> None:
+    shape = schema(("id", BIGINT_SEEN), ("S3Redshift_Source", text(1)))
+    adding = rule("csv", match="name", evolve=["add_columns"])
+    plan = plan_schema(adding, TABLE, [("id", BIGINT_SEEN)], [("s3://b/t/1.csv", shape)])
+    assert plan.ddl == ()
+    assert "begins with 's3redshift_'" in plan.failures["s3://b/t/1.csv"].message
+
+
+def test_a_column_with_a_default_is_not_lengthened_redshift_refuses_it() -> None:
+    from s3redshift.schema_plan import TableColumn
+
+    existing = [TableColumn("name", ColumnType("VARCHAR", 10), has_default=True)]
+    files = [("s3://b/t/1.csv", schema(("name", text(40))))]
+    plan = plan_schema(rule("csv", match="name", evolve=["widen"]), TABLE, existing, files)
+    assert plan.ddl == ()
+    assert "lengthens no column that has a DEFAULT" in plan.failures["s3://b/t/1.csv"].message
+
+
+def test_with_widen_a_string_of_unknown_length_lengthens_the_column() -> None:
+    existing = [("name", ColumnType("VARCHAR", 10))]
+    files = [("s3://b/t/1.parquet", schema(("name", ColumnType("VARCHAR"))))]
+    widening = plan_schema(rule(match="name", evolve=["widen"]), TABLE, existing, files)
+    assert widening.ddl == (
+        'ALTER TABLE "public"."events" ALTER COLUMN "name" TYPE VARCHAR(65535)',
+    )
+    as_is = plan_schema(rule(match="name"), TABLE, existing, files)
+    assert as_is.ddl == ()
+    assert not as_is.failures
+
+
+def test_more_columns_than_redshift_allows_fail_the_file() -> None:
+    wide = schema(*((f"c{n}", BIGINT_SEEN) for n in range(1601)))
+    files = [("s3://b/t/1.csv", wide)]
+    plan = plan_schema(rule("csv", match="name", create=True), TABLE, None, files)
+    assert plan.ddl == ()
+    assert "1601 columns; Redshift allows 1600" in plan.failures["s3://b/t/1.csv"].message
+
+
+def test_a_nested_sort_key_is_refused() -> None:
+    keyed = MappingRule.model_validate(
+        {
+            "pattern": "{table}/*",
+            "format": {"type": "parquet"},
+            "schema_policy": {"create": True},
+            "sort_key": ["tags"],
+        }
+    )
+    nested = schema(("id", ColumnType("BIGINT")), ("tags", ColumnType("SUPER")))
+    plan = plan_schema(keyed, TABLE, None, [("s3://b/t/1.parquet", nested)])
+    assert plan.ddl == ()
+    assert "cannot sort or distribute by" in plan.failures["s3://b/t/1.parquet"].message
+
+
+def test_json_by_position_is_matched_by_name_by_copy_so_key_order_is_free() -> None:
+    files = [
+        ("s3://b/t/1.json", schema(("id", BIGINT_SEEN), ("name", text(1)))),
+        ("s3://b/t/2.json", schema(("name", text(1)), ("id", BIGINT_SEEN))),
+    ]
+    plan = plan_schema(rule("json", create=True), TABLE, None, files)
+    assert not plan.failures
+    assert plan.created == ("id", "name")
+
+
+def test_a_missing_table_without_create_is_said_so() -> None:
+    files = [("s3://b/t/1.parquet", schema(("id", ColumnType("BIGINT"))))]
+    plan = plan_schema(rule(match="name"), TABLE, None, files)
+    assert plan.missing
+    assert plan.ddl == ()

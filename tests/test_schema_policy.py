@@ -70,8 +70,8 @@ def definition(pg: Any, table: str = "events") -> list[tuple[str, str]]:
     ]
 
 
-def name_type(fmt: str) -> str:
-    return "character varying(256)" if fmt in TEXT else "character varying(65535)"
+LONGEST = "character varying(65535)"
+"""A text column of a rule that widens, or of unknown length: as long as it would ever be."""
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -81,7 +81,7 @@ def test_create_then_drifting_files_load_by_name(
     loader = make_loader(rule(fmt, **EVOLVING))
     first = put_file(s3, bucket, "1", fmt, ["id", "name"], [{"id": 1, "name": "a"}])
     assert loader.load([first]).outcomes() == ["loaded"]
-    assert definition(pg) == [("id", "bigint"), ("name", name_type(fmt))]
+    assert definition(pg) == [("id", "bigint"), ("name", LONGEST)]
 
     reordered = put_file(s3, bucket, "2", fmt, ["name", "id"], [{"id": 2, "name": "b"}])
     added = put_file(
@@ -90,13 +90,24 @@ def test_create_then_drifting_files_load_by_name(
     missing = put_file(s3, bucket, "4", fmt, ["id"], [{"id": 4}])
     report = loader.load([reordered, added, missing])
     assert report.outcomes() == ["loaded", "loaded", "loaded"], report.objects
-    assert definition(pg) == [("id", "bigint"), ("name", name_type(fmt)), ("city", name_type(fmt))]
+    assert definition(pg) == [("id", "bigint"), ("name", LONGEST), ("city", LONGEST)]
     assert rows(pg, "SELECT id, name, city FROM events ORDER BY id") == [
         (1, "a", None),
         (2, "b", None),
         (3, "c", "Oslo"),
         (4, None, None),
     ]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_create_without_widen_sizes_text_by_what_the_sample_holds(
+    fmt: str, pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    obj = put_file(s3, bucket, "1", fmt, ["id", "name"], [{"id": 1, "name": "n" * 200}])
+    assert make_loader(rule(fmt, match="name", create=True)).load([obj]).outcomes() == ["loaded"]
+    # Twice the longest value seen; a columnar file says no length: the longest VARCHAR.
+    text = "character varying(512)" if fmt in TEXT else LONGEST
+    assert definition(pg) == [("id", "bigint"), ("name", text)]
 
 
 @pytest.mark.parametrize("fmt", TEXT)
@@ -109,7 +120,7 @@ def test_a_value_longer_than_the_column_widens_it_before_the_load(
     assert make_loader(rule(fmt, match="name", evolve=["widen"])).load([obj]).outcomes() == [
         "loaded"
     ]
-    assert definition(pg) == [("id", "bigint"), ("name", "character varying(1024)")]
+    assert definition(pg) == [("id", "bigint"), ("name", "character varying(65535)")]
     assert rows(pg, "SELECT name FROM events") == [(long_name,)]
 
 
@@ -193,34 +204,44 @@ def test_sort_and_dist_keys_are_accepted_by_the_stand_in(
 def test_two_loaders_evolving_one_table_at_once_both_load_and_no_column_is_lost(
     pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
 ) -> None:
-    execute(pg, "CREATE TABLE events (id BIGINT)")
-    policy = rule("csv", match="name", evolve=["add_columns"])
+    execute(pg, "CREATE TABLE events (id BIGINT, note VARCHAR(10))")
+    policy = rule("csv", match="name", evolve=["add_columns", "widen"])
     loaders = [make_loader(policy), make_loader(policy)]
     shared = [f"c{n}" for n in range(6)]  # both files add these: their ALTERs collide
+    notes = ["y" * 300, "z" * 3000]  # both lengthen note: neither may undo the other
     files = [
         put_file(
-            s3, bucket, f"{n}", "csv", ["id", *shared, f"only{n}"], [{"id": n, f"only{n}": "x"}]
+            s3,
+            bucket,
+            f"{n}",
+            "csv",
+            ["id", "note", *shared, f"only{n}"],
+            [{"id": n, "note": notes[n], f"only{n}": "x"}],
         )
         for n in range(2)
     ]
     start = threading.Barrier(2)
     outcomes: list[list[str]] = [[], []]
+    errors: list[object] = []
 
     def run(n: int) -> None:
         start.wait()
-        outcomes[n] = loaders[n].load([files[n]]).outcomes()
+        report = loaders[n].load([files[n]])
+        outcomes[n] = report.outcomes()
+        errors.extend(o.error for o in report.objects if o.error is not None)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert outcomes == [["loaded"], ["loaded"]]
+    assert outcomes == [["loaded"], ["loaded"]], errors
     names = [name for name, _ in definition(pg)]
-    assert sorted(names) == sorted(["id", *shared, "only0", "only1"])
-    assert rows(pg, "SELECT id, only0, only1 FROM events ORDER BY id") == [
-        (0, "x", None),
-        (1, None, "x"),
+    assert sorted(names) == sorted(["id", "note", *shared, "only0", "only1"])
+    assert ("note", "character varying(65535)") in definition(pg)
+    assert rows(pg, "SELECT id, note, only0, only1 FROM events ORDER BY id") == [
+        (0, notes[0], "x", None),
+        (1, notes[1], None, "x"),
     ]
 
 

@@ -7,6 +7,7 @@ may change the table.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +63,8 @@ def test_plan_shows_the_ddl_and_the_copy_by_name_and_changes_nothing(
     lines = result.stdout.splitlines()
     start = lines.index("-- schema: run first, each statement on its own (outside the transaction)")
     assert lines[start + 1 : start + 3] == [
-        'ALTER TABLE "public"."kpis" ADD COLUMN "city" VARCHAR(256);',
-        'ALTER TABLE "public"."kpis" ALTER COLUMN "name" TYPE VARCHAR(256);',
+        'ALTER TABLE "public"."kpis" ADD COLUMN "city" VARCHAR(65535);',
+        'ALTER TABLE "public"."kpis" ALTER COLUMN "name" TYPE VARCHAR(65535);',
     ]
     [copy] = [line for line in lines if line.startswith('COPY "public"."kpis"')]
     assert copy.startswith('COPY "public"."kpis" ("name", "id", "city") FROM ')
@@ -139,3 +140,59 @@ def test_check_fails_a_file_that_would_put_text_into_a_number(
     assert line.startswith("\N{HEAVY BALLOT X}")
     assert "column 'id' is INTEGER" in line
     assert "VARCHAR(2)" in line
+
+
+def test_plan_and_check_say_when_the_table_is_missing_and_not_created(
+    cli: Run, s3: S3Client, bucket: str, config_file: Path, pg: Any, tmp_path: Path
+) -> None:
+    execute(pg, "DROP TABLE kpis")
+    with_policy(config_file, '[tables.schema_policy]\nmatch = "name"\n')
+    event = event_file(tmp_path, s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    planned = cli("plan", str(event))
+    assert planned.returncode == 0, planned.stderr
+    assert (
+        "-- schema: the table does not exist; create it, or set schema_policy.create = true"
+        in planned.stdout.splitlines()
+    )
+    checked = cli("check", f"s3://{bucket}/kpis/")
+    assert checked.returncode == 1
+    assert "does not exist" in line_of(checked.stdout, "schema public.kpis")
+
+
+def test_plan_json_says_why_a_tables_schema_was_not_planned(
+    embedded_env: Any, s3: S3Client, bucket: str, config_file: Path, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    with_policy(config_file, EVOLVE)
+    text = config_file.read_text()
+    port = re.search(r"port = (\d+)", text)
+    assert port is not None
+    config_file.write_text(text.replace(f"port = {port.group(1)}", "port = 9"))  # nothing there
+    event = event_file(tmp_path, s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    env = {k: v for k, v in os.environ.items() if k != "S3REDSHIFT_CONFIG"} | embedded_env.aws_env
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "s3redshift.local",
+            "plan",
+            str(event),
+            "--json",
+            "--timeout",
+            "5",
+            "--config",
+            str(config_file),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    [target] = json.loads(result.stdout)["targets"]
+    assert "ddl" not in target
+    assert target["schema_not_planned"]

@@ -531,6 +531,9 @@ def _schema(loader: Loader, target: Target, sample: S3Object, deadline: Deadline
     plan = loader.schema_plan(target, entries, time_budget=deadline.remaining())
     for error in plan.failures.values():
         return _failed(name, f"{sample.uri}: {error.message}", "see the message", error)
+    if plan.missing:
+        fix = f"create {target.table}, or set schema_policy.create = true"
+        return _failed(name, "the table does not exist", fix)
     if plan.created:
         return _ok(name, f"the first load creates the table: {', '.join(plan.created)}")
     changes = []

@@ -49,11 +49,14 @@ VARCHAR_MAX = 65535
 
 DECIMAL_MAX_PRECISION = 38
 
+
+OBSERVED_SCALE = 18
+"""The scale a created column of sampled decimals gets at least (20 digits before the point)."""
+
 _VARCHAR_FLOOR = 256
 """The shortest VARCHAR a created column gets: room for short codes to grow."""
 
 _INTEGERS: tuple[Kind, ...] = ("SMALLINT", "INTEGER", "BIGINT")
-_INTEGER_DIGITS = {"SMALLINT": 5, "INTEGER": 10, "BIGINT": 19}
 _FLOATS: tuple[Kind, ...] = ("REAL", "DOUBLE PRECISION")
 _TIMES: tuple[Kind, ...] = ("DATE", "TIMESTAMP", "TIMESTAMPTZ")
 
@@ -81,6 +84,9 @@ class ColumnType:
             return f"VARCHAR({varchar_size(self.length)})"
         if self.kind == "CHAR":
             return f"CHAR({self.length or 1})"
+        if self.kind == "DECIMAL" and self.observed:
+            # Places beyond the scale would be cut without a word: room for more than seen.
+            return f"DECIMAL({DECIMAL_MAX_PRECISION},{max(self.scale or 0, OBSERVED_SCALE)})"
         if self.kind == "DECIMAL":
             return f"DECIMAL({self.precision or 18},{self.scale or 0})"
         if self.kind in _INTEGERS and self.observed:
@@ -91,6 +97,10 @@ class ColumnType:
         if self.kind in ("VARCHAR", "CHAR"):
             return f"{self.kind}({self.length})" if self.length else self.kind
         return self.sql if self.kind == "DECIMAL" else self.kind
+
+
+WIDEST_TEXT = ColumnType("VARCHAR", VARCHAR_MAX)
+"""What ``widen`` makes a VARCHAR: every loader agrees on it, so no race can narrow one."""
 
 
 def varchar_size(observed_bytes: int | None) -> int:
@@ -139,10 +149,7 @@ def fit(table: ColumnType, file: ColumnType) -> Fit:
     if t == "DECIMAL":
         return _fit_decimal(table, file)
     if t in _FLOATS:
-        narrower = t == "REAL" and f == "DOUBLE PRECISION"
-        if f in (*_INTEGERS, "DECIMAL", *_FLOATS) and not narrower:
-            return _FITS
-        return _conflict(f"the file holds {file}")
+        return _fit_float(table, file)
     if t in _TIMES and f in _TIMES and _TIMES.index(f) <= _TIMES.index(t):
         return _FITS
     if t == f:
@@ -154,7 +161,27 @@ def _conflict(why: str) -> Fit:
     return Fit("conflict", why=why)
 
 
+_EXACT_IN = {
+    "REAL": ("REAL", "SMALLINT"),
+    "DOUBLE PRECISION": ("REAL", "DOUBLE PRECISION", "SMALLINT", "INTEGER"),
+}
+"""The declared types a float column holds without rounding a value."""
+
+
+def _fit_float(table: ColumnType, file: ColumnType) -> Fit:
+    if file.kind in _EXACT_IN[table.kind]:
+        return _FITS
+    if file.observed and file.kind in (*_INTEGERS, "DECIMAL", *_FLOATS):
+        return _FITS  # sampled text: the user's float column parses it
+    return _conflict(f"the file holds {file}, which {table} would round")
+
+
 def _fit_text(table: ColumnType, file: ColumnType) -> Fit:
+    if file.kind == "SUPER" and not file.observed:
+        return _conflict(
+            f"the file holds nested values ({file}), which a {table.kind} column takes only "
+            "as JSON_SERIALIZE text; make the column SUPER"
+        )
     if file.kind not in ("VARCHAR", "CHAR") or file.length is None or table.length is None:
         return _FITS  # any value has a text form; a length nobody knows is not checked
     if file.length <= table.length:
@@ -163,22 +190,20 @@ def _fit_text(table: ColumnType, file: ColumnType) -> Fit:
         return _conflict(f"values of {file.length} bytes, longer than VARCHAR({VARCHAR_MAX})")
     if table.kind == "CHAR":
         return _conflict(f"values of {file.length} bytes; Redshift cannot widen a CHAR")
-    size = varchar_size(file.length) if file.observed else file.length
-    return Fit("widen", ColumnType("VARCHAR", max(size, table.length)))
+    return Fit("widen", WIDEST_TEXT)
 
 
 def _fit_decimal(table: ColumnType, file: ColumnType) -> Fit:
     precision, scale = table.precision or 18, table.scale or 0
     if file.kind in _INTEGERS:
-        digits = _INTEGER_DIGITS[file.kind]
-        return _FITS if file.observed or digits <= precision - scale else _digits(file)
+        return _FITS  # as for integers: the values decide, an overflow fails the load
     if file.kind != "DECIMAL":
         return _conflict(f"the file holds {file}")
     f_precision, f_scale = file.precision or 18, file.scale or 0
     if f_scale > scale:
-        return _conflict(f"{f_scale} decimal places (a smaller scale would round them)")
-    if f_precision - f_scale > precision - scale:
-        return _digits(file)
+        return _conflict(f"{f_scale} decimal places (a smaller scale would cut them)")
+    if not file.observed and f_precision - f_scale > precision - scale:
+        return _conflict(f"{file} values, with more digits before the point")
     return _FITS
 
 
@@ -192,6 +217,8 @@ def merge(first: ColumnType, second: ColumnType) -> ColumnType | None:
     The same rule as :func:`fit`: the one the other fits, or the widened one;
     sizes are compared as if seen (a declared BIGINT does not fit an INTEGER).
     """
+    if first.kind == second.kind == "DECIMAL":
+        return _merged_decimal(first, second)
     for wide, narrow in ((first, second), (second, first)):
         outcome = fit(wide, replace(narrow, observed=True))
         if outcome.outcome == "fits":
@@ -199,6 +226,15 @@ def merge(first: ColumnType, second: ColumnType) -> ColumnType | None:
         if outcome.outcome == "widen":  # two texts, the second one longer
             return replace(narrow, observed=wide.observed and narrow.observed)
     return None
+
+
+def _merged_decimal(first: ColumnType, second: ColumnType) -> ColumnType | None:
+    """The DECIMAL with the most digits before the point and the most after, if within 38."""
+    scale = max(first.scale or 0, second.scale or 0)
+    whole = max((t.precision or 18) - (t.scale or 0) for t in (first, second))
+    if whole + scale > DECIMAL_MAX_PRECISION:
+        return None
+    return ColumnType("DECIMAL", None, whole + scale, scale, first.observed and second.observed)
 
 
 _CATALOG_KINDS: dict[str, Kind] = {

@@ -590,6 +590,8 @@ class EventPlan:
     """Per table with a schema policy: the statements run before its first transaction."""
     unplanned: Mapping[TableRef, str] = field(default_factory=dict)
     """Per table with a schema policy: why its files' schemas could not be planned."""
+    missing: frozenset[TableRef] = frozenset()
+    """Tables with a schema policy that do not exist and would not be created."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` shape of design §5, one ``targets`` entry per transaction.
@@ -604,8 +606,11 @@ class EventPlan:
                 "objects": list(t.objects),
                 "statements": t.plan.statements(),
             }
-            if t.plan.target in self.ddl and t.plan.target not in shown:
-                entry["ddl"] = list(self.ddl[t.plan.target])
+            if t.plan.target not in shown:
+                if t.plan.target in self.ddl:
+                    entry["ddl"] = list(self.ddl[t.plan.target])
+                if t.plan.target in self.unplanned:
+                    entry["schema_not_planned"] = self.unplanned[t.plan.target]
                 shown.add(t.plan.target)
             targets.append(entry)
         return {
@@ -618,14 +623,34 @@ SchemaPlanner = Callable[[Target, Sequence[ManifestEntry]], SchemaPlan]
 """What a load would do to a table first (:meth:`~s3redshift.loader.Loader.schema_plan`)."""
 
 
-def _schema_of(
-    schema: SchemaPlanner, target: Target, entries: Sequence[ManifestEntry]
-) -> SchemaPlan | str:
-    """The target's schema plan, or why it could not be made (the table could not be read)."""
-    try:
-        return schema(target, entries)
-    except S3RedshiftError as exc:
-        return exc.message
+@dataclass
+class _SchemaNotes:
+    """What planning an event learns of its tables that have a schema policy."""
+
+    ddl: dict[TableRef, tuple[str, ...]] = field(default_factory=dict)
+    unplanned: dict[TableRef, str] = field(default_factory=dict)
+    missing: set[TableRef] = field(default_factory=set)
+
+    def plan(
+        self,
+        schema: SchemaPlanner | None,
+        target: Target,
+        entries: list[ManifestEntry],
+        skipped: list[Skip],
+    ) -> tuple[list[ManifestEntry], Mapping[str, FileShape]]:
+        """The entries that can load and their shapes; the others go to ``skipped``."""
+        if schema is None or not target.rule.schema_policy.active:
+            return entries, _NO_SHAPES
+        try:
+            planned = schema(target, entries)
+        except S3RedshiftError as exc:  # the table could not be read
+            self.unplanned[target.table] = exc.message
+            return entries, _NO_SHAPES
+        skipped += [Skip(uri, e.message) for uri, e in planned.failures.items()]
+        self.ddl[target.table] = planned.ddl
+        if planned.missing:
+            self.missing.add(target.table)
+        return [e for e in entries if e.uri not in planned.failures], planned.shapes
 
 
 def plan_event(
@@ -654,8 +679,7 @@ def plan_event(
     skipped = [Skip(r.uri or r.path, r.reason) for r in parsed.skipped]
     skipped += [Skip(r.s3_object.uri, r.reason) for _, r in sorted(classified.skipped.items())]
     transactions: list[PlannedTransaction] = []
-    ddl: dict[TableRef, tuple[str, ...]] = {}
-    unplanned: dict[TableRef, str] = {}
+    notes = _SchemaNotes()
     for target, members in classified.groups.items():
         if target.rule.mode == "replace" and len(members) > 1:
             newest = snapshot_of(mapper, target, max((o for _, o in members), key=load_order))
@@ -669,15 +693,7 @@ def plan_event(
             )
         in_order = sorted((o for _, o in members), key=load_order)
         entries = entries_from_events(in_order, target.rule.mode)
-        shapes: Mapping[str, FileShape] = _NO_SHAPES
-        if schema is not None and target.rule.schema_policy.active:
-            planned = _schema_of(schema, target, entries)
-            if isinstance(planned, str):
-                unplanned[target.table] = planned
-            else:
-                skipped += [Skip(uri, e.message) for uri, e in planned.failures.items()]
-                entries = [e for e in entries if e.uri not in planned.failures]
-                ddl[target.table], shapes = planned.ddl, planned.shapes
+        entries, shapes = notes.plan(schema, target, entries, skipped)
         transactions += split_batch(
             target,
             entries,
@@ -687,4 +703,10 @@ def plan_event(
             limits=limits,
             shapes=shapes,
         )
-    return EventPlan(tuple(transactions), tuple(skipped), ddl, unplanned)
+    return EventPlan(
+        tuple(transactions),
+        tuple(skipped),
+        notes.ddl,
+        notes.unplanned,
+        frozenset(notes.missing),
+    )

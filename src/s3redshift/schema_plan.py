@@ -17,21 +17,36 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from s3redshift.column_types import ColumnType, fit, merge
+from s3redshift.column_types import VARCHAR_MAX, WIDEST_TEXT, ColumnType, Fit, fit, merge
 from s3redshift.copy import AvroFormat, JsonFormat
 from s3redshift.errors import S3RedshiftError, SchemaMismatchError, UnsafeIdentifierError
 from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef, quote_identifier, quote_literal, validate_identifier
 from s3redshift.mapping import MappingRule
+from s3redshift.transaction import INTERNAL_PREFIX
 
 __all__ = ["FileShape", "SchemaPlan", "catalog_sql", "plan_schema"]
 
 FileShape = tuple[tuple[str, ColumnType], ...]
 """A file's columns, folded as Redshift names them, with their types, in the file's order."""
 
-TableColumns = Sequence[tuple[str, ColumnType | None]]
-"""A table's columns in table order; None for a type the rules do not judge."""
+
+class TableColumn(NamedTuple):
+    """A table column as the catalog has it; ``kind`` None: a type the rules do not judge."""
+
+    name: str
+    kind: ColumnType | None
+    has_default: bool = False
+    """Redshift lengthens no column with a DEFAULT (ALTER COLUMN ... TYPE refuses it)."""
+
+
+TableColumns = Sequence[TableColumn | tuple[str, ColumnType | None]]
+"""A table's columns in table order."""
+
+MAX_COLUMNS = 1600
+"""Redshift's limit of columns in a table."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +60,15 @@ class SchemaPlan:
     """The columns of the table this plan creates (empty: it creates none)."""
     added: tuple[str, ...] = ()
     widened: tuple[str, ...] = ()
+    missing: bool = False
+    """The table does not exist, and this plan does not create it."""
 
 
 def catalog_sql(table: TableRef) -> str:
     """The table's columns with their types, in table order (no rows: no table)."""
     return (
         "SELECT column_name, data_type, character_maximum_length, numeric_precision, "
-        "numeric_scale FROM information_schema.columns WHERE table_schema = "
+        "numeric_scale, column_default FROM information_schema.columns WHERE table_schema = "
         f"{quote_literal(table.schema or 'public')} AND table_name = "
         f"{quote_literal(table.table)} ORDER BY ordinal_position"
     )
@@ -73,25 +90,33 @@ def plan_schema(
             failures[uri] = _named(exc, uri, table)
     if existing is None:
         if not rule.schema_policy.create:
-            return SchemaPlan(shapes=shapes, failures=failures)
+            return SchemaPlan(shapes=shapes, failures=failures, missing=True)
         return _create(rule, table, shapes, failures)
+    columns = [TableColumn(*column) for column in existing]
     if rule.schema_policy.match != "name":
-        return _in_table_order(table, existing, shapes, failures)
-    return _evolve(rule, table, existing, shapes, failures)
+        return _in_table_order(rule, table, columns, shapes, failures)
+    return _evolve(rule, table, columns, shapes, failures)
+
+
+def _by_keys(rule: MappingRule) -> bool:
+    """Whether COPY itself matches the files' fields to columns by name (JSON, Avro 'auto')."""
+    return isinstance(rule.format, JsonFormat | AvroFormat)
 
 
 def _in_table_order(
+    rule: MappingRule,
     table: TableRef,
-    existing: TableColumns,
+    existing: Sequence[TableColumn],
     shapes: dict[str, FileShape],
     failures: dict[str, S3RedshiftError],
 ) -> SchemaPlan:
     """By position (a table the rule may create): each file must name the table's columns."""
-    columns = dict(existing)
+    columns = {c.name: c.kind for c in existing}
     for uri, shape in list(shapes.items()):
         try:
-            _same_order(shape, columns)
-            _widenings(table, columns, shape, widen=False)
+            if not _by_keys(rule):
+                _same_order(shape, columns)
+            _widenings(table, existing, shape, widen=False)
         except SchemaMismatchError as exc:
             failures[uri] = _named(exc, uri, table)
             del shapes[uri]
@@ -100,9 +125,7 @@ def _in_table_order(
 
 def file_shape(rule: MappingRule, schema: FileSchema) -> FileShape:
     """The file's columns named as Redshift folds them; raises for a name no column can have."""
-    auto_case = isinstance(rule.format, JsonFormat | AvroFormat) and (
-        rule.format.json_paths == "auto"
-    )
+    auto_case = _by_keys(rule) and getattr(rule.format, "json_paths", "") == "auto"
     seen: dict[str, str] = {}
     shape = []
     for column in schema.columns:
@@ -115,6 +138,11 @@ def file_shape(rule: MappingRule, schema: FileSchema) -> FileShape:
                 f"the file's field {column.name!r} never matches a column with json_paths = "
                 f"'auto' (Redshift's column names are lower case, {name!r}); set json_paths "
                 "= 'auto ignorecase'"
+            )
+        if name.startswith(INTERNAL_PREFIX):
+            raise SchemaMismatchError(
+                f"the file's column {column.name!r} begins with {INTERNAL_PREFIX!r}, which "
+                "names the loader's own tables and columns; rename the column in the file"
             )
         if name in seen:
             raise SchemaMismatchError(
@@ -139,30 +167,57 @@ def _create(
     failures: dict[str, S3RedshiftError],
 ) -> SchemaPlan:
     """CREATE TABLE from the files: the first file's columns, then later files' new ones."""
-    by_name = rule.schema_policy.match == "name"
+    in_order = rule.schema_policy.match != "name" and not _by_keys(rule)
     columns: dict[str, ColumnType] = {}
     for uri, shape in list(shapes.items()):
         try:
-            if columns and not by_name:
+            if columns and in_order:
                 _same_order(shape, columns)
-            columns = _merged(columns, shape, add=True)
+            columns = _within_limit(_merged(columns, shape, add=True))
         except SchemaMismatchError as exc:
             failures[uri] = _named(exc, uri, table)
             del shapes[uri]
     if not columns:
         return SchemaPlan(shapes=shapes, failures=failures)
-    missing = [c for c in (*rule.sort_key, rule.dist_key) if c and c not in columns]
-    if missing:
+    problem = _key_problem(rule, columns)
+    if problem:
         for uri in list(shapes):
-            failures[uri] = SchemaMismatchError(
-                f"sort_key/dist_key column {missing[0]!r} is not among the files' columns "
-                f"({', '.join(columns)}); fix the rule's sort_key or dist_key",
-                s3_uri=uri,
-                table=str(table),
-            )
+            failures[uri] = SchemaMismatchError(problem, s3_uri=uri, table=str(table))
         return SchemaPlan(failures=failures)
+    if "widen" in rule.schema_policy.evolve:
+        columns = _widest(columns)
     ddl = create_table_sql(table, columns, sort_key=rule.sort_key, dist_key=rule.dist_key)
     return SchemaPlan((ddl,), shapes, failures, created=tuple(columns))
+
+
+def _widest(columns: Mapping[str, ColumnType]) -> dict[str, ColumnType]:
+    """A rule that widens makes its text columns as long as they would ever be, at once."""
+    return {n: WIDEST_TEXT if t.kind == "VARCHAR" else t for n, t in columns.items()}
+
+
+def _within_limit(columns: dict[str, ColumnType], *, more: int = 0) -> dict[str, ColumnType]:
+    if len(columns) + more > MAX_COLUMNS:
+        raise SchemaMismatchError(
+            f"with this file the table would have {len(columns) + more} columns; Redshift allows "
+            f"{MAX_COLUMNS}: check that the file's first line is its header"
+        )
+    return columns
+
+
+def _key_problem(rule: MappingRule, columns: Mapping[str, ColumnType]) -> str:
+    """Why the rule's sort_key or dist_key cannot key the created table, or ``""``."""
+    for name in (*rule.sort_key, rule.dist_key):
+        if name and name not in columns:
+            return (
+                f"sort_key/dist_key column {name!r} is not among the files' columns "
+                f"({', '.join(columns)}); fix the rule's sort_key or dist_key"
+            )
+        if name and columns[name].kind == "SUPER":
+            return (
+                f"sort_key/dist_key column {name!r} holds nested values (SUPER), which "
+                "Redshift cannot sort or distribute by; choose another column"
+            )
+    return ""
 
 
 def _same_order(shape: FileShape, columns: Mapping[str, ColumnType | None]) -> None:
@@ -198,19 +253,20 @@ def _merged(
 def _evolve(
     rule: MappingRule,
     table: TableRef,
-    existing: TableColumns,
+    existing: Sequence[TableColumn],
     shapes: dict[str, FileShape],
     failures: dict[str, S3RedshiftError],
 ) -> SchemaPlan:
     """ADD COLUMN and widening for the files that can load once they are made."""
     evolve = rule.schema_policy.evolve
-    current = dict(existing)
+    current = {c.name: c.kind for c in existing}
     added: dict[str, ColumnType] = {}
     widened: dict[str, ColumnType] = {}
     for uri, shape in list(shapes.items()):
         try:
             new = _merged(added, tuple(c for c in shape if c[0] not in current), add=True)
-            grown = _widenings(table, current, shape, widen="widen" in evolve)
+            _within_limit(new, more=len(current))
+            grown = _widenings(table, existing, shape, widen="widen" in evolve)
             if new and "add_columns" not in evolve:
                 raise SchemaMismatchError(
                     f"the file's column {next(iter(new))!r} is not in table {table}; add "
@@ -223,6 +279,8 @@ def _evolve(
         added = new
         for name, kind in grown.items():
             widened[name] = max(widened.get(name, kind), kind, key=_length)
+    if "widen" in evolve:
+        added = _widest(added)
     ddl = [add_column_sql(table, name, kind) for name, kind in added.items()]
     ddl += [widen_sql(table, name, kind) for name, kind in widened.items()]
     return SchemaPlan(tuple(ddl), shapes, failures, added=tuple(added), widened=tuple(widened))
@@ -233,15 +291,29 @@ def _length(kind: ColumnType) -> int:
 
 
 def _widenings(
-    table: TableRef, current: Mapping[str, ColumnType | None], shape: FileShape, *, widen: bool
+    table: TableRef, existing: Sequence[TableColumn], shape: FileShape, *, widen: bool
 ) -> dict[str, ColumnType]:
-    """The VARCHARs this file needs longer; raises for a column it cannot load into."""
+    """The VARCHARs this file needs longer; raises for a column it cannot load into.
+
+    With ``widen``, a string of unknown length (Parquet, ORC, Avro) lengthens
+    the column too: nothing says its values fit.
+    """
+    current = {c.name: c for c in existing}
     grown = {}
     for name, kind in shape:
-        have = current.get(name)
-        if have is None:
+        column = current.get(name)
+        have = None if column is None else column.kind
+        if column is None or have is None:
             continue
         outcome = fit(have, kind)
+        if widen and outcome.outcome == "fits" and _unknown_length(have, kind):
+            outcome = Fit("widen", WIDEST_TEXT)
+        if outcome.outcome == "widen" and column.has_default:
+            raise SchemaMismatchError(
+                f"column {name!r} is {have} in table {table}, but the file holds {kind}, and "
+                "Redshift lengthens no column that has a DEFAULT; drop the default or "
+                "lengthen the column yourself"
+            )
         if outcome.outcome == "conflict":
             raise SchemaMismatchError(
                 f"column {name!r} is {have} in table {table}, but {outcome.why}; the loader "
@@ -256,6 +328,11 @@ def _widenings(
                 )
             grown[name] = outcome.to
     return grown
+
+
+def _unknown_length(have: ColumnType, kind: ColumnType) -> bool:
+    text = kind.kind in ("VARCHAR", "CHAR") and kind.length is None
+    return text and have.kind == "VARCHAR" and (have.length or 0) < VARCHAR_MAX
 
 
 # --- the statements ------------------------------------------------------------

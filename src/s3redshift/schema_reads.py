@@ -50,7 +50,8 @@ def read_schema(
 
     compression = resolve_compression(rule.format, entry.key)
     try:
-        return read_file_schema(rule.format, compression, entry.size, fetch)
+        iso_times = rule.options.time_format == "auto"
+        return read_file_schema(rule.format, compression, entry.size, fetch, iso_times=iso_times)
     except SchemaMismatchError as exc:
         return SchemaMismatchError(
             f"the file's schema cannot be read: {exc.message}", s3_uri=entry.uri, table=table

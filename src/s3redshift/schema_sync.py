@@ -73,8 +73,9 @@ def fit_table(
             try:
                 transport.execute(sql, time_budget=deadline.remaining(), autocommit=True)
             except (RetryableError, PermanentError) as exc:
-                last = exc  # most often a concurrent loader's same change: plan again
-                break
+                # Most often a concurrent loader made the same change (a column that
+                # now exists): the next statements go on, the next round reads the catalog.
+                last = exc
     if not plan.ddl:
         return plan
     raise last or RetryableError(

@@ -56,6 +56,7 @@ from s3redshift.ledger import (
 __all__ = [
     "GUARD_ERRORS",
     "GUARD_PURPOSE",
+    "INTERNAL_PREFIX",
     "KEYS_GUARD_PURPOSE",
     "KEYS_MARKER",
     "LATEST_TABLE",
@@ -108,6 +109,9 @@ report the failed cast without the text ("Invalid digit"), so transports
 recognise a guard by the step that failed and a cast failure, and raise the
 class named here with its message; the one place that says what each means.
 """
+
+INTERNAL_PREFIX = "s3redshift_"
+"""How the loader's own temporary tables and column aliases begin: no column of a file may."""
 
 STAGE_TABLE = TableRef.temporary("s3redshift_stage")
 LATEST_TABLE = TableRef.temporary("s3redshift_latest")

@@ -72,6 +72,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 def _schema_changes(result: EventPlan, table: TableRef) -> str:
     """A table's schema statements, each run on its own before the load transaction."""
+    if table in result.missing:
+        return (
+            "-- schema: the table does not exist; create it, or set schema_policy.create = true\n"
+        )
     ddl = result.ddl.get(table)
     if ddl is None:
         return ""

@@ -20,7 +20,7 @@ __all__ = ["read_parquet_columns"]
 # Physical types (SchemaElement field 1).
 BOOLEAN, INT32, INT64, INT96, FLOAT, DOUBLE, BYTE_ARRAY, FIXED_LEN_BYTE_ARRAY = range(8)
 # LogicalType union members (SchemaElement field 10).
-L_DECIMAL, L_DATE, L_TIME, L_TIMESTAMP, L_INTEGER, L_FLOAT16 = 5, 6, 7, 8, 10, 15
+L_DECIMAL, L_DATE, L_TIME, L_TIMESTAMP, L_INTEGER, L_UNKNOWN, L_FLOAT16 = 5, 6, 7, 8, 10, 11, 15
 # ConvertedType (SchemaElement field 6), the older annotation.
 C_DECIMAL, C_DATE, C_TIME_MILLIS, C_TIME_MICROS = 5, 6, 7, 8
 C_TIMESTAMP_MILLIS, C_TIMESTAMP_MICROS = 9, 10
@@ -146,6 +146,8 @@ def _column_type(element: Struct) -> ColumnType:
         )
     logical, params = _logical(element)
     converted = _int(element, 6)
+    if logical == L_UNKNOWN:  # always null (pyarrow's null type): no type to keep
+        return ColumnType("VARCHAR")
     if logical == L_DECIMAL or converted == C_DECIMAL:
         return _decimal(element, params)
     if physical == INT32:

@@ -29,7 +29,12 @@ __all__ = ["read_file_schema"]
 
 
 def read_file_schema(
-    format: FileFormat, compression: Compression | None, size: int, fetch: RangeFetch
+    format: FileFormat,
+    compression: Compression | None,
+    size: int,
+    fetch: RangeFetch,
+    *,
+    iso_times: bool = False,
 ) -> FileSchema:
     """The object's top-level columns and their Redshift types, in the file's order.
 
@@ -37,7 +42,8 @@ def read_file_schema(
     (text formats only); ``size`` is the object's length and ``fetch`` reads a
     range of it. A file whose schema cannot be read raises
     :class:`~s3redshift.errors.SchemaMismatchError` saying why and what to change
-    (the caller adds the object and the table).
+    (the caller adds the object and the table). ``iso_times``: the COPY reads
+    ISO 8601 times in text (``TIMEFORMAT 'auto'``).
     """
     if isinstance(format, ParquetFormat):
         return FileSchema(read_parquet_columns(size, fetch))
@@ -46,7 +52,7 @@ def read_file_schema(
     if isinstance(format, AvroFormat):
         return FileSchema(read_avro_columns(size, fetch))
     if isinstance(format, CsvFormat | DelimitedFormat | JsonFormat):
-        return FileSchema(read_text_columns(format, compression, size, fetch))
+        return FileSchema(read_text_columns(format, compression, size, fetch, iso_times=iso_times))
     raise SchemaMismatchError(
         "fixed-width files name no columns, so their schema cannot be read; use "
         'match = "position" without create or evolve, the widths naming the columns'

@@ -59,12 +59,18 @@ def read_text_columns(
     compression: Compression | None,
     size: int,
     fetch: RangeFetch,
+    *,
+    iso_times: bool = False,
 ) -> tuple[FileColumn, ...]:
-    """The header's (or the objects') columns, typed from the sampled values."""
+    """The header's (or the objects') columns, typed from the sampled values.
+
+    ``iso_times``: COPY reads ISO 8601 times (``T``, ``Z``, an offset), as
+    with ``TIMEFORMAT 'auto'``; otherwise only its default form is a time.
+    """
     sample = _sample(compression, size, fetch, format.ignore_header + 1)
     if isinstance(format, JsonFormat):
-        return _json_columns(sample, format.ignore_header)
-    return _header_columns(sample, format)
+        return _json_columns(sample, format.ignore_header, iso_times)
+    return _header_columns(sample, format, iso_times)
 
 
 # --- the sample ------------------------------------------------------------------
@@ -133,7 +139,9 @@ def _decompress(raw: bytes, compression: Compression) -> tuple[bytes, bool]:
 # --- CSV and delimited text ---------------------------------------------------------
 
 
-def _header_columns(sample: _Sample, format: CsvFormat | DelimitedFormat) -> tuple[FileColumn, ...]:
+def _header_columns(
+    sample: _Sample, format: CsvFormat | DelimitedFormat, iso_times: bool
+) -> tuple[FileColumn, ...]:
     """The header's names, typed by the rows after it.
 
     The header is the last line IGNOREHEADER skips (the first line when it
@@ -159,7 +167,7 @@ def _header_columns(sample: _Sample, format: CsvFormat | DelimitedFormat) -> tup
                 'the header, or use match = "position" without create or evolve'
             )
         values = [row[index] for row in rows if index < len(row) and row[index] not in nulls]
-        columns.append(FileColumn(name, infer_text_type(values)))
+        columns.append(FileColumn(name, infer_text_type(values, iso_times=iso_times)))
     return tuple(columns)
 
 
@@ -188,22 +196,24 @@ def _character(value: str) -> str:
 # --- types from text ------------------------------------------------------------------
 
 
-def infer_text_type(values: Iterable[str]) -> ColumnType:
+def infer_text_type(values: Iterable[str], *, iso_times: bool = False) -> ColumnType:
     """The type holding every sampled text value (empty ones say nothing), ``observed``.
 
     Integers get the smallest integer kind holding their range, decimals
     DECIMAL(38, the largest scale seen), true/false/t/f BOOLEAN, ISO dates
-    DATE, ISO timestamps TIMESTAMP (TIMESTAMPTZ with an offset); a mix, or
-    anything else, VARCHAR as long as the longest value in UTF-8 bytes.
+    DATE, timestamps TIMESTAMP (TIMESTAMPTZ with an offset); a mix, or
+    anything else, VARCHAR as long as the longest value in UTF-8 bytes. A
+    timestamp is COPY's default ``YYYY-MM-DD HH:MI:SS[.ffffff]``, and with
+    ``iso_times`` (``TIMEFORMAT 'auto'``) also ISO 8601's ``T``, ``Z`` and offsets.
     """
     present = [value for value in values if value]
-    kinds = {_kind(value) for value in present}
+    kinds = {_kind(value, iso_times) for value in present}
     typed = _typed(kinds, present) if present else None
     longest = max((len(value.encode("utf-8")) for value in present), default=0)
     return typed or ColumnType("VARCHAR", length=longest, observed=True)
 
 
-def _kind(value: str) -> str:
+def _kind(value: str, iso_times: bool) -> str:
     """What one value is: int, decimal, bool, date, timestamp, timestamptz or text."""
     if _INTEGER.fullmatch(value):
         return "int"
@@ -214,7 +224,10 @@ def _kind(value: str) -> str:
     if (match := _DATE.fullmatch(value)) and _is_date(match.groups()):
         return "date"
     if (match := _TIMESTAMP.fullmatch(value)) and _is_timestamp(match.groups()[:6]):
-        return "timestamptz" if match.group(7) else "timestamp"
+        if iso_times:
+            return "timestamptz" if match.group(7) else "timestamp"
+        if " " in value and not match.group(7):
+            return "timestamp"
     return "text"
 
 
@@ -285,6 +298,7 @@ class _Number(str):
 class _Values:
     """What one key held across the sampled objects."""
 
+    iso_times: bool
     strings: list[str] = field(default_factory=list)
     integers: list[int] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
@@ -310,7 +324,7 @@ class _Values:
         """The merged type of every part, VARCHAR of the longest value for a mix."""
         parts = [ColumnType(kind, observed=True) for kind in sorted(self.fixed)]
         if self.strings:
-            parts.append(infer_text_type(self.strings))
+            parts.append(infer_text_type(self.strings, iso_times=self.iso_times))
         if self.integers:
             parts.append(_integer_type(min(self.integers), max(self.integers)) or _DOUBLE)
         if self.numbers:
@@ -338,7 +352,7 @@ def _text_length(value: object) -> int:
     return len(json.dumps(value)) if isinstance(value, int) else 0
 
 
-def _json_columns(sample: _Sample, ignore_header: int) -> tuple[FileColumn, ...]:
+def _json_columns(sample: _Sample, ignore_header: int, iso_times: bool) -> tuple[FileColumn, ...]:
     """Every key of the sampled objects, in order of first appearance."""
     keys: dict[str, _Values] = {}
     lines = sample.text.split("\n")[ignore_header:]
@@ -347,7 +361,7 @@ def _json_columns(sample: _Sample, ignore_header: int) -> tuple[FileColumn, ...]
         if not line.strip():
             continue
         for key, value in _object(line, number).items():
-            keys.setdefault(key, _Values()).add(value)
+            keys.setdefault(key, _Values(iso_times)).add(value)
         objects += 1
     if not objects:
         raise SchemaMismatchError(

@@ -415,6 +415,11 @@ def _unsupported(
 
 
 def _refuse_unsupported(command: CopyCommand) -> None:
+    _refuse_unsupported_format(command)
+    _refuse_unsupported_options(command)
+
+
+def _refuse_unsupported_format(command: CopyCommand) -> None:
     fmt = command.format
     if not isinstance(
         fmt, CsvFormat | DelimitedFormat | JsonFormat | AvroFormat | ParquetFormat | OrcFormat
@@ -452,6 +457,9 @@ def _refuse_unsupported(command: CopyCommand) -> None:
                 f"DELIMITER {fmt.delimiter!r}",
                 "a line break or the quote character cannot separate fields in its parser",
             )
+
+
+def _refuse_unsupported_options(command: CopyCommand) -> None:
     options = command.options
     for name, keyword, why in _UNSUPPORTED_FLAGS:
         if getattr(options, name):
