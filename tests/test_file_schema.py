@@ -1108,3 +1108,9 @@ def test_an_always_null_parquet_column_is_text_of_unknown_length_not_a_number() 
     table = pa.table({"id": [1, 2], "note": pa.array([None, None], pa.null())})
     schema, _ = read(ParquetFormat(), parquet_bytes(table))
     assert types(schema) == {"id": ColumnType("BIGINT"), "note": ColumnType("VARCHAR")}
+
+
+def test_a_json_integer_past_38_digits_is_text_not_a_rounding_float() -> None:
+    huge = 10**40
+    schema, _ = read(JsonFormat(), (json.dumps({"n": huge}) + "\n").encode())
+    assert types(schema) == {"n": observed("VARCHAR", length=41)}

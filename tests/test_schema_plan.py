@@ -279,6 +279,14 @@ def test_file_names_that_collide_or_miss_json_auto_fail_the_file() -> None:
             "lists a change twice",
         ),
         ({"schema_policy": {"match": "names"}}, "'position' or 'name'"),
+        (
+            {
+                "schema_policy": {"match": "name"},
+                "format": {"type": "csv", "ignore_header": 1},
+                "options": {"encoding": "UTF16"},
+            },
+            "the schema readers read UTF-8 text",
+        ),
     ],
 )
 def test_a_policy_the_rule_cannot_honour_is_refused_with_the_fix(

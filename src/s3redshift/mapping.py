@@ -65,6 +65,8 @@ from s3redshift.copy import (
     FileFormat,
     FixedWidthFormat,
     JsonFormat,
+    OrcFormat,
+    ParquetFormat,
     check_compatible,
 )
 from s3redshift.errors import (
@@ -392,6 +394,13 @@ def _check_schema_policy(where: str, rule: MappingRule) -> None:
         raise ValueError(
             f"{field}: fixed-width files name no columns, so their schema cannot be read; "
             "remove schema_policy or use a format whose files name their columns"
+        )
+    if rule.options.encoding not in (None, "UTF8") and not isinstance(
+        fmt, ParquetFormat | OrcFormat | AvroFormat
+    ):
+        raise ValueError(
+            f"{field}: the schema readers read UTF-8 text, but options.encoding is "
+            f"{rule.options.encoding!r}; write the files in UTF-8, or remove schema_policy"
         )
     if isinstance(fmt, CsvFormat | DelimitedFormat) and fmt.ignore_header < 1:
         raise ValueError(

@@ -326,7 +326,8 @@ class _Values:
         if self.strings:
             parts.append(infer_text_type(self.strings, iso_times=self.iso_times))
         if self.integers:
-            parts.append(_integer_type(min(self.integers), max(self.integers)) or _DOUBLE)
+            huge = ColumnType("VARCHAR", length=self.longest, observed=True)  # past DECIMAL(38)
+            parts.append(_integer_type(min(self.integers), max(self.integers)) or huge)
         if self.numbers:
             plain = all(_DECIMAL.fullmatch(number) for number in self.numbers)
             parts.append((_decimal_type(self.numbers) if plain else None) or _DOUBLE)
