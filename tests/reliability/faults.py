@@ -124,11 +124,17 @@ class Injector:
     fired: list[tuple[FaultSpec, str]] = field(default_factory=list)
     commit_order: dict[int, int] = field(default_factory=dict)
     """Transaction id of each load transaction that asked to commit -> its place in line."""
+    ddl: list[tuple[str, str]] = field(default_factory=list)
+    """Each target DDL statement that completed: (who, SQL), in no reliable order."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note_commit(self, xid: int, place: int) -> None:
         with self._lock:
             self.commit_order[xid] = place
+
+    def note_ddl(self, who: str, sql: str) -> None:
+        with self._lock:
+            self.ddl.append((who, sql))
 
     def hit(self, point: str, who: str, detail: str = "") -> FaultSpec | None:
         """Count one arrival at ``point`` (``detail``: its request path); the fault due, if any."""
@@ -245,6 +251,7 @@ class FaultCursor:
             self._connection.strike(point, before=True)
         result = self._cursor.execute(sql, *args, **kwargs)
         if point == "ddl":  # run with autocommit: the change is in, whatever comes next
+            self._connection.note_ddl(sql)
             self._connection.strike("after_ddl", before=False)
         return result
 
@@ -300,6 +307,9 @@ class FaultConnection:
 
             raise InterfaceError(f"network error: injected at {point}")
         _raise(fault, point)
+
+    def note_ddl(self, sql: str) -> None:
+        self._injector.note_ddl(self.who, sql)
 
     def cursor(self) -> FaultCursor:
         return FaultCursor(self, self._inner.cursor())

@@ -358,7 +358,7 @@ def _schema_evolve(draw: _Draw, n: int) -> TableSpec:
     counts = (rng.randint(2, 3), rng.randint(1, 3), rng.choice((0, 0, 1, 2)))
     times = iter(sorted(draw.time() for _ in range(sum(counts))))
     objects: list[ObjectSpec] = []
-    brackets = NOTE_LENGTHS[:3]
+    brackets: tuple[tuple[int, int], ...] = NOTE_LENGTHS[:3]
     for phase, count in enumerate(counts, start=1):
         for j in range(count):
             extras = []
@@ -898,10 +898,12 @@ class _World:
         the table is wrong ("column lost"). None when there is no table.
         """
         rows = self.run.sql(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-            f"'{self.schema}' AND table_name = '{spec.name}' ORDER BY ordinal_position"
+            "SELECT column_name, character_maximum_length FROM information_schema.columns "
+            f"WHERE table_schema = '{self.schema}' AND table_name = '{spec.name}' "
+            "ORDER BY ordinal_position"
         )
-        columns = tuple(str(name) for (name,) in rows)
+        columns = tuple(str(name) for name, _ in rows)
+        self._check_never_narrowed(spec, {str(n): size for n, size in rows}, outcome)
         loaded = [
             obj
             for i, (t, obj) in enumerate(self.writes)
@@ -918,6 +920,31 @@ class _World:
                 + f"; the table has {', '.join(columns) if columns else 'not been created'}",
             )
         return columns or None
+
+    def _check_never_narrowed(
+        self, spec: TableSpec, sizes: dict[str, int | None], outcome: Outcome
+    ) -> None:
+        """Each VARCHAR at least as long as any ADD COLUMN or widening that ran made it.
+
+        A schema policy never narrows a column; a widening planned from a
+        stale catalog read, run after another loader's longer one, would.
+        (A CREATE TABLE IF NOT EXISTS may have been a no-op: it proves nothing.)
+        """
+        widest: dict[str, tuple[int, str]] = {}
+        for who, sql in self.injector.ddl:
+            if not sql.startswith(f"ALTER TABLE {self.table(spec).sql} "):
+                continue
+            for match in _DDL_VARCHAR.finditer(sql):
+                name, length = match["column"], int(match["length"])
+                if length > widest.get(name, (0, ""))[0]:
+                    widest[name] = (length, who)
+        for name, (length, who) in sorted(widest.items()):
+            now = sizes.get(name)
+            if now is not None and now < length:
+                outcome.problems.append(
+                    f"{spec.name}.{name} is VARCHAR({now}), but {who} had made it "
+                    f"VARCHAR({length}): a later schema change narrowed it"
+                )
 
     def _check_temp_tables(self, outcome: Outcome) -> None:
         """No load's temp table in a live session (a killed one may still be exiting)."""
@@ -1080,6 +1107,10 @@ def _wrong(outcome: Outcome, table: str, text: str) -> None:
     outcome.wrong[table] = "\n".join(filter(None, (outcome.wrong.get(table), text)))
 
 
+_DDL_VARCHAR = re.compile(
+    r'(?:ADD COLUMN|ALTER COLUMN) "(?P<column>[^"]+)" (?:TYPE )?VARCHAR\((?P<length>\d+)\)'
+)
+"""The column and length an ADD COLUMN or a widening gives a text column."""
 _LONG_TEXT = re.compile(r"'([a-z0-9/.-]{12})[a-z0-9/.-]{28,}'")
 """A note or a long key in a row's repr (never the text between two strings)."""
 
