@@ -57,6 +57,7 @@ def main() -> int:
         print(f"left behind: {item}")
     if 2 * len(seeds) >= len(COMBINATIONS) and summary.missed:
         print("never injected: " + ", ".join(f"{p}:{k}" for p, k in summary.missed))
+    print(f"faults fired per point: {summary.points()}")
     print(f"{len(summary.failures)} failing schedule(s) in {summary.seconds:.0f} s")
     print(summary.line())
     return 1 if summary.failures or left else 0

@@ -10,6 +10,7 @@ reaches its point, once.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "COPY_READ_POINTS",
     "DB_KINDS",
     "DB_POINTS",
+    "DDL_POINTS",
     "S3_KINDS",
     "S3_POINTS",
     "FaultConnection",
@@ -41,6 +43,8 @@ __all__ = [
 
 DB_POINTS = (
     "ledger_read",  # the look-up query, outside the load transaction
+    "ddl",  # a schema policy's CREATE TABLE / ADD COLUMN / widening of a target, autocommit
+    "after_ddl",  # that statement committed, but the caller never hears of it
     "lock",
     "temp_table",  # CREATE TEMP TABLE s3redshift_batch
     "list_copy",  # COPY s3redshift_batch FROM <objects.csv>
@@ -52,6 +56,8 @@ DB_POINTS = (
 )
 S3_POINTS = ("head", "manifest_put", "list_put")
 COPY_READ_POINTS = ("list_read", "data_read")  # S3 reads made by the stand-in's COPY
+DDL_POINTS = ("ddl", "after_ddl")
+"""Reached only by a rule with a schema policy whose table needs a change (``schema_evolve``)."""
 
 DB_KINDS = ("exception", "base_exception", "terminate")
 S3_KINDS = (
@@ -118,11 +124,17 @@ class Injector:
     fired: list[tuple[FaultSpec, str]] = field(default_factory=list)
     commit_order: dict[int, int] = field(default_factory=dict)
     """Transaction id of each load transaction that asked to commit -> its place in line."""
+    ddl: list[tuple[str, str]] = field(default_factory=list)
+    """Each target DDL statement that completed: (who, SQL), in no reliable order."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note_commit(self, xid: int, place: int) -> None:
         with self._lock:
             self.commit_order[xid] = place
+
+    def note_ddl(self, who: str, sql: str) -> None:
+        with self._lock:
+            self.ddl.append((who, sql))
 
     def hit(self, point: str, who: str, detail: str = "") -> FaultSpec | None:
         """Count one arrival at ``point`` (``detail``: its request path); the fault due, if any."""
@@ -175,14 +187,40 @@ def _raise(fault: FaultSpec, where: str) -> None:
     raise InjectedFault(f"injected at {where}")
 
 
+_TARGET_DDL = re.compile(
+    r"(?P<verb>CREATE TABLE IF NOT EXISTS|ALTER TABLE) (?P<table>\S+) (?P<rest>.*)", re.DOTALL
+)
+
+
+def _is_target_ddl(text: str, ledger_prefix: str) -> bool:
+    """A schema policy's statement on a target: CREATE TABLE, ADD COLUMN or ALTER COLUMN TYPE.
+
+    The ledger's and the failure log's own DDL (the same verbs, on tables of
+    the ledger's schema) is not a target's.
+    """
+    match = _TARGET_DDL.match(text)
+    if match is None:
+        return False
+    ledger_schema = ledger_prefix.rsplit(".", 1)[0] + "."
+    if match["table"].startswith(ledger_schema):
+        return False
+    rest = match["rest"]
+    if match["verb"].startswith("CREATE"):
+        return True
+    return rest.startswith("ADD COLUMN ") or (rest.startswith("ALTER COLUMN ") and " TYPE " in rest)
+
+
 def classify(sql: str, ledger_prefix: str, in_load: bool) -> str | None:
     """The protocol step a statement is, by its text; None for the others.
 
     ``ledger_prefix`` is how every ledger table's quoted name starts (one
-    ledger table per target, all in the ledger's schema).
+    ledger table per target, all in the ledger's schema). A target's DDL is
+    ``ddl`` (its ``after_ddl`` point is reached once the statement returns).
     """
     text = sql.lstrip()
     head = text[:60]
+    if not in_load and _is_target_ddl(text, ledger_prefix):
+        return "ddl"
     if text.startswith("LOCK "):
         return "lock"
     if text.startswith("CREATE TEMP TABLE") and "s3redshift_batch" in head:
@@ -211,7 +249,11 @@ class FaultCursor:
             self._connection.in_load = True
         if point is not None:
             self._connection.strike(point, before=True)
-        return self._cursor.execute(sql, *args, **kwargs)
+        result = self._cursor.execute(sql, *args, **kwargs)
+        if point == "ddl":  # run with autocommit: the change is in, whatever comes next
+            self._connection.note_ddl(sql)
+            self._connection.strike("after_ddl", before=False)
+        return result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)
@@ -249,8 +291,9 @@ class FaultConnection:
         """Inject the fault due at ``point``, if any.
 
         ``before`` faults happen before the statement (or COMMIT) is sent; the
-        ``after_commit`` point has committed already, so every kind ends in an
-        error the caller sees instead of the success it was owed.
+        ``after_commit`` and ``after_ddl`` points have committed already, so
+        every kind ends in an error the caller sees instead of the success it
+        was owed.
         """
         fault = self._injector.hit(point, self.who)
         if fault is None:
@@ -262,11 +305,24 @@ class FaultConnection:
         if not before and fault.kind != "base_exception":
             from pg8000.exceptions import InterfaceError
 
-            raise InterfaceError("network error: injected after COMMIT")
+            raise InterfaceError(f"network error: injected at {point}")
         _raise(fault, point)
+
+    def note_ddl(self, sql: str) -> None:
+        self._injector.note_ddl(self.who, sql)
 
     def cursor(self) -> FaultCursor:
         return FaultCursor(self, self._inner.cursor())
+
+    @property
+    def autocommit(self) -> bool:
+        return bool(self._inner.autocommit)
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        # The transport switches it for a schema policy's DDL: set on the proxy
+        # alone, the DDL would run in a transaction nobody commits.
+        self._inner.autocommit = value
 
     def commit(self) -> None:
         """Commit; a load transaction first takes its place in the commit order.

@@ -3,8 +3,9 @@
 A schedule is drawn from its seed alone: 2-4 tables (each in one load mode),
 a pool of small CSV objects with unique row ids, 2-4 loaders, a few faults
 and a kind (:data:`KINDS`) that shapes one table: out-of-order delivery, a
-key rewritten A -> B -> A, a column added or dropped between batches, or a
-HeadObject fault inside one table's batch. The bucket is unversioned, now
+key rewritten A -> B -> A, a column added or dropped between batches, a
+HeadObject fault inside one table's batch, or files whose columns the
+loaders themselves create, add and widen (a schema policy). The bucket is unversioned, now
 and then versioned; every event carries an S3-like sequencer.
 Each round deals the unacknowledged objects to the loaders in overlapping
 batches (and, like SQS, now and then delivers an acknowledged one again); the
@@ -22,6 +23,8 @@ duplicated), and each table is compared with :mod:`reliability.oracle`
 from __future__ import annotations
 
 import random
+import re
+import string
 import time
 import uuid
 from collections import Counter
@@ -35,6 +38,7 @@ from reliability import oracle
 from reliability.faults import (
     COMBINATIONS,
     COMMIT_ORDER_SEQUENCE,
+    DDL_POINTS,
     S3_KINDS,
     FaultConnection,
     FaultSpec,
@@ -89,7 +93,15 @@ ACKED = frozenset({"loaded", "duplicate", "superseded", "unmapped", "ignored"})
 BASE_COLUMNS = ("row_id", "k", "ts", "src")
 COLUMN_TYPES = {"row_id": "INT", "k": "INT", "ts": "INT", "src": "VARCHAR(200)"}
 COLUMN_TYPES |= {"x": "INT", "w": "INT"}  # a column dropped, a column added
-KINDS = ("plain", "plain", "out_of_order", "rewrite", "schema_change", "head_fault")
+KINDS = (
+    "plain",
+    "plain",
+    "out_of_order",
+    "rewrite",
+    "schema_change",
+    "head_fault",
+    "schema_evolve",
+)
 """What a schedule attacks beside the walk's faults (``plain``: nothing more), drawn per seed.
 
 ``out_of_order``: one table's newest object is delivered and acknowledged
@@ -98,8 +110,25 @@ once the last is acknowledged or all before any delivery (sometimes at one
 event time, the sequencer deciding). ``schema_change``: a column added
 to and/or dropped from one table between its two phases of files.
 ``head_fault``: one table's objects always come in one batch, and the
-HeadObject of one of them (mostly the oldest) fails.
+HeadObject of one of them (mostly the oldest) fails. ``schema_evolve``: one
+table's rule has a schema policy (by name, add columns, widen; sometimes the
+loader creates the table): its files name their columns in any order, some
+add ``w`` or a long text ``note``, and the loaders change the table at once.
+A schedule whose walk injects a fault at a DDL point is always of this kind.
 """
+EVOLVE_POLICY = {"match": "name", "evolve": ["add_columns", "widen"]}
+"""The schema policy of a ``schema_evolve`` table (``create`` drawn with it)."""
+NOTE_LENGTHS = ((1, 128), (257, 512), (1025, 2048), (2049, 4096), (4097, 6000))
+"""Byte lengths of ``note`` values, by bracket: each needs a longer VARCHAR than the last.
+
+The loader sizes a text column at twice the longest value seen, rounded up
+to a power of two, at least 256: 256, 1024, 4096, 8192, 16384.
+"""
+
+LONG_KEY_PART = "long-key/"
+"""Repeated, it makes keys of 245-371 bytes: longer than ``src`` is made (200) or created (256)."""
+_LONG_KEY = re.compile(f"(?:{LONG_KEY_PART}){{2,}}")
+
 SCHEMA_CHANGES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     # name: (columns before, ALTER TABLE clauses, columns after)
     "add": (BASE_COLUMNS, ("ADD COLUMN w INT",), (*BASE_COLUMNS, "w")),
@@ -115,6 +144,8 @@ class Row:
     ts: int | None
     extra: int | None = None
     """The value of ``x`` or ``w``, written only by files that carry that column."""
+    note: str | None = None
+    """The value of ``note`` (text), written only by files that carry that column."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +168,9 @@ class ObjectSpec:
         known = {"row_id": row.row_id, "k": row.k, "ts": row.ts, "src": self.key}
         if column in known:
             return known[column]
-        return row.extra if column in self.columns else None
+        if column not in self.columns:
+            return None  # a by-name load leaves it NULL
+        return row.note if column == "note" else row.extra
 
     def csv(self) -> str:
         lines = [",".join(self.columns)]
@@ -165,6 +198,12 @@ class TableSpec:
     """All of its pending objects go to one batch of the first loader, every round."""
     newest_first: bool = False
     """Its older objects are held back until its newest is acknowledged."""
+    create: bool | None = None
+    """With a schema policy (``schema_evolve``): whether the loader creates the table.
+
+    None: no schema policy. False: the table is made at set-up, as the
+    others are, and the loaders add to and widen it.
+    """
     note: str = ""
 
     def describe(self) -> str:
@@ -244,7 +283,7 @@ class _Draw:
         columns, phase = options.pop("columns", BASE_COLUMNS), options.pop("phase", 1)
         if options.pop("ordered", False):
             options["ts_base"] = int((at - T0).total_seconds()) * 10
-        rows = self.rows(mode, **options)
+        rows = options.pop("rows", None) or self.rows(mode, **options)
         return ObjectSpec(key, rows, at, self.next_sequencer(), columns, phase)
 
     def table(self, n: int, mode: str) -> TableSpec:
@@ -302,6 +341,62 @@ def _schema_change(draw: _Draw, n: int) -> TableSpec:
     return TableSpec(f"t{n}", mode, objects, before, clauses, after, together=True, note=note)
 
 
+def _schema_evolve(draw: _Draw, n: int) -> TableSpec:
+    """Files that the loaders fit the table to: by name, new columns, longer values.
+
+    Phase 1 (2-3 files): the base columns in any order, some with ``w``
+    (one at least): the loaders create the table (``create``) or it has the
+    base columns and they add ``w``. Phase 2 (1-3 files) adds ``note``, text
+    of random lengths, and phase 3 (sometimes) longer notes still, so ADD
+    COLUMN and widening run in every schedule, often in two loaders at once.
+    Some keys are long: ``src`` (the key) outgrows its column too. Each phase
+    is newer than the last; its files go to several loaders.
+    """
+    rng = draw.rng
+    mode = rng.choice(MODES)
+    create = rng.random() < 0.5
+    counts = (rng.randint(2, 3), rng.randint(1, 3), rng.choice((0, 0, 1, 2)))
+    times = iter(sorted(draw.time() for _ in range(sum(counts))))
+    objects: list[ObjectSpec] = []
+    brackets: tuple[tuple[int, int], ...] = NOTE_LENGTHS[:3]
+    for phase, count in enumerate(counts, start=1):
+        for j in range(count):
+            extras = []
+            last_chance = (
+                phase == 1 and j == count - 1 and not any("w" in o.columns for o in objects)
+            )
+            if last_chance or rng.random() < 0.5:
+                extras.append("w")
+            if phase > 1 and (j == 0 or rng.random() < 0.7):
+                extras.append("note")
+            columns = [*BASE_COLUMNS, *extras]
+            rng.shuffle(columns)
+            rows = draw.rows(mode)
+            if "note" in extras:
+                rows = tuple(replace(r, note=_note(rng, rng.choice(brackets))) for r in rows)
+            long_key = LONG_KEY_PART * rng.randint(26, 40) if rng.random() < 0.25 else ""
+            key = f"t{n}/{long_key}p{phase}e{j}.csv"
+            obj = draw.write(
+                key, mode, at=next(times), columns=tuple(columns), phase=phase, rows=rows
+            )
+            objects.append(obj)
+        if phase == 2:  # phase 3's notes need a longer VARCHAR than any of phase 2's
+            longest = max(len(r.note or "") for o in objects for r in o.rows)
+            brackets = tuple(b for b in NOTE_LENGTHS if b[0] > longest)
+    longest = max(len(r.note or "") for o in objects for r in o.rows)
+    carried_w = sum("w" in o.columns for o in objects)
+    note = (
+        f"{'the loader creates it' if create else 'made at set-up'}, by name; w in {carried_w} "
+        f"files, notes up to {longest} bytes, phases {'/'.join(str(c) for c in counts if c)}"
+    )
+    return TableSpec(f"t{n}", mode, tuple(objects), create=create, note=note)
+
+
+def _note(rng: random.Random, bracket: tuple[int, int]) -> str:
+    """Lower-case letters (sorted alike by Python and the database's collation)."""
+    return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(*bracket)))
+
+
 def _head_fault(draw: _Draw, n: int) -> tuple[TableSpec, FaultSpec]:
     """A replace or upsert batch in which one object's HeadObject fails, mostly the oldest's.
 
@@ -324,19 +419,24 @@ def draw_schedule(seed: int) -> Schedule:
     any run of consecutive seeds at least half as long as that list injects
     every (point, kind) pair; the others are drawn at random. The kind
     (:data:`KINDS`) shapes table t0; the bucket is versioned now and then.
+    A walk's fault at a DDL point makes the kind ``schema_evolve``, the only
+    one whose loaders run DDL (at least two statements, so the second arrival
+    comes too).
     """
     rng = random.Random(seed)
     draw = _Draw(rng)
     kind = rng.choice(KINDS)
     tables = [draw.table(n, rng.choice(MODES)) for n in range(1, rng.randint(2, 4))]
     forced = [COMBINATIONS[(2 * seed + i) % len(COMBINATIONS)] for i in range(2)]
+    if any(point in DDL_POINTS for point, _ in forced):
+        kind = "schema_evolve"
     faults = [FaultSpec(p, k, 1 + i) for i, (p, k) in enumerate(forced)]
     if kind == "head_fault":
         subject, aimed = _head_fault(draw, 0)
         faults.append(aimed)
     else:
         shapes = {"out_of_order": _out_of_order, "rewrite": _rewrite}
-        shapes |= {"schema_change": _schema_change}
+        shapes |= {"schema_change": _schema_change, "schema_evolve": _schema_evolve}
         subject = shapes.get(kind, lambda d, n: d.table(n, rng.choice(MODES)))(draw, 0)
     for _ in range(rng.randint(0, 1 if kind == "head_fault" else 2)):
         point, fault_kind = rng.choice(COMBINATIONS)
@@ -398,7 +498,9 @@ class Outcome:
         lines += [f"  problem: {p}" for p in self.problems]
         lines += [f"  round log: {e}" for e in self.events]
         lines.append(f"  rerun: {SEED_ENV_VAR}={self.schedule.seed} {command}")
-        return "\n".join(lines)
+        return _LONG_KEY.sub(
+            lambda m: f"[{LONG_KEY_PART} x{len(m[0]) // len(LONG_KEY_PART)}]", "\n".join(lines)
+        )
 
 
 # --- the run: one server, one moto, many schedules ------------------------------------
@@ -536,6 +638,8 @@ class _World:
         if table.mode.startswith("upsert"):
             rule["keys"] = ["k"]
             rule["order_by"] = "ts" if table.mode == "upsert" else ""
+        if table.create is not None:
+            rule["schema_policy"] = {**EVOLVE_POLICY, "create": table.create}
         return rule
 
     def table(self, spec: TableSpec) -> TableRef:
@@ -546,6 +650,8 @@ class _World:
     def set_up(self) -> None:
         self.run.sql(f"CREATE SCHEMA {quote_identifier(self.schema)}")
         for spec in self.schedule.tables:
+            if spec.create:
+                continue  # its loaders create it, typed from their files
             columns = ", ".join(f"{c} {COLUMN_TYPES[c]}" for c in spec.columns)
             self.run.sql(f"CREATE TABLE {self.table(spec).sql} ({columns})")
         self.run.s3.create_bucket(Bucket=self.bucket)
@@ -768,6 +874,11 @@ class _World:
         ledger = self._ledger(outcome)
         for spec in self.schedule.tables:
             columns = self.columns[spec.name]
+            if spec.create is not None:
+                found = self._evolved_columns(spec, ledger, outcome)
+                if found is None:
+                    continue
+                columns = found
             names = ", ".join(quote_identifier(c) for c in columns)
             rows = self.run.sql(f"SELECT {names} FROM {self.table(spec).sql}")
             self._check_exactly_once(spec, columns, rows, ledger, outcome)
@@ -776,6 +887,64 @@ class _World:
             key = self.objects[index].key
             if outcomes & {"loaded", "duplicate"} and not ledger.get(key):
                 outcome.lost.setdefault(key, "acknowledged, but the ledger does not hold it")
+
+    def _evolved_columns(
+        self, spec: TableSpec, ledger: dict[str, list[tuple[str, int]]], outcome: Outcome
+    ) -> tuple[str, ...] | None:
+        """A schema policy's table: its columns now, each loaded file's among them.
+
+        Every column a file that was loaded (acknowledged ``loaded`` or
+        ``duplicate``, or in the ledger) carried must be in the table: else
+        the table is wrong ("column lost"). None when there is no table.
+        """
+        rows = self.run.sql(
+            "SELECT column_name, character_maximum_length FROM information_schema.columns "
+            f"WHERE table_schema = '{self.schema}' AND table_name = '{spec.name}' "
+            "ORDER BY ordinal_position"
+        )
+        columns = tuple(str(name) for name, _ in rows)
+        self._check_never_narrowed(spec, {str(n): size for n, size in rows}, outcome)
+        loaded = [
+            obj
+            for i, (t, obj) in enumerate(self.writes)
+            if t is spec
+            and (self.acked.get(i, set()) & {"loaded", "duplicate"} or obj.key in ledger)
+        ]
+        lost = {c: o.key for o in loaded for c in o.columns if c not in columns}
+        if lost:
+            _wrong(
+                outcome,
+                spec.name,
+                f"{spec.name}: column lost: "
+                + ", ".join(f"{c} (carried by {_short(repr(k))})" for c, k in sorted(lost.items()))
+                + f"; the table has {', '.join(columns) if columns else 'not been created'}",
+            )
+        return columns or None
+
+    def _check_never_narrowed(
+        self, spec: TableSpec, sizes: dict[str, int | None], outcome: Outcome
+    ) -> None:
+        """Each VARCHAR at least as long as any ADD COLUMN or widening that ran made it.
+
+        A schema policy never narrows a column; a widening planned from a
+        stale catalog read, run after another loader's longer one, would.
+        (A CREATE TABLE IF NOT EXISTS may have been a no-op: it proves nothing.)
+        """
+        widest: dict[str, tuple[int, str]] = {}
+        for who, sql in self.injector.ddl:
+            if not sql.startswith(f"ALTER TABLE {self.table(spec).sql} "):
+                continue
+            for match in _DDL_VARCHAR.finditer(sql):
+                name, length = match["column"], int(match["length"])
+                if length > widest.get(name, (0, ""))[0]:
+                    widest[name] = (length, who)
+        for name, (length, who) in sorted(widest.items()):
+            now = sizes.get(name)
+            if now is not None and now < length:
+                outcome.problems.append(
+                    f"{spec.name}.{name} is VARCHAR({now}), but {who} had made it "
+                    f"VARCHAR({length}): a later schema change narrowed it"
+                )
 
     def _check_temp_tables(self, outcome: Outcome) -> None:
         """No load's temp table in a live session (a killed one may still be exiting)."""
@@ -930,7 +1099,25 @@ class _World:
             expected = oracle.upsert_latest_oracle(writes, key_at=key_at, loads=loads)
         missing, extra = oracle.compare(expected, rows)
         if missing or extra:
-            outcome.wrong[spec.name] = _diff(spec, columns, expected, rows, missing, extra)
+            _wrong(outcome, spec.name, _diff(spec, columns, expected, rows, missing, extra))
+
+
+def _wrong(outcome: Outcome, table: str, text: str) -> None:
+    """Note what is wrong with ``table`` (beside what was noted already)."""
+    outcome.wrong[table] = "\n".join(filter(None, (outcome.wrong.get(table), text)))
+
+
+_DDL_VARCHAR = re.compile(
+    r'(?:ADD COLUMN|ALTER COLUMN) "(?P<column>[^"]+)" (?:TYPE )?VARCHAR\((?P<length>\d+)\)'
+)
+"""The column and length an ADD COLUMN or a widening gives a text column."""
+_LONG_TEXT = re.compile(r"'([a-z0-9/.-]{12})[a-z0-9/.-]{28,}'")
+"""A note or a long key in a row's repr (never the text between two strings)."""
+
+
+def _short(text: str) -> str:
+    """Long strings (a note, a long key) cut to their start and length, for a report."""
+    return _LONG_TEXT.sub(lambda m: f"'{m[1]}...'[{len(m[0]) - 2} chars]", text)
 
 
 def _diff(
@@ -960,7 +1147,7 @@ def _diff(
         lines += [f"      {label}: {item}" for item in items[:DIFF_LINES]]
         if len(items) > DIFF_LINES:
             lines.append(f"      {label}: ... and {len(items) - DIFF_LINES} more")
-    return "\n".join(lines)
+    return _short("\n".join(lines))
 
 
 # --- many schedules: what `make reliability` and the test subset share ----------------
@@ -994,6 +1181,8 @@ class Summary:
     """Schedules that left a table whose content differs from the oracle of its mode."""
     failures: list[Outcome] = field(default_factory=list)
     injected: set[tuple[str, str]] = field(default_factory=set)
+    by_point: Counter[str] = field(default_factory=Counter)
+    """How many faults fired at each point."""
     seconds: float = 0.0
 
     def line(self) -> str:
@@ -1001,6 +1190,11 @@ class Summary:
             f"{self.schedules} schedules, {self.faults} faults injected, "
             f"{self.lost} lost, {self.duplicated} duplicated, {self.wrong} wrong"
         )
+
+    def points(self) -> str:
+        """Faults fired per point, in the order of :data:`COMBINATIONS`."""
+        points = dict.fromkeys(p for p, _ in COMBINATIONS)
+        return ", ".join(f"{p} {self.by_point[p]}" for p in points)
 
     @property
     def missed(self) -> list[tuple[str, str]]:
@@ -1027,6 +1221,7 @@ def run_schedules(
             summary.duplicated += len(outcome.duplicated)
             summary.wrong += 1 if outcome.wrong else 0
             summary.injected |= {(fault.point, fault.kind) for fault, _ in outcome.fired}
+            summary.by_point.update(fault.point for fault, _ in outcome.fired)
             if not outcome.ok:
                 summary.failures.append(outcome)
                 echo(outcome.report(command))

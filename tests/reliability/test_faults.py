@@ -1,12 +1,18 @@
-"""The injector's aim: a fault with ``where`` counts only the arrivals it names.
+"""The injector's aim and the statements it recognises, without the stand-in.
 
-Pure bookkeeping, no stand-in: the head_fault schedules rely on it to break
-the second HeadObject of one table's batch whatever the other tables do.
+A fault with ``where`` counts only the arrivals it names: the head_fault
+schedules rely on it to break the second HeadObject of one table's batch
+whatever the other tables do. A target's DDL is the ``ddl`` point, the
+ledger's own DDL is not: the schema_evolve schedules rely on it.
 """
 
 from __future__ import annotations
 
-from reliability.faults import FaultSpec, Injector
+from reliability.faults import FaultSpec, Injector, classify
+from s3redshift.column_types import ColumnType
+from s3redshift.identifiers import TableRef
+from s3redshift.ledger import LEDGER_TABLE_PREFIX
+from s3redshift.schema_plan import add_column_sql, create_table_sql, widen_sql
 
 
 def test_an_aimed_fault_fires_on_the_nth_arrival_of_its_own_requests() -> None:
@@ -19,3 +25,24 @@ def test_an_aimed_fault_fires_on_the_nth_arrival_of_its_own_requests() -> None:
     # HEAD) the aimed one's; nothing fires twice.
     assert fired == [None, None, plain, aimed, None]
     assert injector.reached == {"head": 5, "head[/t0/]": 3}
+
+
+def test_a_targets_schema_statements_are_the_ddl_point_and_the_ledgers_are_not() -> None:
+    prefix = f'"rel_ledger"."{LEDGER_TABLE_PREFIX}'
+    target = TableRef("rel", "t0")
+    text = ColumnType("VARCHAR", length=300, observed=True)
+    ddl = [
+        create_table_sql(target, {"row_id": ColumnType("BIGINT"), "note": text}),
+        add_column_sql(target, "note", text),
+        widen_sql(target, "note", ColumnType("VARCHAR", length=4096)),
+    ]
+    assert [classify(sql, prefix, in_load=False) for sql in ddl] == ["ddl"] * 3
+    ledger = f'"rel_ledger"."{LEDGER_TABLE_PREFIX}abc"'
+    others = [
+        f"CREATE TABLE IF NOT EXISTS {ledger} (bucket VARCHAR(63)) SORTKEY (object_key)",
+        f'ALTER TABLE {ledger} ADD COLUMN "object_order" VARCHAR(64)',
+        'CREATE TABLE IF NOT EXISTS "rel_ledger"."s3redshift_failures" (bucket VARCHAR(63))',
+        'ALTER TABLE "rel"."t0" DROP COLUMN x',
+        'CREATE TEMP TABLE "s3redshift_stage" (LIKE "rel"."t0" INCLUDING DEFAULTS)',
+    ]
+    assert [classify(sql, prefix, in_load=False) for sql in others] == [None] * len(others)
