@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from file_writers import avro_bytes, orc_bytes, parquet_bytes
-from s3redshift.column_types import ColumnType
+from s3redshift.column_types import NOTHING_SEEN, ColumnType
 from s3redshift.copy import (
     AvroFormat,
     Compression,
@@ -747,10 +747,10 @@ CSV_EXPECTED = {
     "At": observed("TIMESTAMP"),
     "AtTz": observed("TIMESTAMPTZ"),
     "Name": observed("VARCHAR", length=len('quoted, "value"')),
-    "Empty": observed("VARCHAR", length=0),
+    "Empty": NOTHING_SEEN,
     "with, comma": observed("VARCHAR", length=1),
     "Mixed": observed("VARCHAR", length=1),
-    'Say "hi"': observed("VARCHAR", length=0),
+    'Say "hi"': NOTHING_SEEN,
 }
 
 
@@ -879,8 +879,8 @@ def test_a_header_line_longer_than_64_kib_takes_a_second_read() -> None:
         (["2024-01-02T03:04:05Z", "2024-01-02 03:04:05"], observed("VARCHAR", length=20)),
         (["1", "true"], observed("VARCHAR", length=4)),
         (["١٢٣"], observed("VARCHAR", length=6)),  # Arabic-Indic digits are not a number here
-        (["", ""], observed("VARCHAR", length=0)),
-        ([], observed("VARCHAR", length=0)),
+        (["", ""], NOTHING_SEEN),
+        ([], NOTHING_SEEN),
     ],
 )
 def test_infer_text_type(values: list[str], expected: ColumnType) -> None:
@@ -922,7 +922,7 @@ JSON_EXPECTED = {
     "day": observed("DATE"),
     "obj": observed("SUPER"),
     "arr": observed("SUPER"),
-    "nothing": observed("VARCHAR", length=0),
+    "nothing": NOTHING_SEEN,
     "mixed": observed("VARCHAR", length=3),
     "flags": observed("VARCHAR", length=4),
     "huge": observed("DECIMAL", precision=38, scale=0),

@@ -464,3 +464,19 @@ def test_a_missing_table_without_create_is_said_so() -> None:
     plan = plan_schema(rule(match="name"), TABLE, None, files)
     assert plan.missing
     assert plan.ddl == ()
+
+
+def test_a_column_with_no_value_seen_fits_any_column_and_takes_the_other_files_type() -> None:
+    from s3redshift.column_types import NOTHING_SEEN
+
+    assert fit(ColumnType("INTEGER"), NOTHING_SEEN).outcome == "fits"
+    assert merge(NOTHING_SEEN, BIGINT_SEEN) == BIGINT_SEEN
+    assert merge(BIGINT_SEEN, NOTHING_SEEN) == BIGINT_SEEN
+    files = [
+        ("s3://b/t/1.csv", schema(("id", BIGINT_SEEN), ("k", NOTHING_SEEN), ("x", NOTHING_SEEN))),
+        ("s3://b/t/2.csv", schema(("id", BIGINT_SEEN), ("k", BIGINT_SEEN))),
+    ]
+    plan = plan_schema(rule("csv", match="name", create=True), TABLE, None, files)
+    assert plan.ddl == (
+        'CREATE TABLE IF NOT EXISTS "public"."events" ("id" BIGINT, "k" BIGINT, "x" VARCHAR(256))',
+    )

@@ -334,3 +334,12 @@ def test_a_schema_statement_outside_a_transaction_still_ends_by_its_budget(
     # The session's own timeout was reset: later statements on it are not cut at 1 s.
     [(timeout,)] = loader.transport.query("SHOW statement_timeout")
     assert timeout == "0"
+
+
+def test_an_empty_column_loads_nulls_into_a_number_column(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE events (id INT, k INT, ts INT)")
+    obj = put(s3, bucket, "events/1.csv", "ts,id,k\n10,1,\n20,2,\n")
+    assert make_loader(rule("csv", match="name")).load([obj]).outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id, k, ts FROM events ORDER BY id") == [(1, None, 10), (2, None, 20)]

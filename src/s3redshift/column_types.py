@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 __all__ = [
+    "NOTHING_SEEN",
     "VARCHAR_MAX",
     "ColumnType",
     "Fit",
@@ -42,10 +43,14 @@ Kind = Literal[
     "CHAR",
     "VARCHAR",
     "SUPER",
+    "UNKNOWN",
 ]
 
 VARCHAR_MAX = 65535
 """Redshift's longest VARCHAR, in bytes."""
+
+_NOTHING_SEEN_SQL = "VARCHAR(256)"
+"""What a column made from files that held no value in it is created as."""
 
 DECIMAL_MAX_PRECISION = 38
 
@@ -78,6 +83,8 @@ class ColumnType:
     @property
     def sql(self) -> str:
         """The type as a column definition writes it (a created column's size)."""
+        if self.kind == "UNKNOWN":
+            return _NOTHING_SEEN_SQL
         if self.kind == "VARCHAR":
             if self.length is not None and not self.observed:
                 return f"VARCHAR({min(max(self.length, 1), VARCHAR_MAX)})"
@@ -94,12 +101,16 @@ class ColumnType:
         return self.kind
 
     def __str__(self) -> str:
+        if self.kind == "UNKNOWN":
+            return "no value"
         if self.kind in ("VARCHAR", "CHAR"):
             return f"{self.kind}({self.length})" if self.length else self.kind
         return self.sql if self.kind == "DECIMAL" else self.kind
 
 
 WIDEST_TEXT = ColumnType("VARCHAR", VARCHAR_MAX)
+NOTHING_SEEN = ColumnType("UNKNOWN", observed=True)
+"""A sampled column with no value in it: it fits any column and merges into any type."""
 """What ``widen`` makes a VARCHAR: every loader agrees on it, so no race can narrow one."""
 
 
@@ -137,7 +148,7 @@ def fit(table: ColumnType, file: ColumnType) -> Fit:
     number is a ``conflict`` whose ``why`` says what the column would need.
     """
     t, f = table.kind, file.kind
-    if t == "SUPER":
+    if t == "SUPER" or f == "UNKNOWN":  # no value seen says nothing against the column
         return _FITS
     if t in ("VARCHAR", "CHAR"):
         return _fit_text(table, file)
@@ -217,6 +228,8 @@ def merge(first: ColumnType, second: ColumnType) -> ColumnType | None:
     The same rule as :func:`fit`: the one the other fits, or the widened one;
     sizes are compared as if seen (a declared BIGINT does not fit an INTEGER).
     """
+    if first.kind == "UNKNOWN" or second.kind == "UNKNOWN":
+        return second if first.kind == "UNKNOWN" else first
     if first.kind == second.kind == "DECIMAL":
         return _merged_decimal(first, second)
     for wide, narrow in ((first, second), (second, first)):

@@ -192,7 +192,7 @@ def _create(
 
 def _widest(columns: Mapping[str, ColumnType]) -> dict[str, ColumnType]:
     """A rule that widens makes its text columns as long as they would ever be, at once."""
-    return {n: WIDEST_TEXT if t.kind == "VARCHAR" else t for n, t in columns.items()}
+    return {n: WIDEST_TEXT if t.kind in ("VARCHAR", "UNKNOWN") else t for n, t in columns.items()}
 
 
 def _within_limit(columns: dict[str, ColumnType], *, more: int = 0) -> dict[str, ColumnType]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from s3redshift.column_types import DECIMAL_MAX_PRECISION, ColumnType, Kind, merge
+from s3redshift.column_types import DECIMAL_MAX_PRECISION, NOTHING_SEEN, ColumnType, Kind, merge
 from s3redshift.copy import Compression, CsvFormat, DelimitedFormat, JsonFormat
 from s3redshift.errors import SchemaMismatchError
 from s3redshift.file_schema.model import FileColumn, RangeFetch
@@ -202,13 +202,16 @@ def infer_text_type(values: Iterable[str], *, iso_times: bool = False) -> Column
     Integers get the smallest integer kind holding their range, decimals
     DECIMAL(38, the largest scale seen), true/false/t/f BOOLEAN, ISO dates
     DATE, timestamps TIMESTAMP (TIMESTAMPTZ with an offset); a mix, or
-    anything else, VARCHAR as long as the longest value in UTF-8 bytes. A
+    anything else, VARCHAR as long as the longest value in UTF-8 bytes; no
+    value at all, :data:`~s3redshift.column_types.NOTHING_SEEN`. A
     timestamp is COPY's default ``YYYY-MM-DD HH:MI:SS[.ffffff]``, and with
     ``iso_times`` (``TIMEFORMAT 'auto'``) also ISO 8601's ``T``, ``Z`` and offsets.
     """
     present = [value for value in values if value]
+    if not present:
+        return NOTHING_SEEN
     kinds = {_kind(value, iso_times) for value in present}
-    typed = _typed(kinds, present) if present else None
+    typed = _typed(kinds, present)
     longest = max((len(value.encode("utf-8")) for value in present), default=0)
     return typed or ColumnType("VARCHAR", length=longest, observed=True)
 
@@ -331,7 +334,9 @@ class _Values:
         if self.numbers:
             plain = all(_DECIMAL.fullmatch(number) for number in self.numbers)
             parts.append((_decimal_type(self.numbers) if plain else None) or _DOUBLE)
-        merged = parts[0] if parts else None
+        if not parts:
+            return NOTHING_SEEN
+        merged: ColumnType | None = parts[0]
         for part in parts[1:]:
             merged = merge(merged, part) if merged else None
         if merged is None or (len(parts) > 1 and merged.kind == "VARCHAR"):
