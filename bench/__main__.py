@@ -38,6 +38,7 @@ from bench import (
     parallel_tables,
     plan_size,
     plan_speed,
+    schema_read,
     shape,
     standin_load,
 )
@@ -47,6 +48,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 FIGURES: dict[str, Callable[[], dict[str, list[float]]]] = {
     "shape": shape.measure,
     "plan_speed": plan_speed.measure,
+    "schema_read": schema_read.measure,
     "cold_start": cold_start.measure,
     "artifact_size": artifact_size.measure,
     "data_api_transactions": data_api_transactions.measure,

@@ -438,7 +438,8 @@ def test_golden_connector_transaction_per_mode(
         ]
     if mode == "upsert":  # the table's columns, read for every upsert transaction
         expected += [
-            "SELECT column_name, data_type FROM information_schema.columns WHERE "
+            "SELECT column_name, data_type, character_maximum_length, numeric_precision, "
+            "numeric_scale, column_default FROM information_schema.columns WHERE "
             "table_schema = 'public' AND table_name = 'kpis' ORDER BY ordinal_position",
             COMMIT,
         ]

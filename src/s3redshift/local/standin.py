@@ -325,7 +325,7 @@ class StandInCursor:
         if sql.startswith("COPY ") and args is None and stream is None:
             self._copied = session.copy(self._cursor, sql)
             return
-        if not session.autocommit and _ALTER_TYPE.match(sql):
+        if _ALTER_TYPE.match(sql) and not session.autocommit:
             session.aborted = True  # Redshift's rule, which PostgreSQL does not have
             raise _server_error(
                 "25001", "ALTER TABLE ALTER COLUMN cannot run inside a transaction block"
@@ -384,8 +384,12 @@ class StandInConnection:
 
     @property
     def autocommit(self) -> bool:
-        """DB-API's switch: each statement commits alone, no transaction block is opened."""
-        return bool(self._connection.autocommit)
+        """DB-API's switch: each statement commits alone, no transaction block is opened.
+
+        Behind a relay there is no connection here, and the driver's switch is
+        on the client's side: taken as on (nothing is refused for it).
+        """
+        return bool(getattr(self._connection, "autocommit", True))
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
