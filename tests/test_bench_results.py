@@ -40,6 +40,10 @@ PROMISED = (
     "data_api_setup_round_trips",
     "describe_calls_10s_statement",
     "end_seen_late_ms_10s_statement",
+    "schema_read_requests_per_file",
+    "schema_read_bytes_of_parquet",
+    "schema_read_parquet_ms",
+    "schema_read_parquet_vs_pyarrow",
 )
 
 COUNTS = (
@@ -54,6 +58,7 @@ COUNTS = (
 """Figures that count calls (bench/data_api_*.py): one run, a whole number."""
 
 GOALS = {
+    "schema_read_requests_per_file": 2,
     "data_api_batch_wall_vs_slowest_target": 1.2,
     "data_api_calls_per_target": 6,
     "data_api_setup_round_trips": 2,
