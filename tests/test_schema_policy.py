@@ -176,7 +176,7 @@ def test_a_new_column_without_add_columns_fails_its_file_alone(
     assert rows(pg, "SELECT id, name FROM events") == [(1, "a")]
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "orc"])
 def test_create_by_position_takes_the_file_order_and_refuses_a_reordered_file(
     fmt: str, pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
 ) -> None:
@@ -188,6 +188,30 @@ def test_create_by_position_takes_the_file_order_and_refuses_a_reordered_file(
     assert 'set schema_policy.match = "name"' in str(report.objects[1].error)
     assert [name for name, _ in definition(pg)] == ["b", "a"]
     assert rows(pg, "SELECT a, b FROM events") == [(1, 2)]
+
+
+@pytest.mark.parametrize("fmt", ["json", "avro"])
+def test_create_by_position_of_json_and_avro_loads_any_field_order_copy_matches_names(
+    fmt: str, pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    loader = make_loader(rule(fmt, create=True))
+    first = put_file(s3, bucket, "1", fmt, ["b", "a"], [{"a": 1, "b": 2}])
+    swapped = put_file(s3, bucket, "2", fmt, ["a", "b"], [{"a": 3, "b": 4}])
+    assert loader.load([first, swapped]).outcomes() == ["loaded", "loaded"]
+    assert rows(pg, "SELECT a, b FROM events ORDER BY a") == [(1, 2), (3, 4)]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "orc", "avro"])
+def test_widen_lengthens_a_column_for_a_columnar_string_of_unknown_length(
+    fmt: str, pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE events (id BIGINT, name VARCHAR(10))")
+    long_name = "w" * 40
+    obj = put_file(s3, bucket, "1", fmt, ["name", "id"], [{"id": 1, "name": long_name}])
+    loader = make_loader(rule(fmt, match="name", evolve=["widen"]))
+    assert loader.load([obj]).outcomes() == ["loaded"]
+    assert definition(pg) == [("id", "bigint"), ("name", LONGEST)]
+    assert rows(pg, "SELECT id, name FROM events") == [(1, long_name)]
 
 
 def test_sort_and_dist_keys_are_accepted_by_the_stand_in(
