@@ -69,7 +69,8 @@ def test_varchar_sizes_double_the_longest_value_within_redshifts_bounds() -> Non
         ),
         (ColumnType("DECIMAL", precision=12, scale=2), ColumnType("DECIMAL", None, 10, 2), "fits"),
         (ColumnType("DECIMAL", precision=4, scale=2), ColumnType("INTEGER"), "fits"),  # values
-        (ColumnType("DECIMAL", None, 4, 2), ColumnType("DECIMAL", None, 38, 2, True), "fits"),
+        (ColumnType("DECIMAL", None, 4, 2), ColumnType("DECIMAL", None, 3, 2, True), "fits"),
+        (ColumnType("DECIMAL", None, 10, 2), ColumnType("DECIMAL", None, 25, 2, True), "conflict"),
         (ColumnType("DOUBLE PRECISION"), ColumnType("REAL"), "fits"),
         (ColumnType("DOUBLE PRECISION"), ColumnType("INTEGER"), "fits"),
         (ColumnType("DOUBLE PRECISION"), ColumnType("BIGINT"), "conflict"),  # rounds past 2**53
@@ -103,8 +104,13 @@ def test_widening_always_goes_to_the_longest_varchar_so_no_two_loaders_disagree(
 
 
 def test_sampled_decimals_are_created_with_room_for_more_places_than_seen() -> None:
-    assert ColumnType("DECIMAL", None, 38, 1, observed=True).sql == "DECIMAL(38,18)"
-    assert ColumnType("DECIMAL", None, 38, 20, observed=True).sql == "DECIMAL(38,20)"
+    assert ColumnType("DECIMAL", None, 3, 1, observed=True).sql == "DECIMAL(38,18)"
+    assert ColumnType("DECIMAL", None, 22, 20, observed=True).sql == "DECIMAL(38,20)"
+    # 25 digits seen before the point: they keep their room, the scale gives way.
+    assert ColumnType("DECIMAL", None, 25, 0, observed=True).sql == "DECIMAL(38,13)"
+    assert merge(
+        ColumnType("DECIMAL", None, 2, 1, True), ColumnType("DECIMAL", None, 3, 2, True)
+    ) == (ColumnType("DECIMAL", None, 3, 2, True))
     assert ColumnType("DECIMAL", None, 10, 2).sql == "DECIMAL(10,2)"
     wider = merge(ColumnType("DECIMAL", None, 10, 2), ColumnType("DECIMAL", None, 10, 4))
     assert wider == ColumnType("DECIMAL", None, 12, 4)

@@ -16,7 +16,7 @@ import pytest
 
 from file_writers import EXTENSION, FORMATS, write
 from helpers import put
-from s3redshift.errors import SchemaMismatchError
+from s3redshift.errors import S3RedshiftError, SchemaMismatchError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef
 from s3redshift.loader import Loader
@@ -358,6 +358,10 @@ def test_a_schema_statement_outside_a_transaction_still_ends_by_its_budget(
     # The session's own timeout was reset: later statements on it are not cut at 1 s.
     [(timeout,)] = loader.transport.query("SHOW statement_timeout")
     assert timeout == "0"
+    # And it is back in transactions: two statements still commit together or not at all.
+    with pytest.raises(S3RedshiftError):
+        loader.transport.execute("CREATE TABLE twice (a INT)", "CREATE TABLE twice (a INT)")
+    assert rows(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'twice'") == [(0,)]
 
 
 def test_an_empty_column_loads_nulls_into_a_number_column(
@@ -367,3 +371,28 @@ def test_an_empty_column_loads_nulls_into_a_number_column(
     obj = put(s3, bucket, "events/1.csv", "ts,id,k\n10,1,\n20,2,\n")
     assert make_loader(rule("csv", match="name")).load([obj]).outcomes() == ["loaded"]
     assert rows(pg, "SELECT id, k, ts FROM events ORDER BY id") == [(1, None, 10), (2, None, 20)]
+
+
+def test_an_always_null_parquet_column_loads_into_a_number_column_as_its_default(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    import pyarrow as pa
+
+    from file_writers import parquet_bytes
+
+    execute(pg, "CREATE TABLE events (id BIGINT, score INT DEFAULT 7)")
+    table = pa.table({"score": pa.array([None], pa.null()), "id": pa.array([1], pa.int64())})
+    obj = put(s3, bucket, "events/1.parquet", parquet_bytes(table))
+    assert make_loader(rule("parquet", match="name")).load([obj]).outcomes() == ["loaded"]
+    assert rows(pg, "SELECT id, score FROM events") == [(1, 7)]
+
+
+def test_a_widening_on_a_column_with_a_default_fails_the_file_as_redshift_would(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    execute(pg, "CREATE TABLE events (id BIGINT, name VARCHAR(10) DEFAULT 'none')")
+    obj = put_file(s3, bucket, "1", "csv", ["id", "name"], [{"id": 1, "name": "v" * 30}])
+    report = make_loader(rule("csv", match="name", evolve=["widen"])).load([obj])
+    assert report.outcomes() == ["failed"]
+    assert "lengthens no column that has a DEFAULT" in str(report.objects[0].error)
+    assert definition(pg) == [("id", "bigint"), ("name", "character varying(10)")]

@@ -92,8 +92,11 @@ class ColumnType:
         if self.kind == "CHAR":
             return f"CHAR({self.length or 1})"
         if self.kind == "DECIMAL" and self.observed:
-            # Places beyond the scale would be cut without a word: room for more than seen.
-            return f"DECIMAL({DECIMAL_MAX_PRECISION},{max(self.scale or 0, OBSERVED_SCALE)})"
+            # Places beyond the scale would be cut without a word: room for more than
+            # seen, as long as the digits seen before the point still fit.
+            whole = (self.precision or 0) - (self.scale or 0)
+            scale = min(max(self.scale or 0, OBSERVED_SCALE), DECIMAL_MAX_PRECISION - whole)
+            return f"DECIMAL({DECIMAL_MAX_PRECISION},{scale})"
         if self.kind == "DECIMAL":
             return f"DECIMAL({self.precision or 18},{self.scale or 0})"
         if self.kind in _INTEGERS and self.observed:
@@ -105,7 +108,9 @@ class ColumnType:
             return "no value"
         if self.kind in ("VARCHAR", "CHAR"):
             return f"{self.kind}({self.length})" if self.length else self.kind
-        return self.sql if self.kind == "DECIMAL" else self.kind
+        if self.kind == "DECIMAL":
+            return f"DECIMAL({self.precision or 18},{self.scale or 0})"
+        return self.kind
 
 
 WIDEST_TEXT = ColumnType("VARCHAR", VARCHAR_MAX)
@@ -213,8 +218,8 @@ def _fit_decimal(table: ColumnType, file: ColumnType) -> Fit:
     f_precision, f_scale = file.precision or 18, file.scale or 0
     if f_scale > scale:
         return _conflict(f"{f_scale} decimal places (a smaller scale would cut them)")
-    if not file.observed and f_precision - f_scale > precision - scale:
-        return _conflict(f"{file} values, with more digits before the point")
+    if f_precision - f_scale > precision - scale:
+        return _conflict(f"{f_precision - f_scale} digits before the point")
     return _FITS
 
 

@@ -388,7 +388,8 @@ def _data_copies(
         )
         step = CopyStep(command, "data", tuple(map(_URI, group)))
         if shaped and shape is not None:
-            data_copies.append(ShapedCopy(step, tuple((c, t.sql) for c, t in shape)))
+            empty = frozenset(c for c, t in shape if t.kind == "UNKNOWN")
+            data_copies.append(ShapedCopy(step, tuple((c, t.sql) for c, t in shape), empty))
         else:
             data_copies.append(step)
     return documents, data_copies

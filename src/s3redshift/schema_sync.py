@@ -22,7 +22,13 @@ from s3redshift.errors import PermanentError, RetryableError, S3RedshiftError
 from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef
 from s3redshift.mapping import MappingRule
-from s3redshift.schema_plan import SchemaPlan, TableColumns, catalog_sql, plan_schema
+from s3redshift.schema_plan import (
+    SchemaPlan,
+    TableColumn,
+    TableColumns,
+    catalog_sql,
+    plan_schema,
+)
 from s3redshift.transports.base import Transport
 
 __all__ = ["ROUNDS", "catalog_rows", "fit_table", "table_columns"]
@@ -42,7 +48,14 @@ def table_columns(rows: Sequence[tuple[Any, ...]]) -> TableColumns | None:
     """The typed columns of :func:`catalog_rows`' answer; None when the table does not exist."""
     if not rows:
         return None
-    return [(str(r[0]), from_catalog(str(r[1]), _int(r[2]), _int(r[3]), _int(r[4]))) for r in rows]
+    return [
+        TableColumn(
+            str(r[0]),
+            from_catalog(str(r[1]), _int(r[2]), _int(r[3]), _int(r[4])),
+            has_default=r[5] is not None,
+        )
+        for r in rows
+    ]
 
 
 def _int(value: Any) -> int | None:

@@ -162,6 +162,8 @@ class ShapedCopy:
     copy: CopyStep
     columns: tuple[tuple[str, str], ...]
     """The files' columns in file order: folded name and type SQL."""
+    empty: frozenset[str] = frozenset()
+    """Columns the files declare with no type (always null): not moved, the target's DEFAULT."""
 
     @property
     def objects(self) -> tuple[str, ...]:
@@ -171,7 +173,8 @@ class ShapedCopy:
     def steps(self, into: TableRef) -> list[Step]:
         """Create the shaped table, COPY, INSERT by name into ``into``, drop it."""
         shaped = self.copy.command.table
-        names = ", ".join(quote_identifier(name) for name, _ in self.columns)
+        moved = [name for name, _ in self.columns if name not in self.empty]
+        names = ", ".join(quote_identifier(name) for name in moved)
         body = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in self.columns)
         return [
             SqlStep(f"CREATE TEMP TABLE {shaped.sql} ({body})", "a table shaped like the files"),

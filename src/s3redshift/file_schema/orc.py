@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 
-from s3redshift.column_types import DECIMAL_MAX_PRECISION, VARCHAR_MAX, ColumnType
+from s3redshift.column_types import DECIMAL_MAX_PRECISION, ColumnType
 from s3redshift.errors import SchemaMismatchError
 from s3redshift.file_schema import snappy
 from s3redshift.file_schema.model import FileColumn, RangeFetch
@@ -155,9 +155,9 @@ def _column_type(name: str, orc_type: Message) -> ColumnType:
     if kind in _KINDS:
         return _KINDS[kind]
     if kind in (_VARCHAR, _CHAR):
-        # ORC counts characters, Redshift bytes: up to four for one UTF-8 character.
-        characters = _first_int(orc_type, 4)
-        return ColumnType("VARCHAR", min(4 * characters, VARCHAR_MAX) if characters else None)
+        # ORC counts characters, Redshift bytes (one to four a character): the
+        # length says nothing a column can be checked against, as for a STRING.
+        return ColumnType("VARCHAR")
     if kind == _DECIMAL:
         return _decimal(name, _first_int(orc_type, 5), _first_int(orc_type, 6))
     raise SchemaMismatchError(f"ORC column {name!r} has unknown type kind {kind}; {_REWRITE}")

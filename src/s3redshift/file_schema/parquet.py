@@ -146,8 +146,8 @@ def _column_type(element: Struct) -> ColumnType:
         )
     logical, params = _logical(element)
     converted = _int(element, 6)
-    if logical == L_UNKNOWN:  # always null (pyarrow's null type): no type to keep
-        return ColumnType("VARCHAR")
+    if logical == L_UNKNOWN:  # always null (pyarrow's null type): no value, no type
+        return ColumnType("UNKNOWN")
     if logical == L_DECIMAL or converted == C_DECIMAL:
         return _decimal(element, params)
     if physical == INT32:

@@ -272,20 +272,25 @@ def _integer_type(low: int, high: int) -> ColumnType | None:
     for kind, bits in _INTEGER_BITS:
         if -(1 << (bits - 1)) <= low and high < 1 << (bits - 1):
             return ColumnType(kind, observed=True)
-    if max(len(str(abs(low))), len(str(abs(high)))) <= DECIMAL_MAX_PRECISION:
-        return ColumnType("DECIMAL", precision=DECIMAL_MAX_PRECISION, scale=0, observed=True)
+    digits = max(len(str(abs(low))), len(str(abs(high))))
+    if digits <= DECIMAL_MAX_PRECISION:
+        return ColumnType("DECIMAL", precision=digits, scale=0, observed=True)
     return None
 
 
 def _decimal_type(values: list[str]) -> ColumnType | None:
-    """DECIMAL(38, the largest scale seen), or None when 38 digits cannot hold them."""
+    """DECIMAL(the most digits before the point seen + the largest scale seen, that scale).
+
+    None when 38 digits cannot hold them. The sizes are what the sample held:
+    a created column gets room for more (:attr:`ColumnType.sql`).
+    """
     digits = scale = 0
     for value in values:
         whole, _point, fraction = value.lstrip("-").partition(".")
         digits, scale = max(digits, len(whole.lstrip("0"))), max(scale, len(fraction))
     if digits + scale > DECIMAL_MAX_PRECISION:
         return None
-    return ColumnType("DECIMAL", precision=DECIMAL_MAX_PRECISION, scale=scale, observed=True)
+    return ColumnType("DECIMAL", precision=max(digits + scale, 1), scale=scale, observed=True)
 
 
 # --- JSON lines -------------------------------------------------------------------------

@@ -298,8 +298,10 @@ class DbApiTransport:
 
     def _release(self, session: Session) -> None:
         """Put ``session`` back for the next call, or close it if it cannot be kept."""
+        # A session left in autocommit would commit a later load's statements one by one.
+        usable = not session.closed and not getattr(session.connection, "autocommit", False)
         with self._pool:
-            keep = not session.closed and session.generation == self._generation
+            keep = usable and session.generation == self._generation
             if keep:
                 self._idle.append(session)
                 self._pool.notify()
@@ -434,18 +436,29 @@ class DbApiTransport:
                 if not autocommit:
                     connection.commit()
             except Exception as exc:
+                if autocommit:
+                    self._leave_autocommit(session, reset=bool(prelude))
                 raise self._abandon(translate_error(exc), session) from exc
-            finally:
-                if autocommit and not session.closed:
-                    self._leave_autocommit(connection, reset=bool(prelude))
+            if autocommit:
+                self._leave_autocommit(session, reset=bool(prelude))
 
-    def _leave_autocommit(self, connection: Any, *, reset: bool) -> None:
-        """Undo a session-level prelude and go back to transactions (best effort)."""
-        with contextlib.suppress(Exception):
-            cursor = connection.cursor()
+    def _leave_autocommit(self, session: Session, *, reset: bool) -> None:
+        """Back to transactions, the session-level prelude undone; else the session closes.
+
+        A pooled session left in autocommit would commit the next load's
+        statements one by one, so one that cannot be brought back is never
+        lent again. (An interrupt never gets here: ``_lend`` discards its session.)
+        """
+        if session.closed:
+            return
+        try:
+            session.connection.autocommit = False
+            cursor = session.connection.cursor()
             for statement in self._reset() if reset else ():
                 cursor.execute(statement)
-            connection.autocommit = False
+            session.connection.commit()
+        except Exception:
+            session.close()
 
     def _abandon(self, error: S3RedshiftError, session: Session) -> S3RedshiftError:
         """Roll back after ``error``; close the session if it may be broken.
