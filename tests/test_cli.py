@@ -256,3 +256,24 @@ def test_a_csv_rule_without_ignore_header_is_warned_about_naming_both_fixes(
     seed = tmp_path / "seed.toml"
     seed.write_text(CONFIG_HEAD)  # no rule: the seed's, which skips one header line
     assert "warning" not in run("plan", "--config", str(seed), event).stderr
+
+
+def test_a_reader_closing_the_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    keys = [f"t{n:03d}/a.csv" for n in range(400)]  # 400 tables: far more than a pipe holds
+    records = [json.loads(one_record_event(tmp_path, k).read_text())["Records"][0] for k in keys]
+    event = tmp_path / "big.json"
+    event.write_text(json.dumps({"Records": records}))
+    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "s3redshift.cli", "plan", str(event)],
+        env=base | SEED_ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("-- ")  # as `| head -1` reads
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert stderr == ""
+    assert process.returncode == 141

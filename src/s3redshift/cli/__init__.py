@@ -1,15 +1,18 @@
 """The ``s3redshift`` command.
 
 Exit codes: 0 done; 1 some objects failed to load; 2 bad usage, configuration
-or event. Errors are printed as one line on stderr; ``--debug`` adds the
-traceback. Nothing printed ever contains a secret: statements are redacted.
-One module per command (``plan``, ``invoke``, ``load``, ``ledger``, ``check``,
+or event; 141 the reader of standard output closed it (``| head``), quietly.
+Errors are printed as one line on stderr; ``--debug`` adds the traceback.
+Nothing printed ever contains a secret: statements are redacted. One module
+per command (``plan``, ``invoke``, ``load``, ``ledger``, ``check``,
 ``offline``), with the grammar in ``parser`` and what they show in ``output``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -59,6 +62,8 @@ def main(
     except KeyboardInterrupt:
         sys.stderr.write("s3redshift: interrupted\n")
         return 130
+    except BrokenPipeError:
+        return _pipe_closed()
     except Exception as exc:
         if args.debug:
             write_traceback(exc)
@@ -69,6 +74,22 @@ def main(
             "(run with --debug for the message and traceback)\n"
         )
         return EXIT_FAILED
+
+
+EXIT_PIPE_CLOSED = 141
+"""The reader of standard output went away (``| head``): what a shell shows for SIGPIPE."""
+
+
+def _pipe_closed() -> int:
+    """Quiet, as a command writing into a closed pipe is: no message, nothing more written.
+
+    Standard output is pointed at the null device, so the interpreter's last
+    flush at exit does not raise again.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE_CLOSED
 
 
 def _default_loader(config: LoaderConfig) -> Loader:

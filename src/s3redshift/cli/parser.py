@@ -28,6 +28,7 @@ exit codes:
      LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
      --failed` found mapped objects missing from the ledger; a `check` failed
   2  bad usage, configuration or event
+141  the reader of standard output closed it (`| head`): nothing more is written
 
 Configuration is read from --config FILE, else $S3REDSHIFT_CONFIG (JSON), else the
 seed's DB_* variables; `s3redshift config-schema` prints every key.
