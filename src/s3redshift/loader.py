@@ -64,7 +64,6 @@ from s3redshift.errors import (
 )
 from s3redshift.events import S3Object
 from s3redshift.failures import FailureLog, failures_table_for
-from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
     ORDER_COLUMN,
@@ -96,13 +95,13 @@ from s3redshift.planner import (
 )
 from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
 from s3redshift.schema_plan import FileShape, SchemaPlan, plan_schema
-from s3redshift.schema_reads import read_schemas
 from s3redshift.schema_sync import catalog_rows, fit_table, table_columns
 from s3redshift.transaction import TransactionPlan, tie_breakers
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+    from s3redshift.file_schema import FileSchema
     from s3redshift.transports.base import Transport
 
 __all__ = [
@@ -152,9 +151,13 @@ def _split_reads(
     entries: Sequence[ManifestEntry], reads: Sequence[FileSchema | S3RedshiftError]
 ) -> tuple[list[tuple[str, FileSchema]], dict[str, S3RedshiftError]]:
     """The files whose schema was read, by URI, and the errors of the others."""
-    files = [(e.uri, r) for e, r in zip(entries, reads, strict=True) if isinstance(r, FileSchema)]
+    files = [
+        (e.uri, r)
+        for e, r in zip(entries, reads, strict=True)
+        if not isinstance(r, S3RedshiftError)
+    ]
     errors = {
-        e.uri: r for e, r in zip(entries, reads, strict=True) if not isinstance(r, FileSchema)
+        e.uri: r for e, r in zip(entries, reads, strict=True) if isinstance(r, S3RedshiftError)
     }
     return files, errors
 
@@ -765,6 +768,9 @@ class Loader:
     def _read_files(
         self, target: Target, entries: Sequence[ManifestEntry]
     ) -> list[FileSchema | S3RedshiftError]:
+        # The readers are imported by the first rule that reads a schema, not at cold start.
+        from s3redshift.schema_reads import read_schemas
+
         return read_schemas(self.s3, entries, target.rule, str(target.table))
 
     def schema_plan(

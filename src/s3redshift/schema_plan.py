@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from s3redshift.column_types import VARCHAR_MAX, WIDEST_TEXT, ColumnType, Fit, fit, merge
 from s3redshift.copy import AvroFormat, JsonFormat
 from s3redshift.errors import S3RedshiftError, SchemaMismatchError, UnsafeIdentifierError
-from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef, quote_identifier, quote_literal, validate_identifier
 from s3redshift.mapping import MappingRule
 from s3redshift.transaction import INTERNAL_PREFIX
+
+if TYPE_CHECKING:
+    from s3redshift.file_schema import FileSchema
 
 __all__ = ["FileShape", "SchemaPlan", "catalog_sql", "plan_schema"]
 

@@ -14,12 +14,11 @@ is an empty nullable column, never half a load.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from s3redshift.column_types import from_catalog
 from s3redshift.deadline import Deadline
 from s3redshift.errors import PermanentError, RetryableError, S3RedshiftError
-from s3redshift.file_schema import FileSchema
 from s3redshift.identifiers import TableRef
 from s3redshift.mapping import MappingRule
 from s3redshift.schema_plan import (
@@ -30,6 +29,9 @@ from s3redshift.schema_plan import (
     plan_schema,
 )
 from s3redshift.transports.base import Transport
+
+if TYPE_CHECKING:
+    from s3redshift.file_schema import FileSchema
 
 __all__ = ["ROUNDS", "catalog_rows", "fit_table", "table_columns"]
 
