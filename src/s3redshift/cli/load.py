@@ -13,10 +13,10 @@ from s3redshift.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     configuration,
-    target_where,
     write_traceback,
 )
 from s3redshift.cli.output import ProgressPrinter, format_bytes
+from s3redshift.unreachable import database_down
 
 if TYPE_CHECKING:
     from s3redshift.backfill import BackfillSummary
@@ -65,10 +65,17 @@ def _explain(summary: BackfillSummary, config: LoaderConfig, args: argparse.Name
     if summary.stopped_by is not None:
         # The database, not the objects: one line, not one per object.
         stopped = summary.stopped_by
+        if args.debug:
+            write_traceback(stopped)
+        down = database_down(stopped, config.target)
+        what = (
+            down.line()
+            if down is not None
+            else f"{stopped.message}; fix: check [target] and [credentials]"
+        )
         sys.stderr.write(
-            f"s3redshift: error: {stopped.message} ({target_where(config)}): the load stopped "
-            f"and {len(summary.failures)} object(s) did not load; check [target] and "
-            "[credentials] and that the database is reachable, then run the same command again\n"
+            f"s3redshift: error: {what}; the load stopped and {len(summary.failures)} "
+            "object(s) did not load: run the same command again once that is fixed\n"
         )
         return EXIT_FAILED if stopped.retryable else EXIT_USAGE
     if summary.listed == 0:

@@ -9,9 +9,14 @@ from typing import TYPE_CHECKING, TextIO
 from s3redshift.cli.common import EXIT_OK, configuration, read_event_file
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from s3redshift.config import LoaderConfig
     from s3redshift.identifiers import TableRef
+    from s3redshift.manifest import ManifestEntry
+    from s3redshift.mapping import Target
     from s3redshift.planner import EventPlan
+    from s3redshift.schema_plan import SchemaPlan
 
 __all__ = ["run"]
 
@@ -19,6 +24,7 @@ __all__ = ["run"]
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print the plan of the event in ``args.event``, as SQL or (``--json``) as JSON."""
     from s3redshift.deadline import Deadline
+    from s3redshift.errors import DatabaseConnectionError
     from s3redshift.events import read_event
     from s3redshift.planner import plan_event
 
@@ -28,12 +34,22 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise parsed.invalid[0]
     if any(rule.schema_policy.active for rule in config.tables):
         deadline = Deadline.after(args.timeout)
+        down: list[DatabaseConnectionError] = []
+
+        def schema(target: Target, entries: Sequence[ManifestEntry]) -> SchemaPlan:
+            try:
+                plan: SchemaPlan = loader.schema_plan(
+                    target, entries, time_budget=deadline.remaining()
+                )
+            except DatabaseConnectionError as exc:
+                down.append(exc)
+                raise
+            return plan
+
         with args.make_loader(config) as loader:
-            result = plan_event(
-                config,
-                parsed,
-                schema=lambda t, e: loader.schema_plan(t, e, time_budget=deadline.remaining()),
-            )
+            result = plan_event(config, parsed, schema=schema)
+        if down:  # not a plan without its schema statements: the error every command gives
+            raise down[0]
     else:
         result = plan_event(config, parsed)
     if args.json:
