@@ -51,7 +51,13 @@ if TYPE_CHECKING:
     from s3redshift.loader import Loader
     from s3redshift.mapping import Target
 
-__all__ = ["DEFAULT_BATCH_SIZE", "BackfillProgress", "BackfillSummary", "backfill"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "BackfillInterrupted",
+    "BackfillProgress",
+    "BackfillSummary",
+    "backfill",
+]
 
 DEFAULT_BATCH_SIZE = 500
 """Objects per :meth:`Loader.load` call: one transaction per target per batch."""
@@ -137,6 +143,24 @@ class BackfillSummary:
         }
 
 
+class BackfillInterrupted(KeyboardInterrupt):
+    """An interrupt (Ctrl-C) stopped a backfill; what had ended before it.
+
+    Still a :class:`KeyboardInterrupt`, so that a caller not asking for the
+    details stops as before. ``reports`` are the batches that ended: each
+    target's transaction in them committed or rolled back whole.
+    ``in_progress`` is the batch that was loading, if one was: a transaction
+    the interrupt stopped is rolled back (its session is closed, never
+    pooled), but a target of it that had committed before stays committed,
+    so only the ledger can say which of these objects are loaded.
+    """
+
+    def __init__(self, reports: Sequence[LoadReport], in_progress: Sequence[S3Object]) -> None:
+        super().__init__()
+        self.reports = tuple(reports)
+        self.in_progress = tuple(in_progress)
+
+
 def backfill(
     loader: Loader,
     prefix_uri: str,
@@ -159,6 +183,7 @@ def backfill(
     (:class:`~s3redshift.errors.TimeBudgetExceededError`), for the next run.
 
     Raises:
+        BackfillInterrupted: an interrupt (Ctrl-C) stopped the run.
         ConfigError: ``prefix_uri`` is not an S3 URI, the bucket does not
             exist, or ``batch_size`` is not positive.
         PermissionDeniedError, RetryableError: listing the bucket failed.
@@ -176,7 +201,8 @@ def backfill(
     would_load, already = _dry_run(loader, classified.groups, time_budget) if dry_run else ({}, 0)
     deadline = Deadline(None if time_budget is None else started + time_budget, clock)
     to_load = [] if dry_run else batches
-    reports, failed, stopped_by = _load_batches(loader, prefix_uri, to_load, deadline, progress)
+    reports: list[LoadReport] = []
+    failed, stopped_by = _load_batches(loader, prefix_uri, to_load, deadline, progress, reports)
     failures = [r for r in classified.skipped.values() if r.outcome == "failed"] + failed
     return BackfillSummary(
         prefix_uri=prefix_uri,
@@ -234,15 +260,35 @@ def _load_batches(
     batches: Sequence[Sequence[S3Object]],
     deadline: Deadline,
     progress: Callable[[BackfillProgress], None] | None,
-) -> tuple[list[LoadReport], list[ObjectResult], S3RedshiftError | None]:
-    """Load the batches in order: the loader's reports, the failed objects, what stopped the run.
+    reports: list[LoadReport],
+) -> tuple[list[ObjectResult], S3RedshiftError | None]:
+    """Load the batches in order: the failed objects, and what stopped the run.
 
-    A batch that cannot start any more (the time is up, or a failure of the
+    The loader's reports are appended to ``reports`` as each batch ends. A
+    batch that cannot start any more (the time is up, or a failure of the
     target itself stopped the run) is reported failed without a try.
+
+    Raises:
+        BackfillInterrupted: an interrupt arrived, with what had ended.
     """
+    loading: list[S3Object] = []  # the batch being loaded, if one is
+    try:
+        return _each_batch(loader, prefix_uri, batches, deadline, progress, reports, loading)
+    except KeyboardInterrupt as exc:
+        raise BackfillInterrupted(reports, loading) from exc
+
+
+def _each_batch(
+    loader: Loader,
+    prefix_uri: str,
+    batches: Sequence[Sequence[S3Object]],
+    deadline: Deadline,
+    progress: Callable[[BackfillProgress], None] | None,
+    reports: list[LoadReport],
+    loading: list[S3Object],
+) -> tuple[list[ObjectResult], S3RedshiftError | None]:
     total = sum(map(len, batches))
     total_bytes = sum(o.size or 0 for batch in batches for o in batch)
-    reports: list[LoadReport] = []
     failures: list[ObjectResult] = []
     stopped_by: S3RedshiftError | None = None
     done = done_bytes = 0
@@ -268,15 +314,17 @@ def _load_batches(
                 for o in chunk
             )
         else:
+            loading[:] = chunk
             report = loader.load(chunk, time_budget=deadline.remaining())
             reports.append(report)
+            loading.clear()  # (an interrupt in between names the batch twice: harmless)
             failures.extend(report.failed)
             stopped_by = _target_failure(report)
         done += len(chunk)
         done_bytes += sum(o.size or 0 for o in chunk)
         if progress is not None:
             progress(BackfillProgress(done, total, done_bytes, total_bytes, number, len(batches)))
-    return reports, failures, stopped_by
+    return failures, stopped_by
 
 
 def _counts(
