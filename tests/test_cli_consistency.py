@@ -319,7 +319,7 @@ def test_check_without_a_source_fails_a_literal_table_that_does_not_exist(
     assert templated.endswith(
         "give a source s3://BUCKET/PREFIX whose keys it maps to check those tables"
     )
-    assert missing.stdout.splitlines()[-1].== "3 passed, 1 failed, 4 skipped"
+    assert missing.stdout.splitlines()[-1] == "3 passed, 1 failed, 4 skipped"
 
     cursor = pg.cursor()
     cursor.execute("CREATE TABLE kpis (id INT, name VARCHAR(20))")
