@@ -158,7 +158,6 @@ def run_checks(
         return check
 
     config = loader.config
-    where = where or target_location(config.target)
     add(_guarded("database credentials", lambda: _database_credentials(loader)))
     database = add(_guarded(DATABASE_CHECK, lambda: _database(loader, where, deadline)))
     reachable = database.status == "ok"
@@ -175,7 +174,6 @@ def run_checks(
         samples = []
         add(_unexpected("map", exc))
     _target_checks(loader, samples, add, deadline, reachable=reachable, ledger_ok=ledger_ok)
-    sampled = [(target, sample) for target, sample in samples if sample is not None]
     manifest_bucket = config.copy_.manifest_bucket or (listed[0].bucket if listed else None)
     if manifest_bucket is None:
         add(
@@ -189,7 +187,7 @@ def run_checks(
     probe = add(_guarded(probe_name, lambda: _manifest_prefix(loader, manifest_bucket)))
     ready = reachable and probe.status == "ok"
     add(
-        _guarded("COPY role", lambda: _copy_role(loader, manifest_bucket, sampled, deadline, ready))
+        _guarded("COPY role", lambda: _copy_role(loader, manifest_bucket, samples, deadline, ready))
     )
     return results
 
@@ -294,7 +292,8 @@ DATABASE_CHECK = "database reachable"
 """The name of the check that the database answers."""
 
 
-def _database(loader: Loader, where: str, deadline: Deadline) -> Check:
+def _database(loader: Loader, where: str | None, deadline: Deadline) -> Check:
+    where = where or target_location(loader.config.target)
     try:
         loader.transport.query("SELECT 1", time_budget=deadline.remaining())
     except S3RedshiftError as exc:
@@ -712,7 +711,7 @@ PROBED_SOURCES = 10
 def _copy_role(
     loader: Loader,
     bucket: str,
-    samples: Sequence[tuple[Target, S3Object]],
+    targets: Sequence[tuple[Target, S3Object | None]],
     deadline: Deadline,
     ready: bool,
 ) -> Check:
@@ -726,6 +725,7 @@ def _copy_role(
     so their COPY loads the temporary table, which the rollback drops.
     """
     name = "COPY role"
+    samples = [(target, sample) for target, sample in targets if sample is not None]
     if loader.transport.name == "stand-in":
         why = "the local stand-in reads S3 itself; on Redshift a COPY ... NOLOAD checks the role"
         return _skipped(name, why)

@@ -148,6 +148,19 @@ def is_load_error(exc: BaseException) -> bool:
     return fields is not None and _LOAD_ERROR_TEXT.search(_text(fields)) is not None
 
 
+def _without_fields(
+    exc: BaseException, *, table: str | None, s3_uri: str | None
+) -> S3RedshiftError:
+    """A driver error the server did not send: the connection's, else an unknown one."""
+    name = type(exc).__name__
+    if isinstance(exc, OSError | EOFError) or name in ("InterfaceError", "OperationalError"):
+        cause = _network_cause(exc)
+        return DatabaseConnectionError(
+            f"the database connection failed: {cause}", cause=cause, table=table, s3_uri=s3_uri
+        )
+    return RetryableError(f"unexpected {name} from the database", table=table, s3_uri=s3_uri)
+
+
 def translate_error(
     exc: BaseException,
     *,
@@ -178,16 +191,7 @@ def translate_error(
             s3_uri=s3_uri,
         )
     if fields is None:
-        name = type(exc).__name__
-        if isinstance(exc, OSError | EOFError) or name in ("InterfaceError", "OperationalError"):
-            cause = _network_cause(exc)
-            return DatabaseConnectionError(
-                f"the database connection failed: {cause}",
-                cause=cause,
-                table=table,
-                s3_uri=s3_uri,
-            )
-        return RetryableError(f"unexpected {name} from the database", table=table, s3_uri=s3_uri)
+        return _without_fields(exc, table=table, s3_uri=s3_uri)
     code = str(fields.get("C", ""))
     text = _text(fields)
     message = f"database error {code}: {text}" if code else f"database error: {text}"
