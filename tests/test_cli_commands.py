@@ -406,6 +406,7 @@ def test_help_documents_the_exit_codes() -> None:
     assert "0  done" in result.stdout
     assert "1  some objects failed to load" in result.stdout
     assert "2  bad usage, configuration or event" in result.stdout
+    assert "130  interrupted (Ctrl-C)" in result.stdout
     assert "141  the reader of standard output closed it" in result.stdout
 
 
@@ -509,7 +510,7 @@ def test_readme_cli_reference_covers_every_command_and_exit_code() -> None:
                 if flag.startswith("--") and flag not in ("--help", "--config", "--debug"):
                     assert flag in section, (name, flag)
     codes = re.findall(r"^\| ([0-9]+) \|", section, flags=re.MULTILINE)
-    assert codes == ["0", "1", "2", "141"]
+    assert codes == ["0", "1", "2", "130", "141"]
 
 
 # --- a failure of the database itself stops the run with one error -------------------

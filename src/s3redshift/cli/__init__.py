@@ -1,7 +1,8 @@
 """The ``s3redshift`` command.
 
-Exit codes: 0 done; 1 some objects failed to load; 2 bad usage, configuration
-or event; 141 the reader of standard output closed it (``| head``), quietly.
+Exit codes: 0 done; 1 some objects failed to load, or the database could not
+be reached; 2 bad usage, configuration or event; 130 interrupted (Ctrl-C);
+141 the reader of standard output closed it (``| head``), quietly.
 Errors are printed as one line on stderr; ``--debug`` adds the traceback.
 Nothing printed ever contains a secret: statements are redacted. One module
 per command (``plan``, ``invoke``, ``load``, ``ledger``, ``check``,

@@ -28,8 +28,10 @@ exit codes:
      or unmapped)
   1  some objects failed to load: named on stderr (`load`), or the handler raised
      LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
-     --failed` found mapped objects missing from the ledger; a `check` failed
-  2  bad usage, configuration or event
+     --failed` found mapped objects missing from the ledger; a `check` failed; the
+     database could not be reached (`plan` warns and prints what needs no database)
+  2  bad usage, configuration or event; --config given to `demo` or `config-schema`
+130  interrupted (Ctrl-C): `load` says what committed; run it again to go on
 141  the reader of standard output closed it (`| head`): nothing more is written
 
 Configuration is read from --config FILE, else $S3REDSHIFT_CONFIG (JSON), else the
