@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
@@ -58,6 +59,8 @@ __all__ = [
     "BackfillSummary",
     "backfill",
 ]
+
+_R = TypeVar("_R")
 
 DEFAULT_BATCH_SIZE = 500
 """Objects per :meth:`Loader.load` call: one transaction per target per batch."""
@@ -201,8 +204,8 @@ def backfill(
     would_load, already = _dry_run(loader, classified.groups, time_budget) if dry_run else ({}, 0)
     deadline = Deadline(None if time_budget is None else started + time_budget, clock)
     to_load = [] if dry_run else batches
-    reports: list[LoadReport] = []
-    failed, stopped_by = _load_batches(loader, prefix_uri, to_load, deadline, progress, reports)
+    load = partial(_load_batches, loader, prefix_uri, to_load, deadline, progress)
+    reports, (failed, stopped_by) = _interruptible(load)
     failures = [r for r in classified.skipped.values() if r.outcome == "failed"] + failed
     return BackfillSummary(
         prefix_uri=prefix_uri,
@@ -254,31 +257,24 @@ def _to_load(
     return tables, pending, batches
 
 
-def _load_batches(
-    loader: Loader,
-    prefix_uri: str,
-    batches: Sequence[Sequence[S3Object]],
-    deadline: Deadline,
-    progress: Callable[[BackfillProgress], None] | None,
-    reports: list[LoadReport],
-) -> tuple[list[ObjectResult], S3RedshiftError | None]:
-    """Load the batches in order: the failed objects, and what stopped the run.
-
-    The loader's reports are appended to ``reports`` as each batch ends. A
-    batch that cannot start any more (the time is up, or a failure of the
-    target itself stopped the run) is reported failed without a try.
+def _interruptible(
+    load: Callable[[list[LoadReport], list[S3Object]], _R],
+) -> tuple[list[LoadReport], _R]:
+    """``load(reports, loading)`` and the reports it gave; an interrupt says what had ended.
 
     Raises:
-        BackfillInterrupted: an interrupt arrived, with what had ended.
+        BackfillInterrupted: an interrupt arrived, with the reports so far
+            and the batch being loaded, if one was.
     """
-    loading: list[S3Object] = []  # the batch being loaded, if one is
+    reports: list[LoadReport] = []
+    loading: list[S3Object] = []
     try:
-        return _each_batch(loader, prefix_uri, batches, deadline, progress, reports, loading)
+        return reports, load(reports, loading)
     except KeyboardInterrupt as exc:
         raise BackfillInterrupted(reports, loading) from exc
 
 
-def _each_batch(
+def _load_batches(
     loader: Loader,
     prefix_uri: str,
     batches: Sequence[Sequence[S3Object]],
@@ -287,6 +283,13 @@ def _each_batch(
     reports: list[LoadReport],
     loading: list[S3Object],
 ) -> tuple[list[ObjectResult], S3RedshiftError | None]:
+    """Load the batches in order: the failed objects, and what stopped the run.
+
+    The loader's reports are appended to ``reports`` as each batch ends, and
+    ``loading`` holds the batch being loaded (what an interrupt met). A
+    batch that cannot start any more (the time is up, or a failure of the
+    target itself stopped the run) is reported failed without a try.
+    """
     total = sum(map(len, batches))
     total_bytes = sum(o.size or 0 for batch in batches for o in batch)
     failures: list[ObjectResult] = []
