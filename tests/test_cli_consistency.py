@@ -14,7 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -336,3 +338,51 @@ def test_check_without_a_source_fails_a_literal_table_that_does_not_exist(
     found = marks(present.stdout)
     assert found["table public.kpis"] == "\N{HEAVY CHECK MARK}"
     assert found["load transaction public.kpis"] == "\N{HEAVY CHECK MARK}"
+
+
+def test_an_interrupted_backfill_counts_a_table_that_committed_after_the_interrupt(
+    embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any, s3: S3Client, bucket: str
+) -> None:
+    """Two tables in one batch: kpis is interrupted while other's transaction is held.
+
+    other's transaction ends whole on its own thread after the interrupt (it
+    commits): what ``load`` reports must include it, so the count waits for
+    it and asks the ledger, and kpis keeps nothing.
+    """
+    from s3redshift.backfill import BackfillInterrupted, backfill
+    from s3redshift.deadline import Deadline
+    from s3redshift.ledger_queries import committed_since
+    from s3redshift.loader import wait_for_interrupted_loads
+    from test_loader import trapped_loader, two_tables
+
+    two_tables(pg)
+    held, release = threading.Event(), threading.Event()
+
+    def before(sql: str) -> None:
+        if sql.startswith("LOCK ") and '"other"' in sql:
+            held.set()
+            assert release.wait(timeout=30)
+        if sql.startswith("LOCK ") and '"kpis"' in sql:
+            assert held.wait(timeout=30)
+            raise KeyboardInterrupt  # Ctrl-C inside kpis's open transaction
+
+    objects = [
+        put(s3, bucket, f"{t}/{n}.csv", f"id,name\n{n},a\n")
+        for t in ("kpis", "other")
+        for n in (1, 2)
+    ]
+    started = datetime.now(UTC)
+    with trapped_loader(embedded_env, pg_database, s3, before) as loader:
+        with pytest.raises(BackfillInterrupted) as stopped:
+            backfill(loader, f"s3://{bucket}/", batch_size=10)
+        assert stopped.value.reports == ()
+        assert sorted(o.key for o in stopped.value.in_progress) == sorted(o.key for o in objects)
+        release.set()
+        assert wait_for_interrupted_loads(timeout=30)
+        committed = committed_since(loader, stopped.value.in_progress, started, Deadline.after(30))
+    assert sorted((key, table) for (_, key, _), table in committed.items()) == [
+        ("other/1.csv", "public.other"),
+        ("other/2.csv", "public.other"),
+    ]
+    assert rows(pg, "SELECT count(*) FROM other") == 2
+    assert rows(pg, "SELECT count(*) FROM kpis") == 0
