@@ -386,3 +386,59 @@ def test_an_interrupted_backfill_counts_a_table_that_committed_after_the_interru
     ]
     assert rows(pg, "SELECT count(*) FROM other") == 2
     assert rows(pg, "SELECT count(*) FROM kpis") == 0
+
+
+# --- the wording itself ----------------------------------------------------------------------
+
+
+def test_the_wording_names_the_data_api_target_and_only_database_errors() -> None:
+    from s3redshift.config import LoaderConfig
+    from s3redshift.errors import ConnectionLostError, DatabaseConnectionError, LoadFailedError
+    from s3redshift.unreachable import database_down
+
+    config = LoaderConfig.from_mapping(
+        {"target": {"transport": "data-api", "workgroup": "wg-1", "database": "sales"}}
+    )
+    error = DatabaseConnectionError(
+        "AWS call for the Data API failed (DatabaseConnectionException)"
+    )
+    said = database_down(error, config.target)
+    assert said is not None
+    assert said.detail == (
+        "cannot reach the database (Redshift Data API workgroup wg-1, database sales): "
+        "AWS call for the Data API failed (DatabaseConnectionException)"
+    )
+    assert said.fix.startswith("check that the workgroup wg-1 exists in this Region")
+    # A handler's error carries it among its errors; S3's lost connection is not the database.
+    assert database_down(LoadFailedError("1 failed", errors=[error]), config.target) == said
+    s3_down = ConnectionLostError("could not reach AWS for S3 GetObject")
+    assert database_down(s3_down, config.target) is None
+
+
+@pytest.mark.parametrize(
+    ("inner", "cause"),
+    [
+        (
+            ConnectionRefusedError(111, "Connection refused"),
+            "Connection refused (ConnectionRefusedError)",
+        ),
+        (socket.gaierror(-2, "Name or service not known"), "Name or service not known (gaierror)"),
+        (TimeoutError("timed out"), "timed out (TimeoutError)"),
+        (None, "InterfaceError"),
+    ],
+)
+def test_a_failed_connection_names_what_the_network_said_and_no_driver_text(
+    inner: OSError | None, cause: str
+) -> None:
+    import pg8000.dbapi
+
+    from s3redshift.errors import DatabaseConnectionError
+    from s3redshift.transports.dbapi import translate_error
+
+    driver = pg8000.dbapi.InterfaceError(f"Can't connect to postgresql://u:{SENTINEL}@db/x")
+    driver.__cause__ = inner
+    error = translate_error(driver)
+    assert type(error) is DatabaseConnectionError
+    assert error.retryable
+    assert error.cause == cause
+    assert SENTINEL not in str(error)
