@@ -88,6 +88,9 @@ def _interrupted(exc: KeyboardInterrupt, loader: Loader, started: datetime) -> i
 
     reports = exc.reports if isinstance(exc, BackfillInterrupted) else ()
     loading = exc.in_progress if isinstance(exc, BackfillInterrupted) else ()
+    if not reports and not loading:  # still listing, or reading the ledger for a dry run
+        sys.stderr.write("s3redshift: interrupted before any batch was loaded: nothing changed\n")
+        return EXIT_INTERRUPTED
     committed = {
         (r.s3_object.bucket, r.s3_object.key, r.s3_object.identity or ""): r.table or "?"
         for report in reports
