@@ -56,6 +56,7 @@ from s3redshift.manifest import (
     object_list_key,
 )
 from s3redshift.mapping import MappingRule, TableMapper, Target
+from s3redshift.rejects import ErrorLog, error_log_for, record_rejects_sql, rejects_table_for
 from s3redshift.schema_plan import FileShape, SchemaPlan
 from s3redshift.transaction import (
     STAGE_TABLE,
@@ -176,6 +177,13 @@ class PlanSettings:
     authorization: Authorization
     ledger_schema: str | None
     """The schema of the per-target ledger tables; None when the ledger is off."""
+    error_log: ErrorLog = "stl"
+    """Where the warehouse logs rejected rows (:func:`~s3redshift.rejects.error_log_for`)."""
+
+    @property
+    def rejects_table(self) -> TableRef | None:
+        """``<ledger schema>.load_rejects``, or None when the ledger is off."""
+        return None if self.ledger_schema is None else rejects_table_for(self.ledger_schema)
 
     def ledger_for(self, table: TableRef) -> TableRef | None:
         """The ledger table of ``table``, or None when the ledger is off."""
@@ -190,6 +198,7 @@ class PlanSettings:
             region=config.copy_.region,
             authorization=config.copy_.authorization,
             ledger_schema=config.ledger.active_schema,
+            error_log=error_log_for(config),
         )
 
 
@@ -336,6 +345,10 @@ def plan_transaction(
             "batch-list",
             (listing.uri,),
         )
+    rejects = settings.rejects_table
+    record_rejects = None
+    if rule.options.skip_rows and rejects is not None:
+        record_rejects = record_rejects_sql(rejects, table, batch, loaded_at, settings.error_log)
     plan = build_plan(
         target=table,
         batch_id=batch,
@@ -344,6 +357,7 @@ def plan_transaction(
         ledger=ledger,
         batch_list_copy=batch_list,
         loaded_at=loaded_at,
+        record_rejects=record_rejects,
         keys=rule.keys,
         order_by=rule.order_by,
         columns=tuple(columns) if rule.mode == "upsert" else (),
