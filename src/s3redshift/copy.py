@@ -602,9 +602,10 @@ class CopyOptions(BaseModel):
     # what the loader does with rejected rows (not a COPY keyword of its own)
     on_error: OnError = Field(
         "fail_file",
-        description='"fail_file": one rejected row fails the object (MAXERROR AS 0); '
-        '"skip_rows": the good rows load and each rejected row is kept in '
-        "<ledger schema>.load_rejects, in the load's own transaction (text formats).",
+        description='"fail_file": a rejected row fails the object (MAXERROR AS max_error); '
+        '"skip_rows": the good rows load and each rejected row is kept in the ledger '
+        "schema's load_rejects table, in the load's own transaction (csv, delimited, "
+        "fixedwidth, json).",
     )
     max_rejected_rows: Annotated[StrictInt, Field(ge=1, le=MAX_ERROR_LIMIT)] | None = Field(
         None,
