@@ -71,6 +71,7 @@ __all__ = [
     "REJECT_COLUMNS",
     "ErrorLog",
     "Rejected",
+    "count_rejects_sql",
     "create_rejects_sql",
     "error_log_for",
     "record_rejects_sql",
@@ -268,19 +269,36 @@ class Rejected:
         }
 
 
+def _rejects_where(target: str | None, bucket: str | None, key: str | None) -> str:
+    """The ``WHERE`` of a listing: one target table and/or one object, when given.
+
+    An object is matched by its columns, or by its file name where the row
+    matched no object of its batch.
+    """
+    where = []
+    if target is not None:
+        where.append(f"{quote_identifier('target_table')} = {portable_literal(target)}")
+    if bucket is not None and key is not None:
+        by_columns = (
+            f"({quote_identifier('bucket')} = {portable_literal(bucket)} AND "
+            f"{quote_identifier('object_key')} = {portable_literal(key)})"
+        )
+        by_file = f"{quote_identifier('file_name')} = {portable_literal(f's3://{bucket}/{key}')}"
+        where.append(f"({by_columns} OR {by_file})")
+    return f" WHERE {' AND '.join(where)}" if where else ""
+
+
 def select_rejects_sql(
     table: TableRef,
     *,
     target: str | None = None,
     bucket: str | None = None,
     key: str | None = None,
-    limit: int,
+    limit: int | None = None,
 ) -> str:
-    """The newest rejected rows, of one target table and/or one object when given.
+    """The newest rejected rows (of one target table and/or one object), in file line order.
 
-    ``target`` is the table as the ledger spells it (``schema.table``);
-    ``bucket`` and ``key`` name one object (by its columns, or by its file
-    name when the row matched no object).
+    ``target`` is the table as the ledger spells it (``schema.table``).
     """
     names = (
         "rejected_at",
@@ -294,19 +312,23 @@ def select_rejects_sql(
         "error_code",
         "raw_line",
     )
-    where = []
-    if target is not None:
-        where.append(f"{quote_identifier('target_table')} = {portable_literal(target)}")
-    if bucket is not None and key is not None:
-        by_columns = (
-            f"({quote_identifier('bucket')} = {portable_literal(bucket)} AND "
-            f"{quote_identifier('object_key')} = {portable_literal(key)})"
-        )
-        by_file = f"{quote_identifier('file_name')} = {portable_literal(f's3://{bucket}/{key}')}"
-        where.append(f"({by_columns} OR {by_file})")
-    condition = f" WHERE {' AND '.join(where)}" if where else ""
     order = ", ".join(
         f"{quote_identifier(c)} {d}"
         for c, d in (("rejected_at", "DESC"), ("file_name", "ASC"), ("line_number", "ASC"))
     )
-    return f"SELECT {_names(names)} FROM {table.sql}{condition} ORDER BY {order} LIMIT {int(limit)}"
+    bound = "" if limit is None else f" LIMIT {int(limit)}"
+    return (
+        f"SELECT {_names(names)} FROM {table.sql}{_rejects_where(target, bucket, key)} "
+        f"ORDER BY {order}{bound}"
+    )
+
+
+def count_rejects_sql(
+    table: TableRef,
+    *,
+    target: str | None = None,
+    bucket: str | None = None,
+    key: str | None = None,
+) -> str:
+    """How many rows :func:`select_rejects_sql` would list without a limit."""
+    return f"SELECT COUNT(*) FROM {table.sql}{_rejects_where(target, bucket, key)}"
