@@ -9,6 +9,7 @@ the replay, the limit or the crash point.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ import pytest
 from helpers import put
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, DataRejectedError
+from s3redshift.invocation_log import FIELDS_ATTR, Invocation
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment, connector_config, stand_in_loader
 from s3redshift.local.standin import StandInConnector
@@ -265,3 +267,45 @@ def test_skip_rows_needs_the_ledger(dsn: str) -> None:
     }
     with pytest.raises(ConfigError, match="enable the ledger"):
         LoaderConfig.from_mapping(document)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.fields.append({"message": record.getMessage(), **getattr(record, FIELDS_ATTR)})
+
+
+def test_the_metrics_and_the_object_lines_count_rejected_rows_per_table_and_object(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
+    loader = stand_in_loader(config_for(dsn), s3_client=s3)
+    loaders.append(loader)
+    report = loader.load([obj])
+    log = logging.getLogger("s3redshift.test.rejects")
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    collect = _Collect()
+    log.addHandler(collect)
+    try:
+        invocation = Invocation(log=log, source="s3", request_id="r1", function_name="f")
+        invocation.report(report)
+        invocation.metrics()
+    finally:
+        log.removeHandler(collect)
+
+    [line] = [f for f in collect.fields if f["message"] == "object"]
+    assert (line["uri"], line["rejected_rows"]) == (obj.uri, 3)
+    whole, per_table = [f for f in collect.fields if f["message"] == "metrics"]
+    assert whole["RejectedRows"] == 3
+    assert (per_table["Table"], per_table["RejectedRows"], per_table["Rows"]) == (
+        "public.kpis",
+        3,
+        97,
+    )
+    names = {m["Name"] for m in per_table["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert "RejectedRows" in names
