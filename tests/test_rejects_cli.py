@@ -78,6 +78,7 @@ def test_ledger_rejects_lists_each_rejected_row_and_narrows_by_table_and_object(
     put(s3, bucket, "sales/c.csv", "id,name\n1,e\n2,f,extra\n")
     loaded = cli("load", f"s3://{bucket}/")
     assert loaded.returncode == 0, loaded.stderr
+    assert "rows 3, rejected 3 (s3redshift ledger --rejects)" in loaded.stdout
 
     listing = cli("ledger", "--rejects")
     assert listing.returncode == 0, listing.stderr
