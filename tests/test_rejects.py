@@ -309,3 +309,52 @@ def test_the_metrics_and_the_object_lines_count_rejected_rows_per_table_and_obje
     )
     names = {m["Name"] for m in per_table["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert "RejectedRows" in names
+
+
+def test_the_serverless_statement_reads_sys_load_error_detail_and_keeps_no_raw_line(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    """A target naming a workgroup reads SYS_LOAD_ERROR_DETAIL; the stand-in has both logs."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
+    serverless = config_for(dsn)
+    target = serverless.target.model_copy(update={"workgroup": "analytics-wg"})
+    serverless = serverless.model_copy(update={"target": target})
+    loader = stand_in_loader(serverless, s3_client=s3)
+    loaders.append(loader)
+    assert loader.settings.error_log == "sys"
+
+    report = loader.load([obj])
+
+    assert report.objects[0].rejected_rows == 3
+    assert rejects(pg) == [("kpis/a.csv", line, "id", None, "public.kpis") for line in BAD_LINES]
+
+
+def test_json_lines_under_skip_rows_keep_the_last_line_of_each_rejected_object(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    execute(pg, "CREATE TABLE events (id INT, name VARCHAR(5))")
+    body = '{"id": 1, "name": "a"}\n{"id": "x", "name": "b"}\n{"id": 3,\n "name": "toolong"}\n'
+    obj = put(s3, bucket, "events/a.json", body)
+    document: dict[str, Any] = {
+        **connector_config(dsn),
+        "copy": {"iam_role": "default"},
+        "tables": [
+            {
+                "pattern": "{table}/**",
+                "format": {"type": "json"},
+                "options": {"on_error": "skip_rows", "max_rejected_rows": 5},
+            }
+        ],
+    }
+    loader = stand_in_loader(LoaderConfig.from_mapping(document), s3_client=s3)
+    loaders.append(loader)
+
+    report = loader.load([obj])
+
+    assert report.objects[0].rejected_rows == 2
+    assert query(pg, "SELECT id, name FROM events") == [(1, "a")]
+    assert query(pg, f"SELECT line_number, column_name FROM {REJECTS} ORDER BY 1") == [
+        (2, "id"),
+        (4, "name"),
+    ]

@@ -54,6 +54,14 @@ What is emulated (Redshift Developer Guide, COPY pages; see
   CHAR takes single-byte characters only; a value with more decimal places
   than a ``NUMERIC(p, s)`` column is truncated (ROUNDEC: rounded half away
   from zero, as INSERT does).
+* ``MAXERROR AS n`` (``max_error``, or ``max_rejected_rows`` under
+  ``on_error = "skip_rows"``) for CSV, delimited text and JSON: up to n rejected
+  rows of the COPY's files are skipped, the good rows load, and each skipped
+  row (file, line, column, reason, code, raw line) is handed to the session's
+  load error log (:mod:`s3redshift.local.standin`); the n+1-th fails the COPY
+  as below, its details naming every row rejected so far. A row that stops
+  the parser itself (a broken CSV quote, malformed JSON) still fails the COPY:
+  Redshift goes on at the next line, the stand-in cannot tell where it starts.
 * A rejected row fails the whole COPY (MAXERROR 0) with a
   :class:`~s3redshift.errors.DataRejectedError` naming the S3 URI, the line
   of the source file (1-based, header lines counted, as STL_LOAD_ERRORS
@@ -132,7 +140,7 @@ is read: FIXEDWIDTH, JSONPaths files (JSON and Avro), JSON ``'noshred'``,
 LZOP, ACCEPTANYDATE, ACCEPTINVCHARS, DATEFORMAT/TIMEFORMAT other than
 ``'auto'``, ENCODING other than UTF8, ESCAPE, EXPLICIT_IDS, FILLRECORD,
 REMOVEQUOTES, TRIMBLANKS, TRUNCATECOLUMNS, IGNOREALLERRORS, MAXERROR above 0
-and NOLOAD. An Avro file compressed with snappy raises it when the file is
+with Avro, and NOLOAD. An Avro file compressed with snappy raises it when the file is
 read, unless cramjam or python-snappy is installed for fastavro.
 """
 

@@ -44,6 +44,16 @@ What the wrapper does, and what it emulates rather than runs:
   without it would) and ``SELECT pg_last_copy_id()``. The STL answer pads and
   cuts values like that table's CHAR columns (filename 256, colname 127,
   err_reason 100 characters); the SYS answer cuts error_message at 512.
+* A COPY with ``MAXERROR AS n`` also writes the rows it skipped into the
+  session's load error log, a temporary ``stl_load_errors`` table with a
+  ``sys_load_error_detail`` view over it (:data:`ERROR_LOG_SQL`, both of
+  Redshift's names, blank-padded CHAR columns cut as Redshift's are), under
+  the COPY's id; after every COPY that loads, the session's
+  ``pg_last_copy_id()`` (a SQL function made with the server's types,
+  :data:`LAST_COPY_ID_FUNCTION_SQL`) returns that id. The product's
+  ``INSERT INTO load_rejects SELECT ... FROM stl_load_errors WHERE query =
+  pg_last_copy_id()`` then runs on PostgreSQL as it is, in the load's
+  transaction. Unlike Redshift's log, these rows roll back with it.
 * Other errors of the emulated COPY: one that PostgreSQL raised is re-raised
   as PostgreSQL's own driver error (so the transport classifies the
   database's SQLSTATE); one the stand-in raised itself (S3 refused or
