@@ -10,7 +10,6 @@ the replay, the limit or the crash point.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,9 +17,10 @@ import pytest
 from helpers import put
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, DataRejectedError
+from s3redshift.events import S3Object
 from s3redshift.invocation_log import FIELDS_ATTR, Invocation
 from s3redshift.loader import Loader
-from s3redshift.local import EmbeddedEnvironment, connector_config, stand_in_loader
+from s3redshift.local import connector_config, stand_in_loader
 from s3redshift.local.standin import StandInConnector
 from s3redshift.local.transport import stand_in_transport
 from s3redshift.rejects import RECORD_REJECTS_PURPOSE
@@ -62,17 +62,15 @@ def config_for(dsn: str, *, limit: int = 10, on_error: str = "skip_rows") -> Loa
     return LoaderConfig.from_mapping(document)
 
 
-@pytest.fixture
-def dsn(embedded_env: EmbeddedEnvironment, pg_database: str) -> str:
-    return embedded_env.database_dsn(pg_database)
-
-
-@pytest.fixture
-def loaders() -> Iterator[list[Loader]]:
-    made: list[Loader] = []
-    yield made
-    for loader in made:
-        loader.close()
+def kpis_loader(
+    pg: Any, s3: S3Client, bucket: str, config: LoaderConfig, loaders: list[Loader]
+) -> tuple[S3Object, Loader]:
+    """Table ``kpis``, a file of a hundred rows (three bad) under it, a loader for ``config``."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
+    loader = stand_in_loader(config, s3_client=s3)
+    loaders.append(loader)
+    return obj, loader
 
 
 def rejects(pg: Any) -> list[tuple[Any, ...]]:
@@ -86,10 +84,7 @@ def rejects(pg: Any) -> list[tuple[Any, ...]]:
 def test_three_bad_lines_among_a_hundred_load_97_rows_and_record_3_rejects(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
-    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
-    loader = stand_in_loader(config_for(dsn), s3_client=s3)
-    loaders.append(loader)
+    obj, loader = kpis_loader(pg, s3, bucket, config_for(dsn), loaders)
 
     report = loader.load([obj])
 
@@ -120,10 +115,7 @@ def test_three_bad_lines_among_a_hundred_load_97_rows_and_record_3_rejects(
 def test_more_rejected_rows_than_allowed_fail_the_object_and_keep_nothing(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
-    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
-    loader = stand_in_loader(config_for(dsn, limit=2), s3_client=s3)
-    loaders.append(loader)
+    obj, loader = kpis_loader(pg, s3, bucket, config_for(dsn, limit=2), loaders)
 
     report = loader.load([obj])
 
@@ -171,10 +163,7 @@ def test_a_fault_between_the_copy_and_the_commit_keeps_neither_rows_nor_rejects(
 def test_fail_file_is_unchanged_one_bad_row_fails_the_object_and_nothing_is_recorded(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
-    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
-    loader = stand_in_loader(config_for(dsn, on_error="fail_file"), s3_client=s3)
-    loaders.append(loader)
+    obj, loader = kpis_loader(pg, s3, bucket, config_for(dsn, on_error="fail_file"), loaders)
 
     report = loader.load([obj])
 
@@ -281,10 +270,7 @@ class _Collect(logging.Handler):
 def test_the_metrics_and_the_object_lines_count_rejected_rows_per_table_and_object(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
-    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
-    loader = stand_in_loader(config_for(dsn), s3_client=s3)
-    loaders.append(loader)
+    obj, loader = kpis_loader(pg, s3, bucket, config_for(dsn), loaders)
     report = loader.load([obj])
     log = logging.getLogger("s3redshift.test.rejects")
     log.propagate = False
@@ -315,13 +301,10 @@ def test_the_serverless_statement_reads_sys_load_error_detail_and_keeps_no_raw_l
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
     """A target naming a workgroup reads SYS_LOAD_ERROR_DETAIL; the stand-in has both logs."""
-    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    obj = put(s3, bucket, "kpis/a.csv", hundred_rows())
     serverless = config_for(dsn)
     target = serverless.target.model_copy(update={"workgroup": "analytics-wg"})
     serverless = serverless.model_copy(update={"target": target})
-    loader = stand_in_loader(serverless, s3_client=s3)
-    loaders.append(loader)
+    obj, loader = kpis_loader(pg, s3, bucket, serverless, loaders)
     assert loader.settings.error_log == "sys"
 
     report = loader.load([obj])

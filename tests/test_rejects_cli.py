@@ -1,16 +1,13 @@
 """``s3redshift ledger --rejects``: the rejected rows kept, as an operator reads them.
 
-The CLI runs as a process (``python -m s3redshift.local``) on the embedded
-stand-in, after a real ``load`` under ``on_error = "skip_rows"``.
+The CLI runs as a process (``python -m s3redshift.local``, the CLI tests'
+``cli`` fixture on this module's configuration) on the embedded stand-in,
+after a real ``load`` under ``on_error = "skip_rows"``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,23 +15,19 @@ import pytest
 
 from conftest import stand_in_toml
 from helpers import put
-from s3redshift.config import SEED_ENV
 from s3redshift.local import EmbeddedEnvironment
+from test_cli_commands import Run, cli  # noqa: F401 - the fixture, on this module's config_file
+from test_exactly_once_attacks import execute
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
 def config_file(
     tmp_path: Path, embedded_env: EmbeddedEnvironment, pg_database: str, pg: Any
 ) -> Path:
-    cursor = pg.cursor()
-    cursor.execute("CREATE TABLE kpis (id INT, name VARCHAR(20))")
-    cursor.execute("CREATE TABLE sales (id INT, name VARCHAR(20))")
-    pg.commit()
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))", "CREATE TABLE sales (LIKE kpis)")
     path = tmp_path / "s3redshift.toml"
     rules = ""
     for table in ("kpis", "sales"):
@@ -47,26 +40,10 @@ def config_file(
     return path
 
 
-@pytest.fixture
-def cli(embedded_env: EmbeddedEnvironment, config_file: Path) -> Run:
-    base = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != "S3REDSHIFT_CONFIG"}
-    env = base | embedded_env.aws_env
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "s3redshift.local", *args, "--config", str(config_file)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    return run
-
-
 def test_ledger_rejects_lists_each_rejected_row_and_narrows_by_table_and_object(
-    cli: Run, s3: S3Client, bucket: str
+    cli: Run,  # noqa: F811 - test_cli_commands' fixture, imported above
+    s3: S3Client,
+    bucket: str,
 ) -> None:
     empty = cli("ledger", "--rejects")
     assert empty.returncode == 0, empty.stderr

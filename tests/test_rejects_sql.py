@@ -43,35 +43,40 @@ def parsed(sql: str) -> exp.Expression:
     return sqlglot.parse_one(sql, read="redshift")
 
 
-def test_the_provisioned_insert_reads_stl_load_errors_for_the_last_copy() -> None:
-    sql = record_rejects_sql(REJECTS, TARGET, "b1", "2026-12-07 19:00:00", "stl")
-    assert sql == (
-        f'INSERT INTO "s3redshift"."load_rejects" ({COLUMNS}) SELECT b."bucket", '
-        "b.\"object_key\", b.\"object_identity\", RTRIM(e.filename), 'public.kpis', 'b1', "
-        "e.line_number, RTRIM(e.colname), RTRIM(e.raw_line), RTRIM(e.err_reason), "
-        "CAST(e.err_code AS VARCHAR(32)), CAST('2026-12-07 19:00:00' AS TIMESTAMP) "
-        f"FROM stl_load_errors AS e {JOIN.format(file='filename')} "
-        "WHERE e.query = pg_last_copy_id()"
-    )
+STL_SELECT = (
+    'SELECT b."bucket", b."object_key", b."object_identity", RTRIM(e.filename), '
+    "'public.kpis', 'b1', e.line_number, RTRIM(e.colname), RTRIM(e.raw_line), "
+    "RTRIM(e.err_reason), CAST(e.err_code AS VARCHAR(32)), "
+    "CAST('2026-12-07 19:00:00' AS TIMESTAMP) "
+    f"FROM stl_load_errors AS e {JOIN.format(file='filename')} "
+    "WHERE e.query = pg_last_copy_id()"
+)
+"""Provisioned: STL_LOAD_ERRORS, its raw line kept."""
+
+SYS_SELECT = (
+    'SELECT b."bucket", b."object_key", b."object_identity", RTRIM(e.file_name), '
+    "'public.kpis', 'b1', e.line_number, RTRIM(e.column_name), CAST(NULL AS VARCHAR), "
+    "RTRIM(e.error_message), CAST(e.error_code AS VARCHAR(32)), "
+    "CAST('2026-12-07 19:00:00' AS TIMESTAMP) "
+    f"FROM sys_load_error_detail AS e {JOIN.format(file='file_name')} "
+    "WHERE e.query_id = pg_last_copy_id()"
+)
+"""Serverless: SYS_LOAD_ERROR_DETAIL, which has no raw line."""
+
+
+@pytest.mark.parametrize(
+    ("log", "select", "relation"),
+    [("stl", STL_SELECT, "stl_load_errors"), ("sys", SYS_SELECT, "sys_load_error_detail")],
+)
+def test_the_insert_reads_the_error_log_of_the_last_copy(
+    log: Any, select: str, relation: str
+) -> None:
+    sql = record_rejects_sql(REJECTS, TARGET, "b1", "2026-12-07 19:00:00", log)
+    assert sql == f'INSERT INTO "s3redshift"."load_rejects" ({COLUMNS}) {select}'
     tree = parsed(sql)
     assert isinstance(tree, exp.Insert)
-    assert {t.name for t in tree.find_all(exp.Table)} >= {"load_rejects", "stl_load_errors"}
+    assert {t.name for t in tree.find_all(exp.Table)} >= {"load_rejects", relation}
     assert any(f.name.lower() == "pg_last_copy_id" for f in tree.find_all(exp.Anonymous))
-
-
-def test_the_serverless_insert_reads_sys_load_error_detail_without_a_raw_line() -> None:
-    sql = record_rejects_sql(REJECTS, TARGET, "b1", "2026-12-07 19:00:00", "sys")
-    assert sql == (
-        f'INSERT INTO "s3redshift"."load_rejects" ({COLUMNS}) SELECT b."bucket", '
-        "b.\"object_key\", b.\"object_identity\", RTRIM(e.file_name), 'public.kpis', 'b1', "
-        "e.line_number, RTRIM(e.column_name), CAST(NULL AS VARCHAR), RTRIM(e.error_message), "
-        "CAST(e.error_code AS VARCHAR(32)), CAST('2026-12-07 19:00:00' AS TIMESTAMP) "
-        f"FROM sys_load_error_detail AS e {JOIN.format(file='file_name')} "
-        "WHERE e.query_id = pg_last_copy_id()"
-    )
-    tree = parsed(sql)
-    assert isinstance(tree, exp.Insert)
-    assert "sys_load_error_detail" in {t.name for t in tree.find_all(exp.Table)}
 
 
 def test_the_table_and_the_reads_parse_as_redshift() -> None:

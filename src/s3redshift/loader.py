@@ -70,6 +70,7 @@ from s3redshift.ledger import (
     PREVIOUS_LEDGER_TABLE,
     add_order_column_sql,
     create_ledger_sql,
+    create_schema_sql,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
@@ -1098,7 +1099,7 @@ class Loader:
                     alters.append(add_order_column_sql(ledger))
             for table in kept:
                 if table.table not in found:
-                    schemas += create_ledger_sql(table)[:-1]  # its schema is the ledger's
+                    schemas += create_schema_sql(table)
                     tables.append(create_rejects_sql(table))
         self._run_set_up(list(dict.fromkeys(schemas)), tables, alters, time_budget)
 

@@ -57,8 +57,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
-from s3redshift.ledger import BATCH_TABLE
+from s3redshift.identifiers import TableRef, portable_literal, quote_identifier, quote_identifiers
+from s3redshift.ledger import BATCH_TABLE, create_table_sql
 
 if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
@@ -168,14 +168,12 @@ def rejects_table_for(schema: str) -> TableRef:
     return TableRef(schema, REJECTS_TABLE)
 
 
-def _names(names: Sequence[str]) -> str:
-    return ", ".join(quote_identifier(n) for n in names)
+_names = quote_identifiers
 
 
 def create_rejects_sql(table: TableRef) -> str:
     """Idempotent DDL for the rejects table (its schema exists with the ledger's)."""
-    columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in REJECT_COLUMNS)
-    return f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns})"
+    return create_table_sql(table, REJECT_COLUMNS)
 
 
 def record_rejects_sql(
