@@ -773,6 +773,17 @@ def _format_label(format: FileFormat) -> str:
     return f"{format.keyword} (type = {format.type!r})"
 
 
+def _check_rejects_format(format: FileFormat, options: CopyOptions, label: str) -> None:
+    """``on_error = "skip_rows"`` keeps rejected rows of text formats only: a row is a file line."""
+    if options.skip_rows and not isinstance(format, _REJECTS_FORMATS):
+        raise _conflict(
+            'on_error = "skip_rows"',
+            label,
+            "rejected rows are kept for text formats only (csv, delimited, fixedwidth, "
+            'json), whose error log names a file line; use on_error = "fail_file"',
+        )
+
+
 def check_compatible(
     format: FileFormat,
     options: CopyOptions,
@@ -801,13 +812,7 @@ def check_compatible(
         seen[folded] = column
 
     label = _format_label(format)
-    if options.skip_rows and not isinstance(format, _REJECTS_FORMATS):
-        raise _conflict(
-            'on_error = "skip_rows"',
-            label,
-            "rejected rows are kept for text formats only (csv, delimited, fixedwidth, "
-            'json), whose error log names a file line; use on_error = "fail_file"',
-        )
+    _check_rejects_format(format, options, label)
     if _is_columnar(format):
         for name in _OPTION_KEYWORDS:
             if name not in _COLUMNAR_ALLOWED and _option_is_set(options, name):

@@ -331,24 +331,8 @@ def plan_transaction(
     batch_list = None
     ledger = settings.ledger_for(table)
     if ledger is not None:
-        key = object_list_key(settings.manifest_prefix, table, batch)
-        listing = Document(bucket, key, "object-list", tuple(entries))
+        listing, batch_list = _object_list(settings, table, batch, bucket, entries)
         documents.append(listing)
-        batch_list = CopyStep(
-            CopyCommand(
-                table=BATCH_TABLE,
-                source=listing.uri,
-                format=CsvFormat(compression="none"),
-                authorization=settings.authorization,
-                region=settings.region,
-            ),
-            "batch-list",
-            (listing.uri,),
-        )
-    rejects = settings.rejects_table
-    record_rejects = None
-    if rule.options.skip_rows and rejects is not None:
-        record_rejects = record_rejects_sql(rejects, table, batch, loaded_at, settings.error_log)
     plan = build_plan(
         target=table,
         batch_id=batch,
@@ -357,7 +341,7 @@ def plan_transaction(
         ledger=ledger,
         batch_list_copy=batch_list,
         loaded_at=loaded_at,
-        record_rejects=record_rejects,
+        record_rejects=_record_rejects(rule, table, batch, loaded_at, settings),
         keys=rule.keys,
         order_by=rule.order_by,
         columns=tuple(columns) if rule.mode == "upsert" else (),
@@ -365,6 +349,36 @@ def plan_transaction(
         per_object=per_object,
     )
     return PlannedTransaction(plan, tuple(entries), tuple(documents), tuple(contents))
+
+
+def _object_list(
+    settings: PlanSettings,
+    table: TableRef,
+    batch: str,
+    bucket: str,
+    entries: Sequence[ManifestEntry],
+) -> tuple[Document, CopyStep]:
+    """The batch's object list (for the ledger) and the COPY that reads it into the batch table."""
+    key = object_list_key(settings.manifest_prefix, table, batch)
+    listing = Document(bucket, key, "object-list", tuple(entries))
+    command = CopyCommand(
+        table=BATCH_TABLE,
+        source=listing.uri,
+        format=CsvFormat(compression="none"),
+        authorization=settings.authorization,
+        region=settings.region,
+    )
+    return listing, CopyStep(command, "batch-list", (listing.uri,))
+
+
+def _record_rejects(
+    rule: MappingRule, table: TableRef, batch: str, loaded_at: str, settings: PlanSettings
+) -> str | None:
+    """The statement keeping a data COPY's rejected rows, for a ``skip_rows`` rule (else None)."""
+    rejects = settings.rejects_table
+    if not rule.options.skip_rows or rejects is None:
+        return None
+    return record_rejects_sql(rejects, table, batch, loaded_at, settings.error_log)
 
 
 def _data_copies(
