@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from redshift_relay import Relay
+    from s3redshift.loader import Loader
     from s3redshift.local.standin import LoadErrorTable
 
 
@@ -76,6 +77,21 @@ def pg(embedded_env: EmbeddedEnvironment, pg_database: str) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+@pytest.fixture
+def dsn(embedded_env: EmbeddedEnvironment, pg_database: str) -> str:
+    """A ``postgresql://`` URI of the test's fresh database (`pg_database`)."""
+    return embedded_env.database_dsn(pg_database)
+
+
+@pytest.fixture
+def loaders() -> Iterator[list[Loader]]:
+    """Loaders a test makes (it appends them); each is closed when the test ends."""
+    made: list[Loader] = []
+    yield made
+    for loader in made:
+        loader.close()
 
 
 @pytest.fixture

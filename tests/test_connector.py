@@ -202,11 +202,6 @@ def sessions(
 
 
 @pytest.fixture
-def dsn(embedded_env: EmbeddedEnvironment, pg_database: str) -> str:
-    return embedded_env.database_dsn(pg_database)
-
-
-@pytest.fixture
 def server_dsn(embedded_env: EmbeddedEnvironment) -> str:
     """The server's own database, for tests that create nothing in it."""
     return embedded_env.dsn

@@ -1656,3 +1656,33 @@ def test_each_guard_fails_as_its_own_class_however_redshift_words_the_cast(
     error = run_failing(stubbed, plan, step, REDSHIFT_CAST_FAILURE)
     assert type(error) is cls
     assert error.table == "public.kpis"
+
+
+def test_skip_rows_sends_the_rejects_insert_after_the_copy_in_the_same_batch(
+    stubbed: Any,
+) -> None:
+    """Stubber: one BatchExecuteStatement (one transaction, one session) holds the data COPY
+    and, next, the INSERT reading SYS_LOAD_ERROR_DETAIL for pg_last_copy_id() (a workgroup
+    target is Serverless); the rows are the data COPY's, not the INSERT's."""
+    rule = {"options": {"on_error": "skip_rows", "max_rejected_rows": 9}}
+    plan = plan_for(rule, "kpis/a.csv")
+    sqls = plan.statements(redact=False)
+    data_at = next(
+        n
+        for n, s in enumerate(plan.steps, start=1)
+        if isinstance(s, CopyStep) and s.purpose == "data"
+    )
+    assert "MAXERROR AS 9" in sqls[data_at - 1]
+    kept = sqls[data_at]
+    assert kept.startswith('INSERT INTO "s3redshift"."load_rejects" (')
+    assert kept.endswith(
+        'FROM sys_load_error_detail AS e LEFT JOIN "s3redshift_batch" AS b '
+        "ON RTRIM(e.file_name) = 's3://' || b.\"bucket\" || '/' || "
+        'b."object_key" WHERE e.query_id = pg_last_copy_id()'
+    )
+    transport, stubber, _ = stubbed()
+    expect_listing(stubber, statement_name(plan.batch_id))
+    expect_batch(stubber, plan)
+    finished = finished_subs(plan, {3: 1, data_at: 97, data_at + 1: 3})
+    expect_describe(stubber, described("FINISHED", finished))
+    assert transport.run(plan) == 97

@@ -8,7 +8,7 @@ statement, and botocore's own event hooks on the S3 client.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -113,19 +113,6 @@ def config_for(dsn: str, **overrides: Any) -> LoaderConfig:
     }
     document.update(overrides)
     return LoaderConfig.from_mapping(document)
-
-
-@pytest.fixture
-def dsn(embedded_env: EmbeddedEnvironment, pg_database: str) -> str:
-    return embedded_env.database_dsn(pg_database)
-
-
-@pytest.fixture
-def loaders() -> Iterator[list[Loader]]:
-    made: list[Loader] = []
-    yield made
-    for loader in made:
-        loader.close()
 
 
 def manifest_files(s3: S3Client, bucket: str) -> list[str]:

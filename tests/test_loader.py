@@ -459,8 +459,10 @@ def test_report_json_has_the_documented_shape(
         "reason",
         "error",
         "load_errors",
+        "rejected_rows",
     }
     assert (entry["uri"], entry["outcome"], entry["table"]) == (obj.uri, "loaded", "public.kpis")
+    assert entry["rejected_rows"] == 0  # a fail_file rule keeps none
     [target] = document["targets"]
     assert (target["table"], target["objects"], target["rows"], target["attempts"]) == (
         "public.kpis",

@@ -126,6 +126,11 @@ class BackfillSummary:
         """True when no object failed."""
         return not self.failures
 
+    @property
+    def rejected_rows(self) -> int:
+        """Rows COPY rejected and ``load_rejects`` kept (``on_error = "skip_rows"`` rules)."""
+        return sum(r.rejected_rows for r in self.reports)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form (objects other than failures are left out)."""
         return {
@@ -138,6 +143,7 @@ class BackfillSummary:
             "tables": dict(self.tables),
             "counts": dict(self.counts),
             "rows": self.rows,
+            "rejected_rows": self.rejected_rows,
             "batches": len(self.reports),
             "duration_ms": self.duration_ms,
             "stopped_by": None if self.stopped_by is None else str(self.stopped_by),

@@ -352,7 +352,20 @@ class LoaderConfig(BaseModel):
             raise ValueError("tables: at least one rule is needed")
         if self.ledger.enabled:
             self._ledger_schema_is_its_own()
+        else:
+            self._rejects_need_the_ledger()
         return self
+
+    def _rejects_need_the_ledger(self) -> None:
+        """``on_error = "skip_rows"`` keeps rejected rows beside the ledger, in its transaction."""
+        for index, rule in enumerate(self.tables):
+            if rule.options.skip_rows:
+                raise ValueError(
+                    f"tables[{index}] (pattern {rule.pattern!r}), field 'options.on_error': "
+                    '"skip_rows" keeps each rejected row in <ledger schema>.load_rejects, '
+                    "written with the ledger in the load's transaction, but ledger.enabled "
+                    'is false; enable the ledger or set on_error = "fail_file"'
+                )
 
     @property
     def warnings(self) -> tuple[str, ...]:

@@ -89,6 +89,7 @@ from s3redshift.errors import CopyOptionsError, UnsafeIdentifierError
 from s3redshift.identifiers import TableRef, quote_identifier, quote_literal, validate_identifier
 
 __all__ = [
+    "MAX_ERROR_LIMIT",
     "REGION_NAME",
     "Authorization",
     "AvroFormat",
@@ -102,6 +103,7 @@ __all__ = [
     "FixedWidthFormat",
     "IamRole",
     "JsonFormat",
+    "OnError",
     "OrcFormat",
     "ParquetFormat",
     "TemporaryKeys",
@@ -494,6 +496,15 @@ FileFormat = Annotated[
 
 _TextFormat = CsvFormat | DelimitedFormat | JsonFormat | FixedWidthFormat
 
+_REJECTS_FORMATS = (CsvFormat, DelimitedFormat, JsonFormat, FixedWidthFormat)
+"""Formats whose rejected rows ``on_error = "skip_rows"`` keeps: a rejected row is a file line."""
+
+OnError = Literal["fail_file", "skip_rows"]
+"""What a rule does with a row COPY rejects (``[tables.options] on_error``)."""
+
+MAX_ERROR_LIMIT = 100_000
+"""Redshift's largest MAXERROR (COPY data load parameters: "the maximum value is 100000")."""
+
 
 def _is_columnar(format: FileFormat) -> bool:
     return isinstance(format, ParquetFormat | OrcFormat)
@@ -581,12 +592,25 @@ class CopyOptions(BaseModel):
         description='COPY option: COMPUPDATE OFF | ON | PRESET ("preset"); JSON null leaves it out',
     )
     ignore_all_errors: StrictBool = Field(False, description="COPY option: IGNOREALLERRORS")
-    max_error: Annotated[StrictInt, Field(ge=0, le=100000)] = Field(
+    max_error: Annotated[StrictInt, Field(ge=0, le=MAX_ERROR_LIMIT)] = Field(
         0, description="COPY option: MAXERROR AS n"
     )
     no_load: StrictBool = Field(False, description="COPY option: NOLOAD")
     stat_update: StrictBool | None = Field(
         False, description="COPY option: STATUPDATE OFF | ON; JSON null leaves it out"
+    )
+    # what the loader does with rejected rows (not a COPY keyword of its own)
+    on_error: OnError = Field(
+        "fail_file",
+        description='"fail_file": a rejected row fails the object (MAXERROR AS max_error); '
+        '"skip_rows": the good rows load and each rejected row is kept in the ledger '
+        "schema's load_rejects table, in the load's own transaction (csv, delimited, "
+        "fixedwidth, json).",
+    )
+    max_rejected_rows: Annotated[StrictInt, Field(ge=1, le=MAX_ERROR_LIMIT)] | None = Field(
+        None,
+        description='on_error = "skip_rows": the most rows one COPY may reject (MAXERROR AS n, '
+        f"1 to {MAX_ERROR_LIMIT}); above it the object fails as with fail_file.",
     )
 
     @field_validator("accept_inv_chars")
@@ -638,7 +662,57 @@ class CopyOptions(BaseModel):
                 "IGNOREALLERRORS (ignore_all_errors = true)",
                 "set max_error = 0 or ignore_all_errors = false",
             )
+        _check_on_error(self)
         return self
+
+    @property
+    def skip_rows(self) -> bool:
+        """Whether rejected rows are skipped and kept (``on_error = "skip_rows"``)."""
+        return self.on_error == "skip_rows"
+
+    @property
+    def maxerror(self) -> int:
+        """The n of ``MAXERROR AS n``: ``max_rejected_rows`` under skip_rows, else ``max_error``."""
+        if self.skip_rows and self.max_rejected_rows is not None:
+            return self.max_rejected_rows
+        return self.max_error
+
+
+def _check_on_error(options: CopyOptions) -> None:
+    """``max_rejected_rows`` goes with skip_rows alone, and skip_rows owns MAXERROR.
+
+    One number bounds the rows a COPY may reject: under skip_rows it is
+    ``max_rejected_rows`` (each rejected row is recorded), so ``max_error``
+    (rows skipped and lost) and IGNOREALLERRORS (every row skipped) are refused
+    beside it.
+    """
+    if not options.skip_rows:
+        if options.max_rejected_rows is not None:
+            raise CopyOptionsError(
+                f"max_rejected_rows = {options.max_rejected_rows} is only used with "
+                'on_error = "skip_rows", but on_error is "fail_file"; set on_error = '
+                '"skip_rows" or remove max_rejected_rows'
+            )
+        return
+    if options.max_rejected_rows is None:
+        raise CopyOptionsError(
+            'on_error = "skip_rows" needs max_rejected_rows, the most rows one COPY may '
+            f"reject before the object fails (1 to {MAX_ERROR_LIMIT}); set for example "
+            "max_rejected_rows = 100"
+        )
+    if options.max_error:
+        raise _conflict(
+            f"MAXERROR (max_error = {options.max_error})",
+            'on_error = "skip_rows"',
+            "with skip_rows, max_rejected_rows sets MAXERROR and every rejected row is "
+            "recorded; remove max_error",
+        )
+    if options.ignore_all_errors:
+        raise _conflict(
+            "IGNOREALLERRORS (ignore_all_errors = true)",
+            'on_error = "skip_rows"',
+            "IGNOREALLERRORS skips rows without bound; remove it and set max_rejected_rows",
+        )
 
 
 # Options Redshift accepts with Parquet and ORC (besides authorization and MANIFEST).
@@ -669,6 +743,7 @@ _OPTION_KEYWORDS: dict[str, str] = {
     "comp_update": "COMPUPDATE",
     "ignore_all_errors": "IGNOREALLERRORS",
     "max_error": "MAXERROR",
+    "on_error": "MAXERROR",
     "no_load": "NOLOAD",
     "stat_update": "STATUPDATE",
 }
@@ -683,6 +758,8 @@ def _option_is_set(options: CopyOptions, name: str) -> bool:
     value = getattr(options, name)
     if name == "max_error":
         return bool(value)
+    if name == "on_error":
+        return bool(options.skip_rows)
     return value is not None and value is not False
 
 
@@ -694,6 +771,17 @@ def _describe(options: CopyOptions, name: str) -> str:
 
 def _format_label(format: FileFormat) -> str:
     return f"{format.keyword} (type = {format.type!r})"
+
+
+def _check_rejects_format(format: FileFormat, options: CopyOptions, label: str) -> None:
+    """``on_error = "skip_rows"`` keeps rejected rows of text formats only: a row is a file line."""
+    if options.skip_rows and not isinstance(format, _REJECTS_FORMATS):
+        raise _conflict(
+            'on_error = "skip_rows"',
+            label,
+            "rejected rows are kept for text formats only (csv, delimited, fixedwidth, "
+            'json), whose error log names a file line; use on_error = "fail_file"',
+        )
 
 
 def check_compatible(
@@ -724,6 +812,7 @@ def check_compatible(
         seen[folded] = column
 
     label = _format_label(format)
+    _check_rejects_format(format, options, label)
     if _is_columnar(format):
         for name in _OPTION_KEYWORDS:
             if name not in _COLUMNAR_ALLOWED and _option_is_set(options, name):
@@ -1125,7 +1214,7 @@ def _load_clauses(format: FileFormat, options: CopyOptions) -> list[str]:
     if options.ignore_all_errors:
         parts.append("IGNOREALLERRORS")
     elif not columnar:
-        parts += ["MAXERROR AS", str(options.max_error)]
+        parts += ["MAXERROR AS", str(options.maxerror)]
     if options.no_load:
         parts.append("NOLOAD")
     if options.stat_update is not None:

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING
 
 from s3redshift.deadline import Deadline
 from s3redshift.errors import S3RedshiftError
-from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
+from s3redshift.identifiers import TableRef, portable_literal, quote_identifier, quote_identifiers
+from s3redshift.ledger import create_table_sql
 
 if TYPE_CHECKING:
     from s3redshift.events import S3Object
@@ -111,14 +112,12 @@ def failures_table_for(schema: str) -> TableRef:
     return TableRef(schema, FAILURES_TABLE)
 
 
-def _names(names: Iterable[str]) -> str:
-    return ", ".join(quote_identifier(n) for n in names)
+_names = quote_identifiers
 
 
 def create_failures_sql(table: TableRef) -> str:
     """Idempotent DDL for the failures table (its schema exists with the ledger's)."""
-    columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in FAILURE_COLUMNS)
-    return f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns}) SORTKEY ({_KEY})"
+    return create_table_sql(table, FAILURE_COLUMNS, sort_key="object_key")
 
 
 def _clipped(text: str) -> str:

@@ -17,7 +17,7 @@ exactly one function here, so injection-safety is argued in one place:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
@@ -28,6 +28,7 @@ __all__ = [
     "TableRef",
     "portable_literal",
     "quote_identifier",
+    "quote_identifiers",
     "quote_literal",
     "validate_identifier",
 ]
@@ -84,6 +85,11 @@ def quote_identifier(name: str, *, what: str = "identifier") -> str:
     folded = validate_identifier(name, what=what)
     # Validation excludes '"', so there is nothing to double; kept explicit.
     return '"' + folded.replace('"', '""') + '"'
+
+
+def quote_identifiers(names: Iterable[str], *, what: str = "column") -> str:
+    """Several names, each validated and double-quoted, joined by ``", "`` (a column list)."""
+    return ", ".join(quote_identifier(name, what=what) for name in names)
 
 
 def quote_literal(value: str) -> str:

@@ -164,6 +164,7 @@ class Invocation:
     started: float = field(default_factory=time.monotonic)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     rows: int = 0
+    rejected_rows: int = 0
     invalid_messages: int = 0
     skipped_records: int = 0
     batch_item_failures: int | None = None
@@ -173,7 +174,15 @@ class Invocation:
 
     def _table(self, table: str) -> dict[str, float]:
         return self.tables.setdefault(
-            table, {"loaded": 0, "duplicate": 0, "failed": 0, "rows": 0, "duration_ms": 0}
+            table,
+            {
+                "loaded": 0,
+                "duplicate": 0,
+                "failed": 0,
+                "rows": 0,
+                "rejected_rows": 0,
+                "duration_ms": 0,
+            },
         )
 
     def line(self, level: int, message: str, **fields: Any) -> None:
@@ -198,6 +207,7 @@ class Invocation:
             error_kind=None if error is None else error.kind,
             retryable=None if error is None else error.retryable,
             message_id=result.s3_object.message_id,
+            rejected_rows=result.rejected_rows,
             load_errors=[
                 {"line": d.line, "column": d.column, "reason": d.reason, "code": d.code}
                 for d in result.load_errors
@@ -208,9 +218,11 @@ class Invocation:
         for result in report.objects:
             self.object_result(result)
         self.rows += report.rows
+        self.rejected_rows += report.rejected_rows
         for target in report.targets:
             tally = self._table(target.table)
             tally["rows"] += target.rows
+            tally["rejected_rows"] += target.rejected_rows or 0
             tally["duration_ms"] += target.duration_ms
 
     def backfill(self, summary: BackfillSummary) -> None:
@@ -311,6 +323,7 @@ class Invocation:
         }
         values["InvalidMessages"] = (self.invalid_messages, "Count")
         values["Rows"] = (self.rows, "Count")
+        values["RejectedRows"] = (self.rejected_rows, "Count")
         values["DurationMs"] = (self.duration_ms, "Milliseconds")
         self.line(
             logging.INFO,
@@ -322,6 +335,7 @@ class Invocation:
                 metric: (tally[outcome], "Count") for outcome, metric in _PER_OUTCOME.items()
             }
             per_table["Rows"] = (tally["rows"], "Count")
+            per_table["RejectedRows"] = (tally["rejected_rows"], "Count")
             per_table["LoadDurationMs"] = (tally["duration_ms"], "Milliseconds")
             dimensions = {**function, "Table": table}
             self.line(

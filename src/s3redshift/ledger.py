@@ -56,7 +56,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from s3redshift.events import WRITE_SEPARATOR
-from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
+from s3redshift.identifiers import (
+    TableRef,
+    portable_literal,
+    quote_identifier,
+    quote_identifiers,
+)
 
 __all__ = [
     "BATCH_TABLE",
@@ -74,6 +79,8 @@ __all__ = [
     "add_order_column_sql",
     "batch_table_sql",
     "create_ledger_sql",
+    "create_schema_sql",
+    "create_table_sql",
     "guard_fired",
     "guard_sql",
     "is_ledger_table",
@@ -192,8 +199,28 @@ def is_ledger_table(name: str) -> bool:
     return _LEDGER_NAME.fullmatch(name) is not None
 
 
-def _columns(names: Sequence[str]) -> str:
-    return ", ".join(quote_identifier(n) for n in names)
+_columns = quote_identifiers
+
+
+def create_table_sql(
+    table: TableRef, columns: Sequence[tuple[str, str]], *, sort_key: str | None = None
+) -> str:
+    """Idempotent DDL of one bookkeeping table of the ledger's schema (``(name, type)`` columns).
+
+    The one form of the tables beside the data (ledgers, failures, rejected
+    rows): valid in Redshift and, through the stand-in's reading of
+    ``SORTKEY``, in PostgreSQL.
+    """
+    body = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in columns)
+    sort = "" if sort_key is None else f" SORTKEY ({quote_identifier(sort_key)})"
+    return f"CREATE TABLE IF NOT EXISTS {table.sql} ({body}){sort}"
+
+
+def create_schema_sql(table: TableRef) -> list[str]:
+    """Idempotent DDL of ``table``'s schema, if it names one."""
+    if table.schema is None:
+        return []
+    return [f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(table.schema)}"]
 
 
 def create_ledger_sql(ledger: TableRef) -> list[str]:
@@ -202,12 +229,8 @@ def create_ledger_sql(ledger: TableRef) -> list[str]:
     Sorted by key: a look-up names its keys, and blocks whose key range
     (by the first 8 bytes Redshift's zone maps keep) holds none are skipped.
     """
-    statements = []
-    if ledger.schema is not None:
-        statements.append(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(ledger.schema)}")
-    columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in LEDGER_COLUMNS)
-    statements.append(f"CREATE TABLE IF NOT EXISTS {ledger.sql} ({columns}) SORTKEY ({_KEY})")
-    return statements
+    table = create_table_sql(ledger, LEDGER_COLUMNS, sort_key="object_key")
+    return [*create_schema_sql(ledger), table]
 
 
 def add_order_column_sql(ledger: TableRef) -> str:

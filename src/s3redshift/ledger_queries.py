@@ -35,6 +35,13 @@ from s3redshift.ledger import (
 )
 from s3redshift.listing import list_prefix, parse_s3_uri
 from s3redshift.planner import LEDGER_TIME_FORMAT, ledger_timestamp, load_order
+from s3redshift.rejects import (
+    REJECTS_TABLE,
+    Rejected,
+    count_rejects_sql,
+    rejects_table_for,
+    select_rejects_sql,
+)
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
@@ -46,6 +53,7 @@ __all__ = [
     "last_failures",
     "ledger_rows",
     "not_loaded",
+    "rejected_rows",
 ]
 
 
@@ -326,3 +334,50 @@ def committed_since(
         for found in in_ledger(loader, schema, {table: listed}, deadline, since=since):
             committed[found] = str(table)
     return committed
+
+
+def rejected_rows(
+    loader: Loader,
+    *,
+    table: str | None = None,
+    uri: str | None = None,
+    limit: int | None = None,
+    time_budget: float | None = None,
+) -> tuple[list[Rejected], int]:
+    """The rows COPY rejected and ``load_rejects`` kept, newest first; and how many there are.
+
+    ``table`` and ``uri`` (``s3://bucket/key``) narrow the listing to one
+    target table and/or one object. No ``load_rejects`` table yet (no rule
+    has kept a rejected row) lists nothing.
+
+    Raises:
+        ConfigError: the ledger is disabled, or ``uri`` is not an S3 object URI.
+    """
+    schema = _ledger_schema(loader)
+    bucket = key = None
+    if uri is not None:
+        bucket, key = parse_s3_uri(uri)
+        if not key:
+            raise ConfigError(f"--object {uri!r} must name one object: s3://BUCKET/KEY")
+    deadline = Deadline.after(time_budget)
+    if REJECTS_TABLE not in _schema_tables(loader, schema, deadline):
+        return [], 0
+    rejects = rejects_table_for(schema)
+    target = _table_filter(table)
+    rows = loader.transport.query(
+        select_rejects_sql(rejects, target=target, bucket=bucket, key=key, limit=limit),
+        time_budget=deadline.remaining(),
+    )
+    listed = [Rejected.from_row(_with_text_time(row)) for row in rows]
+    if limit is None or len(listed) < limit:
+        return listed, len(listed)
+    counted = loader.transport.query(
+        count_rejects_sql(rejects, target=target, bucket=bucket, key=key),
+        time_budget=deadline.remaining(),
+    )
+    return listed, int(str(counted[0][0]))
+
+
+def _with_text_time(row: Sequence[object]) -> list[object]:
+    """A row with its first value, a time, as the ledger listing writes times."""
+    return [_timestamp_text(row[0]), *row[1:]]

@@ -70,6 +70,7 @@ from s3redshift.ledger import (
     PREVIOUS_LEDGER_TABLE,
     add_order_column_sql,
     create_ledger_sql,
+    create_schema_sql,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
@@ -93,6 +94,7 @@ from s3redshift.planner import (
     plan_transaction,
     snapshot_of,
 )
+from s3redshift.rejects import create_rejects_sql, rejected_counts_sql
 from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
 from s3redshift.schema_plan import FileShape, SchemaPlan, plan_schema
 from s3redshift.schema_sync import catalog_rows, fit_table, table_columns
@@ -229,6 +231,7 @@ class _TargetLoad:
     transactions: int = 0
     failures: int = 0
     rows: int = 0
+    rejected_rows: int | None = 0  # rows COPY rejected and load_rejects kept (None: uncounted)
     batch: str | None = None
     last_error: S3RedshiftError | None = None
     details: list[LoadErrorDetail] = field(default_factory=list)
@@ -338,11 +341,27 @@ class _TargetLoad:
 
     # --- how an attempt ended ------------------------------------------------
 
-    def committed(self, rows: int) -> Settled:
-        """The attempt's transaction committed: its objects are loaded."""
+    def committed(self, rows: int, rejected: Mapping[str, int] | None = None) -> Settled:
+        """The attempt's transaction committed: its objects are loaded.
+
+        ``rejected``: the rows each file had rejected (by URI), for a rule with
+        ``on_error = "skip_rows"``; None when they could not be counted.
+        """
         self.rows += rows
         self.last_error = None
-        return {m.index: ObjectResult(m.s3_object, "loaded", table=self.table) for m in self.chunk}
+        if rejected is None or self.rejected_rows is None:
+            self.rejected_rows = None
+        else:
+            self.rejected_rows += sum(rejected.values())
+        return {
+            m.index: ObjectResult(
+                m.s3_object,
+                "loaded",
+                table=self.table,
+                rejected_rows=None if rejected is None else rejected.get(m.s3_object.uri, 0),
+            )
+            for m in self.chunk
+        }
 
     def ended(self, exc: RetryableError | PermanentError) -> Settled:
         """The outcome of an attempt that failed with ``exc``, by the error's kind."""
@@ -376,11 +395,17 @@ class _TargetLoad:
             # the same batch committed and removed them. The next attempt
             # writes them anew.
             return self.conflict(exc)
+        replace = self.target.rule.mode == "replace"
+        bad = {m.s3_object.uri for m in self.pending} & exc.bad_files
+        skip_rows = self.target.rule.options.skip_rows
+        if skip_rows and len(bad) > 1 and not replace and not self.isolate:
+            # MAXERROR counts a COPY's rejected rows over all its files: load
+            # them one per COPY, so that each object's own rows decide.
+            self.isolate = True
+            return {}
         self.last_error = exc
         self.failures += 1
         self.details.extend(exc.details)
-        replace = self.target.rule.mode == "replace"
-        bad = {m.s3_object.uri for m in self.pending} & exc.bad_files
         if not bad and len(self.chunk) == 1 and not replace:
             bad = {self.chunk[0].s3_object.uri}  # alone in its COPY: it is the bad one
             self.failures -= 1  # isolating costs no attempt; it is bounded by the objects
@@ -395,13 +420,12 @@ class _TargetLoad:
         if not bad or self.failures >= MAX_ATTEMPTS or replace:
             self.stop = True
             return {}
-        return {
-            m.index: _failed(
-                m, self.table, exc, tuple(d for d in exc.details if d.file == m.s3_object.uri)
-            )
-            for m in self.pending
-            if m.s3_object.uri in bad
-        }
+        settled: Settled = {}
+        for m in self.pending:
+            if m.s3_object.uri in bad:
+                mine = tuple(d for d in exc.details if d.file == m.s3_object.uri)
+                settled[m.index] = _failed(m, self.table, _over_limit(exc, self.target, mine), mine)
+        return settled
 
     def retryable(self, exc: RetryableError) -> Settled:
         """A retryable failure: try again after a pause, within the attempts and the time."""
@@ -458,7 +482,37 @@ class _TargetLoad:
             duration_ms=duration_ms,
             error=self.last_error,
             load_errors=tuple(self.details),
+            rejected_rows=self.rejected_rows,
         )
+
+
+def _over_limit(
+    exc: DataRejectedError, target: Target, details: Sequence[LoadErrorDetail]
+) -> DataRejectedError:
+    """The error of an object COPY rejected: for a ``skip_rows`` rule, one that names the limit.
+
+    Said only where the details show more rejected rows than the rule allows
+    (Redshift's are read back up to a bound); any other rejection is reported
+    as COPY gave it.
+    """
+    limit = target.rule.options.max_rejected_rows
+    if limit is None or len(details) <= limit:
+        return exc
+    uri = details[0].file
+    first = "; ".join(
+        ", ".join(p for p in (f"line {d.line}" if d.line else "", d.column or "") if p)
+        + f": {d.reason}"
+        for d in details[:3]
+    )
+    return DataRejectedError(
+        f"COPY rejected more than max_rejected_rows = {limit} rows of this object"
+        + (f" (first: {first})" if first else f" ({exc.message})")
+        + "; nothing of it was loaded or recorded: correct the file, or raise "
+        "max_rejected_rows in its rule's [tables.options]",
+        details=details,
+        s3_uri=uri,
+        table=str(target.table),
+    )
 
 
 class Loader:
@@ -492,6 +546,7 @@ class Loader:
         # object_order: a ledger does not go away under a running loader.
         self._ledgers_ready: set[TableRef] = set()
         self._ordered: set[TableRef] = set()
+        self._rejects_ready: set[TableRef] = set()
         schema = self.settings.ledger_schema
         failures = None if schema is None else failures_table_for(schema)
         self._failure_log = FailureLog(failures, clock=clock)
@@ -687,7 +742,7 @@ class Loader:
                 self._clean_up(run.written, None)
                 raise
             self._clean_up(run.written, None)
-            run.settle(run.committed(loaded_rows))
+            run.settle(run.committed(loaded_rows, self._rejected_counts(run)))
             loaded = [m.s3_object for m in run.chunk]
             self._failure_log.forget(self.transport, run.table, loaded, run.budget())
         run.settle(run.unloaded())
@@ -697,6 +752,24 @@ class Loader:
             failed_at = ledger_timestamp(self._now())
             self._failure_log.record(self.transport, run.table, failed, failed_at, run.budget())
         return run.result(int((self._clock() - run.started) * 1000))
+
+    def _rejected_counts(self, run: _TargetLoad) -> dict[str, int] | None:
+        """The rows each file of a committed transaction had rejected (``skip_rows`` rules).
+
+        Read from ``load_rejects`` after the commit, by the batch: one query,
+        only for rules that keep rejected rows. None when the read fails: the
+        load stands, the report says the count is unknown.
+        """
+        table = self.settings.rejects_table
+        if not run.target.rule.options.skip_rows or table is None or run.batch is None:
+            return {}
+        try:
+            rows = self.transport.query(
+                rejected_counts_sql(table, run.batch), time_budget=run.budget()
+            )
+        except S3RedshiftError:
+            return None
+        return {str(file).rstrip(" "): int(str(count)) for file, count in rows}
 
     def _narrow(self, run: _TargetLoad) -> None:
         """Settle what is known before a transaction: loaded already, gone, held back, older.
@@ -988,11 +1061,14 @@ class Loader:
             for ledger, ordered in wanted.items()
             if ledger not in self._ledgers_ready or (ordered and ledger not in self._ordered)
         }
-        if not todo:
+        rejects = self.settings.rejects_table
+        keeps = rejects is not None and any(t.rule.options.skip_rows for t in targets)
+        new_rejects = {rejects} - self._rejects_ready if keeps and rejects is not None else set()
+        if not todo and not new_rejects:
             return
         deadline = Deadline.after(time_budget, clock=self._clock)
         try:
-            self._create_ledgers(todo, deadline.remaining())
+            self._create_ledgers(todo, new_rejects, deadline.remaining())
         except (ConfigError, TimeBudgetExceededError):
             raise
         except S3RedshiftError:
@@ -1000,12 +1076,18 @@ class Loader:
             # atomic, and the loser's request fails. Once the winner has
             # committed, asking again finds the ledger there.
             self._sleep(0.2)
-            self._create_ledgers(todo, deadline.remaining())
+            self._create_ledgers(todo, new_rejects, deadline.remaining())
         self._ledgers_ready.update(todo)
         self._ordered.update(ledger for ledger, ordered in todo.items() if ordered)
+        self._rejects_ready.update(new_rejects)
 
-    def _create_ledgers(self, todo: Mapping[TableRef, bool], time_budget: float | None) -> None:
+    def _create_ledgers(
+        self, todo: Mapping[TableRef, bool], rejects: set[TableRef], time_budget: float | None
+    ) -> None:
         """Ask the catalog which of ``todo`` exist, then create the others (:meth:`_run_set_up`).
+
+        ``rejects``: the ``load_rejects`` table to make too, where a rule keeps
+        rejected rows; it must exist before a load's transaction writes to it.
 
         Refuses to go on while the one-table ledger of an earlier version is
         in the schema: its rows are what an upgraded loader must not load
@@ -1014,8 +1096,13 @@ class Loader:
         schemas: list[str] = []
         tables: list[str] = []
         alters: list[str] = []
-        for schema, ledgers in _by_schema(todo).items():
-            found = self._ledger_columns(schema, [ledger.table for ledger in ledgers], time_budget)
+        grouped = _by_schema(todo)
+        for table in rejects:
+            grouped.setdefault(table.schema or "", [])
+        for schema, ledgers in grouped.items():
+            kept = [t for t in rejects if (t.schema or "") == schema]
+            names = [ledger.table for ledger in ledgers] + [t.table for t in kept]
+            found = self._ledger_columns(schema, names, time_budget)
             if PREVIOUS_LEDGER_TABLE in found:
                 raise ConfigError(
                     f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier "
@@ -1031,6 +1118,10 @@ class Loader:
                     tables.append(table_sql)
                 elif todo[ledger] and ORDER_COLUMN not in columns:
                     alters.append(add_order_column_sql(ledger))
+            for table in kept:
+                if table.table not in found:
+                    schemas += create_schema_sql(table)
+                    tables.append(create_rejects_sql(table))
         self._run_set_up(list(dict.fromkeys(schemas)), tables, alters, time_budget)
 
     def _run_set_up(

@@ -56,6 +56,7 @@ from s3redshift.manifest import (
     object_list_key,
 )
 from s3redshift.mapping import MappingRule, TableMapper, Target
+from s3redshift.rejects import ErrorLog, error_log_for, record_rejects_sql, rejects_table_for
 from s3redshift.schema_plan import FileShape, SchemaPlan
 from s3redshift.transaction import (
     STAGE_TABLE,
@@ -180,6 +181,13 @@ class PlanSettings:
     authorization: Authorization
     ledger_schema: str | None
     """The schema of the per-target ledger tables; None when the ledger is off."""
+    error_log: ErrorLog = "stl"
+    """Where the warehouse logs rejected rows (:func:`~s3redshift.rejects.error_log_for`)."""
+
+    @property
+    def rejects_table(self) -> TableRef | None:
+        """``<ledger schema>.load_rejects``, or None when the ledger is off."""
+        return None if self.ledger_schema is None else rejects_table_for(self.ledger_schema)
 
     def ledger_for(self, table: TableRef) -> TableRef | None:
         """The ledger table of ``table``, or None when the ledger is off."""
@@ -194,6 +202,7 @@ class PlanSettings:
             region=config.copy_.region,
             authorization=config.copy_.authorization,
             ledger_schema=config.ledger.active_schema,
+            error_log=error_log_for(config),
         )
 
 
@@ -326,20 +335,8 @@ def plan_transaction(
     batch_list = None
     ledger = settings.ledger_for(table)
     if ledger is not None:
-        key = object_list_key(settings.manifest_prefix, table, batch)
-        listing = Document(bucket, key, "object-list", tuple(entries))
+        listing, batch_list = _object_list(settings, table, batch, bucket, entries)
         documents.append(listing)
-        batch_list = CopyStep(
-            CopyCommand(
-                table=BATCH_TABLE,
-                source=listing.uri,
-                format=CsvFormat(compression="none"),
-                authorization=settings.authorization,
-                region=settings.region,
-            ),
-            "batch-list",
-            (listing.uri,),
-        )
     plan = build_plan(
         target=table,
         batch_id=batch,
@@ -348,6 +345,7 @@ def plan_transaction(
         ledger=ledger,
         batch_list_copy=batch_list,
         loaded_at=loaded_at,
+        record_rejects=_record_rejects(rule, table, batch, loaded_at, settings),
         keys=rule.keys,
         order_by=rule.order_by,
         columns=tuple(columns) if rule.mode == "upsert" else (),
@@ -355,6 +353,36 @@ def plan_transaction(
         per_object=per_object,
     )
     return PlannedTransaction(plan, tuple(entries), tuple(documents), tuple(contents))
+
+
+def _object_list(
+    settings: PlanSettings,
+    table: TableRef,
+    batch: str,
+    bucket: str,
+    entries: Sequence[ManifestEntry],
+) -> tuple[Document, CopyStep]:
+    """The batch's object list (for the ledger) and the COPY that reads it into the batch table."""
+    key = object_list_key(settings.manifest_prefix, table, batch)
+    listing = Document(bucket, key, "object-list", tuple(entries))
+    command = CopyCommand(
+        table=BATCH_TABLE,
+        source=listing.uri,
+        format=CsvFormat(compression="none"),
+        authorization=settings.authorization,
+        region=settings.region,
+    )
+    return listing, CopyStep(command, "batch-list", (listing.uri,))
+
+
+def _record_rejects(
+    rule: MappingRule, table: TableRef, batch: str, loaded_at: str, settings: PlanSettings
+) -> str | None:
+    """The statement keeping a data COPY's rejected rows, for a ``skip_rows`` rule (else None)."""
+    rejects = settings.rejects_table
+    if not rule.options.skip_rows or rejects is None:
+        return None
+    return record_rejects_sql(rejects, table, batch, loaded_at, settings.error_log)
 
 
 def _data_copies(

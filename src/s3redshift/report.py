@@ -12,16 +12,19 @@ on any incompatible change::
         {"uri": "s3://b/kpis/a.csv", "bucket": "b", "key": "kpis/a.csv",
          "version_id": null, "etag": "…", "message_id": null,
          "outcome": "loaded", "table": "public.kpis", "reason": "",
-         "error": null, "load_errors": []}, …],
+         "error": null, "load_errors": [], "rejected_rows": 0}, …],
       "targets": [
         {"table": "public.kpis", "mode": "append", "batch_id": "…",
          "objects": 3, "rows": 120, "attempts": 1, "duration_ms": 301,
-         "error": null, "load_errors": []}, …]
+         "error": null, "load_errors": [], "rejected_rows": 0}, …]
     }
 
 ``error`` is ``{"kind": "DataRejectedError", "message": "…", "retryable": false}``;
 ``load_errors`` entries are ``{"file", "line", "column", "reason", "code"}``.
-Objects appear in the order they were given to the loader.
+Objects appear in the order they were given to the loader. ``rejected_rows``
+counts the rows COPY skipped and ``load_rejects`` kept for a loaded object of
+an ``on_error = "skip_rows"`` rule (0 for any other), ``null`` when they
+could not be counted after the commit.
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ class ObjectResult:
     reason: str = ""
     error: S3RedshiftError | None = None
     load_errors: tuple[LoadErrorDetail, ...] = ()
+    rejected_rows: int | None = 0
+    """Rows COPY rejected and ``load_rejects`` kept (None: not counted, the read failed)."""
 
     def to_dict(self) -> dict[str, Any]:
         o = self.s3_object
@@ -79,6 +84,7 @@ class ObjectResult:
             "reason": self.reason,
             "error": _error_dict(self.error),
             "load_errors": [d.to_dict() for d in self.load_errors],
+            "rejected_rows": self.rejected_rows,
         }
 
     @property
@@ -112,6 +118,8 @@ class TargetResult:
     duration_ms: int
     error: S3RedshiftError | None = None
     load_errors: tuple[LoadErrorDetail, ...] = ()
+    rejected_rows: int | None = 0
+    """Rows COPY rejected and ``load_rejects`` kept, over the target's committed transactions."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +132,7 @@ class TargetResult:
             "duration_ms": self.duration_ms,
             "error": _error_dict(self.error),
             "load_errors": [d.to_dict() for d in self.load_errors],
+            "rejected_rows": self.rejected_rows,
         }
 
 
@@ -154,6 +163,11 @@ class LoadReport:
     def rows(self) -> int:
         """Rows loaded over all targets."""
         return sum(t.rows for t in self.targets)
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows COPY rejected and ``load_rejects`` kept, over all targets (as far as counted)."""
+        return sum(t.rejected_rows or 0 for t in self.targets)
 
     def outcomes(self) -> list[Outcome]:
         """Each object's outcome, in input order."""

@@ -26,6 +26,9 @@ enabled)::
              DELETE the rows it replaces; INSERT the winners by column name;
              INSERT every staged row whose key has a NULL
              DROP TABLE s3redshift_stage
+    on_error = "skip_rows": after each data COPY above,
+             INSERT INTO <ledger schema>.load_rejects SELECT ... FROM <error log>
+             WHERE query = pg_last_copy_id()
     [INSERT INTO <ledger> SELECT ... FROM s3redshift_batch]
     [DROP TABLE s3redshift_batch]
 
@@ -52,6 +55,7 @@ from s3redshift.ledger import (
     ledger_insert_sql,
     newer_guard_sql,
 )
+from s3redshift.rejects import RECORD_REJECTS_PURPOSE
 
 __all__ = [
     "GUARD_ERRORS",
@@ -419,6 +423,21 @@ def _guard_steps(ledger: TableRef, batch_list_copy: CopyStep, mode: Mode) -> lis
     return steps
 
 
+def _after_data_copies(steps: Sequence[Step], step: SqlStep) -> list[Step]:
+    """``steps`` with ``step`` right after each data COPY (it reads that COPY's id).
+
+    ``step`` keeps the rows the COPY rejected, for a rule with ``on_error =
+    "skip_rows"`` (:mod:`s3redshift.rejects`); it attributes them through the
+    ledger's object list, so it goes only with the ledger.
+    """
+    placed: list[Step] = []
+    for each in steps:
+        placed.append(each)
+        if isinstance(each, CopyStep) and each.purpose == "data":
+            placed.append(step)
+    return placed
+
+
 def build_plan(
     *,
     target: TableRef,
@@ -433,6 +452,7 @@ def build_plan(
     columns: Sequence[str] = (),
     tie_columns: Sequence[str] | None = None,
     per_object: bool = False,
+    record_rejects: str | None = None,
 ) -> TransactionPlan:
     """Assemble one target's transaction.
 
@@ -447,9 +467,10 @@ def build_plan(
     among them aborts (:data:`KEYS_GUARD_PURPOSE`), and with ``per_object``
     each object is staged and merged alone, in load order, so a later
     object's row wins. Rows with a NULL in a key column are kept, every one.
+    ``record_rejects``: see :func:`_after_data_copies`.
     """
-    if (ledger is None) != (batch_list_copy is None):
-        raise ValueError("the ledger and its batch-list COPY go together")
+    if (ledger is None) != (batch_list_copy is None) or (record_rejects and ledger is None):
+        raise ValueError("the ledger goes with its batch-list COPY, and rejected rows with both")
     steps: list[Step] = []
     locked = [t.sql for t in (ledger, target) if t is not None]
     steps.append(SqlStep(f"LOCK {', '.join(locked)}", "serialize loads of this target"))
@@ -470,12 +491,19 @@ def build_plan(
             tie_columns=tie_columns,
             per_object=per_object,
         )
+    if record_rejects is not None:
+        steps = _after_data_copies(steps, SqlStep(record_rejects, RECORD_REJECTS_PURPOSE))
     if ledger is not None:
-        steps += [
-            SqlStep(
-                ledger_insert_sql(ledger, target, batch_id, loaded_at, order=mode == "replace"),
-                "record the batch",
-            ),
-            SqlStep(f"DROP TABLE {BATCH_TABLE.sql}", "clean up"),
-        ]
+        steps += _record_batch(ledger, target, batch_id, loaded_at, mode)
     return TransactionPlan(target=target, batch_id=batch_id, mode=mode, steps=tuple(steps))
+
+
+def _record_batch(
+    ledger: TableRef, target: TableRef, batch_id: str, loaded_at: str, mode: Mode
+) -> list[Step]:
+    """The transaction's last steps: the batch into the ledger, its object list dropped."""
+    insert = ledger_insert_sql(ledger, target, batch_id, loaded_at, order=mode == "replace")
+    return [
+        SqlStep(insert, "record the batch"),
+        SqlStep(f"DROP TABLE {BATCH_TABLE.sql}", "clean up"),
+    ]

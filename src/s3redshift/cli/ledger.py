@@ -1,4 +1,5 @@
-"""``s3redshift ledger``: what was loaded, or (``--failed``) what under a prefix was not."""
+"""``s3redshift ledger``: what was loaded, (``--failed``) what under a prefix was not,
+or (``--rejects``) the rows COPY rejected that ``load_rejects`` kept."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from s3redshift.events import S3Object
     from s3redshift.failures import Failure
     from s3redshift.loader import Loader
+    from s3redshift.rejects import Rejected
 
 __all__ = ["run"]
 
@@ -28,6 +30,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     table = str(TableRef.parse(args.table)) if args.table else None
     limit = args.limit or None
     with args.make_loader(config) as loader:
+        if getattr(args, "rejects", False):
+            return _rejects(args, loader, table, limit, out)
         if args.failed:
             return _missing(args, loader, table, limit, out)
         rows, total = ledger_rows(loader, table=table, limit=limit, time_budget=args.timeout)
@@ -127,3 +131,34 @@ def _missing_dict(o: S3Object, table: str, failure: Failure | None) -> dict[str,
             "reason": failure.reason,
         },
     }
+
+
+def _rejects(
+    args: argparse.Namespace, loader: Loader, table: str | None, limit: int | None, out: TextIO
+) -> int:
+    """``--rejects``: the rejected rows kept, newest first (one table, one object if asked)."""
+    from s3redshift.ledger_queries import rejected_rows
+
+    uri = getattr(args, "object", None)
+    rows, total = rejected_rows(loader, table=table, uri=uri, limit=limit, time_budget=args.timeout)
+    if args.json:
+        out.write(json.dumps({"rejects": [r.to_dict() for r in rows], "total": total}) + "\n")
+    elif rows:
+        listed = [("rejected_at", "table", "line", "column", "object")]
+        listed += [
+            (r.rejected_at, r.table, "" if r.line is None else str(r.line), r.column or "", r.uri)
+            for r in rows
+        ]
+        columns(listed, out, [_why(r) for r in rows])
+    sys.stderr.write(
+        f"s3redshift: {len(rows)} of {total} rejected row(s) shown"
+        + (" (--limit 0 shows all)" if len(rows) < total else "")
+        + "\n"
+    )
+    return EXIT_OK
+
+
+def _why(row: Rejected) -> str:
+    """The note under a rejected row: the reason, its code, the raw line when the log had it."""
+    text = row.reason + (f" (code {row.code})" if row.code else "")
+    return text + (f"; raw line: {row.raw_line}" if row.raw_line else "")

@@ -310,7 +310,9 @@ def summary_line(summary: BackfillSummary) -> str:
             f"failed {c['failed']}; nothing loaded"
         )
     outcomes = ", ".join(f"{name} {n}" for name, n in c.items())
+    rejected = summary.rejected_rows
+    kept = f", rejected {rejected} (s3redshift ledger --rejects)" if rejected else ""
     return (
-        f"{summary.prefix_uri}: {outcomes}; rows {summary.rows} "
+        f"{summary.prefix_uri}: {outcomes}; rows {summary.rows}{kept} "
         f"({summary.listed} listed, {summary.before_since} before --since)"
     )

@@ -284,6 +284,23 @@ def _ledger(commands: _Commands) -> None:
     )
     _json_option(ledger, "the rows on stdout")
     _timeout_option(ledger, DEFAULT_CLI_TIMEOUT_S, "every read of the ledger ends by it")
+    _ledger_rejects_options(ledger)
+
+
+def _ledger_rejects_options(ledger: argparse.ArgumentParser) -> None:
+    """``ledger --rejects [--table T] [--object URI]``: the rows COPY rejected, kept."""
+    ledger.add_argument(
+        "--rejects",
+        action="store_true",
+        help='instead, list the rows COPY rejected that rules with on_error = "skip_rows" '
+        "kept in <ledger schema>.load_rejects, newest first (time, table, object, line, "
+        "column, reason; the raw line below each); --table and --object narrow it",
+    )
+    ledger.add_argument(
+        "--object",
+        metavar="s3://BUCKET/KEY",
+        help="with --rejects: only the rejected rows of this object",
+    )
 
 
 def _check(commands: _Commands) -> None:

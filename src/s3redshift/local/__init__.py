@@ -76,6 +76,7 @@ from s3redshift.local.sessions import (
     connect_target,
     connector_config,
 )
+from s3redshift.local.standin import LAST_COPY_ID_FUNCTION_SQL
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,8 +113,12 @@ DSN_ENV_VAR = "S3REDSHIFT_TEST_DSN"
 FAKE_AWS_SECRET = "testing"  # noqa: S105 - moto accepts any key; this one is public
 """Access key id, secret key and session token handed to every client of moto."""
 
-REDSHIFT_TYPES_SQL = (f"CREATE DOMAIN {_SUPER_TYPE} AS jsonb",)
-"""Redshift types PostgreSQL lacks, as the embedded server has them in every database."""
+REDSHIFT_TYPES_SQL = (f"CREATE DOMAIN {_SUPER_TYPE} AS jsonb", LAST_COPY_ID_FUNCTION_SQL)
+"""Redshift types and functions PostgreSQL lacks, as the embedded server has them everywhere.
+
+SUPER, and ``pg_last_copy_id()`` (which a load with ``on_error = "skip_rows"``
+joins to the session's load error log, :data:`~s3redshift.local.standin.ERROR_LOG_SQL`).
+"""
 
 _TEMPLATE_DATABASES = ("template1", "postgres")
 """Where the types are made: every later CREATE DATABASE copies template1."""

@@ -54,6 +54,14 @@ What is emulated (Redshift Developer Guide, COPY pages; see
   CHAR takes single-byte characters only; a value with more decimal places
   than a ``NUMERIC(p, s)`` column is truncated (ROUNDEC: rounded half away
   from zero, as INSERT does).
+* ``MAXERROR AS n`` (``max_error``, or ``max_rejected_rows`` under
+  ``on_error = "skip_rows"``) for CSV, delimited text and JSON: up to n rejected
+  rows of the COPY's files are skipped, the good rows load, and each skipped
+  row (file, line, column, reason, code, raw line) is handed to the session's
+  load error log (:mod:`s3redshift.local.standin`); the n+1-th fails the COPY
+  as below, its details naming every row rejected so far. A row that stops
+  the parser itself (a broken CSV quote, malformed JSON) still fails the COPY:
+  Redshift goes on at the next line, the stand-in cannot tell where it starts.
 * A rejected row fails the whole COPY (MAXERROR 0) with a
   :class:`~s3redshift.errors.DataRejectedError` naming the S3 URI, the line
   of the source file (1-based, header lines counted, as STL_LOAD_ERRORS
@@ -132,7 +140,7 @@ is read: FIXEDWIDTH, JSONPaths files (JSON and Avro), JSON ``'noshred'``,
 LZOP, ACCEPTANYDATE, ACCEPTINVCHARS, DATEFORMAT/TIMEFORMAT other than
 ``'auto'``, ENCODING other than UTF8, ESCAPE, EXPLICIT_IDS, FILLRECORD,
 REMOVEQUOTES, TRIMBLANKS, TRUNCATECOLUMNS, IGNOREALLERRORS, MAXERROR above 0
-and NOLOAD. An Avro file compressed with snappy raises it when the file is
+with Avro, and NOLOAD. An Avro file compressed with snappy raises it when the file is
 read, unless cramjam or python-snappy is installed for fastavro.
 """
 
@@ -144,7 +152,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, NoReturn
@@ -172,7 +180,7 @@ from s3redshift.errors import (
 from s3redshift.identifiers import quote_identifier, validate_identifier
 from s3redshift.local import columnar
 
-__all__ = ["NotSupportedLocally", "run_copy_locally"]
+__all__ = ["NotSupportedLocally", "SkippedRow", "run_copy_locally"]
 
 
 class NotSupportedLocally(PermanentError):  # noqa: N818 - the name users know it by
@@ -306,8 +314,16 @@ class _JsonNumber(str):
     __slots__ = ()
 
 
-def run_copy_locally(cursor: Any, command: CopyCommand, s3_client: Any) -> int:
+def run_copy_locally(
+    cursor: Any, command: CopyCommand, s3_client: Any, skipped: list[SkippedRow] | None = None
+) -> int:
     """Carry out ``command`` on PostgreSQL with Redshift's semantics; return rows loaded.
+
+    With ``MAXERROR AS n`` (n > 0) up to n rejected rows are skipped, across
+    the COPY's files, and appended to ``skipped`` (the session's load error
+    log); the n+1-th fails the COPY. Each file's COPY then runs under a
+    savepoint: a row PostgreSQL rejects is taken out and the file copied
+    again, so a file with k such rows costs k+1 COPYs.
 
     ``cursor`` is a pg8000 DB-API cursor inside the caller's transaction, which
     this function neither commits nor rolls back. The COPY is atomic only
@@ -333,17 +349,115 @@ def run_copy_locally(cursor: Any, command: CopyCommand, s3_client: Any) -> int:
     # statistics), DATEFORMAT/TIMEFORMAT 'auto' (PostgreSQL's parser stands in).
     columns = _target_columns(cursor, command)
     conversion = _conversion(command)
+    skipper = None
+    if command.options.maxerror > 0:
+        skipper = _Skipper(command, [] if skipped is None else skipped)
     loaded = 0
     fetched: dict[str, bytes] = {}
     for source in _sources(command, s3_client, fetched):
         data = _read_object(s3_client, command, source, fetched.pop(source.uri, None))
         if data is None:  # an optional manifest entry vanished since it was checked
             continue
+        if skipper is not None:
+            loaded += skipper.copy_file(cursor, data, columns, conversion, source.uri)
+            continue
         records = _file_records(data, command, columns, conversion, source.uri)
         del data
         loaded += _copy_file(cursor, command, columns, source.uri, records)
         del records
     return loaded
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """One row a COPY with MAXERROR skipped: what the load error log keeps of it."""
+
+    detail: LoadErrorDetail
+    raw_line: str
+    """The file's line, multibyte characters as ``.``, cut at 1,024 (STL_LOAD_ERRORS.raw_line)."""
+
+
+_SKIPPING_FORMATS = (CsvFormat, DelimitedFormat, JsonFormat)
+"""The formats whose rejected rows the stand-in skips under MAXERROR."""
+
+_RAW_LINE_CHARS = 1024
+_SAVEPOINT = "s3redshift_copy"
+
+
+def _raw_line(text: str) -> str:
+    """A line as STL_LOAD_ERRORS.raw_line shows it: multibyte characters as ``.``, cut."""
+    return "".join(c if c.isascii() else "." for c in text[:_RAW_LINE_CHARS])
+
+
+class _Skipper:
+    """The rows one COPY with ``MAXERROR AS n`` skips, across its files.
+
+    Rows the stand-in's parser refuses are skipped as the file is read; a
+    row PostgreSQL refuses is skipped by copying the file again without it,
+    under a savepoint. A row that stops the parser itself (a broken quote, a
+    malformed JSON text) still fails the whole COPY: the stand-in cannot tell
+    where the next record starts, where Redshift goes on at the next line.
+    """
+
+    def __init__(self, command: CopyCommand, skipped: list[SkippedRow]) -> None:
+        self._command = command
+        self._limit = command.options.maxerror
+        self.skipped = skipped
+
+    def skip(self, uri: str, rejected: _Rejected, lines: list[str]) -> None:
+        """Keep one rejected row; the one past the limit fails the COPY with every one kept."""
+        line = rejected.line
+        raw = lines[line - 1] if line is not None and 0 < line <= len(lines) else ""
+        detail = LoadErrorDetail(uri, line, rejected.column, rejected.reason, rejected.code)
+        self.skipped.append(SkippedRow(detail, _raw_line(raw.removesuffix("\r"))))
+        if len(self.skipped) > self._limit:
+            details = [row.detail for row in self.skipped]
+            first = ", ".join(f"line {d.line} of {d.file}" for d in details[:3])
+            raise DataRejectedError(
+                f"COPY into {self._command.table} rejected {len(details)} rows, more than "
+                f"MAXERROR {self._limit} allows (first: {first}); correct the files or "
+                "raise max_rejected_rows",
+                details=details,
+                s3_uri=uri,
+                table=str(self._command.table),
+            )
+
+    def copy_file(
+        self,
+        cursor: Any,
+        data: bytes,
+        columns: list[_Column],
+        conversion: _Conversion,
+        uri: str,
+    ) -> int:
+        """Load one file's good rows, skipping (and keeping) the rejected ones."""
+        text = _decoded_text(data, self._command, uri)
+        lines = text.split("\n")
+
+        def reject(rejected: _Rejected) -> None:
+            self.skip(uri, rejected, lines)
+
+        try:
+            records = list(_records(text, self._command, columns, conversion, on_reject=reject))
+        except _Rejected as fatal:
+            raise _rejection(self._command, uri, fatal) from None
+        while True:
+            cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                loaded = _copy_file(cursor, self._command, columns, uri, iter(records))
+            except DataRejectedError as exc:
+                line = exc.details[0].line if len(exc.details) == 1 else None
+                if line is None or not any(r.line == line for r in records):
+                    raise
+                cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+                detail = exc.details[0]
+                self.skip(
+                    uri, _Rejected(line, detail.reason, detail.code or "", detail.column), lines
+                )
+                records = [r for r in records if r.line != line]
+                continue
+            cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+            return loaded
 
 
 def _file_records(
@@ -470,11 +584,11 @@ def _refuse_unsupported_options(command: CopyCommand) -> None:
             f"ACCEPTINVCHARS (accept_inv_chars = {options.accept_inv_chars!r})",
             "invalid UTF-8 is rejected, never replaced",
         )
-    if options.max_error > 0:
+    if options.maxerror > 0 and not isinstance(command.format, _SKIPPING_FORMATS):
         raise _unsupported(
             command,
-            f"MAXERROR {options.max_error} (max_error = {options.max_error})",
-            "it fails on the first rejected row; use max_error = 0",
+            f"MAXERROR {options.maxerror} with {command.format.keyword}",
+            "it skips rejected rows of CSV, delimited text and JSON files only",
         )
     if options.encoding not in (None, "UTF8"):
         raise _unsupported(
@@ -936,16 +1050,29 @@ def _decompress(data: bytes, compression: Compression | None) -> bytes:
 
 
 def _records(
-    text: str, command: CopyCommand, columns: list[_Column], conversion: _Conversion
+    text: str,
+    command: CopyCommand,
+    columns: list[_Column],
+    conversion: _Conversion,
+    on_reject: Callable[[_Rejected], None] | None = None,
 ) -> Iterator[_Record]:
-    """The file's rows, converted with Redshift's rules; raises ``_Rejected``."""
+    """The file's rows, converted with Redshift's rules; raises ``_Rejected``.
+
+    With ``on_reject``, a record the parser refuses is handed to it and
+    left out instead (MAXERROR); one that stops the parser still raises.
+    """
     fmt = command.format
     if isinstance(fmt, JsonFormat):
         names = [c.name for c in columns]
         ignorecase = fmt.json_paths == "auto ignorecase"
         for line, found in _json_rows(text, skip=fmt.ignore_header):
-            named = _by_name(found, names, ignorecase=ignorecase)
-            yield _parsed_record(line, named, columns, conversion)
+            try:
+                named = _by_name(found, names, ignorecase=ignorecase)
+                yield _parsed_record(line, named, columns, conversion)
+            except _Rejected as rejected:
+                if on_reject is None:
+                    raise
+                on_reject(rejected)
         return
     assert isinstance(fmt, CsvFormat | DelimitedFormat)  # others refused up front
     delimiter = _delimiter(fmt.delimiter)
@@ -954,24 +1081,36 @@ def _records(
         rows = _csv_rows(text, delimiter, fmt.quote, fmt.ignore_header, options.ignore_blank_lines)
     else:
         rows = _delimited_rows(text, delimiter, fmt.ignore_header, options.ignore_blank_lines)
-    width = len(columns)
     for line, fields in rows:
-        if len(fields) > width:
-            raise _Rejected(
-                line,
-                f"Extra column(s) found: {len(fields)} fields for {width} columns",
-                _EXTRA_COLUMNS,
-            )
-        if len(fields) < width:
-            raise _Rejected(
-                line,
-                f"Delimiter not found: {len(fields)} fields for {width} columns",
-                _DELIMITER_NOT_FOUND,
-            )
-        values: list[str | None] = [
-            None if field == conversion.null_string else field for field in fields
-        ]
-        yield _Record(line, _convert(values, columns, conversion, line))
+        try:
+            yield _delimited_record(line, fields, columns, conversion)
+        except _Rejected as rejected:
+            if on_reject is None:
+                raise
+            on_reject(rejected)
+
+
+def _delimited_record(
+    line: int, fields: list[str], columns: list[_Column], conversion: _Conversion
+) -> _Record:
+    """One CSV or delimited record's fields as a row, or ``_Rejected``."""
+    width = len(columns)
+    if len(fields) > width:
+        raise _Rejected(
+            line,
+            f"Extra column(s) found: {len(fields)} fields for {width} columns",
+            _EXTRA_COLUMNS,
+        )
+    if len(fields) < width:
+        raise _Rejected(
+            line,
+            f"Delimiter not found: {len(fields)} fields for {width} columns",
+            _DELIMITER_NOT_FOUND,
+        )
+    values: list[str | None] = [
+        None if field == conversion.null_string else field for field in fields
+    ]
+    return _Record(line, _convert(values, columns, conversion, line))
 
 
 def _convert(

@@ -44,6 +44,16 @@ What the wrapper does, and what it emulates rather than runs:
   without it would) and ``SELECT pg_last_copy_id()``. The STL answer pads and
   cuts values like that table's CHAR columns (filename 256, colname 127,
   err_reason 100 characters); the SYS answer cuts error_message at 512.
+* A COPY with ``MAXERROR AS n`` also writes the rows it skipped into the
+  session's load error log, a temporary ``stl_load_errors`` table with a
+  ``sys_load_error_detail`` view over it (:data:`ERROR_LOG_SQL`, both of
+  Redshift's names, blank-padded CHAR columns cut as Redshift's are), under
+  the COPY's id; after every COPY that loads, the session's
+  ``pg_last_copy_id()`` (a SQL function made with the server's types,
+  :data:`LAST_COPY_ID_FUNCTION_SQL`) returns that id. The product's
+  ``INSERT INTO load_rejects SELECT ... FROM stl_load_errors WHERE query =
+  pg_last_copy_id()`` then runs on PostgreSQL as it is, in the load's
+  transaction. Unlike Redshift's log, these rows roll back with it.
 * Other errors of the emulated COPY: one that PostgreSQL raised is re-raised
   as PostgreSQL's own driver error (so the transport classifies the
   database's SQLSTATE); one the stand-in raised itself (S3 refused or
@@ -93,9 +103,13 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from s3redshift.config import LoaderConfig
+    from s3redshift.local.copy_emulation import SkippedRow
 
 __all__ = [
+    "ERROR_LOG_SQL",
     "HANDED_OVER",
+    "LAST_COPY_ID_FUNCTION_SQL",
+    "LAST_COPY_ID_SETTING",
     "LAST_COPY_ID_SQL",
     "REDSHIFT_LITERALS_SQL",
     "STANDIN_IDENTIFIER_BYTES",
@@ -108,6 +122,39 @@ __all__ = [
 
 LAST_COPY_ID_SQL = "SELECT pg_last_copy_id()"
 """The one other statement the stand-in answers itself."""
+
+LAST_COPY_ID_SETTING = "s3redshift.last_copy_id"
+"""The session setting holding the id of the session's last COPY, for ``pg_last_copy_id()``."""
+
+LAST_COPY_ID_FUNCTION_SQL = (
+    "CREATE FUNCTION pg_last_copy_id() RETURNS integer LANGUAGE sql STABLE AS $$ "
+    f"SELECT COALESCE(CAST(NULLIF(current_setting('{LAST_COPY_ID_SETTING}', true), '') "
+    "AS integer), -1) $$"
+)
+"""Redshift's ``pg_last_copy_id()`` in SQL: a query may join it to tables, as on Redshift.
+
+Made with the server's Redshift types (``REDSHIFT_TYPES_SQL``); it reads the
+setting the stand-in sets after each COPY, so, as on Redshift, a COPY whose
+transaction rolls back leaves the id as it was.
+"""
+
+ERROR_LOG_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS stl_load_errors (userid integer, slice integer, "
+    "tbl integer, starttime timestamp, session integer, query integer, filename char(256), "
+    "line_number bigint, colname char(127), type char(10), col_length char(10), "
+    "position integer, raw_line char(1024), raw_field_value char(1024), err_code varchar(32), "
+    "err_reason char(100), error_message char(512))",
+    "CREATE OR REPLACE TEMP VIEW sys_load_error_detail AS SELECT userid AS user_id, "
+    "query AS query_id, session AS session_id, tbl AS table_id, starttime AS start_time, "
+    "filename AS file_name, line_number, colname AS column_name, type AS column_type, "
+    "col_length AS column_length, position, err_code AS error_code, error_message "
+    "FROM stl_load_errors",
+)
+"""The session's load error log, readable as both of Redshift's (STL and SYS names).
+
+Temporary, so each session sees its own COPYs' rows; made in the COPY's
+transaction when a COPY with MAXERROR first runs there.
+"""
 
 REDSHIFT_LITERALS_SQL = (
     "SET SESSION standard_conforming_strings = off",
@@ -474,8 +521,12 @@ class StandInConnection:
                 "COPY text: run the load through s3redshift.local (stand_in_transport)",
             )
         copy_id = _next_copy_id()
+        skipped: list[SkippedRow] = []
         try:
-            loaded = run_copy_locally(cursor, command, self._s3)
+            loaded = run_copy_locally(cursor, command, self._s3, skipped)
+            if command.options.maxerror > 0:
+                _log_skipped(cursor, copy_id, skipped)
+            cursor.execute("SELECT set_config(%s, %s, false)", (LAST_COPY_ID_SETTING, str(copy_id)))
         except DataRejectedError as exc:
             self.aborted = True
             self.last_copy_id = copy_id
@@ -514,6 +565,41 @@ class StandInConnection:
             f"Check '{table_name}' system table for details.",
             detail,
         )
+
+
+def _log_skipped(cursor: Any, copy_id: int, skipped: Sequence[SkippedRow]) -> None:
+    """Write the rows a COPY skipped into the session's error log (:data:`ERROR_LOG_SQL`).
+
+    Values are cut to the log's column widths, in bytes as Redshift counts them.
+    """
+    for sql in ERROR_LOG_SQL:
+        cursor.execute(sql)
+    if not skipped:
+        return
+    rows = [
+        (
+            copy_id,
+            _cut(row.detail.file, 256),
+            row.detail.line,
+            _cut(row.detail.column or "", 127),
+            row.raw_line,
+            row.detail.code,
+            _cut(row.detail.reason, 100),
+            _cut(row.detail.reason, 512),
+        )
+        for row in skipped
+    ]
+    cursor.executemany(
+        "INSERT INTO stl_load_errors (query, filename, line_number, colname, raw_line, "
+        "err_code, err_reason, error_message, starttime) VALUES "
+        "(%s, %s, %s, %s, %s, %s, %s, %s, LOCALTIMESTAMP)",
+        rows,
+    )
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` cut to ``width`` bytes of UTF-8, never inside a character."""
+    return text.encode("utf-8", errors="surrogatepass")[:width].decode("utf-8", errors="ignore")
 
 
 class StandInConnector:

@@ -79,7 +79,8 @@ __all__ = [
 ]
 
 LOAD_ERROR_LIMIT = 100
-"""Rejected rows read back per failed COPY (MAXERROR is 0, so usually one)."""
+"""Rejected rows read back per failed COPY: usually one (MAXERROR 0); under a rule's
+``on_error = "skip_rows"``, the first of the max_rejected_rows + 1 that failed it."""
 
 SYS_LOAD_ERRORS_SQL = (
     "SELECT file_name, line_number, column_name, error_message, error_code "
