@@ -3,19 +3,21 @@
 The ledger records successes only, in the load's own transaction, so "not
 loaded" is found by listing and comparing, never from a failure record; the
 failures table (:mod:`s3redshift.failures`) then says why the last load of
-such an object failed. Every function reads, none writes.
+such an object failed. One object's whole story (:func:`object_story`) joins
+the three: every ledger table, the failures table, and S3 and the rules as
+they are now. Every function reads, none writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
-from s3redshift.errors import ConfigError, S3RedshiftError
+from s3redshift.errors import ConfigError, MappingError, S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.failures import (
     FAILURES_TABLE,
@@ -26,20 +28,42 @@ from s3redshift.failures import (
 )
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
+    HORIZON_TABLE,
     LEDGER_COLUMNS,
     ORDER_COLUMN,
+    horizon_table_for,
+    horizons_sql,
     is_ledger_table,
+    key_rows_sql,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
+    same_key,
 )
-from s3redshift.listing import list_prefix, parse_s3_uri
+from s3redshift.listing import Head, head_object, list_prefix, parse_s3_uri
 from s3redshift.planner import load_order
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
+    from s3redshift.mapping import Target
+    from s3redshift.transports.base import Transport
 
-__all__ = ["LedgerRow", "in_ledger", "last_failures", "ledger_rows", "not_loaded"]
+__all__ = [
+    "LedgerRow",
+    "ObjectStory",
+    "PrefixGaps",
+    "Unmapped",
+    "as_utc",
+    "in_ledger",
+    "last_failures",
+    "ledger_horizon",
+    "ledger_horizons",
+    "ledger_rows",
+    "ledger_tables",
+    "not_loaded",
+    "object_story",
+    "prefix_gaps",
+]
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,52 @@ def _ledger_tables(loader: Loader, schema: str, deadline: Deadline) -> list[Tabl
     """Every ledger table there is (one per target loaded so far), in name order."""
     names = _schema_tables(loader, schema, deadline)
     return [TableRef(schema, name) for name in names if is_ledger_table(name)]
+
+
+def ledger_tables(
+    loader: Loader, *, table: str | None = None, time_budget: float | None = None
+) -> list[TableRef]:
+    """Every ledger table there is, or ``table``'s (``schema.table``) alone if it has one.
+
+    Raises:
+        ConfigError: the ledger is disabled in the configuration.
+    """
+    schema = _ledger_schema(loader)
+    ledgers = _ledger_tables(loader, schema, Deadline.after(time_budget))
+    if table is None:
+        return ledgers
+    mine = loader.ledger_for(TableRef.parse(table))
+    return [ledger for ledger in ledgers if ledger == mine]
+
+
+def as_utc(value: object) -> datetime:
+    """A TIMESTAMP read back (a datetime, or the Data API's text) as an aware UTC time."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def ledger_horizon(
+    transport: Transport, ledger: TableRef, *, time_budget: float | None = None
+) -> datetime | None:
+    """``ledger``'s horizon (``s3redshift ledger prune``), or None: nothing was pruned from it.
+
+    The horizons' table must exist (a loader makes it with the ledgers).
+    """
+    sql = horizons_sql(horizon_table_for(ledger.schema or ""), ledger)
+    rows = transport.query(sql, time_budget=time_budget)
+    return max((as_utc(at) for name, at in rows if at is not None), default=None)
+
+
+def ledger_horizons(loader: Loader, *, time_budget: float | None = None) -> dict[str, datetime]:
+    """Every ledger table's horizon, by the ledger table's name (none before a first prune)."""
+    schema = _ledger_schema(loader)
+    deadline = Deadline.after(time_budget)
+    if HORIZON_TABLE not in _schema_tables(loader, schema, deadline):
+        return {}
+    rows = loader.transport.query(
+        horizons_sql(horizon_table_for(schema)), time_budget=deadline.remaining()
+    )
+    return {str(name): as_utc(at) for name, at in rows if at is not None}
 
 
 def last_failures(
@@ -197,6 +267,22 @@ def _ledger_rows_sql(ledger: TableRef, where: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Unmapped:
+    """A key under a prefix that no rule maps, and the mapper's reason."""
+
+    s3_object: S3Object
+    reason: str
+
+
+@dataclass(frozen=True)
+class PrefixGaps:
+    """What under a prefix will not be in the ledger: mapped objects missing, keys no rule maps."""
+
+    missing: list[tuple[S3Object, str]] = field(default_factory=list)
+    unmapped: list[Unmapped] = field(default_factory=list)
+
+
 def not_loaded(
     loader: Loader,
     prefix_uri: str,
@@ -207,13 +293,33 @@ def not_loaded(
 ) -> list[tuple[S3Object, str]]:
     """Objects under ``prefix_uri`` that map to a table but are not in the ledger.
 
+    :func:`prefix_gaps`' ``missing``; see there.
+    """
+    return prefix_gaps(
+        loader, prefix_uri, table=table, time_budget=time_budget, on_listed=on_listed
+    ).missing
+
+
+def prefix_gaps(
+    loader: Loader,
+    prefix_uri: str,
+    *,
+    table: str | None = None,
+    time_budget: float | None = None,
+    on_listed: Callable[[int], None] | None = None,
+) -> PrefixGaps:
+    """What under ``prefix_uri`` is not in the ledger: mapped objects, and keys no rule maps.
+
     The ledger records successful loads only, in the load's own transaction, so
     "not in the ledger" is the one truthful account of what did not load: the
     load failed, is still running, or was never triggered. Each object comes with
     its target table (``table`` keeps one); keys whose mapping gives an unsafe
     name can never load and are listed with the table ``"(unsafe name)"``.
     For a ``replace`` table only the newest object counts: older snapshots are
-    never loaded by design. Objects are in load order. ``time_budget`` (seconds) bounds the ledger's
+    never loaded by design. Objects are in load order. ``unmapped`` holds the
+    keys no rule maps (in listing order; ignored keys, such as ``_SUCCESS`` or
+    the manifests, are not among them), unless ``table`` names one table:
+    those keys have none. ``time_budget`` (seconds) bounds the ledger's
     reads together. ``on_listed`` hears the number of keys listed so far, after
     each one (for a heartbeat while a large prefix is listed).
 
@@ -228,12 +334,11 @@ def not_loaded(
         listed = _counted(listed, on_listed)
     classified = classify(loader.mapper, listed)
     candidates: list[tuple[S3Object, str]] = []
+    unmapped: list[Unmapped] = []
     if table is None:
-        candidates += (
-            (r.s3_object, "(unsafe name)")
-            for r in classified.skipped.values()
-            if r.outcome == "failed"
-        )
+        skipped = [classified.skipped[i] for i in sorted(classified.skipped)]
+        candidates += ((r.s3_object, "(unsafe name)") for r in skipped if r.outcome == "failed")
+        unmapped += (Unmapped(r.s3_object, r.reason) for r in skipped if r.outcome == "unmapped")
     wanted = _table_filter(table)
     # Several rules may load one table: their objects share its ledger.
     groups: dict[TableRef, list[S3Object]] = {}
@@ -249,7 +354,7 @@ def not_loaded(
     known = in_ledger(loader, schema, groups, deadline)
     missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
     missing.sort(key=lambda pair: load_order(pair[0]))
-    return missing
+    return PrefixGaps(missing, unmapped)
 
 
 def _counted(objects: Iterator[S3Object], on_listed: Callable[[int], None]) -> Iterator[S3Object]:
@@ -278,3 +383,177 @@ def in_ledger(
             rows = loader.transport.query(sql, time_budget=deadline.remaining())
             known.update(loaded_among(rows, chunk))
     return known
+
+
+# --- one object's story (`s3redshift ledger --object`) -----------------------------------
+
+StoryStatus = Literal["loaded", "failed", "unmapped", "ignored", "never_seen"]
+
+_UNION_LEDGERS = 40
+"""Ledger tables one look-up of a key reads (a statement stays far under 100 KB)."""
+
+
+@dataclass(frozen=True)
+class ObjectStory:
+    """What is known of one S3 object: each version loaded, or why none was.
+
+    ``status``: ``loaded`` (the ledger holds a version of the key), else what
+    the rules say (``ignored``, ``unmapped``), else ``failed`` (a failure is
+    recorded, or the key can never be mapped safely), else ``never_seen``
+    (nothing recorded: not triggered, still loading, or not in S3 at all).
+    ``head`` is the object in S3 now (None: absent, or ``s3_error`` says why
+    it is unknown); ``horizon`` is its table's ledger horizon, if it has one.
+    """
+
+    uri: str
+    status: StoryStatus
+    reason: str
+    loads: tuple[LedgerRow, ...]
+    head: Head | None
+    s3_error: str
+    mapping: str
+    """``mapped``, ``unmapped``, ``ignored`` or ``unsafe`` (a rule matched; its name is unsafe)."""
+    target: Target | None
+    last_failure: Failure | None
+    horizon: datetime | None
+
+    @property
+    def in_s3(self) -> bool | None:
+        """Whether the key exists in S3 now (None: S3 could not tell)."""
+        if self.s3_error:
+            return None
+        return self.head is not None
+
+
+def _key_loads(
+    loader: Loader, ledgers: Sequence[TableRef], bucket: str, key: str, deadline: Deadline
+) -> list[LedgerRow]:
+    """Every ledger row of exactly ``key`` in ``bucket``, newest first, from all ``ledgers``.
+
+    Every ledger, not only the one the rules name now: a rule may have
+    changed since the object loaded.
+    """
+    found: list[LedgerRow] = []
+    for start in range(0, len(ledgers), _UNION_LEDGERS):
+        chunk = ledgers[start : start + _UNION_LEDGERS]
+        rows = loader.transport.query(
+            key_rows_sql(chunk, bucket, key), time_budget=deadline.remaining()
+        )
+        found += (
+            LedgerRow(str(b), str(k), str(i), int(n), str(t), str(batch), _timestamp_text(at))
+            for b, k, i, n, t, batch, at, octets in rows
+            if str(b) == bucket and same_key(k, octets, key)
+        )
+    found.sort(key=lambda row: row.loaded_at, reverse=True)
+    return found
+
+
+def _key_failure(
+    loader: Loader, schema: str, bucket: str, key: str, table: str, deadline: Deadline
+) -> Failure | None:
+    """The last failure recorded for ``key`` into ``table``, of whichever version of it."""
+    if FAILURES_TABLE not in _schema_tables(loader, schema, deadline):
+        return None
+    rows = loader.transport.query(
+        select_failures_sql(failures_table_for(schema), [key]), time_budget=deadline.remaining()
+    )
+    return latest_failures(rows).get((bucket, key, table))
+
+
+def _rule_text(target: Target) -> str:
+    """``public.kpis by tables[0] (pattern 'kpis/**', mode append)``."""
+    rule = target.rule
+    return (
+        f"{target.table} by tables[{target.rule_index}] "
+        f"(pattern {rule.pattern!r}, mode {rule.mode})"
+    )
+
+
+def object_story(loader: Loader, uri: str, *, time_budget: float | None = None) -> ObjectStory:
+    """Every version of ``uri`` (``s3://bucket/key``) that loaded, or why none did.
+
+    S3 is asked (HeadObject, through the loader's S3 client and error
+    translation) whether the key exists now; a failed request is told in
+    ``s3_error``, not raised. The rules are today's: an object that loaded
+    under another rule still shows its loads.
+
+    Raises:
+        ConfigError: the ledger is disabled, or ``uri`` names no object.
+    """
+    schema = _ledger_schema(loader)
+    deadline = Deadline.after(time_budget)
+    bucket, key = parse_s3_uri(uri)
+    if not key:
+        raise ConfigError(f"--object needs an object, s3://BUCKET/KEY, got {uri!r}")
+    obj = S3Object(bucket=bucket, key=key)
+    head = head_object(loader.s3, obj, "")
+    s3_error = head.message if isinstance(head, S3RedshiftError) else ""
+    now = head if isinstance(head, Head) else None
+    mapping, target, why = _mapping(loader, obj)
+    loads = _key_loads(loader, _ledger_tables(loader, schema, deadline), bucket, key, deadline)
+    failure = None
+    horizon = None
+    if target is not None:
+        table = str(target.table)
+        failure = _key_failure(loader, schema, bucket, key, table, deadline)
+        ledger = loader.ledger_for(target.table)
+        horizon = ledger_horizons(loader, time_budget=deadline.remaining()).get(
+            ledger.table if ledger is not None else ""
+        )
+    status, reason = _status(loads, mapping, why, failure, now, s3_error)
+    return ObjectStory(
+        uri=obj.uri,
+        status=status,
+        reason=reason,
+        loads=tuple(loads),
+        head=now,
+        s3_error=s3_error,
+        mapping=mapping,
+        target=target,
+        last_failure=failure,
+        horizon=horizon,
+    )
+
+
+def _mapping(loader: Loader, obj: S3Object) -> tuple[str, Target | None, str]:
+    """What today's rules do with ``obj``: the outcome, the target, and why when there is none."""
+    try:
+        resolution = loader.mapper.explain(obj)
+    except MappingError as exc:
+        return "unsafe", None, exc.message
+    if resolution.target is not None:
+        return "mapped", resolution.target, _rule_text(resolution.target)
+    if resolution.outcome == "ignored":
+        return "ignored", None, resolution.reason
+    patterns = ", ".join(f"tables[{n}] {r.pattern!r}" for n, r in enumerate(loader.mapper.rules))
+    return "unmapped", None, f"{resolution.reason} (rules: {patterns or 'none'})"
+
+
+def _status(
+    loads: Sequence[LedgerRow],
+    mapping: str,
+    why: str,
+    failure: Failure | None,
+    head: Head | None,
+    s3_error: str,
+) -> tuple[StoryStatus, str]:
+    """The story's one-word answer, and its reason."""
+    if loads:
+        return "loaded", f"{len(loads)} version(s) loaded"
+    if mapping in ("ignored", "unmapped"):
+        return ("ignored" if mapping == "ignored" else "unmapped"), why
+    if mapping == "unsafe":
+        return "failed", f"it can never load: {why}"
+    if failure is not None:
+        return "failed", (
+            f"mapped, not loaded; last failure {failure.failed_at[:19]}: "
+            f"{failure.error}: {failure.reason}"
+        )
+    if head is not None:
+        return "never_seen", (
+            "in S3, but no load or failure is recorded: never triggered, still loading, or "
+            "the database was unreachable (s3redshift load on its prefix loads it)"
+        )
+    if s3_error:
+        return "never_seen", f"no load or failure is recorded; S3 could not tell: {s3_error}"
+    return "never_seen", "not in S3, and no load or failure is recorded"

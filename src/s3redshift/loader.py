@@ -50,6 +50,7 @@ from s3redshift.config import LoaderConfig
 from s3redshift.deadline import Deadline
 from s3redshift.errors import (
     BatchConflictError,
+    BeforeHorizonError,
     ConfigError,
     ConnectionLostError,
     CredentialsError,
@@ -66,15 +67,21 @@ from s3redshift.events import S3Object
 from s3redshift.failures import FailureLog, failures_table_for
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
+    HORIZON_TABLE,
     ORDER_COLUMN,
+    ORDER_TIME_DIGITS,
     PREVIOUS_LEDGER_TABLE,
     add_order_column_sql,
+    create_horizon_sql,
     create_ledger_sql,
+    horizon_table_for,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
     newest_order_sql,
+    order_time,
 )
+from s3redshift.ledger_queries import ledger_horizon
 from s3redshift.listing import HEAD_CONCURRENCY, head_objects, list_prefix
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import TableMapper, Target, snapshot_prefix
@@ -160,6 +167,13 @@ def _split_reads(
         e.uri: r for e, r in zip(entries, reads, strict=True) if isinstance(r, S3RedshiftError)
     }
     return files, errors
+
+
+def _order_text(order: str) -> str:
+    """An order's time part (``YYYYmmddHHMMSSffffff``) as a reader writes it; ``""``: no time."""
+    if len(order) < ORDER_TIME_DIGITS:
+        return "no event or last-modified time"
+    return f"{order[0:4]}-{order[4:6]}-{order[6:8]} {order[8:10]}:{order[10:12]}:{order[12:14]} UTC"
 
 
 def _failed(
@@ -656,6 +670,10 @@ class Loader:
                 if not run.pending:
                     break
                 loaded_rows = self._attempt(run)
+            except BeforeHorizonError as exc:
+                self._clean_up(run.written, exc)
+                run.settle(self._refuse_before_horizon(run, exc))
+                continue
             except (RetryableError, PermanentError) as exc:
                 self._clean_up(run.written, exc)
                 run.settle(run.ended(exc))
@@ -676,6 +694,43 @@ class Loader:
             failed_at = ledger_timestamp(self._now())
             self._failure_log.record(self.transport, run.table, failed, failed_at, run.budget())
         return run.result(int((self._clock() - run.started) * 1000))
+
+    def _refuse_before_horizon(self, run: _TargetLoad, exc: BeforeHorizonError) -> Settled:
+        """The horizon guard fired: the objects older than the horizon fail, the others go on.
+
+        The horizon is read now, after the guard saw it, never from an earlier
+        read: a horizon only moves forward, so every object the guard refused
+        is older than what is read. Nothing is read before a transaction
+        (loads pay for no horizon until a prune made one and an old object
+        comes); the guard, under the ledger's lock, is the check. Should no
+        pending object be older (it cannot be, but a loop must not follow),
+        the attempt counts as a conflict.
+        """
+        assert run.ledger is not None, "only a ledger's transaction has the horizon guard"
+        horizon = ledger_horizon(self.transport, run.ledger, time_budget=run.budget())
+        if horizon is None:
+            return run.conflict(exc)
+        bound = order_time(horizon)
+        shown = horizon.strftime("%Y-%m-%d %H:%M:%S UTC")
+        refused: Settled = {}
+        for m in run.pending:
+            when = m.entry.order[:ORDER_TIME_DIGITS] if m.entry is not None else ""
+            if when < bound:
+                error = BeforeHorizonError(
+                    f"refused: its time ({_order_text(when)}) is before the ledger's horizon "
+                    f"{shown}, before which loaded objects were pruned from the ledger "
+                    "(s3redshift ledger prune), so a load could repeat it; it is never loaded "
+                    "again. To load it anyway, write the object again: the new write is newer "
+                    "than the horizon",
+                    horizon=horizon.isoformat(),
+                    s3_uri=m.s3_object.uri,
+                    table=run.table,
+                )
+                refused[m.index] = _failed(m, run.table, error)
+        if not refused:
+            return run.conflict(exc)
+        run.last_error = next(iter(refused.values())).error
+        return refused
 
     def _narrow(self, run: _TargetLoad) -> None:
         """Settle what is known before a transaction: loaded already, gone, held back, older.
@@ -995,6 +1050,8 @@ class Loader:
         alters: list[str] = []
         for schema, ledgers in _by_schema(todo).items():
             found = self._ledger_columns(schema, [ledger.table for ledger in ledgers], time_budget)
+            if HORIZON_TABLE not in found:  # every load's horizon guard reads it
+                tables.append(create_horizon_sql(horizon_table_for(schema)))
             if PREVIOUS_LEDGER_TABLE in found:
                 raise ConfigError(
                     f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier "
@@ -1034,8 +1091,11 @@ class Loader:
     def _ledger_columns(
         self, schema: str, tables: Sequence[str], time_budget: float | None
     ) -> dict[str, set[str]]:
-        """The columns of those of ``tables`` (and of the earlier one-table ledger) that exist."""
-        names = ", ".join(quote_literal(t) for t in (*tables, PREVIOUS_LEDGER_TABLE))
+        """The columns of those of ``tables`` that exist, and of two more tables if they do.
+
+        The one-table ledger of earlier versions, and the horizons' table.
+        """
+        names = ", ".join(quote_literal(t) for t in (*tables, PREVIOUS_LEDGER_TABLE, HORIZON_TABLE))
         rows = self.transport.query(
             "SELECT table_name, column_name FROM information_schema.columns WHERE "
             f"table_schema = {quote_literal(schema)} AND table_name IN ({names})",

@@ -26,7 +26,9 @@ exit codes:
      or unmapped)
   1  some objects failed to load: named on stderr (`load`), or the handler raised
      LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
-     --failed` found mapped objects missing from the ledger; a `check` failed
+     --failed` found mapped objects missing from the ledger or keys no rule maps;
+     `ledger --object` found the object not loaded (failed, unmapped or never
+     seen; an ignored object exits 0); a `check` failed
   2  bad usage, configuration or event
 141  the reader of standard output closed it (`| head`): nothing more is written
 
@@ -204,21 +206,31 @@ def _ledger(commands: _Commands) -> None:
     ledger = _command(
         commands,
         "ledger",
-        "show what was loaded (from the ledger tables)",
+        "show what was loaded (from the ledger tables); `ledger prune` removes old rows",
         "Print the ledger: every object version loaded, newest first (loaded_at, table, "
         "batch, identity, object). The ledger records successful loads only, in the same "
         "transaction as the COPY; a failed load leaves no trace in the database. So "
         "--failed S3_PREFIX lists the objects under S3_PREFIX that map to a table but are "
         "NOT in the ledger: their load failed, is still running, or was never triggered "
-        "(`s3redshift load S3_PREFIX` loads them).",
+        "(`s3redshift load S3_PREFIX` loads them), and, apart, the keys no rule maps. "
+        "--object s3://BUCKET/KEY tells one object's story: each version loaded, or why "
+        "none was. `s3redshift ledger prune --before DATE` removes old rows (see its --help).",
     )
     ledger.add_argument(
         "--table", metavar="SCHEMA.TABLE", help="only objects loaded into this table"
     )
-    ledger.add_argument(
+    which = ledger.add_mutually_exclusive_group()
+    which.add_argument(
         "--failed",
         metavar="S3_PREFIX",
-        help="instead, list mapped objects under s3://BUCKET/PREFIX missing from the ledger",
+        help="instead, list mapped objects under s3://BUCKET/PREFIX missing from the ledger, "
+        "and the keys there no rule maps",
+    )
+    which.add_argument(
+        "--object",
+        metavar="S3_URI",
+        help="instead, every version of s3://BUCKET/KEY that loaded, or why none did "
+        "(unmapped, ignored, last failure, never seen); exit 0 when loaded or ignored",
     )
     ledger.add_argument(
         "--limit",
@@ -229,6 +241,39 @@ def _ledger(commands: _Commands) -> None:
     )
     _json_option(ledger, "the rows on stdout")
     _timeout_option(ledger, DEFAULT_CLI_TIMEOUT_S, "every read of the ledger ends by it")
+    actions = ledger.add_subparsers(
+        dest="ledger_action", metavar="ACTION", parser_class=_OneLineParser
+    )
+    _prune(actions)
+
+
+def _prune(actions: _Commands) -> None:
+    prune = _command(
+        actions,
+        "prune",
+        "remove ledger rows loaded before DATE and record DATE as the horizon (dry run "
+        "unless --confirm)",
+        "Remove from every ledger table (or --table's) the rows loaded before DATE (UTC "
+        "midnight, or an ISO time), less one hour for clock skew, and record DATE as the "
+        "ledger's horizon, which never moves backwards. From then on every load refuses an "
+        "object whose event time (or S3 last-modified time) is before the horizon: it is "
+        "reported failed with BeforeHorizonError, never loaded again, since its ledger row "
+        "may be gone. Without --confirm nothing is changed: the rows that would go are "
+        "counted per table. DATE may not be in the future.",
+    )
+    prune.add_argument(
+        "--before",
+        required=True,
+        type=_timestamp,
+        metavar="DATE",
+        help="the horizon: 2026-01-01 (UTC midnight) or an ISO time",
+    )
+    prune.add_argument(
+        "--confirm", action="store_true", help="remove the rows (default: a dry run)"
+    )
+    prune.add_argument("--table", metavar="SCHEMA.TABLE", help="prune this table's ledger only")
+    _json_option(prune, "what is (or would be) removed on stdout")
+    _timeout_option(prune, DEFAULT_CLI_TIMEOUT_S, "every statement of the prune ends by it")
 
 
 def _check(commands: _Commands) -> None:
