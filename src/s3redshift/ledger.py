@@ -118,7 +118,7 @@ GUARD_MARKER = GUARD_PREFIX + "already loaded: "
 NEWER_MARKER = GUARD_PREFIX + "a newer object is loaded: "
 """Text of the replace guard's deliberate error (:func:`newer_guard_sql`)."""
 
-HORIZON_MARKER = GUARD_PREFIX + "older than the ledger's horizon: "
+HORIZON_MARKER = GUARD_PREFIX + "older than the horizon: "
 """Text of the horizon guard's deliberate error (:func:`horizon_guard_sql`)."""
 _GUARD_CAST_FAILURE = re.compile(
     rf"Invalid digit, Value '{re.escape(GUARD_PREFIX[0])}', Pos 0, Type: Integer", re.IGNORECASE

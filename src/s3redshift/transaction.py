@@ -14,7 +14,7 @@ enabled)::
     [CREATE TEMP TABLE s3redshift_batch ...]      the batch's object list
     [COPY s3redshift_batch FROM <objects.csv>]
     [SELECT CAST('s3redshift: already loaded: '...)]   the exactly-once guard
-    [SELECT CAST('s3redshift: older than the ledger's horizon: '...)]   after a prune
+    [SELECT CAST('s3redshift: older than the horizon: '...)]   after a prune
     append:  COPY <target> FROM <manifest> ...
     replace: [SELECT CAST('s3redshift: a newer object is loaded: '...)]
              DELETE FROM <target>; COPY <target> FROM <manifest> ...
