@@ -433,19 +433,22 @@ def _key_loads(
     Every ledger, not only the one the rules name now: a rule may have
     changed since the object loaded.
     """
-    found: list[LedgerRow] = []
+    found: list[tuple[datetime, LedgerRow]] = []
     for start in range(0, len(ledgers), _UNION_LEDGERS):
         chunk = ledgers[start : start + _UNION_LEDGERS]
         rows = loader.transport.query(
             key_rows_sql(chunk, bucket, key), time_budget=deadline.remaining()
         )
         found += (
-            LedgerRow(str(b), str(k), str(i), int(n), str(t), str(batch), _timestamp_text(at))
+            (
+                as_utc(at),
+                LedgerRow(str(b), str(k), str(i), int(n), str(t), str(batch), _timestamp_text(at)),
+            )
             for b, k, i, n, t, batch, at, octets in rows
             if str(b) == bucket and same_key(k, octets, key)
         )
-    found.sort(key=lambda row: row.loaded_at, reverse=True)
-    return found
+    found.sort(key=lambda pair: pair[0], reverse=True)  # by the recorded time, not its text
+    return [row for _, row in found]
 
 
 def _key_failure(
