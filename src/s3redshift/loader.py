@@ -718,10 +718,9 @@ class Loader:
             if when < bound:
                 error = BeforeHorizonError(
                     f"refused: its time ({_order_text(when)}) is before the ledger's horizon "
-                    f"{shown}, before which loaded objects were pruned from the ledger "
-                    "(s3redshift ledger prune), so a load could repeat it; it is never loaded "
-                    "again. To load it anyway, write the object again: the new write is newer "
-                    "than the horizon",
+                    f"{shown}; older loads were pruned from the ledger (s3redshift ledger "
+                    "prune), so loading it could load it twice. To load it anyway, write the "
+                    "object again: the new write is newer than the horizon",
                     horizon=horizon.isoformat(),
                     s3_uri=m.s3_object.uri,
                     table=run.table,
