@@ -85,6 +85,7 @@ __all__ = [
     "PREVIOUS_LEDGER_TABLE",
     "abort_sql",
     "add_order_column_sql",
+    "as_utc",
     "batch_table_sql",
     "create_horizon_sql",
     "create_ledger_sql",
@@ -95,6 +96,7 @@ __all__ = [
     "horizons_sql",
     "is_ledger_table",
     "key_rows_sql",
+    "latest_horizons",
     "ledger_insert_sql",
     "ledger_table_for",
     "loaded_among",
@@ -560,6 +562,22 @@ def horizons_sql(horizon: TableRef, ledger: TableRef | None = None) -> str:
         f"SELECT {table}, MAX({quote_identifier('horizon')}) FROM {horizon.sql}{where} "
         f"GROUP BY {table}"
     )
+
+
+def as_utc(value: object) -> datetime:
+    """A TIMESTAMP read back (a datetime, or the Data API's text) as an aware UTC time."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def latest_horizons(rows: Iterable[Sequence[object]]) -> dict[str, datetime]:
+    """The rows of :func:`horizons_sql` as each ledger table's horizon, by the table's name."""
+    found: dict[str, datetime] = {}
+    for name, at in rows:
+        if at is not None:
+            moment = as_utc(at)
+            found[str(name)] = max(moment, found.get(str(name), moment))
+    return found
 
 
 def record_horizon_sql(

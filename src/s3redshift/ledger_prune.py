@@ -15,11 +15,10 @@ horizon. An object exists before it loads, so its time is at most its
 and S3's (the event time). A row is therefore removed only when it was
 loaded :data:`PRUNE_MARGIN` before the horizon: its object is older than the
 horizon by the margin, less any skew under it. Rows loaded within the margin
-stay (a later prune removes them); their objects are refused all the same
-when older than the horizon, since a load asks the ledger first and the
-horizon next. Pruning by event time instead would need every ledger to keep
-an event time, which ledgers of append and upsert tables made before it do
-not.
+stay (a later prune removes them), so their objects' replays stay duplicates:
+a load asks the ledger before the horizon. Pruning by event time instead
+would need every ledger to keep an event time, which ledgers of append and
+upsert tables made before it do not.
 
 The horizon is recorded, and committed, before any row is removed, and a
 DATE in the future is refused: see :func:`~s3redshift.ledger.horizon_guard_sql`

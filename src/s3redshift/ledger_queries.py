@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.classify import classify
@@ -31,10 +31,12 @@ from s3redshift.ledger import (
     HORIZON_TABLE,
     LEDGER_COLUMNS,
     ORDER_COLUMN,
+    as_utc,
     horizon_table_for,
     horizons_sql,
     is_ledger_table,
     key_rows_sql,
+    latest_horizons,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
@@ -46,17 +48,14 @@ from s3redshift.planner import load_order
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
     from s3redshift.mapping import Target
-    from s3redshift.transports.base import Transport
 
 __all__ = [
     "LedgerRow",
     "ObjectStory",
     "PrefixGaps",
     "Unmapped",
-    "as_utc",
     "in_ledger",
     "last_failures",
-    "ledger_horizon",
     "ledger_horizons",
     "ledger_rows",
     "ledger_tables",
@@ -121,24 +120,6 @@ def ledger_tables(
     return [ledger for ledger in ledgers if ledger == mine]
 
 
-def as_utc(value: object) -> datetime:
-    """A TIMESTAMP read back (a datetime, or the Data API's text) as an aware UTC time."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def ledger_horizon(
-    transport: Transport, ledger: TableRef, *, time_budget: float | None = None
-) -> datetime | None:
-    """``ledger``'s horizon (``s3redshift ledger prune``), or None: nothing was pruned from it.
-
-    The horizons' table must exist (a loader makes it with the ledgers).
-    """
-    sql = horizons_sql(horizon_table_for(ledger.schema or ""), ledger)
-    rows = transport.query(sql, time_budget=time_budget)
-    return max((as_utc(at) for name, at in rows if at is not None), default=None)
-
-
 def ledger_horizons(loader: Loader, *, time_budget: float | None = None) -> dict[str, datetime]:
     """Every ledger table's horizon, by the ledger table's name (none before a first prune)."""
     schema = _ledger_schema(loader)
@@ -148,7 +129,7 @@ def ledger_horizons(loader: Loader, *, time_budget: float | None = None) -> dict
     rows = loader.transport.query(
         horizons_sql(horizon_table_for(schema)), time_budget=deadline.remaining()
     )
-    return {str(name): as_utc(at) for name, at in rows if at is not None}
+    return {str(name): at for name, at in latest_horizons(rows).items()}
 
 
 def last_failures(
@@ -281,6 +262,8 @@ class PrefixGaps:
 
     missing: list[tuple[S3Object, str]] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
+    before_horizon: int = 0
+    """Objects not in the ledger but older than their table's horizon: pruned, or refused."""
 
 
 def not_loaded(
@@ -353,8 +336,40 @@ def prefix_gaps(
         candidates += ((obj, str(target_table)) for obj in objects)
     known = in_ledger(loader, schema, groups, deadline)
     missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
+    missing, old = _split_at_horizons(loader, missing, deadline)
     missing.sort(key=lambda pair: load_order(pair[0]))
-    return PrefixGaps(missing, unmapped)
+    return PrefixGaps(missing, unmapped, old)
+
+
+def _split_at_horizons(
+    loader: Loader, missing: list[tuple[S3Object, str]], deadline: Deadline
+) -> tuple[list[tuple[S3Object, str]], int]:
+    """``missing`` without the objects older than their table's horizon, and how many those were.
+
+    Their ledger rows may have been pruned (``s3redshift ledger prune``), so
+    "not in the ledger" says nothing of them; a load refuses them either way.
+    """
+    if not missing:
+        return missing, 0
+    horizons = ledger_horizons(loader, time_budget=deadline.remaining())
+    if not horizons:
+        return missing, 0
+    kept: list[tuple[S3Object, str]] = []
+    for obj, table in missing:
+        ledger = _ledger_of(loader, table)
+        horizon = horizons.get(ledger.table) if ledger is not None else None
+        if horizon is not None and obj.event_time is not None and obj.event_time < horizon:
+            continue
+        kept.append((obj, table))
+    return kept, len(missing) - len(kept)
+
+
+def _ledger_of(loader: Loader, table: str) -> TableRef | None:
+    """The ledger table of a table as :func:`prefix_gaps` names it (None: an unsafe name)."""
+    try:
+        return loader.ledger_for(TableRef.parse(table))
+    except S3RedshiftError:
+        return None
 
 
 def _counted(objects: Iterator[S3Object], on_listed: Callable[[int], None]) -> Iterator[S3Object]:

@@ -75,13 +75,14 @@ from s3redshift.ledger import (
     create_horizon_sql,
     create_ledger_sql,
     horizon_table_for,
+    horizons_sql,
+    latest_horizons,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
     newest_order_sql,
     order_time,
 )
-from s3redshift.ledger_queries import ledger_horizon
 from s3redshift.listing import HEAD_CONCURRENCY, head_objects, list_prefix
 from s3redshift.manifest import ManifestEntry, ManifestWriter
 from s3redshift.mapping import TableMapper, Target, snapshot_prefix
@@ -707,7 +708,9 @@ class Loader:
         the attempt counts as a conflict.
         """
         assert run.ledger is not None, "only a ledger's transaction has the horizon guard"
-        horizon = ledger_horizon(self.transport, run.ledger, time_budget=run.budget())
+        sql = horizons_sql(horizon_table_for(run.ledger.schema or ""), run.ledger)
+        rows = self.transport.query(sql, time_budget=run.budget())
+        horizon = latest_horizons(rows).get(run.ledger.table)
         if horizon is None:
             return run.conflict(exc)
         bound = order_time(horizon)

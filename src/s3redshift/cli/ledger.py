@@ -86,6 +86,7 @@ def _missing(
         document = _missing_document(shown, reasons, len(gaps.missing))
         document["unmapped"] = [_unmapped_dict(u) for u in unmapped]
         document["unmapped_total"] = len(gaps.unmapped)
+        document["before_horizon"] = gaps.before_horizon
         out.write(json.dumps(document) + "\n")
     else:
         _write_missing(shown, reasons, out)
@@ -96,6 +97,12 @@ def _missing(
         + (f"; {len(shown)} shown" if len(shown) < len(gaps.missing) else "")
         + f"; {len(gaps.unmapped)} key(s) no rule maps"
         + (f" ({len(unmapped)} shown)" if len(unmapped) < len(gaps.unmapped) else "")
+        + (
+            f"; {gaps.before_horizon} object(s) older than their table's horizon not compared "
+            "(their ledger rows may be pruned; a load refuses them)"
+            if gaps.before_horizon
+            else ""
+        )
         + "\n"
     )
     return EXIT_FAILED if gaps.missing or gaps.unmapped else EXIT_OK
@@ -164,14 +171,19 @@ def _missing_dict(o: S3Object, table: str, failure: Failure | None) -> dict[str,
         "table": table,
         "size": o.size,
         "last_modified": o.event_time.isoformat() if o.event_time else None,
-        "last_failure": None
-        if failure is None
-        else {
-            "failed_at": failure.failed_at,
-            "error": failure.error,
-            "retryable": failure.retryable,
-            "reason": failure.reason,
-        },
+        "last_failure": _failure_dict(failure),
+    }
+
+
+def _failure_dict(failure: Failure | None) -> dict[str, Any] | None:
+    """A recorded failure as ``--json`` shows it (``--failed`` and ``--object`` alike)."""
+    if failure is None:
+        return None
+    return {
+        "failed_at": failure.failed_at,
+        "error": failure.error,
+        "retryable": failure.retryable,
+        "reason": failure.reason,
     }
 
 
@@ -281,13 +293,7 @@ def _story_dict(story: ObjectStory) -> dict[str, Any]:
         ],
         "last_failure": None
         if failure is None
-        else {
-            "failed_at": failure.failed_at,
-            "error": failure.error,
-            "retryable": failure.retryable,
-            "reason": failure.reason,
-            "identity": failure.identity,
-        },
+        else {**(_failure_dict(failure) or {}), "identity": failure.identity},
         "horizon": story.horizon.isoformat() if story.horizon is not None else None,
     }
 
