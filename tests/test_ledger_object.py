@@ -226,3 +226,12 @@ def test_failed_shows_missing_objects_then_the_unmapped_section(world: LedgerWor
     assert out[3] == ""  # the sections are apart
     assert out[4].startswith("unmapped: ")
     assert out[6].endswith(f"s3://{world.bucket}/elsewhere/y.csv")
+
+
+def test_a_key_no_varchar_can_hold_is_told_it_can_never_load(world: LedgerWorld) -> None:
+    code, document, _ = story(world, "kpis/a\x00b.csv")
+    assert code == 1
+    assert document["status"] == "failed"
+    assert str(document["reason"]).startswith("it can never load: ")
+    assert "NUL character" in str(document["reason"])
+    assert document["mapping"]["outcome"] == "unsafe"  # type: ignore[index]

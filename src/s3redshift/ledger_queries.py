@@ -449,6 +449,8 @@ def _key_loads(
     changed since the object loaded.
     """
     found: list[tuple[datetime, LedgerRow]] = []
+    if "\x00" in key:
+        return []  # no VARCHAR holds it, so no ledger row can (and no literal can name it)
     for start in range(0, len(ledgers), _UNION_LEDGERS):
         chunk = ledgers[start : start + _UNION_LEDGERS]
         rows = loader.transport.query(
