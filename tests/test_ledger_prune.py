@@ -236,10 +236,21 @@ def test_prune_refuses_a_date_in_the_future_exit_2(world: LedgerWorld) -> None:
         prune_ledger(loader, datetime.now(UTC) + timedelta(seconds=5))
 
 
-def test_a_date_is_utc_midnight(world: LedgerWorld) -> None:
+def test_a_date_is_utc_midnight_and_table_given_before_prune_still_counts(
+    world: LedgerWorld,
+) -> None:
+    with world.loader() as loader:
+        obj = put(world.s3, world.bucket, "kpis/a.csv", "id,name\n1,a\n")
+        assert loader.load([obj]).outcomes() == ["loaded"]
     ran = world.cli("ledger", "prune", "--before", "2026-01-01", "--json")
     assert ran.code == 0, ran.err
-    assert json.loads(ran.out)["before"] == "2026-01-01T00:00:00+00:00"
+    document = json.loads(ran.out)
+    assert document["before"] == "2026-01-01T00:00:00+00:00"
+    assert [p["ledger"] for p in document["ledgers"]] == [str(LEDGER)]
+    # `ledger --table T prune`: T is not lost to prune's own defaults.
+    other = world.cli("ledger", "--table", "public.other", "prune", "--before", "2026-01-01")
+    assert (other.code, other.out) == (0, "")
+    assert "from 0 ledger table(s)" in other.err
 
 
 def test_ledger_alone_still_lists_and_help_shows_prune(

@@ -271,9 +271,28 @@ def _prune(actions: _Commands) -> None:
     prune.add_argument(
         "--confirm", action="store_true", help="remove the rows (default: a dry run)"
     )
-    prune.add_argument("--table", metavar="SCHEMA.TABLE", help="prune this table's ledger only")
-    _json_option(prune, "what is (or would be) removed on stdout")
-    _timeout_option(prune, DEFAULT_CLI_TIMEOUT_S, "every statement of the prune ends by it")
+    # Defaults suppressed: `ledger --table T prune ...` keeps T (and --json, --timeout)
+    # instead of this parser's defaults overwriting them.
+    prune.add_argument(
+        "--table",
+        metavar="SCHEMA.TABLE",
+        default=argparse.SUPPRESS,
+        help="prune this table's ledger only",
+    )
+    prune.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print what is (or would be) removed on stdout as one JSON document",
+    )
+    prune.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help="one deadline for the whole command: every statement of the prune ends by it "
+        f"(default: {DEFAULT_CLI_TIMEOUT_S:g})",
+    )
 
 
 def _check(commands: _Commands) -> None:
