@@ -27,7 +27,7 @@ about as long as its slowest table, not as long as all of them. Each target's
 outcome is its own; they share no table (each has its own ledger table) and
 no transaction. Before they start, every ledger of the batch is made ready in
 one catalog query and one request (:meth:`Loader._ensure_ledgers`; more, side
-by side, past 39 ledgers).
+by side, past 38 ledgers: the schema and the horizons' table come first).
 
 A ``Loader`` is called from one thread at a time; make one per thread for
 loads of separate batches in parallel.
@@ -1010,7 +1010,7 @@ class Loader:
         """Create the ledgers of ``targets`` (with their schema) unless this loader has already.
 
         One catalog query finds what exists, one request creates the rest
-        (past 39 ledgers, or for an earlier version's ledger getting
+        (past 38 ledgers, or for an earlier version's ledger getting
         ``object_order``, more, side by side: :meth:`_run_set_up`): two
         round trips for a new container, none once they are ready.
         """
