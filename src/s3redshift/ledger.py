@@ -79,6 +79,7 @@ __all__ = [
     "LEDGER_QUERY_BYTES",
     "LEDGER_QUERY_CHUNK",
     "LEDGER_TABLE_PREFIX",
+    "LEDGER_TIME_FORMAT",
     "NEWER_MARKER",
     "ORDER_COLUMN",
     "ORDER_TIME_DIGITS",
@@ -170,6 +171,9 @@ counts as older than every object (``MAX`` skips it).
 """
 
 ORDER_COLUMN = "object_order"
+
+LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+"""How the ledger writes a time (``loaded_at``, a horizon): UTC, microseconds."""
 
 ORDER_TIME_DIGITS = 20
 """Characters of an order's time part: ``YYYYmmddHHMMSSffffff`` (``planner.object_order``)."""
@@ -587,7 +591,7 @@ def record_horizon_sql(
 
     Run, and committed, before :func:`prune_sql` deletes anything.
     """
-    stamp = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    stamp = moment.astimezone(UTC).strftime(LEDGER_TIME_FORMAT)
     rows = ", ".join(
         f"({portable_literal(ledger.table)}, CAST({portable_literal(stamp)} AS TIMESTAMP), "
         f"{portable_literal(order_time(moment))}, "

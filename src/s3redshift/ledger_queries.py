@@ -30,6 +30,7 @@ from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
     HORIZON_TABLE,
     LEDGER_COLUMNS,
+    LEDGER_TIME_FORMAT,
     ORDER_COLUMN,
     as_utc,
     horizon_table_for,
@@ -43,7 +44,7 @@ from s3redshift.ledger import (
     same_key,
 )
 from s3redshift.listing import Head, head_object, list_prefix, parse_s3_uri
-from s3redshift.planner import LEDGER_TIME_FORMAT, ledger_timestamp, load_order
+from s3redshift.planner import ledger_timestamp, load_order
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader

@@ -46,7 +46,13 @@ from s3redshift.events import (
     write_identity,
 )
 from s3redshift.identifiers import TableRef
-from s3redshift.ledger import BATCH_TABLE, ORDER_TIME_DIGITS, ledger_table_for, order_time
+from s3redshift.ledger import (
+    BATCH_TABLE,
+    LEDGER_TIME_FORMAT,
+    ORDER_TIME_DIGITS,
+    ledger_table_for,
+    order_time,
+)
 from s3redshift.manifest import (
     ManifestEntry,
     batch_id,
@@ -159,10 +165,6 @@ def object_identity(o: S3Object, mode: str) -> str | None:
 
 _URI = attrgetter("uri")
 _NO_SHAPES: Mapping[str, FileShape] = MappingProxyType({})
-
-
-LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-"""How the ledger's ``loaded_at`` is written (UTC, microseconds)."""
 
 
 def ledger_timestamp(now: datetime) -> str:
