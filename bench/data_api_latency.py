@@ -18,7 +18,7 @@ loader sends, waits and sees an end. S3 is moto in this process.
 - ``data_api_setup_round_trips``: requests one after another that a new
   container's first batch of 5 tables waits for before loading
   (``..._60_tables``: 60 tables, whose DDL takes two batches: the schema
-  with the first 39 ledgers, then the rest).
+  with the first 38 ledgers and the horizons' table, then the rest).
 - ``describe_calls_<d>s_statement`` and ``end_seen_late_ms_<d>s_statement``:
   one batch of ``d`` seconds on a virtual clock, with long polls and (``_no_long_poll``)
   without.

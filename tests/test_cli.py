@@ -167,7 +167,7 @@ def test_plan_text_shows_how_each_transport_sends_the_transaction(tmp_path: Path
     assert data_api.returncode == 0, data_api.stderr
     framing = data_api.stdout.splitlines()[1]
     assert framing.startswith(
-        "-- Redshift Data API: one BatchExecuteStatement = one transaction; 7 statements "
+        "-- Redshift Data API: one BatchExecuteStatement = one transaction; 8 statements "
         "(at most 40), "
     )
     statements = [line for line in data_api.stdout.splitlines() if line.endswith(";")]

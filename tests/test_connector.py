@@ -317,9 +317,13 @@ def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
     """
     return [
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = "
-        "'s3redshift' AND table_name IN ('load_ledger_public_kpis_54cfea16', 'load_ledger')",
+        "'s3redshift' AND table_name IN ('load_ledger_public_kpis_54cfea16', 'load_ledger', "
+        "'load_horizon')",
         COMMIT,
         'CREATE SCHEMA IF NOT EXISTS "s3redshift"',
+        'CREATE TABLE IF NOT EXISTS "s3redshift"."load_horizon" ("ledger_table" VARCHAR(127) '
+        'NOT NULL, "horizon" TIMESTAMP NOT NULL, "horizon_order" VARCHAR(20) NOT NULL, '
+        '"recorded_at" TIMESTAMP NOT NULL)',
         'CREATE TABLE IF NOT EXISTS "s3redshift"."load_ledger_public_kpis_54cfea16" '
         '("bucket" VARCHAR(63) NOT NULL, '
         '"object_key" VARCHAR(1024) NOT NULL, "object_identity" VARCHAR(1024) NOT NULL, '
@@ -358,6 +362,11 @@ def transaction_head(bucket: str, batch: str) -> list[str]:
         'ON l."bucket" = b."bucket" AND l."object_key" = b."object_key" '
         'AND OCTET_LENGTH(l."object_key") = OCTET_LENGTH(b."object_key") '
         'AND l."object_identity" = b."object_identity" LIMIT 1',
+        "SELECT CAST('s3redshift: older than the horizon: ' || h.\"horizon_order\" AS INTEGER) "
+        'FROM "s3redshift_batch" AS b, (SELECT MAX("horizon_order") AS "horizon_order" FROM '
+        '"s3redshift"."load_horizon" WHERE "ledger_table" = '
+        "'load_ledger_public_kpis_54cfea16') AS h WHERE "
+        'COALESCE(LEFT(b."object_order", 20), \'\') < h."horizon_order" LIMIT 1',
     ]
 
 

@@ -46,6 +46,7 @@ from s3redshift.copy import CopyCommand, CsvFormat, TemporaryKeys
 from s3redshift.errors import (
     BatchAlreadyRunningError,
     BatchConflictError,
+    BeforeHorizonError,
     ConfigError,
     ConnectionLostError,
     CredentialsError,
@@ -69,6 +70,7 @@ from s3redshift.loader import Loader
 from s3redshift.manifest import ManifestEntry
 from s3redshift.planner import entries_from_events, plan_event, plan_transaction
 from s3redshift.transaction import (
+    HORIZON_GUARD_PURPOSE,
     KEYS_GUARD_PURPOSE,
     NEWER_GUARD_PURPOSE,
     CopyStep,
@@ -284,14 +286,14 @@ def test_success_returns_rows_of_the_data_copies_only(stubbed: Any) -> None:
     before the second look.
     """
     plan = plan_for({}, "kpis/a.csv", "kpis/b.csv.gz")
-    assert [type(s).__name__ for s in plan.steps][4:6] == ["CopyStep", "CopyStep"]
+    assert [type(s).__name__ for s in plan.steps][5:7] == ["CopyStep", "CopyStep"]
     transport, stubber, fake = stubbed()
     expect_listing(stubber, statement_name(plan.batch_id))
     expect_batch(stubber, plan)
     expect_describe(stubber, described("STARTED"))
-    # batch-list COPY (3) and ledger INSERT (7) affect rows too; they must not count
+    # batch-list COPY (3) and ledger INSERT (8) affect rows too; they must not count
     expect_describe(
-        stubber, described("FINISHED", finished_subs(plan, {3: 2, 5: 100, 6: 20, 7: 2}))
+        stubber, described("FINISHED", finished_subs(plan, {3: 2, 6: 100, 7: 20, 8: 2}))
     )
     assert transport.run(plan) == 120
     assert fake.sleeps == [0.25]
@@ -341,7 +343,7 @@ def test_batch_request_parameters_for_each_target_and_sign_in(
     transport, stubber, _ = stubbed(**kwargs)
     expect_listing(stubber, statement_name(plan.batch_id, target_key))
     expect_batch(stubber, plan, target=target, target_key=target_key)
-    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 7})))
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {6: 7})))
     assert transport.run(plan) == 7
     assert transport.auth == (
         "secret" if "secret_arn" in kwargs else "db-user" if "db_user" in kwargs else "iam"
@@ -363,12 +365,24 @@ def test_name_and_token_shapes_fit_the_api_limits() -> None:
 
 
 GOLDEN_KINDS = {
-    "append": ["Lock", "Create", "Copy", "Select", "Copy", "Insert", "Drop"],
-    "replace": ["Lock", "Create", "Copy", "Select", "Select", "Delete", "Copy", "Insert", "Drop"],
+    "append": ["Lock", "Create", "Copy", "Select", "Select", "Copy", "Insert", "Drop"],
+    "replace": [
+        "Lock",
+        "Create",
+        "Copy",
+        "Select",
+        "Select",
+        "Select",
+        "Delete",
+        "Copy",
+        "Insert",
+        "Drop",
+    ],
     "upsert": [
         "Lock",
         "Create",
         "Copy",
+        "Select",
         "Select",
         "Create",
         "Copy",
@@ -406,7 +420,7 @@ def test_golden_batch_for_each_mode(stubbed: Any, mode: str) -> None:
     assert sum(len(s.encode()) for s in sqls) <= MAX_SQL_BYTES
     assert sqls[0] == 'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"'
     if mode == "replace":
-        assert sqls[5] == 'DELETE FROM "public"."kpis"'
+        assert sqls[6] == 'DELETE FROM "public"."kpis"'
     data_at = next(
         n
         for n, s in enumerate(plan.steps, start=1)
@@ -457,7 +471,8 @@ def test_unredacted_statements_are_sent_and_never_shown(stubbed: Any) -> None:
 # --- failures ----------------------------------------------------------------------
 
 # Plan of test_failed_statement_maps_to_its_class: append with the ledger,
-# 1 LOCK, 2 CREATE batch, 3 COPY batch list, 4 guard, 5 COPY data, 6 INSERT ledger, 7 DROP.
+# 1 LOCK, 2 CREATE batch, 3 COPY batch list, 4 guard, 5 horizon guard, 6 COPY data,
+# 7 INSERT ledger, 8 DROP.
 FAILURES = [
     (
         4,
@@ -472,31 +487,43 @@ FAILURES = [
     ),
     (
         5,
+        'ERROR: invalid input syntax for integer: "s3redshift: older than the horizon: '
+        '20260101000000000000"',
+        BeforeHorizonError,
+    ),
+    (
+        5,
+        "ERROR: Invalid digit, Value 's', Pos 0, Type: Integer DETAIL: error: Invalid digit, "
+        "Value 's', Pos 0, Type: Integer code: 1207 context: query: 9876",
+        BeforeHorizonError,
+    ),
+    (
+        6,
         "ERROR: 1023 DETAIL: Serializable isolation violation on table - 104519, "
         "transactions forming the cycle are: 23318, 23317 (pid:11234)",
         SerializationConflictError,
     ),
     (
-        6,
+        7,
         "ERROR: could not complete because of conflict with concurrent transaction",
         SerializationConflictError,
     ),
     (1, 'ERROR: relation "public.kpis" does not exist', TargetMissingError),
     (1, 'ERROR: schema "s3redshift" does not exist', TargetMissingError),
-    (5, "ERROR: permission denied for relation kpis", PermissionDeniedError),
+    (6, "ERROR: permission denied for relation kpis", PermissionDeniedError),
     (
         3,
         "ERROR: S3ServiceException:Access Denied,Status 403,Error AccessDenied,Rid X,CanRetry 1",
         PermissionDeniedError,
     ),
-    (5, 'ERROR: syntax error at or near "FORMAT"', PermanentError),
-    (5, "ERROR: Numeric data overflow (result precision)", DataRejectedError),
+    (6, 'ERROR: syntax error at or near "FORMAT"', PermanentError),
+    (6, "ERROR: Numeric data overflow (result precision)", DataRejectedError),
     (
-        5,
+        6,
         "ERROR: S3ServiceException:The specified key does not exist.,Status 404,Error NoSuchKey",
         RetryableError,
     ),
-    (5, "ERROR: Assert", RetryableError),
+    (6, "ERROR: Assert", RetryableError),
 ]
 
 
@@ -517,9 +544,9 @@ def test_failed_statement_maps_to_its_class(
     assert type(error) is cls
     assert error.retryable is issubclass(cls, RetryableError)
     assert error.table == "public.kpis"
-    if cls is not BatchConflictError:
+    if cls not in (BatchConflictError, BeforeHorizonError):
         purpose = plan.steps[step - 1].purpose
-        assert f"statement {step} of 7 ({purpose}) of batch {plan.batch_id}" in error.message
+        assert f"statement {step} of 8 ({purpose}) of batch {plan.batch_id}" in error.message
 
 
 def test_failure_patterns_table_first_match() -> None:
@@ -601,10 +628,10 @@ def test_rejected_copy_fetches_load_errors_by_query_id(stubbed: Any) -> None:
     transport, stubber, _ = stubbed()
     expect_listing(stubber, statement_name(plan.batch_id))
     expect_batch(stubber, plan)
-    failed = [sub(n) for n in range(1, 5)] + [
-        sub(5, "FAILED", Error=LOAD_ERROR, RedshiftQueryId=4242),
-        sub(6, "ABORTED"),
+    failed = [sub(n) for n in range(1, 6)] + [
+        sub(6, "FAILED", Error=LOAD_ERROR, RedshiftQueryId=4242),
         sub(7, "ABORTED"),
+        sub(8, "ABORTED"),
     ]
     expect_describe(stubber, described("FAILED", failed, Error=LOAD_ERROR))
     expect_read(
@@ -635,7 +662,7 @@ def test_rejected_copy_fetches_load_errors_by_query_id(stubbed: Any) -> None:
     )
     assert error.bad_files == frozenset({"s3://data-bucket/kpis/b.csv"})
     assert error.s3_uri is None  # two objects in that COPY: the details say which
-    assert "statement 5 of 7 (data)" in error.message
+    assert "statement 6 of 8 (data)" in error.message
 
 
 def test_load_errors_fall_back_to_stl_when_sys_has_none(stubbed: Any) -> None:
@@ -648,8 +675,8 @@ def test_load_errors_fall_back_to_stl_when_sys_has_none(stubbed: Any) -> None:
     transport, stubber, _ = stubbed()
     expect_listing(stubber, statement_name(plan.batch_id))
     expect_batch(stubber, plan)
-    failed = [sub(n) for n in range(1, 5)] + [
-        sub(5, "FAILED", Error=LOAD_ERROR, RedshiftQueryId=4242)
+    failed = [sub(n) for n in range(1, 6)] + [
+        sub(6, "FAILED", Error=LOAD_ERROR, RedshiftQueryId=4242)
     ]
     expect_describe(stubber, described("FAILED", failed))
     expect_read(stubber, SYS_SQL, [])
@@ -747,7 +774,7 @@ def test_throttled_polls_keep_waiting(stubbed: Any) -> None:
     expect_listing(stubber, statement_name(plan.batch_id))
     expect_batch(stubber, plan)
     stubber.add_client_error("describe_statement", service_error_code="ThrottlingException")
-    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 4})))
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {6: 4})))
     assert transport.run(plan) == 4
     assert fake.sleeps == [0.25]
 
@@ -1037,7 +1064,7 @@ def test_running_earlier_batch_is_waited_for_and_not_run_again(stubbed: Any) -> 
     )
     expect_describe(stubber, described("STARTED", sid=EARLIER))
     earlier_subs = [
-        dict(s, Id=f"{EARLIER}:{i}") for i, s in enumerate(finished_subs(plan, {5: 42}), 1)
+        dict(s, Id=f"{EARLIER}:{i}") for i, s in enumerate(finished_subs(plan, {6: 42}), 1)
     ]
     expect_describe(stubber, described("FINISHED", earlier_subs, sid=EARLIER))
     assert transport.run(plan) == 42
@@ -1081,7 +1108,7 @@ def test_earlier_failures_give_a_new_client_token(stubbed: Any) -> None:
     )
     expect_describe(stubber, described("FAILED", sid=EARLIER, Error="ERROR: 1023 DETAIL: x"))
     expect_batch(stubber, plan, n=2)
-    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 1})))
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {6: 1})))
     assert transport.run(plan) == 1
 
 
@@ -1106,7 +1133,7 @@ def test_retry_after_failure_changes_token_even_if_listing_lags(stubbed: Any) ->
         transport.run(plan)
     expect_listing(stubber, name)
     expect_batch(stubber, plan, n=1)
-    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 9})))
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {6: 9})))
     assert transport.run(plan) == 9
 
 
@@ -1139,7 +1166,7 @@ def test_lost_answer_resends_the_same_token(stubbed: Any) -> None:
         transport.run(plan)
     expect_listing(stubber, name)
     expect_batch(stubber, plan, n=0)
-    expect_describe(stubber, described("FINISHED", finished_subs(plan, {5: 3})))
+    expect_describe(stubber, described("FINISHED", finished_subs(plan, {6: 3})))
     assert transport.run(plan) == 3
 
 
@@ -1257,18 +1284,18 @@ def test_ten_thousand_object_append_fits_one_batch() -> None:
     plan = loader.plan_target(target, entries, write=False)
     sqls = plan.statements(redact=False)
     assert len(plan.data_objects) == 10_000
-    assert len(sqls) == 8 <= MAX_STATEMENTS
-    assert sum(len(s.encode()) for s in sqls) < 2_000 <= MAX_SQL_BYTES
+    assert len(sqls) == 9 <= MAX_STATEMENTS
+    assert sum(len(s.encode()) for s in sqls) < 2_500 <= MAX_SQL_BYTES
     DataApiTransport(database="dev", workgroup=WORKGROUP)._check_limits(sqls, plan)
 
 
 def test_plan_over_forty_statements_is_refused_before_any_call(stubbed: Any) -> None:
     """Stubber with nothing queued: an upsert without order_by staged object by object.
 
-    Its objects shared keys, so each is merged alone: 7 statements each, 7 of
-    frame. Six objects (49 statements) are refused with a permanent error
+    Its objects shared keys, so each is merged alone: 7 statements each, 8 of
+    frame. Six objects (50 statements) are refused with a permanent error
     naming the 40-statement limit and the fix, before any API call (an
-    unexpected call would fail the Stubber); four (35) are within the limit.
+    unexpected call would fail the Stubber); four (36) are within the limit.
     Planned normally, the six are one transaction.
     """
     rule = {"mode": "upsert", "keys": ["id"], "columns": ["id", "val"]}
@@ -1291,13 +1318,13 @@ def test_plan_over_forty_statements_is_refused_before_any_call(stubbed: Any) -> 
         ).plan
 
     plan = one_at_a_time(6)
-    assert len(plan.steps) == 7 + 7 * 6
+    assert len(plan.steps) == 8 + 7 * 6
     transport, _, _ = stubbed()
     assert transport.max_statements == 40
-    with pytest.raises(PermanentError, match=r"49 statements.*at most 40.*set the rule's order_by"):
+    with pytest.raises(PermanentError, match=r"50 statements.*at most 40.*set the rule's order_by"):
         transport.run(plan)
     four = one_at_a_time(4)
-    assert len(four.steps) == 35
+    assert len(four.steps) == 36
     transport._check_limits(four.statements(redact=False), four)
 
 
@@ -1485,7 +1512,7 @@ def test_loader_on_data_api_loads_and_counts_the_data_copy_rows(stubbed: Any, mo
     loader, stubber, _ = loader_on_data_api(stubbed, moto_s3)
     obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
     expect_first_batch(stubber)
-    subs = [sub(n, ResultRows=7 if n == 5 else 0) for n in range(1, 8)]
+    subs = [sub(n, ResultRows=7 if n == 6 else 0) for n in range(1, 9)]
     expect_describe(stubber, described("FINISHED", subs))
     report = loader.load([obj])
     assert report.outcomes() == ["loaded"]
@@ -1501,7 +1528,7 @@ def test_loader_on_data_api_turns_a_guard_failure_into_duplicate(
     expect_first_batch(stubber)
     error = "ERROR: Invalid digit, Value 's', Pos 0, Type: Integer"
     subs = [sub(n) for n in range(1, 4)] + [sub(4, "FAILED", Error=error)]
-    subs += [sub(n, "ABORTED") for n in range(5, 8)]
+    subs += [sub(n, "ABORTED") for n in range(5, 9)]
     expect_describe(stubber, described("FAILED", subs, Error=error))
     loaded_row = [
         {"stringValue": "data-bucket"},
@@ -1526,7 +1553,7 @@ def test_loader_on_data_api_retries_a_throttled_submit_then_loads(
     expect_single(stubber, 4, rows=[])  # the ledger is read again before the retry
     stubber.add_response("list_statements", {"Statements": []})
     stubber.add_response("batch_execute_statement", {"Id": STATEMENT, "CreatedAt": CREATED})
-    expect_describe(stubber, described("FINISHED", [sub(n) for n in range(1, 8)]))
+    expect_describe(stubber, described("FINISHED", [sub(n) for n in range(1, 9)]))
     report = loader.load([obj])
     assert report.outcomes() == ["loaded"]
     assert fake.sleeps  # it backed off before trying again
@@ -1540,9 +1567,9 @@ def test_loader_on_data_api_reports_a_rejected_file_with_its_details(
     obj = put(moto_s3, "data-bucket", "kpis/a.csv", b"id,name\n1,a\n", at=None)
     expect_first_batch(stubber)
     error = "ERROR: Load into table 'kpis' failed. Check 'sys_load_error_detail' system table"
-    subs = [sub(n) for n in range(1, 5)]
-    subs.append(sub(5, "FAILED", Error=error, RedshiftQueryId=4242))
-    subs += [sub(n, "ABORTED") for n in range(6, 8)]
+    subs = [sub(n) for n in range(1, 6)]
+    subs.append(sub(6, "FAILED", Error=error, RedshiftQueryId=4242))
+    subs += [sub(n, "ABORTED") for n in range(7, 9)]
     expect_describe(stubber, described("FAILED", subs, Error=error))
     detail = [
         {"stringValue": "s3://data-bucket/kpis/a.csv   "},
@@ -1641,6 +1668,7 @@ REDSHIFT_CAST_FAILURE = (
             KeyCollisionError,
         ),
         ({"mode": "replace"}, NEWER_GUARD_PURPOSE, BatchConflictError),
+        ({}, HORIZON_GUARD_PURPOSE, BeforeHorizonError),
     ],
 )
 def test_each_guard_fails_as_its_own_class_however_redshift_words_the_cast(

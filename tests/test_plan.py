@@ -81,11 +81,20 @@ def kinds(sqls: list[str]) -> list[str]:
     return found
 
 
+HORIZON_GUARD = (
+    "SELECT CAST('s3redshift: older than the horizon: ' || h.\"horizon_order\" AS INTEGER) "
+    'FROM "s3redshift_batch" AS b, (SELECT MAX("horizon_order") AS "horizon_order" FROM '
+    '"s3redshift"."load_horizon" WHERE "ledger_table" = \'load_ledger_public_kpis_54cfea16\') '
+    'AS h WHERE COALESCE(LEFT(b."object_order", 20), \'\') < h."horizon_order" LIMIT 1'
+)
+"""The horizon guard of public.kpis's ledger, right after the ledger guard (after a prune)."""
+
+
 def test_append_plan_is_exactly_the_documented_transaction() -> None:
     sqls = statements(config({"format": {"type": "csv", "ignore_header": 1}}), "kpis/a.csv")
     batch = re.search(r"/([0-9a-f]{32})\.objects\.csv'", sqls[2]).group(1)  # type: ignore[union-attr]
     prefix = f"s3://data-bucket/_s3redshift/manifests/public.kpis/{batch}"
-    assert sqls[:6] == [
+    assert sqls[:7] == [
         'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"',
         'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
         'VARCHAR(1024), "object_identity" VARCHAR(1024), "object_size" BIGINT, '
@@ -97,6 +106,7 @@ def test_append_plan_is_exactly_the_documented_transaction() -> None:
         'l."bucket" = b."bucket" AND l."object_key" = b."object_key" AND '
         'OCTET_LENGTH(l."object_key") = OCTET_LENGTH(b."object_key") AND '
         'l."object_identity" = b."object_identity" LIMIT 1',
+        HORIZON_GUARD,
         f"COPY \"public\".\"kpis\" FROM '{prefix}.manifest' IAM_ROLE '{ROLE}' FORMAT AS CSV "
         "REGION AS 'eu-west-1' MANIFEST IGNOREHEADER AS 1 COMPUPDATE OFF MAXERROR AS 0 "
         "STATUPDATE OFF",
@@ -104,16 +114,16 @@ def test_append_plan_is_exactly_the_documented_transaction() -> None:
         '"object_identity", '
         '"object_size", "target_table", "batch_id", "loaded_at") SELECT "bucket", '
         f'"object_key", "object_identity", "object_size", \'public.kpis\', \'{batch}\', '
-        + sqls[5].split(f"'{batch}', ")[-1],
+        + sqls[6].split(f"'{batch}', ")[-1],
     ]
     assert re.fullmatch(
         r".*, CAST\('\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}' AS TIMESTAMP\) "
         r'FROM "s3redshift_batch"',
-        sqls[5],
+        sqls[6],
     )
-    assert sqls[6] == 'DROP TABLE "s3redshift_batch"'
-    assert len(sqls) == 7
-    assert kinds(sqls) == ["Lock", "Create", "Copy", "Select", "Copy", "Insert", "Drop"]
+    assert sqls[7] == 'DROP TABLE "s3redshift_batch"'
+    assert len(sqls) == 8
+    assert kinds(sqls) == ["Lock", "Create", "Copy", "Select", "Select", "Copy", "Insert", "Drop"]
 
 
 def test_replace_deletes_then_copies_and_never_truncates() -> None:
@@ -124,19 +134,21 @@ def test_replace_deletes_then_copies_and_never_truncates() -> None:
         "Copy",
         "Select",
         "Select",
+        "Select",
         "Delete",
         "Copy",
         "Insert",
         "Drop",
     ]
     ledger = '"s3redshift"."load_ledger_public_kpis_54cfea16"'
-    assert sqls[4] == (
+    assert sqls[4] == HORIZON_GUARD
+    assert sqls[5] == (
         "SELECT CAST('s3redshift: a newer object is loaded: ' || l.\"object_order\" AS INTEGER) "
         f'FROM {ledger} AS l WHERE LEFT(l."object_order", 20) > '
         '(SELECT MAX(LEFT(b."object_order", 20)) FROM "s3redshift_batch" AS b) LIMIT 1'
     )
-    assert sqls[5] == 'DELETE FROM "public"."kpis"'
-    assert sqls[7].startswith(
+    assert sqls[6] == 'DELETE FROM "public"."kpis"'
+    assert sqls[8].startswith(
         f'INSERT INTO {ledger} ("bucket", "object_key", "object_identity", "object_size", '
         '"object_order", "target_table", "batch_id", "loaded_at") SELECT "bucket", '
         '"object_key", "object_identity", "object_size", "object_order", '
@@ -162,6 +174,7 @@ def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
         "Create",
         "Copy",
         "Select",
+        "Select",
         "Create",
         "Copy",
         "Create",
@@ -173,13 +186,13 @@ def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
         "Insert",
         "Drop",
     ]
-    assert sqls[4] == (
+    assert sqls[5] == (
         'CREATE TEMP TABLE "s3redshift_stage" (LIKE "public"."kpis" INCLUDING DEFAULTS)'
     )
-    assert sqls[5].startswith('COPY "s3redshift_stage" ("id", "val", "ts") FROM ')
+    assert sqls[6].startswith('COPY "s3redshift_stage" ("id", "val", "ts") FROM ')
     # Per key: the greatest ts among the staged rows and the table's own row,
     # a tie to the greater val, a full tie to the row already there.
-    assert sqls[6] == (
+    assert sqls[7] == (
         'CREATE TEMP TABLE "s3redshift_latest" AS SELECT "id", "val", "ts" FROM (SELECT "id", '
         '"val", "ts", "s3redshift_source", ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "ts" '
         'DESC NULLS LAST, "val" DESC NULLS LAST, "s3redshift_source") AS "s3redshift_rank" FROM '
@@ -188,15 +201,15 @@ def test_upsert_with_order_by_stages_once_and_inserts_by_column_name() -> None:
         '(SELECT DISTINCT "id" FROM "s3redshift_stage") AS s ON t."id" = s."id") AS candidates) '
         'AS ranked WHERE "s3redshift_rank" = 1 AND "s3redshift_source" = 1'
     )
-    assert sqls[7] == (
+    assert sqls[8] == (
         'DELETE FROM "public"."kpis" USING "s3redshift_latest" WHERE '
         '"public"."kpis"."id" = "s3redshift_latest"."id"'
     )
-    assert sqls[8] == (
+    assert sqls[9] == (
         'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
         'FROM "s3redshift_latest"'
     )
-    assert sqls[9] == (
+    assert sqls[10] == (
         'INSERT INTO "public"."kpis" ("id", "val", "ts") SELECT "id", "val", "ts" '
         'FROM "s3redshift_stage" WHERE "id" IS NULL'
     )

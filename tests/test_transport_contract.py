@@ -34,7 +34,7 @@ from helpers import Transactions
 from redshift_relay import Relay, real_driver
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import PermanentError
-from s3redshift.ledger import create_ledger_sql
+from s3redshift.ledger import create_horizon_sql, create_ledger_sql, horizon_table_for
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.local.standin import StandInConnector
 from s3redshift.local.transport import stand_in_transport
@@ -176,7 +176,8 @@ def test_a_plan_is_sent_as_one_transaction_of_exactly_its_statements(
 ) -> None:
     plan = planned(subject, s3, 3)
     ledger = LoaderConfig.from_mapping(CONFIG).ledger.table_for(plan.target)
-    for sql in create_ledger_sql(ledger):  # the loader's first step, as it runs it
+    # The loader's first step, as it runs it: the ledger, and the horizons its guard reads.
+    for sql in (*create_ledger_sql(ledger), create_horizon_sql(horizon_table_for(ledger.schema))):
         subject.transport.execute(sql)
     rows = subject.transport.run(plan)
     assert isinstance(rows, int)

@@ -30,7 +30,8 @@ decide what to retry from the branch alone, never from message text.
         ├── CredentialsError             a secret or the AWS keys are missing or refused
         ├── DataRejectedError            COPY rejected rows (carries details)
         ├── TargetMissingError           the target table or schema is absent
-        └── PermissionDeniedError        the database or AWS said no
+        ├── PermissionDeniedError        the database or AWS said no
+        └── BeforeHorizonError           older than the ledger's horizon: never loaded again
 
 Unknown errors raised by a transport (driver or AWS) are retryable; errors from
 parsing, mapping, configuration and statement building are permanent.
@@ -50,6 +51,7 @@ from typing import Any, Protocol
 __all__ = [
     "BatchAlreadyRunningError",
     "BatchConflictError",
+    "BeforeHorizonError",
     "ConfigError",
     "ConnectionLostError",
     "CopyOptionsError",
@@ -309,6 +311,27 @@ class TargetMissingError(PermanentError):
 
 class PermissionDeniedError(PermanentError):
     """The database or an AWS API refused the operation."""
+
+
+class BeforeHorizonError(PermanentError):
+    """An object older than its ledger's horizon (``s3redshift ledger prune``): refused.
+
+    Ledger rows loaded before the horizon may have been pruned, so whether
+    such an object was loaded can no longer be told; loading it could load it
+    twice, so it is refused, every time (reported ``failed``, never retried).
+    ``horizon`` is the horizon's time (ISO text) when the loader read it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        horizon: str | None = None,
+        s3_uri: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        super().__init__(message, s3_uri=s3_uri, table=table)
+        self.horizon = horizon
 
 
 class SchemaMismatchError(PermanentError):

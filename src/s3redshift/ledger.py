@@ -45,6 +45,15 @@ written to depend on neither:
   exact for those two. The check needs no column of its own, so ledgers
   created before it keep working unchanged.
 
+Retention: ``s3redshift ledger prune`` removes old rows
+(:func:`prune_sql`) and records, per ledger table, a *horizon* in
+``<schema>.load_horizon`` (:func:`record_horizon_sql`) before it removes
+anything. Every load transaction then runs :func:`horizon_guard_sql` right
+after the ledger guard: it aborts when an object of the batch is older (by
+its event time, the time part of ``object_order``) than its ledger's horizon,
+so an object whose row may have been pruned is refused, never loaded again.
+Why this keeps exactly-once is told at :func:`horizon_guard_sql`.
+
 All SQL here is built from validated identifiers and portable literals only.
 """
 
@@ -53,6 +62,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from s3redshift.events import WRITE_SEPARATOR
@@ -67,23 +77,34 @@ __all__ = [
     "BATCH_TABLE",
     "GUARD_MARKER",
     "GUARD_PREFIX",
+    "HORIZON_COLUMNS",
+    "HORIZON_MARKER",
+    "HORIZON_TABLE",
     "LEDGER_COLUMNS",
     "LEDGER_QUERY_BYTES",
     "LEDGER_QUERY_CHUNK",
     "LEDGER_TABLE_PREFIX",
+    "LEDGER_TIME_FORMAT",
     "NEWER_MARKER",
     "ORDER_COLUMN",
     "ORDER_TIME_DIGITS",
     "PREVIOUS_LEDGER_TABLE",
     "abort_sql",
     "add_order_column_sql",
+    "as_utc",
     "batch_table_sql",
+    "create_horizon_sql",
     "create_ledger_sql",
     "create_schema_sql",
     "create_table_sql",
     "guard_fired",
     "guard_sql",
+    "horizon_guard_sql",
+    "horizon_table_for",
+    "horizons_sql",
     "is_ledger_table",
+    "key_rows_sql",
+    "latest_horizons",
     "ledger_insert_sql",
     "ledger_table_for",
     "loaded_among",
@@ -91,6 +112,11 @@ __all__ = [
     "lookup_chunks",
     "newer_guard_sql",
     "newest_order_sql",
+    "order_time",
+    "prune_count_sql",
+    "prune_sql",
+    "record_horizon_sql",
+    "same_key",
 ]
 
 GUARD_PREFIX = "s3redshift: "
@@ -101,6 +127,9 @@ GUARD_MARKER = GUARD_PREFIX + "already loaded: "
 
 NEWER_MARKER = GUARD_PREFIX + "a newer object is loaded: "
 """Text of the replace guard's deliberate error (:func:`newer_guard_sql`)."""
+
+HORIZON_MARKER = GUARD_PREFIX + "older than the horizon: "
+"""Text of the horizon guard's deliberate error (:func:`horizon_guard_sql`)."""
 _GUARD_CAST_FAILURE = re.compile(
     rf"Invalid digit, Value '{re.escape(GUARD_PREFIX[0])}', Pos 0, Type: Integer", re.IGNORECASE
 )
@@ -150,8 +179,21 @@ counts as older than every object (``MAX`` skips it).
 
 ORDER_COLUMN = "object_order"
 
+LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+"""How the ledger writes a time (``loaded_at``, a horizon): UTC, microseconds."""
+
 ORDER_TIME_DIGITS = 20
 """Characters of an order's time part: ``YYYYmmddHHMMSSffffff`` (``planner.object_order``)."""
+
+
+def order_time(moment: datetime) -> str:
+    """``moment`` (UTC) as an order's time part: digits that sort alike on Redshift and PostgreSQL.
+
+    The one spelling of a time in ``object_order`` and in the horizon, so the
+    two compare as text.
+    """
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+
 
 _OBJECT_COLUMNS = ("bucket", "object_key", "object_identity", "object_size", ORDER_COLUMN)
 
@@ -381,7 +423,8 @@ def loaded_among(
     contents: set[tuple[str, str, str, int]] = set()
     latest: dict[tuple[str, str, int], tuple[Any, str]] = {}
     for bucket, key, identity, size, *loaded_at in rows:
-        slot = (str(bucket), str(key).rstrip(" "), str(identity), int(str(size)))
+        trimmed, octets = _key_slot(str(key), int(str(size)))
+        slot = (str(bucket), trimmed, str(identity), octets)
         writes.add(slot)
         contents.add((*slot[:2], slot[2].partition(WRITE_SEPARATOR)[0], slot[3]))
         where = (slot[0], slot[1], slot[3])
@@ -389,8 +432,8 @@ def loaded_among(
             latest[where] = (loaded_at[0], slot[2])
 
     def held(obj: tuple[str, str, str]) -> bool:
-        bucket, key, identity = obj[0], obj[1].rstrip(" "), obj[2]
-        size = _octets(obj[1])
+        bucket, identity = obj[0], obj[2]
+        key, size = _key_slot(obj[1], _octets(obj[1]))
         if WRITE_SEPARATOR not in identity:
             return (bucket, key, identity, size) in contents
         if (bucket, key, identity, size) in writes:
@@ -435,3 +478,166 @@ def lookup_chunks(
         chunks[-1].append(key)
         size += cost
     return [c for c in chunks if c]
+
+
+# --- one object's rows ----------------------------------------------------------------
+
+
+def _key_slot(key: str, octets: int) -> tuple[str, int]:
+    """What identifies a key across Redshift and PostgreSQL: trimmed text and length in bytes."""
+    return key.rstrip(" "), octets
+
+
+def same_key(row_key: object, row_octets: object, key: str) -> bool:
+    """Whether a row read back (its key and ``OCTET_LENGTH``) holds exactly ``key``.
+
+    The rule of the module docstring, as :func:`loaded_among` applies it.
+    """
+    return _key_slot(str(row_key), int(str(row_octets))) == _key_slot(key, _octets(key))
+
+
+def key_rows_sql(ledgers: Sequence[TableRef], bucket: str, key: str) -> str:
+    """Every row of ``bucket``/``key`` (any identity) in ``ledgers``, in one statement.
+
+    Each row comes with its key's length in bytes, for :func:`same_key`:
+    Redshift's ``=`` also matches the key with trailing blanks added.
+
+    Raises:
+        ValueError: the key contains a NUL character (no literal can hold one).
+    """
+    names = _columns(
+        ("bucket", "object_key", "object_identity", "object_size", "target_table", "batch_id")
+    )
+    loaded_at = quote_identifier("loaded_at")
+    where = f"{_KEY} = {portable_literal(key)} AND {quote_identifier('bucket')} = " + (
+        portable_literal(bucket)
+    )
+    return " UNION ALL ".join(
+        f"SELECT {names}, {loaded_at}, {_key_bytes(_KEY)} FROM {ledger.sql} WHERE {where}"
+        for ledger in ledgers
+    )
+
+
+# --- retention: the horizon and the prune ------------------------------------------------
+
+HORIZON_TABLE = "load_horizon"
+"""The horizons' table, in the ledger's schema."""
+
+HORIZON_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ledger_table", "VARCHAR(127) NOT NULL"),
+    ("horizon", "TIMESTAMP NOT NULL"),
+    ("horizon_order", f"VARCHAR({ORDER_TIME_DIGITS}) NOT NULL"),
+    ("recorded_at", "TIMESTAMP NOT NULL"),
+)
+"""One row per prune and ledger table; a ledger's horizon is its rows' greatest.
+
+``horizon_order`` is the horizon as :func:`order_time` spells it, compared
+as text with the time part of ``object_order``. Rows are only ever added, so
+a horizon never moves backwards, whatever order prunes commit in.
+"""
+
+
+def horizon_table_for(schema: str) -> TableRef:
+    """``<schema>.load_horizon``: beside the ledger tables, never a load target."""
+    return TableRef(schema, HORIZON_TABLE)
+
+
+def create_horizon_sql(horizon: TableRef) -> str:
+    """Idempotent DDL for the horizons' table (made with the ledgers, before any load)."""
+    columns = ", ".join(f"{quote_identifier(name)} {kind}" for name, kind in HORIZON_COLUMNS)
+    return f"CREATE TABLE IF NOT EXISTS {horizon.sql} ({columns})"
+
+
+def horizon_guard_sql(ledger: TableRef) -> str:
+    """Abort when an object of the batch is older than the ledger's horizon.
+
+    An object's age is the time part of its ``object_order`` (its event time,
+    or S3's last-modified time when it came without one); an empty or
+    missing order is older than every horizon. With no horizon (nothing
+    pruned) ``MAX`` is NULL and nothing compares: the guard passes.
+
+    Why exactly-once holds across a prune (:func:`prune_sql`): a prune
+    commits the horizon *before* it deletes any row, and deletes only rows
+    loaded an hour or more before it, whose objects are older than it. This
+    guard runs after the ledger guard, in the same transaction, under the
+    ledger's lock. So the ledger guard either still sees an object's row (and
+    aborts: a duplicate) or sees it deleted, and then the horizon committed
+    before, and this later statement sees it (Redshift's snapshot, or
+    PostgreSQL's per-statement one): a pruned object is never loaded again.
+    A load that read no horizon yet and commits before the prune's delete
+    records ``loaded_at`` after the horizon: that row is not pruned.
+    """
+    horizon = horizon_table_for(ledger.schema or "")
+    order = quote_identifier(ORDER_COLUMN)
+    latest = quote_identifier("horizon_order")
+    return (
+        f"SELECT CAST({portable_literal(HORIZON_MARKER)} || h.{latest} AS INTEGER) "
+        f"FROM {BATCH_TABLE.sql} AS b, (SELECT MAX({latest}) AS {latest} FROM {horizon.sql} "
+        f"WHERE {quote_identifier('ledger_table')} = {portable_literal(ledger.table)}) AS h "
+        f"WHERE COALESCE(LEFT(b.{order}, {ORDER_TIME_DIGITS}), '') < h.{latest} LIMIT 1"
+    )
+
+
+def horizons_sql(horizon: TableRef, ledger: TableRef | None = None) -> str:
+    """Each ledger table's horizon (the greatest recorded), as ``(ledger_table, horizon)``.
+
+    ``ledger``: that ledger table's alone.
+    """
+    table = quote_identifier("ledger_table")
+    where = "" if ledger is None else f" WHERE {table} = {portable_literal(ledger.table)}"
+    return (
+        f"SELECT {table}, MAX({quote_identifier('horizon')}) FROM {horizon.sql}{where} "
+        f"GROUP BY {table}"
+    )
+
+
+def as_utc(value: object) -> datetime:
+    """A TIMESTAMP read back (a datetime, or the Data API's text) as an aware UTC time."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def latest_horizons(rows: Iterable[Sequence[object]]) -> dict[str, datetime]:
+    """The rows of :func:`horizons_sql` as each ledger table's horizon, by the table's name."""
+    found: dict[str, datetime] = {}
+    for name, at in rows:
+        if at is not None:
+            moment = as_utc(at)
+            found[str(name)] = max(moment, found.get(str(name), moment))
+    return found
+
+
+def record_horizon_sql(
+    horizon: TableRef, ledgers: Sequence[TableRef], moment: datetime, recorded_at: str
+) -> str:
+    """Record ``moment`` as the horizon of each of ``ledgers`` (``recorded_at``: an ISO time).
+
+    Run, and committed, before :func:`prune_sql` deletes anything.
+    """
+    stamp = moment.astimezone(UTC).strftime(LEDGER_TIME_FORMAT)
+    rows = ", ".join(
+        f"({portable_literal(ledger.table)}, CAST({portable_literal(stamp)} AS TIMESTAMP), "
+        f"{portable_literal(order_time(moment))}, "
+        f"CAST({portable_literal(recorded_at)} AS TIMESTAMP))"
+        for ledger in ledgers
+    )
+    names = _columns([name for name, _ in HORIZON_COLUMNS])
+    return f"INSERT INTO {horizon.sql} ({names}) VALUES {rows}"
+
+
+def _loaded_before(cutoff: str) -> str:
+    return f"{quote_identifier('loaded_at')} < CAST({portable_literal(cutoff)} AS TIMESTAMP)"
+
+
+def prune_count_sql(ledger: TableRef, cutoff: str) -> str:
+    """Per target table of ``ledger``: its rows, and those loaded before ``cutoff`` (ISO time)."""
+    table = quote_identifier("target_table")
+    return (
+        f"SELECT {table}, COUNT(*), SUM(CASE WHEN {_loaded_before(cutoff)} THEN 1 ELSE 0 END) "
+        f"FROM {ledger.sql} GROUP BY {table}"
+    )
+
+
+def prune_sql(ledger: TableRef, cutoff: str) -> str:
+    """Delete the rows of ``ledger`` loaded before ``cutoff`` (an ISO time; see the horizon)."""
+    return f"DELETE FROM {ledger.sql} WHERE {_loaded_before(cutoff)}"

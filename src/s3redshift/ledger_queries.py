@@ -3,19 +3,21 @@
 The ledger records successes only, in the load's own transaction, so "not
 loaded" is found by listing and comparing, never from a failure record; the
 failures table (:mod:`s3redshift.failures`) then says why the last load of
-such an object failed. Every function reads, none writes.
+such an object failed. One object's whole story (:func:`object_story`) joins
+the three: every ledger table, the failures table, and S3 and the rules as
+they are now. Every function reads, none writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
-from s3redshift.errors import ConfigError, S3RedshiftError
+from s3redshift.errors import ConfigError, MappingError, S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.failures import (
     FAILURES_TABLE,
@@ -26,15 +28,23 @@ from s3redshift.failures import (
 )
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
+    HORIZON_TABLE,
     LEDGER_COLUMNS,
+    LEDGER_TIME_FORMAT,
     ORDER_COLUMN,
+    as_utc,
+    horizon_table_for,
+    horizons_sql,
     is_ledger_table,
+    key_rows_sql,
+    latest_horizons,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
+    same_key,
 )
-from s3redshift.listing import list_prefix, parse_s3_uri
-from s3redshift.planner import LEDGER_TIME_FORMAT, ledger_timestamp, load_order
+from s3redshift.listing import Head, head_object, list_prefix, parse_s3_uri
+from s3redshift.planner import ledger_timestamp, load_order
 from s3redshift.rejects import (
     REJECTS_TABLE,
     Rejected,
@@ -45,14 +55,22 @@ from s3redshift.rejects import (
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
+    from s3redshift.mapping import Target
 
 __all__ = [
     "LedgerRow",
+    "ObjectStory",
+    "PrefixGaps",
+    "Unmapped",
     "committed_since",
     "in_ledger",
     "last_failures",
+    "ledger_horizons",
     "ledger_rows",
+    "ledger_tables",
     "not_loaded",
+    "object_story",
+    "prefix_gaps",
     "rejected_rows",
 ]
 
@@ -94,6 +112,34 @@ def _ledger_tables(loader: Loader, schema: str, deadline: Deadline) -> list[Tabl
     """Every ledger table there is (one per target loaded so far), in name order."""
     names = _schema_tables(loader, schema, deadline)
     return [TableRef(schema, name) for name in names if is_ledger_table(name)]
+
+
+def ledger_tables(
+    loader: Loader, *, table: str | None = None, time_budget: float | None = None
+) -> list[TableRef]:
+    """Every ledger table there is, or ``table``'s (``schema.table``) alone if it has one.
+
+    Raises:
+        ConfigError: the ledger is disabled in the configuration.
+    """
+    schema = _ledger_schema(loader)
+    ledgers = _ledger_tables(loader, schema, Deadline.after(time_budget))
+    if table is None:
+        return ledgers
+    mine = loader.ledger_for(TableRef.parse(table))
+    return [ledger for ledger in ledgers if ledger == mine]
+
+
+def ledger_horizons(loader: Loader, *, time_budget: float | None = None) -> dict[str, datetime]:
+    """Every ledger table's horizon, by the ledger table's name (none before a first prune)."""
+    schema = _ledger_schema(loader)
+    deadline = Deadline.after(time_budget)
+    if HORIZON_TABLE not in _schema_tables(loader, schema, deadline):
+        return {}
+    rows = loader.transport.query(
+        horizons_sql(horizon_table_for(schema)), time_budget=deadline.remaining()
+    )
+    return {str(name): at for name, at in latest_horizons(rows).items()}
 
 
 def last_failures(
@@ -212,6 +258,24 @@ def _ledger_rows_sql(ledger: TableRef, where: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Unmapped:
+    """A key under a prefix that no rule maps, and the mapper's reason."""
+
+    s3_object: S3Object
+    reason: str
+
+
+@dataclass(frozen=True)
+class PrefixGaps:
+    """What under a prefix will not be in the ledger: mapped objects missing, keys no rule maps."""
+
+    missing: list[tuple[S3Object, str]] = field(default_factory=list)
+    unmapped: list[Unmapped] = field(default_factory=list)
+    before_horizon: int = 0
+    """Objects not in the ledger but older than their table's horizon: pruned, or refused."""
+
+
 def not_loaded(
     loader: Loader,
     prefix_uri: str,
@@ -222,13 +286,33 @@ def not_loaded(
 ) -> list[tuple[S3Object, str]]:
     """Objects under ``prefix_uri`` that map to a table but are not in the ledger.
 
+    :func:`prefix_gaps`' ``missing``; see there.
+    """
+    return prefix_gaps(
+        loader, prefix_uri, table=table, time_budget=time_budget, on_listed=on_listed
+    ).missing
+
+
+def prefix_gaps(
+    loader: Loader,
+    prefix_uri: str,
+    *,
+    table: str | None = None,
+    time_budget: float | None = None,
+    on_listed: Callable[[int], None] | None = None,
+) -> PrefixGaps:
+    """What under ``prefix_uri`` is not in the ledger: mapped objects, and keys no rule maps.
+
     The ledger records successful loads only, in the load's own transaction, so
     "not in the ledger" is the one truthful account of what did not load: the
     load failed, is still running, or was never triggered. Each object comes with
     its target table (``table`` keeps one); keys whose mapping gives an unsafe
     name can never load and are listed with the table ``"(unsafe name)"``.
     For a ``replace`` table only the newest object counts: older snapshots are
-    never loaded by design. Objects are in load order. ``time_budget`` (seconds) bounds the ledger's
+    never loaded by design. Objects are in load order. ``unmapped`` holds the
+    keys no rule maps (in listing order; ignored keys, such as ``_SUCCESS`` or
+    the manifests, are not among them), unless ``table`` names one table:
+    those keys have none. ``time_budget`` (seconds) bounds the ledger's
     reads together. ``on_listed`` hears the number of keys listed so far, after
     each one (for a heartbeat while a large prefix is listed).
 
@@ -243,12 +327,11 @@ def not_loaded(
         listed = _counted(listed, on_listed)
     classified = classify(loader.mapper, listed)
     candidates: list[tuple[S3Object, str]] = []
+    unmapped: list[Unmapped] = []
     if table is None:
-        candidates += (
-            (r.s3_object, "(unsafe name)")
-            for r in classified.skipped.values()
-            if r.outcome == "failed"
-        )
+        skipped = [classified.skipped[i] for i in sorted(classified.skipped)]
+        candidates += ((r.s3_object, "(unsafe name)") for r in skipped if r.outcome == "failed")
+        unmapped += (Unmapped(r.s3_object, r.reason) for r in skipped if r.outcome == "unmapped")
     wanted = _table_filter(table)
     # Several rules may load one table: their objects share its ledger.
     groups: dict[TableRef, list[S3Object]] = {}
@@ -263,8 +346,40 @@ def not_loaded(
         candidates += ((obj, str(target_table)) for obj in objects)
     known = in_ledger(loader, schema, groups, deadline)
     missing = [(o, t) for o, t in candidates if (o.bucket, o.key, o.identity or "") not in known]
+    missing, old = _split_at_horizons(loader, missing, deadline)
     missing.sort(key=lambda pair: load_order(pair[0]))
-    return missing
+    return PrefixGaps(missing, unmapped, old)
+
+
+def _split_at_horizons(
+    loader: Loader, missing: list[tuple[S3Object, str]], deadline: Deadline
+) -> tuple[list[tuple[S3Object, str]], int]:
+    """``missing`` without the objects older than their table's horizon, and how many those were.
+
+    Their ledger rows may have been pruned (``s3redshift ledger prune``), so
+    "not in the ledger" says nothing of them; a load refuses them either way.
+    """
+    if not missing:
+        return missing, 0
+    horizons = ledger_horizons(loader, time_budget=deadline.remaining())
+    if not horizons:
+        return missing, 0
+    kept: list[tuple[S3Object, str]] = []
+    for obj, table in missing:
+        ledger = _ledger_of(loader, table)
+        horizon = horizons.get(ledger.table) if ledger is not None else None
+        if horizon is not None and obj.event_time is not None and obj.event_time < horizon:
+            continue
+        kept.append((obj, table))
+    return kept, len(missing) - len(kept)
+
+
+def _ledger_of(loader: Loader, table: str) -> TableRef | None:
+    """The ledger table of a table as :func:`prefix_gaps` names it (None: an unsafe name)."""
+    try:
+        return loader.ledger_for(TableRef.parse(table))
+    except S3RedshiftError:
+        return None
 
 
 def _counted(objects: Iterator[S3Object], on_listed: Callable[[int], None]) -> Iterator[S3Object]:
@@ -301,6 +416,188 @@ def in_ledger(
                 rows = [row for row in rows if _loaded_at_text(row[-1]) >= after]
             known.update(loaded_among(rows, chunk))
     return known
+
+
+# --- one object's story (`s3redshift ledger --object`) -----------------------------------
+
+StoryStatus = Literal["loaded", "failed", "unmapped", "ignored", "never_seen"]
+
+_UNION_LEDGERS = 40
+"""Ledger tables one look-up of a key reads (a statement stays far under 100 KB)."""
+
+
+@dataclass(frozen=True)
+class ObjectStory:
+    """What is known of one S3 object: each version loaded, or why none was.
+
+    ``status``: ``loaded`` (the ledger holds a version of the key), else what
+    the rules say (``ignored``, ``unmapped``), else ``failed`` (a failure is
+    recorded, or the key can never be mapped safely), else ``never_seen``
+    (nothing recorded: not triggered, still loading, or not in S3 at all).
+    ``head`` is the object in S3 now (None: absent, or ``s3_error`` says why
+    it is unknown); ``horizon`` is its table's ledger horizon, if it has one.
+    """
+
+    uri: str
+    status: StoryStatus
+    reason: str
+    loads: tuple[LedgerRow, ...]
+    head: Head | None
+    s3_error: str
+    mapping: str
+    """``mapped``, ``unmapped``, ``ignored`` or ``unsafe`` (a rule matched; its name is unsafe)."""
+    target: Target | None
+    last_failure: Failure | None
+    horizon: datetime | None
+
+    @property
+    def in_s3(self) -> bool | None:
+        """Whether the key exists in S3 now (None: S3 could not tell)."""
+        if self.s3_error:
+            return None
+        return self.head is not None
+
+
+def _key_loads(
+    loader: Loader, ledgers: Sequence[TableRef], bucket: str, key: str, deadline: Deadline
+) -> list[LedgerRow]:
+    """Every ledger row of exactly ``key`` in ``bucket``, newest first, from all ``ledgers``.
+
+    Every ledger, not only the one the rules name now: a rule may have
+    changed since the object loaded.
+    """
+    found: list[tuple[datetime, LedgerRow]] = []
+    if "\x00" in key:
+        return []  # no VARCHAR holds it, so no ledger row can (and no literal can name it)
+    for start in range(0, len(ledgers), _UNION_LEDGERS):
+        chunk = ledgers[start : start + _UNION_LEDGERS]
+        rows = loader.transport.query(
+            key_rows_sql(chunk, bucket, key), time_budget=deadline.remaining()
+        )
+        found += (
+            (
+                as_utc(at),
+                LedgerRow(str(b), str(k), str(i), int(n), str(t), str(batch), _timestamp_text(at)),
+            )
+            for b, k, i, n, t, batch, at, octets in rows
+            if str(b) == bucket and same_key(k, octets, key)
+        )
+    found.sort(key=lambda pair: pair[0], reverse=True)  # by the recorded time, not its text
+    return [row for _, row in found]
+
+
+def _key_failure(
+    loader: Loader, schema: str, bucket: str, key: str, table: str, deadline: Deadline
+) -> Failure | None:
+    """The last failure recorded for ``key`` into ``table``, of whichever version of it."""
+    if FAILURES_TABLE not in _schema_tables(loader, schema, deadline):
+        return None
+    rows = loader.transport.query(
+        select_failures_sql(failures_table_for(schema), [key]), time_budget=deadline.remaining()
+    )
+    return latest_failures(rows).get((bucket, key, table))
+
+
+def _rule_text(target: Target) -> str:
+    """``public.kpis by tables[0] (pattern 'kpis/**', mode append)``."""
+    rule = target.rule
+    return (
+        f"{target.table} by tables[{target.rule_index}] "
+        f"(pattern {rule.pattern!r}, mode {rule.mode})"
+    )
+
+
+def object_story(loader: Loader, uri: str, *, time_budget: float | None = None) -> ObjectStory:
+    """Every version of ``uri`` (``s3://bucket/key``) that loaded, or why none did.
+
+    S3 is asked (HeadObject, through the loader's S3 client and error
+    translation) whether the key exists now; a failed request is told in
+    ``s3_error``, not raised. The rules are today's: an object that loaded
+    under another rule still shows its loads.
+
+    Raises:
+        ConfigError: the ledger is disabled, or ``uri`` names no object.
+    """
+    schema = _ledger_schema(loader)
+    deadline = Deadline.after(time_budget)
+    bucket, key = parse_s3_uri(uri)
+    if not key:
+        raise ConfigError(f"--object needs an object, s3://BUCKET/KEY, got {uri!r}")
+    obj = S3Object(bucket=bucket, key=key)
+    head = head_object(loader.s3, obj, "")
+    s3_error = head.message if isinstance(head, S3RedshiftError) else ""
+    now = head if isinstance(head, Head) else None
+    mapping, target, why = _mapping(loader, obj)
+    loads = _key_loads(loader, _ledger_tables(loader, schema, deadline), bucket, key, deadline)
+    failure = None
+    horizon = None
+    if target is not None:
+        table = str(target.table)
+        failure = _key_failure(loader, schema, bucket, key, table, deadline)
+        ledger = loader.ledger_for(target.table)
+        horizon = ledger_horizons(loader, time_budget=deadline.remaining()).get(
+            ledger.table if ledger is not None else ""
+        )
+    status, reason = _status(loads, mapping, why, failure, now, s3_error)
+    modified = now.modified if now is not None else None
+    if status == "never_seen" and modified and horizon and modified < horizon:
+        reason += f"; older than the horizon {horizon:%Y-%m-%d %H:%M:%S} UTC: a load refuses it"
+    return ObjectStory(
+        uri=obj.uri,
+        status=status,
+        reason=reason,
+        loads=tuple(loads),
+        head=now,
+        s3_error=s3_error,
+        mapping=mapping,
+        target=target,
+        last_failure=failure,
+        horizon=horizon,
+    )
+
+
+def _mapping(loader: Loader, obj: S3Object) -> tuple[str, Target | None, str]:
+    """What today's rules do with ``obj``: the outcome, the target, and why when there is none."""
+    try:
+        resolution = loader.mapper.explain(obj)
+    except MappingError as exc:
+        return "unsafe", None, exc.message
+    if resolution.target is not None:
+        return "mapped", resolution.target, _rule_text(resolution.target)
+    if resolution.outcome == "ignored":
+        return "ignored", None, resolution.reason
+    patterns = ", ".join(f"tables[{n}] {r.pattern!r}" for n, r in enumerate(loader.mapper.rules))
+    return "unmapped", None, f"{resolution.reason} (rules: {patterns or 'none'})"
+
+
+def _status(
+    loads: Sequence[LedgerRow],
+    mapping: str,
+    why: str,
+    failure: Failure | None,
+    head: Head | None,
+    s3_error: str,
+) -> tuple[StoryStatus, str]:
+    """The story's one-word answer, and its reason."""
+    if loads:
+        return "loaded", f"{len(loads)} version(s) loaded"
+    if mapping in ("ignored", "unmapped"):
+        return ("ignored" if mapping == "ignored" else "unmapped"), why
+    if mapping == "unsafe":
+        return "failed", f"it can never load: {why}"
+    if failure is not None:
+        return "failed", (
+            f"mapped, not loaded; last failure {failure.failed_at[:19]}: "
+            f"{failure.error}: {failure.reason}"
+        )
+    if head is not None:
+        return "never_seen", (
+            "in S3, but no load or failure is recorded: never triggered, still loading, or "
+            "the database was unreachable (s3redshift load on its prefix loads it)"
+        )
+    if s3_error:
+        return "never_seen", f"no load or failure is recorded; S3 could not tell: {s3_error}"
+    return "never_seen", "not in S3, and no load or failure is recorded"
 
 
 def _loaded_at_text(value: object) -> str:

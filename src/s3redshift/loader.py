@@ -27,7 +27,7 @@ about as long as its slowest table, not as long as all of them. Each target's
 outcome is its own; they share no table (each has its own ledger table) and
 no transaction. Before they start, every ledger of the batch is made ready in
 one catalog query and one request (:meth:`Loader._ensure_ledgers`; more, side
-by side, past 39 ledgers).
+by side, past 38 ledgers: the schema and the horizons' table come first).
 
 A ``Loader`` is called from one thread at a time; make one per thread for
 loads of separate batches in parallel.
@@ -50,6 +50,7 @@ from s3redshift.config import LoaderConfig
 from s3redshift.deadline import Deadline
 from s3redshift.errors import (
     BatchConflictError,
+    BeforeHorizonError,
     ConfigError,
     ConnectionLostError,
     CredentialsError,
@@ -66,15 +67,22 @@ from s3redshift.events import S3Object
 from s3redshift.failures import FailureLog, failures_table_for
 from s3redshift.identifiers import TableRef, quote_literal
 from s3redshift.ledger import (
+    HORIZON_TABLE,
     ORDER_COLUMN,
+    ORDER_TIME_DIGITS,
     PREVIOUS_LEDGER_TABLE,
     add_order_column_sql,
+    create_horizon_sql,
     create_ledger_sql,
     create_schema_sql,
+    horizon_table_for,
+    horizons_sql,
+    latest_horizons,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
     newest_order_sql,
+    order_time,
 )
 from s3redshift.listing import HEAD_CONCURRENCY, head_objects, list_prefix
 from s3redshift.manifest import ManifestEntry, ManifestWriter
@@ -183,6 +191,13 @@ def _split_reads(
         e.uri: r for e, r in zip(entries, reads, strict=True) if isinstance(r, S3RedshiftError)
     }
     return files, errors
+
+
+def _order_text(order: str) -> str:
+    """An order's time part (``YYYYmmddHHMMSSffffff``) as a reader writes it; ``""``: no time."""
+    if len(order) < ORDER_TIME_DIGITS:
+        return "no event or last-modified time"
+    return f"{order[0:4]}-{order[4:6]}-{order[6:8]} {order[8:10]}:{order[10:12]}:{order[12:14]} UTC"
 
 
 def _failed(
@@ -732,6 +747,10 @@ class Loader:
                 if not run.pending:
                     break
                 loaded_rows = self._attempt(run)
+            except BeforeHorizonError as exc:
+                self._clean_up(run.written, exc)
+                run.settle(self._refuse_before_horizon(run, exc))
+                continue
             except (RetryableError, PermanentError) as exc:
                 self._clean_up(run.written, exc)
                 run.settle(run.ended(exc))
@@ -770,6 +789,44 @@ class Loader:
         except S3RedshiftError:
             return None
         return {str(file).rstrip(" "): int(str(count)) for file, count in rows}
+
+    def _refuse_before_horizon(self, run: _TargetLoad, exc: BeforeHorizonError) -> Settled:
+        """The horizon guard fired: the objects older than the horizon fail, the others go on.
+
+        The horizon is read now, after the guard saw it, never from an earlier
+        read: a horizon only moves forward, so every object the guard refused
+        is older than what is read. Nothing is read before a transaction
+        (loads pay for no horizon until a prune made one and an old object
+        comes); the guard, under the ledger's lock, is the check. Should no
+        pending object be older (it cannot be, but a loop must not follow),
+        the attempt counts as a conflict.
+        """
+        assert run.ledger is not None, "only a ledger's transaction has the horizon guard"
+        sql = horizons_sql(horizon_table_for(run.ledger.schema or ""), run.ledger)
+        rows = self.transport.query(sql, time_budget=run.budget())
+        horizon = latest_horizons(rows).get(run.ledger.table)
+        if horizon is None:
+            return run.conflict(exc)
+        bound = order_time(horizon)
+        shown = horizon.strftime("%Y-%m-%d %H:%M:%S UTC")
+        refused: Settled = {}
+        for m in run.pending:
+            when = m.entry.order[:ORDER_TIME_DIGITS] if m.entry is not None else ""
+            if when < bound:
+                error = BeforeHorizonError(
+                    f"refused: its time ({_order_text(when)}) is before the ledger's horizon "
+                    f"{shown}; older loads were pruned from the ledger (s3redshift ledger "
+                    "prune), so loading it could load it twice. To load it anyway, write the "
+                    "object again: the new write is newer than the horizon",
+                    horizon=horizon.isoformat(),
+                    s3_uri=m.s3_object.uri,
+                    table=run.table,
+                )
+                refused[m.index] = _failed(m, run.table, error)
+        if not refused:
+            return run.conflict(exc)
+        run.last_error = next(iter(refused.values())).error
+        return refused
 
     def _narrow(self, run: _TargetLoad) -> None:
         """Settle what is known before a transaction: loaded already, gone, held back, older.
@@ -1047,7 +1104,7 @@ class Loader:
         """Create the ledgers of ``targets`` (with their schema) unless this loader has already.
 
         One catalog query finds what exists, one request creates the rest
-        (past 39 ledgers, or for an earlier version's ledger getting
+        (past 38 ledgers, or for an earlier version's ledger getting
         ``object_order``, more, side by side: :meth:`_run_set_up`): two
         round trips for a new container, none once they are ready.
         """
@@ -1103,6 +1160,8 @@ class Loader:
             kept = [t for t in rejects if (t.schema or "") == schema]
             names = [ledger.table for ledger in ledgers] + [t.table for t in kept]
             found = self._ledger_columns(schema, names, time_budget)
+            if HORIZON_TABLE not in found:  # every load's horizon guard reads it
+                tables.append(create_horizon_sql(horizon_table_for(schema)))
             if PREVIOUS_LEDGER_TABLE in found:
                 raise ConfigError(
                     f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier "
@@ -1146,8 +1205,11 @@ class Loader:
     def _ledger_columns(
         self, schema: str, tables: Sequence[str], time_budget: float | None
     ) -> dict[str, set[str]]:
-        """The columns of those of ``tables`` (and of the earlier one-table ledger) that exist."""
-        names = ", ".join(quote_literal(t) for t in (*tables, PREVIOUS_LEDGER_TABLE))
+        """The columns of those of ``tables`` that exist, and of two more tables if they do.
+
+        The one-table ledger of earlier versions, and the horizons' table.
+        """
+        names = ", ".join(quote_literal(t) for t in (*tables, PREVIOUS_LEDGER_TABLE, HORIZON_TABLE))
         rows = self.transport.query(
             "SELECT table_name, column_name FROM information_schema.columns WHERE "
             f"table_schema = {quote_literal(schema)} AND table_name IN ({names})",

@@ -46,7 +46,13 @@ from s3redshift.events import (
     write_identity,
 )
 from s3redshift.identifiers import TableRef
-from s3redshift.ledger import BATCH_TABLE, ORDER_TIME_DIGITS, ledger_table_for
+from s3redshift.ledger import (
+    BATCH_TABLE,
+    LEDGER_TIME_FORMAT,
+    ORDER_TIME_DIGITS,
+    ledger_table_for,
+    order_time,
+)
 from s3redshift.manifest import (
     ManifestEntry,
     batch_id,
@@ -118,7 +124,7 @@ def object_order(o: S3Object) -> str:
     """
     if o.event_time is None:
         return ""
-    return o.event_time.astimezone(UTC).strftime("%Y%m%d%H%M%S%f") + sequencer_key(o.sequencer)
+    return order_time(o.event_time) + sequencer_key(o.sequencer)
 
 
 def entry_rank(entry: ManifestEntry) -> tuple[str, str, str]:
@@ -160,10 +166,6 @@ def object_identity(o: S3Object, mode: str) -> str | None:
 
 _URI = attrgetter("uri")
 _NO_SHAPES: Mapping[str, FileShape] = MappingProxyType({})
-
-
-LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
-"""How the ledger's ``loaded_at`` is written (UTC, microseconds)."""
 
 
 def ledger_timestamp(now: datetime) -> str:

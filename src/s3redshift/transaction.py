@@ -14,6 +14,7 @@ enabled)::
     [CREATE TEMP TABLE s3redshift_batch ...]      the batch's object list
     [COPY s3redshift_batch FROM <objects.csv>]
     [SELECT CAST('s3redshift: already loaded: '...)]   the exactly-once guard
+    [SELECT CAST('s3redshift: older than the horizon: '...)]   after a prune
     append:  COPY <target> FROM <manifest> ...
     replace: [SELECT CAST('s3redshift: a newer object is loaded: '...)]
              DELETE FROM <target>; COPY <target> FROM <manifest> ...
@@ -45,13 +46,19 @@ from dataclasses import dataclass
 from typing import Literal
 
 from s3redshift.copy import CopyCommand
-from s3redshift.errors import BatchConflictError, KeyCollisionError, S3RedshiftError
+from s3redshift.errors import (
+    BatchConflictError,
+    BeforeHorizonError,
+    KeyCollisionError,
+    S3RedshiftError,
+)
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
     BATCH_TABLE,
     GUARD_PREFIX,
     batch_table_sql,
     guard_sql,
+    horizon_guard_sql,
     ledger_insert_sql,
     newer_guard_sql,
 )
@@ -60,6 +67,7 @@ from s3redshift.rejects import RECORD_REJECTS_PURPOSE
 __all__ = [
     "GUARD_ERRORS",
     "GUARD_PURPOSE",
+    "HORIZON_GUARD_PURPOSE",
     "INTERNAL_PREFIX",
     "KEYS_GUARD_PURPOSE",
     "KEYS_MARKER",
@@ -86,6 +94,9 @@ GUARD_PURPOSE = "abort if any object is already loaded"
 NEWER_GUARD_PURPOSE = "abort if a newer object is loaded"
 """The purpose of replace's guard against overwriting a newer snapshot."""
 
+HORIZON_GUARD_PURPOSE = "abort if any object is older than the ledger's horizon"
+"""The purpose of the guard refusing objects a prune may have removed from the ledger."""
+
 KEYS_GUARD_PURPOSE = "abort if a key repeats among the objects"
 """The purpose of upsert's guard (no ``order_by``) against merging objects it cannot order."""
 
@@ -100,6 +111,11 @@ GUARD_ERRORS: Mapping[str, tuple[type[S3RedshiftError], str]] = {
     NEWER_GUARD_PURPOSE: (
         BatchConflictError,
         "a newer object was loaded into the table by a concurrent transaction",
+    ),
+    HORIZON_GUARD_PURPOSE: (
+        BeforeHorizonError,
+        "some objects of the batch are older than the ledger's horizon (s3redshift ledger "
+        "prune): they are refused",
     ),
     KEYS_GUARD_PURPOSE: (
         KeyCollisionError,
@@ -411,12 +427,15 @@ def _upsert(
 def _guard_steps(ledger: TableRef, batch_list_copy: CopyStep, mode: Mode) -> list[Step]:
     """The batch's object list, and the guards that abort when the ledger holds any of it.
 
+    The horizon guard comes after the ledger guard: its reason to be safe
+    against a concurrent prune is that order (:func:`~s3redshift.ledger.horizon_guard_sql`).
     Replace also aborts when the ledger holds a newer object than the batch's newest.
     """
     steps: list[Step] = [
         SqlStep(batch_table_sql(), "hold the batch's object list"),
         batch_list_copy,
         SqlStep(guard_sql(ledger), GUARD_PURPOSE),
+        SqlStep(horizon_guard_sql(ledger), HORIZON_GUARD_PURPOSE),
     ]
     if mode == "replace":
         steps.append(SqlStep(newer_guard_sql(ledger), NEWER_GUARD_PURPOSE))

@@ -28,8 +28,10 @@ exit codes:
      or unmapped)
   1  some objects failed to load: named on stderr (`load`), or the handler raised
      LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
-     --failed` found mapped objects missing from the ledger; a `check` failed; the
-     database could not be reached (`plan` warns and prints what needs no database)
+     --failed` found mapped objects missing from the ledger or keys no rule maps;
+     `ledger --object` found the object not loaded (failed, unmapped or never
+     seen; an ignored object exits 0); a `check` failed; the database could not
+     be reached (`plan` warns and prints what needs no database)
   2  bad usage, configuration or event; --config given to `demo` or `config-schema`
 130  interrupted (Ctrl-C): `load` says what committed; run it again to go on
 141  the reader of standard output closed it (`| head`): nothing more is written
@@ -102,6 +104,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.command in NO_CONFIGURATION and args.config is not None:
         _refuse_configuration(parser, args.command)
+    if args.command == "ledger" and args.object and args.failed:
+        parser.exit(
+            EXIT_USAGE,
+            "s3redshift: error: ledger: --object cannot be combined with --failed "
+            "(see s3redshift ledger --help)\n",
+        )
     return args
 
 
@@ -259,21 +267,32 @@ def _ledger(commands: _Commands) -> None:
     ledger = _command(
         commands,
         "ledger",
-        "show what was loaded (from the ledger tables)",
+        "show what was loaded (from the ledger tables); `ledger prune` removes old rows",
         "Print the ledger: every object version loaded, newest first (loaded_at, table, "
         "batch, identity, object). The ledger records successful loads only, in the same "
         "transaction as the COPY; a failed load leaves no trace in the database. So "
         "--failed S3_PREFIX lists the objects under S3_PREFIX that map to a table but are "
         "NOT in the ledger: their load failed, is still running, or was never triggered "
-        "(`s3redshift load S3_PREFIX` loads them).",
+        "(`s3redshift load S3_PREFIX` loads them), and, apart, the keys no rule maps. "
+        "--object s3://BUCKET/KEY tells one object's story: each version loaded, or why "
+        "none was. `s3redshift ledger prune --before DATE` removes old rows (see its --help).",
     )
     ledger.add_argument(
         "--table", metavar="SCHEMA.TABLE", help="only objects loaded into this table"
     )
-    ledger.add_argument(
+    which = ledger.add_mutually_exclusive_group()
+    which.add_argument(
         "--failed",
         metavar="S3_PREFIX",
-        help="instead, list mapped objects under s3://BUCKET/PREFIX missing from the ledger",
+        help="instead, list mapped objects under s3://BUCKET/PREFIX missing from the ledger, "
+        "and the keys there no rule maps",
+    )
+    ledger.add_argument(
+        "--object",
+        metavar="S3_URI",
+        help="instead, every version of s3://BUCKET/KEY that loaded, or why none did "
+        "(unmapped, ignored, last failure, never seen; exit 0 when loaded or ignored); "
+        "with --rejects, only that object's rejected rows",
     )
     ledger.add_argument(
         "--limit",
@@ -284,22 +303,64 @@ def _ledger(commands: _Commands) -> None:
     )
     _json_option(ledger, "the rows on stdout")
     _timeout_option(ledger, DEFAULT_CLI_TIMEOUT_S, "every read of the ledger ends by it")
-    _ledger_rejects_options(ledger)
-
-
-def _ledger_rejects_options(ledger: argparse.ArgumentParser) -> None:
-    """``ledger --rejects [--table T] [--object URI]``: the rows COPY rejected, kept."""
-    ledger.add_argument(
+    which.add_argument(
         "--rejects",
         action="store_true",
         help='instead, list the rows COPY rejected that rules with on_error = "skip_rows" '
         "kept in <ledger schema>.load_rejects, newest first (time, table, object, line, "
         "column, reason; the raw line below each); --table and --object narrow it",
     )
-    ledger.add_argument(
-        "--object",
-        metavar="s3://BUCKET/KEY",
-        help="with --rejects: only the rejected rows of this object",
+    actions = ledger.add_subparsers(
+        dest="ledger_action", metavar="ACTION", parser_class=_OneLineParser
+    )
+    _prune(actions)
+
+
+def _prune(actions: _Commands) -> None:
+    prune = _command(
+        actions,
+        "prune",
+        "remove ledger rows loaded before DATE and record DATE as the horizon (dry run "
+        "unless --confirm)",
+        "Remove from every ledger table (or --table's) the rows loaded before DATE (UTC "
+        "midnight, or an ISO time), less one hour for clock skew, and record DATE as the "
+        "ledger's horizon, which never moves backwards. From then on every load refuses an "
+        "object whose event time (or S3 last-modified time) is before the horizon: it is "
+        "reported failed with BeforeHorizonError, never loaded again, since its ledger row "
+        "may be gone. Without --confirm nothing is changed: the rows that would go are "
+        "counted per table. DATE may not be in the future.",
+    )
+    prune.add_argument(
+        "--before",
+        required=True,
+        type=_timestamp,
+        metavar="DATE",
+        help="the horizon: 2026-01-01 (UTC midnight) or an ISO time",
+    )
+    prune.add_argument(
+        "--confirm", action="store_true", help="remove the rows (default: a dry run)"
+    )
+    # Defaults suppressed: `ledger --table T prune ...` keeps T (and --json, --timeout)
+    # instead of this parser's defaults overwriting them.
+    prune.add_argument(
+        "--table",
+        metavar="SCHEMA.TABLE",
+        default=argparse.SUPPRESS,
+        help="prune this table's ledger only",
+    )
+    prune.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print what is (or would be) removed on stdout as one JSON document",
+    )
+    prune.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help="one deadline for the whole command: every statement of the prune ends by it "
+        f"(default: {DEFAULT_CLI_TIMEOUT_S:g})",
     )
 
 
