@@ -43,6 +43,9 @@ FIELDS_ATTR = "s3redshift"
 DEFAULT_METRICS_NAMESPACE = "s3redshift"
 """The CloudWatch namespace of the metrics lines (``S3REDSHIFT_METRICS_NAMESPACE`` on Lambda)."""
 
+MAX_METRIC_VALUES = 100
+"""Values one metric may carry in one embedded-metric-format line (CloudWatch's limit)."""
+
 _PER_OUTCOME = {
     "loaded": "ObjectsLoaded",
     "duplicate": "ObjectsDuplicate",
@@ -53,7 +56,7 @@ _PER_OUTCOME = {
 def metrics_document(
     namespace: str,
     dimensions: Mapping[str, str],
-    values: Mapping[str, tuple[float, str]],
+    values: Mapping[str, tuple[float | list[float], str]],
     *,
     timestamp_ms: int,
 ) -> dict[str, Any]:
@@ -61,8 +64,9 @@ def metrics_document(
 
     CloudWatch Logs turns a JSON log event holding ``_aws.CloudWatchMetrics``
     into metrics: every dimension and metric named there is a member of the
-    line itself, and ``values`` maps a metric's name to its value and unit.
-    The line keeps its other members, so it is also searchable as a log line.
+    line itself, and ``values`` maps a metric's name to its value (or list of
+    up to :data:`MAX_METRIC_VALUES` values) and unit. The line keeps its
+    other members, so it is also searchable as a log line.
     """
     return {
         "_aws": {
@@ -147,6 +151,15 @@ def log_configuration_warnings(warnings: Sequence[str], log: logging.Logger | No
         target.warning("configuration_warning", extra={FIELDS_ATTR: {"warning": warning}})
 
 
+def _metric_values(values: list[float]) -> float | list[float]:
+    """One value as itself, several as a list; past the line's limit, the largest.
+
+    The lag alarm watches the maximum, which the largest values keep.
+    """
+    kept = sorted(values, reverse=True)[:MAX_METRIC_VALUES] if len(values) > 1 else values
+    return round(kept[0], 3) if len(kept) == 1 else [round(v, 3) for v in kept]
+
+
 def _error_text(error: BaseException) -> str:
     if isinstance(error, S3RedshiftError):
         return str(error)
@@ -170,6 +183,10 @@ class Invocation:
     metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
     # Per target table: outcome counts, rows and load time, for the metrics lines.
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per target table: each committed transaction's lag (LoadLagSeconds).
+    lags: dict[str, list[float]] = field(default_factory=dict)
+    # Commits announced and not, when notifications are configured.
+    notifications: dict[str, int] | None = None
 
     def _table(self, table: str) -> dict[str, float]:
         return self.tables.setdefault(
@@ -212,6 +229,13 @@ class Invocation:
             tally = self._table(target.table)
             tally["rows"] += target.rows
             tally["duration_ms"] += target.duration_ms
+            if target.lags:
+                self.lags.setdefault(target.table, []).extend(target.lags)
+            for commit in target.commits:
+                if commit.notified is not None:
+                    sent = self.notifications or {"sent": 0, "failed": 0}
+                    sent["sent" if commit.notified else "failed"] += 1
+                    self.notifications = sent
 
     def backfill(self, summary: BackfillSummary) -> None:
         for result in summary.skipped:
@@ -306,23 +330,31 @@ class Invocation:
         namespace = self.metrics_namespace
         now = int(time.time() * 1000)
         function = {"FunctionName": self.function_name or "s3redshift"}
-        values: dict[str, tuple[float, str]] = {
+        values: dict[str, tuple[float | list[float], str]] = {
             metric: (self.counts[outcome], "Count") for outcome, metric in _PER_OUTCOME.items()
         }
         values["InvalidMessages"] = (self.invalid_messages, "Count")
         values["Rows"] = (self.rows, "Count")
         values["DurationMs"] = (self.duration_ms, "Milliseconds")
+        every_lag = [lag for lags in self.lags.values() for lag in lags]
+        if every_lag:
+            values["LoadLagSeconds"] = (_metric_values(every_lag), "Seconds")
+        if self.notifications is not None:
+            values["NotificationsSent"] = (self.notifications["sent"], "Count")
+            values["NotificationsFailed"] = (self.notifications["failed"], "Count")
         self.line(
             logging.INFO,
             "metrics",
             **metrics_document(namespace, function, values, timestamp_ms=now),
         )
         for table, tally in sorted(self.tables.items()):
-            per_table = {
+            per_table: dict[str, tuple[float | list[float], str]] = {
                 metric: (tally[outcome], "Count") for outcome, metric in _PER_OUTCOME.items()
             }
             per_table["Rows"] = (tally["rows"], "Count")
             per_table["LoadDurationMs"] = (tally["duration_ms"], "Milliseconds")
+            if self.lags.get(table):
+                per_table["LoadLagSeconds"] = (_metric_values(self.lags[table]), "Seconds")
             dimensions = {**function, "Table": table}
             self.line(
                 logging.INFO,

@@ -85,6 +85,7 @@ __all__ = [
     "next_transaction",
     "object_identity",
     "object_order",
+    "order_time",
     "plan_event",
     "plan_transaction",
     "snapshot_of",
@@ -95,6 +96,10 @@ _NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 NEWER_IN_BATCH = "replace: a newer snapshot of the table is in the same batch"
 """Why a replace batch's older objects are not loaded (reported ``superseded``)."""
+
+
+_ORDER_TIME = "%Y%m%d%H%M%S%f"
+"""How :func:`object_order` writes an event time: ``ORDER_TIME_DIGITS`` digits, UTC."""
 
 
 def load_order(o: S3Object) -> tuple[datetime, str, str]:
@@ -117,7 +122,15 @@ def object_order(o: S3Object) -> str:
     """
     if o.event_time is None:
         return ""
-    return o.event_time.astimezone(UTC).strftime("%Y%m%d%H%M%S%f") + sequencer_key(o.sequencer)
+    return o.event_time.astimezone(UTC).strftime(_ORDER_TIME) + sequencer_key(o.sequencer)
+
+
+def order_time(order: str) -> datetime | None:
+    """The time :func:`object_order` wrote at the head of ``order`` (None: it holds none)."""
+    digits = order[:ORDER_TIME_DIGITS]
+    if len(digits) != ORDER_TIME_DIGITS or not digits.isdigit():
+        return None
+    return datetime.strptime(digits, _ORDER_TIME).replace(tzinfo=UTC)
 
 
 def entry_rank(entry: ManifestEntry) -> tuple[str, str, str]:

@@ -16,11 +16,13 @@ on any incompatible change::
       "targets": [
         {"table": "public.kpis", "mode": "append", "batch_id": "…",
          "objects": 3, "rows": 120, "attempts": 1, "duration_ms": 301,
-         "error": null, "load_errors": []}, …]
+         "error": null, "load_errors": [], "lag_seconds": [41.2]}, …]
     }
 
 ``error`` is ``{"kind": "DataRejectedError", "message": "…", "retryable": false}``;
-``load_errors`` entries are ``{"file", "line", "column", "reason", "code"}``.
+``load_errors`` entries are ``{"file", "line", "column", "reason", "code"}``;
+``lag_seconds`` holds, per committed transaction, the seconds from its oldest
+object's event time to the commit (:class:`CommittedBatch`).
 Objects appear in the order they were given to the loader.
 """
 
@@ -29,12 +31,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.errors import LoadErrorDetail, S3RedshiftError
 from s3redshift.events import S3Object
 
-__all__ = ["OUTCOMES", "LoadReport", "ObjectResult", "Outcome", "TargetResult"]
+if TYPE_CHECKING:
+    from s3redshift.manifest import ManifestEntry
+
+__all__ = ["OUTCOMES", "CommittedBatch", "LoadReport", "ObjectResult", "Outcome", "TargetResult"]
 
 Outcome = Literal["loaded", "duplicate", "superseded", "unmapped", "ignored", "failed"]
 OUTCOMES: tuple[Outcome, ...] = (
@@ -100,6 +106,36 @@ class ObjectResult:
 
 
 @dataclass(frozen=True)
+class CommittedBatch:
+    """One committed transaction of a target: what it loaded, when, and how late.
+
+    ``oldest_object_time`` is the earliest event time of its objects (S3's
+    last-modified time for an object whose event named none); ``notified``
+    is None when no notification is configured, else whether it was sent.
+    """
+
+    table: str
+    batch_id: str
+    mode: str
+    objects: tuple[ManifestEntry, ...]
+    rows: int
+    committed_at: datetime
+    oldest_object_time: datetime | None
+    notified: bool | None = None
+
+    @property
+    def lag_seconds(self) -> float | None:
+        """Seconds from the oldest object's event time to the commit (never below 0).
+
+        The event time is S3's clock and the commit time the loader's; a
+        skew that would make it negative is read as no lag.
+        """
+        if self.oldest_object_time is None:
+            return None
+        return max((self.committed_at - self.oldest_object_time).total_seconds(), 0.0)
+
+
+@dataclass(frozen=True)
 class TargetResult:
     """What happened to one target's transaction(s)."""
 
@@ -112,6 +148,12 @@ class TargetResult:
     duration_ms: int
     error: S3RedshiftError | None = None
     load_errors: tuple[LoadErrorDetail, ...] = ()
+    commits: tuple[CommittedBatch, ...] = ()
+
+    @property
+    def lags(self) -> list[float]:
+        """``lag_seconds`` of each committed transaction that has one, in commit order."""
+        return [lag for lag in (c.lag_seconds for c in self.commits) if lag is not None]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +166,7 @@ class TargetResult:
             "duration_ms": self.duration_ms,
             "error": _error_dict(self.error),
             "load_errors": [d.to_dict() for d in self.load_errors],
+            "lag_seconds": [round(lag, 3) for lag in self.lags],
         }
 
 

@@ -1,0 +1,324 @@
+"""Load notifications and freshness: the real loader on the stand-in, moto's EventBridge and SNS.
+
+What was delivered is read where a subscriber would read it: an SQS queue
+that an EventBridge rule targets, or that the SNS topic delivers to. Answers
+AWS gives but moto does not (an entry PutEvents refused, throttling) come
+from a loopback HTTP server that speaks the two wire protocols and counts
+the requests it got. The contract under test: at most once per commit, best
+effort; a failed delivery never fails, repeats or holds back the load.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import pytest
+
+from helpers import T0, put
+from s3redshift.config import LoaderConfig
+from s3redshift.invocation_log import JsonFormatter
+from s3redshift.loader import Loader
+from s3redshift.local import EmbeddedEnvironment
+from s3redshift.notifications import DETAIL_TYPE, EVENT_SOURCE, LOGGER_NAME
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+COMMITTED_AT = T0 + timedelta(seconds=95)
+"""The loader's clock at every commit of these tests (``Loader(now=...)``)."""
+
+CSV_RULE = {
+    "pattern": "{table}/**",
+    "schema": "public",
+    "format": {"type": "csv", "ignore_header": 1},
+}
+
+
+def execute(pg: Any, *statements: str) -> None:
+    cursor = pg.cursor()
+    for sql in statements:
+        cursor.execute(sql)
+    pg.commit()
+
+
+def count(pg: Any, table: str) -> int:
+    cursor = pg.cursor()
+    cursor.execute(f"SELECT COUNT(*) FROM {table}")
+    found = int(cursor.fetchone()[0])
+    pg.commit()
+    return found
+
+
+class Lines:
+    """The ``notification_failed`` lines, as JSON, from the notifications logger."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setFormatter(JsonFormatter())
+        self.logger = logging.getLogger(LOGGER_NAME)
+
+    def parsed(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines()]
+
+
+@pytest.fixture
+def lines() -> Iterator[Lines]:
+    captured = Lines()
+    captured.logger.addHandler(captured.handler)
+    try:
+        yield captured
+    finally:
+        captured.logger.removeHandler(captured.handler)
+
+
+@pytest.fixture
+def tables(pg: Any) -> None:
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    execute(pg, "CREATE TABLE orders (id INT, name VARCHAR(20))")
+
+
+@pytest.fixture
+def make_loader(
+    embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client
+) -> Iterator[Callable[..., Loader]]:
+    """Loaders on the test database announcing to ``notifications``; closed afterwards."""
+    made: list[Loader] = []
+
+    def factory(notifications: dict[str, str] | None, client: Any = None) -> Loader:
+        data: dict[str, Any] = {
+            **embedded_env.connector_config(pg_database),
+            "copy": {"iam_role": "default"},
+            "tables": [CSV_RULE],
+        }
+        if notifications is not None:
+            data["notifications"] = notifications
+        loader = embedded_env.loader(
+            LoaderConfig.from_mapping(data),
+            s3_client=s3,
+            notifications_client=client,
+            now=lambda: COMMITTED_AT,
+        )
+        made.append(loader)
+        return loader
+
+    yield factory
+    for loader in made:
+        loader.close()
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message in the queue, deleted as read (moto delivers before the call returns)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return found
+        for message in batch:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def queue(env: EmbeddedEnvironment) -> tuple[str, str]:
+    """A fresh queue's URL and ARN."""
+    sqs = env.boto3_client("sqs")
+    url = sqs.create_queue(QueueName=f"notified-{uuid.uuid4().hex}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return url, arn["QueueArn"]
+
+
+@pytest.fixture
+def event_bus(embedded_env: EmbeddedEnvironment) -> tuple[str, str]:
+    """A fresh bus whose rule sends every s3redshift event to a queue: (bus, queue URL)."""
+    events = embedded_env.boto3_client("events")
+    name = f"loads-{uuid.uuid4().hex}"
+    events.create_event_bus(Name=name)
+    url, arn = queue(embedded_env)
+    events.put_rule(
+        Name="to-queue",
+        EventBusName=name,
+        EventPattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [DETAIL_TYPE]}),
+    )
+    events.put_targets(Rule="to-queue", EventBusName=name, Targets=[{"Id": "q", "Arn": arn}])
+    return name, url
+
+
+@pytest.fixture
+def topic(embedded_env: EmbeddedEnvironment) -> tuple[str, str]:
+    """A fresh SNS topic with a queue subscribed (raw delivery): (topic ARN, queue URL)."""
+    sns = embedded_env.boto3_client("sns")
+    arn = sns.create_topic(Name=f"loads-{uuid.uuid4().hex}")["TopicArn"]
+    url, queue_arn = queue(embedded_env)
+    sns.subscribe(
+        TopicArn=arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return arn, url
+
+
+# --- EventBridge ------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tables")
+def test_a_load_of_two_objects_into_one_table_puts_one_event_and_a_replay_puts_none(
+    embedded_env: EmbeddedEnvironment,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+    event_bus: tuple[str, str],
+) -> None:
+    bus, queue_url = event_bus
+    loader = make_loader({"event_bus": bus}, embedded_env.boto3_client("events"))
+    objects = [
+        put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n2,b\n", at=T0 + timedelta(seconds=30)),
+        put(s3, bucket, "kpis/b.csv", "id,name\n3,c\n", at=T0),
+    ]
+    report = loader.load(objects)
+    assert report.outcomes() == ["loaded", "loaded"]
+    sqs = embedded_env.boto3_client("sqs")
+    [event] = drain(sqs, queue_url)
+    assert (event["source"], event["detail-type"]) == (EVENT_SOURCE, DETAIL_TYPE)
+    detail = event["detail"]
+    [target] = report.targets
+    assert detail["batch_id"] == target.batch_id
+    assert (detail["table"], detail["mode"], detail["rows"]) == ("public.kpis", "append", 3)
+    # From the oldest object's event time (T0, not the first object's) to the commit.
+    assert detail["lag_seconds"] == 95.0
+    assert detail["oldest_object_time"] == "2026-11-28T12:00:00.000Z"
+    assert detail["committed_at"] == "2026-11-28T12:01:35.000Z"
+    assert detail["object_count"] == 2
+    assert detail["objects_omitted"] == 0
+    assert sorted((o["uri"], o["identity"]) for o in detail["objects"]) == sorted(
+        (o.uri, str(o.etag).strip('"')) for o in objects
+    )
+    assert [c.notified for c in target.commits] == [True]
+    # The same event again: the ledger says duplicate, nothing commits, nothing is announced.
+    replay = loader.load(objects)
+    assert replay.outcomes() == ["duplicate", "duplicate"]
+    assert drain(sqs, queue_url) == []
+    assert [t.commits for t in replay.targets] == [()]
+
+
+@pytest.mark.usefixtures("tables")
+def test_two_tables_in_one_batch_put_one_event_each(
+    embedded_env: EmbeddedEnvironment,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+    event_bus: tuple[str, str],
+) -> None:
+    bus, queue_url = event_bus
+    loader = make_loader({"event_bus": bus}, embedded_env.boto3_client("events"))
+    report = loader.load(
+        [
+            put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n", at=T0),
+            put(s3, bucket, "orders/a.csv", "id,name\n1,a\n2,b\n", at=T0 + timedelta(seconds=5)),
+            put(s3, bucket, "orders/b.csv", "id,name\n3,c\n", at=T0 + timedelta(seconds=9)),
+        ]
+    )
+    assert report.ok
+    events = drain(embedded_env.boto3_client("sqs"), queue_url)
+    found = sorted(
+        (
+            e["detail"]["table"],
+            e["detail"]["object_count"],
+            e["detail"]["rows"],
+            e["detail"]["lag_seconds"],
+        )
+        for e in events
+    )
+    assert found == [("public.kpis", 1, 1, 95.0), ("public.orders", 2, 3, 90.0)]
+    assert {e["detail"]["batch_id"] for e in events} == {t.batch_id for t in report.targets}
+
+
+@pytest.mark.usefixtures("tables")
+def test_a_bus_that_does_not_exist_leaves_the_load_loaded_and_logs_the_failure(
+    pg: Any,
+    embedded_env: EmbeddedEnvironment,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+    lines: Lines,
+) -> None:
+    loader = make_loader({"event_bus": "no-such-bus"}, embedded_env.boto3_client("events"))
+    obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n2,b\n")
+    report = loader.load([obj])
+    assert report.outcomes() == ["loaded"]
+    assert count(pg, "kpis") == 2
+    [target] = report.targets
+    assert target.error is None and [c.notified for c in target.commits] == [False]
+    [line] = lines.parsed()
+    assert line["message"] == "notification_failed"
+    assert line["level"] == "WARNING"
+    assert (line["table"], line["batch_id"]) == ("public.kpis", target.batch_id)
+    assert line["error_kind"] == "ConfigError"
+    assert "EventBridge bus 'no-such-bus' was not found" in line["reason"]
+    # Not loaded again, not announced again: the failed delivery is not retried.
+    assert loader.load([obj]).outcomes() == ["duplicate"]
+    assert count(pg, "kpis") == 2
+    assert len(lines.parsed()) == 1
+
+
+# --- SNS ----------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("tables")
+def test_sns_gets_one_message_per_commit_with_the_table_as_an_attribute(
+    embedded_env: EmbeddedEnvironment,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+    topic: tuple[str, str],
+) -> None:
+    arn, queue_url = topic
+    loader = make_loader({"sns_topic_arn": arn}, embedded_env.boto3_client("sns"))
+    objects = [
+        put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n", at=T0 + timedelta(seconds=60)),
+        put(s3, bucket, "kpis/b.csv", "id,name\n2,b\n", at=T0 + timedelta(seconds=45)),
+    ]
+    report = loader.load(objects)
+    assert report.ok
+    sqs = embedded_env.boto3_client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    [message] = messages
+    detail = json.loads(message["Body"])
+    assert (detail["table"], detail["batch_id"]) == ("public.kpis", report.targets[0].batch_id)
+    assert detail["lag_seconds"] == 50.0
+    assert sorted(o["uri"] for o in detail["objects"]) == sorted(o.uri for o in objects)
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes == {"type": DETAIL_TYPE, "table": "public.kpis", "mode": "append"}
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert loader.load(objects).outcomes() == ["duplicate", "duplicate"]
+    assert drain(sqs, queue_url) == []
+
+
+@pytest.mark.usefixtures("tables")
+def test_a_topic_that_does_not_exist_leaves_the_load_loaded_and_logs_the_failure(
+    pg: Any,
+    embedded_env: EmbeddedEnvironment,
+    s3: S3Client,
+    bucket: str,
+    make_loader: Callable[..., Loader],
+    lines: Lines,
+) -> None:
+    missing = f"arn:aws:sns:{embedded_env.region}:123456789012:missing-{uuid.uuid4().hex}"
+    loader = make_loader({"sns_topic_arn": missing}, embedded_env.boto3_client("sns"))
+    report = loader.load([put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")])
+    assert report.outcomes() == ["loaded"]
+    assert count(pg, "kpis") == 1
+    [line] = lines.parsed()
+    assert (line["message"], line["error_kind"]) == ("notification_failed", "ConfigError")
+    assert "create the topic or fix notifications.sns_topic_arn" in line["reason"]
