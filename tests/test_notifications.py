@@ -13,13 +13,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 import pytest
 
@@ -257,7 +254,8 @@ def test_a_bus_that_does_not_exist_leaves_the_load_loaded_and_logs_the_failure(
     assert report.outcomes() == ["loaded"]
     assert count(pg, "kpis") == 2
     [target] = report.targets
-    assert target.error is None and [c.notified for c in target.commits] == [False]
+    assert target.error is None
+    assert [c.notified for c in target.commits] == [False]
     [line] = lines.parsed()
     assert line["message"] == "notification_failed"
     assert line["level"] == "WARNING"
