@@ -10,22 +10,24 @@ effort; a failed delivery never fails, repeats or holds back the load.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conftest import stand_in_toml
 from helpers import T0, put
-from s3redshift.config import LoaderConfig
-from s3redshift.invocation_log import JsonFormatter
+from s3redshift.config import CONFIG_ENV, SEED_ENV, LoaderConfig
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
-from s3redshift.notifications import DETAIL_TYPE, EVENT_SOURCE, LOGGER_NAME
+from s3redshift.notifications import DETAIL_TYPE, EVENT_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -53,29 +55,6 @@ def count(pg: Any, table: str) -> int:
     found = int(cursor.fetchone()[0])
     pg.commit()
     return found
-
-
-class Lines:
-    """The ``notification_failed`` lines, as JSON, from the notifications logger."""
-
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-        self.handler = logging.StreamHandler(self.stream)
-        self.handler.setFormatter(JsonFormatter())
-        self.logger = logging.getLogger(LOGGER_NAME)
-
-    def parsed(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines()]
-
-
-@pytest.fixture
-def lines() -> Iterator[Lines]:
-    captured = Lines()
-    captured.logger.addHandler(captured.handler)
-    try:
-        yield captured
-    finally:
-        captured.logger.removeHandler(captured.handler)
 
 
 @pytest.fixture
@@ -246,7 +225,6 @@ def test_a_bus_that_does_not_exist_leaves_the_load_loaded_and_logs_the_failure(
     s3: S3Client,
     bucket: str,
     make_loader: Callable[..., Loader],
-    lines: Lines,
 ) -> None:
     loader = make_loader({"event_bus": "no-such-bus"}, embedded_env.boto3_client("events"))
     obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n2,b\n")
@@ -255,17 +233,17 @@ def test_a_bus_that_does_not_exist_leaves_the_load_loaded_and_logs_the_failure(
     assert count(pg, "kpis") == 2
     [target] = report.targets
     assert target.error is None
-    assert [c.notified for c in target.commits] == [False]
-    [line] = lines.parsed()
-    assert line["message"] == "notification_failed"
-    assert line["level"] == "WARNING"
-    assert (line["table"], line["batch_id"]) == ("public.kpis", target.batch_id)
-    assert line["error_kind"] == "ConfigError"
-    assert "EventBridge bus 'no-such-bus' was not found" in line["reason"]
+    [commit] = target.commits
+    assert (commit.notified, commit.batch_id) == (False, target.batch_id)
+    error = commit.notification_error
+    assert error is not None
+    assert error.kind == "ConfigError"
+    assert "EventBridge bus 'no-such-bus' was not found" in str(error)
     # Not loaded again, not announced again: the failed delivery is not retried.
-    assert loader.load([obj]).outcomes() == ["duplicate"]
+    replay = loader.load([obj])
+    assert replay.outcomes() == ["duplicate"]
+    assert [t.commits for t in replay.targets] == [()]
     assert count(pg, "kpis") == 2
-    assert len(lines.parsed()) == 1
 
 
 # --- SNS ----------------------------------------------------------------------------------
@@ -310,13 +288,66 @@ def test_a_topic_that_does_not_exist_leaves_the_load_loaded_and_logs_the_failure
     s3: S3Client,
     bucket: str,
     make_loader: Callable[..., Loader],
-    lines: Lines,
 ) -> None:
     missing = f"arn:aws:sns:{embedded_env.region}:123456789012:missing-{uuid.uuid4().hex}"
     loader = make_loader({"sns_topic_arn": missing}, embedded_env.boto3_client("sns"))
     report = loader.load([put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")])
     assert report.outcomes() == ["loaded"]
     assert count(pg, "kpis") == 1
-    [line] = lines.parsed()
-    assert (line["message"], line["error_kind"]) == ("notification_failed", "ConfigError")
-    assert "create the topic or fix notifications.sns_topic_arn" in line["reason"]
+    [commit] = report.targets[0].commits
+    error = commit.notification_error
+    assert error is not None
+    assert error.kind == "ConfigError"
+    assert "create the topic or fix notifications.sns_topic_arn" in str(error)
+
+
+# --- the CLI: the loader's own client, and a warning when it cannot announce -----------------
+
+
+@pytest.mark.usefixtures("tables")
+def test_cli_load_announces_with_its_own_client_and_warns_of_what_it_could_not(
+    embedded_env: EmbeddedEnvironment,
+    pg_database: str,
+    s3: S3Client,
+    bucket: str,
+    event_bus: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    bus, queue_url = event_bus
+    env = {k: v for k, v in os.environ.items() if k not in SEED_ENV and k != CONFIG_ENV}
+    env |= embedded_env.aws_env
+
+    def load(bus_name: str) -> subprocess.CompletedProcess[str]:
+        config = tmp_path / f"{bus_name}.toml"
+        config.write_text(
+            stand_in_toml(embedded_env.database_dsn(pg_database))
+            + f'[notifications]\nevent_bus = "{bus_name}"\n'
+            + '[[tables]]\npattern = "kpis/**"\ntable = "kpis"\n'
+            + '[tables.format]\ntype = "csv"\nignore_header = 1\n'
+        )
+        command = ["load", f"s3://{bucket}/kpis/", "--config", str(config)]
+        return subprocess.run(
+            [sys.executable, "-m", "s3redshift.local", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
+    first = load(bus)
+    assert first.returncode == 0, first.stderr
+    assert "not announced" not in first.stderr
+    [event] = drain(embedded_env.boto3_client("sqs"), queue_url)
+    assert (event["detail"]["table"], event["detail"]["object_count"]) == ("public.kpis", 1)
+
+    put(s3, bucket, "kpis/b.csv", "id,name\n2,b\n")
+    second = load("no-such-bus")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith(f"s3://{bucket}/kpis/: loaded 1, duplicate 1,")
+    assert (
+        "s3redshift: warning: 1 committed load(s) were not announced (they are loaded; the "
+        "ledger has them), e.g. public.kpis batch "
+    ) in second.stderr
+    assert "EventBridge bus 'no-such-bus' was not found" in second.stderr

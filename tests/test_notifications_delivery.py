@@ -26,6 +26,7 @@ import pytest
 from eventfixtures import load_event
 from helpers import T0, put
 from s3redshift.config import LoaderConfig, NotificationsConfig
+from s3redshift.errors import S3RedshiftError
 from s3redshift.handler import handle
 from s3redshift.invocation_log import JsonFormatter
 from s3redshift.loader import Loader
@@ -33,7 +34,6 @@ from s3redshift.local import EmbeddedEnvironment
 from s3redshift.manifest import ManifestEntry
 from s3redshift.notifications import (
     DELIVERY_BOUND_S,
-    LOGGER_NAME,
     MAX_MESSAGE_BYTES,
     Notifier,
     event_detail,
@@ -124,15 +124,14 @@ class Lines:
         return [d for d in self.parsed() if d["message"] == message]
 
 
-@pytest.fixture
-def failures() -> Iterator[Lines]:
-    """The ``notification_failed`` lines."""
-    lines = Lines(LOGGER_NAME)
-    lines.logger.addHandler(lines.handler)
-    try:
-        yield lines
-    finally:
-        lines.logger.removeHandler(lines.handler)
+def refusal(report: Any) -> S3RedshiftError:
+    """The error of the one commit of the report's one target, which was not announced."""
+    [target] = report.targets
+    [commit] = target.commits
+    assert commit.notified is False
+    assert commit.notification_error is not None
+    error: S3RedshiftError = commit.notification_error
+    return error
 
 
 @pytest.fixture
@@ -188,7 +187,6 @@ def test_an_entry_putevents_did_not_take_is_a_failed_delivery_and_is_not_sent_ag
     s3: S3Client,
     bucket: str,
     make_loader: Callable[..., Loader],
-    failures: Lines,
 ) -> None:
     refusing.body = json.dumps(
         {
@@ -200,15 +198,14 @@ def test_an_entry_putevents_did_not_take_is_a_failed_delivery_and_is_not_sent_ag
     obj = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
     report = loader.load([obj])
     assert report.outcomes() == ["loaded"]
-    assert [c.notified for c in report.targets[0].commits] == [False]
+    error = refusal(report)
     [(target, body)] = refusing.requests
     assert target == "AWSEvents.PutEvents"
     [entry] = json.loads(body)["Entries"]
     assert entry["EventBusName"] == BUS_ARN
     assert json.loads(entry["Detail"])["batch_id"] == report.targets[0].batch_id
-    [line] = failures.of("notification_failed")
-    assert line["error_kind"] == "RetryableError"
-    assert "InternalFailure: try again later" in line["reason"]
+    assert error.kind == "RetryableError"
+    assert "InternalFailure: try again later" in str(error)
     assert loader.load([obj]).outcomes() == ["duplicate"]
     assert len(refusing.requests) == 1
 
@@ -218,7 +215,6 @@ def test_throttling_is_one_request_no_retry_so_a_commit_is_never_announced_twice
     s3: S3Client,
     bucket: str,
     make_loader: Callable[..., Loader],
-    failures: Lines,
 ) -> None:
     refusing.status = 400
     refusing.body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
@@ -228,8 +224,7 @@ def test_throttling_is_one_request_no_retry_so_a_commit_is_never_announced_twice
     # The SDK would have tried up to three times by default; a second request
     # after a lost answer would announce the same commit twice.
     assert len(refusing.requests) == 1
-    [line] = failures.of("notification_failed")
-    assert line["error_kind"] == "ThrottledError"
+    assert refusal(report).kind == "ThrottledError"
 
 
 def test_a_topic_the_role_may_not_publish_to_leaves_the_load_loaded(
@@ -237,7 +232,6 @@ def test_a_topic_the_role_may_not_publish_to_leaves_the_load_loaded(
     s3: S3Client,
     bucket: str,
     make_loader: Callable[..., Loader],
-    failures: Lines,
 ) -> None:
     refusing.status = 403
     refusing.content_type = "text/xml"
@@ -253,21 +247,21 @@ def test_a_topic_the_role_may_not_publish_to_leaves_the_load_loaded(
     sent = parse_qs(body.decode())
     assert sent["Action"] == ["Publish"]
     assert sent["TopicArn"] == [TOPIC_ARN]
-    [line] = failures.of("notification_failed")
-    assert line["error_kind"] == "PermissionDeniedError"
-    assert "allow sns:Publish on the topic" in line["reason"]
+    error = refusal(report)
+    assert error.kind == "PermissionDeniedError"
+    assert "allow sns:Publish on the topic" in str(error)
 
 
 def test_nothing_is_sent_with_less_time_left_than_one_delivery_may_take(
-    refusing: Refusing, failures: Lines
+    refusing: Refusing,
 ) -> None:
     notifier = Notifier(NotificationsConfig(event_bus=BUS_ARN))
     commit = CommittedBatch("public.kpis", "b1", "append", (), 1, COMMITTED_AT, T0)
     delivered = notifier.deliver(commit, DELIVERY_BOUND_S - 0.5)
     assert delivered.notified is False
     assert refusing.requests == []
-    [line] = failures.of("notification_failed")
-    assert line["error_kind"] == "TimeBudgetExceededError"
+    assert delivered.notification_error is not None
+    assert delivered.notification_error.kind == "TimeBudgetExceededError"
     # With the time there, the same commit is sent (and answered).
     refusing.body = json.dumps({"FailedEntryCount": 0, "Entries": [{"EventId": "e-1"}]})
     assert notifier.deliver(commit, DELIVERY_BOUND_S + 1).notified is True
@@ -326,7 +320,6 @@ def test_a_failed_delivery_leaves_the_handler_successful_and_load_lag_in_the_met
     bucket: str,
     make_loader: Callable[..., Loader],
     handler_log: Lines,
-    failures: Lines,
 ) -> None:
     loader = make_loader({"event_bus": "no-such-bus"}, embedded_env.boto3_client("events"))
     kpis_a = put(s3, bucket, "kpis/a.csv", "id,name\n1,a\n")
@@ -339,7 +332,14 @@ def test_a_failed_delivery_leaves_the_handler_successful_and_load_lag_in_the_met
     )
     summary = handle(event, Context(), loader=loader, log=handler_log.logger)
     assert summary["counts"]["loaded"] == 3
-    assert len(failures.of("notification_failed")) == 2
+    failed = handler_log.of("notification_failed")
+    assert sorted((line["table"], line["error_kind"]) for line in failed) == [
+        ("public.kpis", "ConfigError"),
+        ("public.orders", "ConfigError"),
+    ]
+    assert all(line["level"] == "WARNING" for line in failed)
+    assert all(line["request_id"] == "req-lag" for line in failed)
+    assert all("EventBridge bus 'no-such-bus' was not found" in x["reason"] for x in failed)
     invocation, *per_table = handler_log.of("metrics")
     assert sorted(invocation["LoadLagSeconds"]) == [35.0, 89.5]
     assert (invocation["NotificationsSent"], invocation["NotificationsFailed"]) == (0, 2)
@@ -356,7 +356,7 @@ def test_a_failed_delivery_leaves_the_handler_successful_and_load_lag_in_the_met
     assert "LoadLagSeconds" not in invocation
     assert "NotificationsFailed" not in invocation
     assert all("LoadLagSeconds" not in line for line in per_table)
-    assert len(failures.of("notification_failed")) == 2
+    assert handler_log.of("notification_failed") == []
 
 
 def test_load_lag_is_measured_without_notifications_and_sqs_batches_answer_no_failure(

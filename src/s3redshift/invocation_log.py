@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from s3redshift.errors import InvalidEventError, S3RedshiftError
 from s3redshift.events import SkippedRecord
-from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
+from s3redshift.report import OUTCOMES, CommittedBatch, LoadReport, ObjectResult
 
 if TYPE_CHECKING:
     from s3redshift.backfill import BackfillSummary
@@ -156,7 +156,7 @@ def _metric_values(values: list[float]) -> float | list[float]:
 
     The lag alarm watches the maximum, which the largest values keep.
     """
-    kept = sorted(values, reverse=True)[:MAX_METRIC_VALUES] if len(values) > 1 else values
+    kept = values if len(values) <= MAX_METRIC_VALUES else sorted(values)[-MAX_METRIC_VALUES:]
     return round(kept[0], 3) if len(kept) == 1 else [round(v, 3) for v in kept]
 
 
@@ -233,9 +233,24 @@ class Invocation:
                 self.lags.setdefault(target.table, []).extend(target.lags)
             for commit in target.commits:
                 if commit.notified is not None:
-                    sent = self.notifications or {"sent": 0, "failed": 0}
-                    sent["sent" if commit.notified else "failed"] += 1
-                    self.notifications = sent
+                    self.announced(commit)
+
+    def announced(self, commit: CommittedBatch) -> None:
+        """Count a commit's notification; one ``notification_failed`` line if it failed."""
+        tally = self.notifications or {"sent": 0, "failed": 0}
+        tally["sent" if commit.notified else "failed"] += 1
+        self.notifications = tally
+        error = commit.notification_error
+        if error is not None:
+            self.line(
+                logging.WARNING,
+                "notification_failed",
+                table=commit.table,
+                batch_id=commit.batch_id,
+                error_kind=error.kind,
+                retryable=error.retryable,
+                reason=str(error),
+            )
 
     def backfill(self, summary: BackfillSummary) -> None:
         for result in summary.skipped:
@@ -324,6 +339,11 @@ class Invocation:
 
         Written once, after the summary, so a dashboard or an alarm sees
         every invocation (also one that raised), without a CloudWatch call.
+        ``LoadLagSeconds`` (one value per committed transaction) is on both,
+        when something committed: the function's line lets one alarm watch
+        tables that rules name only at load time. ``NotificationsSent`` and
+        ``NotificationsFailed`` are on the invocation's line when
+        notifications are configured.
         """
         if self.metrics_namespace is None:
             return

@@ -13,8 +13,10 @@ commit**:
 * a failed delivery (any AWS error, throttling, a time-out, a missing
   permission, an entry EventBridge did not accept, or too little time left
   in the invocation) never fails, delays beyond its bound or repeats the
-  load: it is logged (one ``notification_failed`` JSON line, no secret) and
-  counted (``NotificationsFailed``), and that commit is never announced.
+  load: the commit carries the error (``CommittedBatch.notification_error``),
+  which the handler logs (one ``notification_failed`` JSON line, no secret)
+  and counts (``NotificationsFailed``) and the CLI prints; that commit is
+  never announced.
 
 A consumer that must not miss a load reads the ledger (``s3redshift
 ledger``), where every commit is, by its ``batch_id``.
@@ -27,14 +29,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from s3redshift.aws_errors import AwsCall, aws_error, translate_aws_errors
 from s3redshift.errors import RetryableError, S3RedshiftError, TimeBudgetExceededError
-from s3redshift.invocation_log import FIELDS_ATTR
 from s3redshift.report import CommittedBatch
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ __all__ = [
     "DELIVERY_BOUND_S",
     "DETAIL_TYPE",
     "EVENT_SOURCE",
-    "LOGGER_NAME",
     "MAX_MESSAGE_BYTES",
     "Notifier",
     "event_detail",
@@ -68,11 +67,6 @@ READ_TIMEOUT_S: Final = 3.0
 DELIVERY_BOUND_S: Final = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
 """The longest one delivery may take (one attempt, these time-outs): with less of the
 invocation's time left, nothing is sent."""
-
-LOGGER_NAME: Final = "s3redshift.notifications"
-"""The logger of the ``notification_failed`` lines."""
-
-_log = logging.getLogger(LOGGER_NAME)
 
 
 def _utc_text(moment: datetime) -> str:
@@ -190,7 +184,7 @@ class Notifier:
         """Announce ``commit``; returns it with ``notified`` set. Never raises.
 
         Nothing is sent with less than :data:`DELIVERY_BOUND_S` of
-        ``time_budget`` left; a failure is logged and reported, not retried.
+        ``time_budget`` left; a failure is reported on the commit, not retried.
         """
         try:
             if time_budget is not None and time_budget < DELIVERY_BOUND_S:
@@ -201,12 +195,13 @@ class Notifier:
                 )
             self._send(commit)
         except S3RedshiftError as exc:
-            self._failed(commit, exc)
-            return replace(commit, notified=False)
+            return replace(commit, notified=False, notification_error=exc)
         except Exception as exc:  # a bug must not cost the load: it is committed
-            error = RetryableError(f"unexpected {type(exc).__name__}", table=commit.table)
-            self._failed(commit, error)
-            return replace(commit, notified=False)
+            error = RetryableError(
+                f"unexpected {type(exc).__name__} announcing the load on {self.destination}",
+                table=commit.table,
+            )
+            return replace(commit, notified=False, notification_error=error)
         return replace(commit, notified=True)
 
     def _send(self, commit: CommittedBatch) -> None:
@@ -262,17 +257,3 @@ class Notifier:
             {"Error": {"Code": code, "Message": str(entry.get("ErrorMessage", ""))}}, "PutEvents"
         )
         return aws_error(refused, self._call())
-
-    def _failed(self, commit: CommittedBatch, error: S3RedshiftError) -> None:
-        _log.warning(
-            "notification_failed",
-            extra={
-                FIELDS_ATTR: {
-                    "table": commit.table,
-                    "batch_id": commit.batch_id,
-                    "destination": self.destination,
-                    "error_kind": error.kind,
-                    "reason": str(error),
-                }
-            },
-        )

@@ -111,7 +111,8 @@ class CommittedBatch:
 
     ``oldest_object_time`` is the earliest event time of its objects (S3's
     last-modified time for an object whose event named none); ``notified``
-    is None when no notification is configured, else whether it was sent.
+    is None when no notification is configured, else whether it was sent,
+    and ``notification_error`` why not.
     """
 
     table: str
@@ -122,6 +123,7 @@ class CommittedBatch:
     committed_at: datetime
     oldest_object_time: datetime | None
     notified: bool | None = None
+    notification_error: S3RedshiftError | None = None
 
     @property
     def lag_seconds(self) -> float | None:
