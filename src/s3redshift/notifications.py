@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -125,6 +126,9 @@ class Notifier:
         self.event_bus = config.event_bus
         self.topic_arn = config.sns_topic_arn
         self._client = client
+        # Targets deliver from their own threads; botocore does not promise
+        # that clients are made safely from several threads at once.
+        self._making = threading.Lock()
 
     @property
     def destination(self) -> str:
@@ -154,7 +158,7 @@ class Notifier:
         """Make the client now (no AWS call): a Lambda's INIT pays for it, not a load.
 
         A client that cannot be made (no Region for a bus named without its
-        ARN) is left to the first delivery, which logs it: it never stops a load.
+        ARN) is left to the first delivery, which reports it: it never stops a load.
         """
         with contextlib.suppress(S3RedshiftError):
             _ = self.client
@@ -162,23 +166,27 @@ class Notifier:
     @property
     def client(self) -> Any:
         """The boto3 client, made on first use (boto3 is imported here, lazily)."""
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            arn = self.event_bus if self.event_bus is not None else self.topic_arn
-            region = arn.split(":")[3] if arn is not None and arn.startswith("arn:") else None
-            bounded = Config(
-                connect_timeout=CONNECT_TIMEOUT_S,
-                read_timeout=READ_TIMEOUT_S,
-                retries={"total_max_attempts": 1},
-            )
-            with translate_aws_errors(self._call()):
-                if self.event_bus is not None:
-                    self._client = boto3.client("events", region_name=region, config=bounded)
-                else:
-                    self._client = boto3.client("sns", region_name=region, config=bounded)
+        with self._making:
+            if self._client is None:
+                self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> Any:
+        """An ``events`` or ``sns`` client: one attempt, short time-outs, the ARN's Region."""
+        import boto3
+        from botocore.config import Config
+
+        arn = self.event_bus if self.event_bus is not None else self.topic_arn
+        region = arn.split(":")[3] if arn is not None and arn.startswith("arn:") else None
+        bounded = Config(
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=READ_TIMEOUT_S,
+            retries={"total_max_attempts": 1},
+        )
+        with translate_aws_errors(self._call()):
+            if self.event_bus is not None:
+                return boto3.client("events", region_name=region, config=bounded)
+            return boto3.client("sns", region_name=region, config=bounded)
 
     def deliver(self, commit: CommittedBatch, time_budget: float | None) -> CommittedBatch:
         """Announce ``commit``; returns it with ``notified`` set. Never raises.
