@@ -601,25 +601,12 @@ def check_event_bus(
     statements: dict[str, dict[str, Any]],
 ) -> None:
     """The created bus exists, the loader announces on it, and may put events there only."""
-    from s3redshift.config import LoaderConfig
-
     bus_arn = outputs["notification_event_bus_arn"]
     name = bus_arn.rsplit("/", 1)[-1]
     found = aws("events").describe_event_bus(Name=name)
     report.expect(found["Arn"] == bus_arn, "the notification bus exists", found)
-    config = LoaderConfig.from_json(function["Environment"]["Variables"]["S3REDSHIFT_CONFIG"])
-    announced = config.notifications
-    report.expect(
-        announced is not None and announced.event_bus == name,
-        "the loader announces committed loads on that bus",
-        announced,
-    )
-    grant = statements.get("AnnounceLoadsOnTheBus", {})
-    report.expect(
-        as_list(grant.get("Action")) == ["events:PutEvents"]
-        and as_list(grant.get("Resource")) == [bus_arn],
-        "events:PutEvents on that bus only",
-        grant,
+    check_announcing(
+        report, function, statements, ("event_bus", name), ("AnnounceLoadsOnTheBus", bus_arn)
     )
 
 
@@ -631,8 +618,6 @@ def check_sns_topic(
     statements: dict[str, dict[str, Any]],
 ) -> None:
     """The created topic exists, encrypted; the loader publishes there, and only there."""
-    from s3redshift.config import LoaderConfig
-
     topic = outputs["notification_sns_topic_arn"]
     attributes = aws("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
     report.expect(
@@ -640,18 +625,31 @@ def check_sns_topic(
         "the notification topic exists, encrypted with alias/aws/sns",
         attributes,
     )
-    config = LoaderConfig.from_json(function["Environment"]["Variables"]["S3REDSHIFT_CONFIG"])
-    announced = config.notifications
-    report.expect(
-        announced is not None and announced.sns_topic_arn == topic,
-        "the loader publishes committed loads to that topic",
-        announced,
+    check_announcing(
+        report, function, statements, ("sns_topic_arn", topic), ("AnnounceLoadsOnTheTopic", topic)
     )
-    grant = statements.get("AnnounceLoadsOnTheTopic", {})
+
+
+def check_announcing(
+    report: Report,
+    function: dict[str, Any],
+    statements: dict[str, dict[str, Any]],
+    configured: tuple[str, str],
+    granted: tuple[str, str],
+) -> None:
+    """The loader's [notifications] names the bus or topic; one statement allows sending there."""
+    from s3redshift.config import LoaderConfig
+
+    config = LoaderConfig.from_json(function["Environment"]["Variables"]["S3REDSHIFT_CONFIG"])
+    key, value = configured
+    found = None if config.notifications is None else getattr(config.notifications, key)
+    report.expect(found == value, f"the loader announces committed loads to {value}", found)
+    sid, resource = granted
+    grant = statements.get(sid, {})
+    action = "events:PutEvents" if key == "event_bus" else "sns:Publish"
     report.expect(
-        as_list(grant.get("Action")) == ["sns:Publish"]
-        and as_list(grant.get("Resource")) == [topic],
-        "sns:Publish on that topic only",
+        as_list(grant.get("Action")) == [action] and as_list(grant.get("Resource")) == [resource],
+        f"{action} on {resource} only",
         grant,
     )
 

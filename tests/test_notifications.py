@@ -24,22 +24,14 @@ import pytest
 
 from conftest import stand_in_toml
 from helpers import T0, put
-from s3redshift.config import CONFIG_ENV, SEED_ENV, LoaderConfig
+from notifying import notifying_loaders
+from s3redshift.config import CONFIG_ENV, SEED_ENV
 from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.notifications import DETAIL_TYPE, EVENT_SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-COMMITTED_AT = T0 + timedelta(seconds=95)
-"""The loader's clock at every commit of these tests (``Loader(now=...)``)."""
-
-CSV_RULE = {
-    "pattern": "{table}/**",
-    "schema": "public",
-    "format": {"type": "csv", "ignore_header": 1},
-}
 
 
 def execute(pg: Any, *statements: str) -> None:
@@ -68,28 +60,8 @@ def make_loader(
     embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client
 ) -> Iterator[Callable[..., Loader]]:
     """Loaders on the test database announcing to ``notifications``; closed afterwards."""
-    made: list[Loader] = []
-
-    def factory(notifications: dict[str, str] | None, client: Any = None) -> Loader:
-        data: dict[str, Any] = {
-            **embedded_env.connector_config(pg_database),
-            "copy": {"iam_role": "default"},
-            "tables": [CSV_RULE],
-        }
-        if notifications is not None:
-            data["notifications"] = notifications
-        loader = embedded_env.loader(
-            LoaderConfig.from_mapping(data),
-            s3_client=s3,
-            notifications_client=client,
-            now=lambda: COMMITTED_AT,
-        )
-        made.append(loader)
-        return loader
-
-    yield factory
-    for loader in made:
-        loader.close()
+    with notifying_loaders(embedded_env, pg_database, s3) as factory:
+        yield factory
 
 
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote_plus
@@ -25,7 +24,8 @@ import pytest
 
 from eventfixtures import load_event
 from helpers import T0, put
-from s3redshift.config import LoaderConfig, NotificationsConfig
+from notifying import COMMITTED_AT, notifying_loaders
+from s3redshift.config import NotificationsConfig
 from s3redshift.errors import S3RedshiftError
 from s3redshift.handler import handle
 from s3redshift.invocation_log import JsonFormatter
@@ -43,7 +43,6 @@ from s3redshift.report import CommittedBatch
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-COMMITTED_AT = T0 + timedelta(seconds=95)
 BUS_ARN = "arn:aws:events:eu-west-1:123456789012:event-bus/loads"
 TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:loads"
 S3_RECORD: dict[str, Any] = load_event("s3_put")["Records"][0]
@@ -148,35 +147,13 @@ def handler_log() -> Lines:
 def make_loader(
     embedded_env: EmbeddedEnvironment, pg_database: str, s3: S3Client, pg: Any
 ) -> Iterator[Callable[..., Loader]]:
-    """Loaders on the test database (table public.kpis made) announcing to ``notifications``."""
+    """Loaders on the test database (tables kpis and orders made), announcing."""
     cursor = pg.cursor()
     cursor.execute("CREATE TABLE kpis (id INT, name VARCHAR(20))")
     cursor.execute("CREATE TABLE orders (id INT, name VARCHAR(20))")
     pg.commit()
-    made: list[Loader] = []
-
-    def factory(notifications: dict[str, str] | None, client: Any = None) -> Loader:
-        data: dict[str, Any] = {
-            **embedded_env.connector_config(pg_database),
-            "copy": {"iam_role": "default"},
-            "tables": [
-                {"pattern": "{table}/**", "format": {"type": "csv", "ignore_header": 1}},
-            ],
-        }
-        if notifications is not None:
-            data["notifications"] = notifications
-        loader = embedded_env.loader(
-            LoaderConfig.from_mapping(data),
-            s3_client=s3,
-            notifications_client=client,
-            now=lambda: COMMITTED_AT,
-        )
-        made.append(loader)
-        return loader
-
-    yield factory
-    for loader in made:
-        loader.close()
+    with notifying_loaders(embedded_env, pg_database, s3) as factory:
+        yield factory
 
 
 # --- refusals: the load stays loaded, the failure is logged, nothing is retried ---------------
