@@ -21,6 +21,7 @@ from s3redshift.backfill import BackfillProgress
 from s3redshift.cli.output import ProgressPrinter, format_bytes
 from s3redshift.config import SEED_ENV
 from s3redshift.local import EmbeddedEnvironment, connector_config
+from s3redshift.unreachable import CONNECTOR_FIX
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -405,6 +406,7 @@ def test_help_documents_the_exit_codes() -> None:
     assert "0  done" in result.stdout
     assert "1  some objects failed to load" in result.stdout
     assert "2  bad usage, configuration or event" in result.stdout
+    assert "130  interrupted (Ctrl-C)" in result.stdout
     assert "141  the reader of standard output closed it" in result.stdout
 
 
@@ -508,7 +510,7 @@ def test_readme_cli_reference_covers_every_command_and_exit_code() -> None:
                 if flag.startswith("--") and flag not in ("--help", "--config", "--debug"):
                     assert flag in section, (name, flag)
     codes = re.findall(r"^\| ([0-9]+) \|", section, flags=re.MULTILINE)
-    assert codes == ["0", "1", "2", "141"]
+    assert codes == ["0", "1", "2", "130", "141"]
 
 
 # --- a failure of the database itself stops the run with one error -------------------
@@ -547,10 +549,9 @@ def test_load_with_the_database_down_prints_one_error_and_tries_one_batch(
     assert SENTINEL not in result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("s3redshift: ")]
     assert errors == [
-        "s3redshift: error: the database connection failed (InterfaceError) "
-        f"(database 127.0.0.1:{port}): the load stopped and 50 object(s) did not load; "
-        "check [target] and [credentials] and that the database is reachable, "
-        "then run the same command again"
+        f"s3redshift: error: cannot reach the database (127.0.0.1:{port}, database dev): "
+        f"Connection refused (ConnectionRefusedError); fix: {CONNECTOR_FIX}; the load stopped "
+        "and 50 object(s) did not load: run the same command again once that is fixed"
     ]
     assert "failed 50" in result.stdout
 

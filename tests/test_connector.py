@@ -58,6 +58,7 @@ from s3redshift.errors import (
     ConfigError,
     ConnectionLostError,
     CredentialsError,
+    DatabaseConnectionError,
     DataRejectedError,
     PermanentError,
     PermissionDeniedError,
@@ -549,7 +550,7 @@ def test_redshift_serialization_conflicts_are_retryable(exc: Exception) -> None:
 def test_connection_loss_is_retryable_and_data_errors_permanent(exc: Exception, kind: str) -> None:
     error = translate_error(exc)
     if kind == "lost":
-        assert type(error) is ConnectionLostError
+        assert type(error) is DatabaseConnectionError
         assert error.retryable is True
     elif kind == "data":  # a "1023" inside rejected data is not a serialization conflict
         assert type(error) is DataRejectedError
@@ -622,7 +623,7 @@ def test_backend_killed_mid_transaction_is_connection_lost_then_a_fresh_session_
     blocker.rollback()
     blocker.close()
     error = outcome["error"]
-    assert type(error) is ConnectionLostError
+    assert type(error) is DatabaseConnectionError
     assert error.retryable is True
     assert transport.run(plan) == 0
     [(fresh,)] = transport.query("SELECT pg_backend_pid()")

@@ -23,7 +23,7 @@ from s3redshift.config import LoaderConfig
 from s3redshift.errors import BatchConflictError, DataRejectedError, S3RedshiftError
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import ledger_table_for
-from s3redshift.loader import Loader
+from s3redshift.loader import Loader, wait_for_interrupted_loads
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.local.standin import StandInConnector
 from s3redshift.local.transport import stand_in_transport
@@ -567,9 +567,7 @@ def two_tables(pg: Any) -> None:
 
 def join_lanes() -> None:
     """Wait for the loader's table threads that an interrupt left running."""
-    for thread in threading.enumerate():
-        if thread.name.startswith("s3redshift-target"):
-            thread.join(timeout=30)
+    assert wait_for_interrupted_loads(timeout=30)
 
 
 class Trapped:

@@ -1,8 +1,14 @@
-"""The whole end-to-end run (every example applied against moto, checked, destroyed).
+"""Terraform's own checks, then the end-to-end run, one after the other on one worker.
 
-It takes a few minutes, so it runs here only with S3REDSHIFT_TERRAFORM_E2E=1,
-as ``make test`` sets it (marked ``long``: started first, on a worker of its
-own); ``make terraform-e2e`` runs the same thing directly.
+``make terraform-validate`` (init from the mirror, validate, ``terraform
+test``) runs here first, as part of the suite rather than before it: its
+half minute overlaps the other workers' tests. The end-to-end run (every
+example applied against moto, checked, destroyed) takes a few minutes, so it
+runs only with S3REDSHIFT_TERRAFORM_E2E=1, as ``make test`` sets it;
+``make terraform-e2e`` runs the same thing directly. Both are marked
+``long`` (started first) and share one xdist group: they share the provider
+cache under build/terraform, which two ``terraform init`` at once could
+corrupt.
 """
 
 from __future__ import annotations
@@ -15,9 +21,31 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "terraform_check.py"
 
 
 @pytest.mark.long
+@pytest.mark.xdist_group("terraform")
+@pytest.mark.timeout(600)
+def test_the_module_and_every_example_validate_and_pass_terraform_test() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "validate"],
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    if "skipped:" in result.stdout:
+        pytest.skip(result.stdout.strip())
+    for folder in ("", "examples/complete", "examples/seed"):
+        assert f"valid: infra/terraform/{folder} (" in result.stdout
+    assert "terraform test: Success!" in result.stdout
+    assert "terraform-validate: passed" in result.stdout
+
+
+@pytest.mark.long
+@pytest.mark.xdist_group("terraform")
 @pytest.mark.timeout(1200)
 @pytest.mark.skipif(
     os.environ.get("S3REDSHIFT_TERRAFORM_E2E") != "1",
@@ -25,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 )
 def test_every_example_applies_checks_and_destroys_against_moto() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "terraform_check.py"), "e2e"],
+        [sys.executable, str(SCRIPT), "e2e"],
         capture_output=True,
         text=True,
         timeout=1150,

@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3redshift.classify import classify
 from s3redshift.deadline import Deadline
@@ -51,7 +52,15 @@ if TYPE_CHECKING:
     from s3redshift.loader import Loader
     from s3redshift.mapping import Target
 
-__all__ = ["DEFAULT_BATCH_SIZE", "BackfillProgress", "BackfillSummary", "backfill"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "BackfillInterrupted",
+    "BackfillProgress",
+    "BackfillSummary",
+    "backfill",
+]
+
+_R = TypeVar("_R")
 
 DEFAULT_BATCH_SIZE = 500
 """Objects per :meth:`Loader.load` call: one transaction per target per batch."""
@@ -137,6 +146,24 @@ class BackfillSummary:
         }
 
 
+class BackfillInterrupted(KeyboardInterrupt):
+    """An interrupt (Ctrl-C) stopped a backfill; what had ended before it.
+
+    Still a :class:`KeyboardInterrupt`, so that a caller not asking for the
+    details stops as before. ``reports`` are the batches that ended: each
+    target's transaction in them committed or rolled back whole.
+    ``in_progress`` is the batch that was loading, if one was: a transaction
+    the interrupt stopped is rolled back (its session is closed, never
+    pooled), but a target of it that had committed before stays committed,
+    so only the ledger can say which of these objects are loaded.
+    """
+
+    def __init__(self, reports: Sequence[LoadReport], in_progress: Sequence[S3Object]) -> None:
+        super().__init__()
+        self.reports = tuple(reports)
+        self.in_progress = tuple(in_progress)
+
+
 def backfill(
     loader: Loader,
     prefix_uri: str,
@@ -159,6 +186,7 @@ def backfill(
     (:class:`~s3redshift.errors.TimeBudgetExceededError`), for the next run.
 
     Raises:
+        BackfillInterrupted: an interrupt (Ctrl-C) stopped the run.
         ConfigError: ``prefix_uri`` is not an S3 URI, the bucket does not
             exist, or ``batch_size`` is not positive.
         PermissionDeniedError, RetryableError: listing the bucket failed.
@@ -176,7 +204,8 @@ def backfill(
     would_load, already = _dry_run(loader, classified.groups, time_budget) if dry_run else ({}, 0)
     deadline = Deadline(None if time_budget is None else started + time_budget, clock)
     to_load = [] if dry_run else batches
-    reports, failed, stopped_by = _load_batches(loader, prefix_uri, to_load, deadline, progress)
+    load = partial(_load_batches, loader, prefix_uri, to_load, deadline, progress)
+    reports, (failed, stopped_by) = _interruptible(load)
     failures = [r for r in classified.skipped.values() if r.outcome == "failed"] + failed
     return BackfillSummary(
         prefix_uri=prefix_uri,
@@ -228,21 +257,41 @@ def _to_load(
     return tables, pending, batches
 
 
+def _interruptible(
+    load: Callable[[list[LoadReport], list[S3Object]], _R],
+) -> tuple[list[LoadReport], _R]:
+    """``load(reports, loading)`` and the reports it gave; an interrupt says what had ended.
+
+    Raises:
+        BackfillInterrupted: an interrupt arrived, with the reports so far
+            and the batch being loaded, if one was.
+    """
+    reports: list[LoadReport] = []
+    loading: list[S3Object] = []
+    try:
+        return reports, load(reports, loading)
+    except KeyboardInterrupt as exc:
+        raise BackfillInterrupted(reports, loading) from exc
+
+
 def _load_batches(
     loader: Loader,
     prefix_uri: str,
     batches: Sequence[Sequence[S3Object]],
     deadline: Deadline,
     progress: Callable[[BackfillProgress], None] | None,
-) -> tuple[list[LoadReport], list[ObjectResult], S3RedshiftError | None]:
-    """Load the batches in order: the loader's reports, the failed objects, what stopped the run.
+    reports: list[LoadReport],
+    loading: list[S3Object],
+) -> tuple[list[ObjectResult], S3RedshiftError | None]:
+    """Load the batches in order: the failed objects, and what stopped the run.
 
-    A batch that cannot start any more (the time is up, or a failure of the
+    The loader's reports are appended to ``reports`` as each batch ends, and
+    ``loading`` holds the batch being loaded (what an interrupt met). A
+    batch that cannot start any more (the time is up, or a failure of the
     target itself stopped the run) is reported failed without a try.
     """
     total = sum(map(len, batches))
     total_bytes = sum(o.size or 0 for batch in batches for o in batch)
-    reports: list[LoadReport] = []
     failures: list[ObjectResult] = []
     stopped_by: S3RedshiftError | None = None
     done = done_bytes = 0
@@ -268,15 +317,17 @@ def _load_batches(
                 for o in chunk
             )
         else:
+            loading[:] = chunk
             report = loader.load(chunk, time_budget=deadline.remaining())
             reports.append(report)
+            loading.clear()  # (an interrupt in between names the batch twice: harmless)
             failures.extend(report.failed)
             stopped_by = _target_failure(report)
         done += len(chunk)
         done_bytes += sum(o.size or 0 for o in chunk)
         if progress is not None:
             progress(BackfillProgress(done, total, done_bytes, total_bytes, number, len(batches)))
-    return reports, failures, stopped_by
+    return failures, stopped_by
 
 
 def _counts(

@@ -53,11 +53,13 @@ from s3redshift.mapping import Target
 from s3redshift.planner import entries_from_events
 from s3redshift.s3_errors import s3_call
 from s3redshift.transaction import GUARD_PURPOSE, CopyStep, SqlStep, Step, TransactionPlan
+from s3redshift.unreachable import database_down, target_location
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
 
 __all__ = [
+    "DATABASE_CHECK",
     "MARKS",
     "NO_AWS_CREDENTIALS",
     "PROBE_BODY",
@@ -133,14 +135,15 @@ def run_checks(
     loader: Loader,
     sources: Sequence[str],
     *,
-    where: str,
+    where: str | None = None,
     on_check: Callable[[Check], None] | None = None,
     time_budget: float | None = None,
 ) -> list[Check]:
     """Every check for ``loader``'s configuration and the ``sources`` (``s3://bucket/prefix``).
 
-    ``where`` names the database for messages (host and port, never a
-    secret). ``on_check`` sees each result as soon as it is known, so a slow
+    ``where`` names the database for messages (default: host and port, or
+    the Data API's target, as :func:`s3redshift.unreachable.target_location`
+    says; never a secret). ``on_check`` sees each result as soon as it is known, so a slow
     check (a connect time-out) shows what came before it. ``time_budget``
     (seconds) bounds every database statement together. Never raises: a
     check that fails unexpectedly is a failed line naming the exception.
@@ -156,8 +159,7 @@ def run_checks(
 
     config = loader.config
     add(_guarded("database credentials", lambda: _database_credentials(loader)))
-    name = f"database reachable ({where})"
-    database = add(_guarded(name, lambda: _database(loader, where, deadline)))
+    database = add(_guarded(DATABASE_CHECK, lambda: _database(loader, where, deadline)))
     reachable = database.status == "ok"
     ledger_ok = True
     if (schema := config.ledger.active_schema) is not None:
@@ -167,7 +169,7 @@ def run_checks(
         ledger_ok = add(ledger).status == "ok"
     listed = _list_sources(loader, sources, add)
     try:
-        samples = _targets(loader, listed, add)
+        samples = _targets(loader, listed, add) if sources else _named_targets(loader, add)
     except Exception as exc:  # a line, not a crash (see _guarded)
         samples = []
         add(_unexpected("map", exc))
@@ -236,7 +238,7 @@ def _list_sources(
 
 def _target_checks(
     loader: Loader,
-    samples: Sequence[tuple[Target, S3Object]],
+    samples: Sequence[tuple[Target, S3Object | None]],
     add: Callable[[Check], Check],
     deadline: Deadline,
     *,
@@ -252,12 +254,15 @@ def _target_checks(
             add(_skipped(transaction_name, "the database is unreachable"))
             continue
         table = add(_guarded(table_name, partial(_table, loader, target, deadline)))
-        if target.rule.schema_policy.active:
-            add(
-                _guarded(
-                    f"schema {target.table}", partial(_schema, loader, target, sample, deadline)
-                )
-            )
+        active = target.rule.schema_policy.active
+        if active and sample is None:
+            add(_skipped(f"schema {target.table}", NEEDS_A_FILE))
+            add(_skipped(transaction_name, NEEDS_A_FILE))
+            continue
+        if active:
+            assert sample is not None
+            check = partial(_schema, loader, target, sample, deadline)
+            add(_guarded(f"schema {target.table}", check))
         if table.status != "ok" or not ledger_ok:
             add(_skipped(transaction_name, "needs the table and ledger checks to pass"))
             continue
@@ -283,18 +288,25 @@ def _database_credentials(loader: Loader) -> Check:
     return _ok(name, f"user {credentials.user} ({config.credentials.provider})")
 
 
-def _database(loader: Loader, where: str, deadline: Deadline) -> Check:
-    name = "database reachable"
+DATABASE_CHECK = "database reachable"
+"""The name of the check that the database answers."""
+
+
+def _database(loader: Loader, where: str | None, deadline: Deadline) -> Check:
+    where = where or target_location(loader.config.target)
     try:
         loader.transport.query("SELECT 1", time_budget=deadline.remaining())
     except S3RedshiftError as exc:
+        down = database_down(exc, loader.config.target)
+        if down is not None:  # worded as every command words it
+            return _failed(DATABASE_CHECK, down.detail, down.fix, exc)
         return _failed(
-            f"{name} ({where})",
-            exc.message,
-            "check [target] (host, port, database) and [credentials], and that the database "
-            "is running and reachable from here",
+            DATABASE_CHECK,
+            f"{where}: {exc.message}",
+            "check [target] (host, port, database) and [credentials]",
+            exc,
         )
-    return _ok(f"{name} ({where})", "SELECT 1 answered")
+    return _ok(DATABASE_CHECK, f"{where} answered SELECT 1")
 
 
 def _ledger(loader: Loader, deadline: Deadline) -> Check:
@@ -460,6 +472,34 @@ def _targets(
     return [found[table] for table in sorted(found, key=str)]
 
 
+NEEDS_A_FILE = "needs a file to read: give a source s3://BUCKET/PREFIX"
+"""Why a check of a table's files is skipped when ``check`` was given no source."""
+
+
+def _named_targets(
+    loader: Loader, add: Callable[[Check], Check]
+) -> list[tuple[Target, S3Object | None]]:
+    """Without a source: every rule's table that is a plain name; the others are said skipped.
+
+    A rule whose schema or table is a ``{capture}`` template names its tables
+    from the keys, so only a source's keys can say which tables to check.
+    """
+    named, templated = loader.mapper.named_targets()
+    for index, rule in templated:
+        schema = f"{rule.target_schema}." if rule.target_schema else ""
+        add(
+            _skipped(
+                f"tables of rule tables[{index}] ({rule.pattern!r} -> {schema}{rule.table})",
+                "its table name comes from each key: give a source s3://BUCKET/PREFIX whose "
+                "keys it maps to check those tables",
+            )
+        )
+    found: dict[TableRef, Target] = {}
+    for target in named:
+        found.setdefault(target.table, target)
+    return [(found[table], None) for table in sorted(found, key=str)]
+
+
 MODE_PRIVILEGES = {
     "append": ("INSERT",),
     "upsert": ("SELECT", "INSERT", "DELETE"),
@@ -610,7 +650,7 @@ def _rolled_back(
 
 
 def _load_probes(
-    loader: Loader, target: Target, sample: S3Object, deadline: Deadline
+    loader: Loader, target: Target, sample: S3Object | None, deadline: Deadline
 ) -> list[tuple[str, list[Step], str]]:
     """What to try, as (what, the load plan's own steps, the fix if refused).
 
@@ -619,8 +659,13 @@ def _load_probes(
     creates the ledger, as its owner, before locking it), and its CREATE TEMP
     TABLEs.
     """
-    identity = sample.identity or "check"
-    entry = ManifestEntry(sample.bucket, sample.key, identity, sample.size or 0)
+    if sample is None:  # no source given: an object that is never read stands in
+        bucket = loader.config.copy_.manifest_bucket or "check"
+        entry = ManifestEntry(bucket, "check", "check", 0)
+    else:
+        entry = ManifestEntry(
+            sample.bucket, sample.key, sample.identity or "check", sample.size or 0
+        )
     plan = loader.plan_target(target, [entry], write=False, time_budget=deadline.remaining())
     sqls = [step for step in plan.steps if isinstance(step, SqlStep)]
     locks = [step for step in sqls if step.sql.startswith("LOCK ")]
@@ -635,7 +680,7 @@ def _load_probes(
 
 
 def _load_transaction(
-    loader: Loader, target: Target, sample: S3Object, deadline: Deadline
+    loader: Loader, target: Target, sample: S3Object | None, deadline: Deadline
 ) -> Check:
     """The LOCK and the CREATE TEMP TABLEs a load of ``target`` runs, each tried and rolled back."""
     name = f"load transaction {target.table}"
@@ -666,7 +711,7 @@ PROBED_SOURCES = 10
 def _copy_role(
     loader: Loader,
     bucket: str,
-    samples: Sequence[tuple[Target, S3Object]],
+    targets: Sequence[tuple[Target, S3Object | None]],
     deadline: Deadline,
     ready: bool,
 ) -> Check:
@@ -680,6 +725,7 @@ def _copy_role(
     so their COPY loads the temporary table, which the rollback drops.
     """
     name = "COPY role"
+    samples = [(target, sample) for target, sample in targets if sample is not None]
     if loader.transport.name == "stand-in":
         why = "the local stand-in reads S3 itself; on Redshift a COPY ... NOLOAD checks the role"
         return _skipped(name, why)

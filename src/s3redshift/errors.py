@@ -11,6 +11,7 @@ decide what to retry from the branch alone, never from message text.
     S3RedshiftError
     ├── RetryableError
     │   ├── ConnectionLostError          network or session dropped mid-work
+    │   │   └── DatabaseConnectionError  the database could not be reached, or dropped us
     │   ├── SerializationConflictError   Redshift 1023 / concurrent transaction
     │   ├── LockTimeoutError             a lock could not be had in time
     │   ├── ThrottledError               an AWS API said "slow down"
@@ -54,6 +55,7 @@ __all__ = [
     "CopyOptionsError",
     "CredentialsError",
     "DataRejectedError",
+    "DatabaseConnectionError",
     "FailedObject",
     "InvalidEventError",
     "KeyCollisionError",
@@ -134,6 +136,29 @@ class PermanentError(S3RedshiftError):
 
 class ConnectionLostError(RetryableError):
     """The connection to the database or to AWS dropped."""
+
+
+class DatabaseConnectionError(ConnectionLostError):
+    """The database could not be reached, or the connection to it dropped.
+
+    Told apart from a lost connection to an AWS API (S3, say), so that a
+    command can say where the database is and what to check
+    (:mod:`s3redshift.unreachable`) instead of blaming the network at large.
+    ``cause`` is what the network or the service said, without a secret
+    (``Connection refused (ConnectionRefusedError)``); empty when only the
+    message says it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: str = "",
+        s3_uri: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        super().__init__(message, s3_uri=s3_uri, table=table)
+        self.cause = cause
 
 
 class SerializationConflictError(RetryableError):

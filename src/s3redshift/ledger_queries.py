@@ -34,12 +34,19 @@ from s3redshift.ledger import (
     lookup_chunks,
 )
 from s3redshift.listing import list_prefix, parse_s3_uri
-from s3redshift.planner import load_order
+from s3redshift.planner import LEDGER_TIME_FORMAT, ledger_timestamp, load_order
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader
 
-__all__ = ["LedgerRow", "in_ledger", "last_failures", "ledger_rows", "not_loaded"]
+__all__ = [
+    "LedgerRow",
+    "committed_since",
+    "in_ledger",
+    "last_failures",
+    "ledger_rows",
+    "not_loaded",
+]
 
 
 @dataclass(frozen=True)
@@ -264,8 +271,14 @@ def in_ledger(
     schema: str,
     groups: Mapping[TableRef, Sequence[S3Object]],
     deadline: Deadline,
+    *,
+    since: datetime | None = None,
 ) -> set[tuple[str, str, str]]:
-    """Which ``(bucket, key, identity)`` of each table's objects its ledger holds."""
+    """Which ``(bucket, key, identity)`` of each table's objects its ledger holds.
+
+    ``since`` (aware): only rows of loads planned at or after it count.
+    """
+    after = None if since is None else ledger_timestamp(since)
     known: set[tuple[str, str, str]] = set()
     ledgers = set(_ledger_tables(loader, schema, deadline)) if groups else set()
     for target_table, objects in groups.items():
@@ -276,5 +289,40 @@ def in_ledger(
         for chunk in lookup_chunks(keys):
             sql = loaded_identities_sql(ledger, chunk)
             rows = loader.transport.query(sql, time_budget=deadline.remaining())
+            if after is not None:  # loaded_at is the row's last column
+                rows = [row for row in rows if _loaded_at_text(row[-1]) >= after]
             known.update(loaded_among(rows, chunk))
     return known
+
+
+def _loaded_at_text(value: object) -> str:
+    """A ledger's ``loaded_at`` as :func:`~s3redshift.planner.ledger_timestamp` writes it.
+
+    Drivers give a datetime (naive: the column holds UTC), the Data API the
+    text; the texts then compare as the times do.
+    """
+    if isinstance(value, datetime):
+        return ledger_timestamp(value) if value.tzinfo else value.strftime(LEDGER_TIME_FORMAT)
+    return str(value)
+
+
+def committed_since(
+    loader: Loader, objects: Sequence[S3Object], since: datetime, deadline: Deadline
+) -> dict[tuple[str, str, str], str]:
+    """Which ``(bucket, key, identity)`` of ``objects`` a load planned since ``since`` committed.
+
+    Each with its table. The ledger is written in each load's own
+    transaction, so it alone knows whether a transaction an interrupt met
+    had committed. Empty when the ledger is disabled.
+    """
+    schema = loader.config.ledger.active_schema
+    if schema is None or not objects:
+        return {}
+    groups: dict[TableRef, list[S3Object]] = {}
+    for target, members in classify(loader.mapper, objects).groups.items():
+        groups.setdefault(target.table, []).extend(obj for _, obj in members)
+    committed: dict[tuple[str, str, str], str] = {}
+    for table, listed in groups.items():
+        for found in in_ledger(loader, schema, {table: listed}, deadline, since=since):
+            committed[found] = str(table)
+    return committed

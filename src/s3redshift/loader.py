@@ -113,6 +113,7 @@ __all__ = [
     "TargetResult",
     "entries_from_events",
     "load_order",
+    "wait_for_interrupted_loads",
 ]
 
 MAX_ATTEMPTS = 5
@@ -121,6 +122,26 @@ MAX_ATTEMPTS = 5
 _REPEATED = "repeated in this batch"
 _OVERWRITTEN = "overwritten since the event; the newer version's event loads it"
 _NEWER_LOADED = "replace: a newer snapshot is already loaded into the table"
+
+TARGET_THREADS = "s3redshift-target"
+"""The name prefix of the threads that load targets side by side."""
+
+
+def wait_for_interrupted_loads(timeout: float | None = None) -> bool:
+    """Wait until the targets' transactions an interrupt left running have ended; True if all did.
+
+    After an interrupt, :meth:`Loader.load` returns at once while the other
+    targets' transactions end whole on their own threads (committed or
+    rolled back): what committed can be counted only after this.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith(TARGET_THREADS) and thread is not threading.current_thread():
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+    return True
+
 
 _UNRECORDABLE = (ConnectionLostError, CredentialsError, TimeBudgetExceededError)
 """Failures after which the failures table cannot be written: the database, or the time, is gone."""
@@ -620,7 +641,7 @@ class Loader:
         workers = min(len(items), getattr(self.transport, "max_in_flight", 1))
         if workers <= 1:
             return [work(item) for item in items]
-        pool = ThreadPoolExecutor(workers, thread_name_prefix="s3redshift-target")
+        pool = ThreadPoolExecutor(workers, thread_name_prefix=TARGET_THREADS)
         try:
             done = [future.result() for future in [pool.submit(work, i) for i in items]]
         except Exception:

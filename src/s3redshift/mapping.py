@@ -870,6 +870,28 @@ class TableMapper:
         """Key prefixes skipped before any rule."""
         return self._ignore_prefixes
 
+    def named_targets(self) -> tuple[list[Target], list[tuple[int, MappingRule]]]:
+        """The target of each rule whose schema and table are plain names, and the other rules.
+
+        A rule without a ``{capture}`` in its ``schema`` and ``table`` loads
+        one table, known without a key (what ``s3redshift check`` checks when
+        given no source); the others (index, rule) name theirs from each key.
+
+        Raises:
+            MappingError: a rule names a table reserved for the ledger.
+        """
+        named: list[Target] = []
+        templated: list[tuple[int, MappingRule]] = []
+        for index, compiled in enumerate(self._rules):
+            templates = [compiled.table, *([compiled.schema] if compiled.schema else [])]
+            if any(template.captures for template in templates):
+                templated.append((index, compiled.rule))
+                continue
+            resolution = self._mapped(compiled.rule.pattern, None, index, compiled, {})
+            assert resolution.target is not None  # _mapped maps or raises
+            named.append(resolution.target)
+        return named, templated
+
     def resolve(self, obj: S3ObjectLike | str) -> Target | None:
         """The target for ``obj``, or None when it is unmapped or ignored.
 

@@ -174,9 +174,13 @@ _URI = attrgetter("uri")
 _NO_SHAPES: Mapping[str, FileShape] = MappingProxyType({})
 
 
+LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+"""How the ledger's ``loaded_at`` is written (UTC, microseconds)."""
+
+
 def ledger_timestamp(now: datetime) -> str:
     """The ``loaded_at`` text the ledger stores (UTC, microseconds)."""
-    return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return now.astimezone(UTC).strftime(LEDGER_TIME_FORMAT)
 
 
 @dataclass(frozen=True)

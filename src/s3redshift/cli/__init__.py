@@ -1,7 +1,8 @@
 """The ``s3redshift`` command.
 
-Exit codes: 0 done; 1 some objects failed to load; 2 bad usage, configuration
-or event; 141 the reader of standard output closed it (``| head``), quietly.
+Exit codes: 0 done; 1 some objects failed to load, or the database could not
+be reached; 2 bad usage, configuration or event; 130 interrupted (Ctrl-C);
+141 the reader of standard output closed it (``| head``), quietly.
 Errors are printed as one line on stderr; ``--debug`` adds the traceback.
 Nothing printed ever contains a secret: statements are redacted. One module
 per command (``plan``, ``invoke``, ``load``, ``ledger``, ``check``,
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from s3redshift.cli import check, invoke, ledger, load, offline, plan
 from s3redshift.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, write_traceback
-from s3redshift.cli.parser import build_parser
+from s3redshift.cli.parser import parse_arguments
 from s3redshift.errors import ConfigError, InvalidEventError, S3RedshiftError
 
 if TYPE_CHECKING:
@@ -51,14 +52,15 @@ def main(
     configuration (default :class:`~s3redshift.loader.Loader`): the seam a
     test environment, such as :mod:`s3redshift.local`, plugs its transport into.
     """
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     args.make_loader = make_loader or _default_loader
     try:
         return COMMANDS[args.command](args, out or sys.stdout)
     except (ConfigError, InvalidEventError) as exc:
         return fail(exc, args.debug, EXIT_USAGE)
     except S3RedshiftError as exc:
-        return fail(exc, args.debug, EXIT_FAILED if exc.retryable else EXIT_USAGE)
+        code = EXIT_FAILED if exc.retryable else EXIT_USAGE
+        return fail(exc, args.debug, code, getattr(args, "loaded_config", None))
     except KeyboardInterrupt:
         sys.stderr.write("s3redshift: interrupted\n")
         return 130

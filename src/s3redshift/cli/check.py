@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, TextIO
 
-from s3redshift.cli.common import EXIT_FAILED, EXIT_OK, configuration, target_where
+from s3redshift.cli.common import EXIT_FAILED, EXIT_OK, configuration
 
 if TYPE_CHECKING:
     from s3redshift.check import Check
@@ -32,7 +32,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         checks = run_checks(
             loader,
             args.sources,
-            where=target_where(config),
             on_check=show,
             time_budget=args.timeout,
         )

@@ -8,7 +8,7 @@ import traceback
 from pathlib import Path
 
 from s3redshift.config import LoaderConfig
-from s3redshift.errors import ConfigError, mask_secrets
+from s3redshift.errors import ConfigError, DatabaseConnectionError, mask_secrets
 
 __all__ = [
     "EXIT_FAILED",
@@ -17,7 +17,6 @@ __all__ = [
     "configuration",
     "fail",
     "read_event_file",
-    "target_where",
     "write_traceback",
 ]
 
@@ -27,10 +26,15 @@ EXIT_USAGE = 2
 
 
 def configuration(args: argparse.Namespace) -> LoaderConfig:
-    """The command's configuration; what it holds that is probably not meant goes to stderr."""
+    """The command's configuration; what it holds that is probably not meant goes to stderr.
+
+    It is kept in ``args.loaded_config``, so that an error ending the command
+    can say where the database is (:func:`fail`).
+    """
     config = LoaderConfig.load(args.config)
     for warning in config.warnings:
         sys.stderr.write(f"s3redshift: warning: {warning}\n")
+    args.loaded_config = config
     return config
 
 
@@ -42,26 +46,29 @@ def read_event_file(path: str) -> str:
         raise ConfigError(f"cannot read event file {path!r}: {exc.strerror}") from None
 
 
-def target_where(config: LoaderConfig) -> str:
-    """Where the loader connects, without a secret: host and port, or the Data API's target."""
-    target = config.target
-    if target.transport == "data-api":
-        name = target.workgroup or target.cluster_identifier or "?"
-        return f"Redshift Data API, {'workgroup' if target.workgroup else 'cluster'} {name}"
-    return f"database {target.host}:{target.port}"
-
-
 def write_traceback(exc: BaseException) -> None:
     """The traceback on stderr, masked: a driver's own text may quote a connection string."""
     sys.stderr.write(mask_secrets("".join(traceback.format_exception(exc))))
 
 
-def fail(exc: BaseException, debug: bool, code: int) -> int:
-    """The error as ``s3redshift: error: ...`` lines on stderr (``--debug``: its traceback)."""
+def fail(exc: BaseException, debug: bool, code: int, config: LoaderConfig | None = None) -> int:
+    """The error as ``s3redshift: error: ...`` lines on stderr (``--debug``: its traceback).
+
+    When the database could not be reached, the first line is
+    :mod:`s3redshift.unreachable`'s, where ``config`` says where it is; a
+    handler's error naming the objects it failed follows it.
+    """
+    from s3redshift.unreachable import database_down
+
     if debug:
         write_traceback(exc)
-    first = str(exc).splitlines()
-    sys.stderr.write(f"s3redshift: error: {first[0] if first else type(exc).__name__}\n")
-    for line in first[1:]:
+    down = None if config is None else database_down(exc, config.target)
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    if down is not None:
+        sys.stderr.write(f"s3redshift: error: {down.line()}\n")
+        lines = [] if isinstance(exc, DatabaseConnectionError) else lines
+    else:
+        sys.stderr.write(f"s3redshift: error: {lines.pop(0)}\n")
+    for line in lines:
         sys.stderr.write(f"s3redshift: {line}\n")
     return code

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from s3redshift.cli.common import (
@@ -13,14 +14,17 @@ from s3redshift.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     configuration,
-    target_where,
     write_traceback,
 )
 from s3redshift.cli.output import ProgressPrinter, format_bytes
+from s3redshift.errors import S3RedshiftError
+from s3redshift.unreachable import database_down
 
 if TYPE_CHECKING:
     from s3redshift.backfill import BackfillSummary
     from s3redshift.config import LoaderConfig
+    from s3redshift.events import S3Object
+    from s3redshift.loader import Loader
     from s3redshift.report import ObjectResult
 
 __all__ = ["run", "summary_line"]
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     config = configuration(args)
     # A dry run loads no batch: there is nothing to beat for while it reads the ledger.
     printer = ProgressPrinter(sys.stderr, heartbeat=not args.dry_run)
+    started = datetime.now(UTC)
     with args.make_loader(config) as loader:
         try:
             summary = backfill(
@@ -53,12 +58,108 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 progress=printer,
                 time_budget=args.timeout,
             )
+        except KeyboardInterrupt as exc:
+            printer.close()
+            return _interrupted(exc, loader, started)
         finally:
             printer.close()
     code = _explain(summary, config, args)
     _warn_unannounced(summary)
     _write_summary(summary, args.json, out)
     return code
+
+
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: what a shell shows for SIGINT."""
+INTERRUPT_WAIT_S = 30.0
+"""How long, after Ctrl-C, `load` waits for transactions still ending and for the ledger."""
+TABLES_NAMED = 5
+"""Tables an interrupted `load` names with their counts; the rest are counted."""
+
+
+def _interrupted(exc: KeyboardInterrupt, loader: Loader, started: datetime) -> int:
+    """Ctrl-C: what committed (per table), that nothing partial was kept, how to go on.
+
+    The batches that ended are counted from their reports; of the batch that
+    was loading, the ledger says which objects committed (a table's
+    transaction that ended before the interrupt stays committed; the one it
+    stopped is rolled back, its session closed). Another Ctrl-C stops the wait.
+    """
+    from s3redshift.backfill import BackfillInterrupted
+
+    reports = exc.reports if isinstance(exc, BackfillInterrupted) else ()
+    loading = exc.in_progress if isinstance(exc, BackfillInterrupted) else ()
+    if not reports and not loading:  # still listing, or reading the ledger for a dry run
+        sys.stderr.write("s3redshift: interrupted before any batch was loaded: nothing changed\n")
+        return EXIT_INTERRUPTED
+    committed = {
+        (r.s3_object.bucket, r.s3_object.key, r.s3_object.identity or ""): r.table or "?"
+        for report in reports
+        for r in report.objects
+        if r.outcome == "loaded"
+    }
+    ledger_on = loader.config.ledger.active_schema is not None
+    unknown = ""
+    if loading and ledger_on:
+        committed |= _asked(loader, loading, started)
+    elif loading:
+        unknown = (
+            f"; of the {len(loading)} object(s) of the batch in progress, some may have "
+            "committed (the ledger, which would say which, is disabled)"
+        )
+    per_table: dict[str, int] = {}
+    for table in committed.values():
+        per_table[table] = per_table.get(table, 0) + 1
+    named = ", ".join(f"{t} {n}" for t, n in sorted(per_table.items())[:TABLES_NAMED])
+    more = len(per_table) - TABLES_NAMED
+    tables = f" ({named}{f' and {more} more table(s)' if more > 0 else ''})" if named else ""
+    sys.stderr.write(
+        f"s3redshift: interrupted: {len(committed)} object(s) committed{tables}{unknown}\n"
+        "s3redshift: nothing partial was kept: each table's load is one transaction, "
+        "committed whole or not at all, and the one the interrupt stopped was rolled back\n"
+    )
+    sys.stderr.write(
+        "s3redshift: run the same command again to load the rest: what committed is skipped "
+        "as a duplicate\n"
+        if ledger_on
+        else "s3redshift: the ledger is disabled ([ledger] enabled = false): running the same "
+        "command again loads every object again, those committed included\n"
+    )
+    return EXIT_INTERRUPTED
+
+
+def _asked(
+    loader: Loader, loading: Sequence[S3Object], started: datetime
+) -> dict[tuple[str, str, str], str]:
+    """Which objects of the batch in progress committed, as the ledger says (within a bound).
+
+    The interrupted transaction can no longer commit (its session is
+    closed), but it may hold its locks until the server notices: the ledger
+    may answer only then, so the wait is bounded, said, and a second Ctrl-C
+    ends it.
+    """
+    from s3redshift.deadline import Deadline
+    from s3redshift.ledger_queries import committed_since
+    from s3redshift.loader import wait_for_interrupted_loads
+
+    sys.stderr.write(
+        f"s3redshift: interrupted; asking the ledger which of the {len(loading)} object(s) of "
+        "the batch in progress committed (Ctrl-C again to stop asking)\n"
+    )
+    sys.stderr.flush()
+    why = ""
+    try:
+        wait_for_interrupted_loads(INTERRUPT_WAIT_S)
+        return committed_since(loader, loading, started, Deadline.after(INTERRUPT_WAIT_S))
+    except S3RedshiftError as error:
+        why = error.message
+    except KeyboardInterrupt:
+        why = "asking was stopped"
+    sys.stderr.write(
+        f"s3redshift: the ledger did not say which of them committed ({why}): "
+        "`s3redshift ledger` shows it\n"
+    )
+    return {}
 
 
 def _warn_unannounced(summary: BackfillSummary) -> None:
@@ -84,10 +185,17 @@ def _explain(summary: BackfillSummary, config: LoaderConfig, args: argparse.Name
     if summary.stopped_by is not None:
         # The database, not the objects: one line, not one per object.
         stopped = summary.stopped_by
+        if args.debug:
+            write_traceback(stopped)
+        down = database_down(stopped, config.target)
+        what = (
+            down.line()
+            if down is not None
+            else f"{stopped.message}; fix: check [target] and [credentials]"
+        )
         sys.stderr.write(
-            f"s3redshift: error: {stopped.message} ({target_where(config)}): the load stopped "
-            f"and {len(summary.failures)} object(s) did not load; check [target] and "
-            "[credentials] and that the database is reachable, then run the same command again\n"
+            f"s3redshift: error: {what}; the load stopped and {len(summary.failures)} "
+            "object(s) did not load: run the same command again once that is fixed\n"
         )
         return EXIT_FAILED if stopped.retryable else EXIT_USAGE
     if summary.listed == 0:

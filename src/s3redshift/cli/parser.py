@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -17,7 +17,9 @@ __all__ = [
     "DEFAULT_LEDGER_LIMIT",
     "EPILOG",
     "LOCAL_TIME_BUDGET_MS",
+    "NO_CONFIGURATION",
     "build_parser",
+    "parse_arguments",
 ]
 
 EPILOG = """\
@@ -26,8 +28,10 @@ exit codes:
      or unmapped)
   1  some objects failed to load: named on stderr (`load`), or the handler raised
      LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
-     --failed` found mapped objects missing from the ledger; a `check` failed
-  2  bad usage, configuration or event
+     --failed` found mapped objects missing from the ledger; a `check` failed; the
+     database could not be reached (`plan` warns and prints what needs no database)
+  2  bad usage, configuration or event; --config given to `demo` or `config-schema`
+130  interrupted (Ctrl-C): `load` says what committed; run it again to go on
 141  the reader of standard output closed it (`| head`): nothing more is written
 
 Configuration is read from --config FILE, else $S3REDSHIFT_CONFIG (JSON), else the
@@ -75,9 +79,51 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "demo",
         "run the whole job offline on the embedded stand-in (PostgreSQL + in-process S3)",
+        configured=False,
     )
-    _command(commands, "config-schema", "print the configuration's JSON Schema")
+    _command(commands, "config-schema", "print the configuration's JSON Schema", configured=False)
     return parser
+
+
+NO_CONFIGURATION = {
+    "demo": "it runs on its own embedded stand-in",
+    "config-schema": "it prints the schema of every configuration",
+}
+"""The commands that read no configuration, and why: they refuse ``--config``."""
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line parsed, or exit 2 with one line for a usage error.
+
+    A command that reads no configuration refuses ``--config`` given before
+    it too (``s3redshift --config x.toml demo``), rather than ignoring the file.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in NO_CONFIGURATION and args.config is not None:
+        _refuse_configuration(parser, args.command)
+    return args
+
+
+def _refuse_configuration(parser: argparse.ArgumentParser, command: str) -> NoReturn:
+    parser.exit(
+        EXIT_USAGE,
+        f"s3redshift: error: {command} takes no configuration ({NO_CONFIGURATION[command]}): "
+        f"leave out --config (see s3redshift {command} --help)\n",
+    )
+
+
+class _RefuseConfiguration(argparse.Action):
+    """``--config`` on a command that reads none: a usage error, not a file silently ignored."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        _refuse_configuration(parser, parser.prog.removeprefix("s3redshift").strip())
 
 
 def _command(
@@ -85,6 +131,8 @@ def _command(
     name: str,
     help_text: str,
     description: str = "",
+    *,
+    configured: bool = True,
 ) -> argparse.ArgumentParser:
     sub = commands.add_parser(
         name,
@@ -93,21 +141,28 @@ def _command(
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common_options(sub, subcommand=True)
+    _common_options(sub, subcommand=True, configured=configured)
     return sub
 
 
-def _common_options(parser: argparse.ArgumentParser, *, subcommand: bool) -> None:
+def _common_options(
+    parser: argparse.ArgumentParser, *, subcommand: bool, configured: bool = True
+) -> None:
     # On subcommands the defaults are SUPPRESS, so `s3redshift --debug load …`
     # is not reset to False by the subcommand's own default.
     default: Any = argparse.SUPPRESS if subcommand else None
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=default,
-        help="TOML or JSON configuration (default: $S3REDSHIFT_CONFIG, else the seed's DB_* "
-        "variables)",
-    )
+    if configured:
+        parser.add_argument(
+            "--config",
+            metavar="FILE",
+            default=default,
+            help="TOML or JSON configuration (default: $S3REDSHIFT_CONFIG, else the seed's DB_* "
+            "variables)",
+        )
+    else:  # accepted by the grammar only to be refused in so many words
+        parser.add_argument(
+            "--config", action=_RefuseConfiguration, default=default, help=argparse.SUPPRESS
+        )
     parser.add_argument(
         "--debug",
         action="store_true",

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, TextIO
 
 from s3redshift.cli.common import EXIT_OK, configuration, read_event_file
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from s3redshift.config import LoaderConfig
+    from s3redshift.events import ParsedEvent
     from s3redshift.identifiers import TableRef
+    from s3redshift.manifest import ManifestEntry
+    from s3redshift.mapping import Target
     from s3redshift.planner import EventPlan
+    from s3redshift.schema_plan import SchemaPlan
 
 __all__ = ["run"]
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print the plan of the event in ``args.event``, as SQL or (``--json``) as JSON."""
-    from s3redshift.deadline import Deadline
     from s3redshift.events import read_event
     from s3redshift.planner import plan_event
 
@@ -27,13 +33,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if parsed.invalid:
         raise parsed.invalid[0]
     if any(rule.schema_policy.active for rule in config.tables):
-        deadline = Deadline.after(args.timeout)
-        with args.make_loader(config) as loader:
-            result = plan_event(
-                config,
-                parsed,
-                schema=lambda t, e: loader.schema_plan(t, e, time_budget=deadline.remaining()),
-            )
+        result = _with_schemas(args, config, parsed)
     else:
         result = plan_event(config, parsed)
     if args.json:
@@ -68,6 +68,39 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if not result.targets:
         out.write("-- nothing to load\n")
     return EXIT_OK
+
+
+def _with_schemas(args: argparse.Namespace, config: LoaderConfig, parsed: ParsedEvent) -> EventPlan:
+    """The plan with the schema statements, read from the files and the tables.
+
+    A database that cannot be reached leaves the plan without them (each
+    table says why); it is said on stderr as every command says it.
+    """
+    from s3redshift.deadline import Deadline
+    from s3redshift.errors import DatabaseConnectionError
+    from s3redshift.planner import plan_event
+    from s3redshift.unreachable import database_down
+
+    deadline = Deadline.after(args.timeout)
+    down: list[DatabaseConnectionError] = []
+
+    def schema(target: Target, entries: Sequence[ManifestEntry]) -> SchemaPlan:
+        try:
+            plan: SchemaPlan = loader.schema_plan(target, entries, time_budget=deadline.remaining())
+        except DatabaseConnectionError as exc:
+            down.append(exc)
+            raise
+        return plan
+
+    with args.make_loader(config) as loader:
+        result = plan_event(config, parsed, schema=schema)
+    said = database_down(down[0], config.target) if down else None
+    if said is not None:
+        tables = ", ".join(sorted(str(t) for t in result.unplanned))
+        sys.stderr.write(
+            f"s3redshift: warning: {said.line()}; the plan has no schema statements for {tables}\n"
+        )
+    return result
 
 
 def _schema_changes(result: EventPlan, table: TableRef) -> str:

@@ -24,7 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from s3redshift.copy import CopyCommand
 from s3redshift.errors import (
@@ -32,6 +32,7 @@ from s3redshift.errors import (
     ConfigError,
     ConnectionLostError,
     CredentialsError,
+    DatabaseConnectionError,
     DataRejectedError,
     LockTimeoutError,
     PermanentError,
@@ -56,6 +57,8 @@ from s3redshift.transaction import (
 
 __all__ = ["CopyRunner", "DbApiTransport", "Session", "is_load_error", "translate_error"]
 
+_E = TypeVar("_E", bound=BaseException)
+
 CopyRunner = Callable[[Any, CopyCommand], int]
 """Carries out one COPY on a cursor and returns the rows loaded."""
 
@@ -73,8 +76,8 @@ _BY_CODE: Mapping[str, type[S3RedshiftError]] = {
     "42501": PermissionDeniedError,  # insufficient_privilege
 }
 _BY_CLASS: Mapping[str, type[S3RedshiftError]] = {
-    "08": ConnectionLostError,  # connection_exception
-    "57": ConnectionLostError,  # operator intervention (admin shutdown, crash)
+    "08": DatabaseConnectionError,  # connection_exception
+    "57": DatabaseConnectionError,  # operator intervention (admin shutdown, crash)
     "53": RetryableError,  # insufficient resources
     "28": CredentialsError,  # invalid authorization
     "22": DataRejectedError,  # data exception
@@ -101,21 +104,38 @@ def _text(fields: Mapping[str, Any]) -> str:
     return scrub_database_text(" ".join(str(fields[k]) for k in ("M", "D") if fields.get(k)))
 
 
-def _certificate_refusal(exc: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The TLS verification failure behind a driver error, if that is what it is.
+def _inner(exc: BaseException, kind: type[_E]) -> _E | None:
+    """The ``kind`` error behind a driver error, if there is one.
 
-    ``redshift_connector`` wraps it: ``InterfaceError('communication error',
-    SSLCertVerificationError(...))``; pg8000 chains it.
+    Drivers wrap what the network said: ``redshift_connector`` as an argument
+    (``InterfaceError('communication error', ConnectionRefusedError(...))``),
+    pg8000 as the cause.
     """
     seen: BaseException | None = exc
     for _ in range(4):  # the error, its argument or cause, and theirs: never deeper
         if seen is None:
             return None
-        if isinstance(seen, ssl.SSLCertVerificationError):
+        if isinstance(seen, kind):
             return seen
         inner = next((a for a in seen.args if isinstance(a, BaseException)), None)
         seen = inner or seen.__cause__ or seen.__context__
     return None
+
+
+def _network_cause(exc: BaseException) -> str:
+    """What the network said behind a failed connection, without a secret.
+
+    The operating system's words and the error's class (``Connection refused
+    (ConnectionRefusedError)``, ``Name or service not known (gaierror)``);
+    only the class when there is no such error: a driver's own text may
+    quote its connection arguments.
+    """
+    os_error = _inner(exc, OSError)
+    if os_error is None:
+        return type(exc).__name__
+    # A socket timeout has no strerror; its text is "timed out".
+    said = os_error.strerror or (str(os_error) if isinstance(os_error, TimeoutError) else "")
+    return f"{said} ({type(os_error).__name__})" if said else type(os_error).__name__
 
 
 def is_load_error(exc: BaseException) -> bool:
@@ -126,6 +146,19 @@ def is_load_error(exc: BaseException) -> bool:
     """
     fields = _fields(exc)
     return fields is not None and _LOAD_ERROR_TEXT.search(_text(fields)) is not None
+
+
+def _without_fields(
+    exc: BaseException, *, table: str | None, s3_uri: str | None
+) -> S3RedshiftError:
+    """A driver error the server did not send: the connection's, else an unknown one."""
+    name = type(exc).__name__
+    if isinstance(exc, OSError | EOFError) or name in ("InterfaceError", "OperationalError"):
+        cause = _network_cause(exc)
+        return DatabaseConnectionError(
+            f"the database connection failed: {cause}", cause=cause, table=table, s3_uri=s3_uri
+        )
+    return RetryableError(f"unexpected {name} from the database", table=table, s3_uri=s3_uri)
 
 
 def translate_error(
@@ -147,7 +180,7 @@ def translate_error(
     if isinstance(exc, S3RedshiftError):
         return exc
     fields = _fields(exc)
-    refused = _certificate_refusal(exc)
+    refused = _inner(exc, ssl.SSLCertVerificationError)
     if refused is not None:
         # Retrying cannot make the certificate valid; a person must correct the name or CA.
         return ConfigError(
@@ -158,12 +191,7 @@ def translate_error(
             s3_uri=s3_uri,
         )
     if fields is None:
-        name = type(exc).__name__
-        if isinstance(exc, OSError | EOFError) or name in ("InterfaceError", "OperationalError"):
-            return ConnectionLostError(
-                f"the database connection failed ({name})", table=table, s3_uri=s3_uri
-            )
-        return RetryableError(f"unexpected {name} from the database", table=table, s3_uri=s3_uri)
+        return _without_fields(exc, table=table, s3_uri=s3_uri)
     code = str(fields.get("C", ""))
     text = _text(fields)
     message = f"database error {code}: {text}" if code else f"database error: {text}"
