@@ -110,6 +110,8 @@ BOTOCORE_SERVICES = frozenset(
         "redshift",  # provider 'iam' (provisioned) and the driver's IAM login
         "redshift-serverless",  # provider 'iam' (Serverless) and the driver's IAM login
         "sts",  # assume-role / web-identity credentials, the driver's SAML login
+        "events",  # [notifications] event_bus (EventBridge PutEvents)
+        "sns",  # [notifications] sns_topic_arn (SNS Publish)
     }
 )
 """The services whose botocore API models go in the zip; botocore's other

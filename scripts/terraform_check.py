@@ -555,10 +555,20 @@ def check_complete(
     alarms = cloudwatch.describe_alarms(AlarmNamePrefix="s3redshift-e2e")["MetricAlarms"]
     topic = outputs["alarm_topic_arn"]
     report.expect(
-        len(alarms) == 4 and all(a["AlarmActions"] == [topic] for a in alarms),
-        "4 alarms notify the alarm topic",
+        len(alarms) == 5 and all(a["AlarmActions"] == [topic] for a in alarms),
+        "5 alarms notify the alarm topic",
         [(a["AlarmName"], a["AlarmActions"]) for a in alarms],
     )
+    lag = [a for a in alarms if a["AlarmName"] == "s3redshift-e2e-load-lag"]
+    report.expect(
+        len(lag) == 1
+        and (lag[0]["MetricName"], lag[0]["Statistic"], lag[0]["Threshold"])
+        == ("LoadLagSeconds", "Maximum", 900.0)
+        and [d["Name"] for d in lag[0]["Dimensions"]] == ["FunctionName"],
+        "the load-lag alarm watches the largest LoadLagSeconds of the function",
+        lag,
+    )
+    check_event_bus(report, aws, outputs, function, statements)
     failed = [a for a in alarms if a["AlarmName"] == "s3redshift-e2e-objects-failed"]
     report.expect(
         len(failed) == 1
@@ -580,6 +590,67 @@ def check_complete(
         and sorted(as_list(cloudwatch_use[0]["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"],
         "the topic key lets cloudwatch.amazonaws.com decrypt and generate data keys",
         key_policy,
+    )
+
+
+def check_event_bus(
+    report: Report,
+    aws: Callable[[str], Any],
+    outputs: dict[str, Any],
+    function: dict[str, Any],
+    statements: dict[str, dict[str, Any]],
+) -> None:
+    """The created bus exists, the loader announces on it, and may put events there only."""
+    bus_arn = outputs["notification_event_bus_arn"]
+    name = bus_arn.rsplit("/", 1)[-1]
+    found = aws("events").describe_event_bus(Name=name)
+    report.expect(found["Arn"] == bus_arn, "the notification bus exists", found)
+    check_announcing(
+        report, function, statements, ("event_bus", name), ("AnnounceLoadsOnTheBus", bus_arn)
+    )
+
+
+def check_sns_topic(
+    report: Report,
+    aws: Callable[[str], Any],
+    outputs: dict[str, Any],
+    function: dict[str, Any],
+    statements: dict[str, dict[str, Any]],
+) -> None:
+    """The created topic exists, encrypted; the loader publishes there, and only there."""
+    topic = outputs["notification_sns_topic_arn"]
+    attributes = aws("sns").get_topic_attributes(TopicArn=topic)["Attributes"]
+    report.expect(
+        attributes.get("KmsMasterKeyId") == "alias/aws/sns",
+        "the notification topic exists, encrypted with alias/aws/sns",
+        attributes,
+    )
+    check_announcing(
+        report, function, statements, ("sns_topic_arn", topic), ("AnnounceLoadsOnTheTopic", topic)
+    )
+
+
+def check_announcing(
+    report: Report,
+    function: dict[str, Any],
+    statements: dict[str, dict[str, Any]],
+    configured: tuple[str, str],
+    granted: tuple[str, str],
+) -> None:
+    """The loader's [notifications] names the bus or topic; one statement allows sending there."""
+    from s3redshift.config import LoaderConfig
+
+    config = LoaderConfig.from_json(function["Environment"]["Variables"]["S3REDSHIFT_CONFIG"])
+    key, value = configured
+    found = None if config.notifications is None else getattr(config.notifications, key)
+    report.expect(found == value, f"the loader announces committed loads to {value}", found)
+    sid, resource = granted
+    grant = statements.get(sid, {})
+    action = "events:PutEvents" if key == "event_bus" else "sns:Publish"
+    report.expect(
+        as_list(grant.get("Action")) == [action] and as_list(grant.get("Resource")) == [resource],
+        f"{action} on {resource} only",
+        grant,
     )
 
 
@@ -664,6 +735,7 @@ def check_seed(
         "aws_iam_role.copy" not in " ".join(report.created),
         "the given COPY role is used, none created",
     )
+    check_sns_topic(report, aws, outputs, function, statements)
 
 
 # --- e2e: the run ----------------------------------------------------------------------

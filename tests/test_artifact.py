@@ -317,6 +317,8 @@ calls = {
     "redshift": ("get_cluster_credentials", {"ClusterIdentifier": "c", "DbUser": "u"}),
     "redshift-data": ("describe_statement", {"Id": "i"}),
     "redshift-serverless": ("get_credentials", {"workgroupName": "analytics-wg"}),
+    "events": ("put_events", {"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}]}),
+    "sns": ("publish", {"TopicArn": "arn:aws:sns:eu-west-1:123456789012:t", "Message": "m"}),
 }
 sent = {}
 for service, (operation, arguments) in calls.items():

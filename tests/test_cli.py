@@ -142,7 +142,14 @@ def test_config_schema_prints_the_contract_keys() -> None:
     result = run("config-schema")
     assert result.returncode == 0
     schema = json.loads(result.stdout)
-    assert set(schema["properties"]) == {"target", "credentials", "copy", "ledger", "tables"}
+    assert set(schema["properties"]) == {
+        "target",
+        "credentials",
+        "copy",
+        "ledger",
+        "tables",
+        "notifications",
+    }
     assert schema["additionalProperties"] is False
 
 

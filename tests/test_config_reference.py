@@ -23,6 +23,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("[credentials]", ("CredentialsConfig",)),
     ("[copy]", ("CopyConfig",)),
     ("[ledger]", ("LedgerConfig",)),
+    ("[notifications]", ("NotificationsConfig",)),
     ("[[tables]]", ("MappingRule",)),
     (
         "[tables.format]",

@@ -647,7 +647,7 @@ def test_metrics_lines_follow_the_embedded_metric_format_per_invocation_and_per_
             assert isinstance(document[name], str)
         for metric in directive["Metrics"]:
             assert isinstance(document[metric["Name"]], int | float)
-            assert metric["Unit"] in ("Count", "Milliseconds")
+            assert metric["Unit"] in ("Count", "Milliseconds", "Seconds")
     first, kpis, orders, replay, replay_kpis = documents
     assert first["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["FunctionName"]]
     assert first["FunctionName"] == "s3redshift-loader"

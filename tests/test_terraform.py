@@ -939,3 +939,40 @@ def test_max_in_flight_reaches_the_loader_and_a_count_below_one_is_refused(
         assert "redshift.max_in_flight must be a whole number from 1 to 50" in rejected(
             console_dir, refused
         )
+
+
+@needs_terraform
+def test_notifications_reach_the_loader_as_one_bus_or_topic_and_wrong_ones_are_refused(
+    console_dir: Path,
+) -> None:
+    """The module's notifications become the loader's [notifications], which accepts them."""
+
+    def notifications(given: dict[str, Any]) -> dict[str, Any]:
+        config = LoaderConfig.from_json(
+            evaluate(console_dir, BASE | {"notifications": given})["config"]
+        )
+        assert config.notifications is not None
+        return config.notifications.model_dump(exclude_none=True)
+
+    assert LoaderConfig.from_json(evaluate(console_dir, BASE)["config"]).notifications is None
+    assert notifications({"create_event_bus": True}) == {"event_bus": "loader-loads"}
+    assert notifications({"event_bus": "shared"}) == {"event_bus": "shared"}
+    topic = "arn:aws:sns:eu-west-1:123456789012:loader-loads"
+    assert notifications({"create_sns_topic": True}) == {"sns_topic_arn": topic}
+    assert notifications({"sns_topic_arn": topic + ".fifo"}) == {"sns_topic_arn": topic + ".fifo"}
+    cases = {
+        "needs exactly one of event_bus, create_event_bus": {
+            "event_bus": "shared",
+            "create_sns_topic": True,
+        },
+        "must be an event bus name": {"event_bus": "two words"},
+        "must be an SNS topic ARN": {"sns_topic_arn": "loader-loads"},
+        "goes with sns_topic_arn or create_sns_topic": {
+            "create_event_bus": True,
+            "sns_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+        },
+    }
+    for message, given in cases.items():
+        assert message in rejected(console_dir, BASE | {"notifications": given}), message
+    lag = BASE | {"alarm_load_lag_seconds": 0}
+    assert "alarm_load_lag_seconds must be at least 1 second" in rejected(console_dir, lag)

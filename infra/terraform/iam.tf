@@ -230,6 +230,43 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
+  # Notifications: the one bus or topic, nothing else.
+  dynamic "statement" {
+    for_each = local.event_bus_arn != null ? [1] : []
+    content {
+      sid       = "AnnounceLoadsOnTheBus"
+      effect    = "Allow"
+      actions   = ["events:PutEvents"]
+      resources = [local.event_bus_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.sns_topic_arn != null ? [1] : []
+    content {
+      sid       = "AnnounceLoadsOnTheTopic"
+      effect    = "Allow"
+      actions   = ["sns:Publish"]
+      resources = [local.sns_topic_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.sns_topic_arn != null && local.sns_kms_key != null ? [1] : []
+    content {
+      sid       = "EncryptAnnouncements"
+      effect    = "Allow"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [local.sns_kms_key]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sns.${local.region}.amazonaws.com"]
+      }
+    }
+  }
+
   dynamic "statement" {
     for_each = var.kms_key_arn != null ? [1] : []
     content {

@@ -79,6 +79,17 @@ locals {
   function_role_arn  = var.create_role ? try(aws_iam_role.this[0].arn, null) : var.role_arn
   function_role_name = var.create_role ? try(aws_iam_role.this[0].name, null) : try(element(split("/", var.role_arn), length(split("/", var.role_arn)) - 1), null)
 
+  # --- Notifications --------------------------------------------------------------
+  # Names and ARNs are computed, not read from the resources, so the function's
+  # policy and configuration never wait on them (the function depends on them).
+  create_event_bus = local.create && try(var.notifications.create_event_bus, false)
+  create_sns_topic = local.create && try(var.notifications.create_sns_topic, false)
+  event_bus        = local.create_event_bus ? "${var.name}-loads" : try(var.notifications.event_bus, null)
+  # PutEvents takes a bus by name or ARN; IAM needs the ARN.
+  event_bus_arn = local.event_bus == null ? null : (startswith(local.event_bus, "arn:") ? local.event_bus : "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/${local.event_bus}")
+  sns_topic_arn = local.create_sns_topic ? "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name}-loads" : try(var.notifications.sns_topic_arn, null)
+  sns_kms_key   = try(var.notifications.sns_kms_key_arn, null)
+
   # --- Function ---------------------------------------------------------------
   artifact_name     = "lambda-${var.redshift.transport}-${var.architecture}-py${trimprefix(var.runtime, "python")}.zip"
   artifact_is_named = can(regex("^lambda-(data-api|connector)-(x86_64|arm64)-py3\\.[0-9]+\\.zip$", basename(var.package_path)))
@@ -148,6 +159,10 @@ locals {
       schema  = var.ledger_schema
     }
     tables = length(local.tables) > 0 ? local.tables : null
+    notifications = var.notifications == null ? null : { for k, v in {
+      event_bus     = local.event_bus
+      sns_topic_arn = local.sns_topic_arn
+    } : k => v if v != null }
   } : k => v if v != null }
 
   loader_config_json = jsonencode(local.loader_config)
@@ -233,7 +248,12 @@ resource "aws_lambda_function" "this" {
 
   # The role's permissions must exist before Lambda validates the VPC
   # settings and before the first invocation.
-  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+  depends_on = [
+    aws_iam_role_policy.this,
+    aws_cloudwatch_log_group.this,
+    aws_cloudwatch_event_bus.notifications,
+    aws_sns_topic.notifications,
+  ]
 }
 
 # A zip named by `make lambda-zip` says what it was built for; a function
@@ -576,6 +596,27 @@ resource "aws_lambda_permission" "sweep" {
 }
 
 ################################################################################
+# Notifications (optional): where each committed load is announced
+################################################################################
+
+resource "aws_cloudwatch_event_bus" "notifications" {
+  count = local.create_event_bus ? 1 : 0
+
+  name = "${var.name}-loads"
+
+  tags = var.tags
+}
+
+resource "aws_sns_topic" "notifications" {
+  count = local.create_sns_topic ? 1 : 0
+
+  name              = "${var.name}-loads"
+  kms_master_key_id = coalesce(local.sns_kms_key, "alias/aws/sns")
+
+  tags = var.tags
+}
+
+################################################################################
 # Alarms
 ################################################################################
 
@@ -654,6 +695,29 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+  ok_actions          = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
+
+  tags = var.tags
+}
+
+# Freshness: LoadLagSeconds is written per committed transaction, on the
+# function's dimension as well as per table; the function's one holds every
+# table's lag, so tables named only at load time are watched too.
+resource "aws_cloudwatch_metric_alarm" "load_lag" {
+  count = local.create && var.create_alarms && var.metrics_namespace != "" && var.alarm_load_lag_seconds != null ? 1 : 0
+
+  alarm_name          = "${var.name}-load-lag"
+  alarm_description   = "${var.name} committed data more than ${var.alarm_load_lag_seconds} s after its objects' events; the per-table LoadLagSeconds metric (dimension Table) says which table."
+  namespace           = var.metrics_namespace
+  metric_name         = "LoadLagSeconds"
+  dimensions          = { FunctionName = aws_lambda_function.this[0].function_name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.alarm_load_lag_seconds
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]
   ok_actions          = var.alarm_sns_topic_arn == null ? [] : [var.alarm_sns_topic_arn]

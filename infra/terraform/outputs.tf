@@ -110,12 +110,14 @@ output "ssm_kms_key_arn" {
 ################################################################################
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, by purpose (dlq_depth, oldest_message, errors)."
+  description = "ARNs of the CloudWatch alarms, by purpose (dlq_depth, oldest_message, errors, objects_failed, load_lag)."
   value = {
     for k, v in {
       dlq_depth      = try(aws_cloudwatch_metric_alarm.dlq_depth[0].arn, null)
       oldest_message = try(aws_cloudwatch_metric_alarm.oldest_message[0].arn, null)
       errors         = try(aws_cloudwatch_metric_alarm.errors[0].arn, null)
+      objects_failed = try(aws_cloudwatch_metric_alarm.objects_failed[0].arn, null)
+      load_lag       = try(aws_cloudwatch_metric_alarm.load_lag[0].arn, null)
     } : k => v if v != null
   }
 }
@@ -128,4 +130,18 @@ output "sweep_rule_arn" {
 output "sweep_payload" {
   description = "The constant event the sweep schedule sends to the function."
   value       = local.create && local.sweep_enabled ? jsonencode(local.sweep_payload) : null
+}
+
+################################################################################
+# Notifications
+################################################################################
+
+output "notification_event_bus_arn" {
+  description = "ARN of the EventBridge bus each committed load is announced on (created or given; null without one). Match source \"s3redshift\", detail-type \"s3redshift load committed\"."
+  value       = local.create ? local.event_bus_arn : null
+}
+
+output "notification_sns_topic_arn" {
+  description = "ARN of the SNS topic each committed load is published to (created or given; null without one)."
+  value       = local.create ? local.sns_topic_arn : null
 }

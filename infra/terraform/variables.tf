@@ -718,13 +718,13 @@ variable "log_kms_key_arn" {
 ################################################################################
 
 variable "create_alarms" {
-  description = "Whether to create the CloudWatch alarms: DLQ depth > 0, age of the oldest queued message, function errors, objects that failed to load."
+  description = "Whether to create the CloudWatch alarms: DLQ depth > 0, age of the oldest queued message, function errors, objects that failed to load, and (with alarm_load_lag_seconds) load lag."
   type        = bool
   default     = true
 }
 
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the function's embedded-metric-format metrics (ObjectsLoaded, ObjectsDuplicate, ObjectsFailed, Rows, DurationMs; per table with the Table dimension). \"\" writes no metrics (and creates no objects-failed alarm)."
+  description = "CloudWatch namespace of the function's embedded-metric-format metrics (ObjectsLoaded, ObjectsDuplicate, ObjectsFailed, Rows, DurationMs, LoadLagSeconds, NotificationsSent/Failed; per table with the Table dimension). \"\" writes no metrics (and creates no objects-failed or load-lag alarm)."
   type        = string
   default     = "s3redshift"
 
@@ -753,6 +753,17 @@ variable "alarm_oldest_message_age_seconds" {
   validation {
     condition     = var.alarm_oldest_message_age_seconds >= 60
     error_message = "alarm_oldest_message_age_seconds must be at least 60."
+  }
+}
+
+variable "alarm_load_lag_seconds" {
+  description = "Alarm when committed data is later than this many seconds: the largest LoadLagSeconds (from the oldest object's event time to the commit) over every table of the function in 5 minutes, on the FunctionName dimension, so tables named at load time need no alarm of their own. null: no lag alarm. Needs metrics_namespace."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.alarm_load_lag_seconds == null ? true : var.alarm_load_lag_seconds >= 1
+    error_message = "alarm_load_lag_seconds must be at least 1 second, or null for no lag alarm."
   }
 }
 
@@ -788,5 +799,57 @@ variable "sweep_since" {
   validation {
     condition     = var.sweep_since == null ? true : can(regex("^P([0-9]+D)?(T([0-9]+H)?([0-9]+M)?([0-9]+S)?)?$", var.sweep_since)) && !contains(["P", "PT"], var.sweep_since)
     error_message = "sweep_since must be an ISO 8601 duration in days, hours, minutes or seconds, e.g. \"P2D\" or \"PT6H\"."
+  }
+}
+
+################################################################################
+# Notifications: one event per committed load
+################################################################################
+
+variable "notifications" {
+  description = <<-EOT
+    Announce each committed load (the loader's [notifications]: one event per committed
+    transaction with table, batch id, objects, rows and lag_seconds; best effort, at
+    most once, see the README). Give exactly one of: event_bus, an existing EventBridge
+    bus (name or ARN); create_event_bus = true, a bus named <name>-loads; sns_topic_arn,
+    an existing SNS topic; create_sns_topic = true, a topic named <name>-loads, encrypted
+    with sns_kms_key_arn or else the AWS managed key alias/aws/sns. The function may
+    PutEvents on that bus only, or Publish on that topic only (and, with sns_kms_key_arn,
+    use that key through SNS). null: no notifications.
+  EOT
+  type = object({
+    event_bus        = optional(string)
+    create_event_bus = optional(bool, false)
+    sns_topic_arn    = optional(string)
+    create_sns_topic = optional(bool, false)
+    sns_kms_key_arn  = optional(string)
+  })
+  default = null
+
+  validation {
+    condition = var.notifications == null ? true : length([
+      for given in [
+        var.notifications.event_bus != null,
+        var.notifications.create_event_bus,
+        var.notifications.sns_topic_arn != null,
+        var.notifications.create_sns_topic,
+      ] : given if given
+    ]) == 1
+    error_message = "notifications needs exactly one of event_bus, create_event_bus = true, sns_topic_arn or create_sns_topic = true (or null for none)."
+  }
+
+  validation {
+    condition     = try(var.notifications.event_bus, null) == null ? true : can(regex("^(arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[/.\\-_A-Za-z0-9]{1,256}$", var.notifications.event_bus))
+    error_message = "notifications.event_bus must be an event bus name (letters, digits, '.', '-', '_' or '/') or its ARN (arn:aws:events:<region>:<account>:event-bus/<name>)."
+  }
+
+  validation {
+    condition     = try(var.notifications.sns_topic_arn, null) == null ? true : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.notifications.sns_topic_arn))
+    error_message = "notifications.sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)."
+  }
+
+  validation {
+    condition     = try(var.notifications.sns_kms_key_arn, null) == null ? true : can(regex("^arn:[a-z-]+:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.notifications.sns_kms_key_arn)) && (var.notifications.sns_topic_arn != null || var.notifications.create_sns_topic)
+    error_message = "notifications.sns_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; IAM names keys by ARN) and goes with sns_topic_arn or create_sns_topic."
   }
 }

@@ -1,7 +1,8 @@
 """AWS errors → the project's error classes: one table, one translation, every call site.
 
 S3, STS, SSM, Secrets Manager, Redshift (``GetClusterCredentials``), Redshift
-Serverless (``GetCredentials``) and the Data API all answer with an error code.
+Serverless (``GetCredentials``), the Data API, EventBridge and SNS (the load
+notifications) all answer with an error code.
 Each code means one thing wherever it comes from (throttling is throttling,
 an expired session token is a token the SDK refreshes), so it is classified
 once, here. A code that means something else for one service (a
@@ -56,7 +57,15 @@ __all__ = [
 ]
 
 Service = Literal[
-    "s3", "sts", "ssm", "secretsmanager", "redshift", "redshift-serverless", "redshift-data"
+    "s3",
+    "sts",
+    "ssm",
+    "secretsmanager",
+    "redshift",
+    "redshift-serverless",
+    "redshift-data",
+    "events",
+    "sns",
 ]
 
 AWS_ERRORS: Mapping[str, type[S3RedshiftError]] = {
@@ -136,6 +145,18 @@ SERVICE_ERRORS: Mapping[Service, Mapping[str, type[S3RedshiftError]]] = {
         "ExecuteStatementException": RetryableError,
         "QueryTimeoutException": RetryableError,
         "ResourceNotFoundException": RetryableError,  # a statement id not yet (or no longer) known
+    },
+    # The load notifications: a bus or topic that is not there, or refuses
+    # the message, refuses every message the same way.
+    "events": {"ResourceNotFoundException": ConfigError},
+    "sns": {
+        "NotFound": ConfigError,
+        "AuthorizationError": PermissionDeniedError,
+        "InvalidParameter": ConfigError,
+        "KMSAccessDenied": PermissionDeniedError,
+        "KMSDisabled": ConfigError,
+        "KMSNotFound": ConfigError,
+        "Throttled": ThrottledError,
     },
 }
 """Codes whose meaning depends on the service that answered."""

@@ -60,6 +60,7 @@ __all__ = [
     "DataApiTarget",
     "LedgerConfig",
     "LoaderConfig",
+    "NotificationsConfig",
     "TargetConfig",
 ]
 
@@ -72,6 +73,11 @@ SEED_ENV = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PW_PARAM", "DB_SCHEM
 _PORT_DIGITS = re.compile(r"[0-9]{1,5}")
 _MAX_PORT = 65535
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# EventBridge's EventBusName (a name, or the ARN of a bus) and an SNS topic ARN.
+_EVENT_BUS = re.compile(
+    r"(arn:aws[a-z-]*:events:[a-z0-9-]+:[0-9]{12}:event-bus/)?[/.\-_A-Za-z0-9]{1,256}"
+)
+_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 
 _STAND_IN_MOVED = (
     "target.kind = 'postgres' and target.dsn were removed: the local stand-in is not a kind "
@@ -326,6 +332,53 @@ class LedgerConfig(BaseModel):
         return ledger_table_for(self.schema_name, target)
 
 
+class NotificationsConfig(BaseModel):
+    """Where each committed load is announced: an EventBridge bus or an SNS topic, not both.
+
+    Best effort and at most once per commit (README, "Notifications"): a
+    delivery failure is logged and counted, never fails or repeats the load.
+    """
+
+    model_config = _STRICT
+
+    event_bus: str | None = Field(
+        None,
+        description="The EventBridge bus (name or ARN) each committed load is put on: one "
+        "event per transaction, source s3redshift, detail-type s3redshift load committed. "
+        "Give it or sns_topic_arn.",
+    )
+    sns_topic_arn: str | None = Field(
+        None,
+        description="The SNS topic (ARN) each committed load is published to, one message "
+        "per transaction; a .fifo topic gets the table as message group and the batch id as "
+        "deduplication id. Give it or event_bus.",
+    )
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Self:
+        if self.event_bus is not None and self.sns_topic_arn is not None:
+            raise ValueError(
+                "give notifications.event_bus (EventBridge) or notifications.sns_topic_arn "
+                "(SNS), not both"
+            )
+        if self.event_bus is None and self.sns_topic_arn is None:
+            raise ValueError(
+                "[notifications] needs event_bus (an EventBridge bus name or ARN) or "
+                "sns_topic_arn (an SNS topic ARN); remove the section to send none"
+            )
+        if self.event_bus is not None and _EVENT_BUS.fullmatch(self.event_bus) is None:
+            raise ValueError(
+                "notifications.event_bus must be an event bus name (letters, digits, "
+                "'.', '-', '_' or '/') or its ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)"
+            )
+        if self.sns_topic_arn is not None and _TOPIC_ARN.fullmatch(self.sns_topic_arn) is None:
+            raise ValueError(
+                "notifications.sns_topic_arn must be an SNS topic ARN "
+                "(arn:aws:sns:REGION:ACCOUNT:TOPIC), not a topic name"
+            )
+        return self
+
+
 class LoaderConfig(BaseModel):
     """Everything the loader needs; see design §4 for each key."""
 
@@ -344,6 +397,10 @@ class LoaderConfig(BaseModel):
     tables: tuple[MappingRule, ...] = Field(
         default_factory=lambda: (default_rule(),),
         description="Mapping rules, first match wins; default: the seed's {table}/** as CSV.",
+    )
+    notifications: NotificationsConfig | None = Field(
+        None,
+        description="Announce each committed load on EventBridge or SNS; none when absent.",
     )
 
     @model_validator(mode="after")

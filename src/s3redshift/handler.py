@@ -63,7 +63,9 @@ Logs
     outcome, one ``invalid_message`` line per malformed SQS message, one
     ``skipped_record`` line per record deliberately skipped (test event,
     removal, folder marker), one ``sweep_prefix_failed`` line per sweep
-    prefix that could not be listed, and exactly one ``summary`` line, also
+    prefix that could not be listed, one ``notification_failed`` line per
+    committed transaction that could not be announced (``[notifications]``),
+    and exactly one ``summary`` line, also
     when it raises, followed by ``metrics`` lines in CloudWatch's embedded
     metric format (one for the invocation, one per target table; see
     :meth:`~s3redshift.invocation_log.Invocation.metrics`)::

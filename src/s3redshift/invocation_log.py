@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from s3redshift.errors import InvalidEventError, S3RedshiftError
 from s3redshift.events import SkippedRecord
-from s3redshift.report import OUTCOMES, LoadReport, ObjectResult
+from s3redshift.report import OUTCOMES, CommittedBatch, LoadReport, ObjectResult
 
 if TYPE_CHECKING:
     from s3redshift.backfill import BackfillSummary
@@ -43,6 +43,9 @@ FIELDS_ATTR = "s3redshift"
 DEFAULT_METRICS_NAMESPACE = "s3redshift"
 """The CloudWatch namespace of the metrics lines (``S3REDSHIFT_METRICS_NAMESPACE`` on Lambda)."""
 
+MAX_METRIC_VALUES = 100
+"""Values one metric may carry in one embedded-metric-format line (CloudWatch's limit)."""
+
 _PER_OUTCOME = {
     "loaded": "ObjectsLoaded",
     "duplicate": "ObjectsDuplicate",
@@ -53,7 +56,7 @@ _PER_OUTCOME = {
 def metrics_document(
     namespace: str,
     dimensions: Mapping[str, str],
-    values: Mapping[str, tuple[float, str]],
+    values: Mapping[str, tuple[float | list[float], str]],
     *,
     timestamp_ms: int,
 ) -> dict[str, Any]:
@@ -61,8 +64,9 @@ def metrics_document(
 
     CloudWatch Logs turns a JSON log event holding ``_aws.CloudWatchMetrics``
     into metrics: every dimension and metric named there is a member of the
-    line itself, and ``values`` maps a metric's name to its value and unit.
-    The line keeps its other members, so it is also searchable as a log line.
+    line itself, and ``values`` maps a metric's name to its value (or list of
+    up to :data:`MAX_METRIC_VALUES` values) and unit. The line keeps its
+    other members, so it is also searchable as a log line.
     """
     return {
         "_aws": {
@@ -147,6 +151,15 @@ def log_configuration_warnings(warnings: Sequence[str], log: logging.Logger | No
         target.warning("configuration_warning", extra={FIELDS_ATTR: {"warning": warning}})
 
 
+def _metric_values(values: list[float]) -> float | list[float]:
+    """One value as itself, several as a list; past the line's limit, the largest.
+
+    The lag alarm watches the maximum, which the largest values keep.
+    """
+    kept = values if len(values) <= MAX_METRIC_VALUES else sorted(values)[-MAX_METRIC_VALUES:]
+    return round(kept[0], 3) if len(kept) == 1 else [round(v, 3) for v in kept]
+
+
 def _error_text(error: BaseException) -> str:
     if isinstance(error, S3RedshiftError):
         return str(error)
@@ -171,6 +184,10 @@ class Invocation:
     metrics_namespace: str | None = DEFAULT_METRICS_NAMESPACE
     # Per target table: outcome counts, rows and load time, for the metrics lines.
     tables: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per target table: each committed transaction's lag (LoadLagSeconds).
+    lags: dict[str, list[float]] = field(default_factory=dict)
+    # Commits announced and not, when notifications are configured.
+    notifications: dict[str, int] | None = None
 
     def _table(self, table: str) -> dict[str, float]:
         return self.tables.setdefault(
@@ -224,6 +241,28 @@ class Invocation:
             tally["rows"] += target.rows
             tally["rejected_rows"] += target.rejected_rows or 0
             tally["duration_ms"] += target.duration_ms
+            if target.lags:
+                self.lags.setdefault(target.table, []).extend(target.lags)
+            for commit in target.commits:
+                if commit.notified is not None:
+                    self.announced(commit)
+
+    def announced(self, commit: CommittedBatch) -> None:
+        """Count a commit's notification; one ``notification_failed`` line if it failed."""
+        tally = self.notifications or {"sent": 0, "failed": 0}
+        tally["sent" if commit.notified else "failed"] += 1
+        self.notifications = tally
+        error = commit.notification_error
+        if error is not None:
+            self.line(
+                logging.WARNING,
+                "notification_failed",
+                table=commit.table,
+                batch_id=commit.batch_id,
+                error_kind=error.kind,
+                retryable=error.retryable,
+                reason=str(error),
+            )
 
     def backfill(self, summary: BackfillSummary) -> None:
         for result in summary.skipped:
@@ -312,31 +351,44 @@ class Invocation:
 
         Written once, after the summary, so a dashboard or an alarm sees
         every invocation (also one that raised), without a CloudWatch call.
+        ``LoadLagSeconds`` (one value per committed transaction) is on both,
+        when something committed: the function's line lets one alarm watch
+        tables that rules name only at load time. ``NotificationsSent`` and
+        ``NotificationsFailed`` are on the invocation's line when
+        notifications are configured.
         """
         if self.metrics_namespace is None:
             return
         namespace = self.metrics_namespace
         now = int(time.time() * 1000)
         function = {"FunctionName": self.function_name or "s3redshift"}
-        values: dict[str, tuple[float, str]] = {
+        values: dict[str, tuple[float | list[float], str]] = {
             metric: (self.counts[outcome], "Count") for outcome, metric in _PER_OUTCOME.items()
         }
         values["InvalidMessages"] = (self.invalid_messages, "Count")
         values["Rows"] = (self.rows, "Count")
         values["RejectedRows"] = (self.rejected_rows, "Count")
         values["DurationMs"] = (self.duration_ms, "Milliseconds")
+        every_lag = [lag for lags in self.lags.values() for lag in lags]
+        if every_lag:
+            values["LoadLagSeconds"] = (_metric_values(every_lag), "Seconds")
+        if self.notifications is not None:
+            values["NotificationsSent"] = (self.notifications["sent"], "Count")
+            values["NotificationsFailed"] = (self.notifications["failed"], "Count")
         self.line(
             logging.INFO,
             "metrics",
             **metrics_document(namespace, function, values, timestamp_ms=now),
         )
         for table, tally in sorted(self.tables.items()):
-            per_table = {
+            per_table: dict[str, tuple[float | list[float], str]] = {
                 metric: (tally[outcome], "Count") for outcome, metric in _PER_OUTCOME.items()
             }
             per_table["Rows"] = (tally["rows"], "Count")
             per_table["RejectedRows"] = (tally["rejected_rows"], "Count")
             per_table["LoadDurationMs"] = (tally["duration_ms"], "Milliseconds")
+            if self.lags.get(table):
+                per_table["LoadLagSeconds"] = (_metric_values(self.lags[table]), "Seconds")
             dimensions = {**function, "Table": table}
             self.line(
                 logging.INFO,

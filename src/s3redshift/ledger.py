@@ -112,6 +112,7 @@ __all__ = [
     "lookup_chunks",
     "newer_guard_sql",
     "newest_order_sql",
+    "order_moment",
     "order_time",
     "prune_count_sql",
     "prune_sql",
@@ -186,13 +187,24 @@ ORDER_TIME_DIGITS = 20
 """Characters of an order's time part: ``YYYYmmddHHMMSSffffff`` (``planner.object_order``)."""
 
 
+_ORDER_TIME_FORMAT = "%Y%m%d%H%M%S%f"
+
+
 def order_time(moment: datetime) -> str:
     """``moment`` (UTC) as an order's time part: digits that sort alike on Redshift and PostgreSQL.
 
     The one spelling of a time in ``object_order`` and in the horizon, so the
     two compare as text.
     """
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+    return moment.astimezone(UTC).strftime(_ORDER_TIME_FORMAT)
+
+
+def order_moment(order: str) -> datetime | None:
+    """The time :func:`order_time` wrote at the head of ``order`` (None: it holds none)."""
+    digits = order[:ORDER_TIME_DIGITS]
+    if len(digits) != ORDER_TIME_DIGITS or not digits.isdigit():
+        return None
+    return datetime.strptime(digits, _ORDER_TIME_FORMAT).replace(tzinfo=UTC)
 
 
 _OBJECT_COLUMNS = ("bucket", "object_key", "object_identity", "object_size", ORDER_COLUMN)

@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from s3redshift.classify import classify
 from s3redshift.config import LoaderConfig
@@ -82,6 +82,7 @@ from s3redshift.ledger import (
     loaded_identities_sql,
     lookup_chunks,
     newest_order_sql,
+    order_moment,
     order_time,
 )
 from s3redshift.listing import HEAD_CONCURRENCY, head_objects, list_prefix
@@ -103,7 +104,7 @@ from s3redshift.planner import (
     snapshot_of,
 )
 from s3redshift.rejects import create_rejects_sql, rejected_counts_sql
-from s3redshift.report import LoadReport, ObjectResult, Outcome, TargetResult
+from s3redshift.report import CommittedBatch, LoadReport, ObjectResult, Outcome, TargetResult
 from s3redshift.schema_plan import FileShape, SchemaPlan, plan_schema
 from s3redshift.schema_sync import catalog_rows, fit_table, table_columns
 from s3redshift.transaction import TransactionPlan, tie_breakers
@@ -112,6 +113,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from s3redshift.file_schema import FileSchema
+    from s3redshift.notifications import Notifier
     from s3redshift.transports.base import Transport
 
 __all__ = [
@@ -259,6 +261,7 @@ class _TargetLoad:
     written: list[str] = field(default_factory=list)  # the files the current attempt put to S3
     schemas: dict[str, FileSchema | S3RedshiftError] = field(default_factory=dict)  # read once
     shapes: Mapping[str, FileShape] = field(default_factory=dict)  # the files' columns, by URI
+    commits: list[CommittedBatch] = field(default_factory=list)  # each committed transaction
     stop: bool = False
 
     def __post_init__(self) -> None:
@@ -356,8 +359,8 @@ class _TargetLoad:
 
     # --- how an attempt ended ------------------------------------------------
 
-    def committed(self, rows: int, rejected: Mapping[str, int] | None = None) -> Settled:
-        """The attempt's transaction committed: its objects are loaded.
+    def committed(self, rows: int, at: datetime, rejected: Mapping[str, int] | None) -> Settled:
+        """The attempt's transaction committed at ``at``: its objects are loaded.
 
         ``rejected``: the rows each file had rejected (by URI), for a rule with
         ``on_error = "skip_rows"``; None when they could not be counted.
@@ -368,6 +371,20 @@ class _TargetLoad:
             self.rejected_rows = None
         else:
             self.rejected_rows += sum(rejected.values())
+        entries = tuple(m.entry for m in self.chunk if m.entry is not None)
+        times = [t for t in map(order_moment, (e.order for e in entries)) if t is not None]
+        assert self.batch is not None, "committed before a transaction was planned"
+        self.commits.append(
+            CommittedBatch(
+                table=self.table,
+                batch_id=self.batch,
+                mode=self.target.rule.mode,
+                objects=entries,
+                rows=rows,
+                committed_at=at,
+                oldest_object_time=min(times, default=None),
+            )
+        )
         return {
             m.index: ObjectResult(
                 m.s3_object,
@@ -498,6 +515,7 @@ class _TargetLoad:
             error=self.last_error,
             load_errors=tuple(self.details),
             rejected_rows=self.rejected_rows,
+            commits=tuple(self.commits),
         )
 
 
@@ -534,8 +552,10 @@ class Loader:
     """Loads S3 objects into their mapped tables, exactly once.
 
     ``transport`` and ``s3_client`` default to the ones the configuration
-    describes, created on first use; tests and other pipelines pass their own.
-    ``clock``, ``sleep`` and ``now`` are injectable so retry timing is testable.
+    describes, created on first use; tests and other pipelines pass their own,
+    and ``notifications_client`` (an ``events`` or ``sns`` client) for
+    ``[notifications]``. ``clock``, ``sleep`` and ``now`` are injectable so
+    retry timing (and a commit's time) is testable.
     """
 
     def __init__(
@@ -548,6 +568,7 @@ class Loader:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        notifications_client: Any = None,
     ) -> None:
         self.config = config
         self.mapper = loader_mapper(config, mapper)
@@ -565,6 +586,12 @@ class Loader:
         schema = self.settings.ledger_schema
         failures = None if schema is None else failures_table_for(schema)
         self._failure_log = FailureLog(failures, clock=clock)
+        self._notifier: Notifier | None = None
+        if config.notifications is not None:
+            # Imported only when configured: a loader without it pays nothing at start.
+            from s3redshift.notifications import Notifier
+
+            self._notifier = Notifier(config.notifications, client=notifications_client)
 
     # --- collaborators, created lazily -------------------------------------
 
@@ -604,6 +631,8 @@ class Loader:
         transport = self.transport
         if isinstance(transport, Preparable):
             transport.prepare()
+        if self._notifier is not None:
+            self._notifier.prepare()
         return self
 
     def ledger_for(self, table: TableRef) -> TableRef | None:
@@ -715,6 +744,7 @@ class Loader:
                 "the time budget ran out before this target was started", table=table
             )
             settled: Settled = {}
+            commits: tuple[CommittedBatch, ...] = ()
         else:
             ledger = self.ledger_for(target.table)
             run = _TargetLoad(
@@ -730,10 +760,13 @@ class Loader:
                 )
                 error.__cause__ = exc
                 settled = dict(run.settled)  # a committed chunk keeps its "loaded"
+                commits = tuple(run.commits)  # and its commit, its lag
         for m in members:
             settled.setdefault(m.index, _failed(m, table, error))
         # Not started, or stopped by a bug: no transaction is reported.
-        return settled, TargetResult(table, target.rule.mode, None, 0, 0, 0, 0, error)
+        return settled, TargetResult(
+            table, target.rule.mode, None, 0, 0, 0, 0, error, commits=commits
+        )
 
     def _load_target(self, run: _TargetLoad) -> TargetResult:
         """Settle every member of one target: the steps, then attempts until none is pending."""
@@ -761,7 +794,9 @@ class Loader:
                 self._clean_up(run.written, None)
                 raise
             self._clean_up(run.written, None)
-            run.settle(run.committed(loaded_rows, self._rejected_counts(run)))
+            run.settle(run.committed(loaded_rows, self._now(), self._rejected_counts(run)))
+            if self._notifier is not None:  # never raises: a failed delivery is only logged
+                run.commits[-1] = self._notifier.deliver(run.commits[-1], run.budget())
             loaded = [m.s3_object for m in run.chunk]
             self._failure_log.forget(self.transport, run.table, loaded, run.budget())
         run.settle(run.unloaded())

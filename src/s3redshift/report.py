@@ -16,7 +16,7 @@ on any incompatible change::
       "targets": [
         {"table": "public.kpis", "mode": "append", "batch_id": "…",
          "objects": 3, "rows": 120, "attempts": 1, "duration_ms": 301,
-         "error": null, "load_errors": [], "rejected_rows": 0}, …]
+         "error": null, "load_errors": [], "rejected_rows": 0, "lag_seconds": [41.2]}, …]
     }
 
 ``error`` is ``{"kind": "DataRejectedError", "message": "…", "retryable": false}``;
@@ -24,7 +24,9 @@ on any incompatible change::
 Objects appear in the order they were given to the loader. ``rejected_rows``
 counts the rows COPY skipped and ``load_rejects`` kept for a loaded object of
 an ``on_error = "skip_rows"`` rule (0 for any other), ``null`` when they
-could not be counted after the commit.
+could not be counted after the commit. ``lag_seconds`` holds, per committed
+transaction, the seconds from its oldest object's event time to the commit
+(:class:`CommittedBatch`).
 """
 
 from __future__ import annotations
@@ -32,12 +34,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from s3redshift.errors import LoadErrorDetail, S3RedshiftError
 from s3redshift.events import S3Object
 
-__all__ = ["OUTCOMES", "LoadReport", "ObjectResult", "Outcome", "TargetResult"]
+if TYPE_CHECKING:
+    from s3redshift.manifest import ManifestEntry
+
+__all__ = ["OUTCOMES", "CommittedBatch", "LoadReport", "ObjectResult", "Outcome", "TargetResult"]
 
 Outcome = Literal["loaded", "duplicate", "superseded", "unmapped", "ignored", "failed"]
 OUTCOMES: tuple[Outcome, ...] = (
@@ -106,6 +112,38 @@ class ObjectResult:
 
 
 @dataclass(frozen=True)
+class CommittedBatch:
+    """One committed transaction of a target: what it loaded, when, and how late.
+
+    ``oldest_object_time`` is the earliest event time of its objects (S3's
+    last-modified time for an object whose event named none); ``notified``
+    is None when no notification is configured, else whether it was sent,
+    and ``notification_error`` why not.
+    """
+
+    table: str
+    batch_id: str
+    mode: str
+    objects: tuple[ManifestEntry, ...]
+    rows: int
+    committed_at: datetime
+    oldest_object_time: datetime | None
+    notified: bool | None = None
+    notification_error: S3RedshiftError | None = None
+
+    @property
+    def lag_seconds(self) -> float | None:
+        """Seconds from the oldest object's event time to the commit (never below 0).
+
+        The event time is S3's clock and the commit time the loader's; a
+        skew that would make it negative is read as no lag.
+        """
+        if self.oldest_object_time is None:
+            return None
+        return max((self.committed_at - self.oldest_object_time).total_seconds(), 0.0)
+
+
+@dataclass(frozen=True)
 class TargetResult:
     """What happened to one target's transaction(s)."""
 
@@ -120,6 +158,12 @@ class TargetResult:
     load_errors: tuple[LoadErrorDetail, ...] = ()
     rejected_rows: int | None = 0
     """Rows COPY rejected and ``load_rejects`` kept, over the target's committed transactions."""
+    commits: tuple[CommittedBatch, ...] = ()
+
+    @property
+    def lags(self) -> list[float]:
+        """``lag_seconds`` of each committed transaction that has one, in commit order."""
+        return [lag for lag in (c.lag_seconds for c in self.commits) if lag is not None]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +177,7 @@ class TargetResult:
             "error": _error_dict(self.error),
             "load_errors": [d.to_dict() for d in self.load_errors],
             "rejected_rows": self.rejected_rows,
+            "lag_seconds": [round(lag, 3) for lag in self.lags],
         }
 
 

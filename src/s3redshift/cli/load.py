@@ -64,6 +64,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         finally:
             printer.close()
     code = _explain(summary, config, args)
+    _warn_unannounced(summary)
     _write_summary(summary, args.json, out)
     return code
 
@@ -159,6 +160,24 @@ def _asked(
         "`s3redshift ledger` shows it\n"
     )
     return {}
+
+
+def _warn_unannounced(summary: BackfillSummary) -> None:
+    """Committed loads whose notification failed: loaded all the same, and not announced later."""
+    missed = [
+        (commit, commit.notification_error)
+        for report in summary.reports
+        for target in report.targets
+        for commit in target.commits
+        if commit.notification_error is not None
+    ]
+    if missed:
+        commit, error = missed[0]
+        sys.stderr.write(
+            f"s3redshift: warning: {len(missed)} committed load(s) were not announced (they "
+            f"are loaded; the ledger has them), e.g. {commit.table} batch {commit.batch_id}: "
+            f"{error}\n"
+        )
 
 
 def _explain(summary: BackfillSummary, config: LoaderConfig, args: argparse.Namespace) -> int:

@@ -316,7 +316,16 @@ module "loader" {
     },
   ]
 
-  alarm_sns_topic_arn       = aws_sns_topic.alarms.arn
+  alarm_sns_topic_arn = aws_sns_topic.alarms.arn
+  # Alarm when data is committed more than 15 minutes after its object arrived.
+  alarm_load_lag_seconds = 900
+
+  # Downstream jobs start on each committed load: an EventBridge bus of its
+  # own, which the function may put events on and nothing else.
+  notifications = {
+    create_event_bus = true
+  }
+
   sweep_schedule_expression = "rate(6 hours)"
   sweep_since               = "P2D"
 

@@ -47,3 +47,8 @@ output "alarm_key_arn" {
   description = "The KMS key of the alarm topic (CloudWatch may use it)."
   value       = aws_kms_key.alarms.arn
 }
+
+output "notification_event_bus_arn" {
+  description = "The EventBridge bus each committed load is announced on (source s3redshift)."
+  value       = module.loader.notification_event_bus_arn
+}

@@ -143,6 +143,12 @@ module "loader" {
     security_group_ids = [aws_security_group.loader.id]
   }
 
+  # Downstream jobs subscribe to a topic of the loader's own: one message
+  # per committed load.
+  notifications = {
+    create_sns_topic = true
+  }
+
   sweep_schedule_expression = "cron(15 3 * * ? *)"
   sweep_since               = "P2D"
 

@@ -17,3 +17,8 @@ output "loader_security_group_id" {
   description = "Security group of the function."
   value       = aws_security_group.loader.id
 }
+
+output "notification_sns_topic_arn" {
+  description = "The SNS topic each committed load is published to (subscribe downstream jobs)."
+  value       = module.loader.notification_sns_topic_arn
+}
