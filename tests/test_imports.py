@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import os
 import subprocess
 import sys
 
@@ -16,10 +17,15 @@ import s3redshift
 HEAVY = ("s3redshift.loader", "s3redshift.transports", "redshift_connector", "pg8000")
 
 
-def modules_after_import(module: str) -> set[str]:
+def modules_after_import(module: str, env: dict[str, str] | None = None) -> set[str]:
     code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=None if env is None else {**os.environ, **env},
     )
     return set(json.loads(out.stdout))
 
@@ -39,6 +45,52 @@ def test_importing_the_package_loads_no_submodule_and_no_boto3() -> None:
     loaded = modules_after_import("s3redshift")
     assert sorted(m for m in loaded if m.startswith("s3redshift.")) == []
     assert "boto3" not in loaded
+
+
+ONLY_WHEN_NEEDED = (
+    "s3redshift.rejects",  # a skip_rows rule's
+    "s3redshift.notifications",  # a [notifications] section's
+    "s3redshift.unreachable",  # the CLI's wording of a database that is down
+    "s3redshift.ledger_prune",  # ledger prune
+    "s3redshift.ledger_queries",  # the ledger's listings
+)
+"""Modules a Lambda's cold start must not pay for unless its configuration uses them."""
+
+
+def cold_start_modules(rule_options: dict[str, object]) -> set[str]:
+    """The modules a new container has loaded once the adapter built its loader."""
+    config = {
+        "target": {"transport": "connector", "host": "127.0.0.1", "database": "dev"},
+        "credentials": {"provider": "static", "user": "loader", "password": "unused"},
+        "copy": {"iam_role": "default"},
+        "tables": [{"pattern": "{table}/**", "options": rule_options}],
+    }
+    code = (
+        "import json, sys; import adapters.lambda_entry as entry; "
+        "assert entry.init_error is None, entry.init_error; "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "S3REDSHIFT_CONFIG": json.dumps(config), "AWS_REGION": "us-east-1"},
+    )
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.splitlines()[-1]))  # after the INIT's log lines
+
+
+def test_a_cold_start_loads_no_module_only_other_rules_or_commands_need() -> None:
+    loaded = cold_start_modules({})
+    assert "s3redshift.loader" in loaded  # the loader was built at INIT
+    assert sorted(loaded.intersection(ONLY_WHEN_NEEDED)) == []
+
+
+def test_a_cold_start_with_a_skip_rows_rule_loads_the_rejects_module_it_needs() -> None:
+    loaded = cold_start_modules({"on_error": "skip_rows", "max_rejected_rows": 5})
+    assert "s3redshift.rejects" in loaded
+    assert sorted(loaded.intersection(ONLY_WHEN_NEEDED)) == ["s3redshift.rejects"]
 
 
 def test_every_export_resolves_to_the_defining_modules_object() -> None:

@@ -103,7 +103,6 @@ from s3redshift.planner import (
     plan_transaction,
     snapshot_of,
 )
-from s3redshift.rejects import create_rejects_sql, rejected_counts_sql
 from s3redshift.report import CommittedBatch, LoadReport, ObjectResult, Outcome, TargetResult
 from s3redshift.schema_plan import FileShape, SchemaPlan, plan_schema
 from s3redshift.schema_sync import catalog_rows, fit_table, table_columns
@@ -161,6 +160,13 @@ Settled = dict[int, ObjectResult]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+
+
+def _create_rejects_sql(table: TableRef) -> str:
+    """``load_rejects``' DDL; rejects.py is loaded only when a ``skip_rows`` rule needs it."""
+    from s3redshift.rejects import create_rejects_sql
+
+    return create_rejects_sql(table)
 
 
 def _by_schema(ledgers: Iterable[TableRef]) -> dict[str, list[TableRef]]:
@@ -814,9 +820,12 @@ class Loader:
         only for rules that keep rejected rows. None when the read fails: the
         load stands, the report says the count is unknown.
         """
-        table = self.settings.rejects_table
-        if not run.target.rule.options.skip_rows or table is None or run.batch is None:
+        if not run.target.rule.options.skip_rows or run.batch is None:
             return {}
+        if (table := self.settings.rejects_table) is None:
+            return {}
+        from s3redshift.rejects import rejected_counts_sql
+
         try:
             rows = self.transport.query(
                 rejected_counts_sql(table, run.batch), time_budget=run.budget()
@@ -1153,9 +1162,9 @@ class Loader:
             for ledger, ordered in wanted.items()
             if ledger not in self._ledgers_ready or (ordered and ledger not in self._ordered)
         }
-        rejects = self.settings.rejects_table
-        keeps = rejects is not None and any(t.rule.options.skip_rows for t in targets)
-        new_rejects = {rejects} - self._rejects_ready if keeps and rejects is not None else set()
+        keeps = any(t.rule.options.skip_rows for t in targets)
+        rejects = self.settings.rejects_table if keeps else None
+        new_rejects = {rejects} - self._rejects_ready if rejects is not None else set()
         if not todo and not new_rejects:
             return
         deadline = Deadline.after(time_budget, clock=self._clock)
@@ -1215,7 +1224,7 @@ class Loader:
             for table in kept:
                 if table.table not in found:
                     schemas += create_schema_sql(table)
-                    tables.append(create_rejects_sql(table))
+                    tables.append(_create_rejects_sql(table))
         self._run_set_up(list(dict.fromkeys(schemas)), tables, alters, time_budget)
 
     def _run_set_up(

@@ -62,7 +62,6 @@ from s3redshift.manifest import (
     object_list_key,
 )
 from s3redshift.mapping import MappingRule, TableMapper, Target
-from s3redshift.rejects import ErrorLog, error_log_for, record_rejects_sql, rejects_table_for
 from s3redshift.schema_plan import FileShape, SchemaPlan
 from s3redshift.transaction import (
     STAGE_TABLE,
@@ -77,6 +76,7 @@ from s3redshift.transaction import (
 
 if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
+    from s3redshift.rejects import ErrorLog
 
 __all__ = [
     "NEWER_IN_BATCH",
@@ -184,12 +184,23 @@ class PlanSettings:
     ledger_schema: str | None
     """The schema of the per-target ledger tables; None when the ledger is off."""
     error_log: ErrorLog = "stl"
-    """Where the warehouse logs rejected rows (:func:`~s3redshift.rejects.error_log_for`)."""
+    """Where the warehouse logs rejected rows (:func:`~s3redshift.rejects.error_log_for`).
+
+    Read only for ``skip_rows`` rules; without one it stays ``stl``, unread.
+    """
 
     @property
     def rejects_table(self) -> TableRef | None:
-        """``<ledger schema>.load_rejects``, or None when the ledger is off."""
-        return None if self.ledger_schema is None else rejects_table_for(self.ledger_schema)
+        """``<ledger schema>.load_rejects``, or None when the ledger is off.
+
+        Asked only for ``skip_rows`` rules: rejects.py is loaded then, not at
+        a cold start whose rules keep no rejected rows.
+        """
+        if self.ledger_schema is None:
+            return None
+        from s3redshift.rejects import rejects_table_for
+
+        return rejects_table_for(self.ledger_schema)
 
     def ledger_for(self, table: TableRef) -> TableRef | None:
         """The ledger table of ``table``, or None when the ledger is off."""
@@ -204,8 +215,17 @@ class PlanSettings:
             region=config.copy_.region,
             authorization=config.copy_.authorization,
             ledger_schema=config.ledger.active_schema,
-            error_log=error_log_for(config),
+            error_log=_error_log(config),
         )
+
+
+def _error_log(config: LoaderConfig) -> ErrorLog:
+    """The warehouse's error log when a rule keeps rejected rows (else unread: ``stl``)."""
+    if not any(rule.options.skip_rows for rule in config.tables):
+        return "stl"
+    from s3redshift.rejects import error_log_for
+
+    return error_log_for(config)
 
 
 @dataclass(frozen=True)
@@ -381,9 +401,10 @@ def _record_rejects(
     rule: MappingRule, table: TableRef, batch: str, loaded_at: str, settings: PlanSettings
 ) -> str | None:
     """The statement keeping a data COPY's rejected rows, for a ``skip_rows`` rule (else None)."""
-    rejects = settings.rejects_table
-    if not rule.options.skip_rows or rejects is None:
+    if not rule.options.skip_rows or (rejects := settings.rejects_table) is None:
         return None
+    from s3redshift.rejects import record_rejects_sql
+
     return record_rejects_sql(rejects, table, batch, loaded_at, settings.error_log)
 
 

@@ -62,7 +62,6 @@ from s3redshift.ledger import (
     ledger_insert_sql,
     newer_guard_sql,
 )
-from s3redshift.rejects import RECORD_REJECTS_PURPOSE
 
 __all__ = [
     "GUARD_ERRORS",
@@ -510,7 +509,9 @@ def build_plan(
             tie_columns=tie_columns,
             per_object=per_object,
         )
-    if record_rejects is not None:
+    if record_rejects is not None:  # a skip_rows rule's: only then is rejects.py loaded
+        from s3redshift.rejects import RECORD_REJECTS_PURPOSE
+
         steps = _after_data_copies(steps, SqlStep(record_rejects, RECORD_REJECTS_PURPOSE))
     if ledger is not None:
         steps += _record_batch(ledger, target, batch_id, loaded_at, mode)
