@@ -73,15 +73,55 @@ def test_a_loaded_object_shows_each_version_with_table_batch_and_identity_exit_0
     assert said["maps to"] == "public.kpis by tables[0] (pattern 'kpis/**', mode append)"
     assert said["in S3"].startswith(f"yes: identity {second.etag}, {second.size} B")
     table = text.split("\n\n", 1)[1].splitlines()
-    assert table[0].split() == ["loaded_at", "table", "batch", "identity", "size", "rows"]
+    assert table[0].split() == [
+        "loaded_at",
+        "table",
+        "batch",
+        "identity",
+        "size",
+        "rows",
+        "rejected",
+    ]
     assert table[1].split()[2:] == [
         "public.kpis",
         batch_new,
         second.etag,
         str(second.size),
         "unknown",
+        "0",
     ]
     assert table[3].startswith("rows: unknown")  # said, not left blank
+
+
+SKIP_ROWS = """\
+[tables.options]
+on_error = "skip_rows"
+max_rejected_rows = 5
+"""
+"""The rule's rejected rows are loaded past and kept in load_rejects."""
+
+
+def test_each_loaded_version_shows_its_own_rejected_rows_not_another_keys(
+    world: LedgerWorld,
+) -> None:
+    world.config_file.write_text(world.config_file.read_text() + SKIP_ROWS)
+    first = put(world.s3, world.bucket, "kpis/a.csv", "id,name\n1,a\nx,b\n2,c\ny,d\n")
+    # Another key in the same batch, with rejected rows of its own: not a.csv's.
+    other = put(world.s3, world.bucket, "kpis/other.csv", "id,name\nz,a\nw,b\nv,c\n")
+    with world.loader() as loader:
+        assert loader.load([first, other]).outcomes() == ["loaded", "loaded"]
+        second = put(world.s3, world.bucket, "kpis/a.csv", "id,name\n3,a\nq,b\n")
+        assert loader.load([second]).outcomes() == ["loaded"]
+    code, document, text = story(world, "kpis/a.csv")
+    assert code == 0
+    loads = document["loads"]
+    assert isinstance(loads, list)
+    assert [(v["identity"], v["rejected_rows"]) for v in loads] == [
+        (second.etag, 1),
+        (first.etag, 2),
+    ]
+    table = text.split("\n\n", 1)[1].splitlines()
+    assert [row.split()[-1] for row in table[1:3]] == ["1", "2"]
 
 
 def test_a_failed_object_shows_its_last_failure_exit_1(world: LedgerWorld) -> None:

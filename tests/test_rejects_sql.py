@@ -23,6 +23,7 @@ from s3redshift.rejects import (
     error_log_for,
     record_rejects_sql,
     rejected_counts_sql,
+    rejects_by_batch_sql,
     rejects_table_for,
     select_rejects_sql,
 )
@@ -95,7 +96,13 @@ def test_the_table_and_the_reads_parse_as_redshift() -> None:
     assert listing.endswith(
         'ORDER BY "rejected_at" DESC, "file_name" ASC, "line_number" ASC LIMIT 5'
     )
-    for sql in (counts, listing):
+    by_batch = rejects_by_batch_sql(REJECTS, "b", "k'.csv")
+    assert by_batch == (
+        'SELECT "batch_id", COUNT(*) FROM "s3redshift"."load_rejects" '
+        "WHERE ((\"bucket\" = 'b' AND \"object_key\" = 'k''.csv') "
+        "OR \"file_name\" = 's3://b/k''.csv') GROUP BY \"batch_id\""
+    )
+    for sql in (counts, listing, by_batch):
         assert isinstance(parsed(sql), exp.Select)
 
 

@@ -49,6 +49,7 @@ from s3redshift.rejects import (
     REJECTS_TABLE,
     Rejected,
     count_rejects_sql,
+    rejects_by_batch_sql,
     rejects_table_for,
     select_rejects_sql,
 )
@@ -436,6 +437,8 @@ class ObjectStory:
     (nothing recorded: not triggered, still loading, or not in S3 at all).
     ``head`` is the object in S3 now (None: absent, or ``s3_error`` says why
     it is unknown); ``horizon`` is its table's ledger horizon, if it has one.
+    ``rejected`` counts, by batch id, the key's rows COPY rejected and
+    ``load_rejects`` kept (a batch it does not name kept none).
     """
 
     uri: str
@@ -449,6 +452,11 @@ class ObjectStory:
     target: Target | None
     last_failure: Failure | None
     horizon: datetime | None
+    rejected: Mapping[str, int] = field(default_factory=dict)
+
+    def rejected_rows(self, load: LedgerRow) -> int:
+        """Rows of ``load`` (one of :attr:`loads`) that COPY rejected and ``load_rejects`` kept."""
+        return self.rejected.get(load.batch_id, 0)
 
     @property
     def in_s3(self) -> bool | None:
@@ -529,6 +537,7 @@ def object_story(loader: Loader, uri: str, *, time_budget: float | None = None) 
     now = head if isinstance(head, Head) else None
     mapping, target, why = _mapping(loader, obj)
     loads = _key_loads(loader, _ledger_tables(loader, schema, deadline), bucket, key, deadline)
+    rejected = _key_rejects(loader, schema, bucket, key, deadline) if loads else {}
     failure = None
     horizon = None
     if target is not None:
@@ -553,7 +562,21 @@ def object_story(loader: Loader, uri: str, *, time_budget: float | None = None) 
         target=target,
         last_failure=failure,
         horizon=horizon,
+        rejected=rejected,
     )
+
+
+def _key_rejects(
+    loader: Loader, schema: str, bucket: str, key: str, deadline: Deadline
+) -> dict[str, int]:
+    """The key's rejected rows that ``load_rejects`` kept, by batch (none: no such table)."""
+    if REJECTS_TABLE not in _schema_tables(loader, schema, deadline):
+        return {}
+    rows = loader.transport.query(
+        rejects_by_batch_sql(rejects_table_for(schema), bucket, key),
+        time_budget=deadline.remaining(),
+    )
+    return {str(batch): int(str(count)) for batch, count in rows}
 
 
 def _mapping(loader: Loader, obj: S3Object) -> tuple[str, Target | None, str]:

@@ -76,6 +76,7 @@ __all__ = [
     "error_log_for",
     "record_rejects_sql",
     "rejected_counts_sql",
+    "rejects_by_batch_sql",
     "rejects_table_for",
     "select_rejects_sql",
 ]
@@ -318,6 +319,15 @@ def select_rejects_sql(
     return (
         f"SELECT {_names(names)} FROM {table.sql}{_rejects_where(target, bucket, key)} "
         f"ORDER BY {order}{bound}"
+    )
+
+
+def rejects_by_batch_sql(table: TableRef, bucket: str, key: str) -> str:
+    """``(batch_id, count)`` of one key's rejected rows: ``ledger --object``'s per-load figure."""
+    batch = quote_identifier("batch_id")
+    return (
+        f"SELECT {batch}, COUNT(*) FROM {table.sql}{_rejects_where(None, bucket, key)} "
+        f"GROUP BY {batch}"
     )
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from s3redshift.events import S3Object
     from s3redshift.failures import Failure
     from s3redshift.ledger_prune import PruneResult
-    from s3redshift.ledger_queries import ObjectStory, Unmapped
+    from s3redshift.ledger_queries import LedgerRow, ObjectStory, Unmapped
     from s3redshift.loader import Loader
     from s3redshift.rejects import Rejected
 
@@ -43,17 +43,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             return _missing(args, loader, table, limit, out)
         rows, total = ledger_rows(loader, table=table, limit=limit, time_budget=args.timeout)
     if args.json:
-        listed = [
-            {
-                "loaded_at": r.loaded_at,
-                "table": r.table,
-                "batch": r.batch_id,
-                "identity": r.identity,
-                "size": r.size,
-                "uri": f"s3://{r.bucket}/{r.key}",
-            }
-            for r in rows
-        ]
+        listed = [{**_load_dict(r), "uri": f"s3://{r.bucket}/{r.key}"} for r in rows]
         out.write(json.dumps({"rows": listed, "total": total}) + "\n")
     elif rows:
         columns(
@@ -70,6 +60,17 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         + "\n"
     )
     return EXIT_OK
+
+
+def _load_dict(row: LedgerRow) -> dict[str, Any]:
+    """A ledger row as ``--json`` shows it (the listing and ``--object``'s loads alike)."""
+    return {
+        "loaded_at": row.loaded_at,
+        "table": row.table,
+        "batch": row.batch_id,
+        "identity": row.identity,
+        "size": row.size,
+    }
 
 
 def _missing(
@@ -238,15 +239,18 @@ def _write_story(story: ObjectStory, out: TextIO) -> None:
         out.write(f"{name + ':':<10}{text}\n")
     if story.loads:
         out.write("\n")
-        # Seam (issue 25, rejected rows): once <ledger schema>.load_rejects exists, each
-        # version's rejected rows (by batch) join here as a "rejected" column.
-        rows = [("loaded_at", "table", "batch", "identity", "size", "rows")]
-        rows += [
-            (r.loaded_at, r.table, r.batch_id, r.identity, str(r.size), "unknown")
-            for r in story.loads
+        rows: list[tuple[str, ...]] = [
+            ("loaded_at", "table", "batch", "identity", "size", "rows", "rejected")
         ]
+        rows += [_load_cells(story, r) for r in story.loads]
         columns(rows, out)
         out.write(_ROWS_UNKNOWN + "\n")
+
+
+def _load_cells(story: ObjectStory, load: LedgerRow) -> tuple[str, ...]:
+    """One loaded version as ``--object`` lists it; its rows are unknown (``_ROWS_UNKNOWN``)."""
+    size, rejected = str(load.size), str(story.rejected_rows(load))
+    return (load.loaded_at, load.table, load.batch_id, load.identity, size, "unknown", rejected)
 
 
 def _mapping_text(story: ObjectStory) -> str:
@@ -285,14 +289,8 @@ def _story_dict(story: ObjectStory) -> dict[str, Any]:
             "mode": None if target is None else target.rule.mode,
         },
         "loads": [
-            {
-                "loaded_at": r.loaded_at,
-                "table": r.table,
-                "batch": r.batch_id,
-                "identity": r.identity,
-                "size": r.size,
-                "rows": None,  # unknown: the ledger keeps no per-object row count
-            }
+            # rows: unknown, the ledger keeps no per-object row count
+            {**_load_dict(r), "rows": None, "rejected_rows": story.rejected_rows(r)}
             for r in story.loads
         ],
         "last_failure": None

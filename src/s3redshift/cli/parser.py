@@ -290,7 +290,8 @@ def _ledger(commands: _Commands) -> None:
     ledger.add_argument(
         "--object",
         metavar="S3_URI",
-        help="instead, every version of s3://BUCKET/KEY that loaded, or why none did "
+        help="instead, every version of s3://BUCKET/KEY that loaded (each with its rejected "
+        "rows kept), or why none did "
         "(unmapped, ignored, last failure, never seen; exit 0 when loaded or ignored); "
         "with --rejects, only that object's rejected rows",
     )
