@@ -19,7 +19,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from s3redshift.cli import check, invoke, ledger, load, offline, plan
-from s3redshift.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, write_traceback
+from s3redshift.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PIPE_CLOSED,
+    EXIT_USAGE,
+    fail,
+    write_traceback,
+)
 from s3redshift.cli.parser import parse_arguments
 from s3redshift.errors import ConfigError, InvalidEventError, S3RedshiftError
 
@@ -63,7 +71,7 @@ def main(
         return fail(exc, args.debug, code, getattr(args, "loaded_config", None))
     except KeyboardInterrupt:
         sys.stderr.write("s3redshift: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return _pipe_closed()
     except Exception as exc:
@@ -76,10 +84,6 @@ def main(
             "(run with --debug for the message and traceback)\n"
         )
         return EXIT_FAILED
-
-
-EXIT_PIPE_CLOSED = 141
-"""The reader of standard output went away (``| head``): what a shell shows for SIGPIPE."""
 
 
 def _pipe_closed() -> int:

@@ -12,7 +12,9 @@ from s3redshift.errors import ConfigError, DatabaseConnectionError, mask_secrets
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_PIPE_CLOSED",
     "EXIT_USAGE",
     "configuration",
     "fail",
@@ -23,6 +25,10 @@ __all__ = [
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: what a shell shows for SIGINT."""
+EXIT_PIPE_CLOSED = 141
+"""The reader of standard output went away (``| head``): what a shell shows for SIGPIPE."""
 
 
 def configuration(args: argparse.Namespace) -> LoaderConfig:

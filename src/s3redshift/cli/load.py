@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from s3redshift.cli.common import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     configuration,
@@ -69,8 +70,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
-EXIT_INTERRUPTED = 130
-"""Ctrl-C: what a shell shows for SIGINT."""
 INTERRUPT_WAIT_S = 30.0
 """How long, after Ctrl-C, `load` waits for transactions still ending and for the ledger."""
 TABLES_NAMED = 5
