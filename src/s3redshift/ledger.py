@@ -107,6 +107,7 @@ __all__ = [
     "latest_horizons",
     "ledger_insert_sql",
     "ledger_table_for",
+    "ledger_timestamp",
     "loaded_among",
     "loaded_identities_sql",
     "lookup_chunks",
@@ -182,6 +183,16 @@ ORDER_COLUMN = "object_order"
 
 LEDGER_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 """How the ledger writes a time (``loaded_at``, a horizon): UTC, microseconds."""
+
+
+def ledger_timestamp(moment: datetime) -> str:
+    """``moment`` as the ledger writes a time (:data:`LEDGER_TIME_FORMAT`, UTC).
+
+    The one spelling of ``loaded_at``, ``failed_at``, a horizon and a prune's
+    cutoff, so that they compare as text where a driver gives text back.
+    """
+    return moment.astimezone(UTC).strftime(LEDGER_TIME_FORMAT)
+
 
 ORDER_TIME_DIGITS = 20
 """Characters of an order's time part: ``YYYYmmddHHMMSSffffff`` (``planner.object_order``)."""
@@ -626,7 +637,7 @@ def record_horizon_sql(
 
     Run, and committed, before :func:`prune_sql` deletes anything.
     """
-    stamp = moment.astimezone(UTC).strftime(LEDGER_TIME_FORMAT)
+    stamp = ledger_timestamp(moment)
     rows = ", ".join(
         f"({portable_literal(ledger.table)}, CAST({portable_literal(stamp)} AS TIMESTAMP), "
         f"{portable_literal(order_time(moment))}, "

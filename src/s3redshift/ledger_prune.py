@@ -41,12 +41,12 @@ from s3redshift.identifiers import TableRef
 from s3redshift.ledger import (
     create_horizon_sql,
     horizon_table_for,
+    ledger_timestamp,
     prune_count_sql,
     prune_sql,
     record_horizon_sql,
 )
 from s3redshift.ledger_queries import ledger_horizons, ledger_tables
-from s3redshift.planner import ledger_timestamp
 
 if TYPE_CHECKING:
     from s3redshift.loader import Loader

@@ -30,7 +30,6 @@ from s3redshift.identifiers import TableRef, portable_literal, quote_identifier
 from s3redshift.ledger import (
     HORIZON_TABLE,
     LEDGER_COLUMNS,
-    LEDGER_TIME_FORMAT,
     ORDER_COLUMN,
     as_utc,
     horizon_table_for,
@@ -38,13 +37,14 @@ from s3redshift.ledger import (
     is_ledger_table,
     key_rows_sql,
     latest_horizons,
+    ledger_timestamp,
     loaded_among,
     loaded_identities_sql,
     lookup_chunks,
     same_key,
 )
 from s3redshift.listing import Head, head_object, list_prefix, parse_s3_uri
-from s3redshift.planner import ledger_timestamp, load_order
+from s3redshift.planner import load_order
 from s3redshift.rejects import (
     REJECTS_TABLE,
     Rejected,
@@ -624,14 +624,12 @@ def _status(
 
 
 def _loaded_at_text(value: object) -> str:
-    """A ledger's ``loaded_at`` as :func:`~s3redshift.planner.ledger_timestamp` writes it.
+    """A ledger's ``loaded_at`` as :func:`~s3redshift.ledger.ledger_timestamp` writes it.
 
     Drivers give a datetime (naive: the column holds UTC), the Data API the
     text; the texts then compare as the times do.
     """
-    if isinstance(value, datetime):
-        return ledger_timestamp(value) if value.tzinfo else value.strftime(LEDGER_TIME_FORMAT)
-    return str(value)
+    return ledger_timestamp(as_utc(value)) if isinstance(value, datetime) else str(value)
 
 
 def committed_since(

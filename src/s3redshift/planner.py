@@ -48,9 +48,9 @@ from s3redshift.events import (
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import (
     BATCH_TABLE,
-    LEDGER_TIME_FORMAT,
     ORDER_TIME_DIGITS,
     ledger_table_for,
+    ledger_timestamp,
     order_time,
 )
 from s3redshift.manifest import (
@@ -166,11 +166,6 @@ def object_identity(o: S3Object, mode: str) -> str | None:
 
 _URI = attrgetter("uri")
 _NO_SHAPES: Mapping[str, FileShape] = MappingProxyType({})
-
-
-def ledger_timestamp(now: datetime) -> str:
-    """The ``loaded_at`` text the ledger stores (UTC, microseconds)."""
-    return now.astimezone(UTC).strftime(LEDGER_TIME_FORMAT)
 
 
 @dataclass(frozen=True)
