@@ -10,11 +10,14 @@ before sending it, so a test can compare what was sent with what was planned.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from s3redshift.events import S3Object
+from s3redshift.invocation_log import FIELDS_ATTR
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -154,3 +157,26 @@ class FakeTime:
         self.now += seconds
         if self._on_sleep is not None:
             self._on_sleep()
+
+
+class _Fields(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.fields.append({"message": record.getMessage(), **getattr(record, FIELDS_ATTR)})
+
+
+@contextmanager
+def logged_fields(name: str) -> Iterator[tuple[logging.Logger, list[dict[str, Any]]]]:
+    """A logger ``name`` at INFO, and the fields of each line it writes (``message`` too)."""
+    log = logging.getLogger(name)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    collect = _Fields()
+    log.addHandler(collect)
+    try:
+        yield log, collect.fields
+    finally:
+        log.removeHandler(collect)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 from typing import Any
 
-from s3redshift.invocation_log import FIELDS_ATTR, Invocation
+from helpers import logged_fields
+from s3redshift.invocation_log import Invocation
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -21,23 +21,9 @@ def readme_metrics_lines() -> list[dict[str, Any]]:
     return [json.loads(line) for line in block.group(1).splitlines() if line.strip()]
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.fields.append({"message": record.getMessage(), **getattr(record, FIELDS_ATTR)})
-
-
 def written_metrics_lines() -> list[dict[str, Any]]:
     """The metrics lines of an invocation like the README's: a table, a lag, notifications."""
-    log = logging.getLogger("s3redshift.test_readme_metrics")
-    log.propagate = False
-    log.setLevel(logging.INFO)
-    collect = _Collect()
-    log.addHandler(collect)
-    try:
+    with logged_fields("s3redshift.test_readme_metrics") as (log, fields):
         invocation = Invocation(log=log, source="s3", request_id="r", function_name="f")
         invocation.notifications = {"sent": 1, "failed": 0}
         invocation.tables["public.kpis"] = {
@@ -46,9 +32,7 @@ def written_metrics_lines() -> list[dict[str, Any]]:
         }  # fmt: skip
         invocation.lags["public.kpis"] = [43.0]
         invocation.metrics()
-    finally:
-        log.removeHandler(collect)
-    return [line for line in collect.fields if line["message"] == "metrics"]
+    return [line for line in fields if line["message"] == "metrics"]
 
 
 def declared(line: dict[str, Any]) -> list[tuple[str, str]]:

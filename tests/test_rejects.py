@@ -9,16 +9,15 @@ the replay, the limit or the crash point.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from helpers import put
+from helpers import logged_fields, put
 from s3redshift.config import LoaderConfig
 from s3redshift.errors import ConfigError, DataRejectedError
 from s3redshift.events import S3Object
-from s3redshift.invocation_log import FIELDS_ATTR, Invocation
+from s3redshift.invocation_log import Invocation
 from s3redshift.loader import Loader
 from s3redshift.local import connector_config, stand_in_loader
 from s3redshift.local.standin import StandInConnector
@@ -258,35 +257,19 @@ def test_skip_rows_needs_the_ledger(dsn: str) -> None:
         LoaderConfig.from_mapping(document)
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.fields.append({"message": record.getMessage(), **getattr(record, FIELDS_ATTR)})
-
-
 def test_the_metrics_and_the_object_lines_count_rejected_rows_per_table_and_object(
     pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
 ) -> None:
     obj, loader = kpis_loader(pg, s3, bucket, config_for(dsn), loaders)
     report = loader.load([obj])
-    log = logging.getLogger("s3redshift.test.rejects")
-    log.propagate = False
-    log.setLevel(logging.INFO)
-    collect = _Collect()
-    log.addHandler(collect)
-    try:
+    with logged_fields("s3redshift.test.rejects") as (log, fields):
         invocation = Invocation(log=log, source="s3", request_id="r1", function_name="f")
         invocation.report(report)
         invocation.metrics()
-    finally:
-        log.removeHandler(collect)
 
-    [line] = [f for f in collect.fields if f["message"] == "object"]
+    [line] = [f for f in fields if f["message"] == "object"]
     assert (line["uri"], line["rejected_rows"]) == (obj.uri, 3)
-    whole, per_table = [f for f in collect.fields if f["message"] == "metrics"]
+    whole, per_table = [f for f in fields if f["message"] == "metrics"]
     assert whole["RejectedRows"] == 3
     assert (per_table["Table"], per_table["RejectedRows"], per_table["Rows"]) == (
         "public.kpis",
