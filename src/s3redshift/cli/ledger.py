@@ -54,12 +54,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             ],
             out,
         )
-    sys.stderr.write(
-        f"s3redshift: {len(rows)} of {total} ledger row(s) shown"
-        + (" (--limit 0 shows all)" if len(rows) < total else "")
-        + "\n"
-    )
+    _write_shown(len(rows), total, "ledger row(s)")
     return EXIT_OK
+
+
+def _write_shown(shown: int, total: int, what: str) -> None:
+    """The listings' last line, on stderr: how many were shown of how many there are."""
+    more = " (--limit 0 shows all)" if shown < total else ""
+    sys.stderr.write(f"s3redshift: {shown} of {total} {what} shown{more}\n")
 
 
 def _load_dict(row: LedgerRow) -> dict[str, Any]:
@@ -375,11 +377,7 @@ def _rejects(
             for r in rows
         ]
         columns(listed, out, [_why(r) for r in rows])
-    sys.stderr.write(
-        f"s3redshift: {len(rows)} of {total} rejected row(s) shown"
-        + (" (--limit 0 shows all)" if len(rows) < total else "")
-        + "\n"
-    )
+    _write_shown(len(rows), total, "rejected row(s)")
     return EXIT_OK
 
 
