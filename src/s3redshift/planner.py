@@ -76,7 +76,7 @@ from s3redshift.transaction import (
 
 if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
-    from s3redshift.rejects import ErrorLog
+    from s3redshift.load_error_logs import ErrorLog
 
 __all__ = [
     "NEWER_IN_BATCH",

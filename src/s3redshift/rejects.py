@@ -55,21 +55,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from s3redshift.identifiers import TableRef, portable_literal, quote_identifier, quote_identifiers
 from s3redshift.ledger import BATCH_TABLE, create_table_sql
+from s3redshift.load_error_logs import ERROR_LOGS, ErrorLog
 
 if TYPE_CHECKING:
     from s3redshift.config import LoaderConfig
 
 __all__ = [
-    "ERROR_LOGS",
     "RAW_LINE_BYTES",
     "RECORD_REJECTS_PURPOSE",
     "REJECTS_TABLE",
     "REJECT_COLUMNS",
-    "ErrorLog",
     "Rejected",
     "count_rejects_sql",
     "create_rejects_sql",
@@ -110,38 +109,6 @@ The object columns are NULL only for a row whose file name matched no object
 of its batch; ``raw_line`` is NULL on Serverless (see the module docstring).
 """
 
-ErrorLog = Literal["stl", "sys"]
-"""Which load error log the warehouse has: provisioned (STL) or Serverless (SYS)."""
-
-
-@dataclass(frozen=True)
-class _Source:
-    """How one error log names what the rejects table keeps."""
-
-    relation: str
-    query: str
-    file: str
-    column: str
-    raw_line: str
-    reason: str
-    code: str
-
-
-ERROR_LOGS: dict[ErrorLog, _Source] = {
-    "stl": _Source(
-        "stl_load_errors", "query", "filename", "colname", "raw_line", "err_reason", "err_code"
-    ),
-    "sys": _Source(
-        "sys_load_error_detail",
-        "query_id",
-        "file_name",
-        "column_name",
-        "",
-        "error_message",
-        "error_code",
-    ),
-}
-"""The two logs' column names (Redshift Developer Guide: STL_LOAD_ERRORS, SYS_LOAD_ERROR_DETAIL)."""
 
 _SERVERLESS_HOST = re.compile(r".+\.redshift-serverless\.amazonaws\.com(?:\.cn)?\.?", re.IGNORECASE)
 
@@ -195,7 +162,7 @@ def record_rejects_sql(
         file,
         portable_literal(str(target)),
         portable_literal(batch),
-        "e.line_number",
+        f"e.{source.line}",
         f"RTRIM(e.{source.column})",
         raw_line,
         f"RTRIM(e.{source.reason})",

@@ -56,6 +56,7 @@ from s3redshift.errors import (
     ThrottledError,
     TimeBudgetExceededError,
 )
+from s3redshift.load_error_logs import load_errors_sql
 from s3redshift.transports.base import Preparable
 from s3redshift.transports.dbapi import DbApiTransport, Session, is_load_error
 
@@ -82,18 +83,10 @@ LOAD_ERROR_LIMIT = 100
 """Rejected rows read back per failed COPY: usually one (MAXERROR 0); under a rule's
 ``on_error = "skip_rows"``, the first of the max_rejected_rows + 1 that failed it."""
 
-SYS_LOAD_ERRORS_SQL = (
-    "SELECT file_name, line_number, column_name, error_message, error_code "
-    "FROM sys_load_error_detail WHERE query_id = pg_last_copy_id() "
-    f"ORDER BY line_number LIMIT {LOAD_ERROR_LIMIT}"
-)
+SYS_LOAD_ERRORS_SQL = load_errors_sql("sys", "pg_last_copy_id()", limit=LOAD_ERROR_LIMIT)
 """The rejected rows of this session's last COPY (Serverless and provisioned)."""
 
-STL_LOAD_ERRORS_SQL = (
-    "SELECT filename, line_number, colname, err_reason, err_code "
-    "FROM stl_load_errors WHERE query = pg_last_copy_id() "
-    f"ORDER BY line_number LIMIT {LOAD_ERROR_LIMIT}"
-)
+STL_LOAD_ERRORS_SQL = load_errors_sql("stl", "pg_last_copy_id()", limit=LOAD_ERROR_LIMIT)
 """The same from the older table of provisioned clusters (CHAR columns, blank-padded)."""
 
 SslMode = Literal["verify-ca", "verify-full"]

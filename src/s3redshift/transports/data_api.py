@@ -131,6 +131,7 @@ from s3redshift.errors import (
 )
 from s3redshift.identifiers import quote_literal
 from s3redshift.ledger import GUARD_MARKER, guard_fired
+from s3redshift.load_error_logs import load_errors_sql
 from s3redshift.transaction import (
     GUARD_ERRORS,
     GUARD_PURPOSE,
@@ -880,14 +881,10 @@ class DataApiTransport:
         which system tables do not take part in.
         """
         qid = f"CAST({quote_literal(str(int(query_id)))} AS BIGINT)"
-        sources = (
-            "SELECT file_name, line_number, column_name, error_message, error_code "
-            f"FROM sys_load_error_detail WHERE query_id = {qid} "
-            f"ORDER BY file_name, line_number LIMIT {LOAD_ERROR_LIMIT}",
-            "SELECT filename, line_number, colname, err_reason, err_code "
-            f"FROM stl_load_errors WHERE query = {qid} "
-            f"ORDER BY filename, line_number LIMIT {LOAD_ERROR_LIMIT}",
-        )
+        sources = [
+            load_errors_sql(log, qid, limit=LOAD_ERROR_LIMIT, by_file=True)
+            for log in ("sys", "stl")
+        ]
         for sql in sources:
             try:
                 rows = self.query(sql)
