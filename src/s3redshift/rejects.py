@@ -136,9 +136,6 @@ def rejects_table_for(schema: str) -> TableRef:
     return TableRef(schema, REJECTS_TABLE)
 
 
-_names = quote_identifiers
-
-
 def create_rejects_sql(table: TableRef) -> str:
     """Idempotent DDL for the rejects table (its schema exists with the ledger's)."""
     return create_table_sql(table, REJECT_COLUMNS)
@@ -171,7 +168,7 @@ def record_rejects_sql(
     )
     names = [name for name, _ in REJECT_COLUMNS]
     return (
-        f"INSERT INTO {table.sql} ({_names(names)}) SELECT {', '.join(values)} "
+        f"INSERT INTO {table.sql} ({quote_identifiers(names)}) SELECT {', '.join(values)} "
         f"FROM {source.relation} AS e LEFT JOIN {BATCH_TABLE.sql} AS b ON {file} = {uri} "
         f"WHERE e.{source.query} = pg_last_copy_id()"
     )
@@ -284,7 +281,7 @@ def select_rejects_sql(
     )
     bound = "" if limit is None else f" LIMIT {int(limit)}"
     return (
-        f"SELECT {_names(names)} FROM {table.sql}{_rejects_where(target, bucket, key)} "
+        f"SELECT {quote_identifiers(names)} FROM {table.sql}{_rejects_where(target, bucket, key)} "
         f"ORDER BY {order}{bound}"
     )
 
