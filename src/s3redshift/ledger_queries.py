@@ -5,7 +5,8 @@ loaded" is found by listing and comparing, never from a failure record; the
 failures table (:mod:`s3redshift.failures`) then says why the last load of
 such an object failed. One object's whole story (:func:`object_story`) joins
 the three: every ledger table, the failures table, and S3 and the rules as
-they are now. Every function reads, none writes.
+they are now; the rows COPY rejected that ``load_rejects`` kept are listed
+too (:func:`rejected_rows`). Every function reads, none writes.
 """
 
 from __future__ import annotations
@@ -419,6 +420,37 @@ def in_ledger(
     return known
 
 
+def _loaded_at_text(value: object) -> str:
+    """A ledger's ``loaded_at`` as :func:`~s3redshift.ledger.ledger_timestamp` writes it.
+
+    Drivers give a datetime (naive: the column holds UTC), the Data API the
+    text; the texts then compare as the times do.
+    """
+    return ledger_timestamp(as_utc(value)) if isinstance(value, datetime) else str(value)
+
+
+def committed_since(
+    loader: Loader, objects: Sequence[S3Object], since: datetime, deadline: Deadline
+) -> dict[tuple[str, str, str], str]:
+    """Which ``(bucket, key, identity)`` of ``objects`` a load planned since ``since`` committed.
+
+    Each with its table. The ledger is written in each load's own
+    transaction, so it alone knows whether a transaction an interrupt met
+    had committed. Empty when the ledger is disabled.
+    """
+    schema = loader.config.ledger.active_schema
+    if schema is None or not objects:
+        return {}
+    groups: dict[TableRef, list[S3Object]] = {}
+    for target, members in classify(loader.mapper, objects).groups.items():
+        groups.setdefault(target.table, []).extend(obj for _, obj in members)
+    committed: dict[tuple[str, str, str], str] = {}
+    for table, listed in groups.items():
+        for found in in_ledger(loader, schema, {table: listed}, deadline, since=since):
+            committed[found] = str(table)
+    return committed
+
+
 # --- one object's story (`s3redshift ledger --object`) -----------------------------------
 
 StoryStatus = Literal["loaded", "failed", "unmapped", "ignored", "never_seen"]
@@ -623,35 +655,7 @@ def _status(
     return "never_seen", "not in S3, and no load or failure is recorded"
 
 
-def _loaded_at_text(value: object) -> str:
-    """A ledger's ``loaded_at`` as :func:`~s3redshift.ledger.ledger_timestamp` writes it.
-
-    Drivers give a datetime (naive: the column holds UTC), the Data API the
-    text; the texts then compare as the times do.
-    """
-    return ledger_timestamp(as_utc(value)) if isinstance(value, datetime) else str(value)
-
-
-def committed_since(
-    loader: Loader, objects: Sequence[S3Object], since: datetime, deadline: Deadline
-) -> dict[tuple[str, str, str], str]:
-    """Which ``(bucket, key, identity)`` of ``objects`` a load planned since ``since`` committed.
-
-    Each with its table. The ledger is written in each load's own
-    transaction, so it alone knows whether a transaction an interrupt met
-    had committed. Empty when the ledger is disabled.
-    """
-    schema = loader.config.ledger.active_schema
-    if schema is None or not objects:
-        return {}
-    groups: dict[TableRef, list[S3Object]] = {}
-    for target, members in classify(loader.mapper, objects).groups.items():
-        groups.setdefault(target.table, []).extend(obj for _, obj in members)
-    committed: dict[tuple[str, str, str], str] = {}
-    for table, listed in groups.items():
-        for found in in_ledger(loader, schema, {table: listed}, deadline, since=since):
-            committed[found] = str(table)
-    return committed
+# --- the rejected rows kept (`s3redshift ledger --rejects`) ----------------------------
 
 
 def rejected_rows(
