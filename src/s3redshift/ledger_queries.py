@@ -568,8 +568,11 @@ def object_story(loader: Loader, uri: str, *, time_budget: float | None = None) 
     s3_error = head.message if isinstance(head, S3RedshiftError) else ""
     now = head if isinstance(head, Head) else None
     mapping, target, why = _mapping(loader, obj)
-    loads = _key_loads(loader, _ledger_tables(loader, schema, deadline), bucket, key, deadline)
-    rejected = _key_rejects(loader, schema, bucket, key, deadline) if loads else {}
+    names = _schema_tables(loader, schema, deadline)  # read once: the ledgers and load_rejects
+    ledgers = [TableRef(schema, name) for name in names if is_ledger_table(name)]
+    loads = _key_loads(loader, ledgers, bucket, key, deadline)
+    kept = loads and REJECTS_TABLE in names
+    rejected = _key_rejects(loader, schema, bucket, key, deadline) if kept else {}
     failure = None
     horizon = None
     if target is not None:
@@ -601,9 +604,7 @@ def object_story(loader: Loader, uri: str, *, time_budget: float | None = None) 
 def _key_rejects(
     loader: Loader, schema: str, bucket: str, key: str, deadline: Deadline
 ) -> dict[str, int]:
-    """The key's rejected rows that ``load_rejects`` kept, by batch (none: no such table)."""
-    if REJECTS_TABLE not in _schema_tables(loader, schema, deadline):
-        return {}
+    """The key's rejected rows that ``load_rejects`` (which must exist) kept, by batch."""
     rows = loader.transport.query(
         rejects_by_batch_sql(rejects_table_for(schema), bucket, key),
         time_budget=deadline.remaining(),
