@@ -341,3 +341,38 @@ def test_json_lines_under_skip_rows_keep_the_last_line_of_each_rejected_object(
         (2, "id"),
         (4, "name"),
     ]
+
+
+def rows_with_bad(count: int, bad: range) -> str:
+    """A header and ``count`` lines ``id,name``; file lines in ``bad`` have a non-integer id."""
+    lines = ["id,name"]
+    for line in range(2, count + 2):
+        lines.append(f"{'x' if line in bad else ''}{line},row {line}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_copy_over_the_limit_isolates_its_objects_even_when_the_log_read_names_one_file(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    """Each object within the limit loads, however many of the COPY's rejected rows are read back.
+
+    The failed COPY's error log is read back in line order and bounded
+    (Redshift's rows come from whichever slices failed), so it may name one
+    file only although several had rejected rows: that file is not therefore
+    over the limit.
+    """
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    first = put(s3, bucket, "kpis/a.csv", rows_with_bad(300, range(2, 102)))  # 100 bad
+    second = put(s3, bucket, "kpis/b.csv", rows_with_bad(300, range(200, 251)))  # 51 bad
+    loader = stand_in_loader(config_for(dsn, limit=150), s3_client=s3)
+    loaders.append(loader)
+
+    report = loader.load([first, second])
+
+    assert [r.outcome for r in report.objects] == ["loaded", "loaded"]
+    assert [r.rejected_rows for r in report.objects] == [100, 51]
+    assert query(pg, "SELECT count(*) FROM kpis") == [(449,)]
+    assert query(pg, f"SELECT object_key, count(*) FROM {REJECTS} GROUP BY 1 ORDER BY 1") == [
+        ("kpis/a.csv", 100),
+        ("kpis/b.csv", 51),
+    ]

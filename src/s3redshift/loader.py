@@ -430,9 +430,11 @@ class _TargetLoad:
         replace = self.target.rule.mode == "replace"
         bad = {m.s3_object.uri for m in self.pending} & exc.bad_files
         skip_rows = self.target.rule.options.skip_rows
-        if skip_rows and len(bad) > 1 and not replace and not self.isolate:
+        if skip_rows and len(self.chunk) > 1 and not replace and not self.isolate:
             # MAXERROR counts a COPY's rejected rows over all its files: load
-            # them one per COPY, so that each object's own rows decide.
+            # them one per COPY, so that each object's own rows decide. Even
+            # when the rows read back name one file: they are read back in
+            # line order and bounded, so other files' rows may be unread.
             self.isolate = True
             return {}
         self.last_error = exc
