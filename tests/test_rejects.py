@@ -376,3 +376,55 @@ def test_a_copy_over_the_limit_isolates_its_objects_even_when_the_log_read_names
         ("kpis/a.csv", 100),
         ("kpis/b.csv", 51),
     ]
+
+
+def upsert_config(dsn: str, *, limit: int) -> LoaderConfig:
+    """``kpis`` upserted by ``id`` (no order_by: the later object's row wins), skip_rows."""
+    document: dict[str, Any] = {
+        **connector_config(dsn),
+        "copy": {"iam_role": "default"},
+        "tables": [
+            {
+                "pattern": "{table}/**",
+                "schema": "public",
+                "mode": "upsert",
+                "keys": ["id"],
+                "format": {"type": "csv", "ignore_header": 1},
+                "options": {"on_error": "skip_rows", "max_rejected_rows": limit},
+            }
+        ],
+    }
+    return LoaderConfig.from_mapping(document)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5], ids=["each-over", "one-each", "all-fit"])
+def test_upsert_with_shared_keys_keeps_each_rejected_row_once_and_the_later_row_wins(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader], limit: int
+) -> None:
+    """Keys repeat across objects and rows are rejected: the keys guard's and the limit's
+    fallbacks (one object at a time) keep each rejected row once, with its own object."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    first = put(s3, bucket, "kpis/a.csv", "id,name\n1,a1\nx,a2\n2,a3\nx,a4\n")
+    second = put(s3, bucket, "kpis/b.csv", "id,name\n2,b1\nx,b2\n3,b3\nx,b4\n")
+    loader = stand_in_loader(upsert_config(dsn, limit=limit), s3_client=s3)
+    loaders.append(loader)
+
+    report = loader.load([first, second])
+
+    if limit == 1:  # two rejected rows each: both over the limit, nothing loads
+        assert report.outcomes() == ["failed", "failed"]
+        assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
+        assert query(pg, f"SELECT count(*) FROM {REJECTS}") == [(0,)]
+        return
+    assert report.outcomes() == ["loaded", "loaded"]
+    assert [r.rejected_rows for r in report.objects] == [2, 2]
+    assert query(pg, "SELECT id, name FROM kpis ORDER BY id") == [(1, "a1"), (2, "b1"), (3, "b3")]
+    assert query(pg, f"SELECT object_key, line_number FROM {REJECTS} ORDER BY 1, 2") == [
+        ("kpis/a.csv", 3),
+        ("kpis/a.csv", 5),
+        ("kpis/b.csv", 3),
+        ("kpis/b.csv", 5),
+    ]
+    # A replay: duplicates, nothing more kept.
+    assert loader.load([first, second]).outcomes() == ["duplicate", "duplicate"]
+    assert query(pg, f"SELECT count(*) FROM {REJECTS}") == [(4,)]
