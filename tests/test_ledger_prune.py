@@ -9,7 +9,9 @@ must leave the table as it was (refused, reported) or load exactly once.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlglot
@@ -33,6 +35,13 @@ from s3redshift.ledger_prune import PRUNE_MARGIN, prune_ledger
 from s3redshift.loader import Loader
 from s3redshift.local.standin import StandInConnector
 from s3redshift.local.transport import stand_in_transport
+from test_loader import execute, make_loader, rows
+from test_table_semantics import SNAPSHOT
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["make_loader"]  # the fixture, shared with test_loader
 
 LEDGER = ledger_table_for("s3redshift", TableRef("public", "kpis"))
 HORIZONS = horizon_table_for("s3redshift")
@@ -304,8 +313,55 @@ def test_retention_statements_are_exact_and_parse_as_redshift() -> None:
             "'load_ledger_public_kpis_54cfea16') AS h WHERE "
             'COALESCE(LEFT(b."object_order", 20), \'\') < h."horizon_order" LIMIT 1'
         ),
+        horizon_guard_sql(LEDGER, newest_only=True): (
+            "SELECT CAST('s3redshift: older than the horizon: ' || h.\"horizon_order\" AS "
+            'INTEGER) FROM (SELECT MAX(LEFT(b."object_order", 20)) AS "object_order" FROM '
+            '"s3redshift_batch" AS b) AS b, (SELECT MAX("horizon_order") AS "horizon_order" '
+            'FROM "s3redshift"."load_horizon" WHERE "ledger_table" = '
+            "'load_ledger_public_kpis_54cfea16') AS h WHERE "
+            'COALESCE(b."object_order", \'\') < h."horizon_order" LIMIT 1'
+        ),
     }
     for sql, exact in expected.items():
         assert sql == exact
         [parsed] = sqlglot.parse(sql, read="redshift")
         assert parsed is not None
+
+
+def test_replace_a_snapshot_with_parts_on_both_sides_of_the_horizon_loads_or_fails_whole(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    """A replace loads a whole snapshot, so its parts load together or are refused together.
+
+    Day 1's first part was written before the prune's horizon, its second
+    after, and both events arrive in one batch. The snapshot is as new as
+    its newest part: it loads whole, and both parts say so (refusing the
+    first alone reported it failed while its rows were in the table).
+    """
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    loader = make_loader(SNAPSHOT)
+    day0 = put(s3, bucket, "kpis/d0/part-0.csv", "id,name\n1,d0\n2,d0\n", at=None)
+    assert loader.load([day0]).outcomes() == ["loaded"]
+    first = put(s3, bucket, "kpis/d1/part-0.csv", "id,name\n3,d1\n", at=None)
+    horizon = datetime.now(UTC) + timedelta(seconds=1)  # after S3's time of every object so far
+    assert prune_ledger(loader, horizon, confirm=True, now=horizon).horizon == horizon
+    first = first.model_copy(update={"event_time": horizon - timedelta(hours=1)})
+    second = put(
+        s3, bucket, "kpis/d1/part-1.csv", "id,name\n4,d1\n", at=horizon + timedelta(seconds=1)
+    )
+
+    report = loader.load([first, second])
+
+    assert report.outcomes() == ["loaded", "loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(3, "d1"), (4, "d1")]
+    assert loader.load([first, second]).outcomes() == ["duplicate", "duplicate"]
+
+    # An older snapshot, all of whose parts are before the horizon, never loads over it.
+    old = [
+        put(s3, bucket, f"kpis/d-old/part-{n}.csv", f"id,name\n{n},old\n", at=None).model_copy(
+            update={"event_time": horizon - timedelta(hours=2 - n)}
+        )
+        for n in range(2)
+    ]
+    assert loader.load(old).outcomes() == ["superseded", "superseded"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(3, "d1"), (4, "d1")]
