@@ -93,6 +93,7 @@ __all__ = [
     "add_order_column_sql",
     "as_utc",
     "batch_table_sql",
+    "committed_batch_sql",
     "create_horizon_sql",
     "create_ledger_sql",
     "create_schema_sql",
@@ -391,6 +392,20 @@ def ledger_insert_sql(
     return (
         f"INSERT INTO {ledger.sql} ({_columns(names)}) "
         f"SELECT {', '.join(values)} FROM {BATCH_TABLE.sql}"
+    )
+
+
+def committed_batch_sql(ledger: TableRef, batch: str, loaded_at: str) -> str:
+    """How many rows ``ledger`` holds of one transaction: ``batch`` written at ``loaded_at``.
+
+    Asked when a transaction's answer was lost: ``loaded_at`` is the
+    client's time to the microsecond, so a row found is that transaction's,
+    not another loader's commit of the same batch id.
+    """
+    return (
+        f"SELECT COUNT(*) FROM {ledger.sql} WHERE {quote_identifier('batch_id')} = "
+        f"{portable_literal(batch)} AND {quote_identifier('loaded_at')} = "
+        f"CAST({portable_literal(loaded_at)} AS TIMESTAMP)"
     )
 
 
