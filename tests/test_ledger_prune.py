@@ -365,3 +365,34 @@ def test_replace_a_snapshot_with_parts_on_both_sides_of_the_horizon_loads_or_fai
     ]
     assert loader.load(old).outcomes() == ["superseded", "superseded"]
     assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(3, "d1"), (4, "d1")]
+
+
+def test_a_horizon_read_that_fails_after_the_guard_fired_is_retried_not_called_a_bug(
+    world: LedgerWorld,
+) -> None:
+    """The guard refused; the read of the horizon (to say which objects) loses its connection.
+
+    The attempt ends as any lost connection does, and the next one refuses the
+    object naming the horizon: not "unexpected ... while loading this target".
+    """
+    horizon, _ = load_history(world)
+    assert world.cli("ledger", "prune", "--before", horizon.isoformat(), "--confirm").code == 0
+    before = kpis_ids(world)
+    old = put(
+        world.s3, world.bucket, "kpis/late.csv", "id,name\n7,late\n", at=horizon - timedelta(days=2)
+    )
+    dropped: list[str] = []
+
+    def drop(sql: str) -> None:
+        if sql.startswith('SELECT "ledger_table", MAX("horizon")') and not dropped:
+            dropped.append(sql)
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    sessions = StandInConnector.from_config(world.config, s3_client=world.s3)
+    transport = stand_in_transport(lambda: RecordingConnection(sessions(), drop))
+    with Loader(world.config, transport=transport, s3_client=world.s3) as loader:
+        report = loader.load([old])
+    assert dropped  # the read failed once
+    assert report.outcomes() == ["failed"]
+    assert isinstance(report.objects[0].error, BeforeHorizonError)
+    assert kpis_ids(world) == before

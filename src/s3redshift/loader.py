@@ -791,7 +791,10 @@ class Loader:
                 loaded_rows = self._attempt(run)
             except BeforeHorizonError as exc:
                 self._clean_up(run.written, exc)
-                run.settle(self._refuse_before_horizon(run, exc))
+                try:
+                    run.settle(self._refuse_before_horizon(run, exc))
+                except (RetryableError, PermanentError) as unread:  # the horizon's read failed
+                    run.settle(run.ended(unread))
                 continue
             except (RetryableError, PermanentError) as exc:
                 self._clean_up(run.written, exc)
