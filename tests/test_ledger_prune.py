@@ -396,3 +396,20 @@ def test_a_horizon_read_that_fails_after_the_guard_fired_is_retried_not_called_a
     assert report.outcomes() == ["failed"]
     assert isinstance(report.objects[0].error, BeforeHorizonError)
     assert kpis_ids(world) == before
+
+
+def test_ledger_object_of_a_pruned_object_says_its_row_may_have_been_pruned(
+    world: LedgerWorld,
+) -> None:
+    """A loaded object whose row was pruned is not called never triggered without a word."""
+    horizon, objects = load_history(world)
+    assert world.cli("ledger", "prune", "--before", horizon.isoformat(), "--confirm").code == 0
+    told = world.cli("ledger", "--object", objects["old_a"].uri, "--json")
+    document = json.loads(told.out)
+    assert told.code == 1
+    assert document["status"] == "never_seen"
+    assert document["loads"] == []
+    assert (
+        f"older than the horizon {horizon:%Y-%m-%d %H:%M:%S} UTC: if it loaded, its ledger row "
+        "was pruned; a load refuses it"
+    ) in document["reason"]
