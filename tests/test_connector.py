@@ -348,7 +348,15 @@ def with_timeouts(statements: list[str], milliseconds: int) -> list[str]:
     return bounded
 
 
-def transaction_head(bucket: str, batch: str) -> list[str]:
+def transaction_head(bucket: str, batch: str, *, replace: bool = False) -> list[str]:
+    """Up to the horizon guard; a replace's compares the batch's newest object only."""
+    batch_rows = (
+        '(SELECT MAX(LEFT(b."object_order", 20)) AS "object_order" FROM "s3redshift_batch" AS b) '
+        "AS b"
+        if replace
+        else '"s3redshift_batch" AS b'
+    )
+    order = 'b."object_order"' if replace else 'LEFT(b."object_order", 20)'
     return [
         'LOCK "s3redshift"."load_ledger_public_kpis_54cfea16", "public"."kpis"',
         'CREATE TEMP TABLE "s3redshift_batch" ("bucket" VARCHAR(63), "object_key" '
@@ -363,10 +371,10 @@ def transaction_head(bucket: str, batch: str) -> list[str]:
         'AND OCTET_LENGTH(l."object_key") = OCTET_LENGTH(b."object_key") '
         'AND l."object_identity" = b."object_identity" LIMIT 1',
         "SELECT CAST('s3redshift: older than the horizon: ' || h.\"horizon_order\" AS INTEGER) "
-        'FROM "s3redshift_batch" AS b, (SELECT MAX("horizon_order") AS "horizon_order" FROM '
+        f'FROM {batch_rows}, (SELECT MAX("horizon_order") AS "horizon_order" FROM '
         '"s3redshift"."load_horizon" WHERE "ledger_table" = '
         "'load_ledger_public_kpis_54cfea16') AS h WHERE "
-        'COALESCE(LEFT(b."object_order", 20), \'\') < h."horizon_order" LIMIT 1',
+        f"COALESCE({order}, '') < h.\"horizon_order\" LIMIT 1",
     ]
 
 
@@ -448,7 +456,7 @@ def test_golden_connector_transaction_per_mode(
             "table_schema = 'public' AND table_name = 'kpis' ORDER BY ordinal_position",
             COMMIT,
         ]
-    expected += transaction_head(bucket, batch)
+    expected += transaction_head(bucket, batch, replace=mode == "replace")
     if mode == "append":
         expected += [data_copy('"public"."kpis"', bucket, batch)]
     elif mode == "replace":

@@ -538,3 +538,87 @@ def test_a_concurrent_cleanup_of_the_same_batchs_files_costs_a_retry_not_the_obj
     assert report.targets[0].attempts == 2
     assert query(pg, "SELECT id FROM kpis ORDER BY id") == [(1,), (2,)]
     assert manifest_files(s3, bucket) == []
+
+
+# --- the answer to a transaction lost ----------------------------------------------------------
+
+
+class _DroppingCursor:
+    def __init__(self, cursor: Any, connection: _Dropping) -> None:
+        self._cursor = cursor
+        self._connection = connection
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        if sql.startswith(f"INSERT INTO {KPIS_LEDGER}"):
+            self._connection.recorded = True
+            if self._connection.point == "ledger_insert" and self._connection.armed[0]:
+                self._connection.armed[0] = False
+                raise ConnectionResetError(104, "Connection reset by peer")
+        return self._cursor.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+class _Dropping:
+    """A session whose connection drops once: at the ledger's INSERT, or just after COMMIT."""
+
+    def __init__(self, connection: Any, point: str, armed: list[bool]) -> None:
+        self._connection = connection
+        self.point = point
+        self.armed = armed
+        self.recorded = False
+
+    def cursor(self) -> _DroppingCursor:
+        return _DroppingCursor(self._connection.cursor(), self)
+
+    def commit(self) -> None:
+        self._connection.commit()
+        if self.point == "after_commit" and self.recorded and self.armed[0]:
+            self.armed[0] = False  # committed; the answer never reaches the loader
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+
+@pytest.mark.parametrize("point", ["after_commit", "ledger_insert"])
+def test_a_transaction_whose_answer_was_lost_is_reported_by_what_the_ledger_holds(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, point: str
+) -> None:
+    """Committed, the answer lost: this load's commit (loaded, announced once), not a duplicate.
+
+    Not committed (the connection dropped before COMMIT): the retry loads it, once.
+    """
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    obj = put(s3, bucket, "kpis/a.csv", "1,a\n2,b\n")
+    sessions = StandInConnector.from_dsn(dsn, s3_client=s3)
+    armed = [True]
+    transport = stand_in_transport(lambda: _Dropping(sessions(), point, armed))
+    with Loader(config_for(dsn), s3_client=s3, transport=transport) as loader:
+        report = loader.load([obj])
+        assert not armed[0]  # the connection dropped
+        assert report.outcomes() == ["loaded"]
+        [target] = report.targets
+        [commit] = target.commits
+        assert commit.batch_id == target.batch_id
+        assert commit.rows == (None if point == "after_commit" else 2)  # unknown when lost
+        assert query(pg, "SELECT count(*) FROM kpis") == [(2,)]
+        assert query(pg, f"SELECT count(*) FROM {KPIS_LEDGER}") == [(1,)]
+        assert loader.load([obj]).outcomes() == ["duplicate"]
+    assert query(pg, "SELECT count(*) FROM kpis") == [(2,)]
+
+
+def test_the_lost_answer_query_is_exact_and_parses_as_redshift() -> None:
+    import sqlglot
+
+    from s3redshift.ledger import committed_batch_sql
+
+    ledger = ledger_table_for("s3redshift", TableRef("public", "kpis"))
+    sql = committed_batch_sql(ledger, "b1", "2026-12-07 20:00:00.000001")
+    assert sql == (
+        f'SELECT COUNT(*) FROM {KPIS_LEDGER} WHERE "batch_id" = \'b1\' AND "loaded_at" = '
+        "CAST('2026-12-07 20:00:00.000001' AS TIMESTAMP)"
+    )
+    [parsed] = sqlglot.parse(sql, read="redshift")
+    assert parsed is not None

@@ -9,7 +9,9 @@ must leave the table as it was (refused, reported) or load exactly once.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlglot
@@ -33,6 +35,13 @@ from s3redshift.ledger_prune import PRUNE_MARGIN, prune_ledger
 from s3redshift.loader import Loader
 from s3redshift.local.standin import StandInConnector
 from s3redshift.local.transport import stand_in_transport
+from test_loader import execute, make_loader, rows
+from test_table_semantics import SNAPSHOT
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["make_loader"]  # the fixture, shared with test_loader
 
 LEDGER = ledger_table_for("s3redshift", TableRef("public", "kpis"))
 HORIZONS = horizon_table_for("s3redshift")
@@ -304,8 +313,103 @@ def test_retention_statements_are_exact_and_parse_as_redshift() -> None:
             "'load_ledger_public_kpis_54cfea16') AS h WHERE "
             'COALESCE(LEFT(b."object_order", 20), \'\') < h."horizon_order" LIMIT 1'
         ),
+        horizon_guard_sql(LEDGER, newest_only=True): (
+            "SELECT CAST('s3redshift: older than the horizon: ' || h.\"horizon_order\" AS "
+            'INTEGER) FROM (SELECT MAX(LEFT(b."object_order", 20)) AS "object_order" FROM '
+            '"s3redshift_batch" AS b) AS b, (SELECT MAX("horizon_order") AS "horizon_order" '
+            'FROM "s3redshift"."load_horizon" WHERE "ledger_table" = '
+            "'load_ledger_public_kpis_54cfea16') AS h WHERE "
+            'COALESCE(b."object_order", \'\') < h."horizon_order" LIMIT 1'
+        ),
     }
     for sql, exact in expected.items():
         assert sql == exact
         [parsed] = sqlglot.parse(sql, read="redshift")
         assert parsed is not None
+
+
+def test_replace_a_snapshot_with_parts_on_both_sides_of_the_horizon_loads_or_fails_whole(
+    pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
+) -> None:
+    """A replace loads a whole snapshot, so its parts load together or are refused together.
+
+    Day 1's first part was written before the prune's horizon, its second
+    after, and both events arrive in one batch. The snapshot is as new as
+    its newest part: it loads whole, and both parts say so (refusing the
+    first alone reported it failed while its rows were in the table).
+    """
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    loader = make_loader(SNAPSHOT)
+    day0 = put(s3, bucket, "kpis/d0/part-0.csv", "id,name\n1,d0\n2,d0\n", at=None)
+    assert loader.load([day0]).outcomes() == ["loaded"]
+    first = put(s3, bucket, "kpis/d1/part-0.csv", "id,name\n3,d1\n", at=None)
+    horizon = datetime.now(UTC) + timedelta(seconds=1)  # after S3's time of every object so far
+    assert prune_ledger(loader, horizon, confirm=True, now=horizon).horizon == horizon
+    first = first.model_copy(update={"event_time": horizon - timedelta(hours=1)})
+    second = put(
+        s3, bucket, "kpis/d1/part-1.csv", "id,name\n4,d1\n", at=horizon + timedelta(seconds=1)
+    )
+
+    report = loader.load([first, second])
+
+    assert report.outcomes() == ["loaded", "loaded"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(3, "d1"), (4, "d1")]
+    assert loader.load([first, second]).outcomes() == ["duplicate", "duplicate"]
+
+    # An older snapshot, all of whose parts are before the horizon, never loads over it.
+    old = [
+        put(s3, bucket, f"kpis/d-old/part-{n}.csv", f"id,name\n{n},old\n", at=None).model_copy(
+            update={"event_time": horizon - timedelta(hours=2 - n)}
+        )
+        for n in range(2)
+    ]
+    assert loader.load(old).outcomes() == ["superseded", "superseded"]
+    assert rows(pg, "SELECT id, name FROM kpis ORDER BY id") == [(3, "d1"), (4, "d1")]
+
+
+def test_a_horizon_read_that_fails_after_the_guard_fired_is_retried_not_called_a_bug(
+    world: LedgerWorld,
+) -> None:
+    """The guard refused; the read of the horizon (to say which objects) loses its connection.
+
+    The attempt ends as any lost connection does, and the next one refuses the
+    object naming the horizon: not "unexpected ... while loading this target".
+    """
+    horizon, _ = load_history(world)
+    assert world.cli("ledger", "prune", "--before", horizon.isoformat(), "--confirm").code == 0
+    before = kpis_ids(world)
+    old = put(
+        world.s3, world.bucket, "kpis/late.csv", "id,name\n7,late\n", at=horizon - timedelta(days=2)
+    )
+    dropped: list[str] = []
+
+    def drop(sql: str) -> None:
+        if sql.startswith('SELECT "ledger_table", MAX("horizon")') and not dropped:
+            dropped.append(sql)
+            raise ConnectionResetError(104, "Connection reset by peer")
+
+    sessions = StandInConnector.from_config(world.config, s3_client=world.s3)
+    transport = stand_in_transport(lambda: RecordingConnection(sessions(), drop))
+    with Loader(world.config, transport=transport, s3_client=world.s3) as loader:
+        report = loader.load([old])
+    assert dropped  # the read failed once
+    assert report.outcomes() == ["failed"]
+    assert isinstance(report.objects[0].error, BeforeHorizonError)
+    assert kpis_ids(world) == before
+
+
+def test_ledger_object_of_a_pruned_object_says_its_row_may_have_been_pruned(
+    world: LedgerWorld,
+) -> None:
+    """A loaded object whose row was pruned is not called never triggered without a word."""
+    horizon, objects = load_history(world)
+    assert world.cli("ledger", "prune", "--before", horizon.isoformat(), "--confirm").code == 0
+    told = world.cli("ledger", "--object", objects["old_a"].uri, "--json")
+    document = json.loads(told.out)
+    assert told.code == 1
+    assert document["status"] == "never_seen"
+    assert document["loads"] == []
+    assert (
+        f"older than the horizon {horizon:%Y-%m-%d %H:%M:%S} UTC: if it loaded, its ledger row "
+        "was pruned; a load refuses it"
+    ) in document["reason"]

@@ -89,6 +89,15 @@ HORIZON_GUARD = (
 )
 """The horizon guard of public.kpis's ledger, right after the ledger guard (after a prune)."""
 
+REPLACE_HORIZON_GUARD = (
+    "SELECT CAST('s3redshift: older than the horizon: ' || h.\"horizon_order\" AS INTEGER) "
+    'FROM (SELECT MAX(LEFT(b."object_order", 20)) AS "object_order" FROM "s3redshift_batch" '
+    'AS b) AS b, (SELECT MAX("horizon_order") AS "horizon_order" FROM '
+    '"s3redshift"."load_horizon" WHERE "ledger_table" = \'load_ledger_public_kpis_54cfea16\') '
+    'AS h WHERE COALESCE(b."object_order", \'\') < h."horizon_order" LIMIT 1'
+)
+"""Replace's horizon guard: the batch's newest object only (a snapshot loads whole or not)."""
+
 
 def test_append_plan_is_exactly_the_documented_transaction() -> None:
     sqls = statements(config({"format": {"type": "csv", "ignore_header": 1}}), "kpis/a.csv")
@@ -141,7 +150,7 @@ def test_replace_deletes_then_copies_and_never_truncates() -> None:
         "Drop",
     ]
     ledger = '"s3redshift"."load_ledger_public_kpis_54cfea16"'
-    assert sqls[4] == HORIZON_GUARD
+    assert sqls[4] == REPLACE_HORIZON_GUARD
     assert sqls[5] == (
         "SELECT CAST('s3redshift: a newer object is loaded: ' || l.\"object_order\" AS INTEGER) "
         f'FROM {ledger} AS l WHERE LEFT(l."object_order", 20) > '

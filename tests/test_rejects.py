@@ -324,3 +324,90 @@ def test_json_lines_under_skip_rows_keep_the_last_line_of_each_rejected_object(
         (2, "id"),
         (4, "name"),
     ]
+
+
+def rows_with_bad(count: int, bad: range) -> str:
+    """A header and ``count`` lines ``id,name``; file lines in ``bad`` have a non-integer id."""
+    lines = ["id,name"]
+    for line in range(2, count + 2):
+        lines.append(f"{'x' if line in bad else ''}{line},row {line}")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_copy_over_the_limit_isolates_its_objects_even_when_the_log_read_names_one_file(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader]
+) -> None:
+    """Each object within the limit loads, however many of the COPY's rejected rows are read back.
+
+    The failed COPY's error log is read back in line order and bounded
+    (Redshift's rows come from whichever slices failed), so it may name one
+    file only although several had rejected rows: that file is not therefore
+    over the limit.
+    """
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    first = put(s3, bucket, "kpis/a.csv", rows_with_bad(300, range(2, 102)))  # 100 bad
+    second = put(s3, bucket, "kpis/b.csv", rows_with_bad(300, range(200, 251)))  # 51 bad
+    loader = stand_in_loader(config_for(dsn, limit=150), s3_client=s3)
+    loaders.append(loader)
+
+    report = loader.load([first, second])
+
+    assert [r.outcome for r in report.objects] == ["loaded", "loaded"]
+    assert [r.rejected_rows for r in report.objects] == [100, 51]
+    assert query(pg, "SELECT count(*) FROM kpis") == [(449,)]
+    assert query(pg, f"SELECT object_key, count(*) FROM {REJECTS} GROUP BY 1 ORDER BY 1") == [
+        ("kpis/a.csv", 100),
+        ("kpis/b.csv", 51),
+    ]
+
+
+def upsert_config(dsn: str, *, limit: int) -> LoaderConfig:
+    """``kpis`` upserted by ``id`` (no order_by: the later object's row wins), skip_rows."""
+    document: dict[str, Any] = {
+        **connector_config(dsn),
+        "copy": {"iam_role": "default"},
+        "tables": [
+            {
+                "pattern": "{table}/**",
+                "schema": "public",
+                "mode": "upsert",
+                "keys": ["id"],
+                "format": {"type": "csv", "ignore_header": 1},
+                "options": {"on_error": "skip_rows", "max_rejected_rows": limit},
+            }
+        ],
+    }
+    return LoaderConfig.from_mapping(document)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5], ids=["each-over", "one-each", "all-fit"])
+def test_upsert_with_shared_keys_keeps_each_rejected_row_once_and_the_later_row_wins(
+    pg: Any, s3: S3Client, bucket: str, dsn: str, loaders: list[Loader], limit: int
+) -> None:
+    """Keys repeat across objects and rows are rejected: the keys guard's and the limit's
+    fallbacks (one object at a time) keep each rejected row once, with its own object."""
+    execute(pg, "CREATE TABLE kpis (id INT, name VARCHAR(20))")
+    first = put(s3, bucket, "kpis/a.csv", "id,name\n1,a1\nx,a2\n2,a3\nx,a4\n")
+    second = put(s3, bucket, "kpis/b.csv", "id,name\n2,b1\nx,b2\n3,b3\nx,b4\n")
+    loader = stand_in_loader(upsert_config(dsn, limit=limit), s3_client=s3)
+    loaders.append(loader)
+
+    report = loader.load([first, second])
+
+    if limit == 1:  # two rejected rows each: both over the limit, nothing loads
+        assert report.outcomes() == ["failed", "failed"]
+        assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
+        assert query(pg, f"SELECT count(*) FROM {REJECTS}") == [(0,)]
+        return
+    assert report.outcomes() == ["loaded", "loaded"]
+    assert [r.rejected_rows for r in report.objects] == [2, 2]
+    assert query(pg, "SELECT id, name FROM kpis ORDER BY id") == [(1, "a1"), (2, "b1"), (3, "b3")]
+    assert query(pg, f"SELECT object_key, line_number FROM {REJECTS} ORDER BY 1, 2") == [
+        ("kpis/a.csv", 3),
+        ("kpis/a.csv", 5),
+        ("kpis/b.csv", 3),
+        ("kpis/b.csv", 5),
+    ]
+    # A replay: duplicates, nothing more kept.
+    assert loader.load([first, second]).outcomes() == ["duplicate", "duplicate"]
+    assert query(pg, f"SELECT count(*) FROM {REJECTS}") == [(4,)]

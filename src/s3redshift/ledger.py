@@ -93,6 +93,7 @@ __all__ = [
     "add_order_column_sql",
     "as_utc",
     "batch_table_sql",
+    "committed_batch_sql",
     "create_horizon_sql",
     "create_ledger_sql",
     "create_schema_sql",
@@ -405,6 +406,20 @@ def ledger_insert_sql(
     )
 
 
+def committed_batch_sql(ledger: TableRef, batch: str, loaded_at: str) -> str:
+    """How many rows ``ledger`` holds of one transaction: ``batch`` written at ``loaded_at``.
+
+    Asked when a transaction's answer was lost: ``loaded_at`` is the
+    client's time to the microsecond, so a row found is that transaction's,
+    not another loader's commit of the same batch id.
+    """
+    return (
+        f"SELECT COUNT(*) FROM {ledger.sql} WHERE {quote_identifier('batch_id')} = "
+        f"{portable_literal(batch)} AND {quote_identifier('loaded_at')} = "
+        f"CAST({portable_literal(loaded_at)} AS TIMESTAMP)"
+    )
+
+
 def loaded_identities_sql(ledger: TableRef, objects: Sequence[tuple[str, str, str]]) -> str:
     """Ledger rows for the keys of ``(bucket, key, identity)`` (a read outside the load).
 
@@ -571,8 +586,15 @@ def create_horizon_sql(horizon: TableRef) -> str:
     return f"CREATE TABLE IF NOT EXISTS {horizon.sql} ({columns})"
 
 
-def horizon_guard_sql(ledger: TableRef) -> str:
+def horizon_guard_sql(ledger: TableRef, *, newest_only: bool = False) -> str:
     """Abort when an object of the batch is older than the ledger's horizon.
+
+    ``newest_only`` (replace): when the batch's newest object is older. A
+    replace loads a whole snapshot, listed, whichever of its parts the batch
+    names, so its parts are refused or loaded together: refusing an older
+    part alone would report it failed while the snapshot loaded its rows.
+    Going back to an older snapshot is what the horizon must stop, and only
+    the newest object says how old a snapshot is.
 
     An object's age is the time part of its ``object_order`` (its event time,
     or S3's last-modified time when it came without one); an empty or
@@ -593,11 +615,16 @@ def horizon_guard_sql(ledger: TableRef) -> str:
     horizon = horizon_table_for(ledger.schema or "")
     order = quote_identifier(ORDER_COLUMN)
     latest = quote_identifier("horizon_order")
+    time = f"LEFT(b.{order}, {ORDER_TIME_DIGITS})"
+    batch = f"{BATCH_TABLE.sql} AS b"
+    if newest_only:
+        batch = f"(SELECT MAX({time}) AS {order} FROM {batch}) AS b"
+        time = f"b.{order}"
     return (
         f"SELECT CAST({portable_literal(HORIZON_MARKER)} || h.{latest} AS INTEGER) "
-        f"FROM {BATCH_TABLE.sql} AS b, (SELECT MAX({latest}) AS {latest} FROM {horizon.sql} "
+        f"FROM {batch}, (SELECT MAX({latest}) AS {latest} FROM {horizon.sql} "
         f"WHERE {quote_identifier('ledger_table')} = {portable_literal(ledger.table)}) AS h "
-        f"WHERE COALESCE(LEFT(b.{order}, {ORDER_TIME_DIGITS}), '') < h.{latest} LIMIT 1"
+        f"WHERE COALESCE({time}, '') < h.{latest} LIMIT 1"
     )
 
 

@@ -585,7 +585,10 @@ def object_story(loader: Loader, uri: str, *, time_budget: float | None = None) 
     status, reason = _status(loads, mapping, why, failure, now, s3_error)
     modified = now.modified if now is not None else None
     if status == "never_seen" and modified and horizon and modified < horizon:
-        reason += f"; older than the horizon {horizon:%Y-%m-%d %H:%M:%S} UTC: a load refuses it"
+        reason += (
+            f"; older than the horizon {horizon:%Y-%m-%d %H:%M:%S} UTC: if it loaded, its "
+            "ledger row was pruned; a load refuses it"
+        )
     return ObjectStory(
         uri=obj.uri,
         status=status,

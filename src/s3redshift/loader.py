@@ -72,6 +72,7 @@ from s3redshift.ledger import (
     ORDER_TIME_DIGITS,
     PREVIOUS_LEDGER_TABLE,
     add_order_column_sql,
+    committed_batch_sql,
     create_horizon_sql,
     create_ledger_sql,
     create_schema_sql,
@@ -256,6 +257,7 @@ class _TargetLoad:
     rows: int = 0
     rejected_rows: int | None = 0  # rows COPY rejected and load_rejects kept (None: uncounted)
     batch: str | None = None
+    sent_at: str | None = None  # the ledger time of the transaction sent last, until it ends
     last_error: S3RedshiftError | None = None
     details: list[LoadErrorDetail] = field(default_factory=list)
     check_ledger: bool = True  # ask the ledger before the next attempt
@@ -365,13 +367,17 @@ class _TargetLoad:
 
     # --- how an attempt ended ------------------------------------------------
 
-    def committed(self, rows: int, at: datetime, rejected: Mapping[str, int] | None) -> Settled:
+    def committed(
+        self, rows: int | None, at: datetime, rejected: Mapping[str, int] | None
+    ) -> Settled:
         """The attempt's transaction committed at ``at``: its objects are loaded.
 
         ``rejected``: the rows each file had rejected (by URI), for a rule with
         ``on_error = "skip_rows"``; None when they could not be counted.
+        ``rows``: None when the commit's answer was lost (see
+        :meth:`Loader._committed_after_all`).
         """
-        self.rows += rows
+        self.rows += rows or 0
         self.last_error = None
         if rejected is None or self.rejected_rows is None:
             self.rejected_rows = None
@@ -436,9 +442,11 @@ class _TargetLoad:
         replace = self.target.rule.mode == "replace"
         bad = {m.s3_object.uri for m in self.pending} & exc.bad_files
         skip_rows = self.target.rule.options.skip_rows
-        if skip_rows and len(bad) > 1 and not replace and not self.isolate:
+        if skip_rows and len(self.chunk) > 1 and not replace and not self.isolate:
             # MAXERROR counts a COPY's rejected rows over all its files: load
-            # them one per COPY, so that each object's own rows decide.
+            # them one per COPY, so that each object's own rows decide. Even
+            # when the rows read back name one file: they are read back in
+            # line order and bounded, so other files' rows may be unread.
             self.isolate = True
             return {}
         self.last_error = exc
@@ -778,6 +786,7 @@ class Loader:
         """Settle every member of one target: the steps, then attempts until none is pending."""
         run.settle(run.repeats())
         while run.pending and not run.halted():
+            run.sent_at = None
             try:
                 self._narrow(run)
                 if not run.pending or run.halted():
@@ -788,23 +797,25 @@ class Loader:
                 loaded_rows = self._attempt(run)
             except BeforeHorizonError as exc:
                 self._clean_up(run.written, exc)
-                run.settle(self._refuse_before_horizon(run, exc))
+                try:
+                    run.settle(self._refuse_before_horizon(run, exc))
+                except (RetryableError, PermanentError) as unread:  # the horizon's read failed
+                    run.settle(run.ended(unread))
                 continue
             except (RetryableError, PermanentError) as exc:
                 self._clean_up(run.written, exc)
-                run.settle(run.ended(exc))
-                continue
+                if not self._committed_after_all(run, exc):
+                    run.settle(run.ended(exc))
+                    continue
+                loaded_rows = None
             except BaseException:
                 # The transport has rolled back or dropped its session; no COPY
                 # of this attempt can still run, so its files can go.
                 self._clean_up(run.written, None)
                 raise
-            self._clean_up(run.written, None)
-            run.settle(run.committed(loaded_rows, self._now(), self._rejected_counts(run)))
-            if self._notifier is not None:  # never raises: a failed delivery is only logged
-                run.commits[-1] = self._notifier.deliver(run.commits[-1], run.budget())
-            loaded = [m.s3_object for m in run.chunk]
-            self._failure_log.forget(self.transport, run.table, loaded, run.budget())
+            else:
+                self._clean_up(run.written, None)
+            self._settle_commit(run, loaded_rows)
         run.settle(run.unloaded())
         failed = [run.settled[m.index] for m in run.members]
         failed = [r for r in failed if r.outcome == "failed"]
@@ -812,6 +823,34 @@ class Loader:
             failed_at = ledger_timestamp(self._now())
             self._failure_log.record(self.transport, run.table, failed, failed_at, run.budget())
         return run.result(int((self._clock() - run.started) * 1000))
+
+    def _settle_commit(self, run: _TargetLoad, rows: int | None) -> None:
+        """The attempt committed: its objects loaded and announced, their failures forgotten."""
+        run.settle(run.committed(rows, self._now(), self._rejected_counts(run)))
+        if self._notifier is not None:  # never raises: a failed delivery is only logged
+            run.commits[-1] = self._notifier.deliver(run.commits[-1], run.budget())
+        loaded = [m.s3_object for m in run.chunk]
+        self._failure_log.forget(self.transport, run.table, loaded, run.budget())
+
+    def _committed_after_all(self, run: _TargetLoad, exc: S3RedshiftError) -> bool:
+        """Whether the transaction whose answer ``exc`` replaced committed all the same.
+
+        The connection lost at COMMIT (or a Data API batch lost sight of) may
+        have committed: the ledger then holds the batch, written with this
+        attempt's own ``loaded_at`` (no other loader's, to the microsecond).
+        Counted as this attempt's commit, it is reported loaded and announced
+        once, instead of found ``duplicate`` by the retry and never announced.
+        Its row count is unknown. Any failure to ask leaves the retry to tell.
+        """
+        unknown = isinstance(exc, ConnectionLostError) or exc.batch_may_still_run
+        if not unknown or run.ledger is None or run.batch is None or run.sent_at is None:
+            return False
+        sql = committed_batch_sql(run.ledger, run.batch, run.sent_at)
+        try:
+            rows = self.transport.query(sql, time_budget=run.budget())
+        except S3RedshiftError:
+            return False
+        return bool(rows) and int(str(rows[0][0])) > 0
 
     def _rejected_counts(self, run: _TargetLoad) -> dict[str, int] | None:
         """The rows each file of a committed transaction had rejected (``skip_rows`` rules).
@@ -916,13 +955,14 @@ class Loader:
         # The transaction loads the head of `pending`: every member must have its entry.
         assert len(entries) == len(run.pending), "a pending object without its S3 identity"
         columns, ties = self._shape(run.target, run.budget())
+        loaded_at = ledger_timestamp(self._now())
         planned = next_transaction(
             run.target,
             entries[:1] if run.isolate else entries,
             settings=self.settings,
             columns=columns,
             tie_columns=ties,
-            loaded_at=ledger_timestamp(self._now()),
+            loaded_at=loaded_at,
             limits=self.transport.limits,
             per_object=run.per_object,
             contents=run.contents,
@@ -931,6 +971,7 @@ class Loader:
         run.chunk = run.pending[: len(planned.entries)]
         self._write_documents(planned, run.written)
         run.batch = planned.plan.batch_id
+        run.sent_at = loaded_at
         return self.transport.run(planned.plan, time_budget=run.budget())
 
     def _follow_schema(self, run: _TargetLoad) -> None:

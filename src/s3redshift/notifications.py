@@ -9,7 +9,9 @@ commit**:
   retry by the loader or by the SDK (a retried request whose first attempt got
   through would announce the commit twice);
 * a redelivered event finds its objects in the ledger (``duplicate``) and
-  commits nothing, so nothing is announced again;
+  commits nothing, so nothing is announced again; a transaction whose
+  connection dropped at ``COMMIT`` is announced when the ledger shows it
+  committed with the attempt's own ``loaded_at`` (``rows`` then ``null``);
 * a failed delivery (any AWS error, throttling, a time-out, a missing
   permission, an entry EventBridge did not accept, or too little time left
   in the invocation) never fails, delays beyond its bound or repeats the

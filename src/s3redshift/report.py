@@ -125,7 +125,8 @@ class CommittedBatch:
     batch_id: str
     mode: str
     objects: tuple[ManifestEntry, ...]
-    rows: int
+    rows: int | None
+    """None when the answer to the COMMIT was lost and the ledger showed it committed."""
     committed_at: datetime
     oldest_object_time: datetime | None
     notified: bool | None = None

@@ -427,14 +427,15 @@ def _guard_steps(ledger: TableRef, batch_list_copy: CopyStep, mode: Mode) -> lis
     """The batch's object list, and the guards that abort when the ledger holds any of it.
 
     The horizon guard comes after the ledger guard: its reason to be safe
-    against a concurrent prune is that order (:func:`~s3redshift.ledger.horizon_guard_sql`).
+    against a concurrent prune is that order (:func:`~s3redshift.ledger.horizon_guard_sql`);
+    a replace's compares the batch's newest object only, as its newer guard does.
     Replace also aborts when the ledger holds a newer object than the batch's newest.
     """
     steps: list[Step] = [
         SqlStep(batch_table_sql(), "hold the batch's object list"),
         batch_list_copy,
         SqlStep(guard_sql(ledger), GUARD_PURPOSE),
-        SqlStep(horizon_guard_sql(ledger), HORIZON_GUARD_PURPOSE),
+        SqlStep(horizon_guard_sql(ledger, newest_only=mode == "replace"), HORIZON_GUARD_PURPOSE),
     ]
     if mode == "replace":
         steps.append(SqlStep(newer_guard_sql(ledger), NEWER_GUARD_PURPOSE))

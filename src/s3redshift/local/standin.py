@@ -97,7 +97,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from s3redshift.copy import CopyCommand
 from s3redshift.errors import DataRejectedError, LoadErrorDetail, S3RedshiftError
 from s3redshift.identifiers import MAX_IDENTIFIER_BYTES
-from s3redshift.transports.connector import STL_LOAD_ERRORS_SQL, SYS_LOAD_ERRORS_SQL
+from s3redshift.transports.connector import (
+    LOAD_ERROR_LIMIT,
+    STL_LOAD_ERRORS_SQL,
+    SYS_LOAD_ERRORS_SQL,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -483,7 +487,7 @@ class StandInConnection:
     def answer(self, sql: str) -> tuple[tuple[str, ...], list[tuple[Any, ...]]] | None:
         """The emulated result of one of the three read statements, else None."""
         text = sql.strip()
-        rejected = self._rejected.get(self.last_copy_id, ())
+        rejected = _as_read_back(self._rejected.get(self.last_copy_id, ()))
         if text == SYS_LOAD_ERRORS_SQL and "sys" in self._tables:
             columns = ("file_name", "line_number", "column_name", "error_message", "error_code")
             sys_rows = [
@@ -565,6 +569,16 @@ class StandInConnection:
             f"Check '{table_name}' system table for details.",
             detail,
         )
+
+
+def _as_read_back(details: Sequence[LoadErrorDetail]) -> list[LoadErrorDetail]:
+    """A COPY's rejected rows as the two reads return them: by line number, the first few only.
+
+    The reads say ``ORDER BY line_number LIMIT n``; Redshift honours both, so
+    a COPY of several files may be read back naming fewer files than had
+    rejected rows, and the loader must not take that for the whole story.
+    """
+    return sorted(details, key=lambda d: d.line or 0)[:LOAD_ERROR_LIMIT]
 
 
 def _log_skipped(cursor: Any, copy_id: int, skipped: Sequence[SkippedRow]) -> None:
