@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# checkov (most of its time is making its own venv) runs beside the suite,
-# each one's output kept together (a fresh clone: 9 min 0 s, against 9 min
-# 13 s one after the other). Terraform's own checks (terraform-validate) run
-# inside the suite, on the worker of the end-to-end run that shares their
-# provider cache (tests/test_terraform_e2e.py), instead of before it.
-test: $(STAMP) lint typecheck
-	$(MAKE) --no-print-directory --output-sync=target -j2 checkov pytest
+# ruff first (seconds, and the commonest failure); then mypy and checkov (most
+# of its time is making its own venv) run beside the suite, each one's output
+# kept together: on two cores the suite's workers leave room for them while
+# the Terraform worker waits (tests/test_terraform_e2e.py, which also runs
+# terraform-validate, sharing its provider cache). `make check` is the quick
+# lane for type errors.
+test: $(STAMP) lint
+	$(MAKE) --no-print-directory --output-sync=target -j3 typecheck checkov pytest
 
 # The quick lane: ruff, mypy and the tests that need neither the stand-in nor
 # minutes (markers standin and long, tests/conftest.py), in about a minute.
@@ -48,7 +49,7 @@ typecheck: $(STAMP)
 # on the provider and moto for about four minutes, so two workers share the
 # cores meanwhile (7 min 10 s here, against 8 min 16 s on two workers).
 pytest: $(STAMP)
-	S3REDSHIFT_TERRAFORM_E2E=1 $(BIN)/pytest -q -n 3 --dist loadgroup
+	S3REDSHIFT_TERRAFORM_E2E=1 $(BIN)/pytest -q -n 3 --dist loadgroup --durations=15
 
 demo: $(STAMP)
 	$(BIN)/s3redshift demo
