@@ -60,7 +60,7 @@ from s3redshift.local.standin import StandInConnector
 from s3redshift.local.transport import stand_in_transport
 from s3redshift.planner import load_order
 from s3redshift.rejects import rejects_table_for
-from s3redshift.report import LoadReport
+from s3redshift.report import LoadReport, ObjectResult
 
 if TYPE_CHECKING:
     from s3redshift.local import EmbeddedEnvironment
@@ -944,19 +944,33 @@ class _World:
         assert delivery.report is not None
         failed = []
         for index, result in zip(delivery.batch, delivery.report.objects, strict=True):
-            spec, obj = self.writes[index]
-            refused = result.outcome == "failed" and isinstance(result.error, DataRejectedError)
-            if result.outcome in ACKED:
-                self.acked.setdefault(index, set()).add(result.outcome)
-            elif refused and spec.over_limit(obj):
-                self.acked.setdefault(index, set()).add(REFUSED)
-            else:
-                failed.append(result.s3_object.key)
-                error = result.error
-                name = type(error).__name__ if error is not None else "?"
-                self.last_error[index] = f"{result.s3_object.key}: {name}: {result.reason[:160]}"
+            if self._acknowledge(index, result, who, outcome):
+                continue
+            failed.append(result.s3_object.key)
+            error = result.error
+            name = type(error).__name__ if error is not None else "?"
+            self.last_error[index] = f"{result.s3_object.key}: {name}: {result.reason[:160]}"
         if failed:
             outcome.events.append(f"{who}: failed {', '.join(sorted(failed))}")
+
+    def _acknowledge(self, index: int, result: ObjectResult, who: str, outcome: Outcome) -> bool:
+        """Acknowledge one object the report says is done; False when it must come back.
+
+        A file over ``max_rejected_rows`` refused (``DataRejectedError``) is done
+        (:data:`REFUSED`); a file within it refused is a problem: it would
+        never load, though its good rows should.
+        """
+        spec, obj = self.writes[index]
+        refused = result.outcome == "failed" and isinstance(result.error, DataRejectedError)
+        if result.outcome in ACKED or (refused and spec.over_limit(obj)):
+            self.acked.setdefault(index, set()).add(REFUSED if refused else result.outcome)
+            return True
+        if refused and spec.max_rejected is not None:
+            outcome.problems.append(
+                f"{who}: {obj.key} has {len(obj.bad)} bad lines, within max_rejected_rows "
+                f"{spec.max_rejected}, yet was refused: {result.reason[:160]}"
+            )
+        return False
 
     def _crashed(self, delivery: _Delivery, who: str, outcome: Outcome) -> None:
         """A crashed invocation: its whole batch comes back; the process may be a new one."""
