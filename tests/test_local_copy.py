@@ -774,6 +774,22 @@ def test_not_null_violation_names_the_column(pg: Any, s3: S3Client, bucket: str)
     assert (detail.line, detail.column, detail.code) == (2, "id", "23502")
 
 
+def test_rows_skipped_under_maxerror_leave_no_savepoint_open(
+    pg: Any, s3: S3Client, bucket: str, table: str
+) -> None:
+    # Each row the database refuses is rolled back to a savepoint; one left
+    # open would put every later statement of the load's transaction (its
+    # ledger row) in a subtransaction of its own, with an xmin of its own.
+    put(s3, bucket, "m.csv", "1,a,x\nx2,b,x\n3,c,x\ny4,d,x\n5,e,x\n")
+    cmd = command(bucket, "m.csv", options=CopyOptions(max_error=5))
+    assert load(pg, s3, cmd) == 3
+    cursor = pg.cursor()
+    cursor.execute("INSERT INTO t VALUES (6, 'f', 'x') RETURNING xmin::text")
+    [(xmin,)] = cursor.fetchall()
+    assert rows(pg, "SELECT (txid_current() % 4294967296)::text") == [(xmin,)]
+    assert rows(pg, "SELECT id FROM t ORDER BY id") == [(1,), (3,), (5,), (6,)]
+
+
 def test_a_few_megabytes(pg: Any, s3: S3Client, bucket: str, table: str) -> None:
     lines = [f'{i},"name {i}","note, with ""quotes"" {i}"\n' for i in range(60000)]
     data = "".join(lines).encode()

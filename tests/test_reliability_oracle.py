@@ -17,6 +17,7 @@ from reliability.oracle import (
     Write,
     append_oracle,
     compare,
+    rejects_oracle,
     replace_oracle,
     upsert_latest_oracle,
     upsert_oracle,
@@ -166,3 +167,31 @@ def test_append_on_a_versioned_bucket_loads_each_version_even_with_equal_content
     # Unversioned, the same writes are two object versions: A (twice written) and B.
     unversioned = [replace(w, identity=w.etag) for w in writes]
     assert append_oracle(unversioned).fixed == Counter({(1, 1, 0, "t/k"): 1, (2, 2, 0, "t/k"): 1})
+
+
+def test_rejects_hold_each_bad_line_of_each_loaded_version_once_and_nothing_else() -> None:
+    # skip_rows: a's good rows load and its two bad lines are recorded; b
+    # failed (not in the ledger): nothing of it; c went over the limit.
+    a = Write(
+        "t/a",
+        (1, "t/a", ""),
+        ((1, 1, 0, "t/a"),),
+        identity="ea",
+        rejected=((3, "k", "2,x2,0,t/a"), (4, "ts", "3,3,x3,t/a")),
+    )
+    b = Write("t/b", (2, "t/b", ""), ((5, 5, 0, "t/b"),), identity="eb", rejected=((2, "k", "x"),))
+    c = Write(
+        "t/c", (3, "t/c", ""), ((6, 6, 0, "t/c"),), identity="ec", rejected=((2, "k", "y"),) * 3
+    )
+    c = replace(c, refused=True)
+    expected = rejects_oracle([a, b, c], [("t/a", "ea"), ("t/c", "ec")])
+    assert expected == Expected(
+        Counter({("t/a", 3, "k", "2,x2,0,t/a"): 1, ("t/a", 4, "ts", "3,3,x3,t/a"): 1})
+    )
+    # Recorded twice (a replay that recorded again) or by a failed object: wrong.
+    twice = [("t/a", 3, "k", "2,x2,0,t/a")] * 2 + [("t/a", 4, "ts", "3,3,x3,t/a")]
+    assert compare(expected, twice) == ([], [("t/a", 3, "k", "2,x2,0,t/a")])
+    missing, extra = compare(expected, [("t/b", 2, "k", "x")])
+    assert (len(missing), extra) == (2, [("t/b", 2, "k", "x")])
+    # A refused write keeps no rows either, whatever the ledger says.
+    assert append_oracle([a, b, c]).fixed == Counter({(1, 1, 0, "t/a"): 1, (5, 5, 0, "t/b"): 1})

@@ -17,7 +17,6 @@ import sys
 import threading
 from pathlib import Path
 
-from reliability.faults import COMBINATIONS
 from reliability.schedules import run_schedules, seeds_from_env
 from s3redshift.local import EmbeddedEnvironment
 
@@ -55,7 +54,7 @@ def main() -> int:
     left = _left_behind(pid, temp_dir)
     for item in left:
         print(f"left behind: {item}")
-    if 2 * len(seeds) >= len(COMBINATIONS) and summary.missed:
+    if summary.missed:
         print("never injected: " + ", ".join(f"{p}:{k}" for p, k in summary.missed))
     print(f"faults fired per point: {summary.points()}")
     print(f"{len(summary.failures)} failing schedule(s) in {summary.seconds:.0f} s")

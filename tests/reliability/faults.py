@@ -20,7 +20,9 @@ from urllib.parse import unquote
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import EndpointConnectionError
 
+from s3redshift.identifiers import quote_identifier
 from s3redshift.ledger import GUARD_MARKER
+from s3redshift.rejects import REJECTS_TABLE
 
 __all__ = [
     "COMBINATIONS",
@@ -30,6 +32,7 @@ __all__ = [
     "DB_KINDS",
     "DB_POINTS",
     "DDL_POINTS",
+    "REJECTS_POINTS",
     "S3_KINDS",
     "S3_POINTS",
     "FaultConnection",
@@ -50,6 +53,7 @@ DB_POINTS = (
     "list_copy",  # COPY s3redshift_batch FROM <objects.csv>
     "guard",
     "data_copy",  # each data COPY
+    "rejects_insert",  # a skip_rows rule's rows that COPY rejected, into load_rejects
     "ledger_insert",
     "commit",
     "after_commit",  # committed, but the caller never hears of it
@@ -58,6 +62,8 @@ S3_POINTS = ("head", "manifest_put", "list_put")
 COPY_READ_POINTS = ("list_read", "data_read")  # S3 reads made by the stand-in's COPY
 DDL_POINTS = ("ddl", "after_ddl")
 """Reached only by a rule with a schema policy whose table needs a change (``schema_evolve``)."""
+REJECTS_POINTS = ("rejects_insert",)
+"""Reached only by a rule with ``on_error = "skip_rows"`` (``skip_rows``), after each data COPY."""
 
 DB_KINDS = ("exception", "base_exception", "terminate")
 S3_KINDS = (
@@ -214,11 +220,13 @@ def classify(sql: str, ledger_prefix: str, in_load: bool) -> str | None:
     """The protocol step a statement is, by its text; None for the others.
 
     ``ledger_prefix`` is how every ledger table's quoted name starts (one
-    ledger table per target, all in the ledger's schema). A target's DDL is
-    ``ddl`` (its ``after_ddl`` point is reached once the statement returns).
+    ledger table per target, all in the ledger's schema, where
+    ``load_rejects`` lives too). A target's DDL is ``ddl`` (its ``after_ddl``
+    point is reached once the statement returns).
     """
     text = sql.lstrip()
     head = text[:60]
+    rejects = f"{ledger_prefix.rsplit('.', 1)[0]}.{quote_identifier(REJECTS_TABLE)}"
     if not in_load and _is_target_ddl(text, ledger_prefix):
         return "ddl"
     if text.startswith("LOCK "):
@@ -231,6 +239,8 @@ def classify(sql: str, ledger_prefix: str, in_load: bool) -> str | None:
         return "guard"
     if text.startswith(f"INSERT INTO {ledger_prefix}"):
         return "ledger_insert"
+    if in_load and text.startswith(f"INSERT INTO {rejects} "):
+        return "rejects_insert"
     if not in_load and text.startswith("SELECT") and f"FROM {ledger_prefix}" in text:
         return "ledger_read"
     return None

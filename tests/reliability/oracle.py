@@ -10,6 +10,11 @@ A *write* is one delivered event: an S3 key's write, its place in
 loader reads it (``current``). A write overwritten since (B in A -> B -> A on
 an unversioned bucket, or an older version on a versioned one) cannot be read
 by COPY any more: it is ``superseded`` and contributes nothing.
+
+Under ``on_error = "skip_rows"`` a write's ``rows`` are its good lines and
+``rejected`` its bad ones, which ``load_rejects`` must hold once per object
+version loaded; a write with more bad lines than ``max_rejected_rows`` is
+``refused``: it never loads, so it contributes nothing either.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ __all__ = [
     "Write",
     "append_oracle",
     "compare",
+    "rejects_oracle",
     "replace_oracle",
     "upsert_latest_oracle",
     "upsert_oracle",
@@ -48,6 +54,10 @@ class Write:
     current: bool = True
     identity: str = ""
     etag: str = ""
+    rejected: tuple[Row, ...] = ()
+    """Its lines COPY must reject under skip_rows: (line number, column, raw line) each."""
+    refused: bool = False
+    """Over ``max_rejected_rows``: the object fails and keeps nothing."""
 
     def named_by(self, identity: str) -> bool:
         """Whether a ledger identity may name this write.
@@ -99,7 +109,7 @@ def _tie_rank(row: Row, skip: int | None) -> tuple[tuple[Any, ...], ...]:
 
 
 def _current(writes: Iterable[Write]) -> list[Write]:
-    return [w for w in writes if w.current]
+    return [w for w in writes if w.current and not w.refused]
 
 
 def append_oracle(writes: Sequence[Write]) -> Expected:
@@ -113,6 +123,22 @@ def append_oracle(writes: Sequence[Write]) -> Expected:
     for w in _current(writes):
         seen.setdefault((w.key, w.identity or w.key), w)
     return Expected(Counter(row for w in seen.values() for row in w.rows))
+
+
+def rejects_oracle(writes: Sequence[Write], loaded: Iterable[tuple[str, str]]) -> Expected:
+    """load_rejects: each rejected line of each loaded object version once, nothing else.
+
+    ``loaded`` are the ledger's (S3 key, identity) pairs of one table: a row
+    is recorded in the transaction that records its object in the ledger,
+    so an object not in the ledger (failed, refused, rolled back) has none.
+    A row is ``(key, line, column, raw line)``.
+    """
+    done = set(loaded)
+    seen: dict[tuple[str, str], Write] = {}
+    for w in _current(writes):
+        if any(key == w.key and w.named_by(identity) for key, identity in done):
+            seen.setdefault((w.key, w.identity or w.key), w)
+    return Expected(Counter((w.key, *line) for w in seen.values() for line in w.rejected))
 
 
 def replace_oracle(writes: Sequence[Write]) -> Expected:

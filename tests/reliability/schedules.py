@@ -4,9 +4,10 @@ A schedule is drawn from its seed alone: 2-4 tables (each in one load mode),
 a pool of small CSV objects with unique row ids, 2-4 loaders, a few faults
 and a kind (:data:`KINDS`) that shapes one table: out-of-order delivery, a
 key rewritten A -> B -> A, a column added or dropped between batches, a
-HeadObject fault inside one table's batch, or files whose columns the
-loaders themselves create, add and widen (a schema policy). The bucket is unversioned, now
-and then versioned; every event carries an S3-like sequencer.
+HeadObject fault inside one table's batch, files whose columns the
+loaders themselves create, add and widen (a schema policy), or files with
+bad lines whose rejected rows the loaders keep (``on_error = "skip_rows"``).
+The bucket is unversioned, now and then versioned; every event carries an S3-like sequencer.
 Each round deals the unacknowledged objects to the loaders in overlapping
 batches (and, like SQS, now and then delivers an acknowledged one again); the
 loaders run at once, each on its own thread with its own warm ``Loader``,
@@ -39,6 +40,7 @@ from reliability.faults import (
     COMBINATIONS,
     COMMIT_ORDER_SEQUENCE,
     DDL_POINTS,
+    REJECTS_POINTS,
     S3_KINDS,
     FaultConnection,
     FaultSpec,
@@ -48,7 +50,7 @@ from reliability.faults import (
     Terminator,
 )
 from s3redshift.config import LoaderConfig
-from s3redshift.errors import S3RedshiftError
+from s3redshift.errors import DataRejectedError, S3RedshiftError
 from s3redshift.events import S3Object
 from s3redshift.identifiers import TableRef, quote_identifier
 from s3redshift.ledger import LEDGER_TABLE_PREFIX, is_ledger_table, ledger_table_for
@@ -57,7 +59,8 @@ from s3redshift.local import connector_config
 from s3redshift.local.standin import StandInConnector
 from s3redshift.local.transport import stand_in_transport
 from s3redshift.planner import load_order
-from s3redshift.report import LoadReport
+from s3redshift.rejects import rejects_table_for
+from s3redshift.report import LoadReport, ObjectResult
 
 if TYPE_CHECKING:
     from s3redshift.local import EmbeddedEnvironment
@@ -86,6 +89,12 @@ T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TEMP_TABLES = ("s3redshift_batch", "s3redshift_stage", "s3redshift_latest")
 ACKED = frozenset({"loaded", "duplicate", "superseded", "unmapped", "ignored"})
 """Outcomes SQS would see as success (a skip always carries its reason)."""
+REFUSED = "refused"
+"""How the harness acknowledges a file over ``max_rejected_rows`` that failed as it must.
+
+Its failure is permanent (SQS would move it to the dead-letter queue after
+its last try): the harness stops delivering it, except as a redelivery.
+"""
 
 
 # --- the schedule, drawn from a seed --------------------------------------------------
@@ -101,6 +110,7 @@ KINDS = (
     "schema_change",
     "head_fault",
     "schema_evolve",
+    "skip_rows",
 )
 """What a schedule attacks beside the walk's faults (``plain``: nothing more), drawn per seed.
 
@@ -115,6 +125,10 @@ table's rule has a schema policy (by name, add columns, widen; sometimes the
 loader creates the table): its files name their columns in any order, some
 add ``w`` or a long text ``note``, and the loaders change the table at once.
 A schedule whose walk injects a fault at a DDL point is always of this kind.
+``skip_rows``: one table's rule keeps rejected rows (``on_error =
+"skip_rows"``): some of its files hold a few lines with text in an INT
+column, a few of them more than ``max_rejected_rows``. A schedule whose walk
+injects a fault at the rejects insert is always of this kind.
 """
 EVOLVE_POLICY = {"match": "name", "evolve": ["add_columns", "widen"]}
 """The schema policy of a ``schema_evolve`` table (``create`` drawn with it)."""
@@ -162,6 +176,8 @@ class ObjectSpec:
 
     Before its phase 2, a table's ALTER runs.
     """
+    bad: frozenset[int] = frozenset()
+    """Places in ``rows`` written with a wrong type (:func:`bad_column`): COPY rejects them."""
 
     def value(self, row: Row, column: str) -> Any:
         """``row``'s value for ``column`` as the table stores it (None: NULL)."""
@@ -172,16 +188,42 @@ class ObjectSpec:
             return None  # a by-name load leaves it NULL
         return row.note if column == "note" else row.extra
 
-    def csv(self) -> str:
+    def lines(self) -> list[str]:
+        """The file's lines, header first; a bad row's line has text in an INT column."""
         lines = [",".join(self.columns)]
-        for r in self.rows:
-            values = (self.value(r, c) for c in self.columns)
+        for i, r in enumerate(self.rows):
+            values = [self.value(r, c) for c in self.columns]
+            if i in self.bad:
+                values[self.columns.index(bad_column(r))] = f"x{r.row_id}"
             lines.append(",".join("" if v is None else str(v) for v in values))
-        return "\n".join(lines) + "\n"
+        return lines
+
+    def csv(self) -> str:
+        return "\n".join(self.lines()) + "\n"
 
     def table_rows(self, columns: Sequence[str]) -> tuple[tuple[Any, ...], ...]:
-        """The rows this file puts into a table with ``columns``."""
-        return tuple(tuple(self.value(r, c) for c in columns) for r in self.rows)
+        """The rows this file puts into a table with ``columns`` (its bad rows never go in)."""
+        good = (r for i, r in enumerate(self.rows) if i not in self.bad)
+        return tuple(tuple(self.value(r, c) for c in columns) for r in good)
+
+    def rejected(self) -> tuple[tuple[Any, ...], ...]:
+        """Its bad rows as load_rejects records them: (line number, column, raw line).
+
+        Line numbers are the file's, header counted, as Redshift reports them.
+        """
+        lines = self.lines()
+        return tuple(
+            (i + 2, bad_column(r), lines[i + 1]) for i, r in enumerate(self.rows) if i in self.bad
+        )
+
+
+BAD_COLUMNS = ("row_id", "k", "ts")
+"""The INT columns a bad row breaks, one per row by its id."""
+
+
+def bad_column(row: Row) -> str:
+    """The column ``row`` holds text in when it is written bad."""
+    return BAD_COLUMNS[row.row_id % len(BAD_COLUMNS)]
 
 
 @dataclass(frozen=True)
@@ -205,10 +247,16 @@ class TableSpec:
     others are, and the loaders add to and widen it.
     """
     note: str = ""
+    max_rejected: int | None = None
+    """With ``on_error = "skip_rows"`` (``skip_rows``): its ``max_rejected_rows``; else None."""
 
     def describe(self) -> str:
         note = f" ({self.note})" if self.note else ""
         return f"{self.name}:{self.mode}x{len(self.objects)}{note}"
+
+    def over_limit(self, obj: ObjectSpec) -> bool:
+        """Whether ``obj`` has more bad rows than its rule lets a COPY skip: it must fail."""
+        return self.max_rejected is not None and len(obj.bad) > self.max_rejected
 
 
 @dataclass(frozen=True)
@@ -401,6 +449,45 @@ def _note(rng: random.Random, bracket: tuple[int, int]) -> str:
     return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(*bracket)))
 
 
+def _skip_rows(draw: _Draw, n: int) -> TableSpec:
+    """Files with a few bad lines under ``on_error = "skip_rows"``; now and then too many.
+
+    Append, or upsert with order_by; ``max_rejected_rows`` 1-3. Each file
+    has 0 up to the limit bad lines (often exactly the limit, so that one
+    COPY of several files goes over while no file does); in a phase of two
+    or more files, half the time one has one or two more: it must fail and
+    keep nothing. Two phases, each with a file under the limit, so every
+    schedule reaches the rejects insert at least twice.
+    """
+    rng = draw.rng
+    mode = rng.choice(("append", "append", "upsert"))
+    limit = rng.randint(1, 3)
+    counts = (rng.randint(2, 3), rng.randint(1, 2))
+    times = iter(sorted(draw.time() for _ in range(sum(counts))))
+    objects: list[ObjectSpec] = []
+    for phase, count in enumerate(counts, start=1):
+        over = rng.randrange(count) if count > 1 and rng.random() < 0.5 else -1
+        for j in range(count):
+            bad = (
+                limit + rng.randint(1, 2)
+                if j == over
+                else rng.choice((0, limit, rng.randint(0, limit)))
+            )
+            rows = list(draw.rows(mode))
+            while len(rows) <= bad:  # one good row at least
+                rows += draw.rows(mode)
+            places = frozenset(rng.sample(range(len(rows)), bad))
+            obj = draw.write(
+                f"t{n}/p{phase}e{j}.csv", mode, at=next(times), phase=phase, rows=tuple(rows)
+            )
+            objects.append(replace(obj, bad=places))
+    spec = TableSpec(f"t{n}", mode, tuple(objects), max_rejected=limit)
+    bad_lines = "/".join(str(len(o.bad)) for o in objects)
+    over_count = sum(spec.over_limit(o) for o in objects)
+    note = f"skip_rows, max_rejected_rows {limit}; bad lines {bad_lines}; {over_count} over"
+    return replace(spec, note=note)
+
+
 def _head_fault(draw: _Draw, n: int) -> tuple[TableSpec, FaultSpec]:
     """A replace or upsert batch in which one object's HeadObject fails, mostly the oldest's.
 
@@ -416,6 +503,15 @@ def _head_fault(draw: _Draw, n: int) -> tuple[TableSpec, FaultSpec]:
     return replace(table, together=True, note=note), fault
 
 
+def walk(seed: int) -> list[tuple[str, str]]:
+    """The two (point, kind) pairs ``seed``'s schedule injects first, whatever else it draws.
+
+    Seed n takes pairs 2n and 2n + 1 of :data:`COMBINATIONS` (cyclically):
+    ``k`` consecutive seeds walk ``2k`` consecutive pairs.
+    """
+    return [COMBINATIONS[(2 * seed + i) % len(COMBINATIONS)] for i in range(2)]
+
+
 def draw_schedule(seed: int) -> Schedule:
     """The schedule of ``seed``: the same seed always gives the same schedule.
 
@@ -425,15 +521,18 @@ def draw_schedule(seed: int) -> Schedule:
     (:data:`KINDS`) shapes table t0; the bucket is versioned now and then.
     A walk's fault at a DDL point makes the kind ``schema_evolve``, the only
     one whose loaders run DDL (at least two statements, so the second arrival
-    comes too).
+    comes too); one at the rejects insert makes it ``skip_rows`` (two phases:
+    two loads at least).
     """
     rng = random.Random(seed)
     draw = _Draw(rng)
     kind = rng.choice(KINDS)
     tables = [draw.table(n, rng.choice(MODES)) for n in range(1, rng.randint(2, 4))]
-    forced = [COMBINATIONS[(2 * seed + i) % len(COMBINATIONS)] for i in range(2)]
+    forced = walk(seed)
     if any(point in DDL_POINTS for point, _ in forced):
         kind = "schema_evolve"
+    if any(point in REJECTS_POINTS for point, _ in forced):
+        kind = "skip_rows"
     faults = [FaultSpec(p, k, 1 + i) for i, (p, k) in enumerate(forced)]
     if kind == "head_fault":
         subject, aimed = _head_fault(draw, 0)
@@ -441,6 +540,7 @@ def draw_schedule(seed: int) -> Schedule:
     else:
         shapes = {"out_of_order": _out_of_order, "rewrite": _rewrite}
         shapes |= {"schema_change": _schema_change, "schema_evolve": _schema_evolve}
+        shapes |= {"skip_rows": _skip_rows}
         subject = shapes.get(kind, lambda d, n: d.table(n, rng.choice(MODES)))(draw, 0)
     for _ in range(rng.randint(0, 1 if kind == "head_fault" else 2)):
         point, fault_kind = rng.choice(COMBINATIONS)
@@ -644,6 +744,8 @@ class _World:
             rule["order_by"] = "ts" if table.mode == "upsert" else ""
         if table.create is not None:
             rule["schema_policy"] = {**EVOLVE_POLICY, "create": table.create}
+        if table.max_rejected is not None:
+            rule["options"] = {"on_error": "skip_rows", "max_rejected_rows": table.max_rejected}
         return rule
 
     def table(self, spec: TableSpec) -> TableRef:
@@ -842,15 +944,33 @@ class _World:
         assert delivery.report is not None
         failed = []
         for index, result in zip(delivery.batch, delivery.report.objects, strict=True):
-            if result.outcome in ACKED:
-                self.acked.setdefault(index, set()).add(result.outcome)
-            else:
-                failed.append(result.s3_object.key)
-                error = result.error
-                name = type(error).__name__ if error is not None else "?"
-                self.last_error[index] = f"{result.s3_object.key}: {name}: {result.reason[:160]}"
+            if self._acknowledge(index, result, who, outcome):
+                continue
+            failed.append(result.s3_object.key)
+            error = result.error
+            name = type(error).__name__ if error is not None else "?"
+            self.last_error[index] = f"{result.s3_object.key}: {name}: {result.reason[:160]}"
         if failed:
             outcome.events.append(f"{who}: failed {', '.join(sorted(failed))}")
+
+    def _acknowledge(self, index: int, result: ObjectResult, who: str, outcome: Outcome) -> bool:
+        """Acknowledge one object the report says is done; False when it must come back.
+
+        A file over ``max_rejected_rows`` refused (``DataRejectedError``) is done
+        (:data:`REFUSED`); a file within it refused is a problem: it would
+        never load, though its good rows should.
+        """
+        spec, obj = self.writes[index]
+        refused = result.outcome == "failed" and isinstance(result.error, DataRejectedError)
+        if result.outcome in ACKED or (refused and spec.over_limit(obj)):
+            self.acked.setdefault(index, set()).add(REFUSED if refused else result.outcome)
+            return True
+        if refused and spec.max_rejected is not None:
+            outcome.problems.append(
+                f"{who}: {obj.key} has {len(obj.bad)} bad lines, within max_rejected_rows "
+                f"{spec.max_rejected}, yet was refused: {result.reason[:160]}"
+            )
+        return False
 
     def _crashed(self, delivery: _Delivery, who: str, outcome: Outcome) -> None:
         """A crashed invocation: its whole batch comes back; the process may be a new one."""
@@ -887,10 +1007,86 @@ class _World:
             rows = self.run.sql(f"SELECT {names} FROM {self.table(spec).sql}")
             self._check_exactly_once(spec, columns, rows, ledger, outcome)
             self._check_contents(spec, columns, rows, ledger, outcome)
+        self._check_rejects(ledger, outcome)
         for index, outcomes in sorted(self.acked.items()):
             key = self.objects[index].key
             if outcomes & {"loaded", "duplicate"} and not ledger.get(key):
                 outcome.lost.setdefault(key, "acknowledged, but the ledger does not hold it")
+
+    def _check_rejects(self, ledger: dict[str, list[tuple[str, int]]], outcome: Outcome) -> None:
+        """load_rejects as :func:`oracle.rejects_oracle` says; a file over the limit never loads.
+
+        Each recorded row must name the object version and batch the ledger
+        says loaded it: both commit in one transaction. A table without
+        ``skip_rows`` has no rejected rows at all.
+        """
+        rejects = rejects_table_for(self.ledger_schema)
+        if not self._exists(rejects):
+            return
+        recorded: dict[str, list[tuple[Any, ...]]] = {}
+        for target, *row in self.run.sql(
+            "SELECT target_table, object_key, object_identity, batch_id, line_number, "
+            f"column_name, raw_line FROM {rejects.sql}"
+        ):
+            recorded.setdefault(str(target), []).append(tuple(row))
+        for spec in self.schedule.tables:
+            rows = recorded.pop(str(self.table(spec)), [])
+            if spec.max_rejected is not None:
+                self._check_refused(spec, ledger, outcome)
+                self._check_rejects_of(spec, rows, outcome)
+            elif rows:
+                _wrong(outcome, spec.name, f"{spec.name}: {len(rows)} rejected rows recorded")
+        for target, rows in sorted(recorded.items()):
+            outcome.problems.append(f"{len(rows)} rejected rows recorded for {target}")
+
+    def _check_refused(
+        self, spec: TableSpec, ledger: dict[str, list[tuple[str, int]]], outcome: Outcome
+    ) -> None:
+        """A file over ``max_rejected_rows`` is neither in the ledger nor reported loaded."""
+        for i, (t, obj) in enumerate(self.writes):
+            if t is not spec or not spec.over_limit(obj):
+                continue
+            said = self.acked.get(i, set()) & {"loaded", "duplicate"}
+            if obj.key in ledger or said:
+                _wrong(
+                    outcome,
+                    spec.name,
+                    f"{spec.name}: {obj.key} has {len(obj.bad)} bad lines, over "
+                    f"max_rejected_rows {spec.max_rejected}, yet "
+                    + ("the ledger holds it" if obj.key in ledger else f"it was {min(said)}"),
+                )
+
+    def _check_rejects_of(
+        self, spec: TableSpec, rows: Sequence[tuple[Any, ...]], outcome: Outcome
+    ) -> None:
+        """One skip_rows table's rejected rows: the oracle's, each in its ledger row's batch."""
+        ledger_rows = self.run.sql(
+            "SELECT object_key, object_identity, batch_id "
+            f"FROM {ledger_table_for(self.ledger_schema, self.table(spec)).sql}"
+        )
+        batch_of = {(str(k), str(i)): str(b) for k, i, b in ledger_rows}
+        writes = self._oracle_writes(spec, self.columns[spec.name])
+        expected = oracle.rejects_oracle(writes, batch_of)
+        actual = [(key, int(line), column, raw) for key, _, _, line, column, raw in rows]
+        missing, extra = oracle.compare(expected, actual)
+        problems = [f"{spec.name} load_rejects lacks {m}" for m in missing]
+        problems += [f"{spec.name} load_rejects holds {e!r} beyond the oracle" for e in extra]
+        for key, identity, batch, line, *_ in rows:
+            loaded = batch_of.get((str(key), str(identity)))
+            if loaded is not None and loaded != batch:
+                problems.append(
+                    f"{spec.name} load_rejects: {key} line {line} recorded by batch {batch}, "
+                    f"the ledger says batch {loaded} loaded it"
+                )
+        if len(problems) > DIFF_LINES:
+            problems = [*problems[:DIFF_LINES], f"... and {len(problems) - DIFF_LINES} more"]
+        if problems:
+            _wrong(outcome, spec.name, "\n      ".join(problems))
+
+    def _exists(self, table: TableRef) -> bool:
+        """Whether ``table`` exists (the loaders create the ledger's tables)."""
+        name = table.sql.replace("'", "''")
+        return self.run.sql(f"SELECT to_regclass('{name}') IS NOT NULL") == [(True,)]
 
     def _evolved_columns(
         self, spec: TableSpec, ledger: dict[str, list[tuple[str, int]]], outcome: Outcome
@@ -1072,6 +1268,8 @@ class _World:
                         self.current[i],
                         identity=event.identity or "",
                         etag=event.etag or "",
+                        rejected=obj.rejected(),
+                        refused=spec.over_limit(obj),
                     )
                 )
         return writes
@@ -1185,6 +1383,8 @@ class Summary:
     """Schedules that left a table whose content differs from the oracle of its mode."""
     failures: list[Outcome] = field(default_factory=list)
     injected: set[tuple[str, str]] = field(default_factory=set)
+    walked: set[tuple[str, str]] = field(default_factory=set)
+    """The pairs the seeds' walks aimed at (:func:`walk`): each must fire."""
     by_point: Counter[str] = field(default_factory=Counter)
     """How many faults fired at each point."""
     seconds: float = 0.0
@@ -1202,8 +1402,17 @@ class Summary:
 
     @property
     def missed(self) -> list[tuple[str, str]]:
-        """(point, kind) pairs never injected in this run."""
-        return [c for c in COMBINATIONS if c not in self.injected]
+        """(point, kind) pairs the walk aimed at but that were never injected in this run.
+
+        Each walked pair fires in its seed's schedule: one that does not is a
+        step no longer recognised, and the harness tests less than it says.
+        """
+        return [c for c in COMBINATIONS if c in self.walked and c not in self.injected]
+
+    @property
+    def unwalked(self) -> list[tuple[str, str]]:
+        """(point, kind) pairs no seed of this run walked (a run shorter than the walk)."""
+        return [c for c in COMBINATIONS if c not in self.walked]
 
 
 def run_schedules(
@@ -1225,6 +1434,7 @@ def run_schedules(
             summary.duplicated += len(outcome.duplicated)
             summary.wrong += 1 if outcome.wrong else 0
             summary.injected |= {(fault.point, fault.kind) for fault, _ in outcome.fired}
+            summary.walked |= set(walk(seed))
             summary.by_point.update(fault.point for fault, _ in outcome.fired)
             if not outcome.ok:
                 summary.failures.append(outcome)

@@ -3,7 +3,9 @@
 A fault with ``where`` counts only the arrivals it names: the head_fault
 schedules rely on it to break the second HeadObject of one table's batch
 whatever the other tables do. A target's DDL is the ``ddl`` point, the
-ledger's own DDL is not: the schema_evolve schedules rely on it.
+ledger's own DDL is not: the schema_evolve schedules rely on it. The
+insert into ``load_rejects`` is the ``rejects_insert`` point, its DDL none:
+the skip_rows schedules rely on it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from reliability.faults import FaultSpec, Injector, classify
 from s3redshift.column_types import ColumnType
 from s3redshift.identifiers import TableRef
 from s3redshift.ledger import LEDGER_TABLE_PREFIX
+from s3redshift.rejects import create_rejects_sql, record_rejects_sql, rejects_table_for
 from s3redshift.schema_plan import add_column_sql, create_table_sql, widen_sql
 
 
@@ -46,3 +49,17 @@ def test_a_targets_schema_statements_are_the_ddl_point_and_the_ledgers_are_not()
         'CREATE TEMP TABLE "s3redshift_stage" (LIKE "rel"."t0" INCLUDING DEFAULTS)',
     ]
     assert [classify(sql, prefix, in_load=False) for sql in others] == [None] * len(others)
+
+
+def test_the_rejects_insert_is_its_own_point_and_its_ddl_none() -> None:
+    prefix = f'"rel_ledger"."{LEDGER_TABLE_PREFIX}'
+    rejects = rejects_table_for("rel_ledger")
+    insert = record_rejects_sql(rejects, TableRef("rel", "t0"), "b1", "2026-12-07 12:00:00", "stl")
+    assert classify(insert, prefix, in_load=True) == "rejects_insert"
+    assert classify(insert, prefix, in_load=False) is None
+    assert classify(create_rejects_sql(rejects), prefix, in_load=False) is None
+    # Another schema's load_rejects is not this ledger's.
+    other = record_rejects_sql(
+        rejects_table_for("other"), TableRef("rel", "t0"), "b1", "2026-12-07 12:00:00", "stl"
+    )
+    assert classify(other, prefix, in_load=True) is None

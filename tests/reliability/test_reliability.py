@@ -3,7 +3,7 @@
 The same code as ``make reliability`` (see :mod:`reliability.schedules`):
 nothing lost, nothing duplicated and every table as the oracle of its mode
 says (:mod:`reliability.oracle`), with fewer schedules:
-``S3REDSHIFT_RELIABILITY_SCHEDULES`` (default: enough to inject every fault once), or
+``S3REDSHIFT_RELIABILITY_SCHEDULES`` (default: :data:`SUBSET`), or
 ``S3REDSHIFT_RELIABILITY_SEED=<n>`` to replay one schedule.
 """
 
@@ -17,8 +17,14 @@ from reliability.faults import COMBINATIONS
 from reliability.schedules import run_schedules, seeds_from_env
 from s3redshift.local import EmbeddedEnvironment
 
-SUBSET = (len(COMBINATIONS) + 1) // 2
-"""The fewest consecutive seeds whose fault walk injects every (point, kind) pair."""
+SUBSET = 29
+"""Consecutive seeds run: their walk injects 58 consecutive (point, kind) pairs.
+
+That was every pair until the rejects insert's three joined (60 now); the
+run's start is random, so each run leaves out two pairs, different ones
+from run to run, and ``make reliability`` walks them all. Every pair walked
+must fire.
+"""
 COMMAND = ".venv/bin/pytest -q tests/reliability"
 
 
@@ -35,7 +41,7 @@ def test_no_object_is_lost_or_duplicated_and_no_table_is_wrong_under_injected_fa
     if summary.failures:
         pytest.fail("\n".join([summary.line(), *reports]), pytrace=False)
     assert summary.lost == summary.duplicated == summary.wrong == 0
-    if 2 * len(seeds) >= len(COMBINATIONS):
-        # Consecutive seeds walk every (point, kind): each must really have fired,
-        # or a step is no longer recognised and the harness tests less than it says.
-        assert not summary.missed, f"never injected: {summary.missed}"
+    # Each (point, kind) the seeds walked must really have fired, or a step is
+    # no longer recognised and the harness tests less than it says.
+    assert not summary.missed, f"never injected: {summary.missed}"
+    assert len(summary.unwalked) <= max(0, len(COMBINATIONS) - 2 * len(seeds))

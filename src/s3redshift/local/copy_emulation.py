@@ -449,7 +449,10 @@ class _Skipper:
                 line = exc.details[0].line if len(exc.details) == 1 else None
                 if line is None or not any(r.line == line for r in records):
                     raise
+                # ROLLBACK TO keeps the savepoint: release it, or the next try's
+                # would nest in it and the rest of the transaction run a level down.
                 cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+                cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
                 detail = exc.details[0]
                 self.skip(
                     uri, _Rejected(line, detail.reason, detail.code or "", detail.column), lines
