@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 # of its time is making its own venv) run beside the suite, each one's output
 # kept together: on two cores the suite's workers leave room for them while
 # the Terraform worker waits (tests/test_terraform_e2e.py, which also runs
-# terraform-validate, sharing its provider cache). `make check` is the quick
-# lane for type errors.
+# terraform-validate). `make check` is the quick lane for type errors.
 test: $(STAMP) lint
 	$(MAKE) --no-print-directory --output-sync=target -j3 typecheck checkov pytest
 
@@ -44,12 +43,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The suite on three workers: the Terraform checks and end-to-end run
-# (tests/test_terraform_e2e.py, one xdist group, started first) mostly wait
-# on the provider and moto for about four minutes, so two workers share the
-# cores meanwhile (7 min 10 s here, against 8 min 16 s on two workers).
+# The suite on three workers: the Terraform end-to-end run (one test,
+# tests/test_terraform_e2e.py, started first) mostly waits on the provider
+# and moto for about four minutes, so two workers share the cores meanwhile
+# (7 min 10 s here, against 8 min 16 s on two workers).
 pytest: $(STAMP)
-	S3REDSHIFT_TERRAFORM_E2E=1 $(BIN)/pytest -q -n 3 --dist loadgroup --durations=15
+	S3REDSHIFT_TERRAFORM_E2E=1 $(BIN)/pytest -q -n 3 --durations=15
 
 demo: $(STAMP)
 	$(BIN)/s3redshift demo

@@ -34,6 +34,7 @@ s3redshift and the adapter were imported from the zip.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -132,14 +133,37 @@ def build(transport: str, arch: str, python: str, out_dir: Path) -> Built:
 
 @pytest.fixture(scope="module")
 def lambda_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """The Lambda-platform builds (py3.12, x86_64): each transport twice."""
-    base = tmp_path_factory.mktemp("lambda-builds")
-    return {
-        "data-api": build("data-api", "x86_64", LAMBDA_PYTHON, base / "first"),
-        "data-api-again": build("data-api", "x86_64", LAMBDA_PYTHON, base / "second"),
-        "connector": build("connector", "x86_64", LAMBDA_PYTHON, base / "first"),
-        "connector-again": build("connector", "x86_64", LAMBDA_PYTHON, base / "second"),
-    }
+    """The Lambda-platform builds (py3.12, x86_64): each transport twice, once a run.
+
+    Every xdist worker that takes one of this module's tests needs them: the
+    first builds them in the run's shared directory, under a lock, and the
+    others read what it recorded (four builds, not four per worker).
+    """
+    base = _run_directory(tmp_path_factory) / "lambda-builds"
+    base.mkdir(exist_ok=True)
+    record = base / "built.json"
+    with (base / "lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record.is_file():
+            done = json.loads(record.read_text(encoding="utf-8"))
+            return {
+                name: Built(Path(path), size, secs) for name, (path, size, secs) in done.items()
+            }
+        builds = {
+            "data-api": build("data-api", "x86_64", LAMBDA_PYTHON, base / "first"),
+            "data-api-again": build("data-api", "x86_64", LAMBDA_PYTHON, base / "second"),
+            "connector": build("connector", "x86_64", LAMBDA_PYTHON, base / "first"),
+            "connector-again": build("connector", "x86_64", LAMBDA_PYTHON, base / "second"),
+        }
+        done = {name: [str(b.path), b.printed_size, b.seconds] for name, b in builds.items()}
+        record.write_text(json.dumps(done), encoding="utf-8")
+        return builds
+
+
+def _run_directory(factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary directory: under xdist, the parent of each worker's own."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def names(zip_path: Path) -> list[str]:

@@ -1,14 +1,14 @@
-"""Terraform's own checks, then the end-to-end run, one after the other on one worker.
+"""Terraform's own checks and the end-to-end run, as tests of the suite.
 
 ``make terraform-validate`` (init from the mirror, validate, ``terraform
-test``) runs here first, as part of the suite rather than before it: its
-half minute overlaps the other workers' tests. The end-to-end run (every
+test``) runs here, as part of the suite rather than before it: its half
+minute overlaps the other workers' tests. The end-to-end run (every
 example applied against moto, checked, destroyed) takes a few minutes, so it
 runs only with S3REDSHIFT_TERRAFORM_E2E=1, as ``make test`` sets it;
 ``make terraform-e2e`` runs the same thing directly. Both are marked
-``long`` (started first) and share one xdist group: they share the provider
-cache under build/terraform, which two ``terraform init`` at once could
-corrupt.
+``long`` (started first), so they run side by side on two workers; the
+script takes its ``terraform init`` runs one at a time, as they share the
+provider cache under build/terraform.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ SCRIPT = ROOT / "scripts" / "terraform_check.py"
 
 
 @pytest.mark.long
-@pytest.mark.xdist_group("terraform")
 @pytest.mark.timeout(600)
 def test_the_module_and_every_example_validate_and_pass_terraform_test() -> None:
     result = subprocess.run(
@@ -45,7 +44,6 @@ def test_the_module_and_every_example_validate_and_pass_terraform_test() -> None
 
 
 @pytest.mark.long
-@pytest.mark.xdist_group("terraform")
 @pytest.mark.timeout(1200)
 @pytest.mark.skipif(
     os.environ.get("S3REDSHIFT_TERRAFORM_E2E") != "1",
