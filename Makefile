@@ -46,9 +46,10 @@ typecheck: $(STAMP)
 # The suite on three workers: the Terraform end-to-end run (one test,
 # tests/test_terraform_e2e.py, started first) mostly waits on the provider
 # and moto for about four minutes, so two workers share the cores meanwhile
-# (7 min 10 s here, against 8 min 16 s on two workers).
+# (7 min 10 s here, against 8 min 16 s on two workers); worksteal lets them
+# take the tests queued behind it.
 pytest: $(STAMP)
-	S3REDSHIFT_TERRAFORM_E2E=1 $(BIN)/pytest -q -n 3 --durations=15
+	S3REDSHIFT_TERRAFORM_E2E=1 $(BIN)/pytest -q -n 3 --dist worksteal --durations=15
 
 demo: $(STAMP)
 	$(BIN)/s3redshift demo

@@ -214,15 +214,24 @@ STAND_IN_FIXTURES = frozenset({"embedded_env"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that need the stand-in; run those marked ``long`` first.
+    """Mark the tests that need the stand-in; run those marked ``long`` first, longest first.
 
     ``make check`` runs the rest (``-m "not standin and not long"``); long
-    tests first make the parallel workers end at about the same time.
+    tests first make the parallel workers end at about the same time. Among
+    them, a larger ``timeout`` goes first: the Terraform end-to-end run (which
+    mostly waits) and the fault-injection subset start before the Lambda zip
+    tests, whose one build the other workers would otherwise wait on.
     """
     for item in items:
         if STAND_IN_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.standin)
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    items.sort(key=_run_order)
+
+
+def _run_order(item: pytest.Item) -> tuple[bool, float]:
+    timeout = item.get_closest_marker("timeout")
+    seconds = float(timeout.args[0]) if timeout is not None and timeout.args else 0.0
+    return item.get_closest_marker("long") is None, -seconds
 
 
 def pytest_configure(config: pytest.Config) -> None:
