@@ -558,8 +558,11 @@ def check_complete(
         r for r in lifecycle if r.get("Filter", {}).get("Prefix") == "_s3redshift/manifests/"
     ]
     report.expect(
-        len(manifest_rules) == 1 and manifest_rules[0]["Expiration"]["Days"] == 7,
-        "a lifecycle rule expires the manifest prefix after 7 days",
+        len(manifest_rules) == 1
+        and manifest_rules[0]["Expiration"]["Days"] == 7
+        and manifest_rules[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1,
+        "a lifecycle rule expires the manifest prefix after 7 days, its noncurrent versions "
+        "after 1",
         lifecycle,
     )
 

@@ -823,6 +823,10 @@ def test_manifest_expiry_is_opt_in_and_scoped_to_the_manifest_prefix() -> None:
     (rule,) = lifecycle["rule"]
     assert rule["filter"][0]["prefix"] == "${var.manifest_prefix}"
     assert rule["expiration"][0]["days"] == "${var.manifest_expiration_days}"
+    # A versioned bucket keeps what the loader deletes as noncurrent versions.
+    assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == (
+        "${var.manifest_expiration_days}"
+    )
     assert rule["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 1
 
 

@@ -424,6 +424,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "manifests" {
       days = var.manifest_expiration_days
     }
 
+    # On a versioned bucket the loader's deletes leave noncurrent versions and
+    # the expiration above leaves more: they go after as many days.
+    noncurrent_version_expiration {
+      noncurrent_days = var.manifest_expiration_days
+    }
+
     abort_incomplete_multipart_upload {
       days_after_initiation = 1
     }

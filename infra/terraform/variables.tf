@@ -392,7 +392,7 @@ variable "manifest_prefix" {
 }
 
 variable "manifest_expiration_days" {
-  description = "Days after which S3 expires what the loader writes under manifest_prefix (manifests and object lists; the loader deletes them itself after each load, this catches what an interrupted load left). null leaves the bucket's lifecycle alone. Setting it makes this module own the whole lifecycle configuration of every manifest bucket (PutBucketLifecycleConfiguration replaces it): if the bucket has lifecycle rules of its own, leave this null and add a rule for manifest_prefix there instead."
+  description = "Days after which S3 expires what the loader writes under manifest_prefix (manifests and object lists; the loader deletes them itself after each load, this catches what an interrupted load left; on a versioned bucket, noncurrent versions are removed after as many days). null leaves the bucket's lifecycle alone. Setting it makes this module own the whole lifecycle configuration of every manifest bucket (PutBucketLifecycleConfiguration replaces it): if the bucket has lifecycle rules of its own, leave this null and add a rule for manifest_prefix there instead."
   type        = number
   default     = null
 
