@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from s3redshift import __version__
 
-__all__ = ["GIT_TAG", "WHEEL", "install_hint", "wheel_requirement"]
+__all__ = ["GIT_TAG", "WHEEL", "git_requirement", "install_hint", "wheel_requirement"]
 
 WHEEL = f"s3redshift-{__version__}-py3-none-any.whl"
 """The file name of this version's wheel, as ``make dist`` writes it into ``dist/``."""
@@ -25,11 +25,17 @@ def wheel_requirement(extra: str, directory: str = "dist") -> str:
     return f"{directory}/{WHEEL}[{extra}]"
 
 
+def git_requirement(repository: str, extra: str | None = None) -> str:
+    """The pip requirement of this version's Git tag in ``repository``, with ``extra`` if given."""
+    name = f"s3redshift[{extra}]" if extra else "s3redshift"
+    return f"{name} @ git+{repository}@{GIT_TAG}"
+
+
 def install_hint(extra: str) -> str:
     """What to run to install ``extra``: the built wheel, or the Git tag of this version."""
     return (
         f"install the {extra!r} extra: pip install '{wheel_requirement(extra)}' "
         f"(the wheel `make dist` builds) or "
-        f"pip install 's3redshift[{extra}] @ git+https://<your repository>@{GIT_TAG}' "
+        f"pip install '{git_requirement('https://<your repository>', extra)}' "
         "(see docs/install.md)"
     )
