@@ -485,7 +485,7 @@ def test_readme_configuration_reference_matches_the_schema_both_ways() -> None:
     assert documented == _object_levels(LoaderConfig.json_schema())
 
 
-LIBRARY_PAGE = README.parent / "docs" / "library.md"
+LIBRARY_PAGE = Path(__file__).resolve().parent.parent / "docs" / "library.md"
 
 
 def test_readme_copy_example_prints_what_the_readme_shows() -> None:
