@@ -1,8 +1,9 @@
 """The README and the hand-written pages stay true: short, linked, runnable, quoting real messages.
 
 A new user follows the README on a fresh clone, so its examples are run here
-rather than read: the stand-in example of the README and the one of
-docs/library.md execute and must print what the pages show. The links and the
+rather than read: the stand-in example of the README and those of
+docs/library.md (a pipeline, a Lambda batch) execute and must print what the
+pages show. The links and the
 ``make`` targets it names must exist, and every message docs/troubleshooting.md
 explains must still be one the code can print (an entry whose message was
 reworded fails here instead of sending users after words they never see).
@@ -101,6 +102,17 @@ def test_the_library_page_offline_example_runs_and_prints_what_it_shows(tmp_path
     assert _stable(printed) == _stable(shown)
     assert "DataRejectedError 2 sales" in printed  # the bad file's line and column
     assert (tmp_path / "s3redshift.json").is_file()  # the CLI read the written configuration
+
+
+@pytest.mark.standin
+def test_the_library_page_handler_example_answers_what_it_shows(tmp_path: Path) -> None:
+    code, shown = _example_and_output(
+        (DOCS / "library.md").read_text(encoding="utf-8"), "from s3redshift.handler import"
+    )
+    printed = _run_example(code, tmp_path)
+    assert printed == shown
+    assert "m-2" in printed  # the message of the bad file comes back, and only it
+    assert "m-1" not in printed
 
 
 # --- docs/troubleshooting.md quotes messages the code prints -------------------------
