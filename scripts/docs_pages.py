@@ -39,6 +39,7 @@ __all__ = [
     "configuration_page",
     "configuration_table",
     "performance_page",
+    "prose",
     "subcommands",
 ]
 
@@ -304,6 +305,9 @@ def _seed_section() -> list[str]:
     found = {str(value): path for path, value in _paths(made)}
     rows = [f"| `{name}` | `{found[_SEED_SAMPLE[name]]}` |" for name in SEED_ENV]
     compact = config.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    for rule, shown in zip(config.tables, compact["tables"], strict=True):
+        # The format's type tells the formats apart: left out as a default, it would not read.
+        shown["format"] = {"type": rule.format.type, **shown.get("format", {})}
     return [
         "## The seed's environment variables",
         "",
