@@ -42,7 +42,7 @@ class Figure:
         if self.goal is None:
             return self.peer
         sign, bound = self.goal
-        label = self.goal_label or f"{sign} {bound:g}"
+        label = self.goal_label or f"{sign} {bound:,g}"
         return f"{label}: {'met' if self.met(median) else 'missed'}"
 
 

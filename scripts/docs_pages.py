@@ -110,6 +110,12 @@ COMMON_OPTIONS = ("-h", "--help", "--config", "--debug")
 """Options every command takes, described once at the top of the page."""
 
 
+def _usage_and_description(parser: argparse.ArgumentParser) -> list[str]:
+    """A command's usage line (as ``--help`` prints it) and its description."""
+    usage = ["```text", parser.format_usage().strip(), "```", ""]
+    return [*usage, _paragraphs(parser.description or ""), ""]
+
+
 def cli_page() -> str:
     """The CLI reference: the program's and each command's description, usage and options."""
     parser = build_parser()
@@ -119,12 +125,7 @@ def cli_page() -> str:
         "Generated from the command's argument parser: each section is what "
         "`s3redshift COMMAND --help` prints. `python -m s3redshift` runs the same command.",
         "",
-        "```text",
-        parser.format_usage().strip(),
-        "```",
-        "",
-        _paragraphs(parser.description or ""),
-        "",
+        *_usage_and_description(parser),
         "| Option | Meaning |",
         "|---|---|",
         *_argument_rows(parser, skip=("-h", "--help")),
@@ -134,12 +135,7 @@ def cli_page() -> str:
         lines += [
             f"## `s3redshift {name}`",
             "",
-            "```text",
-            sub.format_usage().strip(),
-            "```",
-            "",
-            _paragraphs(sub.description or ""),
-            "",
+            *_usage_and_description(sub),
         ]
         rows = _argument_rows(sub, skip=COMMON_OPTIONS)
         if rows:
