@@ -38,8 +38,8 @@ test-latest:
 	$(PYTHON) scripts/deps.py latest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src adapters tests bench scripts
-	$(BIN)/ruff format --check src adapters tests bench scripts
+	$(BIN)/ruff check src adapters tests bench scripts docs
+	$(BIN)/ruff format --check src adapters tests bench scripts docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

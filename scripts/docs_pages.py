@@ -16,6 +16,7 @@ what the tests hold is what the site shows:
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import sys
@@ -368,6 +369,13 @@ def _figure_row(figure: Figure, result: dict[str, float]) -> str:
     )
 
 
+def _bench_summary(bench: str) -> str:
+    """The first line of the benchmark's docstring: what it measures, said beside its code."""
+    source = (ROOT / "bench" / f"{bench}.py").read_text(encoding="utf-8")
+    docstring = ast.get_docstring(ast.parse(source)) or ""
+    return prose(docstring.splitlines()[0].replace("``", "`"))
+
+
 def performance_page(results: dict[str, Any] | None = None) -> str:
     """The performance page: every figure of ``bench/results.json`` with what it measures."""
     results = results or json.loads(RESULTS.read_text(encoding="utf-8"))
@@ -397,6 +405,8 @@ def performance_page(results: dict[str, Any] | None = None) -> str:
     for bench, figures in by_bench.items():
         lines += [
             f"## `{bench}`",
+            "",
+            _bench_summary(bench),
             "",
             "| Figure | Median | Range | Runs | Goal or peer | What it measures |",
             "|---|---|---|---|---|---|",

@@ -585,7 +585,8 @@ def _check(commands: _Commands) -> None:
         "skipped, asking for a source whose keys it maps, and the checks of a table's files "
         "(its schema_policy, the COPY role) need one too. A check that needs the database is "
         "skipped when the database fails, so one cause is reported once. Exit 0 only if no "
-        "check fails. `s3redshift demo` runs the same checks against its stand-in.",
+        'check fails. --json prints {"ok": bool, "checks": [{"name", "status", "detail", '
+        '"fix"}]}. `s3redshift demo` runs the same checks against its stand-in.',
     )
     check.add_argument(
         "sources",
@@ -593,9 +594,7 @@ def _check(commands: _Commands) -> None:
         metavar="s3://BUCKET/PREFIX",
         help="source prefixes to check (their keys show which tables to check)",
     )
-    _json_option(
-        check, 'the checks on stdout: {"ok": bool, "checks": [{"name", "status", "detail", "fix"}]}'
-    )
+    _json_option(check, "the checks on stdout")
     _timeout_option(check, CHECK_TIMEOUT_S, "every database statement of the checks ends by it")
 
 
