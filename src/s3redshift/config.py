@@ -569,14 +569,14 @@ class LoaderConfig(BaseModel):
     def json_schema(cls) -> dict[str, Any]:
         """The JSON Schema of the file form (``s3redshift config-schema``), every key described.
 
-        Each key's description is its field's, the one source of the README's
-        configuration tables; the models' docstrings, written for the code's
+        Each key's description is its field's, the one source of the docs' generated
+        configuration reference; the models' docstrings, written for the code's
         readers, are left out.
         """
         schema = cls.model_json_schema(by_alias=True)
         for definition in schema.get("$defs", {}).values():
             definition.pop("description", None)
-        schema["description"] = "s3redshift's configuration (README: Configuration reference)."
+        schema["description"] = "s3redshift's configuration (docs: reference/configuration.md)."
         return schema
 
     # --- building the components --------------------------------------------
