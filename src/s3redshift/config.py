@@ -302,8 +302,8 @@ class LedgerConfig(BaseModel):
             raise ValueError(
                 "ledger.table was replaced by ledger.schema: each target table now has "
                 'a ledger table of its own in that schema; write schema = "<the schema '
-                "of your old ledger table>\" (the README's 'Upgrading' section says how "
-                "to carry its rows over)"
+                'of your old ledger table>" (Upgrading, in docs/upgrading.md, says '
+                "how to carry its rows over)"
             )
         return data
 
@@ -335,8 +335,8 @@ class LedgerConfig(BaseModel):
 class NotificationsConfig(BaseModel):
     """Where each committed load is announced: an EventBridge bus or an SNS topic, not both.
 
-    Best effort and at most once per commit (README, "Notifications"): a
-    delivery failure is logged and counted, never fails or repeats the load.
+    Best effort and at most once per commit (docs/operations.md, "Notifications and
+    freshness"): a delivery failure is logged and counted, never fails or repeats the load.
     """
 
     model_config = _STRICT
