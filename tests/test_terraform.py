@@ -19,11 +19,14 @@ assumed. Without the binary these tests skip and say so.
 
 from __future__ import annotations
 
+import base64
+import fnmatch
 import functools
 import json
 import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -419,6 +422,11 @@ def test_the_copy_role_is_trusted_by_redshift_and_reads_only_sources_and_manifes
         "redshift.amazonaws.com",
         "redshift-serverless.amazonaws.com",
     ]
+    # Confused deputy: only database users of this account may have Redshift
+    # assume it (Redshift passes the user's ARN as the external ID).
+    (condition,) = assume["condition"]
+    assert (condition["test"], condition["variable"]) == ("StringLike", "sts:ExternalId")
+    assert condition["values"] == ["${local.copy_role_external_id}"]
     copy = {
         s["sid"].split("$")[0]: s for s in statements(data[("aws_iam_policy_document", "copy")])
     }
@@ -617,17 +625,24 @@ def plan(folder: Path, variables: dict[str, Any]) -> tuple[int, str]:
 
 
 def evaluate(folder: Path, variables: dict[str, Any]) -> dict[str, Any]:
+    """The locals a deployment depends on, as Terraform computes them.
+
+    The console prints strings in HCL's quoting, not JSON's (``${`` and
+    control characters differ), so the document comes back base64-encoded.
+    """
     expression = (
-        "jsonencode({config = local.loader_config_json, sweep = local.sweep_payload, "
+        "base64encode(jsonencode({config = local.loader_config_json, "
+        "toml = local.loader_config_toml, sweep = local.sweep_payload, "
         "visibility = local.visibility_timeout_seconds, "
-        "reserved = local.reserved_concurrent_executions})"
+        "reserved = local.reserved_concurrent_executions, "
+        "copy_external_id = local.copy_role_external_id}))"
     )
     code, output = plan(folder, variables)
     assert code == 0, output
     code, output = terraform(folder, variables, "console", stdin=expression + "\n")
     assert code == 0, output
     line = next(x for x in output.splitlines() if x.startswith('"'))
-    value: dict[str, Any] = json.loads(json.loads(line))
+    value: dict[str, Any] = json.loads(base64.b64decode(json.loads(line)))
     return value
 
 
@@ -772,6 +787,80 @@ def test_secrets_manager_config_names_the_secret_not_its_value(console_dir: Path
     assert config.credentials.user is None
     assert config.target.cluster_identifier == "c1"
     assert config.copy_.manifest_bucket == "manifests-bucket"
+
+
+@needs_terraform
+def test_the_copy_role_admits_database_users_of_this_account_and_region_only(
+    console_dir: Path,
+) -> None:
+    """Another account's cluster cannot have Redshift assume the role (confused deputy).
+
+    IAM's StringLike is a glob with ``*`` and ``?``, as fnmatchcase is for
+    these patterns (they hold no brackets).
+    """
+    pattern = evaluate(console_dir, BASE)["copy_external_id"]
+    assert "[" not in pattern
+    ours = (
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:analytics/loader",
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:wg/IAMR:loader-loader",
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:serverless-123456789012-0a1b2c3d/x",
+    )
+    theirs = (
+        "arn:aws:redshift:eu-west-1:210987654321:dbuser:analytics/loader",
+        # this account's id inside another account's user name
+        "arn:aws:redshift:eu-west-1:210987654321:dbuser:x/arn:aws:redshift:eu-west-1:"
+        "123456789012:dbuser:y",
+        "arn:aws:redshift:us-east-1:123456789012:dbuser:analytics/loader",
+        "arn:aws:redshift:eu-west-1:123456789012:cluster:analytics",
+        "",
+    )
+    assert all(fnmatch.fnmatchcase(arn, pattern) for arn in ours), pattern
+    assert not any(fnmatch.fnmatchcase(arn, pattern) for arn in theirs), pattern
+
+
+def test_the_copy_roles_trust_never_reads_var_redshift() -> None:
+    """A caller associates the role with the cluster or namespace it passes in: no cycle."""
+    data = labelled("data", module_files())
+    assume = data[("aws_iam_policy_document", "assume_redshift")]
+    assert "var." not in compact(json.dumps(assume["statement"]))
+    main = (MODULE / "main.tf").read_text(encoding="utf-8")
+    match = re.search(r"^  copy_role_external_id = (.+)$", main, re.MULTILINE)
+    assert match is not None
+    assert "var." not in match.group(1)
+
+
+@needs_terraform
+def test_loader_config_output_is_toml_holding_the_functions_configuration(
+    console_dir: Path, tmp_path: Path
+) -> None:
+    """`terraform output -raw loader_config > s3redshift.toml` is what the function runs with."""
+    hostile = {
+        "pattern": 'odd"name\\{table}/**\x7f<&>${x}%{y}\t\u00e9\U0001f600',
+        "schema": "s",
+        "format": {"type": "fixedwidth", "widths": [["id", 8], ["name", 20]]},
+        "options": {"max_error": 3, "comp_update": "preset", "blanks_as_null": True},
+    }
+    upsert = {"pattern": "events/**", "table": "events", "mode": "upsert", "keys": ["id"]}
+    variables = BASE | {
+        "tables": [hostile, upsert],
+        "notifications": {"create_event_bus": True},
+        "manifest_bucket": "manifests-bucket",
+    }
+    value = evaluate(console_dir, variables)
+    assert tomllib.loads(value["toml"]) == json.loads(value["config"])
+
+    seed_style = BASE | {
+        "redshift": {"transport": "connector", "host": "h.example", "database": "dev"},
+        "credentials": {"provider": "ssm", "user": "loader"},
+        "db_password": "never-in-config",
+        "tables": [{"pattern": "{table}/**", "format": {"type": "csv", "delimiter": ";"}}],
+    }
+    for given in (BASE, seed_style):
+        value = evaluate(console_dir, given)
+        assert "never-in-config" not in value["toml"]
+        saved = tmp_path / "s3redshift.toml"
+        saved.write_text(value["toml"], encoding="utf-8")
+        assert LoaderConfig.from_file(saved) == LoaderConfig.from_json(value["config"])
 
 
 @needs_terraform

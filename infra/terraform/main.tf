@@ -72,6 +72,9 @@ locals {
   ssm_parameter_arn    = local.creds_ssm ? "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.ssm_parameter_name}" : null
   ssm_kms_key_arn      = local.create_ssm_parameter ? try(aws_kms_key.ssm[0].arn, null) : var.credentials.ssm_kms_key_arn
 
+  # Who may have Redshift assume the COPY role (iam.tf, assume_redshift).
+  copy_role_external_id = "arn:${local.partition}:redshift:${local.region}:${local.account_id}:dbuser:*"
+
   copy_role_arn = var.copy_role_arn != null ? var.copy_role_arn : try(aws_iam_role.copy[0].arn, null)
 
   # The function's execution role: created here, or brought by the caller.
@@ -166,6 +169,39 @@ locals {
   } : k => v if v != null }
 
   loader_config_json = jsonencode(local.loader_config)
+
+  # The same configuration as TOML, for the CLI (the loader_config output,
+  # saved as s3redshift.toml). Each value is written by jsonencode, whose
+  # strings, numbers, booleans and arrays are TOML too, except for DEL, which
+  # JSON leaves raw and TOML refuses inside a string. No value is an object
+  # inside an array, the one JSON form TOML writes differently.
+  toml_sections = [
+    for section in ["target", "credentials", "copy", "ledger", "notifications"] :
+    section if contains(keys(local.loader_config), section)
+  ]
+  # DEL can only come from inside a string, where it is escaped once, here.
+  loader_config_toml = replace(join("\n", concat(
+    ["# s3redshift configuration of the loader ${var.name}: the function's S3REDSHIFT_CONFIG, as TOML."],
+    flatten([
+      for section in local.toml_sections : concat(
+        ["", "[${section}]"],
+        [for k, v in local.loader_config[section] : "${k} = ${jsonencode(v)}"],
+      )
+    ]),
+    flatten([
+      for t in local.tables : concat(
+        ["", "[[tables]]", "pattern = ${jsonencode(t.pattern)}"],
+        [for k, v in t : "${k} = ${jsonencode(v)}" if !contains(["pattern", "format", "options"], k)],
+        flatten([
+          for sub in ["format", "options"] : concat(
+            ["[tables.${sub}]"],
+            [for k, v in t[sub] : "${k} = ${jsonencode(v)}"],
+          ) if contains(keys(t), sub)
+        ]),
+      )
+    ]),
+    [""],
+  )), "\u007f", "\\u007f")
 
   # The scheduled sweep's constant payload; the adapter recognises the
   # "s3redshift_sweep" key (see the README).
