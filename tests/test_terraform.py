@@ -26,6 +26,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from helpers import load_script
 from s3redshift.config import MAX_IN_FLIGHT, LoaderConfig
 from s3redshift.handler import (
     MIN_FUNCTION_TIMEOUT_S,
@@ -45,6 +47,7 @@ from s3redshift.handler import (
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "infra" / "terraform"
+terraform_reference = load_script("terraform_reference")
 EXAMPLES = MODULE / "examples"
 TERRAFORM = shutil.which("terraform")
 NO_TERRAFORM = "terraform is not on PATH: this check (run without `terraform init`) was skipped"
@@ -497,25 +500,51 @@ def test_versions_pin_minimums_only() -> None:
         assert aws["version"].startswith(">= "), path
 
 
-def test_readme_tables_list_every_input_and_output() -> None:
-    readme = (MODULE / "README.md").read_text(encoding="utf-8")
-    begin, end = readme.index("<!-- BEGIN_TF_DOCS -->"), readme.index("<!-- END_TF_DOCS -->")
-    tables = readme[begin:end]
+def test_the_reference_page_documents_every_input_and_output() -> None:
+    """docs/reference/terraform.md is generated from the .tf files, every name described."""
+    page = terraform_reference.page()
     names = {
         "input": [n for b in parsed(MODULE / "variables.tf")["variable"] for n in b],
         "output": [n for b in parsed(MODULE / "outputs.tf")["output"] for n in b],
     }
-    for kind, listed in names.items():
-        for name in listed:
-            assert f'<a name="{kind}_{name}"></a>' in tables, f"README lacks {kind} {name}"
-    rows = re.findall(r'<a name="(input|output)_(\w+)"></a>', tables)
-    assert sorted(rows) == sorted((k, n) for k, ns in names.items() for n in ns)
+    anchors = re.findall(r'<a id="(input|output)_(\w+)"></a>\n\n### (\w+)\n\n(.*)', page)
+    assert sorted((k, n) for k, n, _, _ in anchors) == sorted(
+        (k, n) for k, ns in names.items() for n in ns
+    )
+    for kind, name, heading, description in anchors:
+        assert heading == name, (kind, name)
+        assert description.strip(), name
+        assert not description.startswith(("Type ", "Required")), name
+    required = {e.name for e in terraform_reference.inputs() if e.required}
+    assert required == {"name", "sources", "redshift", "package_path"}
+    assert "Type `string`, required." in page  # name
+    assert 'default `"sqs"`' in page  # trigger: a string default keeps its quotes
+    assert "default `null`" in page
+    # <name> in a description is text on the page, not an HTML tag it would swallow.
+    assert "&lt;name&gt;-loads" in page
+
+
+def test_the_reference_page_is_what_the_script_prints() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "terraform_reference.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout == terraform_reference.page()
+
+
+def test_examples_are_self_contained_and_output_the_loader_config() -> None:
     for example in ("complete", "seed"):
         folder = EXAMPLES / example
         assert (folder / "README.md").is_file()
         assert (folder / "versions.tf").is_file()
         module = parsed(folder / "main.tf")["module"][0]["loader"]
         assert module["source"] == "../.."
+        declared = parsed(folder / "outputs.tf")["output"]
+        outputs = {n: b for block in declared for n, b in block.items()}
+        assert outputs["loader_config"]["value"] == "${module.loader.loader_config}"
 
 
 def test_every_checkov_skip_carries_a_reason() -> None:

@@ -9,30 +9,20 @@ end-to-end override points every endpoint at loopback with fake keys.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "terraform_check.py"
 
 
-def load_runner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("terraform_check", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("terraform_check", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-runner = load_runner()
+runner = load_script("terraform_check")
 
 
 def run_script(command: str, path: str, **env: str) -> subprocess.CompletedProcess[str]:
