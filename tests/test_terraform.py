@@ -893,6 +893,24 @@ def test_loader_config_output_is_toml_holding_the_functions_configuration(
 
 
 @needs_terraform
+def test_a_rules_schema_policy_reaches_the_loader_and_wrong_values_are_refused(
+    console_dir: Path,
+) -> None:
+    """``create = true`` spares creating the tables by hand; the loader reads the policy."""
+    policy = {"match": "name", "create": True, "evolve": ["add_columns", "widen"]}
+    rule = {"pattern": "{table}/**", "format": {"type": "parquet"}, "schema_policy": policy}
+    value = evaluate(console_dir, BASE | {"tables": [rule]})
+    (table,) = LoaderConfig.from_json(value["config"]).tables
+    assert table.schema_policy.match == "name"
+    assert table.schema_policy.create is True
+    assert table.schema_policy.evolve == ("add_columns", "widen")
+    assert tomllib.loads(value["toml"]) == json.loads(value["config"])
+    for wrong in ({"match": "order"}, {"evolve": ["drop_columns"]}):
+        refused = BASE | {"tables": [rule | {"schema_policy": wrong}]}
+        assert "schema_policy.match must be" in rejected(console_dir, refused), wrong
+
+
+@needs_terraform
 def test_check_blocks_warn_about_a_mismatched_artifact_and_manifests_in_a_source(
     console_dir: Path,
 ) -> None:

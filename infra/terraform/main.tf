@@ -126,6 +126,7 @@ locals {
             comp_update = t.options.comp_update == null ? null : jsondecode(t.options.comp_update == "preset" ? "\"preset\"" : t.options.comp_update)
           }) : ok => ov if ov != null
         }
+        schema_policy = t.schema_policy == null ? null : { for pk, pv in t.schema_policy : pk => pv if pv != null }
       } : k => v if v != null },
     )
   ]
@@ -191,9 +192,9 @@ locals {
     flatten([
       for t in local.tables : concat(
         ["", "[[tables]]", "pattern = ${jsonencode(t.pattern)}"],
-        [for k, v in t : "${k} = ${jsonencode(v)}" if !contains(["pattern", "format", "options"], k)],
+        [for k, v in t : "${k} = ${jsonencode(v)}" if !contains(["pattern", "format", "options", "schema_policy"], k)],
         flatten([
-          for sub in ["format", "options"] : concat(
+          for sub in ["format", "options", "schema_policy"] : concat(
             ["[tables.${sub}]"],
             [for k, v in t[sub] : "${k} = ${jsonencode(v)}"],
           ) if contains(keys(t), sub)

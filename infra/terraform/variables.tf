@@ -433,6 +433,10 @@ variable "tables" {
     (max_error = 10, blanks_as_null = true; comp_update = "true", "false" or
     "preset"): the loader's configuration is strictly typed, so no value is
     passed on as a string that only looks like a number or a boolean.
+    schema_policy is the rule's [tables.schema_policy]: match ("position" or
+    "name"), create (true: the loader creates a missing table from the file's
+    schema; its database user then needs CREATE on the schema) and evolve
+    (a subset of "add_columns", "widen").
   EOT
   type = list(object({
     pattern  = string
@@ -475,8 +479,21 @@ variable "tables" {
       no_load            = optional(bool)
       stat_update        = optional(bool)
     }))
+    schema_policy = optional(object({
+      match  = optional(string)
+      create = optional(bool)
+      evolve = optional(list(string))
+    }))
   }))
   default = []
+
+  validation {
+    condition = alltrue([for t in var.tables : t.schema_policy == null || (
+      contains(["position", "name"], coalesce(try(t.schema_policy.match, null), "position")) &&
+      alltrue([for e in coalesce(try(t.schema_policy.evolve, null), []) : contains(["add_columns", "widen"], e)])
+    )])
+    error_message = "tables[*].schema_policy.match must be \"position\" or \"name\", and evolve may list only \"add_columns\" and \"widen\"."
+  }
 
   validation {
     condition     = alltrue([for t in var.tables : t.mode == null || contains(["append", "upsert", "replace"], coalesce(t.mode, "append"))])
