@@ -39,7 +39,7 @@ locals {
   # source prefixes: the sweep lists them. HeadObject on a deleted key still
   # answers 403, not 404: S3 checks ListBucket for it without an s3:prefix,
   # which the condition does not match. A listing with the key as prefix is
-  # admitted, though, and tells "gone" from "denied" (see the README).
+  # admitted, though, and tells "gone" from "denied" (docs/deploy.md, Deleted objects).
   source_list_prefixes = {
     for b in local.source_buckets : b => distinct([for s in var.sources : "${s.prefix}*" if s.bucket == b])
   }
@@ -205,7 +205,7 @@ locals {
   )), "\u007f", "\\u007f")
 
   # The scheduled sweep's constant payload; the adapter recognises the
-  # "s3redshift_sweep" key (see the README).
+  # "s3redshift_sweep" key (docs/deploy.md, The sweep).
   sweep_prefixes = var.sweep_prefixes != null ? var.sweep_prefixes : distinct([for s in var.sources : "s3://${s.bucket}/${s.prefix}"])
   sweep_payload = {
     s3redshift_sweep = { for k, v in {

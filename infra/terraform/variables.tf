@@ -693,8 +693,9 @@ variable "vpc_config" {
   description = <<-EOT
     Runs the function in a VPC (needed by the connector transport when the cluster
     is private). The subnets need routes to S3, SSM or Secrets Manager, STS and
-    (data-api) the Redshift Data API: a NAT gateway, or the VPC endpoints listed in
-    the README. The security groups must allow egress to the cluster port and 443.
+    (data-api) the Redshift Data API: a NAT gateway, or the VPC endpoints the deploy
+    guide lists (docs/deploy.md, "VPC"). The security groups must allow egress to the
+    cluster port and 443.
   EOT
   type = object({
     subnet_ids         = list(string)
@@ -827,7 +828,7 @@ variable "notifications" {
   description = <<-EOT
     Announce each committed load (the loader's [notifications]: one event per committed
     transaction with table, batch id, objects, rows and lag_seconds; best effort, at
-    most once, see the README). Give exactly one of: event_bus, an existing EventBridge
+    most once). Give exactly one of: event_bus, an existing EventBridge
     bus (name or ARN); create_event_bus = true, a bus named <name>-loads; sns_topic_arn,
     an existing SNS topic; create_sns_topic = true, a topic named <name>-loads, encrypted
     with sns_kms_key_arn or else the AWS managed key alias/aws/sns. The function may
