@@ -547,6 +547,41 @@ def test_examples_are_self_contained_and_output_the_loader_config() -> None:
         assert outputs["loader_config"]["value"] == "${module.loader.loader_config}"
 
 
+def fenced(path: Path, language: str) -> list[str]:
+    """The ``language`` code blocks of a markdown file."""
+    text = path.read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+
+
+DEPLOY_GUIDE = ROOT / "docs" / "deploy.md"
+
+
+def test_the_guides_module_blocks_use_only_the_modules_inputs_at_the_release_tag() -> None:
+    inputs = {n for b in parsed(MODULE / "variables.tf")["variable"] for n in b}
+    blocks = 0
+    for path in (DEPLOY_GUIDE, MODULE / "README.md"):
+        for block in fenced(path, "hcl"):
+            for module in hcl2.loads(block, serialization_options=OPTIONS).get("module", []):
+                for body in module.values():
+                    blocks += 1
+                    assert body["source"] == terraform_reference.SOURCE, path
+                    given = set(body) - {"source"}
+                    assert given <= inputs, (path, given - inputs)
+                    assert {e.name for e in terraform_reference.inputs() if e.required} <= given
+    assert blocks == 2
+
+
+def test_the_guides_loader_config_sample_is_a_configuration_the_cli_reads(
+    tmp_path: Path,
+) -> None:
+    (sample,) = fenced(DEPLOY_GUIDE, "toml")
+    saved = tmp_path / "s3redshift.toml"
+    saved.write_text(sample, encoding="utf-8")
+    config = LoaderConfig.from_file(saved)
+    assert config.target.transport == "data-api"
+    assert [r.pattern for r in config.tables] == ["incoming/{table}/**", "events/{table}/**"]
+
+
 def test_every_checkov_skip_carries_a_reason() -> None:
     skips = 0
     for path in tf_files():
