@@ -16,10 +16,6 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.docs_pages import PAGES  # noqa: E402
 
-pages = dict(PAGES)
-# MERGE: the Terraform reference (import scripts.terraform_reference; the placeholder page goes)
-# pages["reference/terraform.md"] = terraform_reference.page
-
-for path, page in pages.items():
+for path, page in PAGES.items():
     with mkdocs_gen_files.open(path, "w") as out:
         out.write(page())

@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:  # run as a script, or by mkdocs: `bench` lives at
     sys.path.insert(0, str(ROOT))
 
 from bench.figures import FIGURES, Figure  # noqa: E402
+from scripts import terraform_reference  # noqa: E402
 
 from s3redshift.cli.parser import EXIT_MEANINGS, build_parser  # noqa: E402
 from s3redshift.config import CONFIG_ENV, SEED_ENV, LoaderConfig  # noqa: E402
@@ -420,6 +421,7 @@ PAGES: dict[str, Callable[[], str]] = {
     "reference/cli.md": cli_page,
     "reference/configuration.md": configuration_page,
     "performance.md": performance_page,
+    "reference/terraform.md": terraform_reference.page,
 }
 """Every generated page, by its path in the site."""
 
