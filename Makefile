@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lock test-latest test check lint typecheck pytest demo bench reliability clean dist lambda-zip checkov terraform-validate terraform-e2e
+.PHONY: lock test-latest test check lint typecheck docs pytest demo bench reliability clean dist lambda-zip checkov terraform-validate terraform-e2e
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# ruff first (seconds, and the commonest failure); then mypy and checkov (most
-# of its time is making its own venv) run beside the suite, each one's output
-# kept together: on two cores the suite's workers leave room for them while
-# the Terraform worker waits (tests/test_terraform_e2e.py, which also runs
-# terraform-validate). `make check` is the quick lane for type errors.
+# ruff first (seconds, and the commonest failure); then mypy, checkov (most
+# of its time is making its own venv) and the docs site's strict build run
+# beside the suite, each one's output kept together: on two cores the suite's
+# workers leave room for them while the Terraform worker waits
+# (tests/test_terraform_e2e.py, which also runs terraform-validate).
+# `make check` is the quick lane for type errors.
 test: $(STAMP) lint
-	$(MAKE) --no-print-directory --output-sync=target -j3 typecheck checkov pytest
+	$(MAKE) --no-print-directory --output-sync=target -j4 typecheck checkov docs pytest
 
 # The quick lane: ruff, mypy and the tests that need neither the stand-in nor
 # minutes (markers standin and long, tests/conftest.py), in about a minute.
@@ -37,11 +38,19 @@ test-latest:
 	$(PYTHON) scripts/deps.py latest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src adapters tests bench scripts
-	$(BIN)/ruff format --check src adapters tests bench scripts
+	$(BIN)/ruff check src adapters tests bench scripts docs
+	$(BIN)/ruff format --check src adapters tests bench scripts docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# The docs site (mkdocs.yml) into build/site: the CLI, configuration and
+# performance references are generated from the parser, the configuration's
+# JSON Schema and bench/results.json (scripts/docs_pages.py). --strict fails
+# the build on any warning: a broken link or anchor, a page not in the nav.
+# (The variable silences the theme's end-of-life banner, which is no warning.)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # The suite on three workers: the Terraform end-to-end run (one test,
 # tests/test_terraform_e2e.py, started first) mostly waits on the provider

@@ -6,7 +6,7 @@ interpreters) alternate inside one benchmark, so both sides see the same
 machine. Every figure is reported as the median of its samples with their
 spread (min, max). Wall times on the stand-in measure this machine,
 PostgreSQL and moto, not Redshift; counts, round trips, planning, cold start
-and sizes carry over (README, "Performance").
+and sizes carry over (docs/performance.md).
 
 ``python -m bench NAME...`` runs only the named benchmarks and updates only
 their figures in bench/results.json, keeping the others (and the machine and

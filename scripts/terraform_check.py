@@ -10,7 +10,11 @@ with. ``terraform test`` runs where the module has ``tests/*.tftest.hcl``.
 moto's server on 127.0.0.1, read back with boto3 and checked (notification
 filters and targets, redrive, the event source mapping, the visibility
 timeout, the function's handler, runtime, architecture and environment, the
-IAM policies' scopes), then destroyed.
+IAM policies' scopes, the COPY role's trust), then destroyed. Before the
+destroy, the ``loader_config`` output is saved as ``s3redshift.toml`` and
+the real CLI runs on it: ``s3redshift plan`` on a sample event, and, for the
+Data API example, ``s3redshift check`` against the stack (moto has no
+Redshift database: the checks of S3 pass, the database check fails).
 
 Both work on a copy under ``build/terraform/`` so that ``.terraform/``, lock
 files and state never land in the source tree, and both use a generated CLI
@@ -83,24 +87,29 @@ class CheckFailedError(Exception):
 # --- environment -------------------------------------------------------------------
 
 
+# The two layouts a filesystem mirror may use: unpacked folders, and the
+# packed zips that `terraform providers mirror` writes.
+UNPACKED = "*/*/terraform-provider-aws*"
+PACKED = re.compile(r"^terraform-provider-aws_([^_]+)_[a-z0-9]+_[a-z0-9]+\.zip$")
+
+
 def find_mirror() -> Path | None:
     """The root of a filesystem mirror holding hashicorp/aws, if there is one."""
     given = os.environ.get(MIRROR_ENV)
     candidates = [given] if given else list(MIRROR_CANDIDATES)
     for candidate in candidates:
         root = Path(candidate).expanduser()
-        if any(
-            (root / "registry.terraform.io" / "hashicorp" / "aws").glob(
-                "*/*/terraform-provider-aws*"
-            )
-        ):
+        if mirror_versions(root):
             return root
     return None
 
 
 def mirror_versions(mirror: Path) -> list[str]:
+    """The hashicorp/aws versions in ``mirror``, in either layout."""
     folder = mirror / "registry.terraform.io" / "hashicorp" / "aws"
-    return sorted(p.name for p in folder.iterdir() if p.is_dir())
+    unpacked = {p.parts[-3] for p in folder.glob(UNPACKED)}
+    packed = {m.group(1) for p in folder.glob("*.zip") if (m := PACKED.match(p.name))}
+    return sorted(unpacked | packed)
 
 
 def write_cli_config(mirror: Path) -> Path:
@@ -552,6 +561,15 @@ def check_complete(
     copy_name = outputs["copy_role_arn"].rsplit("/", 1)[-1]
     copy_policy = inline_policy(iam, copy_name, "s3redshift-copy")
     check_no_wildcards(report, copy_policy, "COPY role policy")
+    trust = iam.get_role(RoleName=copy_name)["Role"]["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    (assume,) = trust["Statement"]
+    report.expect(
+        assume.get("Condition")
+        == {"StringLike": {"sts:ExternalId": f"arn:aws:redshift:{REGION}:{ACCOUNT}:dbuser:*"}},
+        "the COPY role trusts Redshift only for this account's database users (external ID)",
+        assume,
+    )
 
     lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     manifest_rules = [
@@ -753,6 +771,145 @@ def check_seed(
     check_sns_topic(report, aws, outputs, function, statements)
 
 
+# --- e2e: the CLI on the loader_config output -------------------------------------------
+
+
+def s3_event(bucket: str, key: str) -> dict[str, Any]:
+    """An S3 -> Lambda ObjectCreated event for one object, as S3 sends it."""
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": "2026-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {
+                        "key": key,
+                        "size": 12,
+                        "eTag": "0123456789abcdef0123456789abcdef",
+                        "sequencer": "0061A1B2C3D4E5F6A7",
+                    },
+                },
+            }
+        ]
+    }
+
+
+def cli(folder: Path, args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """``s3redshift <args>`` in ``folder``, with ``env`` as its whole AWS environment."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3REDSHIFT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "s3redshift", *args],
+        cwd=folder,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def save_loader_config(folder: Path, outputs: dict[str, Any]) -> str:
+    """The loader_config output saved as users do: ``> s3redshift.toml``."""
+    (folder / "s3redshift.toml").write_text(outputs["loader_config"], encoding="utf-8")
+    return "s3redshift.toml"
+
+
+def check_cli_plan(
+    report: Report,
+    folder: Path,
+    outputs: dict[str, Any],
+    object_uri: tuple[str, str],
+    table: str,
+    copy_role: str,
+) -> None:
+    """``s3redshift plan --config s3redshift.toml``: the table and COPY the function would run.
+
+    No AWS at all in its environment: a plan needs neither AWS nor a database.
+    """
+    config = save_loader_config(folder, outputs)
+    bucket, key = object_uri
+    (folder / "event.json").write_text(json.dumps(s3_event(bucket, key)), encoding="utf-8")
+    result = cli(folder, ["plan", "--config", config, "event.json", "--json"], {})
+    report.expect(result.returncode == 0, "`s3redshift plan` runs on the saved output", result)
+    targets = json.loads(result.stdout)["targets"]
+    report.expect(
+        [t["table"] for t in targets] == [table]
+        and targets[0]["objects"] == [f"s3://{bucket}/{key}"],
+        f"plan maps s3://{bucket}/{key} to {table}",
+        targets,
+    )
+    copies = [s for s in targets[0]["statements"] if s.lstrip().upper().startswith("COPY ")]
+    quoted = ".".join(f'"{part}"' for part in table.split("."))
+    into = [s for s in copies if s.startswith(f"COPY {quoted} FROM ")]
+    report.expect(
+        len(into) == 1
+        and " MANIFEST " in into[0]
+        and all(f"IAM_ROLE '{copy_role}'" in s for s in copies),
+        f"plan shows the COPY into {table} from a manifest, every COPY with the COPY role",
+        copies,
+    )
+
+
+def empty_bucket(s3: Any, bucket: str) -> None:
+    """Every version and delete marker removed, so that the destroy can remove the bucket.
+
+    The bucket is versioned: the object put for ``check`` and its probe's
+    noncurrent version would stay behind a plain delete.
+    """
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+            s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+
+
+# What `s3redshift check` finds against moto, which has S3 but no Redshift
+# database (its Data API statements never finish): every check of S3 passes,
+# the database is unreachable, and what needs it is skipped, not failed.
+CHECK_AGAINST_MOTO = {
+    "database credentials": "skipped",
+    "database reachable": "failed",
+    "ledger": "skipped",
+    "manifest prefix": "ok",
+    "COPY role": "skipped",
+}
+
+
+def check_cli_check(
+    report: Report, folder: Path, endpoint: str, bucket: str, prefix: str, table: str
+) -> None:
+    """``s3redshift check --config s3redshift.toml`` against the deployed stack."""
+    env = {
+        "AWS_ACCESS_KEY_ID": FAKE_KEY,
+        "AWS_SECRET_ACCESS_KEY": FAKE_KEY,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    source = f"s3://{bucket}/{prefix}"
+    args = ["check", "--config", "s3redshift.toml", source, "--json", "--timeout", "5"]
+    result = cli(folder, args, env)
+    report.expect(result.returncode == 1, "`s3redshift check` exits 1 (no database)", result)
+    found = {c["name"]: c["status"] for c in json.loads(result.stdout)["checks"]}
+    statuses = {
+        name: next((v for k, v in found.items() if k.startswith(name)), None)
+        for name in CHECK_AGAINST_MOTO
+    }
+    report.expect(
+        statuses == CHECK_AGAINST_MOTO,
+        "check: S3 and the manifest prefix pass, the missing database fails, the rest skip",
+        found,
+    )
+    report.expect(
+        found.get(f"list {source}") == "ok"
+        and found.get(f"map {source}") == "ok"
+        and found.get(f"table {table}") == "skipped",
+        f"check lists {source} and maps its object to {table}",
+        found,
+    )
+
+
 # --- e2e: the run ----------------------------------------------------------------------
 
 
@@ -918,22 +1075,52 @@ def run_example(
     terraform: str,
     folder: Path,
     env: dict[str, str],
-    aws: Callable[[str], Any],
+    endpoint: str,
     secret: str,
 ) -> Report:
     """Apply, check and destroy one example; its report."""
     example = folder.name
     report = Report(example)
+    aws = aws_clients(endpoint)
     if example == "complete":
         inputs = complete_inputs()
+        bucket = inputs["bucket_name"]
 
         def check(out: dict[str, Any]) -> None:
-            check_complete(report, aws, out, inputs["bucket_name"])
+            check_complete(report, aws, out, bucket)
+            check_cli_plan(
+                report,
+                folder,
+                out,
+                (bucket, "incoming/orders/2026/01/part-0001.csv"),
+                "staging.orders",
+                out["copy_role_arn"],
+            )
+            # A key the bucket's notification (.csv, .csv.gz) leaves alone:
+            # moto would hand a notified object to the function, which it
+            # cannot run. The mapping (incoming/{table}/**) takes it all the same.
+            aws("s3").put_object(
+                Bucket=bucket, Key="incoming/orders/2026/01/part-0002.txt", Body=b"id\n1\n"
+            )
+            try:
+                check_cli_check(report, folder, endpoint, bucket, "incoming/", "staging.orders")
+            finally:
+                empty_bucket(aws("s3"), bucket)
     else:
         inputs = prepare_seed(aws)
 
         def check(out: dict[str, Any]) -> None:
             check_seed(report, aws, out, inputs, secret)
+            # Plan only: check would connect to the cluster's host, which is
+            # not on this machine (the connector transport needs its network).
+            check_cli_plan(
+                report,
+                folder,
+                out,
+                (inputs["bucket_name"], "kpis/2026/11/a.csv"),
+                "public.kpis",
+                inputs["copy_role_arn"],
+            )
 
     apply_and_check(terraform, folder, env, report, inputs, check)
     return report
@@ -955,7 +1142,6 @@ def command_e2e(terraform: str, mirror: Path) -> None:
     cli = write_cli_config(mirror)
     tree = stage("e2e")
     with moto_server() as endpoint:
-        aws = aws_clients(endpoint)
         # A throwaway value: the run checks it never reaches the environment.
         secret = "e2e-fake-password-" + os.urandom(6).hex()
         env = terraform_env(
@@ -973,7 +1159,7 @@ def command_e2e(terraform: str, mirror: Path) -> None:
             folder = tree / "examples" / example
             (folder / "e2e_override.tf").write_text(provider_override(endpoint), encoding="utf-8")
             started = time.monotonic()
-            report = run_example(terraform, folder, env, aws, secret)
+            report = run_example(terraform, folder, env, endpoint, secret)
             print_report(report, time.monotonic() - started)
 
 

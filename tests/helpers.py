@@ -10,12 +10,15 @@ before sending it, so a test can compare what was sent with what was planned.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -27,6 +30,22 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def load_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` as a module (the scripts are not a package).
+
+    Registered in ``sys.modules`` first: dataclasses look their module up there.
+    """
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module
 
 
 def put(

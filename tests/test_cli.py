@@ -286,15 +286,16 @@ def test_a_reader_closing_the_pipe_ends_the_command_quietly(tmp_path: Path) -> N
     assert process.returncode == 141
 
 
-def test_the_exit_codes_the_cli_returns_are_those_the_epilog_and_the_readme_list() -> None:
+def test_the_exit_codes_the_cli_returns_are_those_the_epilog_and_the_docs_list() -> None:
+    from scripts.docs_pages import cli_page
+
     from s3redshift.cli import common
     from s3redshift.cli.parser import EPILOG
 
     codes = sorted(getattr(common, name) for name in common.__all__ if name.startswith("EXIT_"))
     listed = [int(line.split()[0]) for line in EPILOG.splitlines() if line[:3].strip().isdigit()]
     assert listed == codes == [0, 1, 2, 130, 141]
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("### Exit codes", 1)[1].split("\n#", 1)[0]
+    table = cli_page().split("## Exit codes", 1)[1].split("\n#", 1)[0]
     rows = [
         int(line.split("|")[1]) for line in table.splitlines() if line[:3].strip("| ").isdigit()
     ]

@@ -471,22 +471,28 @@ def _object_levels(schema: dict[str, Any]) -> dict[tuple[str, ...], set[str]]:
     return levels
 
 
-def test_readme_configuration_reference_matches_the_schema_both_ways() -> None:
+def test_configuration_reference_matches_the_schema_both_ways() -> None:
+    from scripts.docs_pages import configuration_page
+
     from s3redshift.config import LoaderConfig
 
-    section = _section(README.read_text(encoding="utf-8"), "Configuration reference")
     documented: dict[tuple[str, ...], set[str]] = {}
-    for block in section.split("\n### ")[1:]:
+    for block in configuration_page().split("\n## ")[1:]:
         heading, _, body = block.partition("\n")
         match = re.fullmatch(r"`\[\[?([a-z_.]+)\]\]?`", heading.strip())
-        assert match is not None, heading
+        if match is None:  # the page's other sections (the seed's variables)
+            continue
         keys = set(re.findall(r"^\| `([a-z_]+)` \|", body, flags=re.MULTILINE))
         documented[tuple(match.group(1).split("."))] = keys
     assert documented == _object_levels(LoaderConfig.json_schema())
 
 
+LIBRARY_PAGE = Path(__file__).resolve().parent.parent / "docs" / "library.md"
+
+
 def test_readme_copy_example_prints_what_the_readme_shows() -> None:
-    section = _section(README.read_text(encoding="utf-8"), "Building a COPY alone")
+    """The library page's "Building a COPY alone" example prints what the page shows."""
+    section = _section(LIBRARY_PAGE.read_text(encoding="utf-8"), "Building a COPY alone")
     [code] = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     [shown] = re.findall(r"```text\n(.*?)```", section, flags=re.DOTALL)
     result = subprocess.run(
@@ -496,21 +502,42 @@ def test_readme_copy_example_prints_what_the_readme_shows() -> None:
     assert result.stdout == shown
 
 
-def test_readme_cli_reference_covers_every_command_and_exit_code() -> None:
+def test_cli_reference_covers_every_command_option_and_exit_code() -> None:
+    from scripts.docs_pages import cli_page, prose, subcommands
+
     from s3redshift.cli.parser import build_parser
 
-    section = _section(README.read_text(encoding="utf-8"), "CLI reference")
-    subparsers = next(
-        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
-    )
-    for name, sub in subparsers.choices.items():
-        assert f"`s3redshift {name}" in section, name
+    page = cli_page()
+    parts = re.split(r"^## `s3redshift ([a-z -]+)`$", page, flags=re.MULTILINE)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    commands = dict(subcommands(build_parser()))
+    assert list(sections) == list(commands)
+    assert {"plan", "invoke", "load", "ledger", "ledger prune", "check", "demo"} <= set(commands)
+    for name, sub in commands.items():
+        section = sections[name].split("\n## ", 1)[0]
+        assert sub.description, name
+        assert prose(" ".join(sub.description.split())[:60]) in section, name
         for action in sub._actions:
             for flag in action.option_strings:
                 if flag.startswith("--") and flag not in ("--help", "--config", "--debug"):
-                    assert flag in section, (name, flag)
-    codes = re.findall(r"^\| ([0-9]+) \|", section, flags=re.MULTILINE)
+                    assert f"| `{flag}" in section, (name, flag)
+    codes = re.findall(r"^\| ([0-9]+) \|", page.split("## Exit codes", 1)[1], re.MULTILINE)
     assert codes == ["0", "1", "2", "130", "141"]
+
+
+def test_every_option_with_a_default_says_it_in_its_help() -> None:
+
+    from scripts.docs_pages import subcommands
+
+    from s3redshift.cli.parser import build_parser
+
+    for name, sub in subcommands(build_parser()):
+        for action in sub._actions:
+            if action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+                continue
+            shown = f"{action.default:g}" if isinstance(action.default, float) else action.default
+            help_text = argparse.HelpFormatter("s3redshift")._expand_help(action)
+            assert f"(default: {shown})" in help_text, (name, action.option_strings)
 
 
 # --- a failure of the database itself stops the run with one error -------------------

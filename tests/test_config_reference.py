@@ -1,8 +1,8 @@
-"""The configuration reference: the schema describes every key, and the README's tables are it.
+"""The configuration reference: the schema describes every key, and the docs page is it.
 
-Each key's meaning is its field's ``description`` (one source); the
-README's "Configuration reference" tables are rendered from the JSON Schema
-here, row for row. ``python tests/test_config_reference.py`` prints them.
+Each key's meaning is its field's ``description`` (one source); the page
+``reference/configuration.md`` is rendered from the JSON Schema by
+scripts/docs_pages.py, section by section and row for row.
 """
 
 from __future__ import annotations
@@ -11,37 +11,11 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
-from s3redshift.config import LoaderConfig
+from scripts.docs_pages import CONFIG_SECTIONS, configuration_page, configuration_table
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("[target]", ("DataApiTarget", "ConnectorTarget")),
-    ("[credentials]", ("CredentialsConfig",)),
-    ("[copy]", ("CopyConfig",)),
-    ("[ledger]", ("LedgerConfig",)),
-    ("[notifications]", ("NotificationsConfig",)),
-    ("[[tables]]", ("MappingRule",)),
-    (
-        "[tables.format]",
-        (
-            "CsvFormat",
-            "DelimitedFormat",
-            "JsonFormat",
-            "AvroFormat",
-            "ParquetFormat",
-            "OrcFormat",
-            "FixedWidthFormat",
-        ),
-    ),
-    ("[tables.options]", ("CopyOptions",)),
-    ("[tables.schema_policy]", ("SchemaPolicy",)),
-)
-"""The README's tables, in its order, and the schema definitions each one lists."""
-LABELS = {"DataApiTarget": "data-api", "ConnectorTarget": "connector"}
+from s3redshift.config import SEED_ENV, LoaderConfig
 
 
 def properties(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -52,39 +26,10 @@ def properties(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
-def _default(definition: dict[str, Any], name: str) -> str:
-    prop = definition["properties"][name]
-    if name in definition.get("required", ()):
-        return "required" if "const" not in prop else f"`{json.dumps(prop['const'])}`"
-    if "default" not in prop:
-        return "see below"
-    value = prop["default"]
-    if value is None:
-        return "none"
-    if isinstance(value, dict):
-        return "CSV" if value.get("type") == "csv" else "see below"
-    return f"`{json.dumps(value)}`"
-
-
-def markdown_table(schema: dict[str, Any], models: tuple[str, ...]) -> str:
-    """One README table: each key once, its default (per model where they differ), its meaning."""
-    rows: dict[str, tuple[dict[str, str], str]] = {}
-    for model in models:
-        definition = schema["$defs"][model]
-        for name, prop in definition["properties"].items():
-            defaults, meaning = rows.setdefault(name, ({}, prop["description"]))
-            label = LABELS.get(model, model.removesuffix("Format").lower())
-            defaults[label] = _default(definition, name)
-    lines = ["| Key | Default | Meaning |", "|---|---|---|"]
-    for name, (defaults, meaning) in rows.items():
-        shown = sorted(set(defaults.values()), key=list(defaults.values()).index)
-        if len(shown) > 1 and name not in ("type", "transport"):
-            default = ", ".join(f"{v} ({m})" for m, v in defaults.items())
-        else:
-            default = shown[0]
-        cell = meaning.replace("|", "\\|")
-        lines.append(f"| `{name}` | {default.replace('|', chr(92) + '|')} | {cell} |")
-    return "\n".join(lines) + "\n"
+def _sections(page: str) -> dict[str, str]:
+    """The page's ``## `[...]` `` sections by heading, each its text up to the next one."""
+    parts = re.split(r"^## `(.+)`$", page, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 def test_config_schema_describes_every_key_in_operator_words() -> None:
@@ -111,27 +56,50 @@ def test_config_schema_describes_every_key_in_operator_words() -> None:
     assert encoding == "COPY option: ENCODING AS UTF8 | UTF16 | UTF16LE | UTF16BE"
 
 
-def test_every_definition_is_in_exactly_one_readme_table() -> None:
+def test_every_definition_is_in_exactly_one_section_of_the_page() -> None:
     schema = LoaderConfig.json_schema()
-    listed = [model for _, models in SECTIONS for model in models]
+    listed = [model for _, models, _ in CONFIG_SECTIONS for model in models]
     assert sorted(listed) == sorted(schema["$defs"])
 
 
-def test_the_readme_tables_are_the_schema_row_for_row() -> None:
+def test_each_section_is_the_schema_row_for_row_with_every_description() -> None:
     schema = LoaderConfig.json_schema()
-    text = README.read_text(encoding="utf-8")
-    reference = text[text.index("## Configuration reference") : text.index("## Upgrading")]
-    for name, models in SECTIONS:
-        heading = f"### `{name}`\n"
-        start = reference.index(heading)
-        following = reference.find("\n### ", start + len(heading))
-        body = reference[start : following if following != -1 else len(reference)]
-        table = "\n".join(line for line in body.splitlines() if line.startswith("|")) + "\n"
-        assert table == markdown_table(schema, models), name
-    headings = re.findall(r"^### `(.+)`$", reference, flags=re.MULTILINE)
-    assert headings == [name for name, _ in SECTIONS]
+    sections = _sections(configuration_page())
+    assert list(sections) == [name for name, _, _ in CONFIG_SECTIONS]
+    for name, models, _ in CONFIG_SECTIONS:
+        table = [line for line in sections[name].splitlines() if line.startswith("| `")]
+        assert "\n".join(table) + "\n" == configuration_table(schema, models).split("\n", 2)[2]
+        keys = {key for m in models for key in schema["$defs"][m]["properties"]}
+        assert [re.match(r"\| `([a-z_]+)` \|", row).group(1) for row in table] == list(  # type: ignore[union-attr]
+            dict.fromkeys(k for m in models for k in schema["$defs"][m]["properties"])
+        )
+        assert len(table) == len(keys)
+        for row in table:  # key, default, a meaning that is not empty
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+            assert len(cells) == 3, row
+            assert all(cells), row
 
 
-if __name__ == "__main__":
-    for section, section_models in SECTIONS:
-        print(f"### `{section}`\n\n{markdown_table(LoaderConfig.json_schema(), section_models)}")
+def test_a_pipe_in_a_description_stays_inside_its_cell() -> None:
+    schema = LoaderConfig.json_schema()
+    table = configuration_table(schema, ("CopyOptions",))
+    [row] = [line for line in table.splitlines() if line.startswith("| `encoding`")]
+    assert row.endswith("| COPY option: ENCODING AS UTF8 \\| UTF16 \\| UTF16LE \\| UTF16BE |")
+
+
+def test_the_page_says_what_each_seed_variable_sets() -> None:
+    page = configuration_page()
+    seed = page.split("## The seed's environment variables", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([A-Z_]+)` \| `([a-z_.\[\]0-9]+)` \|$", seed, re.MULTILINE))
+    assert rows == {
+        "DB_HOST": "target.host",
+        "DB_PORT": "target.port",
+        "DB_NAME": "target.database",
+        "DB_USER": "credentials.user",
+        "DB_PW_PARAM": "credentials.parameter",
+        "DB_SCHEMA": "tables[0].schema",
+        "IAM_ROLE": "copy.iam_role",
+    }
+    assert list(rows) == list(SEED_ENV)
+    [shown] = re.findall(r"```json\n(.*?)```", seed, flags=re.DOTALL)
+    assert LoaderConfig.from_json(shown).target.transport == "connector"

@@ -312,7 +312,7 @@ def ledger_prelude(bucket: str, key: str, identity: str) -> list[str]:
     """What a cold loader asks before its first load: one catalog query, one DDL transaction.
 
     The catalog finds neither the ledger nor the one-table ledger of earlier
-    versions (which must not be there: README, Upgrading); the ledger is made
+    versions (which must not be there: docs/upgrading.md); the ledger is made
     with every column, ``object_order`` included.
     """
     return [

@@ -140,7 +140,7 @@ def test_same_object_with_and_without_its_etag_in_one_batch_loads_once(
 ) -> None:
     execute(pg, "CREATE TABLE kpis (id INT)")
     named = put(s3, bucket, "kpis/a.csv", "1\n2\n", at=None)
-    bare = S3Object(bucket=bucket, key="kpis/a.csv")  # the README's hand-built form
+    bare = S3Object(bucket=bucket, key="kpis/a.csv")  # docs/library.md's hand-built form
     loader = stand_in_loader(config_for(dsn), s3_client=s3)
     loaders.append(loader)
 

@@ -62,9 +62,10 @@ SDIST = f"s3redshift-{s3redshift.__version__}.tar.gz"
 EXTRA_IMPORTS = {
     "connector": "import redshift_connector, s3redshift.transports.connector",
     "local": "from s3redshift.local import EmbeddedEnvironment",
+    "docs": "import mkdocs, material, mkdocs_gen_files, pymdownx, hcl2",
 }
 """What an extra must make importable beyond its distributions; an extra naming
-others (``dev``: ``s3redshift[connector,local]``) is held to theirs too."""
+others (``dev``: ``s3redshift[connector,local,docs]``) is held to theirs too."""
 
 NOT_IN_AN_SDIST = (".venv", "build", "dist", ".git", "__pycache__", ".pytest_cache")
 NOT_IN_AN_SDIST += (".mypy_cache", ".ruff_cache", ".hypothesis", ".terraform", "tests")

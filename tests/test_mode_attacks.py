@@ -1,6 +1,6 @@
 """Attacks on what each load mode leaves in the table (issue #21, adversarial review).
 
-Each test is one attempt to make a table hold something other than README's
+Each test is one attempt to make a table hold something other than docs/exactly-once.md's
 "What each load mode leaves in the table" says, on the stand-in (real
 PostgreSQL, moto's S3). A test that fails is a finding: its docstring says
 what the contract promises and what the table holds instead. A test that
@@ -44,11 +44,11 @@ __all__ = ["make_loader"]  # the fixture, shared with test_loader
 # Findings left as documented limits: each test stays, and fails loudly once it passes.
 SAME_SECOND = (
     "known limit: a listing's whole-second LastModified cannot order two snapshots "
-    "written within one second (README, known limits)"
+    "written within one second (docs/exactly-once.md, known limits)"
 )
 TWO_RULES = (
     "known limit: objects of one table matched by different rules load in separate "
-    "transactions (README, known limits)"
+    "transactions (docs/exactly-once.md, known limits)"
 )
 IDENTITY_LIKE = (
     "stand-in limit: PostgreSQL's LIKE copies an identity column's NOT NULL but not its "
@@ -56,11 +56,11 @@ IDENTITY_LIKE = (
 )
 TABLE_REPEATS = (
     "known limit: where the table's own row wins, it is left untouched, with rows the "
-    "table already repeated for that key (README, known limits)"
+    "table already repeated for that key (docs/exactly-once.md, known limits)"
 )
 DROPPED_MID_LOAD = (
     "known limit: a column dropped between the loader's catalog read and its LOCK fails "
-    "that attempt (README, known limits)"
+    "that attempt (docs/exactly-once.md, known limits)"
 )
 
 
@@ -450,7 +450,7 @@ def test_upsert_latest_two_rules_into_one_table_the_later_object_of_the_batch_wi
 ) -> None:
     """Within a batch the later object's row wins, whichever rule mapped it.
 
-    Two rules load one table (README: several rules may; they share its
+    Two rules load one table (docs/exactly-once.md: several rules may; they share its
     ledger). The batch names b/new.csv first, then a/old.csv. Targets are
     told apart by rule, so each rule's objects are one transaction, run in
     the order the batch first names them: old.csv's commits last and wins.
@@ -500,7 +500,7 @@ def test_replace_two_rules_into_one_table_load_only_the_batch_s_newest_snapshot(
 def test_upsert_latest_an_object_without_event_time_is_ordered_by_its_last_modified(
     pg: Any, s3: S3Client, bucket: str, make_loader: Callable[..., Loader]
 ) -> None:
-    """``Loader.load(S3Object(bucket=..., key=...))`` (README's API) names no event time.
+    """``Loader.load(S3Object(bucket=..., key=...))`` (docs/library.md's API) names no event time.
 
     Replace orders such an object by S3's LastModified (as a listing is
     ordered). Upsert without ``order_by`` sorts it before every object that

@@ -1,4 +1,4 @@
-"""The README's metrics lines are what the handler writes: the same metrics, units and shape."""
+"""The metrics lines docs/operations.md shows are what the handler writes: metrics, units, shape."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ from typing import Any
 from helpers import logged_fields
 from s3redshift.invocation_log import Invocation
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+OPERATIONS = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
 
 
 def readme_metrics_lines() -> list[dict[str, Any]]:
-    """The JSON lines of the README's "Metrics" example, in their order."""
-    section = README.read_text(encoding="utf-8").split("### Metrics", 1)[1]
+    """The JSON lines of the operations page's "Metrics" example, in their order."""
+    section = OPERATIONS.read_text(encoding="utf-8").split("\n## Metrics\n", 1)[1]
     block = re.search(r"```json\n(.*?)```", section, re.DOTALL)
     assert block is not None, "the Metrics section has no JSON example"
     return [json.loads(line) for line in block.group(1).splitlines() if line.strip()]
 
 
 def written_metrics_lines() -> list[dict[str, Any]]:
-    """The metrics lines of an invocation like the README's: a table, a lag, notifications."""
+    """The metrics lines of an invocation like the page's: a table, a lag, notifications."""
     with logged_fields("s3redshift.test_readme_metrics") as (log, fields):
         invocation = Invocation(log=log, source="s3", request_id="r", function_name="f")
         invocation.notifications = {"sent": 1, "failed": 0}

@@ -354,7 +354,7 @@ def test_a_loader_refuses_to_load_beside_the_one_table_ledger_of_an_earlier_vers
     assert "Upgrading" in (report.objects[0].reason or "")
     assert query(pg, "SELECT count(*) FROM kpis") == [(0,)]
 
-    # Migrated as the README says: rows copied, the old table renamed.
+    # Migrated as docs/upgrading.md says: rows copied, the old table renamed.
     ledger = ledger_table_for("s3redshift", TableRef("public", "kpis")).sql
     query(pg, f"CREATE TABLE {ledger} (LIKE s3redshift.load_ledger)")
     query(pg, f"INSERT INTO {ledger} SELECT * FROM s3redshift.load_ledger")

@@ -19,11 +19,15 @@ assumed. Without the binary these tests skip and say so.
 
 from __future__ import annotations
 
+import base64
+import fnmatch
 import functools
 import json
 import re
 import shutil
 import subprocess
+import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from helpers import load_script
 from s3redshift.config import MAX_IN_FLIGHT, LoaderConfig
 from s3redshift.handler import (
     MIN_FUNCTION_TIMEOUT_S,
@@ -42,6 +47,7 @@ from s3redshift.handler import (
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "infra" / "terraform"
+terraform_reference = load_script("terraform_reference")
 EXAMPLES = MODULE / "examples"
 TERRAFORM = shutil.which("terraform")
 NO_TERRAFORM = "terraform is not on PATH: this check (run without `terraform init`) was skipped"
@@ -419,6 +425,11 @@ def test_the_copy_role_is_trusted_by_redshift_and_reads_only_sources_and_manifes
         "redshift.amazonaws.com",
         "redshift-serverless.amazonaws.com",
     ]
+    # Confused deputy: only database users of this account may have Redshift
+    # assume it (Redshift passes the user's ARN as the external ID).
+    (condition,) = assume["condition"]
+    assert (condition["test"], condition["variable"]) == ("StringLike", "sts:ExternalId")
+    assert condition["values"] == ["${local.copy_role_external_id}"]
     copy = {
         s["sid"].split("$")[0]: s for s in statements(data[("aws_iam_policy_document", "copy")])
     }
@@ -489,25 +500,86 @@ def test_versions_pin_minimums_only() -> None:
         assert aws["version"].startswith(">= "), path
 
 
-def test_readme_tables_list_every_input_and_output() -> None:
-    readme = (MODULE / "README.md").read_text(encoding="utf-8")
-    begin, end = readme.index("<!-- BEGIN_TF_DOCS -->"), readme.index("<!-- END_TF_DOCS -->")
-    tables = readme[begin:end]
+def test_the_reference_page_documents_every_input_and_output() -> None:
+    """docs/reference/terraform.md is generated from the .tf files, every name described."""
+    page = terraform_reference.page()
     names = {
         "input": [n for b in parsed(MODULE / "variables.tf")["variable"] for n in b],
         "output": [n for b in parsed(MODULE / "outputs.tf")["output"] for n in b],
     }
-    for kind, listed in names.items():
-        for name in listed:
-            assert f'<a name="{kind}_{name}"></a>' in tables, f"README lacks {kind} {name}"
-    rows = re.findall(r'<a name="(input|output)_(\w+)"></a>', tables)
-    assert sorted(rows) == sorted((k, n) for k, ns in names.items() for n in ns)
+    anchors = re.findall(r'<a id="(input|output)_(\w+)"></a>\n\n### (\w+)\n\n(.*)', page)
+    assert sorted((k, n) for k, n, _, _ in anchors) == sorted(
+        (k, n) for k, ns in names.items() for n in ns
+    )
+    for kind, name, heading, description in anchors:
+        assert heading == name, (kind, name)
+        assert description.strip(), name
+        assert not description.startswith(("Type ", "Required")), name
+    required = {e.name for e in terraform_reference.inputs() if e.required}
+    assert required == {"name", "sources", "redshift", "package_path"}
+    assert "Type `string`, required." in page  # name
+    assert 'default `"sqs"`' in page  # trigger: a string default keeps its quotes
+    assert "default `null`" in page
+    # <name> in a description is text on the page, not an HTML tag it would swallow.
+    assert "&lt;name&gt;-loads" in page
+
+
+def test_the_reference_page_is_what_the_script_prints() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "terraform_reference.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout == terraform_reference.page()
+
+
+def test_examples_are_self_contained_and_output_the_loader_config() -> None:
     for example in ("complete", "seed"):
         folder = EXAMPLES / example
         assert (folder / "README.md").is_file()
         assert (folder / "versions.tf").is_file()
         module = parsed(folder / "main.tf")["module"][0]["loader"]
         assert module["source"] == "../.."
+        declared = parsed(folder / "outputs.tf")["output"]
+        outputs = {n: b for block in declared for n, b in block.items()}
+        assert outputs["loader_config"]["value"] == "${module.loader.loader_config}"
+
+
+def fenced(path: Path, language: str) -> list[str]:
+    """The ``language`` code blocks of a markdown file."""
+    text = path.read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}\n(.*?)^```", text, re.MULTILINE | re.DOTALL)
+
+
+DEPLOY_GUIDE = ROOT / "docs" / "deploy.md"
+
+
+def test_the_guides_module_blocks_use_only_the_modules_inputs_at_the_release_tag() -> None:
+    inputs = {n for b in parsed(MODULE / "variables.tf")["variable"] for n in b}
+    blocks = 0
+    for path in (DEPLOY_GUIDE, MODULE / "README.md"):
+        for block in fenced(path, "hcl"):
+            for module in hcl2.loads(block, serialization_options=OPTIONS).get("module", []):
+                for body in module.values():
+                    blocks += 1
+                    assert body["source"] == terraform_reference.SOURCE, path
+                    given = set(body) - {"source"}
+                    assert given <= inputs, (path, given - inputs)
+                    assert {e.name for e in terraform_reference.inputs() if e.required} <= given
+    assert blocks == 2
+
+
+def test_the_guides_loader_config_sample_is_a_configuration_the_cli_reads(
+    tmp_path: Path,
+) -> None:
+    (sample,) = fenced(DEPLOY_GUIDE, "toml")
+    saved = tmp_path / "s3redshift.toml"
+    saved.write_text(sample, encoding="utf-8")
+    config = LoaderConfig.from_file(saved)
+    assert config.target.transport == "data-api"
+    assert [r.pattern for r in config.tables] == ["incoming/{table}/**", "events/{table}/**"]
 
 
 def test_every_checkov_skip_carries_a_reason() -> None:
@@ -617,17 +689,24 @@ def plan(folder: Path, variables: dict[str, Any]) -> tuple[int, str]:
 
 
 def evaluate(folder: Path, variables: dict[str, Any]) -> dict[str, Any]:
+    """The locals a deployment depends on, as Terraform computes them.
+
+    The console prints strings in HCL's quoting, not JSON's (``${`` and
+    control characters differ), so the document comes back base64-encoded.
+    """
     expression = (
-        "jsonencode({config = local.loader_config_json, sweep = local.sweep_payload, "
+        "base64encode(jsonencode({config = local.loader_config_json, "
+        "toml = local.loader_config_toml, sweep = local.sweep_payload, "
         "visibility = local.visibility_timeout_seconds, "
-        "reserved = local.reserved_concurrent_executions})"
+        "reserved = local.reserved_concurrent_executions, "
+        "copy_external_id = local.copy_role_external_id}))"
     )
     code, output = plan(folder, variables)
     assert code == 0, output
     code, output = terraform(folder, variables, "console", stdin=expression + "\n")
     assert code == 0, output
     line = next(x for x in output.splitlines() if x.startswith('"'))
-    value: dict[str, Any] = json.loads(json.loads(line))
+    value: dict[str, Any] = json.loads(base64.b64decode(json.loads(line)))
     return value
 
 
@@ -772,6 +851,98 @@ def test_secrets_manager_config_names_the_secret_not_its_value(console_dir: Path
     assert config.credentials.user is None
     assert config.target.cluster_identifier == "c1"
     assert config.copy_.manifest_bucket == "manifests-bucket"
+
+
+@needs_terraform
+def test_the_copy_role_admits_database_users_of_this_account_and_region_only(
+    console_dir: Path,
+) -> None:
+    """Another account's cluster cannot have Redshift assume the role (confused deputy).
+
+    IAM's StringLike is a glob with ``*`` and ``?``, as fnmatchcase is for
+    these patterns (they hold no brackets).
+    """
+    pattern = evaluate(console_dir, BASE)["copy_external_id"]
+    assert "[" not in pattern
+    ours = (
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:analytics/loader",
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:wg/IAMR:loader-loader",
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:serverless-123456789012-0a1b2c3d/x",
+    )
+    theirs = (
+        "arn:aws:redshift:eu-west-1:210987654321:dbuser:analytics/loader",
+        # this account's id inside another account's user name
+        "arn:aws:redshift:eu-west-1:210987654321:dbuser:x/arn:aws:redshift:eu-west-1:"
+        "123456789012:dbuser:y",
+        "arn:aws:redshift:us-east-1:123456789012:dbuser:analytics/loader",
+        "arn:aws:redshift:eu-west-1:123456789012:cluster:analytics",
+        "",
+    )
+    assert all(fnmatch.fnmatchcase(arn, pattern) for arn in ours), pattern
+    assert not any(fnmatch.fnmatchcase(arn, pattern) for arn in theirs), pattern
+
+
+def test_the_copy_roles_trust_never_reads_var_redshift() -> None:
+    """A caller associates the role with the cluster or namespace it passes in: no cycle."""
+    data = labelled("data", module_files())
+    assume = data[("aws_iam_policy_document", "assume_redshift")]
+    assert "var." not in compact(json.dumps(assume["statement"]))
+    main = (MODULE / "main.tf").read_text(encoding="utf-8")
+    match = re.search(r"^  copy_role_external_id = (.+)$", main, re.MULTILINE)
+    assert match is not None
+    assert "var." not in match.group(1)
+
+
+@needs_terraform
+def test_loader_config_output_is_toml_holding_the_functions_configuration(
+    console_dir: Path, tmp_path: Path
+) -> None:
+    """`terraform output -raw loader_config > s3redshift.toml` is what the function runs with."""
+    hostile = {
+        "pattern": 'odd"name\\{table}/**\x7f<&>${x}%{y}\t\u00e9\U0001f600',
+        "schema": "s",
+        "format": {"type": "fixedwidth", "widths": [["id", 8], ["name", 20]]},
+        "options": {"max_error": 3, "comp_update": "preset", "blanks_as_null": True},
+    }
+    upsert = {"pattern": "events/**", "table": "events", "mode": "upsert", "keys": ["id"]}
+    variables = BASE | {
+        "tables": [hostile, upsert],
+        "notifications": {"create_event_bus": True},
+        "manifest_bucket": "manifests-bucket",
+    }
+    value = evaluate(console_dir, variables)
+    assert tomllib.loads(value["toml"]) == json.loads(value["config"])
+
+    seed_style = BASE | {
+        "redshift": {"transport": "connector", "host": "h.example", "database": "dev"},
+        "credentials": {"provider": "ssm", "user": "loader"},
+        "db_password": "never-in-config",
+        "tables": [{"pattern": "{table}/**", "format": {"type": "csv", "delimiter": ";"}}],
+    }
+    for given in (BASE, seed_style):
+        value = evaluate(console_dir, given)
+        assert "never-in-config" not in value["toml"]
+        saved = tmp_path / "s3redshift.toml"
+        saved.write_text(value["toml"], encoding="utf-8")
+        assert LoaderConfig.from_file(saved) == LoaderConfig.from_json(value["config"])
+
+
+@needs_terraform
+def test_a_rules_schema_policy_reaches_the_loader_and_wrong_values_are_refused(
+    console_dir: Path,
+) -> None:
+    """``create = true`` spares creating the tables by hand; the loader reads the policy."""
+    policy = {"match": "name", "create": True, "evolve": ["add_columns", "widen"]}
+    rule = {"pattern": "{table}/**", "format": {"type": "parquet"}, "schema_policy": policy}
+    value = evaluate(console_dir, BASE | {"tables": [rule]})
+    (table,) = LoaderConfig.from_json(value["config"]).tables
+    assert table.schema_policy.match == "name"
+    assert table.schema_policy.create is True
+    assert table.schema_policy.evolve == ("add_columns", "widen")
+    assert tomllib.loads(value["toml"]) == json.loads(value["config"])
+    for wrong in ({"match": "order"}, {"evolve": ["drop_columns"]}):
+        refused = BASE | {"tables": [rule | {"schema_policy": wrong}]}
+        assert "schema_policy.match must be" in rejected(console_dir, refused), wrong
 
 
 @needs_terraform

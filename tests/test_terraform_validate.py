@@ -9,30 +9,20 @@ end-to-end override points every endpoint at loopback with fake keys.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from helpers import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "terraform_check.py"
 
 
-def load_runner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("terraform_check", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("terraform_check", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-runner = load_runner()
+runner = load_script("terraform_check")
 
 
 def run_script(command: str, path: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -77,6 +67,20 @@ def test_a_mirror_is_found_only_where_the_aws_provider_lies(
     (binary / "terraform-provider-aws_v5.100.0_x5").write_bytes(b"")
     assert runner.find_mirror() == tmp_path
     assert runner.mirror_versions(tmp_path) == ["5.100.0"]
+
+
+def test_a_packed_mirror_as_terraform_providers_mirror_writes_it_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(runner.MIRROR_ENV, str(tmp_path))
+    folder = tmp_path / "registry.terraform.io/hashicorp/aws"
+    folder.mkdir(parents=True)
+    (folder / "index.json").write_text('{"versions": {"6.2.0": {}}}', encoding="utf-8")
+    (folder / "terraform-provider-aws_6.2.0_linux_amd64.txt").write_bytes(b"")
+    assert runner.find_mirror() is None  # an index alone, or another file, is no provider
+    (folder / "terraform-provider-aws_6.2.0_linux_amd64.zip").write_bytes(b"")
+    assert runner.find_mirror() == tmp_path
+    assert runner.mirror_versions(tmp_path) == ["6.2.0"]
 
 
 def test_cli_configuration_installs_from_the_mirror_and_never_directly(
@@ -127,3 +131,11 @@ def test_second_plan_tolerates_only_listed_moto_gaps() -> None:
     assert ("aws_sqs_queue", "redrive_policy") in runner.MOTO_DRIFT
     assert ("aws_sqs_queue", "visibility_timeout_seconds") not in runner.MOTO_DRIFT
     assert ("aws_lambda_function", "environment") not in runner.MOTO_DRIFT
+
+
+def test_the_e2e_sample_event_is_one_object_the_loader_reads() -> None:
+    """What `s3redshift plan` gets in the end-to-end run: S3's own event shape."""
+    from s3redshift.events import parse_event
+
+    (found,) = parse_event(runner.s3_event("data-bucket", "incoming/orders/a+b%20c.csv"))
+    assert (found.bucket, found.key) == ("data-bucket", "incoming/orders/a b c.csv")

@@ -352,6 +352,19 @@ data "aws_iam_policy_document" "assume_redshift" {
       type        = "Service"
       identifiers = ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]
     }
+
+    # Confused deputy: Redshift assumes the role for COPY with the external
+    # ID set to the ARN of the database user running the statement
+    # (arn:<partition>:redshift:<region>:<account>:dbuser:<cluster or
+    # workgroup>/<user>; "Restricting access to IAM roles" in the Redshift
+    # Management Guide). Limiting it to this account's database users in this
+    # Region keeps another account's cluster from using the role. Cluster and
+    # workgroup are not named, for the cycle described above.
+    condition {
+      test     = "StringLike"
+      variable = "sts:ExternalId"
+      values   = [local.copy_role_external_id]
+    }
   }
 }
 

@@ -39,7 +39,7 @@ locals {
   # source prefixes: the sweep lists them. HeadObject on a deleted key still
   # answers 403, not 404: S3 checks ListBucket for it without an s3:prefix,
   # which the condition does not match. A listing with the key as prefix is
-  # admitted, though, and tells "gone" from "denied" (see the README).
+  # admitted, though, and tells "gone" from "denied" (docs/deploy.md, Deleted objects).
   source_list_prefixes = {
     for b in local.source_buckets : b => distinct([for s in var.sources : "${s.prefix}*" if s.bucket == b])
   }
@@ -71,6 +71,9 @@ locals {
   ssm_parameter_name   = local.creds_ssm ? coalesce(var.credentials.ssm_parameter_name, "/${var.name}/redshift-password") : null
   ssm_parameter_arn    = local.creds_ssm ? "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.ssm_parameter_name}" : null
   ssm_kms_key_arn      = local.create_ssm_parameter ? try(aws_kms_key.ssm[0].arn, null) : var.credentials.ssm_kms_key_arn
+
+  # Who may have Redshift assume the COPY role (iam.tf, assume_redshift).
+  copy_role_external_id = "arn:${local.partition}:redshift:${local.region}:${local.account_id}:dbuser:*"
 
   copy_role_arn = var.copy_role_arn != null ? var.copy_role_arn : try(aws_iam_role.copy[0].arn, null)
 
@@ -123,6 +126,7 @@ locals {
             comp_update = t.options.comp_update == null ? null : jsondecode(t.options.comp_update == "preset" ? "\"preset\"" : t.options.comp_update)
           }) : ok => ov if ov != null
         }
+        schema_policy = t.schema_policy == null ? null : { for pk, pv in t.schema_policy : pk => pv if pv != null }
       } : k => v if v != null },
     )
   ]
@@ -167,8 +171,41 @@ locals {
 
   loader_config_json = jsonencode(local.loader_config)
 
+  # The same configuration as TOML, for the CLI (the loader_config output,
+  # saved as s3redshift.toml). Each value is written by jsonencode, whose
+  # strings, numbers, booleans and arrays are TOML too, except for DEL, which
+  # JSON leaves raw and TOML refuses inside a string. No value is an object
+  # inside an array, the one JSON form TOML writes differently.
+  toml_sections = [
+    for section in ["target", "credentials", "copy", "ledger", "notifications"] :
+    section if contains(keys(local.loader_config), section)
+  ]
+  # DEL can only come from inside a string, where it is escaped once, here.
+  loader_config_toml = replace(join("\n", concat(
+    ["# s3redshift configuration of the loader ${var.name}: the function's S3REDSHIFT_CONFIG, as TOML."],
+    flatten([
+      for section in local.toml_sections : concat(
+        ["", "[${section}]"],
+        [for k, v in local.loader_config[section] : "${k} = ${jsonencode(v)}"],
+      )
+    ]),
+    flatten([
+      for t in local.tables : concat(
+        ["", "[[tables]]", "pattern = ${jsonencode(t.pattern)}"],
+        [for k, v in t : "${k} = ${jsonencode(v)}" if !contains(["pattern", "format", "options", "schema_policy"], k)],
+        flatten([
+          for sub in ["format", "options", "schema_policy"] : concat(
+            ["[tables.${sub}]"],
+            [for k, v in t[sub] : "${k} = ${jsonencode(v)}"],
+          ) if contains(keys(t), sub)
+        ]),
+      )
+    ]),
+    [""],
+  )), "\u007f", "\\u007f")
+
   # The scheduled sweep's constant payload; the adapter recognises the
-  # "s3redshift_sweep" key (see the README).
+  # "s3redshift_sweep" key (docs/deploy.md, The sweep).
   sweep_prefixes = var.sweep_prefixes != null ? var.sweep_prefixes : distinct([for s in var.sources : "s3://${s.bucket}/${s.prefix}"])
   sweep_payload = {
     s3redshift_sweep = { for k, v in {

@@ -32,6 +32,11 @@ output "log_group_name" {
   value       = try(aws_cloudwatch_log_group.this[0].name, null)
 }
 
+output "loader_config" {
+  description = "The loader's configuration as TOML: the settings the function gets as S3REDSHIFT_CONFIG (names and ARNs only, no secret). Save it with `terraform output -raw loader_config > s3redshift.toml` and run the CLI against the deployed stack: `s3redshift check --config s3redshift.toml`."
+  value       = local.create ? local.loader_config_toml : null
+}
+
 output "loader_config_json" {
   description = "The loader configuration passed as S3REDSHIFT_CONFIG (names and ARNs only, no secret); `s3redshift plan --config` accepts it saved as a .json file."
   value       = local.create ? local.loader_config_json : null

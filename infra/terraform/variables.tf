@@ -433,6 +433,10 @@ variable "tables" {
     (max_error = 10, blanks_as_null = true; comp_update = "true", "false" or
     "preset"): the loader's configuration is strictly typed, so no value is
     passed on as a string that only looks like a number or a boolean.
+    schema_policy is the rule's [tables.schema_policy]: match ("position" or
+    "name"), create (true: the loader creates a missing table from the file's
+    schema; its database user then needs CREATE on the schema) and evolve
+    (a subset of "add_columns", "widen").
   EOT
   type = list(object({
     pattern  = string
@@ -475,8 +479,21 @@ variable "tables" {
       no_load            = optional(bool)
       stat_update        = optional(bool)
     }))
+    schema_policy = optional(object({
+      match  = optional(string)
+      create = optional(bool)
+      evolve = optional(list(string))
+    }))
   }))
   default = []
+
+  validation {
+    condition = alltrue([for t in var.tables : t.schema_policy == null || (
+      contains(["position", "name"], coalesce(try(t.schema_policy.match, null), "position")) &&
+      alltrue([for e in coalesce(try(t.schema_policy.evolve, null), []) : contains(["add_columns", "widen"], e)])
+    )])
+    error_message = "tables[*].schema_policy.match must be \"position\" or \"name\", and evolve may list only \"add_columns\" and \"widen\"."
+  }
 
   validation {
     condition     = alltrue([for t in var.tables : t.mode == null || contains(["append", "upsert", "replace"], coalesce(t.mode, "append"))])
@@ -676,8 +693,9 @@ variable "vpc_config" {
   description = <<-EOT
     Runs the function in a VPC (needed by the connector transport when the cluster
     is private). The subnets need routes to S3, SSM or Secrets Manager, STS and
-    (data-api) the Redshift Data API: a NAT gateway, or the VPC endpoints listed in
-    the README. The security groups must allow egress to the cluster port and 443.
+    (data-api) the Redshift Data API: a NAT gateway, or the VPC endpoints the deploy
+    guide lists (docs/deploy.md, "VPC"). The security groups must allow egress to the
+    cluster port and 443.
   EOT
   type = object({
     subnet_ids         = list(string)
@@ -810,7 +828,7 @@ variable "notifications" {
   description = <<-EOT
     Announce each committed load (the loader's [notifications]: one event per committed
     transaction with table, batch id, objects, rows and lag_seconds; best effort, at
-    most once, see the README). Give exactly one of: event_bus, an existing EventBridge
+    most once). Give exactly one of: event_bus, an existing EventBridge
     bus (name or ARN); create_event_bus = true, a bus named <name>-loads; sns_topic_arn,
     an existing SNS topic; create_sns_topic = true, a topic named <name>-loads, encrypted
     with sns_kms_key_arn or else the AWS managed key alias/aws/sns. The function may

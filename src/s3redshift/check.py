@@ -325,7 +325,7 @@ def _ledger(loader: Loader, deadline: Deadline) -> Check:
                 f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier version, "
                 "still exists",
                 "copy its rows into the per-target ledger tables, then drop or rename it "
-                "(README, 'Upgrading')",
+                "(Upgrading, in docs/upgrading.md)",
             )
         exists = loader.transport.query(
             f"SELECT nspname FROM pg_namespace WHERE nspname = {literal}",

@@ -302,8 +302,8 @@ class LedgerConfig(BaseModel):
             raise ValueError(
                 "ledger.table was replaced by ledger.schema: each target table now has "
                 'a ledger table of its own in that schema; write schema = "<the schema '
-                "of your old ledger table>\" (the README's 'Upgrading' section says how "
-                "to carry its rows over)"
+                'of your old ledger table>" (Upgrading, in docs/upgrading.md, says '
+                "how to carry its rows over)"
             )
         return data
 
@@ -335,8 +335,8 @@ class LedgerConfig(BaseModel):
 class NotificationsConfig(BaseModel):
     """Where each committed load is announced: an EventBridge bus or an SNS topic, not both.
 
-    Best effort and at most once per commit (README, "Notifications"): a
-    delivery failure is logged and counted, never fails or repeats the load.
+    Best effort and at most once per commit (docs/operations.md, "Notifications and
+    freshness"): a delivery failure is logged and counted, never fails or repeats the load.
     """
 
     model_config = _STRICT
@@ -569,14 +569,14 @@ class LoaderConfig(BaseModel):
     def json_schema(cls) -> dict[str, Any]:
         """The JSON Schema of the file form (``s3redshift config-schema``), every key described.
 
-        Each key's description is its field's, the one source of the README's
-        configuration tables; the models' docstrings, written for the code's
+        Each key's description is its field's, the one source of the docs' generated
+        configuration reference; the models' docstrings, written for the code's
         readers, are left out.
         """
         schema = cls.model_json_schema(by_alias=True)
         for definition in schema.get("$defs", {}).values():
             definition.pop("description", None)
-        schema["description"] = "s3redshift's configuration (README: Configuration reference)."
+        schema["description"] = "s3redshift's configuration (docs: reference/configuration.md)."
         return schema
 
     # --- building the components --------------------------------------------

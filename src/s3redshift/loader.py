@@ -1233,7 +1233,7 @@ class Loader:
 
         Refuses to go on while the one-table ledger of an earlier version is
         in the schema: its rows are what an upgraded loader must not load
-        again (README, "Upgrading").
+        again (Upgrading, in docs/upgrading.md).
         """
         schemas: list[str] = []
         tables: list[str] = []
@@ -1251,8 +1251,8 @@ class Loader:
                 raise ConfigError(
                     f"{schema}.{PREVIOUS_LEDGER_TABLE}, the one ledger table of an earlier "
                     "version, still exists: copy its rows into the per-target ledger tables, "
-                    "then drop or rename it (README, 'Upgrading'); nothing loads until then, "
-                    "so nothing loads twice"
+                    "then drop or rename it (Upgrading, in docs/upgrading.md); nothing loads "
+                    "until then, so nothing loads twice"
                 )
             for ledger in ledgers:
                 columns = found.get(ledger.table)

@@ -422,7 +422,7 @@ def _schema_evolve(draw: _Draw, n: int) -> TableSpec:
             rows = draw.rows(mode)
             if create and phase == 1:
                 # A column none of the creating files holds a value in is created VARCHAR
-                # (README), not the INT the oracle compares with: each holds one.
+                # (docs/schema.md), not the INT the oracle compares with: each holds one.
                 rows = (replace(rows[0], k=rows[0].k or 1, ts=rows[0].ts or 10), *rows[1:])
             if "note" in extras:
                 rows = tuple(replace(r, note=_note(rng, rng.choice(brackets))) for r in rows)

@@ -1,6 +1,6 @@
-# Offline plans of the execution-role inputs, with a mocked AWS provider
-# (run by `make terraform-validate` after `terraform init`). The zip is an
-# empty stand-in: a plan only hashes it.
+# Offline plans of the roles (the execution role's inputs, the COPY role's
+# trust), with a mocked AWS provider (run by `make terraform-validate` after
+# `terraform init`). The zip is an empty stand-in: a plan only hashes it.
 
 mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
@@ -106,5 +106,35 @@ run "creates_nothing_when_off" {
   assert {
     condition     = output.function_role_arn == null && output.function_policy_json == null
     error_message = "create = false must output nothing."
+  }
+}
+
+# The COPY role's trust: Redshift may assume it only for database users of
+# this account and Region, whose ARN Redshift passes as the external ID
+# (confused deputy).
+run "trusts_redshift_for_this_accounts_database_users_only" {
+  command = plan
+
+  assert {
+    condition     = length(data.aws_iam_policy_document.assume_redshift[0].statement[0].condition) == 1 && alltrue([for c in data.aws_iam_policy_document.assume_redshift[0].statement[0].condition : c.test == "StringLike" && c.variable == "sts:ExternalId" && join(" ", c.values) == "arn:aws:redshift:eu-west-1:123456789012:dbuser:*"])
+    error_message = "The COPY role must admit Redshift only with an external ID naming a database user of this account and Region."
+  }
+
+  assert {
+    condition     = toset(data.aws_iam_policy_document.assume_redshift[0].statement[0].principals[*].type) == toset(["Service"])
+    error_message = "Only the Redshift services may assume the COPY role."
+  }
+}
+
+run "a_given_copy_role_is_left_alone" {
+  command = plan
+
+  variables {
+    copy_role_arn = "arn:aws:iam::123456789012:role/existing-copy"
+  }
+
+  assert {
+    condition     = length(aws_iam_role.copy) == 0 && length(data.aws_iam_policy_document.assume_redshift) == 0
+    error_message = "With copy_role_arn the module creates no COPY role and no trust policy."
   }
 }

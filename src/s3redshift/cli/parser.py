@@ -9,36 +9,77 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from s3redshift import __version__
-from s3redshift.cli.common import EXIT_USAGE
+from s3redshift.backfill import DEFAULT_BATCH_SIZE
+from s3redshift.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PIPE_CLOSED,
+    EXIT_USAGE,
+)
+from s3redshift.cli.load import DRY_RUN_KEYS, MAX_FAILURE_LINES
 from s3redshift.deadline import DEFAULT_CLI_TIMEOUT_S
 
 __all__ = [
     "CHECK_TIMEOUT_S",
     "DEFAULT_LEDGER_LIMIT",
     "EPILOG",
+    "EXIT_MEANINGS",
     "LOCAL_TIME_BUDGET_MS",
     "NO_CONFIGURATION",
     "build_parser",
     "parse_arguments",
 ]
 
-EPILOG = """\
-exit codes:
-  0  done: no object failed (each loaded, or was a duplicate, superseded, ignored
-     or unmapped)
-  1  some objects failed to load: named on stderr (`load`), or the handler raised
-     LoadFailedError or answered with batchItemFailures (`invoke`); `ledger
-     --failed` found mapped objects missing from the ledger or keys no rule maps;
-     `ledger --object` found the object not loaded (failed, unmapped or never
-     seen; an ignored object exits 0); a `check` failed; the database could not
-     be reached (`plan` warns and prints what needs no database)
-  2  bad usage, configuration or event; --config given to `demo` or `config-schema`
-130  interrupted (Ctrl-C): `load` says what committed; run it again to go on
-141  the reader of standard output closed it (`| head`): nothing more is written
+EXIT_MEANINGS: tuple[tuple[int, str], ...] = (
+    (
+        EXIT_OK,
+        "done: no object failed (each loaded, or was a duplicate, superseded, ignored or unmapped)",
+    ),
+    (
+        EXIT_FAILED,
+        "some objects failed to load: named on stderr (`load`), or the handler raised "
+        "LoadFailedError or answered with batchItemFailures (`invoke`); `ledger --failed` "
+        "found mapped objects missing from the ledger or keys no rule maps; `ledger --object` "
+        "found the object not loaded (failed, unmapped or never seen; an ignored object exits "
+        "0); a `check` failed; the database could not be reached (`plan` warns and prints "
+        "what needs no database)",
+    ),
+    (
+        EXIT_USAGE,
+        "bad usage, configuration or event: an unknown configuration key, an invalid S3 URI, "
+        "a missing bucket, no AWS credentials, a `load` prefix whose keys no rule maps, "
+        "--config given to `demo` or `config-schema`",
+    ),
+    (
+        EXIT_INTERRUPTED,
+        "interrupted (Ctrl-C): `load` says what committed, per table, and that nothing "
+        "partial was kept; run it again to go on",
+    ),
+    (
+        EXIT_PIPE_CLOSED,
+        "the reader of standard output closed it (`| head`): nothing more is written, as by "
+        "a command killed by SIGPIPE; a `load` stopped so committed whole transactions only",
+    ),
+)
+"""Every exit code with its meaning: the one source of ``--help``'s list and the docs' table."""
+
+
+def _exit_codes() -> str:
+    return "exit codes:\n" + "\n".join(
+        textwrap.fill(meaning, width=79, initial_indent=f"{code:>3}  ", subsequent_indent=" " * 5)
+        for code, meaning in EXIT_MEANINGS
+    )
+
+
+EPILOG = (
+    _exit_codes()
+    + """
 
 Configuration is read from --config FILE, else $S3REDSHIFT_CONFIG (JSON), else the
 seed's DB_* variables; `s3redshift config-schema` prints every key.
 """
+)
 
 DEFAULT_LEDGER_LIMIT = 50
 CHECK_TIMEOUT_S = 300.0
@@ -62,11 +103,40 @@ if TYPE_CHECKING:
     _Commands: TypeAlias = argparse._SubParsersAction[_OneLineParser]
 
 
+DESCRIPTION = """\
+Load S3 objects into Amazon Redshift with COPY, exactly once.
+
+Every command but `demo` and `config-schema` reads a configuration: --config
+FILE (TOML or JSON), else the JSON document in $S3REDSHIFT_CONFIG, else the
+seed's DB_* variables. `demo` and `config-schema` read none and refuse --config,
+before or after the command's name (exit 2), rather than ignore it.
+
+`plan`, `invoke`, `load`, `ledger` and `check` take --timeout SECONDS: one
+deadline for the whole command that every wait inside it honours (a Data API
+statement that never finishes ends the command at it).
+
+Every error is one line on stderr, `s3redshift: error: <what> (<where>): <fix>`;
+--debug adds its traceback. A configuration's problems are all on that line, in
+TOML/JSON words, each with its fix, and a misspelt key names the nearest valid
+one. A database that cannot be reached is said in the same words by every
+command that reads it: where it is (host and port, or the Data API's workgroup
+or cluster, and the database), what the network said, and what to check.
+Nothing the CLI prints contains a secret: statements are redacted.
+"""
+
+
+def _paragraphs(text: str) -> str:
+    """Each paragraph of ``text`` wrapped for a terminal; paragraphs stay apart."""
+    return "\n\n".join(
+        textwrap.fill(" ".join(part.split()), width=79) for part in text.split("\n\n")
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``s3redshift`` parser with every subcommand."""
     parser = _OneLineParser(
         prog="s3redshift",
-        description="Load S3 objects into Amazon Redshift with COPY, exactly once.",
+        description=_paragraphs(DESCRIPTION),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -81,9 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "demo",
         "run the whole job offline on the embedded stand-in (PostgreSQL + in-process S3)",
+        "Run the whole job offline on the embedded stand-in (PostgreSQL + in-process S3): "
+        "upload sample files, fire real S3 event payloads through the Lambda handler, and "
+        "print the COPY that would run on Redshift, rows per table, a replayed event skipped "
+        "as a duplicate, a bad file's error with its line number, and `check`'s checks "
+        f"against the stand-in. It takes no configuration: --config is refused "
+        f"({NO_CONFIGURATION['demo']}).",
         configured=False,
     )
-    _command(commands, "config-schema", "print the configuration's JSON Schema", configured=False)
+    _command(
+        commands,
+        "config-schema",
+        "print the configuration's JSON Schema",
+        "Print the configuration's JSON Schema: every key, its type, default and meaning. "
+        f"It takes no configuration: --config is refused ({NO_CONFIGURATION['config-schema']}).",
+        configured=False,
+    )
     return parser
 
 
@@ -145,7 +228,7 @@ def _command(
     sub = commands.add_parser(
         name,
         help=help_text,
-        description=textwrap.fill(description or help_text, width=79),
+        description=_paragraphs(description or help_text),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -204,9 +287,27 @@ def _plan(commands: _Commands) -> None:
         "show the SQL each target of an event would run (no database or AWS call, "
         "except to read the files' schemas and the table's columns for a rule with a "
         "schema_policy)",
+        "Print every transaction a load of EVENT.json's objects would run (redacted), and "
+        "the skipped objects with their reasons. It calls neither a database nor AWS, except "
+        "for a rule with a schema_policy: then it reads the files' schemas (ranged GETs) and "
+        "the table's columns, prints the DDL a load would run first, and skips the files that "
+        "could not load, saying why; when the database cannot be reached it warns and prints "
+        "what needs none."
+        "\n\n"
+        "The plan is the loader's own (s3redshift.planner), split the same way: on the Data "
+        "API a batch that would exceed 40 statements or 100 KB of SQL (an upsert without "
+        "order_by whose objects share keys takes 7 statements per object) is shown as the "
+        "several transactions the loader runs.",
     )
     _event_argument(plan)
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.add_argument(
+        "--json",
+        action="store_true",
+        help='print the plan as JSON: {"targets": [{"table", "objects", "statements"}], '
+        '"skipped": [{"uri", "reason"}]}, one targets entry per transaction; with a '
+        "schema_policy, ddl in the table's first entry, or schema_not_planned with the reason "
+        "when the table could not be read",
+    )
     _timeout_option(
         plan, DEFAULT_CLI_TIMEOUT_S, "the schema reads of rules with a schema_policy end by it"
     )
@@ -218,8 +319,9 @@ def _invoke(commands: _Commands) -> None:
         "invoke",
         "run the Lambda handler locally on an event and print its JSON response",
         "Run the Lambda handler (s3redshift.handler.handle) on EVENT.json with a loader built "
-        "from the configuration, as the deployed adapter does, and print its response as JSON. "
-        "The handler's JSON log lines go to stderr.",
+        "from the configuration, as the deployed adapter builds it, and print its response as "
+        "JSON on stdout. The handler's JSON log lines go to stderr. Exit 1 when the handler "
+        "raised LoadFailedError or answered with batchItemFailures.",
     )
     _event_argument(invoke)
     _timeout_option(
@@ -227,16 +329,50 @@ def _invoke(commands: _Commands) -> None:
     )
 
 
+_LOAD_ABOUT = (
+    "List s3://BUCKET/PREFIX, map each key to its table and load in batches through the "
+    "same exactly-once loader the events use. Objects loaded before (by an event or an "
+    "earlier run) are reported as duplicates, so re-running is safe and loads nothing "
+    "new."
+    "\n\n"
+    "Progress (objects and bytes) goes to stderr: a bar on a terminal, otherwise a plain "
+    "line at the start, every 5 s and at the end. While a batch runs (one loader call, "
+    "which can take minutes), a heartbeat every 5 s adds the batch's time, the whole "
+    "run's and an estimate from the batches done. The last line on stdout is the "
+    f"summary. Failed objects are named on stderr, the first {MAX_FAILURE_LINES} one by "
+    "one; failed objects that share one reason that is not about their own rows (the time "
+    "ran out, say) are named in one line, the first of them with a count. --debug adds, "
+    "after each failed object, its error kind (retryable or permanent) and the traceback "
+    "of its cause."
+    "\n\n"
+    "When a whole batch fails on the database itself (unreachable, sign-in refused), the "
+    "run stops there: one error line names the database, the cause and how many objects "
+    "did not load, and the batches after it are not tried (exit 1). Ctrl-C stops it with "
+    "exit 130 and says how many objects committed, per table (the batch in progress is "
+    "asked of the ledger, which each load writes in its own transaction), that nothing "
+    "partial was kept, and that running the same command again goes on."
+    "\n\n"
+    "A prefix under which nothing is listed gets a warning (often a typo: S3 prefixes are "
+    "case-sensitive; exit 0, as a scheduled run may meet a quiet day). A prefix whose "
+    "every key no rule maps is a configuration error naming some keys and the patterns "
+    "(exit 2); keys no rule maps beside others are named in a warning. The loader's own "
+    "manifests, _SUCCESS, *.tmp, _temporary/, the _started_<id> and _committed_<id> "
+    "markers of Databricks' commit protocol, and folder markers are counted as ignored "
+    "and never loaded."
+    "\n\n"
+    "To match the identity events record, load reads the bucket's versioning status "
+    "(s3:GetBucketVersioning). A bucket never versioned is listed with ListObjectsV2 "
+    "(s3:ListBucket); a versioned one with ListObjectVersions (s3:ListBucketVersions), "
+    "keeping each key's current version."
+)
+
+
 def _load(commands: _Commands) -> None:
     load = _command(
         commands,
         "load",
         "backfill: load every object under an S3 prefix that is not loaded yet",
-        "List s3://BUCKET/PREFIX, map each key to its table and load in batches through the "
-        "same exactly-once loader the events use. Objects loaded before (by an event or an "
-        "earlier run) are reported as duplicates, so re-running is safe and loads nothing "
-        "new. Progress (objects and bytes) goes to stderr: a bar on a terminal, a line every "
-        "few seconds otherwise. The summary goes to stdout; failed objects are named on stderr.",
+        _LOAD_ABOUT,
     )
     load.add_argument("prefix", metavar="s3://BUCKET/PREFIX", help="where to list objects")
     load.add_argument(
@@ -248,19 +384,76 @@ def _load(commands: _Commands) -> None:
     load.add_argument(
         "--dry-run",
         action="store_true",
-        help="list, map and read the ledger: name what would load, per table; write nothing",
+        help="list, map and read the ledger; write nothing: name on stdout, per table, the "
+        f"objects that would load (the first {DRY_RUN_KEYS} per table, then a count); the "
+        "summary counts what the ledger already holds as `already loaded`",
     )
     load.add_argument(
         "--batch-size",
         type=_at_least(1),
-        default=500,
+        default=DEFAULT_BATCH_SIZE,
         metavar="N",
-        help="objects per load call, i.e. per transaction and target (default: 500)",
+        help="objects per load call, i.e. per transaction and target (default: %(default)s)",
     )
-    _json_option(load, "the summary on stdout")
+    _json_option(
+        load,
+        "the summary on stdout (prefix, listed, pending, tables, counts, rows, batches, "
+        "stopped_by, failures, …)",
+    )
     _timeout_option(
         load, DEFAULT_CLI_TIMEOUT_S, "no batch starts after it and every wait ends by it"
     )
+
+
+_LEDGER_ABOUT = (
+    "Print the ledger, every target's ledger table together: each object version loaded, "
+    "newest first (loaded_at, table, batch, identity: its version id or ETag, object). "
+    "stderr says how many rows were shown out of how many there are. --json prints "
+    '{"rows": [{"loaded_at", "table", "batch", "identity", "size", "uri"}], "total": N}.'
+    "\n\n"
+    "The ledger records successful loads only, in the same transaction as the COPY; a "
+    "failed load leaves no trace there. So --failed S3_PREFIX lists the objects under "
+    "S3_PREFIX that map to a table but are NOT in the ledger: their load failed, is still "
+    "running, or was never triggered (`s3redshift load S3_PREFIX` loads them); each with "
+    "its last recorded failure, or `no failure recorded`. Then, apart, the keys no rule "
+    "maps: they never load (ignored keys such as _SUCCESS are not among them; none are "
+    "listed with --table). It exits 1 when there is either. While it lists and reads, a "
+    "line every 5 s on stderr counts the keys listed so far. --json prints "
+    '{"missing": [{"uri", "table", "size", "last_modified", "last_failure": {"failed_at", '
+    '"error", "retryable", "reason"} or null}], "total": N, "unmapped": [{"uri", "size", '
+    '"last_modified", "reason"}], "unmapped_total": M, "before_horizon": K}: objects older '
+    "than their table's horizon after a prune are counted apart, not called missing."
+    "\n\n"
+    "Why a load failed is kept in <ledger schema>.load_failures: after a failed "
+    "transaction the loader writes one row per object (error class, retryable or not, the "
+    "reason with COPY's rejected line and column), best effort, outside the load and "
+    "within 10 s; a new failure replaces the object's older row, and the row is deleted "
+    "when the object later loads through the same loader. Nothing is recorded when the "
+    "database itself is unreachable or the time ran out."
+    "\n\n"
+    "--object s3://BUCKET/KEY tells one object's story: every version of the key that "
+    "loaded, from every ledger table (loaded_at, table, batch, identity, size; rows says "
+    "unknown, as the ledger keeps no per-object row count; rejected, the rows of that load "
+    "COPY rejected and load_rejects kept), or why none did: unmapped (the mapper's reason "
+    "and the rules it tried), ignored, failed (its last recorded failure, or a key no "
+    "rule can name safely) or never_seen (nothing recorded: not in S3, or in S3 but never "
+    "triggered or still loading). It also says whether S3 has the key now (HeadObject), "
+    "what today's rules map it to, and its table's horizon after a prune. Exit 0 when "
+    'loaded or ignored, 1 otherwise. --json prints {"uri", "status", "reason", '
+    '"in_s3", "s3": {"etag", "version_id", "size", "last_modified"} or null, "s3_error", '
+    '"mapping": {"outcome", "table", "rule", "pattern", "mode"}, "loads": [{"loaded_at", '
+    '"table", "batch", "identity", "size", "rows", "rejected_rows"}], "last_failure", '
+    '"horizon"}.'
+    "\n\n"
+    '--rejects lists the rows COPY rejected that rules with on_error = "skip_rows" kept, '
+    "newest first (then by file and line), the reason, its code and the raw line below "
+    "each; stderr says how many were shown out of how many there are. --json prints "
+    '{"rejects": [{"rejected_at", "table", "uri", "identity", "batch_id", "line", '
+    '"column", "reason", "code", "raw_line"}], "total": N}.'
+    "\n\n"
+    "`s3redshift ledger prune --before DATE` removes old rows (see its --help); "
+    "`s3redshift ledger` alone still lists."
+)
 
 
 def _ledger(commands: _Commands) -> None:
@@ -268,14 +461,7 @@ def _ledger(commands: _Commands) -> None:
         commands,
         "ledger",
         "show what was loaded (from the ledger tables); `ledger prune` removes old rows",
-        "Print the ledger: every object version loaded, newest first (loaded_at, table, "
-        "batch, identity, object). The ledger records successful loads only, in the same "
-        "transaction as the COPY; a failed load leaves no trace in the database. So "
-        "--failed S3_PREFIX lists the objects under S3_PREFIX that map to a table but are "
-        "NOT in the ledger: their load failed, is still running, or was never triggered "
-        "(`s3redshift load S3_PREFIX` loads them), and, apart, the keys no rule maps. "
-        "--object s3://BUCKET/KEY tells one object's story: each version loaded, or why "
-        "none was. `s3redshift ledger prune --before DATE` removes old rows (see its --help).",
+        _LEDGER_ABOUT,
     )
     ledger.add_argument(
         "--table", metavar="SCHEMA.TABLE", help="only objects loaded into this table"
@@ -329,7 +515,16 @@ def _prune(actions: _Commands) -> None:
         "object whose event time (or S3 last-modified time) is before the horizon: it is "
         "reported failed with BeforeHorizonError, never loaded again, since its ledger row "
         "may be gone. Without --confirm nothing is changed: the rows that would go are "
-        "counted per table. DATE may not be in the future.",
+        "counted per table. DATE may not be in the future (exit 2)."
+        "\n\n"
+        "Prune only once every loader runs a version with the horizon guard. A replace "
+        "snapshot is as old as its newest object: it loads whole when that one is at or after "
+        "the horizon, or is refused whole. An object older than the horizon that never loaded "
+        "is refused too: write it again (its new write is newer) to load it. An unversioned "
+        "key rewritten after the horizon with the content a pruned row recorded loads again, "
+        'so prune dates before which keys are not rewritten. --json prints {"dry_run", '
+        '"before", "cutoff", "horizon", "previous_horizon", "ledgers": [{"ledger", "tables", '
+        '"rows", "pruned"}], "pruned"}.',
     )
     prune.add_argument(
         "--before",
@@ -370,12 +565,28 @@ def _check(commands: _Commands) -> None:
         commands,
         "check",
         "check a configuration end to end before the first load (one line per check)",
-        "Check, one line each with its fix: the database credentials, the database, the "
-        "ledger schema, each source prefix (listed as load lists it, read, which tables its "
-        "keys map to), each of those tables (exists, has the rule's columns, the privileges "
-        "its mode needs), put and delete under the manifest prefix, and on Redshift the COPY "
-        "role (COPY ... NOLOAD of a probe and of one object per table). Exit 0 only if no "
-        "check fails.",
+        "Check a configuration end to end before the first load, one line per check: ✔, ✘ "
+        "with the fix, or - (skipped, with why). The checks: the database credentials; the "
+        "database (SELECT 1, naming host and port); the ledger schema (the old one-table "
+        "ledger absent, CREATE allowed); for each source prefix, the listing (one page, "
+        "listed as load lists it, so s3:GetBucketVersioning is needed too), a HeadObject of "
+        "its first object and which tables its keys map to (none mapping is a failure that "
+        "names some keys); for each of those tables, that it exists, has every column the "
+        "rule names (columns, keys, order_by), and that the user may use its schema and has "
+        "what its mode needs (INSERT; DELETE too for replace, SELECT for upsert), and, for a "
+        "rule with a schema_policy, what a load of its first object would do to the table; a "
+        "put and a delete of a probe object under the manifest prefix; and, on Redshift, the "
+        "COPY role, by COPY ... NOLOAD of that probe and of one object per table with its "
+        "rule's format, into temporary tables (LIKE the target): the role reads the manifest "
+        "bucket and each source bucket, COPY parses the file, nothing is loaded."
+        "\n\n"
+        "Without a source, the tables checked are those of the rules whose schema and table "
+        "are plain names (no {capture}): a rule whose table comes from the key is listed as "
+        "skipped, asking for a source whose keys it maps, and the checks of a table's files "
+        "(its schema_policy, the COPY role) need one too. A check that needs the database is "
+        "skipped when the database fails, so one cause is reported once. Exit 0 only if no "
+        'check fails. --json prints {"ok": bool, "checks": [{"name", "status", "detail", '
+        '"fix"}]}. `s3redshift demo` runs the same checks against its stand-in.',
     )
     check.add_argument(
         "sources",

@@ -74,7 +74,7 @@ and returns the moment it does: a read is usually answered by its submission
 alone, and a 60 s COPY costs its submission and one ``DescribeStatement``
 call (each long poll waits up to 30 s). Without it, ``DescribeStatement`` is polled after
 :data:`POLL_FIRST` s, growing by :data:`POLL_FACTOR` to at most
-:data:`POLL_MAX` s (README, "Performance", has what either costs). A long poll
+:data:`POLL_MAX` s (docs/performance.md has what either costs). A long poll
 that answers "still running" before half its wait is over (a throttled
 service, a test double) is followed by a pause of that cadence, so the loop
 never spins. Each statement is waited for by the thread that submitted it:

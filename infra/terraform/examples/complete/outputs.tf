@@ -52,3 +52,8 @@ output "notification_event_bus_arn" {
   description = "The EventBridge bus each committed load is announced on (source s3redshift)."
   value       = module.loader.notification_event_bus_arn
 }
+
+output "loader_config" {
+  description = "The loader's configuration as TOML (no secret): `terraform output -raw loader_config > s3redshift.toml`, then `s3redshift check --config s3redshift.toml`."
+  value       = module.loader.loader_config
+}

@@ -73,7 +73,7 @@ resource "aws_vpc_endpoint" "s3" {
 }
 
 # SSM (the password). Add secretsmanager, redshift-data or redshift here when
-# the credentials or the transport change (see the module README).
+# the credentials or the transport change (docs/deploy.md, VPC).
 resource "aws_vpc_endpoint" "interface" {
   for_each = toset(["ssm"])
 

@@ -22,3 +22,8 @@ output "notification_sns_topic_arn" {
   description = "The SNS topic each committed load is published to (subscribe downstream jobs)."
   value       = module.loader.notification_sns_topic_arn
 }
+
+output "loader_config" {
+  description = "The loader's configuration as TOML (no secret): `terraform output -raw loader_config > s3redshift.toml`, then `s3redshift check --config s3redshift.toml`."
+  value       = module.loader.loader_config
+}
