@@ -73,7 +73,7 @@ def before_snapshot() -> None:
 
 
 def after_restore() -> None:
-    """SnapStart, after a restore: a fresh random state, then fresh sessions, clients, credentials."""
+    """SnapStart, after a restore: fresh random state, sessions, clients and credentials."""
     random.seed()  # from os.urandom: each resumed environment gets its own
     if warm_loader.cache_info().currsize:
         warm_loader().renew().prepare()

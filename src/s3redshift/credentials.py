@@ -361,7 +361,7 @@ class _AwsProvider(CredentialProvider):
         self._aws_client()
 
     def renew(self) -> None:
-        """Also drop the provider's own boto3 client: it holds the AWS credentials it was made with."""
+        """Also drop the provider's own boto3 client: it holds the credentials of its making."""
         super().renew()
         if self._owns_client:
             self._client = None

@@ -167,7 +167,7 @@ class Notifier:
             _ = self.client
 
     def renew(self) -> None:
-        """Drop the client this notifier made (it holds the credentials of its making); the next delivery makes one."""
+        """Drop the client this notifier made (it holds the credentials of its making)."""
         with self._making:
             if self._owns_client:
                 self._client = None

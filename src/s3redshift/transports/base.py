@@ -19,7 +19,7 @@ class Preparable(Protocol):
 
 @runtime_checkable
 class Renewable(Protocol):
-    """A transport (or connection factory) whose cached sessions, clients and credentials can be dropped."""
+    """A transport (or connection factory) that can drop its sessions, clients and credentials."""
 
     def renew(self) -> None:
         """Close what it holds and forget cached credentials; the next use creates them anew."""

@@ -248,7 +248,7 @@ class RedshiftConnector:
             self.auth.provider.prepare()
 
     def renew(self) -> None:
-        """Forget the password provider's cached password and client (IAM logins ask on each connect)."""
+        """Forget the password provider's password and client (IAM logins ask on each connect)."""
         if isinstance(self.auth, PasswordAuth):
             self.auth.provider.renew()
 
