@@ -695,17 +695,6 @@ def fresh_adapter() -> ModuleType:
     return module
 
 
-@pytest.fixture
-def handler_logger_restored() -> Iterator[None]:
-    """The adapter configures the package's loggers; put them back afterwards."""
-    loggers = [logging.getLogger("s3redshift"), logging.getLogger(LOGGER_NAME)]
-    saved = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
-    yield
-    for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
-        logger.handlers[:] = handlers
-        logger.propagate, logger.level = propagate, level
-
-
 @pytest.mark.usefixtures("tables", "handler_logger_restored")
 def test_adapter_builds_the_loader_once_and_logs_json_to_stdout(
     embedded_env: EmbeddedEnvironment,
