@@ -95,7 +95,6 @@ locals {
   # the snapshot), never $LATEST, which SnapStart does not apply to.
   alias_name       = "live"
   invoke_qualifier = var.snap_start ? local.alias_name : null
-  invoke_arn       = var.snap_start ? one(aws_lambda_alias.live[*].arn) : one(aws_lambda_function.this[*].arn)
   # Lambda's SnapStart page lists every commercial Region but these two.
   regions_without_snap_start = ["ap-southeast-6", "ap-east-2"]
 
@@ -299,6 +298,11 @@ resource "aws_lambda_alias" "live" {
   description      = "s3redshift: the published version with its SnapStart snapshot; every trigger invokes it"
   function_name    = aws_lambda_function.this[0].function_name
   function_version = aws_lambda_function.this[0].version
+}
+
+locals {
+  # What every trigger invokes: the alias with snap_start, else the function.
+  invoke_arn = var.snap_start ? one(aws_lambda_alias.live[*].arn) : one(aws_lambda_function.this[*].arn)
 }
 
 ################################################################################
