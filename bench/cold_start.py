@@ -38,6 +38,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.artifact_size import _builder
 
@@ -199,7 +200,11 @@ def _runtime(interpreter: Path, target: Path) -> None:
     )
 
 
-def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str]:
+def reports(interpreter: Path, code: str, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Run ``code`` in a fresh interpreter; the last JSON line it printed, by its first key.
+
+    Raises RuntimeError when the run fails or prints no JSON line.
+    """
     out = subprocess.run(
         [str(interpreter), "-I", "-S", "-c", code],
         capture_output=True,
@@ -208,10 +213,21 @@ def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str
         timeout=120,
         check=False,
     )
-    lines = [line for line in out.stdout.splitlines() if line.startswith('{"ms"')]
-    if out.returncode != 0 or not lines:
+    found: dict[str, dict[str, Any]] = {}
+    for line in out.stdout.splitlines():
+        if line.startswith('{"'):
+            document = json.loads(line)
+            found[next(iter(document))] = document
+    if out.returncode != 0 or not found:
         raise RuntimeError(f"cold-start run failed: {out.stderr[-2000:] or out.stdout[-2000:]}")
-    first = json.loads(lines[-1])
+    return found
+
+
+def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str]:
+    """Milliseconds from the start of ``code`` to its first AWS request, and the request's URL."""
+    first = reports(interpreter, code, env).get("ms")
+    if first is None:
+        raise RuntimeError("the run made no AWS request")
     return float(first["ms"]), str(first["url"])
 
 

@@ -23,11 +23,9 @@ and is not measured: on Lambda a restored start pays that plus
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-from bench.cold_start import _PRELUDE, ADAPTER_RUN, _time, unpacked_zips
+from bench.cold_start import _PRELUDE, ADAPTER_RUN, _time, reports, unpacked_zips
 
 RESTORED_RUN = (
     _PRELUDE
@@ -56,20 +54,10 @@ else:
 
 def _restored(interpreter: Path, env: dict[str, str]) -> dict[str, float]:
     """One restored start: its INIT, its after-restore hooks, and restore to first request."""
-    out = subprocess.run(
-        [str(interpreter), "-I", "-S", "-c", RESTORED_RUN],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    lines = out.stdout.splitlines()
-    phases = [json.loads(line) for line in lines if line.startswith('{"init_ms"')]
-    first = [json.loads(line) for line in lines if line.startswith('{"ms"')]
-    if out.returncode != 0 or not phases or not first:
-        raise RuntimeError(f"restored run failed: {out.stderr[-2000:] or out.stdout[-2000:]}")
-    return {**phases[-1], "first_request_ms": float(first[-1]["ms"])}
+    found = reports(interpreter, RESTORED_RUN, env)
+    if "init_ms" not in found or "ms" not in found:
+        raise RuntimeError(f"restored run reported {sorted(found)}, not its phases and request")
+    return {**found["init_ms"], "first_request_ms": float(found["ms"]["ms"])}
 
 
 def measure(repeats: int = 9) -> dict[str, list[float]]:

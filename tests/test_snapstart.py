@@ -17,6 +17,7 @@ user between snapshot and restore shows, from PostgreSQL's own
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import random
@@ -45,8 +46,12 @@ snapshot_restore_py = pytest.importorskip("snapshot_restore_py")
 ADAPTER = Path(__file__).resolve().parent.parent / "adapters" / "lambda_entry.py"
 
 
-def import_adapter(make_loader: Callable[[LoaderConfig], Loader]) -> ModuleType:
-    """The adapter imported anew (Lambda's INIT); ``make_loader`` builds its loader."""
+@contextlib.contextmanager
+def imported_adapter(make_loader: Callable[[LoaderConfig], Loader]) -> Iterator[ModuleType]:
+    """The adapter imported anew (Lambda's INIT), ``make_loader`` building its loader.
+
+    On exit its warm loader, if any, is closed and forgotten.
+    """
     name = f"lambda_entry_{uuid.uuid4().hex}"
     spec = importlib.util.spec_from_file_location(name, ADAPTER)
     assert spec is not None
@@ -55,7 +60,12 @@ def import_adapter(make_loader: Callable[[LoaderConfig], Loader]) -> ModuleType:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("s3redshift.loader.Loader", make_loader)
         spec.loader.exec_module(module)
-    return module
+    try:
+        yield module
+    finally:
+        if module.warm_loader.cache_info().currsize:
+            module.warm_loader().close()
+        module.warm_loader.cache_clear()
 
 
 def hooks(registry: list[Any], module: ModuleType) -> list[Any]:
@@ -190,8 +200,7 @@ def test_sessions_closed_before_the_snapshot_and_credentials_read_anew_after_res
     first_user, second_user = users
     pg.cursor().execute("CREATE TABLE kpis (id INT, name VARCHAR(20))")
     pg.commit()
-    adapter = import_adapter(production_loader(embedded_env))
-    try:
+    with imported_adapter(production_loader(embedded_env)) as adapter:
         assert adapter.init_error is None
         assert [h[0] for h in hooks(snapshot_restore_py._before_snapshot_registry, adapter)] == [
             adapter.before_snapshot
@@ -223,10 +232,6 @@ def test_sessions_closed_before_the_snapshot_and_credentials_read_anew_after_res
         assert summary["counts"]["loaded"] == 1
         assert sessions_by_user(pg, pg_database) == {second_user: 1}
         assert adapter.warm_loader() is loader, "the warm loader itself is kept"
-    finally:
-        if adapter.warm_loader.cache_info().currsize:
-            adapter.warm_loader().close()
-        adapter.warm_loader.cache_clear()
     cursor = pg.cursor()
     cursor.execute("SELECT id FROM kpis ORDER BY id")
     assert [row[0] for row in cursor.fetchall()] == [1, 2]
@@ -237,8 +242,7 @@ def test_sessions_closed_before_the_snapshot_and_credentials_read_anew_after_res
 def test_environments_restored_from_one_snapshot_do_not_share_random_state(
     embedded_env: EmbeddedEnvironment,
 ) -> None:
-    adapter = import_adapter(production_loader(embedded_env))
-    try:
+    with imported_adapter(production_loader(embedded_env)) as adapter:
         snapshot = random.getstate()  # what every restored environment starts from
         draws = []
         for _ in range(2):
@@ -247,10 +251,6 @@ def test_environments_restored_from_one_snapshot_do_not_share_random_state(
             draws.append(random.random())  # what botocore's retry jitter would draw
         random.setstate(snapshot)
         unseeded = random.random()
-    finally:
-        if adapter.warm_loader.cache_info().currsize:
-            adapter.warm_loader().close()
-        adapter.warm_loader.cache_clear()
     assert draws[0] != draws[1]
     assert unseeded not in draws
 
@@ -260,11 +260,11 @@ def test_hooks_do_nothing_when_init_could_not_build_the_loader(
     embedded_env: EmbeddedEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("S3REDSHIFT_CONFIG", json.dumps({"target": {"kind": "nonsense"}}))
-    adapter = import_adapter(production_loader(embedded_env))
-    assert adapter.init_error is not None
-    before_snapshot(adapter)
-    after_restore(adapter)  # neither builds a loader nor raises: the invocation reports it
-    assert adapter.warm_loader.cache_info().misses == 1
+    with imported_adapter(production_loader(embedded_env)) as adapter:
+        assert adapter.init_error is not None
+        before_snapshot(adapter)
+        after_restore(adapter)  # neither builds a loader nor raises: the invocation reports it
+        assert adapter.warm_loader.cache_info().misses == 1
 
 
 @pytest.mark.usefixtures("lambda_env", "handler_logger_restored")
@@ -282,15 +282,10 @@ def test_without_snapshot_restore_py_the_adapter_registers_nothing_and_loads(
     after = len(snapshot_restore_py._after_restore_registry)
     pg.cursor().execute("CREATE TABLE kpis (id INT, name VARCHAR(20))")
     pg.commit()
-    adapter = import_adapter(production_loader(embedded_env))
-    try:
+    with imported_adapter(production_loader(embedded_env)) as adapter:
         assert adapter.init_error is None
         first = put(s3, bucket, "kpis/one.csv", "id,name\n1,a\n", sequencer=sequencer())
         summary = adapter.handler(s3_event(first), Context())
-    finally:
-        if adapter.warm_loader.cache_info().currsize:
-            adapter.warm_loader().close()
-        adapter.warm_loader.cache_clear()
     assert summary is not None
     assert summary["counts"]["loaded"] == 1
     assert len(snapshot_restore_py._before_snapshot_registry) == before

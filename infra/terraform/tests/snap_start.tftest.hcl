@@ -4,27 +4,8 @@
 # with them; nothing leaves the machine.
 
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-    }
-  }
-  mock_data "aws_region" {
-    defaults = {
-      name   = "eu-west-1"
-      region = "eu-west-1"
-    }
-  }
+  source = "./tests/mocks"
+
   mock_resource "aws_lambda_function" {
     defaults = {
       arn     = "arn:aws:lambda:eu-west-1:123456789012:function:loader"
