@@ -18,13 +18,12 @@ user between snapshot and restore shows, from PostgreSQL's own
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import random
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -36,14 +35,12 @@ from s3redshift.loader import Loader
 from s3redshift.local import EmbeddedEnvironment
 from s3redshift.local.standin import StandInConnector, hand_over_copy
 from s3redshift.transports.connector import ConnectorTransport, PasswordAuth, RedshiftConnector
-from test_handler import Context, s3_event, sequencer
+from test_handler import Context, fresh_adapter, s3_event, sequencer
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 snapshot_restore_py = pytest.importorskip("snapshot_restore_py")
-
-ADAPTER = Path(__file__).resolve().parent.parent / "adapters" / "lambda_entry.py"
 
 
 @contextlib.contextmanager
@@ -52,14 +49,7 @@ def imported_adapter(make_loader: Callable[[LoaderConfig], Loader]) -> Iterator[
 
     On exit its warm loader, if any, is closed and forgotten.
     """
-    name = f"lambda_entry_{uuid.uuid4().hex}"
-    spec = importlib.util.spec_from_file_location(name, ADAPTER)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("s3redshift.loader.Loader", make_loader)
-        spec.loader.exec_module(module)
+    module = fresh_adapter(make_loader)
     try:
         yield module
     finally:
@@ -86,17 +76,26 @@ def after_restore(module: ModuleType) -> None:
         func(*args, **kwargs)
 
 
-def sessions_by_user(pg: Any, database: str) -> dict[str, int]:
-    """Open sessions on ``database`` per database user, as PostgreSQL counts them (not ours)."""
-    cursor = pg.cursor()
-    cursor.execute(
-        "SELECT usename, COUNT(*) FROM pg_stat_activity"
-        " WHERE datname = %s AND pid <> pg_backend_pid() GROUP BY usename",
-        (database,),
-    )
-    found = {str(user): int(n) for user, n in cursor.fetchall()}
-    pg.commit()
-    return found
+def sessions_by_user(pg: Any, database: str, expected: dict[str, int]) -> dict[str, int]:
+    """Open sessions on ``database`` per database user, as PostgreSQL counts them (not ours).
+
+    A closed session's server process leaves ``pg_stat_activity`` a moment
+    after the client closed it, so this reads again (for 10 s at most) until
+    the count is ``expected``; it returns the last count read.
+    """
+    deadline = time.monotonic() + 10
+    while True:
+        cursor = pg.cursor()
+        cursor.execute(
+            "SELECT usename, COUNT(*) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid() GROUP BY usename",
+            (database,),
+        )
+        found = {str(user): int(n) for user, n in cursor.fetchall()}
+        pg.commit()
+        if found == expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -212,11 +211,11 @@ def test_sessions_closed_before_the_snapshot_and_credentials_read_anew_after_res
         # The worst case: a load during INIT left a pooled session and cached credentials.
         first = put(s3, bucket, "kpis/one.csv", "id,name\n1,a\n", sequencer=sequencer())
         adapter.handler(s3_event(first), Context())
-        assert sessions_by_user(pg, pg_database) == {first_user: 1}
+        assert sessions_by_user(pg, pg_database, {first_user: 1}) == {first_user: 1}
         s3_at_init = loader.s3
 
         before_snapshot(adapter)
-        assert sessions_by_user(pg, pg_database) == {}, "a session would be in the snapshot"
+        assert sessions_by_user(pg, pg_database, {}) == {}, "a session in the snapshot"
 
         # Between the snapshot and a restore the secret is rotated to another user.
         embedded_env.boto3_client("secretsmanager").put_secret_value(
@@ -230,7 +229,7 @@ def test_sessions_closed_before_the_snapshot_and_credentials_read_anew_after_res
         summary = adapter.handler(s3_event(second), Context())
         assert summary is not None
         assert summary["counts"]["loaded"] == 1
-        assert sessions_by_user(pg, pg_database) == {second_user: 1}
+        assert sessions_by_user(pg, pg_database, {second_user: 1}) == {second_user: 1}
         assert adapter.warm_loader() is loader, "the warm loader itself is kept"
     cursor = pg.cursor()
     cursor.execute("SELECT id FROM kpis ORDER BY id")
@@ -290,7 +289,7 @@ def test_without_snapshot_restore_py_the_adapter_registers_nothing_and_loads(
     assert summary["counts"]["loaded"] == 1
     assert len(snapshot_restore_py._before_snapshot_registry) == before
     assert len(snapshot_restore_py._after_restore_registry) == after
-    assert sessions_by_user(pg, pg_database) == {}
+    assert sessions_by_user(pg, pg_database, {}) == {}
 
 
 # --- Loader.renew: which clients are made again, which are kept ---------------------------
