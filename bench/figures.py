@@ -197,6 +197,30 @@ FIGURES: tuple[Figure, ...] = (
     Figure("cold_start_adapter_ms", "cold_start", "data-api zip: the adapter's side alone"),
     Figure("cold_start_boto3_ms", "cold_start", "data-api zip: the bare boto3 side alone"),
     Figure("cold_start_pydantic_floor_ms", "cold_start", "data-api zip: the floor's side alone"),
+    # --- snapstart: what a SnapStart version moves out of the first invocation
+    Figure(
+        "snapstart_init_ms",
+        "snapstart",
+        "data-api zip: INIT alone (import the adapter, build the loader and its clients), "
+        "which a SnapStart version pays at publish time instead of at a cold invocation",
+    ),
+    Figure(
+        "snapstart_restore_ms",
+        "snapstart",
+        "the after-restore hooks: re-seed `random`, `Loader.renew()`, `Loader.prepare()`",
+    ),
+    Figure(
+        "snapstart_first_request_ms",
+        "snapstart",
+        "restored start: the hooks and the first invocation up to its first AWS request "
+        "(Lambda's own restore is outside the process and not measured)",
+        peer="snapstart_cold_first_request_ms",
+    ),
+    Figure(
+        "snapstart_cold_first_request_ms",
+        "snapstart",
+        "cold start without SnapStart: INIT and the first invocation up to its first AWS request",
+    ),
     Figure(
         "cold_start_delta_ms_connector",
         "cold_start",
