@@ -197,6 +197,22 @@ FIGURES: tuple[Figure, ...] = (
     Figure("cold_start_adapter_ms", "cold_start", "data-api zip: the adapter's side alone"),
     Figure("cold_start_boto3_ms", "cold_start", "data-api zip: the bare boto3 side alone"),
     Figure("cold_start_pydantic_floor_ms", "cold_start", "data-api zip: the floor's side alone"),
+    Figure(
+        "cold_start_delta_ms_connector",
+        "cold_start",
+        "cold_start_delta_ms for the connector zip (the driver is imported at INIT)",
+        peer="bare boto3",
+    ),
+    Figure(
+        "cold_start_delta_ms_vs_pydantic_floor_connector",
+        "cold_start",
+        "cold_start_delta_ms_vs_pydantic_floor for the connector zip",
+    ),
+    Figure("cold_start_adapter_ms_connector", "cold_start", "connector zip: the adapter's side"),
+    Figure("cold_start_boto3_ms_connector", "cold_start", "connector zip: the bare boto3 side"),
+    Figure(
+        "cold_start_pydantic_floor_ms_connector", "cold_start", "connector zip: the floor's side"
+    ),
     # --- snapstart: what a SnapStart version moves out of the first invocation
     Figure(
         "snapstart_init_ms",
@@ -214,28 +230,12 @@ FIGURES: tuple[Figure, ...] = (
         "snapstart",
         "restored start: the hooks and the first invocation up to its first AWS request "
         "(Lambda's own restore is outside the process and not measured)",
-        peer="snapstart_cold_first_request_ms",
+        peer="a cold start (`snapstart_cold_first_request_ms`)",
     ),
     Figure(
         "snapstart_cold_first_request_ms",
         "snapstart",
         "cold start without SnapStart: INIT and the first invocation up to its first AWS request",
-    ),
-    Figure(
-        "cold_start_delta_ms_connector",
-        "cold_start",
-        "cold_start_delta_ms for the connector zip (the driver is imported at INIT)",
-        peer="bare boto3",
-    ),
-    Figure(
-        "cold_start_delta_ms_vs_pydantic_floor_connector",
-        "cold_start",
-        "cold_start_delta_ms_vs_pydantic_floor for the connector zip",
-    ),
-    Figure("cold_start_adapter_ms_connector", "cold_start", "connector zip: the adapter's side"),
-    Figure("cold_start_boto3_ms_connector", "cold_start", "connector zip: the bare boto3 side"),
-    Figure(
-        "cold_start_pydantic_floor_ms_connector", "cold_start", "connector zip: the floor's side"
     ),
     # --- artifact_size
     Figure("zip_mb_data_api", "artifact_size", "the data-api Lambda zip, in MB", ("≤", 5)),
