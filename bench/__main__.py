@@ -40,6 +40,7 @@ from bench import (
     plan_speed,
     schema_read,
     shape,
+    snapstart,
     standin_load,
 )
 
@@ -50,6 +51,7 @@ FIGURES: dict[str, Callable[[], dict[str, list[float]]]] = {
     "plan_speed": plan_speed.measure,
     "schema_read": schema_read.measure,
     "cold_start": cold_start.measure,
+    "snapstart": snapstart.measure,
     "artifact_size": artifact_size.measure,
     "data_api_transactions": data_api_transactions.measure,
     "data_api_latency": data_api_latency.measure,

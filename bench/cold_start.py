@@ -25,6 +25,7 @@ the runtime's part, for A and B alike.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -35,7 +36,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.artifact_size import _builder
 
@@ -197,7 +200,11 @@ def _runtime(interpreter: Path, target: Path) -> None:
     )
 
 
-def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str]:
+def reports(interpreter: Path, code: str, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Run ``code`` in a fresh interpreter; the last JSON line it printed, by its first key.
+
+    Raises RuntimeError when the run fails or prints no JSON line.
+    """
     out = subprocess.run(
         [str(interpreter), "-I", "-S", "-c", code],
         capture_output=True,
@@ -206,21 +213,29 @@ def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str
         timeout=120,
         check=False,
     )
-    lines = [line for line in out.stdout.splitlines() if line.startswith('{"ms"')]
-    if out.returncode != 0 or not lines:
+    found: dict[str, dict[str, Any]] = {}
+    for line in out.stdout.splitlines():
+        if line.startswith('{"'):
+            document = json.loads(line)
+            found[next(iter(document))] = document
+    if out.returncode != 0 or not found:
         raise RuntimeError(f"cold-start run failed: {out.stderr[-2000:] or out.stdout[-2000:]}")
-    first = json.loads(lines[-1])
+    return found
+
+
+def _time(interpreter: Path, code: str, env: dict[str, str]) -> tuple[float, str]:
+    """Milliseconds from the start of ``code`` to its first AWS request, and the request's URL."""
+    first = reports(interpreter, code, env).get("ms")
+    if first is None:
+        raise RuntimeError("the run made no AWS request")
     return float(first["ms"]), str(first["url"])
 
 
-def measure(repeats: int = 13) -> dict[str, list[float]]:
-    """Cold-start samples (ms) per round: the adapter's deltas over both floors, and each side.
+@contextlib.contextmanager
+def unpacked_zips(transports: Sequence[str]) -> Iterator[tuple[Path, dict[str, dict[str, str]]]]:
+    """The interpreter and, per transport, the environment of runs from its unpacked zip.
 
-    Keys: ``cold_start_delta_ms`` (data-api, the default transport, over bare
-    boto3), ``cold_start_delta_ms_vs_pydantic_floor`` (over boto3 + pydantic),
-    the same with a ``_connector`` suffix, and each side
-    (``cold_start_adapter_ms``, ``cold_start_boto3_ms``,
-    ``cold_start_pydantic_floor_ms``, and their ``_connector`` forms).
+    Built as the module docstring says, in a scratch directory removed on exit.
     """
     builder = _builder()
     interpreter = builder.target_interpreter("3.12")
@@ -231,12 +246,12 @@ def measure(repeats: int = 13) -> dict[str, list[float]]:
     arch = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[
         platform.machine().lower()
     ]
-    results: dict[str, list[float]] = {}
+    envs: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="s3redshift-cold-") as scratch:
         base = Path(scratch)
         runtime = base / "runtime"
         _runtime(interpreter, runtime)
-        for transport in ("data-api", "connector"):
+        for transport in transports:
             artifact = builder.build(
                 transport, arch, version, base / "dist", target_python=interpreter
             )
@@ -244,7 +259,7 @@ def measure(repeats: int = 13) -> dict[str, list[float]]:
             with zipfile.ZipFile(artifact.path) as archive:
                 archive.extractall(task)
             path = [str(task), str(runtime)] if transport == "data-api" else [str(task)]
-            env = {
+            envs[transport] = {
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "HOME": scratch,
                 "PYTHONHASHSEED": "0",
@@ -256,6 +271,21 @@ def measure(repeats: int = 13) -> dict[str, list[float]]:
                 **_AWS_ENV,
                 **CONFIGS[transport],
             }
+        yield interpreter, envs
+
+
+def measure(repeats: int = 13) -> dict[str, list[float]]:
+    """Cold-start samples (ms) per round: the adapter's deltas over both floors, and each side.
+
+    Keys: ``cold_start_delta_ms`` (data-api, the default transport, over bare
+    boto3), ``cold_start_delta_ms_vs_pydantic_floor`` (over boto3 + pydantic),
+    the same with a ``_connector`` suffix, and each side
+    (``cold_start_adapter_ms``, ``cold_start_boto3_ms``,
+    ``cold_start_pydantic_floor_ms``, and their ``_connector`` forms).
+    """
+    results: dict[str, list[float]] = {}
+    with unpacked_zips(("data-api", "connector")) as (interpreter, envs):
+        for transport, env in envs.items():
             adapter, bare, floor = [], [], []
             for _ in range(repeats):  # A, B, C in turn
                 adapter.append(_time(interpreter, ADAPTER_RUN, env)[0])

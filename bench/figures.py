@@ -213,6 +213,30 @@ FIGURES: tuple[Figure, ...] = (
     Figure(
         "cold_start_pydantic_floor_ms_connector", "cold_start", "connector zip: the floor's side"
     ),
+    # --- snapstart: what a SnapStart version moves out of the first invocation
+    Figure(
+        "snapstart_init_ms",
+        "snapstart",
+        "data-api zip: INIT alone (import the adapter, build the loader and its clients), "
+        "which a SnapStart version pays at publish time instead of at a cold invocation",
+    ),
+    Figure(
+        "snapstart_restore_ms",
+        "snapstart",
+        "the after-restore hooks: re-seed `random`, `Loader.renew()`, `Loader.prepare()`",
+    ),
+    Figure(
+        "snapstart_first_request_ms",
+        "snapstart",
+        "restored start: the hooks and the first invocation up to its first AWS request "
+        "(Lambda's own restore is outside the process and not measured)",
+        peer="a cold start (`snapstart_cold_first_request_ms`)",
+    ),
+    Figure(
+        "snapstart_cold_first_request_ms",
+        "snapstart",
+        "cold start without SnapStart: INIT and the first invocation up to its first AWS request",
+    ),
     # --- artifact_size
     Figure("zip_mb_data_api", "artifact_size", "the data-api Lambda zip, in MB", ("≤", 5)),
     Figure(

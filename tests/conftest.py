@@ -86,6 +86,19 @@ def dsn(embedded_env: EmbeddedEnvironment, pg_database: str) -> str:
 
 
 @pytest.fixture
+def handler_logger_restored() -> Iterator[None]:
+    """The Lambda adapter configures the package's loggers when imported; put them back."""
+    from s3redshift.handler import LOGGER_NAME
+
+    loggers = [logging.getLogger("s3redshift"), logging.getLogger(LOGGER_NAME)]
+    saved = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
+    yield
+    for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+        logger.handlers[:] = handlers
+        logger.propagate, logger.level = propagate, level
+
+
+@pytest.fixture
 def loaders() -> Iterator[list[Loader]]:
     """Loaders a test makes (it appends them); each is closed when the test ends."""
     made: list[Loader] = []

@@ -678,32 +678,22 @@ def test_an_invocation_that_raises_still_writes_its_metrics_and_none_disables_th
 # --- the adapter --------------------------------------------------------------------------------
 
 
-def fresh_adapter() -> ModuleType:
+def fresh_adapter(make_loader: Callable[..., Loader] = stand_in_loader) -> ModuleType:
     """``adapters/lambda_entry.py`` imported anew, as a new Lambda container would.
 
     The stand-in is plugged in where the adapter builds its loader: while it
-    is imported, ``Loader(config)`` is :func:`s3redshift.local.stand_in_loader`
-    (the configuration names the stand-in's PostgreSQL as a connector target).
+    is imported, ``Loader(config)`` is ``make_loader(config)``, by default
+    :func:`s3redshift.local.stand_in_loader` (the configuration names the
+    stand-in's PostgreSQL as a connector target).
     """
     spec = importlib.util.spec_from_file_location(f"lambda_entry_{uuid.uuid4().hex}", ADAPTER)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("s3redshift.loader.Loader", stand_in_loader)
+        patch.setattr("s3redshift.loader.Loader", make_loader)
         spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def handler_logger_restored() -> Iterator[None]:
-    """The adapter configures the package's loggers; put them back afterwards."""
-    loggers = [logging.getLogger("s3redshift"), logging.getLogger(LOGGER_NAME)]
-    saved = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
-    yield
-    for logger, (handlers, propagate, level) in zip(loggers, saved, strict=True):
-        logger.handlers[:] = handlers
-        logger.propagate, logger.level = propagate, level
 
 
 @pytest.mark.usefixtures("tables", "handler_logger_restored")

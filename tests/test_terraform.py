@@ -162,7 +162,8 @@ def test_notification_feeds_the_queue_that_the_mapping_reads_into_the_function()
 
     mapping = res[("aws_lambda_event_source_mapping", "this")]
     assert mapping["event_source_arn"] == "${aws_sqs_queue.this[0].arn}"
-    assert mapping["function_name"] == "${aws_lambda_function.this[0].arn}"
+    # The function, or with snap_start its alias (tests/snap_start.tftest.hcl shows both).
+    assert mapping["function_name"] == "${local.invoke_arn}"
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert mapping["batch_size"] == "${var.sqs.batch_size}"
     assert mapping["maximum_batching_window_in_seconds"] == (
@@ -218,7 +219,7 @@ def test_direct_trigger_has_permission_retries_and_an_on_failure_destination() -
 
     notification = res[("aws_s3_bucket_notification", "this")]
     (lambda_rule,) = dynamic_contents(notification, "lambda_function")
-    assert lambda_rule["lambda_function_arn"] == "${aws_lambda_function.this[0].arn}"
+    assert lambda_rule["lambda_function_arn"] == "${local.invoke_arn}"
 
 
 def test_the_objects_failed_alarm_reads_the_metrics_the_function_writes() -> None:

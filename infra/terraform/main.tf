@@ -93,6 +93,14 @@ locals {
   sns_topic_arn = local.create_sns_topic ? "arn:${local.partition}:sns:${local.region}:${local.account_id}:${var.name}-loads" : try(var.notifications.sns_topic_arn, null)
   sns_kms_key   = try(var.notifications.sns_kms_key_arn, null)
 
+  # --- SnapStart --------------------------------------------------------------
+  # With snap_start every trigger invokes the alias (the published version with
+  # the snapshot), never $LATEST, which SnapStart does not apply to.
+  alias_name       = "live"
+  invoke_qualifier = var.snap_start ? local.alias_name : null
+  # Lambda's SnapStart page lists every commercial Region but these two.
+  regions_without_snap_start = ["ap-southeast-6", "ap-east-2"]
+
   # --- Function ---------------------------------------------------------------
   artifact_name     = "lambda-${var.redshift.transport}-${var.architecture}-py${trimprefix(var.runtime, "python")}.zip"
   artifact_is_named = can(regex("^lambda-(data-api|connector)-(x86_64|arm64)-py3\\.[0-9]+\\.zip$", basename(var.package_path)))
@@ -248,6 +256,15 @@ resource "aws_lambda_function" "this" {
   memory_size                    = var.memory_size
   reserved_concurrent_executions = local.reserved_concurrent_executions
   kms_key_arn                    = var.kms_key_arn
+  # SnapStart applies to published versions only: each change publishes one.
+  publish = var.snap_start
+
+  dynamic "snap_start" {
+    for_each = var.snap_start ? ["PublishedVersions"] : []
+    content {
+      apply_on = snap_start.value
+    }
+  }
 
   environment {
     variables = merge(var.environment_variables, {
@@ -279,6 +296,11 @@ resource "aws_lambda_function" "this" {
       condition     = length(local.loader_config_json) + length(var.metrics_namespace) + length(jsonencode(var.environment_variables)) <= 3840
       error_message = "S3REDSHIFT_CONFIG (the loader configuration built from redshift, credentials, tables, ...) plus environment_variables exceed Lambda's 4 KB environment limit; shorten the table rules."
     }
+
+    precondition {
+      condition     = !var.snap_start || !contains(local.regions_without_snap_start, local.region)
+      error_message = "snap_start = true, but Lambda SnapStart is not offered in ${local.region}; set snap_start = false there."
+    }
   }
 
   tags = var.tags
@@ -300,6 +322,24 @@ check "artifact_matches_the_function" {
     condition     = !local.create || !local.artifact_is_named || basename(var.package_path) == local.artifact_name
     error_message = "package_path ${basename(var.package_path)} was built for another transport, architecture or Python than this function (redshift.transport = ${var.redshift.transport}, architecture = ${var.architecture}, runtime = ${var.runtime}); run `make lambda-zip TRANSPORT=... ARCH=... PYTHON_VERSION=...` to match."
   }
+}
+
+################################################################################
+# SnapStart: the alias every trigger invokes
+################################################################################
+
+resource "aws_lambda_alias" "live" {
+  count = local.create && var.snap_start ? 1 : 0
+
+  name             = local.alias_name
+  description      = "s3redshift: the published version with its SnapStart snapshot; every trigger invokes it"
+  function_name    = aws_lambda_function.this[0].function_name
+  function_version = aws_lambda_function.this[0].version
+}
+
+locals {
+  # What every trigger invokes: the alias with snap_start, else the function.
+  invoke_arn = var.snap_start ? one(aws_lambda_alias.live[*].arn) : one(aws_lambda_function.this[*].arn)
 }
 
 ################################################################################
@@ -391,7 +431,7 @@ resource "aws_lambda_event_source_mapping" "this" {
   count = local.create && local.use_sqs ? 1 : 0
 
   event_source_arn                   = aws_sqs_queue.this[0].arn
-  function_name                      = aws_lambda_function.this[0].arn
+  function_name                      = local.invoke_arn
   batch_size                         = var.sqs.batch_size
   maximum_batching_window_in_seconds = var.sqs.maximum_batching_window_in_seconds
   # The handler answers with batchItemFailures: only the messages whose
@@ -418,6 +458,7 @@ resource "aws_lambda_permission" "s3" {
   statement_id   = "AllowS3-${replace(each.key, ".", "-")}"
   action         = "lambda:InvokeFunction"
   function_name  = aws_lambda_function.this[0].function_name
+  qualifier      = local.invoke_qualifier
   principal      = "s3.amazonaws.com"
   source_arn     = "arn:${local.partition}:s3:::${each.key}"
   source_account = local.account_id
@@ -427,6 +468,7 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   count = local.create && local.use_async_destination ? 1 : 0
 
   function_name                = aws_lambda_function.this[0].function_name
+  qualifier                    = local.invoke_qualifier # the settings hold for the alias it names
   maximum_retry_attempts       = var.direct.maximum_retry_attempts
   maximum_event_age_in_seconds = var.direct.maximum_event_age_in_seconds
 
@@ -499,7 +541,7 @@ resource "aws_s3_bucket_notification" "this" {
     for_each = local.use_sqs ? [] : [for s in var.sources : s if s.bucket == each.key]
     content {
       id                  = "s3redshift-${var.name}-${lambda_function.key}"
-      lambda_function_arn = aws_lambda_function.this[0].arn
+      lambda_function_arn = local.invoke_arn
       events              = var.s3_events
       filter_prefix       = lambda_function.value.prefix == "" ? null : lambda_function.value.prefix
       filter_suffix       = lambda_function.value.suffix == "" ? null : lambda_function.value.suffix
@@ -624,7 +666,7 @@ resource "aws_cloudwatch_event_target" "sweep" {
   count = local.create && local.sweep_enabled ? 1 : 0
 
   rule  = aws_cloudwatch_event_rule.sweep[0].name
-  arn   = aws_lambda_function.this[0].arn
+  arn   = local.invoke_arn
   input = jsonencode(local.sweep_payload)
 }
 
@@ -634,6 +676,7 @@ resource "aws_lambda_permission" "sweep" {
   statement_id  = "AllowSweepSchedule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this[0].function_name
+  qualifier     = local.invoke_qualifier
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.sweep[0].arn
 }

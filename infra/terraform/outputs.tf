@@ -12,6 +12,16 @@ output "function_name" {
   value       = try(aws_lambda_function.this[0].function_name, null)
 }
 
+output "function_version" {
+  description = "The version the triggers invoke: the version published last with snap_start = true (through the alias \"live\"), \"$LATEST\" without."
+  value       = try(aws_lambda_function.this[0].version, null)
+}
+
+output "function_alias_arn" {
+  description = "ARN of the alias \"live\" every trigger invokes with snap_start = true (null without): invoke this ARN, not function_arn, to run from the SnapStart snapshot."
+  value       = try(aws_lambda_alias.live[0].arn, null)
+}
+
 output "function_role_arn" {
   description = "ARN of the function's execution role (created, or role_arn with create_role = false)."
   value       = local.create ? local.function_role_arn : null

@@ -603,6 +603,25 @@ variable "reserved_concurrent_executions" {
   }
 }
 
+variable "snap_start" {
+  description = <<-EOT
+    Lambda SnapStart: publish a version on every change of the function's code or
+    configuration, with snap_start { apply_on = "PublishedVersions" }, and point an
+    alias named "live" at it. Every trigger (the SQS event source mapping, the S3
+    bucket notification and its permission, the sweep's schedule) and the
+    asynchronous-invocation settings then name the alias, never $LATEST. Lambda runs
+    INIT (imports and the loader's set-up) when it publishes the version and
+    snapshots it; new execution environments resume from the snapshot, and the
+    adapter's restore hooks re-create database sessions, AWS clients and cached
+    credentials. Costs a snapshot cache charge per published version while it is
+    active and a restore charge per new environment; published versions are kept
+    (delete old ones yourself). Not offered in ap-southeast-6 and ap-east-2.
+  EOT
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 ################################################################################
 # The function's execution role
 ################################################################################

@@ -223,6 +223,16 @@ class CredentialProvider(ABC):
         with self._lock:
             self._entry = None
 
+    def renew(self) -> None:
+        """Forget the cached credentials and every client made with the process's old credentials.
+
+        For an execution environment resumed from a snapshot (Lambda
+        SnapStart): what was cached or made before it may be hours old and
+        shared by every environment resumed from it. The next :meth:`get`
+        asks the source anew.
+        """
+        self.clear()
+
     def _fresh_until(self, credentials: DbCredentials) -> float:
         now = self._clock.monotonic()
         fresh_until = now + self._max_age
@@ -334,6 +344,7 @@ class _AwsProvider(CredentialProvider):
         self.source = source
         self._permission = permission
         self._client = settings.get("client")
+        self._owns_client = self._client is None  # a client passed in is the caller's
         self.region = settings.get("region")
 
     def _call(self, region: str | None) -> AwsCall:
@@ -348,6 +359,12 @@ class _AwsProvider(CredentialProvider):
 
     def prepare(self) -> None:
         self._aws_client()
+
+    def renew(self) -> None:
+        """Also drop the provider's own boto3 client: it holds the credentials of its making."""
+        super().renew()
+        if self._owns_client:
+            self._client = None
 
     def _aws_client(self) -> Any:
         """The boto3 client, made on first use (boto3 is imported here, lazily)."""

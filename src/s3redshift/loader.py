@@ -589,6 +589,7 @@ class Loader:
         self.settings = PlanSettings.from_config(config)
         self._transport = transport
         self._s3 = s3_client
+        self._owns_s3 = s3_client is None  # collaborators passed in are the caller's
         self._clock = clock
         self._sleep = sleep
         self._now = now
@@ -657,6 +658,34 @@ class Loader:
         """Close the transport's connection."""
         if self._transport is not None:
             self._transport.close()
+
+    def renew(self) -> Loader:
+        """Invalidate the warm cache: what a Lambda's INIT made is made again on next use.
+
+        For an execution environment resumed from a snapshot (Lambda
+        SnapStart), which may run hours after the snapshot and beside many
+        others resumed from it: database sessions are closed, cached
+        database credentials forgotten, and the S3, credential-provider,
+        Data API and notification clients this loader made are dropped,
+        since each holds the AWS credentials and connection pool of its
+        making. Collaborators passed to the constructor are the caller's:
+        their sessions are closed and their cached credentials forgotten
+        (:class:`~s3redshift.transports.base.Renewable`), nothing more.
+        What the loader learnt of the database (ledgers that exist) stays
+        true and is kept. Returns the loader, as :meth:`prepare` does.
+        """
+        from s3redshift.transports.base import Renewable
+
+        if self._transport is not None:
+            if isinstance(self._transport, Renewable):
+                self._transport.renew()
+            else:
+                self._transport.close()  # the Data API transport drops a client it made
+        if self._owns_s3:
+            self._s3 = None
+        if self._notifier is not None:
+            self._notifier.renew()
+        return self
 
     def __enter__(self) -> Loader:
         return self

@@ -128,6 +128,7 @@ class Notifier:
         self.event_bus = config.event_bus
         self.topic_arn = config.sns_topic_arn
         self._client = client
+        self._owns_client = client is None  # a client passed in is the caller's
         # Targets deliver from their own threads; botocore does not promise
         # that clients are made safely from several threads at once.
         self._making = threading.Lock()
@@ -164,6 +165,12 @@ class Notifier:
         """
         with contextlib.suppress(S3RedshiftError):
             _ = self.client
+
+    def renew(self) -> None:
+        """Drop the client this notifier made (it holds the credentials of its making)."""
+        with self._making:
+            if self._owns_client:
+                self._client = None
 
     @property
     def client(self) -> Any:

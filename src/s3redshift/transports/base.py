@@ -6,7 +6,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from s3redshift.transaction import Limits, TransactionPlan
 
-__all__ = ["Preparable", "Transport"]
+__all__ = ["Preparable", "Renewable", "Transport"]
 
 
 @runtime_checkable
@@ -15,6 +15,14 @@ class Preparable(Protocol):
 
     def prepare(self) -> None:
         """Import the driver and create the clients now; call neither AWS nor the database."""
+
+
+@runtime_checkable
+class Renewable(Protocol):
+    """A transport (or connection factory) that can drop its sessions, clients and credentials."""
+
+    def renew(self) -> None:
+        """Close what it holds and forget cached credentials; the next use creates them anew."""
 
 
 class Transport(Protocol):

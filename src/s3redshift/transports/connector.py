@@ -57,7 +57,7 @@ from s3redshift.errors import (
     TimeBudgetExceededError,
 )
 from s3redshift.load_error_logs import load_errors_sql
-from s3redshift.transports.base import Preparable
+from s3redshift.transports.base import Preparable, Renewable
 from s3redshift.transports.dbapi import DbApiTransport, Session, is_load_error
 
 if TYPE_CHECKING:
@@ -247,6 +247,11 @@ class RedshiftConnector:
         if isinstance(self.auth, PasswordAuth):
             self.auth.provider.prepare()
 
+    def renew(self) -> None:
+        """Forget the password provider's password and client (IAM logins ask on each connect)."""
+        if isinstance(self.auth, PasswordAuth):
+            self.auth.provider.renew()
+
     def __call__(self) -> Any:
         connect = self.driver_connect or _driver_connect()
         auth = self.auth
@@ -352,6 +357,12 @@ class ConnectorTransport(DbApiTransport):
         """Do the connection factory's set-up (driver import, AWS clients); connect later."""
         if isinstance(self._connect, Preparable):
             self._connect.prepare()
+
+    def renew(self) -> None:
+        """Close every session and forget the factory's cached credentials; connect anew later."""
+        self.close()
+        if isinstance(self._connect, Renewable):
+            self._connect.renew()
 
     def _prelude(
         self, time_budget: float | None, *, table: str, local: bool = True

@@ -286,6 +286,8 @@ module "loader" {
     maximum_concurrency                = 4
   }
   timeout = 300
+  # Publish a version with a SnapStart snapshot; the triggers invoke its alias.
+  snap_start = var.snap_start
 
   redshift = {
     transport      = "data-api"

@@ -3,6 +3,16 @@ output "function_name" {
   value       = module.loader.function_name
 }
 
+output "function_alias_arn" {
+  description = "The alias every trigger invokes (snap_start = true; null without)."
+  value       = module.loader.function_alias_arn
+}
+
+output "function_version" {
+  description = "The version the triggers invoke (\"$LATEST\" without snap_start)."
+  value       = module.loader.function_version
+}
+
 output "queue_url" {
   description = "The queue S3 notifies."
   value       = module.loader.queue_url

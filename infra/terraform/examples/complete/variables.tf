@@ -50,3 +50,9 @@ variable "workgroup_arn" {
   type        = string
   default     = null
 }
+
+variable "snap_start" {
+  description = "Lambda SnapStart for the loader (the module's snap_start): every trigger invokes the alias \"live\" of a published version."
+  type        = bool
+  default     = false
+}
