@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lock test-latest test check lint typecheck docs pytest demo bench reliability clean lambda-zip checkov terraform-validate terraform-e2e
+.PHONY: lock test-latest test check lint typecheck docs pytest demo bench reliability clean dist lambda-zip checkov terraform-validate terraform-e2e
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,17 @@ reliability: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The release: dist/s3redshift-<version>-py3-none-any.whl and its sdist.
+# `python -m build` makes the sdist first and the wheel from it, so a file
+# the build needs but the sdist lacks fails here. The backend is the pinned
+# hatchling of the venv (no isolation). Only this project's earlier wheels
+# and sdists are removed: dist/ also keeps the Lambda zips.
+DIST_DIR ?= dist
+
+dist: $(STAMP)
+	rm -f $(DIST_DIR)/s3redshift-*.whl $(DIST_DIR)/s3redshift-*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir $(DIST_DIR) .
 
 # The Lambda artifact: dist/lambda-<transport>-<arch>-py<version>.zip, built
 # for Lambda's platform from any machine (pip --platform --only-binary).

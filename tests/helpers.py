@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from s3redshift.events import S3Object
 from s3redshift.invocation_log import FIELDS_ATTR
@@ -200,3 +203,12 @@ def logged_fields(name: str) -> Iterator[tuple[logging.Logger, list[dict[str, An
         yield log, collect.fields
     finally:
         log.removeHandler(collect)
+
+
+def run_directory(factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary directory: under xdist, the parent of each worker's own.
+
+    What every worker needs once a run (a build) goes there, under a lock.
+    """
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base

@@ -56,6 +56,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from helpers import run_directory
 from s3redshift.local import EmbeddedEnvironment
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def lambda_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     first builds them in the run's shared directory, under a lock, and the
     others read what it recorded (four builds, not four per worker).
     """
-    base = _run_directory(tmp_path_factory) / "lambda-builds"
+    base = run_directory(tmp_path_factory) / "lambda-builds"
     base.mkdir(exist_ok=True)
     record = base / "built.json"
     with (base / "lock").open("a") as lock:
@@ -158,12 +159,6 @@ def lambda_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
         done = {name: [str(b.path), b.printed_size, b.seconds] for name, b in builds.items()}
         record.write_text(json.dumps(done), encoding="utf-8")
         return builds
-
-
-def _run_directory(factory: pytest.TempPathFactory) -> Path:
-    """This run's temporary directory: under xdist, the parent of each worker's own."""
-    base = factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def names(zip_path: Path) -> list[str]:

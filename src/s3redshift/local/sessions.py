@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from s3redshift.config import ConnectorTarget
 from s3redshift.errors import ConfigError
+from s3redshift.extras import install_hint
 
 if TYPE_CHECKING:
     from pg8000.dbapi import Connection
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["UNCHECKED_PASSWORD", "connect_dsn", "connect_target", "connector_config"]
 
-_EXTRA_HINT = "install the 'local' extra: pip install 's3redshift[local]'"
 _DEFAULT_PORT = 5432
 # connect_timeout is left out on purpose: pg8000's timeout also limits every
 # query, which is not what a libpq DSN asks for.
@@ -56,7 +56,7 @@ def _import_extra(module: str, package: str) -> ModuleType:
         missing = exc.name or module
         raise ConfigError(
             f"s3redshift.local needs {package}, but module {missing!r} cannot be imported; "
-            f"{_EXTRA_HINT}"
+            f"{install_hint('local')}"
         ) from exc
 
 

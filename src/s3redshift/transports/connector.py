@@ -278,9 +278,11 @@ def _driver_connect() -> Callable[..., Any]:
     try:
         module = importlib.import_module("redshift_connector")
     except ImportError as exc:
+        from s3redshift.extras import install_hint
+
         raise ConfigError(
             "target.transport = 'connector' needs the redshift_connector driver; "
-            "install the 'connector' extra: pip install 's3redshift[connector]'"
+            f"{install_hint('connector')}"
         ) from exc
     connect: Callable[..., Any] = module.connect
     return connect
