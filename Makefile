@@ -1,6 +1,8 @@
 # Every target works on a fresh clone: the venv is created and the project
 # installed (with its dev extras, at the versions constraints.txt pins) on
-# first use, and again when pyproject.toml or constraints.txt changes.
+# first use, and again when pyproject.toml or constraints.txt changes. pip
+# installs uv (pinned too), and uv the rest: the same pins in about 2 s of
+# CPU where pip took about 45 s.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +13,8 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --constraint constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 # ruff first (seconds, and the commonest failure); then mypy, checkov (most
@@ -101,9 +104,9 @@ CHECKOV_VERSION ?= 3.3.30
 CHECKOV_VENV    := build/checkov-venv
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-$(CHECKOV_STAMP):
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+$(CHECKOV_STAMP): $(STAMP)
+	$(BIN)/uv venv --quiet --allow-existing $(CHECKOV_VENV)
+	$(BIN)/uv pip install --quiet --python $(CHECKOV_VENV)/bin/python 'checkov==$(CHECKOV_VERSION)'
 	touch $(CHECKOV_STAMP)
 
 # A file checkov cannot parse drops its resources silently, so the JSON copy
