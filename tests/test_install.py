@@ -5,7 +5,7 @@ shared directory, under a lock): the sdist, the wheel built from it, and a
 second wheel built from the tree, which must hold the same files. Then, for
 the core and for every extra ``pyproject.toml`` declares (a new extra is
 covered without touching this file), a fresh ``python -m venv`` gets the
-wheel with that extra, by the commands docs/install.md shows, and in it:
+wheel with that extra, the requirement docs/install.md shows, and in it:
 
 * the library and the extra's modules import, from the venv (not the tree);
 * every distribution the extra names is there, at the version
@@ -20,12 +20,12 @@ and ``pip uninstall -y s3redshift`` removes the command. One more venv
 installs the core from a Git tag (a throwaway repository of the tree,
 tagged as the hint says), as pip does from the documented address.
 
-Time (``make test`` must stay under ten minutes on two cores): the core
-and the Git tag use the venv's own pip, as the page says (``--no-compile``,
-the machine's warm wheel cache). The extras' venvs are made
-``--without-pip`` and filled by uv (a dev dependency) with the same
-requirement and constraints: the same wheel metadata and pins, in about a
-second where pip took 8 to 36 s of CPU per extra (``dev`` the most).
+Time (``make test`` must stay under ten minutes on two cores): the
+wheel's venvs are filled by uv (a dev dependency) with the same requirement
+and constraints, the same wheel metadata and pins, in about a second where
+pip took 8 to 40 s of CPU per venv; the Git tag is installed by the venv's
+own pip, the one the page's commands run (and the one that must read the
+``git+`` address), and the core's own pip uninstalls the release.
 """
 
 from __future__ import annotations
@@ -161,12 +161,12 @@ def _venv(work: Path, *, own_pip: bool = True) -> Path:
     return work / ".venv"
 
 
-def _pip_install(venv: Path, requirement: str, work: Path) -> None:
-    """Install ``requirement`` pinned: the venv's own pip, or uv for a venv made without one."""
+def _pip_install(venv: Path, requirement: str, work: Path, *, with_pip: bool = False) -> None:
+    """Install ``requirement`` pinned: by uv, or (``with_pip``) by the venv's own pip."""
     options = ["--quiet", "--constraint", str(CONSTRAINTS), requirement]
-    own = venv / "bin" / "pip"
-    if own.exists():
-        command = [str(own), "install", "--no-compile", "--disable-pip-version-check", *options]
+    if with_pip:
+        pip = str(venv / "bin" / "pip")
+        command = [pip, "install", "--no-compile", "--disable-pip-version-check", *options]
     else:
         uv = Path(sys.executable).parent / "uv"
         command = [str(uv), "pip", "install", "--python", str(venv / "bin" / "python"), *options]
@@ -488,7 +488,7 @@ def test_install_from_a_git_tag(built: Built, tmp_path: Path) -> None:
     venv = _venv(work)
     # file://localhost/...: the packaging in the pip that venv bundles (23.2)
     # refuses a URL with an empty host, as in file:///...
-    _pip_install(venv, git_requirement(f"file://localhost{repository}"), work)
+    _pip_install(venv, git_requirement(f"file://localhost{repository}"), work, with_pip=True)
     direct_url = json.loads(
         _python(
             venv,
