@@ -429,9 +429,7 @@ def test_progress_bar_on_a_terminal_redraws_one_line() -> None:
     ]
 
 
-# --- the README stays true to the code ------------------------------------------
-
-README = Path(__file__).resolve().parent.parent / "README.md"
+# --- the generated reference pages stay true to the code ----------------------------
 
 
 def _section(text: str, heading: str) -> str:

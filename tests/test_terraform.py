@@ -560,7 +560,7 @@ DEPLOY_GUIDE = ROOT / "docs" / "deploy.md"
 def test_the_guides_module_blocks_use_only_the_modules_inputs_at_the_release_tag() -> None:
     inputs = {n for b in parsed(MODULE / "variables.tf")["variable"] for n in b}
     blocks = 0
-    for path in (DEPLOY_GUIDE, MODULE / "README.md"):
+    for path in (DEPLOY_GUIDE, MODULE / "README.md", ROOT / "README.md"):
         for block in fenced(path, "hcl"):
             for module in hcl2.loads(block, serialization_options=OPTIONS).get("module", []):
                 for body in module.values():
@@ -569,7 +569,7 @@ def test_the_guides_module_blocks_use_only_the_modules_inputs_at_the_release_tag
                     given = set(body) - {"source"}
                     assert given <= inputs, (path, given - inputs)
                     assert {e.name for e in terraform_reference.inputs() if e.required} <= given
-    assert blocks == 2
+    assert blocks == 3
 
 
 def test_the_guides_loader_config_sample_is_a_configuration_the_cli_reads(
