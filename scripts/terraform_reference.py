@@ -21,13 +21,15 @@ from typing import Any
 
 import hcl2
 
+from s3redshift.extras import GIT_TAG
+
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "infra" / "terraform"
 OPTIONS = hcl2.SerializationOptions(
     strip_string_quotes=True, explicit_blocks=False, with_comments=False
 )
 HEREDOC = re.compile(r"^<<-?(\w+)\n(.*)\n\s*\1\s*$", re.DOTALL)
-SOURCE = "git::https://git.example.com/your-org/s3redshift.git//infra/terraform?ref=v0.2.0"
+SOURCE = f"git::https://git.example.com/your-org/s3redshift.git//infra/terraform?ref={GIT_TAG}"
 
 
 @dataclass(frozen=True)

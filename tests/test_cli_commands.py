@@ -429,7 +429,7 @@ def test_progress_bar_on_a_terminal_redraws_one_line() -> None:
     ]
 
 
-# --- the generated reference pages stay true to the code ----------------------------
+# --- the generated references and the library page stay true to the code ---------
 
 
 def _section(text: str, heading: str) -> str:
@@ -488,7 +488,7 @@ def test_configuration_reference_matches_the_schema_both_ways() -> None:
 LIBRARY_PAGE = Path(__file__).resolve().parent.parent / "docs" / "library.md"
 
 
-def test_readme_copy_example_prints_what_the_readme_shows() -> None:
+def test_library_page_copy_example_prints_what_the_page_shows() -> None:
     """The library page's "Building a COPY alone" example prints what the page shows."""
     section = _section(LIBRARY_PAGE.read_text(encoding="utf-8"), "Building a COPY alone")
     [code] = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)

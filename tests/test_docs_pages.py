@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import runpy
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,34 @@ def test_help_text_keeps_its_code_spans_and_loses_no_character_to_markup() -> No
         "kept in \\<ledger schema\\>.load\\_rejects; \\*.tmp and `a_b | c*` ignored "
         "\\[x\\] \\# not a heading"
     )
+
+
+def test_make_docs_fails_on_a_broken_link_and_a_broken_anchor(tmp_path: Path) -> None:
+    """`make docs` is the strict gate: a page's broken link or anchor fails it, not just warns.
+
+    The site is built from a copy of docs/ with one broken link and one broken
+    anchor; everything else the build reads is the checkout's own (linked).
+    """
+    for name in ("Makefile", "mkdocs.yml", "CHANGELOG.md", ".venv", "scripts", "bench", "infra"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    page = tmp_path / "docs" / "lambda.md"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(
+        text.replace("(snapstart.md)", "(no-such-page.md)", 1).replace(
+            "(deploy.md)", "(deploy.md#no-such-heading)", 1
+        ),
+        encoding="utf-8",
+    )
+    build = subprocess.run(
+        ["make", "--no-print-directory", "-o", ".venv/.installed", "docs"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = build.stdout + build.stderr
+    assert build.returncode != 0, output
+    assert "no-such-page.md" in output
+    assert "#no-such-heading" in output

@@ -60,6 +60,8 @@ EXTRAS: dict[str, list[str]] = PYPROJECT["project"]["optional-dependencies"]
 CONSTRAINTS = ROOT / "constraints.txt"
 INSTALL_PAGE = ROOT / "docs" / "install.md"
 DOCUMENTED_REPOSITORY = "https://git.example.com/your-org/s3redshift.git"
+VENV = "../s3redshift-venv"
+"""The page's virtual environment, beside the checkout: the checkout's .venv is make's."""
 SDIST = f"s3redshift-{s3redshift.__version__}.tar.gz"
 
 EXTRA_IMPORTS = {
@@ -156,9 +158,9 @@ def _run(
 
 
 def _venv(work: Path, *, own_pip: bool = True) -> Path:
-    """``python -m venv .venv`` in ``work``: no system site packages; ``own_pip``: pip in it."""
-    _run([sys.executable, "-m", "venv", *([] if own_pip else ["--without-pip"]), ".venv"], cwd=work)
-    return work / ".venv"
+    """``python -m venv`` of the page's :data:`VENV` from ``work``: no system site packages."""
+    _run([sys.executable, "-m", "venv", *([] if own_pip else ["--without-pip"]), VENV], cwd=work)
+    return Path(os.path.abspath(work / VENV))  # as venv names it: ".." gone, links kept
 
 
 def _pip_install(venv: Path, requirement: str, work: Path, *, with_pip: bool = False) -> None:
@@ -235,7 +237,7 @@ def _shown_commands() -> list[str]:
 
 def _install_command(extra: str | None) -> str:
     requirement = wheel_requirement(extra) if extra else f"dist/{WHEEL}"
-    return f".venv/bin/pip install '{requirement}'"
+    return f"{VENV}/bin/pip install '{requirement}'"
 
 
 def _samples(work: Path) -> None:
@@ -323,7 +325,7 @@ def test_install_page_shows_the_commands_these_tests_run() -> None:
         assert _install_command(extra) in shown
     for extra in (None, "connector"):
         assert f"pip install '{git_requirement(DOCUMENTED_REPOSITORY, extra)}'" in shown
-    for command in ("make dist", "python -m venv .venv", "s3redshift --version"):
+    for command in ("make dist", f"python -m venv {VENV}", "s3redshift --version"):
         assert command in shown
     assert "s3redshift plan --config s3redshift.toml event.json" in shown
     assert "pip uninstall -y s3redshift" in shown

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import s3redshift
 import s3redshift.errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,11 +65,46 @@ def test_the_readme_fits_its_budget() -> None:
     assert len(README.read_bytes()) <= README_LIMIT_BYTES
 
 
+MODULE_READMES = (
+    ROOT / "infra" / "terraform" / "README.md",
+    *sorted((ROOT / "infra" / "terraform" / "examples").glob("*/README.md")),
+)
+"""The module's READMEs: read where the module is (a Git host, a registry), not on the site."""
+
+
 def test_every_relative_link_of_the_readme_names_a_file() -> None:
     targets = [t for t in _LINK.findall(README.read_text(encoding="utf-8")) if "://" not in t]
     assert targets, "the README links to no page"
     missing = [t for t in targets if not (ROOT / t.split("#", 1)[0]).is_file()]
     assert missing == []
+
+
+@pytest.mark.parametrize("page", MODULE_READMES, ids=lambda p: p.parent.name)
+def test_every_relative_link_of_the_module_readmes_names_a_file_or_folder(page: Path) -> None:
+    """A Git host shows these pages: a link to a page only the site generates is broken there."""
+    links = [t for t in _LINK.findall(page.read_text(encoding="utf-8")) if "://" not in t]
+    missing = [t for t in links if not (page.parent / t.split("#", 1)[0]).exists()]
+    assert missing == []
+
+
+_RELEASE = re.compile(r"(?:ref=v|@v|--branch v|s3redshift-|s3redshift )(\d+\.\d+\.\d+)")
+"""A release as the pages name it: a Git tag, a wheel or sdist, ``--version``'s answer."""
+
+
+def test_every_release_the_pages_name_is_this_version() -> None:
+    """The version has one place, ``s3redshift.__version__``; the pages' tags and wheels follow it.
+
+    The changelog names every release and is left out.
+    """
+    pages = [README, *sorted(DOCS.glob("*.md")), *MODULE_READMES]
+    named = {
+        (page.relative_to(ROOT).as_posix(), version)
+        for page in pages
+        if page.name != "changelog.md"
+        for version in _RELEASE.findall(page.read_text(encoding="utf-8"))
+    }
+    assert named, "no page names a release"
+    assert sorted(n for n in named if n[1] != s3redshift.__version__) == []
 
 
 def test_every_make_target_the_readme_names_is_in_the_makefile() -> None:

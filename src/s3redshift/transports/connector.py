@@ -248,7 +248,13 @@ class RedshiftConnector:
             self.auth.provider.prepare()
 
     def renew(self) -> None:
-        """Forget the password provider's password and client (IAM logins ask on each connect)."""
+        """Forget the password provider's password and client.
+
+        An IAM login's temporary credentials are the driver's own:
+        redshift_connector caches them per process until they expire, and
+        this does not reach that cache (nothing is in it before a first
+        connection, so a Lambda snapshot holds none).
+        """
         if isinstance(self.auth, PasswordAuth):
             self.auth.provider.renew()
 
