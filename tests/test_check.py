@@ -567,3 +567,33 @@ def test_a_user_with_every_grant_passes_the_load_transaction_check(
         assert line.startswith("\N{HEAVY CHECK MARK} load transaction public.kpis: "), line
         pg.cursor().execute("DROP TABLE kpis")
         pg.commit()
+
+
+def test_a_data_api_target_without_a_region_names_the_region_and_its_own_keys(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "data-api.toml"
+    config.write_text(
+        '[target]\ntransport = "data-api"\nworkgroup = "analytics"\ndatabase = "dev"\n'
+        '[copy]\nregion = "eu-west-1"\n'
+        '[[tables]]\npattern = "{table}/**"\n[tables.format]\ntype = "csv"\n'
+    )
+    env = {k: v for k, v in no_aws_credentials_env().items() if k != "AWS_DEFAULT_REGION"}
+    env["AWS_REGION"] = "eu-west-1"  # boto3 does not read it: the fix must not offer it
+    check = subprocess.run(
+        [sys.executable, "-m", "s3redshift", "check", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert check.returncode == 1
+    database = line_of(check.stdout, "database reachable")
+    assert "no AWS region is configured for " in database
+    assert "set AWS_DEFAULT_REGION or a region in your AWS profile" in database
+    assert database.endswith(
+        "fix: check [target] (workgroup or cluster_identifier, database), [credentials], "
+        "and this shell's AWS identity and Region"
+    )
+    assert "host, port" not in database

@@ -680,11 +680,12 @@ def test_unreachable_endpoint_is_connection_lost(aws_env: None) -> None:
 
 def test_missing_region_is_a_config_error(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")  # the message says boto3 does not read it
     with pytest.raises(ConfigError) as excinfo:
         SecretsManagerProvider("s").get()
     assert str(excinfo.value) == (
-        "no AWS region is configured for Secrets Manager secret 's'; pass region=... or set "
-        "AWS_REGION"
+        "no AWS region is configured for Secrets Manager secret 's'; set AWS_DEFAULT_REGION or "
+        "a region in your AWS profile (Lambda sets it; boto3 does not read AWS_REGION)"
     )
 
 

@@ -284,7 +284,10 @@ def _botocore_message(exc: BaseException, call: AwsCall, cls: type[S3RedshiftErr
             "AWS_SECRET_ACCESS_KEY, or run where an IAM role is attached"
         )
     if name == "NoRegionError":
-        return f"no AWS region is configured for {what}; pass region=... or set AWS_REGION"
+        return (
+            f"no AWS region is configured for {what}; set AWS_DEFAULT_REGION or a region in "
+            "your AWS profile (Lambda sets it; boto3 does not read AWS_REGION)"
+        )
     if cls is ConfigError:
         return f"the request for {what} was invalid before it was sent ({name}); {call.fix}"
     if cls is ConnectionLostError:

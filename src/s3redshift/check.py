@@ -300,13 +300,18 @@ def _database(loader: Loader, where: str | None, deadline: Deadline) -> Check:
         down = database_down(exc, loader.config.target)
         if down is not None:  # worded as every command words it
             return _failed(DATABASE_CHECK, down.detail, down.fix, exc)
-        return _failed(
-            DATABASE_CHECK,
-            f"{where}: {exc.message}",
-            "check [target] (host, port, database) and [credentials]",
-            exc,
-        )
+        return _failed(DATABASE_CHECK, f"{where}: {exc.message}", _database_fix(loader), exc)
     return _ok(DATABASE_CHECK, f"{where} answered SELECT 1")
+
+
+def _database_fix(loader: Loader) -> str:
+    """What to look at when the database did not answer: the keys its transport reads."""
+    if loader.config.target.transport == "data-api":
+        return (
+            "check [target] (workgroup or cluster_identifier, database), [credentials], "
+            "and this shell's AWS identity and Region"
+        )
+    return "check [target] (host, port, database) and [credentials]"
 
 
 def _ledger(loader: Loader, deadline: Deadline) -> Check:

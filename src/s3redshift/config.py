@@ -236,7 +236,8 @@ class CopyConfig(BaseModel):
     region: str | None = Field(
         None,
         description="Region of the bucket (COPY's REGION; not written for Parquet/ORC) and of "
-        "the AWS clients.",
+        "the S3 client. The other AWS clients (Data API, SSM, Secrets Manager, Redshift) use "
+        "the SDK's Region: AWS_DEFAULT_REGION or the AWS profile's (Lambda sets it).",
     )
     manifest_bucket: str | None = Field(
         None,
@@ -591,7 +592,7 @@ class LoaderConfig(BaseModel):
 
         c, t = self.credentials, self.target
         # Not copy.region: that is the bucket's Region for COPY. The secret
-        # and the cluster are reached in the SDK's Region (AWS_REGION on Lambda).
+        # and the cluster are reached in the SDK's Region (AWS_DEFAULT_REGION, set on Lambda).
         region = None
         if c.provider == "static":
             assert c.user is not None  # validated above
