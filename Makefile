@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --constraint constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# ruff first (seconds, and the commonest failure); then mypy, checkov (most
-# of its time is making its own venv) and the docs site's strict build run
-# beside the suite, each one's output kept together: on two cores the suite's
-# workers leave room for them while the Terraform worker waits
+# ruff first (seconds, and the commonest failure); then mypy, checkov (its
+# own venv, made by uv) and the docs site's strict build run beside the
+# suite, each one's output kept together: on two cores the suite's workers
+# leave room for them while the Terraform worker waits
 # (tests/test_terraform_e2e.py, which also runs terraform-validate).
 # `make check` is the quick lane for type errors.
 test: $(STAMP) lint
