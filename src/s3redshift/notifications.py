@@ -121,7 +121,7 @@ class Notifier:
 
     ``client`` is an ``events`` or ``sns`` boto3 client (tests pass moto's);
     by default one is made on first use, in the Region of the ARN, else the
-    SDK's (``AWS_REGION`` on Lambda), with one attempt and short time-outs.
+    SDK's (``AWS_DEFAULT_REGION``, set on Lambda), with one attempt and short time-outs.
     """
 
     def __init__(self, config: NotificationsConfig, *, client: Any = None) -> None:

@@ -339,7 +339,7 @@ class ConnectorTransport(DbApiTransport):
         target, creds = config.target, config.credentials
         assert isinstance(target, ConnectorTarget)  # open_transport dispatches on the type
         # copy.region is the bucket's Region (COPY's REGION clause), not the
-        # cluster's: IAM sign-in uses the SDK's own Region (AWS_REGION on Lambda).
+        # cluster's: IAM sign-in uses the SDK's own Region (AWS_DEFAULT_REGION, set on Lambda).
         auth: ConnectorAuth
         if creds.provider != "iam":
             auth = PasswordAuth(config.credential_provider())
