@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from s3redshift.loader import Loader
     from s3redshift.local import EmbeddedEnvironment
 
-__all__ = ["DEMO_ROLE_ARN", "DEMO_TABLES", "DemoFile", "run_demo"]
+__all__ = ["DEMO_ROLE_ARN", "DEMO_TABLES", "DemoFile", "run_demo", "s3_record"]
 
 DEMO_ROLE_ARN = "arn:aws:iam::123456789012:role/RedshiftCopy"
 """The IAM role the printed Redshift COPY names (an example account)."""
@@ -125,12 +125,17 @@ SQS_FILES = (
 BAD_KEY = SQS_FILES[-1].key
 
 
-def _s3_record(bucket: str, key: str, size: int, etag: str, sequencer: int) -> dict[str, Any]:
-    """One record of an S3 notification, as S3 writes it (key form-URL-encoded)."""
+def s3_record(
+    bucket: str, key: str, size: int, etag: str, sequencer: int, *, region: str = DEMO_REGION
+) -> dict[str, Any]:
+    """One record of an S3 notification, as S3 writes it (key form-URL-encoded).
+
+    The demo sends it, and so do the offline Terraform checks (scripts/).
+    """
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
-        "awsRegion": DEMO_REGION,
+        "awsRegion": region,
         "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "eventName": "ObjectCreated:Put",
         "userIdentity": {"principalId": "AWS:AIDAEXAMPLEDEMO"},
@@ -247,7 +252,7 @@ def _events(
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The direct S3 event, the SQS batch and its message ids (stable from run to run)."""
     records = [
-        _s3_record(bucket, f.key, *uploaded[f.key], sequencer=n)
+        s3_record(bucket, f.key, *uploaded[f.key], sequencer=n)
         for n, f in enumerate(DIRECT_FILES, start=1)
     ]
     message_ids = [
@@ -255,7 +260,7 @@ def _events(
     ]
     messages = [
         _sqs_record(
-            {"Records": [_s3_record(bucket, f.key, *uploaded[f.key], sequencer=10 + n)]},
+            {"Records": [s3_record(bucket, f.key, *uploaded[f.key], sequencer=10 + n)]},
             message_ids[n],
         )
         for n, f in enumerate(SQS_FILES)
