@@ -836,10 +836,26 @@ def check_seed(
 
 def s3_event(bucket: str, key: str) -> dict[str, Any]:
     """An S3 -> Lambda ObjectCreated event for one object, as S3 sends it."""
-    from s3redshift.local.demo import s3_record
-
-    etag = "0123456789abcdef0123456789abcdef"
-    return {"Records": [s3_record(bucket, key, 12, etag, sequencer=1, region=REGION)]}
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": "2026-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {
+                        "key": key,
+                        "size": 12,
+                        "eTag": "0123456789abcdef0123456789abcdef",
+                        "sequencer": "0061A1B2C3D4E5F6A7",
+                    },
+                },
+            }
+        ]
+    }
 
 
 def cli(folder: Path, args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:

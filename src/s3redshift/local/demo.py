@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from s3redshift.loader import Loader
     from s3redshift.local import EmbeddedEnvironment
 
-__all__ = ["DEMO_ROLE_ARN", "DEMO_TABLES", "DemoFile", "run_demo", "s3_record"]
+__all__ = ["DEMO_ROLE_ARN", "DEMO_TABLES", "DemoFile", "run_demo"]
 
 DEMO_ROLE_ARN = "arn:aws:iam::123456789012:role/RedshiftCopy"
 """The IAM role the printed Redshift COPY names (an example account)."""
@@ -125,17 +125,12 @@ SQS_FILES = (
 BAD_KEY = SQS_FILES[-1].key
 
 
-def s3_record(
-    bucket: str, key: str, size: int, etag: str, sequencer: int, *, region: str = DEMO_REGION
-) -> dict[str, Any]:
-    """One record of an S3 notification, as S3 writes it (key form-URL-encoded).
-
-    The demo sends it, and so do the offline Terraform checks (scripts/).
-    """
+def _s3_record(bucket: str, key: str, size: int, etag: str, sequencer: int) -> dict[str, Any]:
+    """One record of an S3 notification, as S3 writes it (key form-URL-encoded)."""
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
-        "awsRegion": region,
+        "awsRegion": DEMO_REGION,
         "eventTime": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "eventName": "ObjectCreated:Put",
         "userIdentity": {"principalId": "AWS:AIDAEXAMPLEDEMO"},
@@ -252,7 +247,7 @@ def _events(
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The direct S3 event, the SQS batch and its message ids (stable from run to run)."""
     records = [
-        s3_record(bucket, f.key, *uploaded[f.key], sequencer=n)
+        _s3_record(bucket, f.key, *uploaded[f.key], sequencer=n)
         for n, f in enumerate(DIRECT_FILES, start=1)
     ]
     message_ids = [
@@ -260,7 +255,7 @@ def _events(
     ]
     messages = [
         _sqs_record(
-            {"Records": [s3_record(bucket, f.key, *uploaded[f.key], sequencer=10 + n)]},
+            {"Records": [_s3_record(bucket, f.key, *uploaded[f.key], sequencer=10 + n)]},
             message_ids[n],
         )
         for n, f in enumerate(SQS_FILES)
